@@ -1,0 +1,62 @@
+"""Pieces every command shares: the data folder option and "session id or file" arguments."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from biofeedback.core.errors import BiofeedbackError
+from biofeedback.core.recording import Recording
+from biofeedback.store.database import SessionStore
+
+
+class UsageError(BiofeedbackError):
+    """The command line asks for something that cannot be done."""
+
+
+def add_data_dir(parser: argparse.ArgumentParser) -> None:
+    """Add ``--data-dir`` (overrides ``$BIOFEEDBACK_DATA_DIR`` and the user data folder)."""
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="folder of the session database (default: $BIOFEEDBACK_DATA_DIR, else the user "
+        "data folder)",
+    )
+
+
+def parse_speed(text: str) -> float | None:
+    """``"max"`` -> None, else a positive multiple of real time."""
+    if text == "max":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"speed must be a number or 'max', not {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"speed must be positive, not {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A strictly positive float argument."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, not {text!r}")
+    return value
+
+
+def load_target(target: str, data_dir: str | None) -> Recording:
+    """Read ``SESSION_ID|FILE``: an existing file is read as an RR text file, a whole number
+    as a stored session id."""
+    path = Path(target)
+    if path.exists():
+        from biofeedback.io.rr_text import read_rr_text
+
+        return read_rr_text(path)
+    if target.isdigit():
+        with SessionStore.open(data_dir) as store:
+            return store.load_recording(int(target))
+    raise UsageError(f"{target!r} is neither a session id nor an existing file")

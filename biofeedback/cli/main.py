@@ -1,0 +1,52 @@
+"""The ``biofeedback`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from biofeedback.cli import analyze, record, replay, sessions
+from biofeedback.core.errors import BiofeedbackError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every command."""
+    parser = argparse.ArgumentParser(
+        prog="biofeedback",
+        description="Heart-rate variability biofeedback and research.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (record, replay, analyze, sessions):
+        module.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; user errors go to standard error with exit status 1, never a traceback."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "run", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.run(args))
+    except BiofeedbackError as exc:
+        print(f"biofeedback {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        print(f"biofeedback {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # last resort: still no traceback for the user
+        print(
+            f"biofeedback {args.command}: internal error: {type(exc).__name__}: {exc}\n"
+            "Please report this with the command you ran.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""``biofeedback replay``: run a stored session or RR file through the live pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import time
+
+from biofeedback.cli.common import UsageError, add_data_dir, load_target, parse_speed
+from biofeedback.cli.progress import LiveStatusPrinter
+from biofeedback.session.live_session import LiveSession, SessionStats
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the command."""
+    p = commands.add_parser(
+        "replay",
+        help="replay a session or RR file through the live pipeline",
+        description="Replay a stored session (by id) or an RR text file through the live "
+        "pipeline (artifact detection, live indices, neurokit2) and print a summary.",
+    )
+    p.add_argument("target", metavar="SESSION_ID|FILE")
+    p.add_argument("--headless", action="store_true", help="no window: print a summary")
+    p.add_argument(
+        "--speed", type=parse_speed, default=None, help="multiple of real time, or 'max' (default)"
+    )
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--no-neurokit", action="store_true", help="skip neurokit2 on the window")
+    p.add_argument("--quiet", action="store_true", help="no live status on standard error")
+    add_data_dir(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Replay and summarise."""
+    if not args.headless:
+        raise UsageError("the desktop window is not available yet; use --headless")
+    from sensors.replay import ReplaySource
+
+    recording = load_target(args.target, args.data_dir)
+    source = ReplaySource(recording, speed=args.speed)
+    session = LiveSession(source, neurokit=not args.no_neurokit)
+    if not args.quiet and not args.json:
+        session.subscribe(LiveStatusPrinter(sys.stderr))
+    started = time.perf_counter()
+    stats = asyncio.run(_replay(session))
+    wall = time.perf_counter() - started
+    summary = replay_summary(recording.name, stats, session, wall)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_summary(summary)
+    return 0
+
+
+async def _replay(session: LiveSession) -> SessionStats:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, session.request_stop)
+    return await session.run()
+
+
+def replay_summary(
+    name: str, stats: SessionStats, session: LiveSession, wall_s: float
+) -> dict[str, object]:
+    """Summary of a replay: totals, the final live indices and the last neurokit2 result."""
+    span = (stats.last_beat_s or 0.0) - (stats.first_beat_s or 0.0)
+    return {
+        "replayed": name,
+        **stats.to_dict(),
+        "session_time_s": round(span, 3),
+        "wall_time_s": round(wall_s, 3),
+        "speedup": round(span / wall_s, 1) if wall_s > 0 else None,
+        "final_indices": None if session.latest is None else session.latest.to_dict(),
+        "neurokit": None
+        if session.latest_neurokit is None
+        else session.latest_neurokit.to_dict(),
+    }
+
+
+def _print_summary(summary: dict[str, object]) -> None:
+    print(f"replayed {summary['replayed']}")
+    for key in ("n_beats", "session_time_s", "wall_time_s", "speedup", "n_gaps", "artifact_pct"):
+        print(f"  {key:<16} {summary[key]}")
+    indices = summary.get("final_indices")
+    if isinstance(indices, dict):
+        print("  final live indices:")
+        for key, value in indices.items():
+            shown = "not enough data" if value is None else (
+                f"{value:.3f}" if isinstance(value, float) else value
+            )
+            print(f"    {key:<20} {shown}")

@@ -1,0 +1,119 @@
+"""Rebuild beat times from RR intervals that arrive without timestamps.
+
+The Heart Rate Measurement carries no timestamp (domain.md section 1), so beat times are the
+cumulative sum of RR anchored to the host receive clock. Two clocks then run side by side:
+
+* the beat clock, advanced by every RR interval;
+* the receive clock, the host time at which each notification arrived.
+
+When the receive clock runs ahead of the beat clock by more than ``gap_factor`` x the median
+RR, beats were lost (a dropped notification, a link loss): a :class:`Gap` is recorded and the
+beat clock jumps forward to the receive clock. When RR arrives faster than the clock (a
+buffered burst, a compressed virtual strap) the beat clock is trusted and the anchor moves;
+no gap is invented.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from statistics import median
+
+from biofeedback.core.types import Beat, BeatBatch, Gap, GapReason
+
+DEFAULT_GAP_FACTOR = 1.5
+"""Drift beyond 1.5 x the median RR marks a gap (domain.md section 1)."""
+
+_FALLBACK_RR_MS = 1000.0
+
+
+@dataclass
+class BeatClock:
+    """Turns (receive time, RR values) notifications into timed beats and gaps.
+
+    Parameters
+    ----------
+    source : str
+        Source kind stamped on every beat.
+    gap_factor : float
+        A gap is recorded when the receive clock leads the beat clock by more than this many
+        median RR intervals. Default 1.5 (domain.md section 1).
+    median_window : int
+        Number of recent RR intervals the median is taken over.
+    """
+
+    source: str
+    gap_factor: float = DEFAULT_GAP_FACTOR
+    median_window: int = 31
+    _offset_s: float | None = None
+    _last_beat_s: float | None = None
+    _recent: deque[float] = field(default_factory=deque)
+
+    def median_rr_ms(self) -> float:
+        """Median of the recent RR intervals, ms (1000 ms before any beat arrived)."""
+        return median(self._recent) if self._recent else _FALLBACK_RR_MS
+
+    def push(
+        self,
+        received_s: float,
+        rr_ms: tuple[float, ...] | list[float],
+        *,
+        heart_rate_bpm: float | None = None,
+        sensor_contact: bool | None = None,
+    ) -> tuple[BeatBatch, Gap | None]:
+        """Time the RR intervals of one notification.
+
+        Parameters
+        ----------
+        received_s : float
+            Receive time of the notification on the session clock, s.
+        rr_ms : sequence of float
+            RR intervals in the notification, ms, oldest first.
+        heart_rate_bpm : float, optional
+            Heart rate the sensor reported, bpm.
+        sensor_contact : bool, optional
+            Contact flag of the notification.
+
+        Returns
+        -------
+        batch : BeatBatch
+            The timed beats (possibly none).
+        gap : Gap or None
+            A gap before these beats, if the clocks drifted apart.
+        """
+        gap: Gap | None = None
+        if not rr_ms:
+            return BeatBatch(received_s, (), heart_rate_bpm), None
+        total_s = sum(rr_ms) / 1000.0
+        if self._last_beat_s is None or self._offset_s is None:
+            # First notification: its last beat happened when it arrived.
+            self._offset_s = 0.0
+            first_start = received_s - total_s
+        else:
+            expected_last = self._last_beat_s + total_s
+            drift = (received_s - self._offset_s) - expected_last
+            threshold_s = self.gap_factor * self.median_rr_ms() / 1000.0
+            if drift > threshold_s:
+                start = self._last_beat_s
+                first_start = received_s - self._offset_s - total_s
+                gap = Gap(start, first_start, GapReason.CLOCK_DRIFT)
+            else:
+                if drift < 0.0:
+                    # RR ran ahead of the clock: trust the beats, move the anchor.
+                    self._offset_s += drift
+                first_start = self._last_beat_s
+        beats = []
+        t = first_start
+        for rr in rr_ms:
+            t += rr / 1000.0
+            beats.append(Beat(float(rr), t, received_s, self.source, sensor_contact))
+            self._recent.append(float(rr))
+            if len(self._recent) > self.median_window:
+                self._recent.popleft()
+        self._last_beat_s = t
+        return BeatBatch(received_s, tuple(beats), heart_rate_bpm), gap
+
+    @property
+    def last_beat_s(self) -> float | None:
+        """Time of the last beat timed so far, s."""
+        return self._last_beat_s

@@ -1,0 +1,152 @@
+"""The one interface every heart-rate source implements.
+
+A source is an async iterator of :data:`~biofeedback.core.types.SourceEvent` with
+``start``/``stop``. The BLE strap, the simulated strap and replay all sit behind it, so the
+session, the store and the UI never know which one they are fed by.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar, Final
+
+from biofeedback.core.types import SourceEvent, SourceState, StatusChange
+
+_END: Final = object()
+
+
+class SourceError(RuntimeError):
+    """A source could not start or went wrong in a way the user must be told about."""
+
+
+class HeartRateSource(abc.ABC):
+    """Base class of every heart-rate source.
+
+    Subclasses implement :meth:`_run`, which produces events with :meth:`_emit` until the
+    source is exhausted or stopped. Consumers do::
+
+        await source.start()
+        async for event in source:
+            ...
+        # or, from elsewhere: await source.stop()
+
+    The queue between producer and consumer is bounded, so a source that runs faster than
+    real time (``speed="max"``) is paced by the pipeline instead of filling memory.
+    """
+
+    kind: ClassVar[str] = "abstract"
+    """Short name stored with each beat and session (``"sim"``, ``"replay"``, ``"ble"``)."""
+
+    def __init__(self, *, queue_size: int = 256) -> None:
+        self._queue: asyncio.Queue[object] = asyncio.Queue(maxsize=queue_size)
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._state = SourceState.IDLE
+        self._finished = False
+        self._closer: asyncio.Task[None] | None = None
+
+    # -- public API ------------------------------------------------------------------------
+
+    @property
+    def state(self) -> SourceState:
+        """Current state of the source."""
+        return self._state
+
+    @property
+    def device_info(self) -> dict[str, Any]:
+        """What is known of the device (model, firmware, address, body location, battery)."""
+        return {}
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The source's own settings, stored with the session (seed, speed, file name...)."""
+        return {}
+
+    @abc.abstractmethod
+    def session_time_s(self) -> float:
+        """Current time on the session clock, s.
+
+        For live sources this is the receive clock; for simulated or replayed sources it is
+        the simulated or recorded time, so markers and phases line up with the beats at any
+        speed.
+        """
+
+    async def start(self) -> None:
+        """Start producing events. Calling it twice is an error."""
+        if self._task is not None:
+            raise SourceError(f"{type(self).__name__} was already started")
+        self._task = asyncio.get_running_loop().create_task(self._main())
+
+    async def stop(self) -> None:
+        """Stop producing events and release resources; safe to call more than once."""
+        self._stopping = True
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if not self._finished:
+            await self._finish(SourceState.FINISHED, "Stopped")
+
+    def __aiter__(self) -> AsyncIterator[SourceEvent]:
+        return self._iterate()
+
+    # -- for subclasses --------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def _run(self) -> None:
+        """Produce events with :meth:`_emit` until done; return when exhausted."""
+
+    async def _cleanup(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; called once after :meth:`_run` ends for any reason."""
+
+    async def _emit(self, event: SourceEvent) -> None:
+        """Hand one event to the consumer, waiting while the consumer is behind."""
+        if isinstance(event, StatusChange):
+            self._state = event.state
+        await self._queue.put(event)
+
+    async def _set_state(self, state: SourceState, message: str, **detail: Any) -> None:
+        await self._emit(StatusChange(state, message, self.session_time_s(), dict(detail)))
+
+    # -- internals -------------------------------------------------------------------------
+
+    async def _main(self) -> None:
+        state, message = SourceState.FINISHED, "Finished"
+        try:
+            await self._run()
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await self._cleanup()
+            raise
+        except Exception as exc:  # a source failure must reach the user as a status, not a crash
+            state, message = SourceState.FAILED, f"{type(exc).__name__}: {exc}"
+        with contextlib.suppress(Exception):
+            await self._cleanup()
+        await self._finish(state, message)
+
+    async def _finish(self, state: SourceState, message: str) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self._state = state
+        event = StatusChange(state, message, self.session_time_s())
+        # stop() may be awaited by the consumer itself, which is then not draining the queue:
+        # hand the end of the stream to a task so nothing already queued is dropped or blocks.
+        self._closer = asyncio.get_running_loop().create_task(self._put_end(event))
+
+    async def _put_end(self, event: StatusChange) -> None:
+        await self._queue.put(event)
+        await self._queue.put(_END)
+
+    async def _iterate(self) -> AsyncIterator[SourceEvent]:
+        if self._task is None:
+            raise SourceError(f"{type(self).__name__}: call start() before iterating")
+        while True:
+            item = await self._queue.get()
+            if item is _END:
+                return
+            yield item  # type: ignore[misc]

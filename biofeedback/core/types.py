@@ -1,0 +1,213 @@
+"""Plain data types that flow through the beat pipeline.
+
+Times are seconds since the session start on the session clock; intervals are milliseconds.
+Nothing here imports Qt or any I/O library, so every layer (sensors, protocols, store, UI)
+can share them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ArtifactClass(enum.StrEnum):
+    """Class of one beat, after Lipponen & Tarvainen (2019), J Med Eng Technol 43(3):173-181."""
+
+    NORMAL = "normal"
+    ECTOPIC = "ectopic"
+    MISSED = "missed"
+    EXTRA = "extra"
+    LONG_SHORT = "long_short"
+
+
+class GapReason(enum.StrEnum):
+    """Why beats are missing between two points in time."""
+
+    CLOCK_DRIFT = "clock_drift"
+    """The receive clock ran ahead of cumulative RR: notifications were lost."""
+    LINK_LOSS = "link_loss"
+    """The connection to the strap dropped."""
+    NO_CONTACT = "no_contact"
+    """The strap reported no skin contact."""
+    SOURCE = "source"
+    """The source itself recorded a gap (a stored gap being replayed, an imported break)."""
+    PAUSE = "pause"
+    """The user paused the recording."""
+
+
+class MarkerKind(enum.StrEnum):
+    """What produced a marker."""
+
+    USER = "user"
+    CONNECTION = "connection"
+    PROTOCOL = "protocol"
+    STRESSOR = "stressor"
+    SELF_REPORT = "self_report"
+    EXTERNAL = "external"
+    """Received from another program, e.g. through Lab Streaming Layer."""
+
+
+class SourceState(enum.StrEnum):
+    """Life cycle of a heart-rate source, as the user should read it."""
+
+    IDLE = "idle"
+    CONNECTING = "connecting"
+    STREAMING = "streaming"
+    PAUSED = "paused"
+    RECONNECTING = "reconnecting"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Beat:
+    """One RR interval as delivered by a source.
+
+    Attributes
+    ----------
+    rr_ms : float
+        Raw RR interval in ms, exactly as the sensor reported it (never corrected in place).
+    time_s : float
+        Time of the beat that ends this interval, in s since session start, rebuilt from the
+        cumulative sum of RR and anchored to the host receive clock (domain.md section 1).
+    received_s : float
+        Session-clock time at which the host received the notification that carried it, s.
+    source : str
+        Kind of source (``"sim"``, ``"replay"``, ``"ble"``, ``"import"``).
+    sensor_contact : bool or None
+        Skin contact reported with the notification; None when the sensor does not report it.
+    """
+
+    rr_ms: float
+    time_s: float
+    received_s: float
+    source: str
+    sensor_contact: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BeatBatch:
+    """The beats of one notification (0..n RR intervals), delivered together.
+
+    Attributes
+    ----------
+    received_s : float
+        Session-clock receive time of the notification, s.
+    beats : tuple of Beat
+        The RR intervals it carried, oldest first; may be empty.
+    heart_rate_bpm : float or None
+        Heart rate the sensor itself reported, bpm, when it reports one.
+    """
+
+    received_s: float
+    beats: tuple[Beat, ...]
+    heart_rate_bpm: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A span in which beats are missing; no index is ever computed across it.
+
+    Attributes
+    ----------
+    start_s, end_s : float
+        Session-clock bounds of the missing span, s.
+    reason : GapReason
+        Why the beats are missing.
+    """
+
+    start_s: float
+    end_s: float
+    reason: GapReason
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the gap, s."""
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """An annotation in the MNE-Python style: onset, duration and description.
+
+    Attributes
+    ----------
+    onset_s : float
+        Session-clock onset, s.
+    duration_s : float
+        Duration, s (0 for an instant).
+    label : str
+        Free-text description (``"disconnected"``, ``"itchy nose"``, ``"answer 1009 correct"``).
+    kind : MarkerKind
+        What produced it.
+    extra : dict
+        Structured detail (answer, latency ms, ...), stored as JSON.
+    """
+
+    onset_s: float
+    duration_s: float
+    label: str
+    kind: MarkerKind = MarkerKind.USER
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseSpan:
+    """One phase of a protocol as it actually ran.
+
+    Attributes
+    ----------
+    phase_id : str
+        Identifier of the phase in its protocol (``"baseline"``).
+    name : str
+        Human-readable name.
+    kind : str
+        ``baseline``, ``stressor``, ``practice``, ``recovery``, ``rest`` or ``self_report``.
+    start_s, end_s : float
+        Session-clock bounds, s.
+    practice : str or None
+        Practice the phase belongs to, if any.
+    category : str or None
+        Category of that practice (``self_soothing``, ``attention``, ...).
+    """
+
+    phase_id: str
+    name: str
+    kind: str
+    start_s: float
+    end_s: float
+    practice: str | None = None
+    category: str | None = None
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the phase, s."""
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A change of source state the user should be able to read.
+
+    Attributes
+    ----------
+    state : SourceState
+        The new state.
+    message : str
+        Plain-language explanation (``"Strap out of range; reconnecting (attempt 3)"``).
+    at_s : float
+        Session-clock time of the change, s.
+    detail : dict
+        Machine-readable detail (battery %, device model, error class).
+    """
+
+    state: SourceState
+    message: str
+    at_s: float = 0.0
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+SourceEvent = BeatBatch | Gap | Marker | StatusChange
+"""Everything a heart-rate source can yield."""

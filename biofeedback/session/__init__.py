@@ -1,0 +1,1 @@
+"""The live session: the chain from a source to the store and the subscribers."""

@@ -1,0 +1,336 @@
+"""The live session: source -> artifact detection and live indices -> store -> subscribers.
+
+One chain, no back-and-forth. The session owns nothing visual: the CLI and the window
+subscribe to its events (napari-style plain model).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+from biofeedback.core.source import HeartRateSource
+from biofeedback.core.types import (
+    ArtifactClass,
+    BeatBatch,
+    Gap,
+    Marker,
+    MarkerKind,
+    SourceState,
+    StatusChange,
+)
+from biofeedback.live.artifacts import ClassifiedBeat
+from biofeedback.live.indices import LiveIndices
+from biofeedback.live.nk_worker import NeuroKitResult, NeuroKitWorker
+from biofeedback.live.processor import LiveProcessor
+from biofeedback.store.database import BeatClassification, SessionStore
+
+
+@dataclass(frozen=True, slots=True)
+class BeatsProcessed:
+    """A notification went through the pipeline (and, when recording, into the store)."""
+
+    batch: BeatBatch
+    first_seq: int
+    classified: tuple[ClassifiedBeat, ...]
+    indices: LiveIndices | None
+
+
+@dataclass(frozen=True, slots=True)
+class NeuroKitUpdate:
+    """A new neurokit2 result on the rolling window."""
+
+    result: NeuroKitResult
+
+
+SessionEvent = BeatsProcessed | Gap | Marker | StatusChange | NeuroKitUpdate
+"""What subscribers of a :class:`LiveSession` receive."""
+
+
+@dataclass
+class SessionStats:
+    """Running totals of a session."""
+
+    n_beats: int = 0
+    n_notifications: int = 0
+    n_gaps: int = 0
+    gap_s: float = 0.0
+    artifacts: dict[str, int] = field(default_factory=dict)
+    first_beat_s: float | None = None
+    last_beat_s: float | None = None
+    final_state: str = SourceState.IDLE
+    final_message: str = ""
+
+    @property
+    def artifact_pct(self) -> float:
+        """Share of classified beats that are not normal, %."""
+        total = sum(self.artifacts.values())
+        bad = total - self.artifacts.get(ArtifactClass.NORMAL, 0)
+        return 100.0 * bad / total if total else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "n_beats": self.n_beats,
+            "n_notifications": self.n_notifications,
+            "n_gaps": self.n_gaps,
+            "gap_s": round(self.gap_s, 3),
+            "artifacts": dict(self.artifacts),
+            "artifact_pct": round(self.artifact_pct, 3),
+            "first_beat_s": self.first_beat_s,
+            "last_beat_s": self.last_beat_s,
+            "final_state": str(self.final_state),
+            "final_message": self.final_message,
+        }
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of the program and of what shapes its numbers (without importing them)."""
+    versions = {"python": platform.python_version()}
+    for dist in ("biofeedback", "numpy", "scipy", "neurokit2", "bleak"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[dist] = metadata.version(dist)
+    return versions
+
+
+class LiveSession:
+    """Runs one source through artifact detection, live indices and (optionally) the store.
+
+    Parameters
+    ----------
+    source : HeartRateSource
+        Where beats come from (simulated strap, BLE strap, replay).
+    store : SessionStore, optional
+        When given, the session is recorded: each notification is committed on arrival.
+    participant_id, protocol_id : str, optional
+        Stored with the session.
+    neurokit : bool
+        Run neurokit2 on the rolling window every few seconds of wall time, off the loop.
+    commit_interval_s : float
+        Wall time between commits, s. 0 (default) commits every notification, which is what
+        makes a crash lose at most the notification in flight; a faster-than-real-time
+        recording may group notifications for throughput.
+    settings : dict, optional
+        Extra settings stored with the session (protocol, study...).
+    """
+
+    def __init__(
+        self,
+        source: HeartRateSource,
+        *,
+        store: SessionStore | None = None,
+        participant_id: str | None = None,
+        protocol_id: str | None = None,
+        neurokit: bool = True,
+        commit_interval_s: float = 0.0,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        self.source = source
+        self.store = store
+        self.participant_id = participant_id
+        self.protocol_id = protocol_id
+        self.session_id: int | None = None
+        self.stats = SessionStats()
+        self.latest: LiveIndices | None = None
+        self.latest_neurokit: NeuroKitResult | None = None
+        self.processor = LiveProcessor()
+        self._neurokit = NeuroKitWorker() if neurokit else None
+        self._commit_interval_s = commit_interval_s
+        self._extra_settings = dict(settings or {})
+        self._subscribers: list[Callable[[SessionEvent], None]] = []
+        self._stop = asyncio.Event()
+        self._next_seq = 0
+        self._next_notification = 0
+        self._last_commit = 0.0
+        self._pending_gap: Gap | None = None
+
+    # -- subscription ----------------------------------------------------------------------
+
+    def subscribe(self, callback: Callable[[SessionEvent], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` for every session event; returns an unsubscribe function."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback)
+
+    def _publish(self, event: SessionEvent) -> None:
+        for callback in list(self._subscribers):
+            callback(event)
+
+    # -- control ---------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Ask the session to finish cleanly (safe from a signal handler)."""
+        self._stop.set()
+
+    def add_marker(
+        self,
+        label: str,
+        *,
+        kind: MarkerKind = MarkerKind.USER,
+        duration_s: float = 0.0,
+        onset_s: float | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Marker:
+        """Record a marker now (or at ``onset_s``) on the session clock."""
+        marker = Marker(
+            self.source.session_time_s() if onset_s is None else onset_s,
+            duration_s,
+            label,
+            kind,
+            dict(extra or {}),
+        )
+        self._record_marker(marker)
+        return marker
+
+    def _record_marker(self, marker: Marker) -> None:
+        if self.store is not None and self.session_id is not None:
+            self.store.add_marker(self.session_id, marker)
+        self._publish(marker)
+
+    # -- running ---------------------------------------------------------------------------
+
+    def settings(self) -> dict[str, Any]:
+        """Everything that shaped this session, stored with it."""
+        return {
+            "source": {"kind": self.source.kind, **self.source.settings},
+            "live": self.processor.settings(),
+            **self._extra_settings,
+        }
+
+    async def run(self, *, duration_s: float | None = None) -> SessionStats:
+        """Start the source and process its events until it ends, ``duration_s`` of session
+        time has passed, or :meth:`request_stop` is called.
+
+        Returns
+        -------
+        SessionStats
+            Totals; the stored session (if any) is ``complete`` afterwards.
+        """
+        if self.store is not None:
+            self.session_id = self.store.create_session(
+                source=self.source.kind,
+                participant_id=self.participant_id,
+                device_info=self.source.device_info,
+                protocol_id=self.protocol_id,
+                settings=self.settings(),
+                versions=software_versions(),
+            )
+        await self.source.start()
+        consumer = asyncio.ensure_future(self._consume(duration_s))
+        stopper = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({consumer, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            if not consumer.done():
+                consumer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await consumer
+            await self.source.stop()
+            self._finish()
+        if consumer.done() and not consumer.cancelled() and consumer.exception() is not None:
+            raise consumer.exception()  # type: ignore[misc]
+        return self.stats
+
+    async def _consume(self, duration_s: float | None) -> None:
+        async for event in self.source:
+            if isinstance(event, BeatBatch):
+                self._on_batch(event)
+                if duration_s is not None and event.received_s >= duration_s:
+                    return
+            elif isinstance(event, Gap):
+                self._on_gap(event)
+            elif isinstance(event, Marker):
+                self._record_marker(event)
+            elif isinstance(event, StatusChange):
+                self._on_status(event)
+
+    def _on_batch(self, batch: BeatBatch) -> None:
+        first_seq = self._next_seq
+        update = self.processor.process_batch(batch, first_seq)
+        self._next_seq += len(batch.beats)
+        classified = tuple(update.classified)
+        if self.store is not None and self.session_id is not None:
+            now = time.monotonic()
+            commit = now - self._last_commit >= self._commit_interval_s
+            self.store.append_notification(
+                self.session_id,
+                self._next_notification,
+                first_seq,
+                batch,
+                [_as_stored(c) for c in classified],
+                self._pending_gap,
+                commit=commit,
+            )
+            if commit:
+                self._last_commit = now
+        self._pending_gap = None
+        self._next_notification += 1
+        stats = self.stats
+        stats.n_notifications += 1
+        if batch.beats:
+            stats.n_beats += len(batch.beats)
+            if stats.first_beat_s is None:
+                stats.first_beat_s = batch.beats[0].time_s
+            stats.last_beat_s = batch.beats[-1].time_s
+        self._count(classified)
+        if update.indices is not None:
+            self.latest = update.indices
+        self._poll_neurokit()
+        self._publish(BeatsProcessed(batch, first_seq, classified, update.indices))
+
+    def _on_gap(self, gap: Gap) -> None:
+        classified = self.processor.process_gap(gap)
+        self._count(classified)
+        if self.store is not None and self.session_id is not None:
+            # Written with the next notification, in the same transaction as its beats.
+            self.store.write_classes(self.session_id, [_as_stored(c) for c in classified])
+            self._pending_gap = gap
+        self.stats.n_gaps += 1
+        self.stats.gap_s += gap.duration_s
+        self._publish(gap)
+
+    def _on_status(self, status: StatusChange) -> None:
+        if "seek_s" in status.detail:
+            # A jump in a replay: finish the segment so no index spans the jump.
+            self._count(self.processor.finish())
+            self.processor = LiveProcessor()
+        self.stats.final_state = status.state
+        self.stats.final_message = status.message
+        self._publish(status)
+
+    def _poll_neurokit(self) -> None:
+        worker = self._neurokit
+        if worker is None:
+            return
+        worker.maybe_submit(self.processor)
+        result = worker.poll()
+        if result is not None:
+            self.latest_neurokit = result
+            self._publish(NeuroKitUpdate(result))
+
+    def _count(self, classified: tuple[ClassifiedBeat, ...] | list[ClassifiedBeat]) -> None:
+        artifacts = self.stats.artifacts
+        for c in classified:
+            artifacts[c.artifact] = artifacts.get(c.artifact, 0) + 1
+
+    def _finish(self) -> None:
+        remaining = self.processor.finish()
+        self._count(remaining)
+        if self._neurokit is not None:
+            self._neurokit.close()
+        if self.store is not None and self.session_id is not None:
+            self.store.commit()
+            if self._pending_gap is not None:
+                self.store.add_gap(self.session_id, self._pending_gap)
+            self.store.write_classes(self.session_id, [_as_stored(c) for c in remaining])
+            self.store.finish_session(self.session_id, "complete")
+
+
+def _as_stored(beat: ClassifiedBeat) -> BeatClassification:
+    return BeatClassification(beat.seq, str(beat.artifact), beat.corrected_ms)

@@ -1,0 +1,621 @@
+"""The session store: one SQLite file in WAL mode, written as beats arrive.
+
+Every notification's beats are committed when they arrive, so a crash loses at most the
+notification being written. Raw RR is written once and never updated; the corrected value and
+artifact class are filled in beside it when the detector's look-ahead has decided them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+
+from biofeedback.core.errors import SessionNotFoundError, StoreError
+from biofeedback.core.recording import Recording
+from biofeedback.core.types import (
+    BeatBatch,
+    Gap,
+    GapReason,
+    Marker,
+    MarkerKind,
+    PhaseSpan,
+)
+from biofeedback.store import schema
+from biofeedback.store.paths import database_path
+
+SESSION_STATUSES = ("recording", "complete", "interrupted")
+
+
+@dataclass(frozen=True, slots=True)
+class BeatClassification:
+    """The detector's decision for one stored beat.
+
+    Attributes
+    ----------
+    seq : int
+        Beat sequence number within the session.
+    artifact : str
+        Artifact class (:class:`~biofeedback.core.types.ArtifactClass` value).
+    corrected_ms : tuple of float
+        Corrected intervals the raw beat stands for, ms (empty when removed).
+    """
+
+    seq: int
+    artifact: str
+    corrected_ms: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    """One row of the session list."""
+
+    id: int
+    participant_id: str | None
+    source: str
+    protocol_id: str | None
+    status: str
+    started_utc: str
+    duration_s: float
+    n_beats: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "id": self.id,
+            "participant": self.participant_id,
+            "source": self.source,
+            "protocol": self.protocol_id,
+            "status": self.status,
+            "start": self.started_utc,
+            "duration_s": round(self.duration_s, 3),
+            "beats": self.n_beats,
+        }
+
+
+@dataclass(slots=True)
+class SessionInfo:
+    """Everything stored about a session except its beats."""
+
+    id: int
+    participant_id: str | None
+    source: str
+    status: str
+    protocol_id: str | None
+    started_utc: str
+    ended_utc: str | None
+    duration_s: float | None
+    device_info: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "id": self.id,
+            "participant": self.participant_id,
+            "source": self.source,
+            "status": self.status,
+            "protocol": self.protocol_id,
+            "start": self.started_utc,
+            "end": self.ended_utc,
+            "duration_s": self.duration_s,
+            "device_info": self.device_info,
+            "settings": self.settings,
+            "versions": self.versions,
+        }
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the database file readable by its owner only (0600) before SQLite opens it.
+
+    SQLite gives its -wal and -shm files the permissions of the database file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+class SessionStore:
+    """The SQLite session database.
+
+    Parameters
+    ----------
+    path : path-like
+        Database file; created (0600) with its folder (0700) when missing.
+
+    Notes
+    -----
+    Opening the store migrates the schema and marks as ``interrupted`` every session still
+    ``recording`` whose writing process is gone.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        try:
+            if not self.path.exists():
+                _create_private_file(self.path)
+            self._conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=10.0
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            # WAL + NORMAL survives a process crash (kill -9) with every committed
+            # notification; sync_every_commit() raises it to FULL for live recording.
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            schema.migrate(self._conn)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open session database {self.path}: {exc}") from exc
+        except ValueError as exc:
+            raise StoreError(f"{self.path}: {exc}") from exc
+        self.reconcile_interrupted()
+
+    @classmethod
+    def open(cls, data_dir: str | os.PathLike[str] | None = None) -> SessionStore:
+        """Open the database in the data folder (``--data-dir``, ``$BIOFEEDBACK_DATA_DIR``,
+        or the platform's user data folder)."""
+        return cls(database_path(data_dir))
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+    def __enter__(self) -> SessionStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def sync_every_commit(self, enabled: bool = True) -> None:
+        """Make every commit reach the disk (``synchronous=FULL``) to survive power loss."""
+        self._conn.execute(f"PRAGMA synchronous={'FULL' if enabled else 'NORMAL'}")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write: everything inside is committed together or not at all.
+
+        Inside a transaction left open by ``append_notification(commit=False)`` it joins that
+        transaction, which the next commit then closes.
+        """
+        if self._conn.in_transaction:
+            yield self._conn
+            return
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    # -- participants and sessions ---------------------------------------------------------
+
+    def ensure_participant(self, participant_id: str) -> None:
+        """Create the participant if it does not exist yet.
+
+        Parameters
+        ----------
+        participant_id : str
+            Pseudonymous id (letters, digits, ``-`` and ``_``; never a person's name).
+        """
+        if not participant_id or not all(c.isalnum() or c in "-_" for c in participant_id):
+            raise StoreError(
+                f"participant id {participant_id!r} must be letters, digits, '-' or '_'"
+            )
+        self._conn.execute(
+            "INSERT OR IGNORE INTO participants (id, created_utc) VALUES (?, ?)",
+            (participant_id, _utc_now()),
+        )
+
+    def create_session(
+        self,
+        *,
+        source: str,
+        participant_id: str | None = None,
+        device_info: dict[str, Any] | None = None,
+        protocol_id: str | None = None,
+        settings: dict[str, Any] | None = None,
+        versions: dict[str, Any] | None = None,
+        started_utc: str | None = None,
+    ) -> int:
+        """Start a session in status ``recording`` owned by this process; returns its id."""
+        if participant_id is not None:
+            self.ensure_participant(participant_id)
+        pid = os.getpid()
+        cur = self._conn.execute(
+            "INSERT INTO sessions (participant_id, status, source, device_info, protocol_id,"
+            " settings, versions, started_utc, owner_host, owner_pid, owner_started)"
+            " VALUES (?, 'recording', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                participant_id,
+                source,
+                json.dumps(device_info or {}),
+                protocol_id,
+                json.dumps(settings or {}),
+                json.dumps(versions or {}),
+                started_utc or _utc_now(),
+                socket.gethostname(),
+                pid,
+                psutil.Process(pid).create_time(),
+            ),
+        )
+        assert cur.lastrowid is not None
+        return int(cur.lastrowid)
+
+    def update_session(
+        self,
+        session_id: int,
+        *,
+        device_info: dict[str, Any] | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        """Replace the device information or settings of a session (e.g. once connected)."""
+        if device_info is not None:
+            self._conn.execute(
+                "UPDATE sessions SET device_info = ? WHERE id = ?",
+                (json.dumps(device_info), session_id),
+            )
+        if settings is not None:
+            self._conn.execute(
+                "UPDATE sessions SET settings = ? WHERE id = ?", (json.dumps(settings), session_id)
+            )
+
+    def finish_session(self, session_id: int, status: str = "complete") -> None:
+        """Close a session: set its status, end time and duration (to its last beat)."""
+        if status not in SESSION_STATUSES:
+            raise ValueError(f"unknown session status {status!r}")
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE phases SET end_s = (SELECT MAX(time_s) FROM beats WHERE session_id = ?)"
+                " WHERE session_id = ? AND end_s IS NULL",
+                (session_id, session_id),
+            )
+            conn.execute(
+                "UPDATE sessions SET status = ?, ended_utc = ?, owner_pid = NULL,"
+                " duration_s = (SELECT MAX(time_s) FROM beats WHERE session_id = ?)"
+                " WHERE id = ?",
+                (status, _utc_now(), session_id, session_id),
+            )
+
+    def reconcile_interrupted(self) -> list[int]:
+        """Mark ``interrupted`` every ``recording`` session whose writer process is gone.
+
+        Returns
+        -------
+        list of int
+            Ids of the sessions marked.
+        """
+        rows = self._conn.execute(
+            "SELECT id, owner_host, owner_pid, owner_started FROM sessions"
+            " WHERE status = 'recording'"
+        ).fetchall()
+        host = socket.gethostname()
+        dead = [
+            session_id
+            for session_id, owner_host, pid, started in rows
+            if owner_host == host and not _process_alive(pid, started)
+        ]
+        for session_id in dead:
+            self.finish_session(session_id, "interrupted")
+        return dead
+
+    def delete_session(self, session_id: int) -> None:
+        """Remove a session and everything recorded in it."""
+        self.session_info(session_id)
+        with self.transaction() as conn:
+            for table in ("beats", "notifications", "gaps", "markers", "phases"):
+                conn.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
+            conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+    # -- writing beats and events ----------------------------------------------------------
+
+    def append_notification(
+        self,
+        session_id: int,
+        notification_seq: int,
+        first_beat_seq: int,
+        batch: BeatBatch,
+        classified: Sequence[BeatClassification] = (),
+        gap: Gap | None = None,
+        *,
+        commit: bool = True,
+    ) -> None:
+        """Write one notification: its beats, the classes decided meanwhile, and a gap.
+
+        Parameters
+        ----------
+        session_id : int
+            Session being recorded.
+        notification_seq : int
+            Running number of the notification.
+        first_beat_seq : int
+            Sequence number of the notification's first beat.
+        batch : BeatBatch
+            The notification.
+        classified : sequence of BeatClassification
+            Beats (of this or earlier notifications) whose class became final.
+        gap : Gap, optional
+            A gap the source reported before this notification.
+        commit : bool
+            Commit now (default). ``False`` lets a faster-than-real-time recorder group
+            several notifications in one transaction.
+        """
+        conn = self._conn
+        if not conn.in_transaction:
+            conn.execute("BEGIN IMMEDIATE")
+        try:
+            if gap is not None:
+                self._insert_gap(session_id, gap)
+            conn.execute(
+                "INSERT INTO notifications (session_id, seq, received_s, heart_rate_bpm, n_rr)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (session_id, notification_seq, batch.received_s, batch.heart_rate_bpm,
+                 len(batch.beats)),
+            )
+            conn.executemany(
+                "INSERT INTO beats (session_id, seq, time_s, received_s, rr_ms, sensor_contact)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (session_id, first_beat_seq + i, b.time_s, b.received_s, b.rr_ms,
+                     None if b.sensor_contact is None else int(b.sensor_contact))
+                    for i, b in enumerate(batch.beats)
+                ],
+            )
+            self._write_classes(session_id, classified)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        if commit:
+            conn.execute("COMMIT")
+
+    def commit(self) -> None:
+        """Commit a transaction left open by ``append_notification(commit=False)``."""
+        if self._conn.in_transaction:
+            self._conn.execute("COMMIT")
+
+    def write_classes(self, session_id: int, classified: Sequence[BeatClassification]) -> None:
+        """Store the artifact class and corrected value of beats already written."""
+        with self.transaction():
+            self._write_classes(session_id, classified)
+
+    def _write_classes(self, session_id: int, classified: Sequence[BeatClassification]) -> None:
+        if not classified:
+            return
+        self._conn.executemany(
+            "UPDATE beats SET artifact = ?, rr_corrected_ms = ?, corrected_count = ?"
+            " WHERE session_id = ? AND seq = ?",
+            [
+                (c.artifact, c.corrected_ms[0] if c.corrected_ms else None,
+                 len(c.corrected_ms), session_id, c.seq)
+                for c in classified
+            ],
+        )
+
+    def add_gap(self, session_id: int, gap: Gap) -> None:
+        """Record a gap."""
+        with self.transaction():
+            self._insert_gap(session_id, gap)
+
+    def _insert_gap(self, session_id: int, gap: Gap) -> None:
+        self._conn.execute(
+            "INSERT INTO gaps (session_id, start_s, end_s, reason) VALUES (?, ?, ?, ?)",
+            (session_id, gap.start_s, gap.end_s, str(gap.reason)),
+        )
+
+    def add_marker(self, session_id: int, marker: Marker) -> None:
+        """Record a marker."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO markers (session_id, onset_s, duration_s, label, kind, extra)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, marker.onset_s, marker.duration_s, marker.label, str(marker.kind),
+                 json.dumps(marker.extra)),
+            )
+
+    def start_phase(self, session_id: int, phase: PhaseSpan) -> int:
+        """Record that a phase started (its end stays open until :meth:`end_phase`)."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO phases (session_id, phase_id, name, kind, start_s, end_s, practice,"
+                " category) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
+                (session_id, phase.phase_id, phase.name, phase.kind, phase.start_s,
+                 phase.practice, phase.category),
+            )
+        assert cur.lastrowid is not None
+        return int(cur.lastrowid)
+
+    def end_phase(self, row_id: int, end_s: float) -> None:
+        """Close a phase started with :meth:`start_phase`."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE phases SET end_s = ? WHERE id = ?", (end_s, row_id))
+
+    def add_phase(self, session_id: int, phase: PhaseSpan) -> None:
+        """Record a whole phase at once (imports, simulated studies)."""
+        row = self.start_phase(session_id, phase)
+        self.end_phase(row, phase.end_s)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def list_sessions(self, participant_id: str | None = None) -> list[SessionSummary]:
+        """All sessions, newest first, with their beat counts and durations."""
+        sql = (
+            "SELECT s.id, s.participant_id, s.source, s.protocol_id, s.status, s.started_utc,"
+            " COALESCE(s.duration_s, (SELECT MAX(time_s) FROM beats b WHERE b.session_id = s.id),"
+            " 0), (SELECT COUNT(*) FROM beats b WHERE b.session_id = s.id)"
+            " FROM sessions s"
+        )
+        args: tuple[Any, ...] = ()
+        if participant_id is not None:
+            sql += " WHERE s.participant_id = ?"
+            args = (participant_id,)
+        rows = self._conn.execute(sql + " ORDER BY s.id DESC", args).fetchall()
+        return [SessionSummary(*row) for row in rows]
+
+    def session_info(self, session_id: int) -> SessionInfo:
+        """Metadata of one session."""
+        row = self._conn.execute(
+            "SELECT id, participant_id, source, status, protocol_id, started_utc, ended_utc,"
+            " duration_s, device_info, settings, versions FROM sessions WHERE id = ?",
+            (session_id,),
+        ).fetchone()
+        if row is None:
+            raise SessionNotFoundError(f"no session {session_id} in {self.path}")
+        *head, device_info, settings, versions = row
+        return SessionInfo(
+            *head,
+            device_info=json.loads(device_info),
+            settings=json.loads(settings),
+            versions=json.loads(versions),
+        )
+
+    def load_recording(self, session_id: int) -> Recording:
+        """Read a whole session back as a :class:`Recording`."""
+        info = self.session_info(session_id)
+        conn = self._conn
+        rows = conn.execute(
+            "SELECT time_s, received_s, rr_ms, rr_corrected_ms, corrected_count, artifact,"
+            " sensor_contact FROM beats WHERE session_id = ? ORDER BY seq",
+            (session_id,),
+        ).fetchall()
+        cols = list(zip(*rows, strict=True)) if rows else [()] * 7
+        as_float = lambda values: np.array(  # noqa: E731
+            [np.nan if v is None else v for v in values], dtype=np.float64
+        )
+        gaps = [
+            Gap(start, end, GapReason(reason))
+            for start, end, reason in conn.execute(
+                "SELECT start_s, end_s, reason FROM gaps WHERE session_id = ? ORDER BY start_s",
+                (session_id,),
+            )
+        ]
+        markers = [
+            Marker(onset, duration, label, MarkerKind(kind), json.loads(extra))
+            for onset, duration, label, kind, extra in conn.execute(
+                "SELECT onset_s, duration_s, label, kind, extra FROM markers"
+                " WHERE session_id = ? ORDER BY onset_s, id",
+                (session_id,),
+            )
+        ]
+        last_time = float(cols[0][-1]) if rows else 0.0
+        phases = [
+            PhaseSpan(pid, name, kind, start, last_time if end is None else end, practice, cat)
+            for pid, name, kind, start, end, practice, cat in conn.execute(
+                "SELECT phase_id, name, kind, start_s, end_s, practice, category FROM phases"
+                " WHERE session_id = ? ORDER BY start_s, id",
+                (session_id,),
+            )
+        ]
+        return Recording(
+            rr_ms=as_float(cols[2]),
+            time_s=as_float(cols[0]),
+            gaps=gaps,
+            phases=phases,
+            markers=markers,
+            artifact=np.array(["" if a is None else a for a in cols[5]], dtype=np.str_),
+            rr_corrected_ms=as_float(cols[3]),
+            corrected_count=np.array([0 if c is None else c for c in cols[4]], dtype=np.int64),
+            received_s=as_float(cols[1]),
+            sensor_contact=as_float(cols[6]),
+            name=f"session {session_id}",
+            source=info.source,
+            metadata={"session": info.to_dict()},
+        )
+
+    def beat_count(self, session_id: int) -> int:
+        """Number of beats stored for a session."""
+        return int(
+            self._conn.execute(
+                "SELECT COUNT(*) FROM beats WHERE session_id = ?", (session_id,)
+            ).fetchone()[0]
+        )
+
+    def import_recording(
+        self,
+        recording: Recording,
+        *,
+        source: str,
+        participant_id: str | None = None,
+        protocol_id: str | None = None,
+        settings: dict[str, Any] | None = None,
+        versions: dict[str, Any] | None = None,
+        classified: Iterable[BeatClassification] = (),
+    ) -> int:
+        """Store a whole recording as one complete session in a single transaction.
+
+        Nothing is written if anything fails, so a bad file never leaves half a session.
+        """
+        with self.transaction():
+            if participant_id is not None:
+                self.ensure_participant(participant_id)
+            session_id = self.create_session(
+                source=source,
+                participant_id=participant_id,
+                protocol_id=protocol_id,
+                settings=settings,
+                versions=versions,
+                device_info=recording.metadata.get("device_info", {}),
+            )
+            self._conn.executemany(
+                "INSERT INTO beats (session_id, seq, time_s, received_s, rr_ms)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [
+                    (session_id, i, float(t), float(t), float(rr))
+                    for i, (t, rr) in enumerate(
+                        zip(recording.time_s, recording.rr_ms, strict=True)
+                    )
+                ],
+            )
+            self._write_classes(session_id, list(classified))
+            for gap in recording.gaps:
+                self._insert_gap(session_id, gap)
+            for marker in recording.markers:
+                self._conn.execute(
+                    "INSERT INTO markers (session_id, onset_s, duration_s, label, kind, extra)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (session_id, marker.onset_s, marker.duration_s, marker.label,
+                     str(marker.kind), json.dumps(marker.extra)),
+                )
+            for phase in recording.phases:
+                self._conn.execute(
+                    "INSERT INTO phases (session_id, phase_id, name, kind, start_s, end_s,"
+                    " practice, category) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (session_id, phase.phase_id, phase.name, phase.kind, phase.start_s,
+                     phase.end_s, phase.practice, phase.category),
+                )
+            self._conn.execute(
+                "UPDATE sessions SET status = 'complete', ended_utc = ?, owner_pid = NULL,"
+                " duration_s = ? WHERE id = ?",
+                (_utc_now(), float(recording.time_s[-1]) if recording.n_beats else 0.0,
+                 session_id),
+            )
+        return session_id
+
+
+def _process_alive(pid: int | None, started: float | None) -> bool:
+    """Whether the process that owns a recording still runs (pid reuse is ruled out by its
+    start time)."""
+    if pid is None:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        return started is None or abs(proc.create_time() - started) < 1.0
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+    except psutil.Error:
+        return False
+

@@ -1,0 +1,153 @@
+"""Schema of the session database and the migrations that reach it.
+
+Each entry of :data:`MIGRATIONS` takes the database from version ``i`` to ``i + 1``; a new
+schema version is added by appending a script, never by editing an old one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Final
+
+_V1: Final = """
+CREATE TABLE participants (
+    id          TEXT PRIMARY KEY,           -- pseudonymous id chosen by the study, never a name
+    created_utc TEXT NOT NULL,
+    notes       TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE sessions (
+    id             INTEGER PRIMARY KEY,
+    participant_id TEXT REFERENCES participants(id),
+    status         TEXT NOT NULL CHECK (status IN ('recording', 'complete', 'interrupted')),
+    source         TEXT NOT NULL,
+    device_info    TEXT NOT NULL DEFAULT '{}',   -- JSON
+    protocol_id    TEXT,
+    settings       TEXT NOT NULL DEFAULT '{}',   -- JSON: source, pipeline and protocol settings
+    versions       TEXT NOT NULL DEFAULT '{}',   -- JSON: software versions
+    started_utc    TEXT NOT NULL,                -- wall clock at session time 0, ISO 8601
+    ended_utc      TEXT,
+    duration_s     REAL,
+    owner_host     TEXT,                         -- which process is writing it, to tell a
+    owner_pid      INTEGER,                      -- live recording from one whose process died
+    owner_started  REAL,
+    notes          TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE notifications (
+    session_id     INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    seq            INTEGER NOT NULL,
+    received_s     REAL NOT NULL,
+    heart_rate_bpm REAL,
+    n_rr           INTEGER NOT NULL,
+    PRIMARY KEY (session_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE beats (
+    session_id      INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    seq             INTEGER NOT NULL,
+    time_s          REAL NOT NULL,
+    received_s      REAL NOT NULL,
+    rr_ms           REAL NOT NULL,     -- raw, as the sensor sent it; never updated
+    rr_corrected_ms REAL,              -- NULL while pending or when the beat was removed
+    corrected_count INTEGER,           -- corrected intervals this beat stands for (0, 1, 2...)
+    artifact        TEXT,              -- ArtifactClass; NULL while the look-ahead is pending
+    sensor_contact  INTEGER,           -- 1, 0, or NULL when not reported
+    PRIMARY KEY (session_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE gaps (
+    id         INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    start_s    REAL NOT NULL,
+    end_s      REAL NOT NULL,
+    reason     TEXT NOT NULL
+);
+CREATE INDEX gaps_session ON gaps(session_id, start_s);
+
+CREATE TABLE markers (
+    id         INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    onset_s    REAL NOT NULL,
+    duration_s REAL NOT NULL DEFAULT 0,
+    label      TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    extra      TEXT NOT NULL DEFAULT '{}'   -- JSON
+);
+CREATE INDEX markers_session ON markers(session_id, onset_s);
+
+CREATE TABLE phases (
+    id         INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    phase_id   TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    start_s    REAL NOT NULL,
+    end_s      REAL,                        -- NULL while the phase runs
+    practice   TEXT,
+    category   TEXT
+);
+CREATE INDEX phases_session ON phases(session_id, start_s);
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_V1,)
+"""``MIGRATIONS[i]`` upgrades a database at schema version ``i`` to ``i + 1``."""
+
+SCHEMA_VERSION: Final = len(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """Schema version stored in the database (``PRAGMA user_version``; 0 for a new file)."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, migrations: tuple[str, ...] = MIGRATIONS) -> int:
+    """Bring the database up to the newest schema, one version per transaction.
+
+    Parameters
+    ----------
+    conn : sqlite3.Connection
+        Open connection in autocommit mode (``isolation_level=None``).
+    migrations : tuple of str
+        The migration scripts (tests pass their own to exercise the path).
+
+    Returns
+    -------
+    int
+        The schema version after migrating.
+
+    Raises
+    ------
+    ValueError
+        When the database was written by a newer version of the program.
+    """
+    current = schema_version(conn)
+    if current > len(migrations):
+        raise ValueError(
+            f"database schema version {current} is newer than this program supports "
+            f"({len(migrations)}); update biofeedback"
+        )
+    for version in range(current, len(migrations)):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(migrations[version]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return len(migrations)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into statements (executescript would commit on its own)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return [s for s in statements if s]

@@ -1,0 +1,231 @@
+"""Replay a stored session or an RR file through the live pipeline.
+
+Beats are delivered in the notifications they arrived in (stored sessions) or in 1-s
+notifications (files), at real time, N x real time or as fast as the pipeline takes them, with
+pause, resume, speed change and seek.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+from biofeedback.core.recording import Recording
+from biofeedback.core.source import HeartRateSource, SourceError
+from biofeedback.core.types import Beat, BeatBatch, SourceState, StatusChange
+
+
+def _parse_speed(speed: float | str | None) -> float | None:
+    if speed is None or speed == "max":
+        return None
+    value = float(speed)
+    if not math.isfinite(value) or value <= 0:
+        raise SourceError(f"replay speed must be a positive number or 'max', not {speed!r}")
+    return value
+
+
+class ReplaySource(HeartRateSource):
+    """A recording played back as a heart-rate source.
+
+    Parameters
+    ----------
+    recording : Recording
+        What to play (from :meth:`SessionStore.load_recording` or an RR file reader).
+    speed : float, "max" or None
+        Multiple of real time (1.0 = as recorded); ``"max"``/None = as fast as consumed.
+    start_s : float
+        Session time to start from, s.
+
+    Notes
+    -----
+    Stored gaps are replayed as :class:`~biofeedback.core.types.Gap` events before the first
+    beat after them, and stored markers when the replay clock passes their onset. A seek
+    emits a :class:`StatusChange` whose ``detail["seek_s"]`` tells the consumer to start a new
+    segment: indices are never computed across a jump.
+    """
+
+    kind = "replay"
+
+    def __init__(
+        self, recording: Recording, *, speed: float | str | None = 1.0, start_s: float = 0.0
+    ) -> None:
+        super().__init__()
+        self.recording = recording
+        self._speed = _parse_speed(speed)
+        rec = recording
+        if rec.received_s is not None and rec.n_beats and np.all(np.isfinite(rec.received_s)):
+            received = np.asarray(rec.received_s, dtype=np.float64)
+        else:
+            # Files carry no receive times: deliver each second's beats at the end of it.
+            received = np.ceil(np.asarray(rec.time_s, dtype=np.float64))
+        if rec.n_beats:
+            starts = np.flatnonzero(np.r_[True, received[1:] != received[:-1]])
+            self._notif_start = starts
+            self._notif_end = np.r_[starts[1:], rec.n_beats]
+            self._notif_time = received[starts]
+        else:
+            self._notif_start = self._notif_end = np.zeros(0, dtype=np.int64)
+            self._notif_time = np.zeros(0)
+        self._gaps = sorted(rec.gaps, key=lambda g: g.start_s)
+        self._markers = sorted(rec.markers, key=lambda m: m.onset_s)
+        contact = rec.sensor_contact
+        self._contact: list[bool | None] | None = (
+            None if contact is None
+            else [None if np.isnan(c) else bool(c) for c in contact]
+        )
+        self._rr = rec.rr_ms.tolist()
+        self._times = rec.time_s.tolist()
+        self._wake = asyncio.Event()
+        self._paused = False
+        self._pending_seek: float | None = None
+        self._now_s = float(start_s)
+        self._next = 0
+        self._next_gap = 0
+        self._next_marker = 0
+        self._position(start_s)
+
+    @classmethod
+    def from_path(
+        cls, path: str | os.PathLike[str], **kwargs: Any
+    ) -> ReplaySource:
+        """Replay an RR text file (see :func:`biofeedback.io.rr_text.read_rr_text`)."""
+        from biofeedback.io.rr_text import read_rr_text
+
+        return cls(read_rr_text(path), **kwargs)
+
+    # -- controls --------------------------------------------------------------------------
+
+    @property
+    def speed(self) -> float | None:
+        """Current speed (None = maximum)."""
+        return self._speed
+
+    @property
+    def duration_s(self) -> float:
+        """Session time of the last notification, s."""
+        return float(self._notif_time[-1]) if self._notif_time.size else 0.0
+
+    @property
+    def paused(self) -> bool:
+        """Whether playback is paused."""
+        return self._paused
+
+    def set_speed(self, speed: float | str | None) -> None:
+        """Change the speed (takes effect at once)."""
+        self._speed = _parse_speed(speed)
+        self._wake.set()
+
+    def pause(self) -> None:
+        """Hold playback where it is."""
+        self._paused = True
+        self._wake.set()
+
+    def resume(self) -> None:
+        """Continue after :meth:`pause`."""
+        self._paused = False
+        self._wake.set()
+
+    def seek(self, t_s: float) -> None:
+        """Jump to session time ``t_s`` (clamped to the recording)."""
+        self._pending_seek = min(max(float(t_s), 0.0), self.duration_s)
+        self._wake.set()
+
+    def session_time_s(self) -> float:
+        return self._now_s
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return {
+            "replay_of": self.recording.name,
+            "speed": "max" if self._speed is None else self._speed,
+        }
+
+    @property
+    def device_info(self) -> dict[str, Any]:
+        info = self.recording.metadata.get("session", {}).get("device_info", {})
+        return dict(info) if isinstance(info, dict) else {}
+
+    # -- playback --------------------------------------------------------------------------
+
+    def _position(self, t_s: float) -> None:
+        self._next = int(np.searchsorted(self._notif_time, t_s, side="left"))
+        self._next_gap = next(
+            (i for i, g in enumerate(self._gaps) if g.end_s >= t_s), len(self._gaps)
+        )
+        self._next_marker = next(
+            (i for i, m in enumerate(self._markers) if m.onset_s >= t_s), len(self._markers)
+        )
+        self._now_s = t_s
+
+    async def _run(self) -> None:
+        await self._set_state(SourceState.STREAMING, f"Replaying {self.recording.name}")
+        loop = asyncio.get_running_loop()
+        origin_wall, origin_s = loop.time(), self._now_s
+        n = self._notif_time.size
+        while True:
+            if self._pending_seek is not None:
+                target, self._pending_seek = self._pending_seek, None
+                self._position(target)
+                origin_wall, origin_s = loop.time(), target
+                await self._emit(
+                    StatusChange(
+                        SourceState.PAUSED if self._paused else SourceState.STREAMING,
+                        f"Jumped to {target:.1f} s",
+                        target,
+                        {"seek_s": target},
+                    )
+                )
+            if self._next >= n:
+                break
+            due = float(self._notif_time[self._next])
+            if self._paused:
+                self._wake.clear()
+                await self._set_state(SourceState.PAUSED, "Paused")
+                await self._wake.wait()
+                if not self._paused:
+                    origin_wall, origin_s = loop.time(), self._now_s
+                    await self._set_state(SourceState.STREAMING, "Playing")
+                continue
+            speed = self._speed
+            if speed is not None:
+                now = origin_s + (loop.time() - origin_wall) * speed
+                if now < due:
+                    self._wake.clear()
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), (due - now) / speed)
+                        # A control changed: re-anchor the clock at the current position.
+                        origin_s = min(origin_s + (loop.time() - origin_wall) * speed, due)
+                        origin_wall = loop.time()
+                        self._now_s = origin_s
+                    except TimeoutError:
+                        pass
+                    continue
+            await self._deliver(self._next, due)
+            self._next += 1
+        self._now_s = self.duration_s
+
+    async def _deliver(self, k: int, due: float) -> None:
+        start, end = int(self._notif_start[k]), int(self._notif_end[k])
+        first_beat_start = self._times[start] - self._rr[start] / 1000.0
+        while self._next_gap < len(self._gaps) and self._gaps[self._next_gap].start_s <= (
+            first_beat_start + 1e-9
+        ):
+            await self._emit(self._gaps[self._next_gap])
+            self._next_gap += 1
+        while (
+            self._next_marker < len(self._markers)
+            and self._markers[self._next_marker].onset_s <= due
+        ):
+            await self._emit(self._markers[self._next_marker])
+            self._next_marker += 1
+        contact = self._contact
+        beats = tuple(
+            Beat(self._rr[i], self._times[i], due, "replay", contact[i] if contact else None)
+            for i in range(start, end)
+        )
+        self._now_s = due
+        await self._emit(BeatBatch(due, beats))

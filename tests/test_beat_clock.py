@@ -1,0 +1,71 @@
+"""Beat times rebuilt from cumulative RR anchored to the receive clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from biofeedback.core.beat_clock import BeatClock
+from biofeedback.core.types import GapReason
+
+
+def test_first_notification_anchors_last_beat_at_receive_time():
+    clock = BeatClock("sim")
+    batch, gap = clock.push(10.0, [800.0, 900.0])
+    assert gap is None
+    assert [b.time_s for b in batch.beats] == pytest.approx([9.1, 10.0])
+    assert all(b.received_s == 10.0 and b.source == "sim" for b in batch.beats)
+
+
+def test_steady_stream_has_no_gap_and_follows_cumulative_rr():
+    clock = BeatClock("sim")
+    t, times = 0.0, []
+    for k in range(1, 60):
+        rr = [1000.0]
+        batch, gap = clock.push(float(k) + 0.2, rr)  # constant 0.2 s latency
+        assert gap is None
+        times.extend(b.time_s for b in batch.beats)
+        t += 1
+    diffs = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert diffs == pytest.approx([1.0] * len(diffs))
+
+
+def test_lost_notifications_make_a_clock_drift_gap():
+    clock = BeatClock("ble")
+    for k in range(1, 20):
+        clock.push(float(k), [1000.0])
+    last = clock.last_beat_s
+    # Notifications for t=20..22 never arrived: the clock ran 3 s ahead of cumulative RR.
+    batch, gap = clock.push(23.0, [1000.0])
+    assert gap is not None and gap.reason is GapReason.CLOCK_DRIFT
+    assert gap.start_s == pytest.approx(last)
+    assert gap.end_s == pytest.approx(22.0)
+    assert batch.beats[0].time_s == pytest.approx(23.0)
+
+
+def test_drift_below_threshold_is_not_a_gap():
+    clock = BeatClock("ble")
+    for k in range(1, 20):
+        clock.push(float(k), [1000.0])
+    _, gap = clock.push(20.0 + 1.4, [1000.0])  # 1.4 s late < 1.5 x 1000 ms
+    assert gap is None
+
+
+def test_rr_faster_than_clock_reanchors_without_gap():
+    clock = BeatClock("ble")
+    times = []
+    # A compressed strap: 10 s of RR arrive every wall second.
+    for k in range(1, 30):
+        batch, gap = clock.push(float(k), [1000.0] * 10)
+        assert gap is None
+        times.extend(b.time_s for b in batch.beats)
+    diffs = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert diffs == pytest.approx([1.0] * len(diffs))
+    # After the burst stops, a real-time stream continues without a spurious gap.
+    _, gap = clock.push(30.0, [1000.0])
+    assert gap is None
+
+
+def test_empty_notification_carries_heart_rate_only():
+    clock = BeatClock("ble")
+    batch, gap = clock.push(3.0, [], heart_rate_bpm=61)
+    assert batch.beats == () and batch.heart_rate_bpm == 61 and gap is None

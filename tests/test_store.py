@@ -1,0 +1,180 @@
+"""The SQLite session store: durability, layout, migrations, interrupted sessions."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from biofeedback.core.errors import SessionNotFoundError, StoreError
+from biofeedback.core.types import Beat, BeatBatch, Gap, GapReason, Marker, MarkerKind, PhaseSpan
+from biofeedback.store import BeatClassification, SessionStore, database_path, resolve_data_dir
+from biofeedback.store import schema
+
+
+def batch(t: float, rrs: list[float], start: float) -> BeatBatch:
+    beats, time_s = [], start
+    for rr in rrs:
+        time_s += rr / 1000
+        beats.append(Beat(rr, time_s, t, "sim", True))
+    return BeatBatch(t, tuple(beats), 60.0)
+
+
+def test_data_dir_resolution(tmp_path, monkeypatch):
+    monkeypatch.delenv("BIOFEEDBACK_DATA_DIR", raising=False)
+    assert "biofeedback" in str(resolve_data_dir())
+    monkeypatch.setenv("BIOFEEDBACK_DATA_DIR", str(tmp_path / "env"))
+    assert resolve_data_dir() == tmp_path / "env"
+    assert resolve_data_dir(tmp_path / "flag") == tmp_path / "flag"
+    assert database_path(tmp_path).name == "biofeedback.sqlite3"
+
+
+def test_new_database_is_private_wal_and_current(tmp_path):
+    with SessionStore.open(tmp_path / "d") as store:
+        mode = stat.S_IMODE(store.path.stat().st_mode)
+        assert mode == 0o600
+        assert stat.S_IMODE(store.path.parent.stat().st_mode) == 0o700
+        conn = sqlite3.connect(store.path)
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+        sid = store.create_session(source="sim")
+        store.append_notification(sid, 0, 0, batch(1.0, [800.0], 0.0))
+        wal = store.path.with_name(store.path.name + "-wal")
+        assert wal.exists() and stat.S_IMODE(wal.stat().st_mode) == 0o600
+
+
+def test_each_notification_is_visible_to_another_connection_at_once(tmp_path):
+    with SessionStore.open(tmp_path) as store:
+        sid = store.create_session(source="sim", participant_id="P01")
+        store.append_notification(sid, 0, 0, batch(1.0, [800.0, 810.0], 0.0))
+        other = sqlite3.connect(store.path)
+        assert other.execute("SELECT COUNT(*) FROM beats").fetchone()[0] == 2
+        store.append_notification(sid, 1, 2, batch(2.0, [820.0], 1.61))
+        assert other.execute("SELECT COUNT(*) FROM beats").fetchone()[0] == 3
+        assert other.execute("SELECT status FROM sessions").fetchone()[0] == "recording"
+
+
+def test_round_trip_of_beats_classes_gaps_markers_phases(tmp_path):
+    with SessionStore.open(tmp_path) as store:
+        sid = store.create_session(
+            source="sim", participant_id="P01", protocol_id="resonance",
+            device_info={"model": "X"}, settings={"seed": 3}, versions={"numpy": "2"},
+        )
+        row = store.start_phase(sid, PhaseSpan("baseline", "Baseline", "baseline", 0.0, 0.0))
+        store.append_notification(sid, 0, 0, batch(1.0, [800.0, 1600.0], 0.0))
+        store.append_notification(
+            sid, 1, 2, batch(4.0, [810.0], 3.0),
+            [BeatClassification(0, "normal", (800.0,)),
+             BeatClassification(1, "missed", (800.0, 800.0))],
+            Gap(2.4, 3.0, GapReason.CLOCK_DRIFT),
+        )
+        store.add_marker(sid, Marker(2.0, 0.0, "itch", MarkerKind.USER, {"note": "left"}))
+        store.end_phase(row, 3.5)
+        store.finish_session(sid)
+        rec = store.load_recording(sid)
+        info = store.session_info(sid)
+    np.testing.assert_allclose(rec.rr_ms, [800.0, 1600.0, 810.0])
+    np.testing.assert_allclose(rec.time_s, [0.8, 2.4, 3.81])
+    assert list(rec.artifact) == ["normal", "missed", ""]
+    np.testing.assert_allclose(rec.rr_corrected_ms[:2], [800.0, 800.0])
+    assert np.isnan(rec.rr_corrected_ms[2])
+    assert list(rec.corrected_count) == [1, 2, 0]
+    assert rec.gaps == [Gap(2.4, 3.0, GapReason.CLOCK_DRIFT)]
+    assert rec.markers[0].label == "itch" and rec.markers[0].extra == {"note": "left"}
+    assert rec.phases == [PhaseSpan("baseline", "Baseline", "baseline", 0.0, 3.5)]
+    assert list(rec.segment_ids()) == [0, 0, 1]
+    assert info.status == "complete" and info.duration_s == pytest.approx(3.81)
+    assert info.device_info == {"model": "X"} and info.settings == {"seed": 3}
+    assert info.participant_id == "P01" and info.protocol_id == "resonance"
+
+
+def test_raw_rr_is_never_changed_by_classification(tmp_path):
+    with SessionStore.open(tmp_path) as store:
+        sid = store.create_session(source="sim")
+        store.append_notification(sid, 0, 0, batch(1.0, [400.0], 0.0))
+        store.write_classes(sid, [BeatClassification(0, "extra", ())])
+        rec = store.load_recording(sid)
+    assert rec.rr_ms[0] == 400.0 and rec.artifact[0] == "extra" and rec.corrected_count[0] == 0
+
+
+def test_participant_ids_must_be_pseudonymous_tokens(tmp_path):
+    with SessionStore.open(tmp_path) as store, pytest.raises(StoreError, match="participant"):
+        store.create_session(source="sim", participant_id="Jane Doe")
+
+
+def test_unknown_session_is_a_clear_error(tmp_path):
+    with SessionStore.open(tmp_path) as store, pytest.raises(SessionNotFoundError, match="42"):
+        store.load_recording(42)
+
+
+def test_migration_path_from_older_schema_and_refusal_of_newer(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    extra = "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT);"
+    assert schema.migrate(conn, (*schema.MIGRATIONS, extra)) == schema.SCHEMA_VERSION + 1
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"sessions", "beats", "notes"} <= tables
+    conn.close()
+    with pytest.raises(StoreError, match="newer than this program"):
+        SessionStore(path)
+
+
+def test_failed_migration_leaves_version_unchanged(tmp_path):
+    conn = sqlite3.connect(tmp_path / "x.sqlite3", isolation_level=None)
+    with pytest.raises(sqlite3.OperationalError):
+        schema.migrate(conn, ("CREATE TABLE a (x INT);", "CREATE TABLE b (; broken"))
+    assert schema.schema_version(conn) == 1
+
+
+def test_not_a_database_is_a_clear_error(tmp_path):
+    path = tmp_path / "biofeedback.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="cannot open session database"):
+        SessionStore(path)
+
+
+def test_session_of_dead_process_becomes_interrupted(tmp_path):
+    code = (
+        "import sys\n"
+        "from biofeedback.store import SessionStore\n"
+        "from biofeedback.core.types import Beat, BeatBatch\n"
+        "s = SessionStore(sys.argv[1])\n"
+        "sid = s.create_session(source='sim')\n"
+        "s.append_notification(sid, 0, 0, BeatBatch(1.0, (Beat(800.0, 0.8, 1.0, 'sim'),)))\n"
+        "print(sid)\n"
+        "import os; os._exit(0)\n"  # no finish_session: as if killed
+    )
+    path = tmp_path / "db.sqlite3"
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                         text=True, check=True)
+    sid = int(out.stdout.strip())
+    with SessionStore(path) as store:
+        info = store.session_info(sid)
+        assert info.status == "interrupted"
+        assert info.duration_s == pytest.approx(0.8)
+        assert store.beat_count(sid) == 1
+
+
+def test_live_session_of_this_process_stays_recording(tmp_path):
+    with SessionStore(tmp_path / "db") as store:
+        sid = store.create_session(source="sim")
+        with SessionStore(tmp_path / "db") as second:
+            assert second.reconcile_interrupted() == []
+            assert second.session_info(sid).status == "recording"
+
+
+def test_list_sessions_counts_beats_and_durations(tmp_path):
+    with SessionStore(tmp_path / "db") as store:
+        a = store.create_session(source="sim", participant_id="P1")
+        store.append_notification(a, 0, 0, batch(1.0, [800.0, 800.0], 0.0))
+        store.finish_session(a)
+        b = store.create_session(source="replay")
+        rows = store.list_sessions()
+        assert [r.id for r in rows] == [b, a]
+        assert rows[1].n_beats == 2 and rows[1].duration_s == pytest.approx(1.6)
+        assert rows[0].status == "recording"
+        assert [r.id for r in store.list_sessions("P1")] == [a]
