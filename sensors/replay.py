@@ -16,7 +16,7 @@ import numpy as np
 
 from biofeedback.core.recording import Recording
 from biofeedback.core.source import HeartRateSource, SourceError
-from biofeedback.core.types import Beat, BeatBatch, SourceState, StatusChange
+from biofeedback.core.types import Beat, BeatBatch, Gap, Marker, SourceState, StatusChange
 
 
 def _parse_speed(speed: float | str | None) -> float | None:
@@ -53,7 +53,9 @@ class ReplaySource(HeartRateSource):
     def __init__(
         self, recording: Recording, *, speed: float | str | None = 1.0, start_s: float = 0.0
     ) -> None:
-        super().__init__()
+        # A short queue keeps the producer close to what the consumer shows, so pause and
+        # seek act at once even at maximum speed.
+        super().__init__(queue_size=16)
         self.recording = recording
         self._speed = _parse_speed(speed)
         rec = recording
@@ -132,7 +134,18 @@ class ReplaySource(HeartRateSource):
     def seek(self, t_s: float) -> None:
         """Jump to session time ``t_s`` (clamped to the recording)."""
         self._pending_seek = min(max(float(t_s), 0.0), self.duration_s)
+        self._drop_queued_beats()
         self._wake.set()
+
+    def _drop_queued_beats(self) -> None:
+        """Discard beats queued from before a seek; keep status changes and the stream end."""
+        kept = []
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if not isinstance(item, BeatBatch | Gap | Marker):
+                kept.append(item)
+        for item in kept:
+            self._queue.put_nowait(item)
 
     def session_time_s(self) -> float:
         return self._now_s
@@ -204,6 +217,15 @@ class ReplaySource(HeartRateSource):
                     except TimeoutError:
                         pass
                     continue
+            spins = 0
+            while self._queue.full():
+                # Wait for room here, not inside put(): a seek or pause that arrives meanwhile
+                # must win over the notification that was about to be queued. Yield at once
+                # first (max-speed replay), then back off so an idle consumer costs no CPU.
+                await asyncio.sleep(0 if spins < 100 else 0.005)
+                spins += 1
+            if self._pending_seek is not None or self._paused:
+                continue
             await self._deliver(self._next, due)
             self._next += 1
         self._now_s = self.duration_s

@@ -69,3 +69,18 @@ def test_empty_notification_carries_heart_rate_only():
     clock = BeatClock("ble")
     batch, gap = clock.push(3.0, [], heart_rate_bpm=61)
     assert batch.beats == () and batch.heart_rate_bpm == 61 and gap is None
+
+
+def test_repeated_gaps_never_push_beats_into_the_future():
+    clock = BeatClock("ble")
+    beat_t = 0.0
+    worst = 0.0
+    for k in range(400):
+        beat_t += 1.0
+        # Latency alternates between 0.9 s and 0.05 s; every 10th notification is lost.
+        latency = 0.9 if k % 2 else 0.05
+        if k % 10 == 5:
+            continue
+        batch, _ = clock.push(beat_t + latency, [1000.0])
+        worst = max(worst, max(b.time_s - b.received_s for b in batch.beats))
+    assert worst <= 0.9 + 1e-9

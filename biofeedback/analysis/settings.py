@@ -18,12 +18,14 @@ class AnalysisSettings:
 
     Attributes
     ----------
-    correction : {"kubios", "none"}
-        ``"kubios"`` (default): intervals are corrected with the Lipponen & Tarvainen (2019)
-        algorithm, ``neurokit2.signal_fixpeaks(method="kubios", iterative=True)``, run separately
-        on every gap-free segment. ``"none"``: raw intervals. Correction is mandatory before any
-        vagal claim (domain.md section 4); ``"none"`` exists for validation against series that
-        are already clean.
+    correction : {"kubios", "neurokit2", "none"}
+        ``"kubios"`` (default): beats classified by neurokit2's implementation of Lipponen &
+        Tarvainen (2019), ``neurokit2.signal_fixpeaks(method="kubios")``, and corrected by
+        :mod:`biofeedback.analysis.artifacts`, separately on every gap-free segment.
+        ``"neurokit2"``: the corrected peaks of ``signal_fixpeaks(iterative=True)`` as they
+        are (kept for comparison: it mishandles ectopic beats). ``"none"``: raw intervals.
+        Correction is mandatory before any vagal claim (domain.md section 4); ``"none"``
+        exists for validation against series that are already clean.
     kubios_c1, kubios_c2, kubios_alpha : float
         Thresholds of the beat classifier: c1 = 0.13, c2 = 0.17, alpha = 5.2 (Lipponen &
         Tarvainen 2019, J Med Eng Technol 43(3):173-181; also neurokit2's defaults).
@@ -32,9 +34,9 @@ class AnalysisSettings:
     kubios_medfilt_order : int
         Length of the median filter for the mRR series: 11 beats (Lipponen & Tarvainen 2019).
     kubios_iterative : bool
-        Re-run detection and correction until the number of artifacts stops falling (neurokit2's
-        ``iterative=True``). Detection for the reported artifact % is always the first pass on
-        the raw series (see :mod:`biofeedback.analysis.phases`).
+        Re-run classification and correction while the number of flagged beats falls (as
+        neurokit2's ``iterative=True``). The artifact % always counts the first pass on the
+        raw series (see :mod:`biofeedback.analysis.phases`).
     peak_clock_hz : float
         Sampling rate of the synthetic "peak" positions handed to ``signal_fixpeaks`` (which
         wants integer sample indices): 1 MHz, i.e. peaks at 1 us resolution, so rebuilding
@@ -69,6 +71,10 @@ class AnalysisSettings:
         breathing rate: 0.05-0.50 Hz (3-30 breaths/min). It spans LF and HF on purpose: slow
         or paced breathing (about 6/min, 0.1 Hz) moves respiratory sinus arrhythmia into LF
         (domain.md section 3).
+    breathing_slow_peak_dominance : float
+        A spectral peak below 0.15 Hz is read as the breathing rate only when it is this many
+        times higher than the highest peak above 0.15 Hz (default 20; see
+        :data:`biofeedback.core.breathing.SLOW_PEAK_DOMINANCE` for the calibration).
     min_hf_breathing_bpm, max_hf_breathing_bpm : float
         HF power is interpretable as respiratory sinus arrhythmia only when breathing lies in
         the HF band: 9-24 breaths/min = 0.15-0.40 Hz x 60 (domain.md section 3).
@@ -77,7 +83,7 @@ class AnalysisSettings:
         Task Force 1996; neurokit2 also uses ">").
     """
 
-    correction: Literal["kubios", "none"] = "kubios"
+    correction: Literal["kubios", "neurokit2", "none"] = "kubios"
     kubios_c1: float = 0.13
     kubios_c2: float = 0.17
     kubios_alpha: float = 5.2
@@ -97,14 +103,17 @@ class AnalysisSettings:
     min_hf_duration_s: float = 67.0
     min_lf_duration_s: float = 250.0
     breathing_band_hz: Band = (0.05, 0.50)
+    breathing_slow_peak_dominance: float = 20.0
     min_hf_breathing_bpm: float = 9.0
     max_hf_breathing_bpm: float = 24.0
     pnn_threshold_ms: float = 50.0
 
     def __post_init__(self) -> None:
         """Reject settings that cannot be meant."""
-        if self.correction not in ("kubios", "none"):
-            raise ValueError(f"correction must be 'kubios' or 'none', not {self.correction!r}")
+        if self.correction not in ("kubios", "neurokit2", "none"):
+            raise ValueError(
+                f"correction must be 'kubios', 'neurokit2' or 'none', not {self.correction!r}"
+            )
         if self.interpolation_rate_hz < 1.0:
             raise ValueError("interpolation_rate_hz must be at least 1 Hz")
         for name in ("ulf", "vlf", "lf", "hf", "vhf", "breathing"):

@@ -46,7 +46,7 @@ class LiveStatusPrinter:
             )
         elif isinstance(event, Marker):
             self._print(f"[{format_clock(event.onset_s)}] marker: {event.label}")
-        elif isinstance(event, BeatsProcessed) and event.indices is not None:
+        elif isinstance(event, BeatsProcessed):
             now = time.monotonic()
             if now - self._last < self.interval_s:
                 return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import asyncio
 import json
 import signal
@@ -74,10 +75,10 @@ def replay_summary(
         "session_time_s": round(span, 3),
         "wall_time_s": round(wall_s, 3),
         "speedup": round(span / wall_s, 1) if wall_s > 0 else None,
-        "final_indices": None if session.latest is None else session.latest.to_dict(),
+        "final_indices": session.indices().to_dict() if stats.n_beats else None,
         "neurokit": None
         if session.latest_neurokit is None
-        else session.latest_neurokit.to_dict(),
+        else dataclasses.asdict(session.latest_neurokit),
     }
 
 

@@ -11,6 +11,10 @@ RR, beats were lost (a dropped notification, a link loss): a :class:`Gap` is rec
 beat clock jumps forward to the receive clock. When RR arrives faster than the clock (a
 buffered burst, a compressed virtual strap) the beat clock is trusted and the anchor moves;
 no gap is invented.
+
+Since notifications arrive 0-1 s after their last beat, a beat time can lead the receive time
+of its notification by up to that latency spread (the anchor assumes the smallest latency
+seen); within a gap-free segment beat times always advance by exactly their RR.
 """
 
 from __future__ import annotations
@@ -95,8 +99,12 @@ class BeatClock:
             threshold_s = self.gap_factor * self.median_rr_ms() / 1000.0
             if drift > threshold_s:
                 start = self._last_beat_s
-                first_start = received_s - self._offset_s - total_s
-                gap = Gap(start, first_start, GapReason.CLOCK_DRIFT)
+                # Re-anchor as at the start: the last beat is placed at its receive time. Reusing
+                # an offset that earlier bursts pushed below zero would put beats in the future,
+                # and each later gap would push them further ahead.
+                self._offset_s = 0.0
+                first_start = received_s - total_s
+                gap = Gap(start, max(start, first_start), GapReason.CLOCK_DRIFT)
             else:
                 if drift < 0.0:
                     # RR ran ahead of the clock: trust the beats, move the anchor.

@@ -13,9 +13,13 @@ J Med Eng Technol 43(3):173-181 (the method behind Kubios and neurokit2's
   paper's centred 11-beat median filter, which lags less at real rate changes than a purely
   trailing one); negative ``mRR`` is doubled, as in the paper.
 * ``Th1 = alpha * QD(|dRR|)`` and ``Th2 = alpha * QD(|mRR|)`` over the trailing 91 beats,
-  ``alpha = 5.2``, ``QD = (Q3 - Q1) / 2`` (paper values). Our addition: both thresholds are at
-  least ``min_threshold_frac * med`` (default 3 % of the median, about 25 ms at 60 bpm) so an
-  unusually regular stretch does not shrink them to nothing.
+  ``alpha = 5.2``, ``QD = (Q3 - Q1) / 2`` (paper values; quartiles with numpy's default
+  linear interpolation). Our additions for causality: the QD is the larger of the 91-beat
+  one and the one over the trailing 31 beats (a trailing window lags behind a rise in
+  variability, which the paper's centred window does not, and real bursts of sinus
+  arrhythmia were then flagged), and both thresholds are at least ``min_threshold_frac * med``
+  (3 % of the median, about 25 ms at 60 bpm) so an unusually regular stretch does not
+  shrink them to nothing.
 * Rules (scaled ``d = dRR / Th1``, ``m = mRR / Th2``):
 
   - ``|d_i| <= 1`` and the interval is possible: **normal**.
@@ -46,19 +50,21 @@ A beat's class is final once the two following beats are known (``push`` returns
 so no decision ever looks across a gap. Raw intervals are never changed: every
 :class:`ClassifiedBeat` carries the raw value beside the corrected intervals it stands for.
 
-Only numpy is used; the per-beat cost is a few tens of microseconds.
+Pure Python (no numpy on the per-beat path); the per-beat cost is a few microseconds: the
+quartile windows are kept sorted (``bisect``) and read by index, and the reference median in
+:meth:`StreamingArtifactDetector.push` is that of the newest 11 raw values pushed.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
-
-import numpy as np
 
 from biofeedback.core.types import ArtifactClass
 
-__all__ = ["ArtifactSettings", "ClassifiedBeat", "StreamingArtifactDetector"]
+__all__ = ["ArtifactSettings", "ClassifiedBeat", "StreamingArtifactDetector", "corrected_times"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +106,10 @@ class ArtifactSettings:
         Slope and offset of the ectopic decision boundary (0.13, 0.17, paper).
     threshold_window : int
         Trailing beats for the quartile deviations (91, paper).
+    fast_threshold_window : int
+        Shorter trailing window whose quartile deviation is also computed; the larger of the
+        two is used (31, ours: a trailing window lags when variability rises, which the
+        paper's centred window does not).
     median_window : int
         Trailing beats of the reference median (11, paper's median filter length).
     min_history : int
@@ -116,6 +126,7 @@ class ArtifactSettings:
     c1: float = 0.13
     c2: float = 0.17
     threshold_window: int = 91
+    fast_threshold_window: int = 31
     median_window: int = 11
     min_history: int = 15
     warmup_th1_frac: float = 0.25
@@ -126,6 +137,87 @@ class ArtifactSettings:
 
 
 _Pending = tuple[int, float, float]  # seq, rr_ms, time_s
+
+
+def _percentile_sorted(v: list[float], q: float) -> float:
+    """Percentile ``q`` (0-1) of sorted values, numpy's default linear interpolation."""
+    pos = q * (len(v) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
+def _quantile_table(size: int, q: float) -> list[tuple[int, int, float]]:
+    """``(lo, hi, frac)`` of :func:`_percentile_sorted` for every length ``0 .. size``."""
+    out = [(0, 0, 0.0)]
+    for n in range(1, size + 1):
+        pos = q * (n - 1)
+        lo = int(pos)
+        out.append((lo, min(lo + 1, n - 1), pos - lo))
+    return out
+
+
+class _SortedWindow:
+    """The last ``size`` values in arrival order and sorted (O(log size) search + memmove).
+
+    Quartiles are read by index from precomputed positions, with the same arithmetic as
+    :func:`_percentile_sorted` (numpy's linear interpolation), so results are bit-identical.
+    """
+
+    __slots__ = ("_q1", "_q3", "order", "size", "sorted")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.order: deque[float] = deque()
+        self.sorted: list[float] = []
+        self._q1 = _quantile_table(size, 0.25)
+        self._q3 = _quantile_table(size, 0.75)
+
+    def push(self, value: float) -> None:
+        order = self.order
+        order.append(value)
+        srt = self.sorted
+        insort(srt, value)
+        if len(order) > self.size:
+            del srt[bisect_left(srt, order.popleft())]
+
+    def clear(self) -> None:
+        self.order.clear()
+        self.sorted.clear()
+
+    def quartile_deviation(self) -> float:
+        """``(Q3 - Q1) / 2`` (0 when empty)."""
+        v = self.sorted
+        n = len(v)
+        if not n:
+            return 0.0
+        lo, hi, fr = self._q3[n]
+        q3 = v[lo] + (v[hi] - v[lo]) * fr
+        lo, hi, fr = self._q1[n]
+        q1 = v[lo] + (v[hi] - v[lo]) * fr
+        return 0.5 * (q3 - q1)
+
+
+def _median(values: list[float]) -> float:
+    """Median of the values (pure Python: faster than numpy for a dozen values)."""
+    return _percentile_sorted(sorted(values), 0.5)
+
+
+def _median_of(values: Iterable[float]) -> float:
+    """Median, same arithmetic as :func:`_median`."""
+    v = sorted(values)
+    n = len(v)
+    pos = 0.5 * (n - 1)
+    lo = int(pos)
+    hi = lo + 1 if lo + 1 < n else n - 1
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
+_NORMAL = ArtifactClass.NORMAL
+_EXTRA = ArtifactClass.EXTRA
+_ECTOPIC = ArtifactClass.ECTOPIC
+_MISSED = ArtifactClass.MISSED
+_LONG_SHORT = ArtifactClass.LONG_SHORT
 
 
 class StreamingArtifactDetector:
@@ -152,10 +244,26 @@ class StreamingArtifactDetector:
         s = self.settings
         self._pending: list[_Pending] = []
         self._raw_hist: deque[float] = deque(maxlen=s.median_window)
-        self._abs_d: deque[float] = deque(maxlen=s.threshold_window)
-        self._abs_m: deque[float] = deque(maxlen=s.threshold_window)
+        # the newest ``median_window`` raw values pushed in the segment: in ``push`` the
+        # reference window is exactly these (8 history + 3 pending beats)
+        self._recent: deque[float] = deque(maxlen=max(s.median_window, 1))
+        self._fast_median = s.median_window >= 3
+        self._abs_d = _SortedWindow(s.threshold_window)
+        self._abs_m = _SortedWindow(s.threshold_window)
+        self._abs_d_fast = _SortedWindow(s.fast_threshold_window)
+        self._abs_m_fast = _SortedWindow(s.fast_threshold_window)
         self._n_final = 0
         self._last_rr: float | None = None
+        # settings as plain attributes (read on every beat)
+        self._alpha = s.alpha
+        self._c1 = s.c1
+        self._c2 = s.c2
+        self._min_history = s.min_history
+        self._w1 = s.warmup_th1_frac
+        self._w2 = s.warmup_th2_frac
+        self._floor_frac = s.min_threshold_frac
+        self._min_rr = s.min_rr_ms
+        self._max_rr = s.max_rr_ms
 
     # ------------------------------------------------------------------ public API
     def push(self, seq: int, rr_ms: float, time_s: float) -> list[ClassifiedBeat]:
@@ -176,11 +284,18 @@ class StreamingArtifactDetector:
             Usually one beat (the one two beats back), two when a pair was resolved, none
             during the first two beats of a segment.
         """
-        self._pending.append((seq, float(rr_ms), float(time_s)))
-        out: list[ClassifiedBeat] = []
-        while len(self._pending) >= 3:
-            out.extend(self._resolve_first())
-        return out
+        rr = float(rr_ms)
+        p = self._pending
+        p.append((seq, rr, float(time_s)))
+        self._recent.append(rr)
+        if len(p) < 3:
+            return []
+        # exactly three pending beats: one resolution (a pair leaves one pending)
+        if self._fast_median:
+            med = _median_of(self._recent)
+        else:
+            med = self._reference()
+        return self._resolve_first(med)
 
     def flush(self) -> list[ClassifiedBeat]:
         """Finalise every pending beat and start a fresh segment (call at a gap or the end).
@@ -192,7 +307,7 @@ class StreamingArtifactDetector:
         """
         out: list[ClassifiedBeat] = []
         while self._pending:
-            out.extend(self._resolve_first())
+            out.extend(self._resolve_first(self._reference()))
         self.reset()
         return out
 
@@ -200,8 +315,9 @@ class StreamingArtifactDetector:
         """Forget all history and pending beats (a new gap-free segment starts)."""
         self._pending.clear()
         self._raw_hist.clear()
-        self._abs_d.clear()
-        self._abs_m.clear()
+        self._recent.clear()
+        for w in (self._abs_d, self._abs_m, self._abs_d_fast, self._abs_m_fast):
+            w.clear()
         self._n_final = 0
         self._last_rr = None
 
@@ -221,79 +337,89 @@ class StreamingArtifactDetector:
         n_la = min(len(self._pending), 3)
         n_hist = max(self.settings.median_window - n_la, 0)
         hist = list(self._raw_hist)[-n_hist:] if n_hist else []
-        return float(np.median(hist + [p[1] for p in self._pending[:n_la]]))
+        return _median(hist + [p[1] for p in self._pending[:n_la]])
 
     def _thresholds(self, med: float) -> tuple[float, float]:
-        s = self.settings
-        if self._n_final < s.min_history:
-            return s.warmup_th1_frac * med, s.warmup_th2_frac * med
-        d = np.fromiter(self._abs_d, float, len(self._abs_d))
-        m = np.fromiter(self._abs_m, float, len(self._abs_m))
-        qd = np.percentile(d, (25.0, 75.0))
-        qm = np.percentile(m, (25.0, 75.0))
-        floor = s.min_threshold_frac * med
-        th1 = max(s.alpha * (qd[1] - qd[0]) / 2.0, floor)
-        th2 = max(s.alpha * (qm[1] - qm[0]) / 2.0, floor)
-        return th1, th2
+        """Th1 and Th2, ms: alpha times the larger of the 91-beat and the recent QD."""
+        if self._n_final < self._min_history:
+            return self._w1 * med, self._w2 * med
+        floor = self._floor_frac * med
+        qd_d = self._abs_d.quartile_deviation()
+        qf = self._abs_d_fast.quartile_deviation()
+        if qf > qd_d:
+            qd_d = qf
+        qd_m = self._abs_m.quartile_deviation()
+        qf = self._abs_m_fast.quartile_deviation()
+        if qf > qd_m:
+            qd_m = qf
+        th1 = self._alpha * qd_d
+        th2 = self._alpha * qd_m
+        return (th1 if th1 > floor else floor), (th2 if th2 > floor else floor)
 
-    def _resolve_first(self) -> list[ClassifiedBeat]:
-        s = self.settings
+    def _resolve_first(self, med: float) -> list[ClassifiedBeat]:
         p = self._pending
+        n_p = len(p)
         seq, rr, t = p[0]
-        rr1 = p[1][1] if len(p) > 1 else None
-        rr2 = p[2][1] if len(p) > 2 else None
-        med = self._reference()
+        rr1 = p[1][1] if n_p > 1 else None
+        rr2 = p[2][1] if n_p > 2 else None
         th1, th2 = self._thresholds(med)
         prev = self._last_rr if self._last_rr is not None else med
 
-        d0 = (rr - prev) / th1
-        d1 = (rr1 - rr) / th1 if rr1 is not None else 0.0
-        d2 = (rr2 - rr1) / th1 if (rr2 is not None and rr1 is not None) else 0.0
+        drr = rr - prev
+        d0 = drr / th1
         mrr = rr - med
         if mrr < 0:
             mrr *= 2.0
-        m0 = mrr / th2
-        impossible = rr < s.min_rr_ms or rr > s.max_rr_ms
+        impossible = rr < self._min_rr or rr > self._max_rr
 
-        cls = ArtifactClass.NORMAL
+        if -1.0 <= d0 <= 1.0 and not impossible:
+            # normal (the common case)
+            self._accept(rr, d0 * th1, mrr)
+            del p[0]
+            return [ClassifiedBeat(seq, rr, t, _NORMAL, (rr,))]
+
+        d1 = (rr1 - rr) / th1 if rr1 is not None else 0.0
+        d2 = (rr2 - rr1) / th1 if (rr2 is not None and rr1 is not None) else 0.0
+        m0 = mrr / th2
+        cls = _NORMAL
         pair = False
         corrected: tuple[float, ...] = (rr,)
         corrected_next: tuple[float, ...] = ()
-        if abs(d0) > 1.0 or impossible:
-            s22_hi = max(d1, d2) if rr1 is not None else 0.0
-            s22_lo = min(d1, d2) if rr1 is not None else 0.0
-            k = round(rr / med) if med > 0 else 0
-            if rr1 is not None and d0 < -1.0 and s22_hi > 1.0 and abs(rr + rr1 - med) < th2:
-                cls, pair = ArtifactClass.EXTRA, True
-                corrected, corrected_next = (), (rr + rr1,)
-            elif rr1 is not None and self._is_ectopic(d0, d1, d2, rr2 is not None):
-                cls, pair = ArtifactClass.ECTOPIC, True
-                mean = 0.5 * (rr + rr1)
-                corrected, corrected_next = (mean,), (mean,)
-            elif d0 > 1.0 and (rr1 is None or s22_lo < -1.0) and k >= 2 and (
-                abs(rr / k - med) < th2
-            ):
-                cls = ArtifactClass.MISSED
-                corrected = (rr / k,) * k
-            elif impossible or abs(m0) > 3.0 or (d0 > 1.0 and s22_lo < -1.0) or (
-                d0 < -1.0 and s22_hi > 1.0
-            ):
-                cls = ArtifactClass.LONG_SHORT
-                corrected = (med,)
+        s22_hi = max(d1, d2) if rr1 is not None else 0.0
+        s22_lo = min(d1, d2) if rr1 is not None else 0.0
+        k = round(rr / med) if med > 0 else 0
+        if rr1 is not None and d0 < -1.0 and s22_hi > 1.0 and abs(rr + rr1 - med) < th2:
+            cls, pair = _EXTRA, True
+            corrected, corrected_next = (), (rr + rr1,)
+        elif rr1 is not None and self._is_ectopic(d0, d1, d2, rr2 is not None):
+            cls, pair = _ECTOPIC, True
+            mean = 0.5 * (rr + rr1)
+            corrected, corrected_next = (mean,), (mean,)
+        elif d0 > 1.0 and (rr1 is None or s22_lo < -1.0) and k >= 2 and (abs(rr / k - med) < th2):
+            cls = _MISSED
+            corrected = (rr / k,) * k
+        elif (
+            impossible
+            or abs(m0) > 3.0
+            or (d0 > 1.0 and s22_lo < -1.0)
+            or (d0 < -1.0 and s22_hi > 1.0)
+        ):
+            cls = _LONG_SHORT
+            corrected = (med,)
 
         out = [ClassifiedBeat(seq, rr, t, cls, corrected)]
-        self._accept(rr, d0 * th1, mrr, corrected)
-        p.pop(0)
+        self._accept(rr, d0 * th1, mrr)
+        del p[0]
         if pair:
             seq1, rr1v, t1 = p.pop(0)
             out.append(ClassifiedBeat(seq1, rr1v, t1, cls, corrected_next))
             mrr1 = rr1v - med
-            self._accept(rr1v, rr1v - rr, 2.0 * mrr1 if mrr1 < 0 else mrr1, corrected_next)
+            self._accept(rr1v, rr1v - rr, 2.0 * mrr1 if mrr1 < 0 else mrr1)
         return out
 
     def _is_ectopic(self, d0: float, d1: float, d2: float, have_d2: bool) -> bool:
         """S11/S12 rule of the paper, tested on the second interval of the pair."""
-        c1, c2 = self.settings.c1, self.settings.c2
+        c1, c2 = self._c1, self._c2
         if not have_d2:
             d2 = -d1  # no look-ahead: assume the series returns to its level
         if d1 > 1.0 and d0 < -1.0:
@@ -302,9 +428,47 @@ class StreamingArtifactDetector:
             return min(d0, d2) > -c1 * d1 + c2
         return False
 
-    def _accept(self, rr: float, drr: float, mrr: float, corrected: tuple[float, ...]) -> None:
+    def _accept(self, rr: float, drr: float, mrr: float) -> None:
         self._raw_hist.append(rr)
-        self._abs_d.append(abs(drr))
-        self._abs_m.append(abs(mrr))
+        a = drr if drr >= 0.0 else -drr
+        self._abs_d.push(a)
+        self._abs_d_fast.push(a)
+        a = mrr if mrr >= 0.0 else -mrr
+        self._abs_m.push(a)
+        self._abs_m_fast.push(a)
         self._n_final += 1
         self._last_rr = rr
+
+
+def corrected_times(beat: ClassifiedBeat, first_of_pair: bool = False) -> tuple[float, ...]:
+    """Beat times, s, of the corrected intervals a raw beat stands for.
+
+    The corrected intervals end at the raw beat's time, laid back to back (a missed beat split
+    in ``k`` gets ``k`` evenly spaced interpolated times). The first beat of an ectopic pair
+    (``first_of_pair=True``) is moved to where its corrected (pair-mean) interval ends, half
+    way between its neighbours, as neurokit2 does for ectopic beats. A removed beat has no
+    time.
+
+    Parameters
+    ----------
+    beat : ClassifiedBeat
+        A classified beat.
+    first_of_pair : bool
+        True for the first beat of an ectopic pair.
+
+    Returns
+    -------
+    tuple of float
+        One time per corrected interval, s.
+    """
+    c = beat.corrected_ms
+    if not c:
+        return ()
+    if first_of_pair and len(c) == 1:
+        return (beat.time_s - beat.rr_ms / 1000.0 + c[0] / 1000.0,)
+    out = []
+    remaining = sum(c)
+    for v in c:
+        remaining -= v
+        out.append(beat.time_s - remaining / 1000.0)
+    return tuple(out)

@@ -27,6 +27,7 @@ from biofeedback.core.types import (
 )
 from biofeedback.live.artifacts import ClassifiedBeat
 from biofeedback.live.indices import LiveIndices
+from biofeedback.live.indices import LiveHrvSettings
 from biofeedback.live.nk_worker import NeuroKitResult, NeuroKitWorker
 from biofeedback.live.processor import LiveProcessor
 from biofeedback.store.database import BeatClassification, SessionStore
@@ -34,12 +35,29 @@ from biofeedback.store.database import BeatClassification, SessionStore
 
 @dataclass(frozen=True, slots=True)
 class BeatsProcessed:
-    """A notification went through the pipeline (and, when recording, into the store)."""
+    """A notification went through the pipeline (and, when recording, into the store).
+
+    Attributes
+    ----------
+    batch : BeatBatch
+        The notification as the source delivered it (raw RR).
+    first_seq : int
+        Session sequence number of its first beat.
+    classified : tuple of ClassifiedBeat
+        Beats (of this or earlier notifications) whose artifact class became final.
+    session : LiveSession
+        The session, for :attr:`indices`.
+    """
 
     batch: BeatBatch
     first_seq: int
     classified: tuple[ClassifiedBeat, ...]
-    indices: LiveIndices | None
+    session: LiveSession = field(repr=False)
+
+    @property
+    def indices(self) -> LiveIndices:
+        """The session's live indices now (computed on demand, cached until new beats)."""
+        return self.session.indices()
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +134,11 @@ class LiveSession:
         Wall time between commits, s. 0 (default) commits every notification, which is what
         makes a crash lose at most the notification in flight; a faster-than-real-time
         recording may group notifications for throughput.
+    spectral_min_wall_s : float
+        Least wall time between two spectral refreshes, s. Spectral values (HF, LF, breathing,
+        coherence) refresh every second of session time; at real time and moderate speeds
+        that is unaffected, while a max-speed replay refreshes about 20 times per wall
+        second instead of once per session second (the final values are always computed).
     settings : dict, optional
         Extra settings stored with the session (protocol, study...).
     """
@@ -129,6 +152,7 @@ class LiveSession:
         protocol_id: str | None = None,
         neurokit: bool = True,
         commit_interval_s: float = 0.0,
+        spectral_min_wall_s: float = 0.05,
         settings: dict[str, Any] | None = None,
     ) -> None:
         self.source = source
@@ -137,11 +161,12 @@ class LiveSession:
         self.protocol_id = protocol_id
         self.session_id: int | None = None
         self.stats = SessionStats()
-        self.latest: LiveIndices | None = None
         self.latest_neurokit: NeuroKitResult | None = None
-        self.processor = LiveProcessor()
-        self._neurokit = NeuroKitWorker() if neurokit else None
+        self._neurokit = neurokit
+        self.processor = self._new_processor()
         self._commit_interval_s = commit_interval_s
+        self._spectral_min_wall_s = spectral_min_wall_s
+        self._last_spectral = float("-inf")
         self._extra_settings = dict(settings or {})
         self._subscribers: list[Callable[[SessionEvent], None]] = []
         self._stop = asyncio.Event()
@@ -149,6 +174,16 @@ class LiveSession:
         self._next_notification = 0
         self._last_commit = 0.0
         self._pending_gap: Gap | None = None
+
+    def _new_processor(self) -> LiveProcessor:
+        return LiveProcessor(
+            hrv_settings=LiveHrvSettings(spectral_inline=False),
+            nk_worker=NeuroKitWorker() if self._neurokit else None,
+        )
+
+    def indices(self) -> LiveIndices:
+        """Current live indices (cached by the processor until new beats arrive)."""
+        return self.processor.snapshot()
 
     # -- subscription ----------------------------------------------------------------------
 
@@ -255,9 +290,9 @@ class LiveSession:
         update = self.processor.process_batch(batch, first_seq)
         self._next_seq += len(batch.beats)
         classified = tuple(update.classified)
+        now_wall = time.monotonic()
         if self.store is not None and self.session_id is not None:
-            now = time.monotonic()
-            commit = now - self._last_commit >= self._commit_interval_s
+            commit = now_wall - self._last_commit >= self._commit_interval_s
             self.store.append_notification(
                 self.session_id,
                 self._next_notification,
@@ -268,7 +303,7 @@ class LiveSession:
                 commit=commit,
             )
             if commit:
-                self._last_commit = now
+                self._last_commit = now_wall
         self._pending_gap = None
         self._next_notification += 1
         stats = self.stats
@@ -279,10 +314,13 @@ class LiveSession:
                 stats.first_beat_s = batch.beats[0].time_s
             stats.last_beat_s = batch.beats[-1].time_s
         self._count(classified)
-        if update.indices is not None:
-            self.latest = update.indices
-        self._poll_neurokit()
-        self._publish(BeatsProcessed(batch, first_seq, classified, update.indices))
+        if now_wall - self._last_spectral >= self._spectral_min_wall_s:
+            self._last_spectral = now_wall
+            self.processor.refresh_spectral_if_due()
+        if update.nk is not None and update.nk is not self.latest_neurokit:
+            self.latest_neurokit = update.nk
+            self._publish(NeuroKitUpdate(update.nk))
+        self._publish(BeatsProcessed(batch, first_seq, classified, self))
 
     def _on_gap(self, gap: Gap) -> None:
         classified = self.processor.process_gap(gap)
@@ -299,20 +337,11 @@ class LiveSession:
         if "seek_s" in status.detail:
             # A jump in a replay: finish the segment so no index spans the jump.
             self._count(self.processor.finish())
-            self.processor = LiveProcessor()
+            self.processor.close()
+            self.processor = self._new_processor()
         self.stats.final_state = status.state
         self.stats.final_message = status.message
         self._publish(status)
-
-    def _poll_neurokit(self) -> None:
-        worker = self._neurokit
-        if worker is None:
-            return
-        worker.maybe_submit(self.processor)
-        result = worker.poll()
-        if result is not None:
-            self.latest_neurokit = result
-            self._publish(NeuroKitUpdate(result))
 
     def _count(self, classified: tuple[ClassifiedBeat, ...] | list[ClassifiedBeat]) -> None:
         artifacts = self.stats.artifacts
@@ -322,8 +351,8 @@ class LiveSession:
     def _finish(self) -> None:
         remaining = self.processor.finish()
         self._count(remaining)
-        if self._neurokit is not None:
-            self._neurokit.close()
+        self.processor.refresh_spectral_if_due()
+        self.processor.close()
         if self.store is not None and self.session_id is not None:
             self.store.commit()
             if self._pending_gap is not None:

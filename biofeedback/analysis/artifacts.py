@@ -1,0 +1,151 @@
+"""Kubios-style artifact classification (neurokit2) and correction of one gap-free run.
+
+Classification is neurokit2's implementation of Lipponen & Tarvainen (2019, J Med Eng Technol
+43(3):173-181): ``signal_fixpeaks(method="kubios", iterative=False)``, whose ``info`` lists the
+peak indices of ectopic, missed, extra and long/short beats.
+
+Correction is done here, not with neurokit2's corrected peaks. neurokit2 0.2.13 flags a
+premature (ectopic) beat as two adjacent peaks (the short interval as "longshort", the
+compensatory long one as "ectopic") and then moves *both* peaks at once to the midpoints of
+their *original* neighbours, which leaves the two intervals wrong by up to about 100 ms. With
+2 % simulated ectopic beats its corrected RMSSD was 20-60 % off the clean value; with this
+module's correction it is within 1 % (tests/test_analysis_artifacts.py). The rules, after
+Lipponen & Tarvainen (2019):
+
+- extra beat (peak k): delete peak k, merging its two intervals;
+- missed beat (peak k): insert a peak halfway between peaks k - 1 and k;
+- ectopic or long/short (peak k): a run of consecutive flagged peaks is re-spaced evenly
+  between the nearest unflagged peaks before and after it (linear interpolation of beat
+  times, which keeps the run's total duration).
+
+As neurokit2's ``iterative=True`` does, classification and correction repeat while the
+number of flagged beats falls.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+ARTIFACT_CLASSES: tuple[str, ...] = ("ectopic", "missed", "extra", "longshort")
+"""neurokit2's names of the Kubios beat classes."""
+
+MAX_PASSES = 10
+"""Upper bound on classification-correction passes."""
+
+
+def classify_peaks(peaks: npt.NDArray[np.int64], kwargs: dict[str, Any]) -> dict[str, list[int]]:
+    """Kubios classes of the peaks (neurokit2, one pass).
+
+    Parameters
+    ----------
+    peaks : ndarray of int
+        Beat positions in samples of ``kwargs["sampling_rate"]``.
+    kwargs : dict
+        Keyword arguments for ``neurokit2.signal_fixpeaks`` (``method="kubios"``, thresholds,
+        ``sampling_rate``).
+
+    Returns
+    -------
+    dict
+        Class name -> sorted peak indices (peak k closes interval k - 1 -> k).
+    """
+    import neurokit2 as nk
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        info, _ = nk.signal_fixpeaks(peaks, iterative=False, **kwargs)
+    return {cls: sorted(int(k) for k in info.get(cls, [])) for cls in ARTIFACT_CLASSES}
+
+
+def correct_pass(
+    peaks: npt.NDArray[np.float64], classes: dict[str, list[int]]
+) -> npt.NDArray[np.float64]:
+    """Apply one correction pass to peak positions (see the module docstring).
+
+    Parameters
+    ----------
+    peaks : ndarray of float
+        Beat positions (any time unit), increasing.
+    classes : dict
+        Output of :func:`classify_peaks` for these peaks.
+
+    Returns
+    -------
+    ndarray of float
+        Corrected positions, increasing. The first and last peak never move.
+    """
+    pos = np.asarray(peaks, dtype=np.float64)
+    n = pos.size
+    extra = {k for k in classes.get("extra", []) if 0 < k < n - 1}
+    missed = {k for k in classes.get("missed", []) if 0 < k < n} - extra
+    flagged = set(classes.get("ectopic", [])) | set(classes.get("longshort", []))
+    misaligned = sorted(k for k in flagged if 0 < k < n - 1 and k not in extra | missed)
+
+    moved = pos.copy()
+    i = 0
+    while i < len(misaligned):
+        j = i
+        while j + 1 < len(misaligned) and misaligned[j + 1] == misaligned[j] + 1:
+            j += 1
+        first, last = misaligned[i], misaligned[j]
+        before, after = first - 1, last + 1
+        steps = np.arange(1, last - first + 2) / (last - first + 2)
+        moved[first : last + 1] = pos[before] + (pos[after] - pos[before]) * steps
+        i = j + 1
+
+    out: list[float] = []
+    for k in range(n):
+        if k in extra:
+            continue
+        if k in missed and out:
+            out.append((out[-1] + moved[k]) / 2.0)
+        out.append(float(moved[k]))
+    return np.asarray(out, dtype=np.float64)
+
+
+def correct_peaks(
+    peaks: npt.NDArray[np.float64],
+    kwargs: dict[str, Any],
+    first_classes: dict[str, list[int]] | None = None,
+    iterative: bool = True,
+) -> npt.NDArray[np.float64]:
+    """Classify and correct peaks until the number of flagged beats stops falling.
+
+    Parameters
+    ----------
+    peaks : ndarray of float
+        Raw beat positions, samples of ``kwargs["sampling_rate"]`` (fractions allowed: they
+        are rounded only for classification, so unchanged intervals stay exact).
+    kwargs : dict
+        ``signal_fixpeaks`` keyword arguments (see :func:`classify_peaks`).
+    first_classes : dict, optional
+        Classes of the raw peaks, when already computed.
+    iterative : bool
+        Repeat (True) or stop after one pass.
+
+    Returns
+    -------
+    ndarray of float
+        Corrected positions, same unit.
+    """
+    current = np.asarray(peaks, dtype=np.float64)
+    if first_classes is None:
+        first_classes = classify_peaks(np.round(current).astype(np.int64), kwargs)
+    classes = first_classes
+    count = sum(len(v) for v in classes.values())
+    for _ in range(MAX_PASSES):
+        if count == 0:
+            break
+        current = correct_pass(current, classes)
+        if not iterative:
+            break
+        classes = classify_peaks(np.round(current).astype(np.int64), kwargs)
+        new_count = sum(len(v) for v in classes.values())
+        if new_count >= count:
+            break
+        count = new_count
+    return current

@@ -1,0 +1,430 @@
+"""Incremental, gap-aware HRV indices for the live display (numpy only).
+
+:class:`LiveHrv` is fed one corrected NN interval at a time (with the time of the beat that
+ends it) and keeps growable, preallocated numpy arrays with prefix sums, so every time-domain
+index of a trailing window costs O(1) per beat. Spectral indices are refreshed on a fixed
+session-time cadence by :mod:`biofeedback.live.spectral`.
+
+Windows and definitions (``t`` = time of the newest NN interval; a window of ``W`` s holds the
+NN intervals of the current gap-free segment whose beat time is in ``(t - W, t]``; an index is
+None, "not enough data", until the current segment spans at least its minimum duration,
+measured from the start of the segment's first interval):
+
+========================  =========  =========  ================================================
+index                     window     minimum    definition
+========================  =========  =========  ================================================
+``hr_bpm``                10 s       5 s        ``60000 / mean(NN)``; 10 s smooths breathing
+                                                without lagging a stressor response much
+``rmssd_30_ms``           30 s       30 s       ``sqrt(mean(dNN^2))`` (Munoz et al. 2015:
+                                                RMSSD usable from 10 s, near 5-min at 120 s)
+``ln_rmssd_30``           30 s       30 s       natural log of RMSSD (ms)
+``rmssd_60_ms``           60 s       60 s       as above
+``sdnn_ms``               60 s       60 s       ``std(NN, ddof=1)`` (neurokit2 ``HRV_SDNN``)
+``pnn50_pct``             60 s       60 s       ``100 * count(|dNN| > 50 ms) / n_diffs``;
+                                                neurokit2 divides by the number of intervals
+                                                (``n_diffs + 1``) instead
+``sd1_ms``                60 s       60 s       ``sqrt(0.5) * std(dNN, ddof=1)`` (neurokit2
+                                                ``HRV_SD1``)
+``hf_ms2``                120 s      120 s      0.15-0.40 Hz Welch power (spectral.py); HF needs
+                                                >= 67 s (Task Force 1996)
+``lf_ms2``                300 s      300 s      0.04-0.15 Hz; LF needs >= 250 s (Task Force)
+``breathing_rate_bpm``    64 s       64 s       dominant RSA frequency (spectral.py), 2 Hz
+``coherence_*``           64 s       64 s       spectral.coherence, refreshed every 5 s
+``artifact_pct``          60 s       1 beat     non-normal share of the raw beats classified in
+                                                the last 60 s of session time, %
+========================  =========  =========  ================================================
+
+``dNN`` are successive differences *within* the segment: the first interval after a gap has
+no predecessor (:meth:`LiveHrv.mark_gap`). HF, LF, breathing rate and coherence are refreshed
+when the newest beat crosses a whole second (coherence: each 5 s) of session time; after a
+gap they are None until the new segment covers their window again.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from biofeedback.core.types import Gap
+from biofeedback.live import spectral
+
+FloatArray = npt.NDArray[np.float64]
+
+__all__ = ["LiveHrv", "LiveHrvSettings", "LiveIndices"]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveIndices:
+    """Snapshot of the live indices (None = not enough data; see the module docstring).
+
+    Attributes
+    ----------
+    time_s : float
+        Time of the newest NN interval used, s since session start.
+    n_beats : int
+        Corrected NN intervals received in the session.
+    hr_bpm : float or None
+        Heart rate over the last 10 s, bpm.
+    rmssd_30_ms, rmssd_60_ms : float or None
+        RMSSD over the last 30 s and 60 s, ms.
+    ln_rmssd_30, ln_rmssd_60 : float or None
+        Natural log of those RMSSD values (of ms).
+    sdnn_ms : float or None
+        SDNN over the last 60 s, ms.
+    pnn50_pct : float or None
+        pNN50 over the last 60 s, % of successive differences.
+    sd1_ms : float or None
+        Poincare SD1 over the last 60 s, ms.
+    hf_ms2, lf_ms2 : float or None
+        HF (0.15-0.40 Hz, last 120 s) and LF (0.04-0.15 Hz, last 300 s) power, ms^2.
+    breathing_rate_bpm : float or None
+        Breathing-rate estimate from the last 64 s, breaths/min.
+    coherence_ratio : float or None
+        Peak / outside power ratio, last 64 s (spectral.coherence).
+    coherence_score : float or None
+        Our 0-10 coherence score (not HeartMath's proprietary 0-16 scale).
+    artifact_pct : float or None
+        Share of non-normal raw beats among those classified in the last 60 s, %.
+    """
+
+    time_s: float
+    n_beats: int
+    hr_bpm: float | None = None
+    rmssd_30_ms: float | None = None
+    ln_rmssd_30: float | None = None
+    rmssd_60_ms: float | None = None
+    ln_rmssd_60: float | None = None
+    sdnn_ms: float | None = None
+    pnn50_pct: float | None = None
+    sd1_ms: float | None = None
+    hf_ms2: float | None = None
+    lf_ms2: float | None = None
+    breathing_rate_bpm: float | None = None
+    coherence_ratio: float | None = None
+    coherence_score: float | None = None
+    artifact_pct: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields as a plain dict (None kept)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveHrvSettings:
+    """Windows (s), minimum segment spans (s), bands (Hz) and refresh periods (s).
+
+    Defaults are documented in the module docstring.
+    """
+
+    hr_window_s: float = 10.0
+    hr_min_s: float = 5.0
+    rmssd_short_s: float = 30.0
+    rmssd_long_s: float = 60.0
+    stats_window_s: float = 60.0
+    hf_window_s: float = 120.0
+    lf_window_s: float = 300.0
+    hf_band_hz: tuple[float, float] = (0.15, 0.40)
+    lf_band_hz: tuple[float, float] = (0.04, 0.15)
+    breathing_window_s: float = 64.0
+    coherence_window_s: float = 64.0
+    spectral_period_s: float = 1.0
+    coherence_period_s: float = 5.0
+    artifact_window_s: float = 60.0
+    spectral_inline: bool = True
+    """Refresh spectral values inside :meth:`LiveHrv.add` when due (default). False: the
+    caller calls :meth:`LiveHrv.refresh_spectral_if_due` (e.g. from a 1 Hz timer), which
+    keeps the per-beat path free of the ~1 ms spectral refresh."""
+
+
+_EPS = 1e-9
+
+
+class _Growable:
+    """A preallocated float64 array that doubles its capacity when full."""
+
+    __slots__ = ("data", "n")
+
+    def __init__(self, capacity: int) -> None:
+        self.data = np.zeros(capacity, dtype=np.float64)
+        self.n = 0
+
+    def append(self, value: float) -> None:
+        if self.n == self.data.size:
+            new = np.zeros(2 * self.data.size, dtype=np.float64)
+            new[: self.n] = self.data[: self.n]
+            self.data = new
+        self.data[self.n] = value
+        self.n += 1
+
+    def view(self) -> FloatArray:
+        return self.data[: self.n]
+
+
+class LiveHrv:
+    """Gap-aware incremental HRV of corrected NN intervals.
+
+    Parameters
+    ----------
+    settings : LiveHrvSettings, optional
+        Windows, bands and cadences.
+    capacity : int
+        Initial number of intervals preallocated (grows by doubling).
+
+    Notes
+    -----
+    Prefix sums are kept of ``NN - offset`` (offset = the session's first interval, which keeps
+    the sums small and their differences exact), its square, ``dNN``, ``dNN^2``, the count of
+    valid differences and of ``|dNN| > 50 ms``. A window's sums are differences of two prefix
+    entries, so each index costs O(1); window starts advance monotonically.
+    """
+
+    def __init__(self, settings: LiveHrvSettings | None = None, capacity: int = 8192) -> None:
+        self.settings = settings or LiveHrvSettings()
+        cap = max(int(capacity), 16)
+        self._t = _Growable(cap)
+        self._nn = _Growable(cap)
+        # prefix sums (entry k = sum over intervals [0, k)); Python lists of floats: O(1)
+        # append and faster scalar reads than numpy on this per-beat path
+        self._s1: list[float] = [0.0]
+        self._s2: list[float] = [0.0]
+        self._d1: list[float] = [0.0]
+        self._d2: list[float] = [0.0]
+        self._dc: list[float] = [0.0]
+        self._p50: list[float] = [0.0]
+        self._t_list: list[float] = []
+        self._offset: float | None = None
+        self._seg_start = 0
+        self._seg_t0 = 0.0
+        self._new_segment = True
+        self._last_nn = 0.0
+        self._last_t = -math.inf
+        self._lo: dict[float, int] = {}
+        # artifact share of raw beats
+        self._art_t: list[float] = []
+        self._art_c: list[float] = [0.0]
+        self._art_lo = 0
+        # spectral state
+        self._next_spectral = -math.inf
+        self._next_coherence = -math.inf
+        self._hf: float | None = None
+        self._lf: float | None = None
+        self._br: float | None = None
+        self._coh: spectral.CoherenceResult | None = None
+
+    # ------------------------------------------------------------------ feeding
+    def mark_gap(self, gap: Gap | None = None) -> None:
+        """Start a new gap-free segment with the next interval.
+
+        Parameters
+        ----------
+        gap : Gap, optional
+            The gap (kept for the interface; only its existence matters here).
+        """
+        del gap
+        self._new_segment = True
+        self._hf = self._lf = self._br = None
+        self._coh = None
+
+    def add(self, nn_ms: float, time_s: float) -> None:
+        """Add one corrected NN interval, ms, ending at ``time_s``, s."""
+        nn = float(nn_ms)
+        t = float(time_s)
+        if self._offset is None:
+            self._offset = nn
+        n = self._nn.n
+        if self._new_segment or t <= self._last_t:
+            self._seg_start = n
+            self._seg_t0 = t - nn / 1000.0
+            self._new_segment = False
+            self._next_spectral = -math.inf
+            self._next_coherence = -math.inf
+            self._hf = self._lf = self._br = None
+            self._coh = None
+            d = None
+        else:
+            d = nn - self._last_nn
+        self._t.append(t)
+        self._nn.append(nn)
+        self._t_list.append(t)
+        x = nn - self._offset
+        self._s1.append(self._s1[-1] + x)
+        self._s2.append(self._s2[-1] + x * x)
+        if d is None:
+            self._d1.append(self._d1[-1])
+            self._d2.append(self._d2[-1])
+            self._dc.append(self._dc[-1])
+            self._p50.append(self._p50[-1])
+        else:
+            self._d1.append(self._d1[-1] + d)
+            self._d2.append(self._d2[-1] + d * d)
+            self._dc.append(self._dc[-1] + 1.0)
+            self._p50.append(self._p50[-1] + (1.0 if abs(d) > 50.0 else 0.0))
+        self._last_nn = nn
+        self._last_t = t
+        if self.settings.spectral_inline and t >= self._next_spectral:
+            self._refresh_spectral(t)
+
+    def refresh_spectral_if_due(self) -> bool:
+        """Refresh HF, LF, breathing rate and coherence if a whole second has passed.
+
+        Returns
+        -------
+        bool
+            True when a refresh ran.
+        """
+        if self._nn.n == 0 or self._last_t < self._next_spectral:
+            return False
+        self._refresh_spectral(self._last_t)
+        return True
+
+    def add_beat_class(self, time_s: float, is_artifact: bool) -> None:
+        """Record the final class of one raw beat for ``artifact_pct``."""
+        self._art_t.append(float(time_s))
+        self._art_c.append(self._art_c[-1] + (1.0 if is_artifact else 0.0))
+
+    # ------------------------------------------------------------------ windows
+    @property
+    def n_beats(self) -> int:
+        """Corrected NN intervals received."""
+        return self._nn.n
+
+    def _window_start(self, width_s: float) -> int:
+        """First interval index of the current segment with ``t > t_now - width_s``."""
+        lo = max(self._lo.get(width_s, 0), self._seg_start)
+        t = self._t_list
+        limit = self._last_t - width_s
+        n = self._nn.n
+        while lo < n and t[lo] <= limit:
+            lo += 1
+        self._lo[width_s] = lo
+        return lo
+
+    def _covers(self, span_s: float) -> bool:
+        return self._nn.n > self._seg_start and self._last_t - self._seg_t0 >= span_s - _EPS
+
+    def _rmssd(self, width_s: float) -> float | None:
+        if not self._covers(width_s):
+            return None
+        lo = self._window_start(width_s)
+        hi = self._nn.n
+        # differences d_j for j in (lo, hi): prefix entries lo+1 .. hi
+        m = self._dc[hi] - self._dc[lo + 1]
+        if m < 1:
+            return None
+        ss = self._d2[hi] - self._d2[lo + 1]
+        return math.sqrt(max(float(ss), 0.0) / m)
+
+    # ------------------------------------------------------------------ spectral
+    def _segment_window(self, width_s: float) -> tuple[FloatArray, FloatArray]:
+        t = self._t.data[self._seg_start : self._nn.n]
+        nn = self._nn.data[self._seg_start : self._nn.n]
+        i = int(np.searchsorted(t, self._last_t - width_s, side="right"))
+        return t[i:], nn[i:]
+
+    def _refresh_spectral(self, t_now: float) -> None:
+        s = self.settings
+        self._next_spectral = (
+            math.floor(t_now / s.spectral_period_s + _EPS) * (s.spectral_period_s)
+            + s.spectral_period_s
+        )
+        x4_hf = None
+        if self._covers(s.hf_window_s):
+            tw, nw = self._segment_window(s.hf_window_s)
+            x4_hf = spectral.resample_nn(tw, nw)
+            f, p = spectral.welch_psd(x4_hf, spectral.INTERPOLATION_RATE_HZ)
+            self._hf = spectral.band_power(f, p, *s.hf_band_hz)
+        if self._covers(s.lf_window_s):
+            tw, nw = self._segment_window(s.lf_window_s)
+            f, p = spectral.welch_psd(spectral.resample_nn(tw, nw), spectral.INTERPOLATION_RATE_HZ)
+            self._lf = spectral.band_power(f, p, *s.lf_band_hz)
+        need = max(s.breathing_window_s, s.coherence_window_s)
+        if self._covers(need):
+            if x4_hf is not None and s.hf_window_s >= need:
+                x4 = x4_hf  # the tail of the HF series: same spline, one solve less
+            else:
+                tw, nw = self._segment_window(need)
+                x4 = spectral.resample_nn(tw, nw)
+            # one 2 Hz, 64 s periodogram (nfft 1024) serves breathing rate and coherence
+            n_win = round(need * spectral.INTERPOLATION_RATE_HZ)
+            f2, p2 = spectral.periodogram(x4[-n_win:][::2], 2.0, 1024)
+            self._br = spectral.breathing_rate_from(f2, p2)
+            if t_now >= self._next_coherence:
+                self._next_coherence = (
+                    math.floor(t_now / s.coherence_period_s + _EPS) * (s.coherence_period_s)
+                    + s.coherence_period_s
+                )
+                self._coh = spectral.coherence_from(f2, p2)
+
+    # ------------------------------------------------------------------ snapshot
+    def artifact_pct(self) -> float | None:
+        """Non-normal share of raw beats classified in the last ``artifact_window_s``, %."""
+        n = len(self._art_t)
+        if n == 0:
+            return None
+        t = self._art_t
+        limit = t[n - 1] - self.settings.artifact_window_s
+        lo = self._art_lo
+        while lo < n and t[lo] <= limit:
+            lo += 1
+        self._art_lo = lo
+        c = self._art_c
+        return 100.0 * (c[n] - c[lo]) / (n - lo)
+
+    def snapshot(self) -> LiveIndices:
+        """The current indices (O(1) apart from the spectral values, which are cached)."""
+        s = self.settings
+        n = self._nn.n
+        if n == 0:
+            return LiveIndices(time_s=0.0, n_beats=0, artifact_pct=self.artifact_pct())
+        hr = None
+        if self._covers(s.hr_min_s):
+            lo = self._window_start(s.hr_window_s)
+            cnt = n - lo
+            mean = float(self._s1[n] - self._s1[lo]) / cnt + (self._offset or 0.0)
+            hr = 60000.0 / mean if mean > 0 else None
+        r30 = self._rmssd(s.rmssd_short_s)
+        r60 = self._rmssd(s.rmssd_long_s)
+        sdnn = pnn50 = sd1 = None
+        if self._covers(s.stats_window_s):
+            lo = self._window_start(s.stats_window_s)
+            cnt = n - lo
+            if cnt >= 2:
+                a = float(self._s1[n] - self._s1[lo])
+                b = float(self._s2[n] - self._s2[lo])
+                sdnn = math.sqrt(max(b - a * a / cnt, 0.0) / (cnt - 1))
+            m = float(self._dc[n] - self._dc[lo + 1])
+            if m >= 1:
+                pnn50 = 100.0 * float(self._p50[n] - self._p50[lo + 1]) / m
+            if m >= 2:
+                d1 = float(self._d1[n] - self._d1[lo + 1])
+                d2 = float(self._d2[n] - self._d2[lo + 1])
+                sd1 = math.sqrt(0.5 * max(d2 - d1 * d1 / m, 0.0) / (m - 1))
+        coh = self._coh
+        return LiveIndices(
+            time_s=float(self._last_t),
+            n_beats=n,
+            hr_bpm=hr,
+            rmssd_30_ms=r30,
+            ln_rmssd_30=math.log(r30) if r30 else None,
+            rmssd_60_ms=r60,
+            ln_rmssd_60=math.log(r60) if r60 else None,
+            sdnn_ms=sdnn,
+            pnn50_pct=pnn50,
+            sd1_ms=sd1,
+            hf_ms2=self._hf,
+            lf_ms2=self._lf,
+            breathing_rate_bpm=self._br,
+            coherence_ratio=coh.ratio if coh else None,
+            coherence_score=coh.score if coh else None,
+            artifact_pct=self.artifact_pct(),
+        )
+
+    # ------------------------------------------------------------------ access for tests
+    def segment_arrays(self) -> tuple[FloatArray, FloatArray]:
+        """Copies of the current segment's beat times (s) and NN intervals (ms)."""
+        a, b = self._seg_start, self._nn.n
+        return self._t.data[a:b].copy(), self._nn.data[a:b].copy()

@@ -1,0 +1,279 @@
+"""neurokit2 in real time: standard HRV values of the rolling window, off the event loop.
+
+Every ``period_s`` of *wall-clock* time (default 5 s), if the previous job has finished,
+:meth:`NeuroKitWorker.poll` snapshots the raw RR of the last ``window_s`` (300 s) of the
+current gap-free segment and runs, in a worker thread:
+
+1. ``nk.signal_fixpeaks(peaks, sampling_rate=1000, method="kubios", iterative=True)`` on the
+   peaks rebuilt from the raw RR (peak ``k`` at ``round(sum(RR[:k]))`` ms), giving corrected
+   intervals and beat times (``window start + peak / 1000``);
+2. ``nk.hrv_time`` on the corrected intervals of the last 60 s;
+3. ``nk.hrv_frequency(..., interpolation_rate=4, normalize=False, psd_method="welch")`` for
+   HF on the last 120 s and LF on the last 300 s (each only when the window is covered).
+
+Windows are selected the way :mod:`biofeedback.live.indices` selects them (beats whose time
+is in ``(t_end - W, t_end]``), so the values are directly comparable with the live numpy
+ones, and with the per-phase analysis which calls neurokit2 the same way. neurokit2 is
+imported lazily inside the worker thread: importing :mod:`biofeedback.live` does not import
+it. Because the cadence follows the wall clock, a max-speed replay is not slowed: at most one
+job runs at a time and polls in between cost a clock read.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+__all__ = ["NeuroKitResult", "NeuroKitWorker", "compute_neurokit"]
+
+
+@dataclass(frozen=True, slots=True)
+class NeuroKitResult:
+    """neurokit2 values of one rolling window.
+
+    Attributes
+    ----------
+    window_start_s, window_end_s : float
+        Session-time bounds of the raw RR snapshot (start of its first interval, time of its
+        last beat), s.
+    time_window_s, hf_window_s, lf_window_s : tuple of float or None
+        Bounds ``(start, end]`` of the beats used for ``hrv_time``, HF and LF, s; None when
+        the segment did not cover that window.
+    n_beats : int
+        Raw beats in the snapshot.
+    n_corrected : int
+        Beats signal_fixpeaks flagged (ectopic + missed + extra + long/short).
+    values : dict
+        ``MeanNN``, ``SDNN``, ``RMSSD``, ``pNN50`` (neurokit2's definition), ``HR_bpm``
+        (60000 / MeanNN), ``HF`` and ``LF`` (ms^2); None where not computed.
+    kwargs : dict
+        Every keyword argument passed to each neurokit2 call, by function name.
+    nk_version : str
+        neurokit2 version.
+    compute_s : float
+        Wall-clock time the job took, s.
+    error : str or None
+        The exception text when the job failed.
+    """
+
+    window_start_s: float
+    window_end_s: float
+    time_window_s: tuple[float, float] | None
+    hf_window_s: tuple[float, float] | None
+    lf_window_s: tuple[float, float] | None
+    n_beats: int
+    n_corrected: int
+    values: dict[str, float | None]
+    kwargs: dict[str, dict[str, Any]]
+    nk_version: str
+    compute_s: float
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+FIXPEAKS_KWARGS: dict[str, Any] = {"sampling_rate": 1000, "method": "kubios", "iterative": True}
+HRV_TIME_KWARGS: dict[str, Any] = {}
+HRV_FREQUENCY_KWARGS: dict[str, Any] = {
+    "interpolation_rate": 4,
+    "normalize": False,
+    "psd_method": "welch",
+}
+
+
+def _window(t: FloatArray, t_end: float, width_s: float) -> npt.NDArray[np.bool_]:
+    return t > t_end - width_s
+
+
+def compute_neurokit(
+    rr_ms: FloatArray,
+    time_s: FloatArray,
+    time_window_s: float = 60.0,
+    hf_window_s: float = 120.0,
+    lf_window_s: float = 300.0,
+) -> NeuroKitResult:
+    """Run the neurokit2 pipeline on one gap-free raw RR window (blocking; imports neurokit2).
+
+    Parameters
+    ----------
+    rr_ms : ndarray of float
+        Raw RR intervals, ms, of one gap-free stretch.
+    time_s : ndarray of float
+        Their beat times, s.
+    time_window_s, hf_window_s, lf_window_s : float
+        Windows for ``hrv_time`` (60 s), HF (120 s) and LF (300 s), s.
+
+    Returns
+    -------
+    NeuroKitResult
+    """
+    import neurokit2 as nk  # lazy: about 3 s
+
+    t_start = time.perf_counter()
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    tt = np.asarray(time_s, dtype=np.float64)
+    seg_start = float(tt[0] - rr[0] / 1000.0)
+    t_end = float(tt[-1])
+    kwargs = {
+        "signal_fixpeaks": dict(FIXPEAKS_KWARGS),
+        "hrv_time": dict(HRV_TIME_KWARGS),
+        "hrv_frequency": dict(HRV_FREQUENCY_KWARGS),
+    }
+    peaks = np.round(np.concatenate(([0.0], np.cumsum(rr)))).astype(np.int64)
+    info, clean = nk.signal_fixpeaks(peaks, **FIXPEAKS_KWARGS)
+    clean = np.asarray(clean, dtype=np.float64)
+    n_corrected = int(
+        sum(len(info.get(k, [])) for k in ("ectopic", "missed", "extra", "longshort"))
+    )
+    nn = np.diff(clean) / FIXPEAKS_KWARGS["sampling_rate"] * 1000.0
+    nn_t = seg_start + clean[1:] / FIXPEAKS_KWARGS["sampling_rate"]
+    span = t_end - seg_start
+    values: dict[str, float | None] = dict.fromkeys(
+        ("MeanNN", "SDNN", "RMSSD", "pNN50", "HR_bpm", "HF", "LF")
+    )
+    time_win = hf_win = lf_win = None
+    if span >= time_window_s - 1e-9:
+        sel = _window(nn_t, t_end, time_window_s)
+        out = nk.hrv_time({"RRI": nn[sel], "RRI_Time": nn_t[sel]}, **HRV_TIME_KWARGS)
+        for key in ("MeanNN", "SDNN", "RMSSD", "pNN50"):
+            values[key] = float(out[f"HRV_{key}"].iloc[0])
+        values["HR_bpm"] = 60000.0 / values["MeanNN"] if values["MeanNN"] else None
+        time_win = (t_end - time_window_s, t_end)
+    for name, width in (("HF", hf_window_s), ("LF", lf_window_s)):
+        if span >= width - 1e-9:
+            sel = _window(nn_t, t_end, width)
+            out = nk.hrv_frequency({"RRI": nn[sel], "RRI_Time": nn_t[sel]}, **HRV_FREQUENCY_KWARGS)
+            v = float(out[f"HRV_{name}"].iloc[0])
+            values[name] = v if np.isfinite(v) else None
+            if name == "HF":
+                hf_win = (t_end - width, t_end)
+            else:
+                lf_win = (t_end - width, t_end)
+    return NeuroKitResult(
+        window_start_s=seg_start,
+        window_end_s=t_end,
+        time_window_s=time_win,
+        hf_window_s=hf_win,
+        lf_window_s=lf_win,
+        n_beats=int(rr.size),
+        n_corrected=n_corrected,
+        values=values,
+        kwargs=kwargs,
+        nk_version=str(nk.__version__),
+        compute_s=time.perf_counter() - t_start,
+    )
+
+
+class NeuroKitWorker:
+    """Run :func:`compute_neurokit` on the rolling window every few wall-clock seconds.
+
+    Parameters
+    ----------
+    period_s : float
+        Wall-clock seconds between job starts (default 5 s); a job starts only when the
+        previous one has finished.
+    window_s : float
+        Raw RR kept in the snapshot: the last 300 s of the current gap-free segment.
+    clock : callable
+        Wall clock, s (``time.monotonic``; injectable for tests).
+    min_beats : int
+        Jobs are skipped while the segment holds fewer raw beats (default 10).
+    """
+
+    def __init__(
+        self,
+        period_s: float = 5.0,
+        window_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+        min_beats: int = 10,
+    ) -> None:
+        self.period_s = float(period_s)
+        self.window_s = float(window_s)
+        self.min_beats = int(min_beats)
+        self._clock = clock
+        self._executor: ThreadPoolExecutor | None = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="nk-worker"
+        )
+        self._future: Future[NeuroKitResult] | None = None
+        self._latest: NeuroKitResult | None = None
+        self._next_start = -float("inf")
+
+    def poll(self, snapshot: Callable[[], tuple[FloatArray, FloatArray]]) -> NeuroKitResult | None:
+        """Collect a finished job and start a new one when due; never blocks.
+
+        Parameters
+        ----------
+        snapshot : callable
+            Returns ``(rr_ms, time_s)`` of the current gap-free segment (called only when a
+            job is due).
+
+        Returns
+        -------
+        NeuroKitResult or None
+            The newest finished result (possibly from an earlier segment; check its window).
+        """
+        self._collect()
+        if self._executor is None or self._future is not None:
+            return self._latest
+        now = self._clock()
+        if now < self._next_start:
+            return self._latest
+        rr, t = snapshot()
+        if rr.size < self.min_beats:
+            return self._latest
+        keep = t > t[-1] - self.window_s
+        self._next_start = now + self.period_s
+        self._future = self._executor.submit(_safe_compute, rr[keep].copy(), t[keep].copy())
+        return self._latest
+
+    def _collect(self) -> None:
+        fut = self._future
+        if fut is not None and fut.done():
+            self._future = None
+            self._latest = fut.result()
+
+    def latest(self) -> NeuroKitResult | None:
+        """The newest finished result, without starting a job."""
+        self._collect()
+        return self._latest
+
+    def wait(self, timeout_s: float | None = None) -> NeuroKitResult | None:
+        """Block until the running job (if any) finishes; for tests and shutdown."""
+        fut = self._future
+        if fut is not None:
+            fut.result(timeout=timeout_s)
+        return self.latest()
+
+    def close(self) -> None:
+        """Stop accepting jobs and shut the thread down (waits for a running job)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+        self._collect()
+
+
+def _safe_compute(rr: FloatArray, t: FloatArray) -> NeuroKitResult:
+    try:
+        return compute_neurokit(rr, t)
+    except Exception as exc:  # the worker must never kill the session
+        return NeuroKitResult(
+            window_start_s=float(t[0] - rr[0] / 1000.0) if rr.size else 0.0,
+            window_end_s=float(t[-1]) if t.size else 0.0,
+            time_window_s=None,
+            hf_window_s=None,
+            lf_window_s=None,
+            n_beats=int(rr.size),
+            n_corrected=0,
+            values={},
+            kwargs={},
+            nk_version="",
+            compute_s=0.0,
+            error=f"{type(exc).__name__}: {exc}",
+        )

@@ -1,0 +1,169 @@
+"""Live indices against straightforward numpy and neurokit2 on the same windows."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from biofeedback.core.types import Gap, GapReason
+from biofeedback.live.indices import LiveHrv
+from biofeedback.live.synthetic import synth_rr
+
+DATA = Path(__file__).parent / "data"
+
+
+def feed(rr, t0=0.0, hrv=None):
+    hrv = hrv or LiveHrv(capacity=64)  # small capacity: exercises growth
+    t = t0 + np.cumsum(rr) / 1000.0
+    for r, tt in zip(rr, t, strict=True):
+        hrv.add(float(r), float(tt))
+    return hrv, t
+
+
+def window(t, rr, width, seg_start=0):
+    sel = (t > t[-1] - width) & (np.arange(t.size) >= seg_start)
+    return rr[sel], t[sel]
+
+
+@pytest.mark.parametrize("name", ["Short", "Long"])
+def test_time_domain_matches_numpy(name):
+    rr = np.load(DATA / f"SampleNNISeries{name}.npy").astype(float)
+    hrv, t = feed(rr)
+    s = hrv.snapshot()
+    w60, _ = window(t, rr, 60)
+    w30, _ = window(t, rr, 30)
+    w10, _ = window(t, rr, 10)
+    d60, d30 = np.diff(w60), np.diff(w30)
+    assert s.hr_bpm == pytest.approx(60000 / w10.mean(), rel=1e-9)
+    assert s.rmssd_30_ms == pytest.approx(np.sqrt(np.mean(d30**2)), rel=1e-9)
+    assert s.rmssd_60_ms == pytest.approx(np.sqrt(np.mean(d60**2)), rel=1e-9)
+    assert s.ln_rmssd_60 == pytest.approx(math.log(np.sqrt(np.mean(d60**2))), rel=1e-9)
+    assert s.sdnn_ms == pytest.approx(np.std(w60, ddof=1), rel=1e-9)
+    assert s.pnn50_pct == pytest.approx(100 * np.mean(np.abs(d60) > 50), rel=1e-9)
+    assert s.sd1_ms == pytest.approx(np.sqrt(0.5) * np.std(d60, ddof=1), rel=1e-9)
+    assert s.n_beats == rr.size
+
+
+def test_time_domain_every_beat_matches_numpy():
+    rr = synth_rr(200.0, seed=4)
+    hrv = LiveHrv()
+    t = np.cumsum(rr) / 1000.0
+    for i in range(rr.size):
+        hrv.add(float(rr[i]), float(t[i]))
+        s = hrv.snapshot()
+        if t[i] < 60:
+            assert s.rmssd_60_ms is None and s.sdnn_ms is None
+            continue
+        w, _ = window(t[: i + 1], rr[: i + 1], 60)
+        assert s.rmssd_60_ms == pytest.approx(np.sqrt(np.mean(np.diff(w) ** 2)), rel=1e-9)
+        assert s.sdnn_ms == pytest.approx(np.std(w, ddof=1), rel=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore::Warning")
+def test_time_domain_matches_neurokit():
+    nk = pytest.importorskip("neurokit2")
+    rr = np.load(DATA / "SampleNNISeriesLong.npy").astype(float)
+    hrv, t = feed(rr)
+    s = hrv.snapshot()
+    w, wt = window(t, rr, 60)
+    ref = nk.hrv_time({"RRI": w, "RRI_Time": wt})
+    ref_nl = nk.hrv_nonlinear({"RRI": w, "RRI_Time": wt})
+    assert s.rmssd_60_ms == pytest.approx(ref["HRV_RMSSD"].iloc[0], rel=1e-9)
+    assert s.sdnn_ms == pytest.approx(ref["HRV_SDNN"].iloc[0], rel=1e-9)
+    # neurokit2 divides NN50 by the number of intervals, we by the number of differences
+    n = w.size
+    assert s.pnn50_pct * (n - 1) / n == pytest.approx(ref["HRV_pNN50"].iloc[0], rel=1e-9)
+    assert s.sd1_ms == pytest.approx(ref_nl["HRV_SD1"].iloc[0], rel=1e-9)
+
+
+def test_spectral_matches_neurokit_and_waits_for_window():
+    nk = pytest.importorskip("neurokit2")
+    rr = synth_rr(420.0, seed=2)
+    t = np.cumsum(rr) / 1000.0
+    hrv = LiveHrv()
+    for r, tt in zip(rr, t, strict=True):
+        hrv.add(float(r), float(tt))
+        s = hrv.snapshot()
+        if tt < 120 - 1e-6:
+            assert s.hf_ms2 is None
+        if tt < 300 - 1e-6:
+            assert s.lf_ms2 is None
+    s = hrv.snapshot()
+    # spectral values refresh at the first beat past each whole second: the last such beat
+    k = int(np.flatnonzero(np.floor(t[1:]) > np.floor(t[:-1]))[-1] + 1)
+    for band, width, value in (("HF", 120, s.hf_ms2), ("LF", 300, s.lf_ms2)):
+        w, wt = window(t[: k + 1], rr[: k + 1], width)
+        ref = nk.hrv_frequency(
+            {"RRI": w, "RRI_Time": wt}, interpolation_rate=4, normalize=False, psd_method="welch"
+        )[f"HRV_{band}"].iloc[0]
+        assert value == pytest.approx(ref, rel=1e-9)  # same algorithm: equal to rounding
+
+
+def test_gap_resets_differences_and_spectral():
+    rr = synth_rr(400.0, seed=5)
+    hrv, t = feed(rr)
+    assert hrv.snapshot().hf_ms2 is not None and hrv.snapshot().lf_ms2 is not None
+    hrv.mark_gap(Gap(t[-1], t[-1] + 20, GapReason.LINK_LOSS))
+    rr2 = synth_rr(130.0, mean_ms=600.0, seed=6)  # very different level after the gap
+    hrv, t2 = feed(rr2, t0=t[-1] + 20, hrv=hrv)
+    s = hrv.snapshot()
+    assert s.lf_ms2 is None  # segment shorter than 300 s
+    assert s.hf_ms2 is not None
+    w, _ = window(t2, rr2, 60)
+    # no successive difference across the gap: same as the post-gap series alone
+    assert s.rmssd_60_ms == pytest.approx(np.sqrt(np.mean(np.diff(w) ** 2)), rel=1e-9)
+    hrv2 = LiveHrv()
+    hrv2.mark_gap()
+    hrv2.add(900.0, 1.0)
+    hrv2.mark_gap()
+    for r, tt in zip(rr2, t2, strict=True):
+        hrv2.add(float(r), float(tt))
+    assert hrv2.snapshot().hf_ms2 == pytest.approx(s.hf_ms2, rel=1e-12)
+    # right after a gap: nothing that needs a window
+    hrv.mark_gap()
+    hrv.add(600.0, t2[-1] + 30)
+    s = hrv.snapshot()
+    assert s.rmssd_30_ms is None and s.hf_ms2 is None and s.breathing_rate_bpm is None
+
+
+@pytest.mark.parametrize("rate_per_min", [12.0, 6.0])
+def test_breathing_rate(rate_per_min):
+    rr = synth_rr(180.0, rsa_hz=rate_per_min / 60, rsa_ms=50.0, lf_ms=0.0, seed=7)
+    hrv, _ = feed(rr)
+    br = hrv.snapshot().breathing_rate_bpm
+    assert br is not None and abs(br - rate_per_min) <= 1.0
+
+
+def test_coherence_higher_for_slow_sinusoid_than_noise():
+    slow = synth_rr(120.0, rsa_hz=0.1, rsa_ms=60.0, lf_ms=0.0, noise_ms=3.0, seed=8)
+    rng = np.random.default_rng(9)
+    noisy = 850 + rng.normal(0, 40, slow.size)
+    s_slow = feed(slow)[0].snapshot()
+    s_noisy = feed(noisy)[0].snapshot()
+    assert s_slow.coherence_ratio > 5 * s_noisy.coherence_ratio
+    assert s_slow.coherence_score > 7.0 > s_noisy.coherence_score
+    assert 0.0 <= s_noisy.coherence_score <= 10.0
+
+
+def test_snapshot_to_dict_and_empty():
+    hrv = LiveHrv()
+    s = hrv.snapshot()
+    assert s.n_beats == 0 and s.hr_bpm is None
+    d = s.to_dict()
+    assert set(d) >= {"hr_bpm", "rmssd_30_ms", "hf_ms2", "coherence_score", "artifact_pct"}
+
+
+def test_spectral_refresh_from_timer_equals_inline():
+    from biofeedback.live.indices import LiveHrvSettings
+
+    rr = synth_rr(150.0, seed=21)
+    inline, _ = feed(rr)
+    timer = LiveHrv(LiveHrvSettings(spectral_inline=False))
+    feed(rr, hrv=timer)
+    assert timer.snapshot().hf_ms2 is None
+    assert timer.refresh_spectral_if_due()
+    assert not timer.refresh_spectral_if_due()
+    a, b = inline.snapshot(), timer.snapshot()
+    assert b.hf_ms2 == pytest.approx(a.hf_ms2, rel=1e-12)
+    assert b.breathing_rate_bpm == pytest.approx(a.breathing_rate_bpm, rel=1e-12)

@@ -1,0 +1,115 @@
+"""Replay of recordings: notification grouping, speed, pause, seek, gaps and markers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import pytest
+
+from biofeedback.core.recording import Recording
+from biofeedback.core.source import SourceError
+from biofeedback.core.types import BeatBatch, Gap, GapReason, Marker, StatusChange
+from sensors.replay import ReplaySource
+
+
+def make_recording(n: int = 120, rr: float = 800.0) -> Recording:
+    rr_ms = np.full(n, rr)
+    return Recording(rr_ms=rr_ms, time_s=np.cumsum(rr_ms) / 1000, name="test")
+
+
+async def collect(source: ReplaySource, limit: int | None = None) -> list:
+    await source.start()
+    events = []
+    async for event in source:
+        events.append(event)
+        if limit is not None and len(events) >= limit:
+            await source.stop()
+    return events
+
+
+def test_file_recording_is_delivered_in_one_second_notifications():
+    rec = make_recording(50)
+    events = asyncio.run(collect(ReplaySource(rec, speed="max")))
+    batches = [e for e in events if isinstance(e, BeatBatch)]
+    assert sum(len(b.beats) for b in batches) == 50
+    for b in batches:
+        assert all(b.received_s - 1.0 < beat.time_s <= b.received_s for beat in b.beats)
+        assert b.received_s == int(b.received_s)
+    rr = [beat.rr_ms for b in batches for beat in b.beats]
+    np.testing.assert_array_equal(rr, rec.rr_ms)
+    assert isinstance(events[-1], StatusChange) and events[-1].state == "finished"
+
+
+def test_stored_notifications_are_kept_and_gaps_and_markers_replayed_in_order():
+    rr = np.full(10, 1000.0)
+    times = np.r_[np.arange(1, 6), np.arange(9, 14)].astype(float)
+    rec = Recording(
+        rr_ms=rr, time_s=times, received_s=times + 0.3,
+        gaps=[Gap(5.0, 8.0, GapReason.CLOCK_DRIFT)],
+        markers=[Marker(3.5, 0.0, "bell")], name="s",
+    )
+    events = asyncio.run(collect(ReplaySource(rec, speed=None)))
+    kinds = [type(e).__name__ for e in events if not isinstance(e, StatusChange)]
+    assert kinds == ["BeatBatch"] * 3 + ["Marker"] + ["BeatBatch"] * 2 + ["Gap"] + \
+        ["BeatBatch"] * 5
+    batches = [e for e in events if isinstance(e, BeatBatch)]
+    assert [b.received_s for b in batches] == pytest.approx(list(times + 0.3))
+
+
+def test_speed_paces_delivery():
+    rec = make_recording(30, 1000.0)  # 30 s
+    start = time.perf_counter()
+    asyncio.run(collect(ReplaySource(rec, speed=20.0)))
+    wall = time.perf_counter() - start
+    assert 1.2 < wall < 3.0
+
+
+def test_pause_and_resume():
+    async def scenario():
+        src = ReplaySource(make_recording(100, 1000.0), speed=50.0)
+        await src.start()
+        seen, paused_at = 0, None
+        async for event in src:
+            if isinstance(event, BeatBatch):
+                seen += 1
+                if seen == 5:
+                    src.pause()
+                    paused_at = src.session_time_s()
+                    asyncio.get_running_loop().call_later(0.3, src.resume)
+                    t0 = time.perf_counter()
+                if seen == 6:
+                    waited = time.perf_counter() - t0
+                    assert waited >= 0.25
+                    assert event.received_s == pytest.approx(paused_at + 1.0)
+                    await src.stop()
+        return seen
+
+    assert asyncio.run(scenario()) == 6
+
+
+def test_seek_jumps_and_tells_the_consumer():
+    async def scenario():
+        src = ReplaySource(make_recording(200, 1000.0), speed=None)
+        await src.start()
+        times, seek_events = [], []
+        async for event in src:
+            if isinstance(event, BeatBatch):
+                times.append(event.received_s)
+                if len(times) == 3:
+                    src.seek(150.0)
+            elif isinstance(event, StatusChange) and "seek_s" in event.detail:
+                seek_events.append(event.detail["seek_s"])
+        return times, seek_events
+
+    times, seeks = asyncio.run(scenario())
+    assert seeks == [150.0]
+    jump = next(i for i in range(1, len(times)) if times[i] - times[i - 1] > 1.5)
+    assert times[jump] == pytest.approx(150.0)
+    assert times[-1] == pytest.approx(200.0)
+
+
+def test_bad_speed_is_refused():
+    with pytest.raises(SourceError, match="speed"):
+        ReplaySource(make_recording(), speed=-1.0)
