@@ -248,6 +248,7 @@ class StreamingArtifactDetector:
         # reference window is exactly these (8 history + 3 pending beats)
         self._recent: deque[float] = deque(maxlen=max(s.median_window, 1))
         self._fast_median = s.median_window >= 3
+        self._med_pos = _quantile_table(max(s.median_window, 1), 0.5)
         self._abs_d = _SortedWindow(s.threshold_window)
         self._abs_m = _SortedWindow(s.threshold_window)
         self._abs_d_fast = _SortedWindow(s.fast_threshold_window)
@@ -287,15 +288,40 @@ class StreamingArtifactDetector:
         rr = float(rr_ms)
         p = self._pending
         p.append((seq, rr, float(time_s)))
-        self._recent.append(rr)
+        recent = self._recent
+        recent.append(rr)
         if len(p) < 3:
             return []
         # exactly three pending beats: one resolution (a pair leaves one pending)
-        if self._fast_median:
-            med = _median_of(self._recent)
-        else:
-            med = self._reference()
-        return self._resolve_first(med)
+        if not self._fast_median:
+            return self._resolve_first(self._reference())
+        # reference median of the newest 11 raw values (same arithmetic as _median)
+        v = sorted(recent)
+        lo, hi, fr = self._med_pos[len(v)]
+        med = v[lo] + (v[hi] - v[lo]) * fr
+        if self._n_final < self._min_history or self._last_rr is None:
+            return self._resolve_first(med)
+        # Th1, Th2 inline (see _thresholds; bit-identical)
+        floor = self._floor_frac * med
+        qd_d = self._abs_d.quartile_deviation()
+        qf = self._abs_d_fast.quartile_deviation()
+        if qf > qd_d:
+            qd_d = qf
+        th1 = self._alpha * qd_d
+        if th1 <= floor:
+            th1 = floor
+        seq0, rr0, t0 = p[0]
+        drr = rr0 - self._last_rr
+        d0 = drr / th1
+        if not (-1.0 <= d0 <= 1.0) or rr0 < self._min_rr or rr0 > self._max_rr:
+            return self._resolve_first(med)
+        # normal beat: the common case
+        mrr = rr0 - med
+        if mrr < 0:
+            mrr *= 2.0
+        self._accept(rr0, d0 * th1, mrr)
+        del p[0]
+        return [ClassifiedBeat(seq0, rr0, t0, _NORMAL, (rr0,))]
 
     def flush(self) -> list[ClassifiedBeat]:
         """Finalise every pending beat and start a fresh segment (call at a gap or the end).
@@ -431,11 +457,31 @@ class StreamingArtifactDetector:
     def _accept(self, rr: float, drr: float, mrr: float) -> None:
         self._raw_hist.append(rr)
         a = drr if drr >= 0.0 else -drr
-        self._abs_d.push(a)
-        self._abs_d_fast.push(a)
+        w = self._abs_d
+        order = w.order
+        order.append(a)
+        insort(w.sorted, a)
+        if len(order) > w.size:
+            del w.sorted[bisect_left(w.sorted, order.popleft())]
+        w = self._abs_d_fast
+        order = w.order
+        order.append(a)
+        insort(w.sorted, a)
+        if len(order) > w.size:
+            del w.sorted[bisect_left(w.sorted, order.popleft())]
         a = mrr if mrr >= 0.0 else -mrr
-        self._abs_m.push(a)
-        self._abs_m_fast.push(a)
+        w = self._abs_m
+        order = w.order
+        order.append(a)
+        insort(w.sorted, a)
+        if len(order) > w.size:
+            del w.sorted[bisect_left(w.sorted, order.popleft())]
+        w = self._abs_m_fast
+        order = w.order
+        order.append(a)
+        insort(w.sorted, a)
+        if len(order) > w.size:
+            del w.sorted[bisect_left(w.sorted, order.popleft())]
         self._n_final += 1
         self._last_rr = rr
 
