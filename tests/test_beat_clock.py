@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from biofeedback.core.beat_clock import BeatClock
@@ -18,14 +20,12 @@ def test_first_notification_anchors_last_beat_at_receive_time():
 
 def test_steady_stream_has_no_gap_and_follows_cumulative_rr():
     clock = BeatClock("sim")
-    t, times = 0.0, []
+    times = []
     for k in range(1, 60):
-        rr = [1000.0]
-        batch, gap = clock.push(float(k) + 0.2, rr)  # constant 0.2 s latency
+        batch, gap = clock.push(float(k) + 0.2, [1000.0])  # constant 0.2 s latency
         assert gap is None
         times.extend(b.time_s for b in batch.beats)
-        t += 1
-    diffs = [b - a for a, b in zip(times, times[1:], strict=False)]
+    diffs = [b - a for a, b in itertools.pairwise(times)]
     assert diffs == pytest.approx([1.0] * len(diffs))
 
 
@@ -58,7 +58,7 @@ def test_rr_faster_than_clock_reanchors_without_gap():
         batch, gap = clock.push(float(k), [1000.0] * 10)
         assert gap is None
         times.extend(b.time_s for b in batch.beats)
-    diffs = [b - a for a, b in zip(times, times[1:], strict=False)]
+    diffs = [b - a for a, b in itertools.pairwise(times)]
     assert diffs == pytest.approx([1.0] * len(diffs))
     # After the burst stops, a real-time stream continues without a spurious gap.
     _, gap = clock.push(30.0, [1000.0])

@@ -6,15 +6,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from biofeedback.core.types import Gap, GapReason
-from biofeedback.live.indices import LiveHrv
+from biofeedback.core.types import ArtifactClass, Gap, GapReason
+from biofeedback.live.indices import LiveHrv, LiveHrvSettings
 from biofeedback.live.synthetic import synth_rr
 
 DATA = Path(__file__).parent / "data"
+INLINE = LiveHrvSettings(spectral_inline=True)  # refresh inside add(): every whole second
 
 
 def feed(rr, t0=0.0, hrv=None):
-    hrv = hrv or LiveHrv(capacity=64)  # small capacity: exercises growth
+    hrv = hrv or LiveHrv(INLINE, capacity=64)
     t = t0 + np.cumsum(rr) / 1000.0
     for r, tt in zip(rr, t, strict=True):
         hrv.add(float(r), float(tt))
@@ -81,7 +82,7 @@ def test_spectral_matches_neurokit_and_waits_for_window():
     nk = pytest.importorskip("neurokit2")
     rr = synth_rr(420.0, seed=2)
     t = np.cumsum(rr) / 1000.0
-    hrv = LiveHrv()
+    hrv = LiveHrv(INLINE)
     for r, tt in zip(rr, t, strict=True):
         hrv.add(float(r), float(tt))
         s = hrv.snapshot()
@@ -113,7 +114,7 @@ def test_gap_resets_differences_and_spectral():
     w, _ = window(t2, rr2, 60)
     # no successive difference across the gap: same as the post-gap series alone
     assert s.rmssd_60_ms == pytest.approx(np.sqrt(np.mean(np.diff(w) ** 2)), rel=1e-9)
-    hrv2 = LiveHrv()
+    hrv2 = LiveHrv(INLINE)
     hrv2.mark_gap()
     hrv2.add(900.0, 1.0)
     hrv2.mark_gap()
@@ -155,8 +156,6 @@ def test_snapshot_to_dict_and_empty():
 
 
 def test_spectral_refresh_from_timer_equals_inline():
-    from biofeedback.live.indices import LiveHrvSettings
-
     rr = synth_rr(150.0, seed=21)
     inline, _ = feed(rr)
     timer = LiveHrv(LiveHrvSettings(spectral_inline=False))
@@ -167,3 +166,104 @@ def test_spectral_refresh_from_timer_equals_inline():
     a, b = inline.snapshot(), timer.snapshot()
     assert b.hf_ms2 == pytest.approx(a.hf_ms2, rel=1e-12)
     assert b.breathing_rate_bpm == pytest.approx(a.breathing_rate_bpm, rel=1e-12)
+
+
+def test_snapshot_cache_equals_fresh_computation():
+    # random interleavings of add / add_beat_class / refresh / gap / snapshot reads
+    rng = np.random.default_rng(31)
+    rr = synth_rr(700.0, seed=32)
+    t = np.cumsum(rr) / 1000.0
+    hrv = LiveHrv()
+    checked = 0
+    t_off = 0.0
+    for i in range(rr.size):
+        if i == 500:
+            hrv.mark_gap()
+            t_off = 5.0
+        hrv.add(float(rr[i]), float(t[i] + t_off))
+        if rng.random() < 0.3:
+            hrv.add_beat_class(float(t[i] + t_off), bool(rng.random() < 0.1))
+        if rng.random() < 0.2:
+            hrv.refresh_spectral_if_due()
+        if rng.random() < 0.25:
+            a = hrv.snapshot()
+            assert hrv.snapshot() is a  # cached until something changes
+            assert a == hrv.compute_snapshot()
+            checked += 1
+    assert checked > 100
+    assert hrv.snapshot().hf_ms2 is not None
+
+
+def test_coarse_refresh_cadence_still_refreshes():
+    rr = synth_rr(400.0, seed=33)
+    t = np.cumsum(rr) / 1000.0
+    hrv = LiveHrv()  # spectral_inline=False (default)
+    next_call = 7.0
+    calls = refreshed = 0
+    last_i = 0
+    for i, (r, tt) in enumerate(zip(rr, t, strict=True)):
+        hrv.add(float(r), float(tt))
+        if tt >= next_call:
+            last_i = i  # called every 7 s of session time only
+            next_call += 7.0
+            calls += 1
+            before = hrv.snapshot()
+            ran = hrv.refresh_spectral_if_due()
+            refreshed += ran
+            assert ran  # >= spectral_period_s passed since the last refresh
+            if tt > 130:
+                assert hrv.snapshot() is not before  # the cache was invalidated
+                assert hrv.snapshot().hf_ms2 is not None
+            if tt > 70:
+                # coherence (period 5 s) is refreshed on each of these calls too
+                assert hrv._next_coherence > tt
+    assert calls == refreshed > 50
+    # the values are those of a single refresh over the same beats
+    one = LiveHrv()
+    for r, tt in zip(rr[: last_i + 1], t[: last_i + 1], strict=True):
+        one.add(float(r), float(tt))
+    assert one.refresh_spectral_if_due()
+    a, b = hrv.snapshot(), one.snapshot()
+    assert a.lf_ms2 is not None and a.time_s > b.time_s  # newer beats since the refresh
+    assert a.lf_ms2 == pytest.approx(b.lf_ms2, rel=1e-12)
+    assert a.hf_ms2 == pytest.approx(b.hf_ms2, rel=1e-12)
+    assert a.coherence_ratio == pytest.approx(b.coherence_ratio, rel=1e-12)
+
+
+def test_segment_resampler_matches_resample_nn():
+    from biofeedback.live import spectral
+    from biofeedback.live.artifacts import StreamingArtifactDetector, corrected_times
+    from biofeedback.live.synthetic import inject_artifacts
+
+    rr = synth_rr(900.0, seed=34, noise_ms=25.0)
+    bad, _, _ = inject_artifacts(rr, 0.05, seed=35)
+    det = StreamingArtifactDetector()
+    out = []
+    for i, (r, tt) in enumerate(zip(bad, np.cumsum(bad) / 1000.0, strict=True)):
+        out += det.push(i, float(r), float(tt))
+    out += det.flush()
+    xs: list[float] = []
+    ys: list[float] = []
+    res = spectral.SegmentResampler(xs, ys, 0)
+    open_pair = False
+    worst = 0.0
+    next_t = 0.0
+    for b in out:
+        first = False
+        if b.artifact is ArtifactClass.ECTOPIC:
+            first = not open_pair
+            open_pair = first
+        else:
+            open_pair = False
+        for v, tt in zip(b.corrected_ms, corrected_times(b, first), strict=True):
+            xs.append(tt)
+            ys.append(v)
+        if xs[-1] >= next_t and xs[-1] > 20:
+            next_t = xs[-1] + (1.0 if xs[-1] < 500 else 13.0)  # also irregular cadence
+            tl = np.asarray(xs)
+            starts = [int(np.searchsorted(tl, tl[-1] - w, side="right")) for w in (300, 120, 20)]
+            for a, got in zip(starts, res.resample(starts), strict=True):
+                ref = spectral.resample_nn(tl[a:], np.asarray(ys[a:]))
+                assert got.shape == ref.shape
+                worst = max(worst, float(np.max(np.abs(got - ref)) / np.std(ref)))
+    assert worst < 1e-12

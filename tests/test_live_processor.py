@@ -38,6 +38,7 @@ def test_processor_classifies_corrects_and_indexes():
     got = []
     for i, batch in batches(bad):
         upd = proc.process_batch(batch, first_seq=i)
+        proc.refresh_spectral_if_due()
         got += upd.beats
     got += proc.finish()
     assert [b.seq for b in got] == list(range(bad.size))
@@ -47,6 +48,7 @@ def test_processor_classifies_corrects_and_indexes():
     clean = LiveProcessor()
     for i, batch in batches(rr):
         clean.process_batch(batch, first_seq=i)
+        clean.refresh_spectral_if_due()
     clean.finish()
     c = clean.snapshot()
     assert s.rmssd_60_ms == pytest.approx(c.rmssd_60_ms, rel=0.05)
@@ -62,6 +64,7 @@ def test_processor_gap():
     proc = LiveProcessor()
     for i, batch in batches(rr):
         proc.process_batch(batch, first_seq=i)
+        proc.refresh_spectral_if_due()
     assert proc.detector.n_pending == 2
     t_end = float(np.sum(rr) / 1000)
     flushed = proc.process_gap(Gap(t_end, t_end + 10, GapReason.LINK_LOSS))
@@ -69,6 +72,7 @@ def test_processor_gap():
     rr2 = synth_rr(40.0, mean_ms=700, seed=13)
     for i, batch in batches(rr2, t0=t_end + 10):
         upd = proc.process_batch(batch, first_seq=rr.size + i)
+        proc.refresh_spectral_if_due()
         assert all(b.artifact is ArtifactClass.NORMAL for b in upd.beats)
     s = proc.snapshot()
     assert s.rmssd_60_ms is None and s.hf_ms2 is None and s.rmssd_30_ms is not None
@@ -81,6 +85,7 @@ def test_neurokit_result_agrees_with_live_values():
     proc = LiveProcessor()
     for i, batch in batches(rr, per=1):
         proc.process_batch(batch, first_seq=i)
+        proc.refresh_spectral_if_due()
     proc.finish()
     live = proc.snapshot()
     res = compute_neurokit(rr, t)
@@ -111,6 +116,7 @@ def test_neurokit_result_with_artifacts():
     proc = LiveProcessor()
     for i, batch in batches(bad, per=1):
         proc.process_batch(batch, first_seq=i)
+        proc.refresh_spectral_if_due()
     proc.finish()
     live = proc.snapshot()
     res = compute_neurokit(bad, t)
@@ -145,3 +151,22 @@ def test_worker_runs_on_wall_clock_in_thread():
     finally:
         proc.close()
     assert worker.poll(lambda: (np.zeros(0), np.zeros(0))) is res2  # closed: no new jobs
+
+
+def test_processor_settings_json_and_lazy_snapshot():
+    import json
+
+    proc = LiveProcessor()
+    cfg = proc.settings()
+    assert json.loads(json.dumps(cfg)) == cfg
+    assert cfg["artifacts"]["alpha"] == 5.2 and cfg["indices"]["lf_band_hz"] == [0.04, 0.15]
+    assert cfg["indices"]["spectral_inline"] is False
+    rr = synth_rr(150.0, seed=17)
+    for i, batch in batches(rr, per=1):
+        upd = proc.process_batch(batch, first_seq=i)
+        assert not hasattr(upd, "indices")
+    s = proc.snapshot()
+    assert proc.snapshot() is s and s.hf_ms2 is None  # nobody refreshed yet
+    assert proc.refresh_spectral_if_due()
+    s2 = proc.snapshot()
+    assert s2 is not s and s2.hf_ms2 is not None and s2 == proc.hrv.compute_snapshot()

@@ -12,8 +12,13 @@ import pytest
 
 from biofeedback.core.errors import SessionNotFoundError, StoreError
 from biofeedback.core.types import Beat, BeatBatch, Gap, GapReason, Marker, MarkerKind, PhaseSpan
-from biofeedback.store import BeatClassification, SessionStore, database_path, resolve_data_dir
-from biofeedback.store import schema
+from biofeedback.store import (
+    BeatClassification,
+    SessionStore,
+    database_path,
+    resolve_data_dir,
+    schema,
+)
 
 
 def batch(t: float, rrs: list[float], start: float) -> BeatBatch:

@@ -1,9 +1,11 @@
 """Incremental, gap-aware HRV indices for the live display (numpy only).
 
 :class:`LiveHrv` is fed one corrected NN interval at a time (with the time of the beat that
-ends it) and keeps growable, preallocated numpy arrays with prefix sums, so every time-domain
-index of a trailing window costs O(1) per beat. Spectral indices are refreshed on a fixed
-session-time cadence by :mod:`biofeedback.live.spectral`.
+ends it) and keeps Python lists of prefix sums, so feeding a beat is a few appends and every
+time-domain index of a trailing window costs O(log n) (a ``bisect`` from the window's previous
+start). :meth:`LiveHrv.snapshot` is lazy and cached: computed on the first call after beats,
+beat classes or spectral values changed. Spectral indices are refreshed on a session-time
+cadence by :mod:`biofeedback.live.spectral` (incremental spline, O(new beats) per refresh).
 
 Windows and definitions (``t`` = time of the newest NN interval; a window of ``W`` s holds the
 NN intervals of the current gap-free segment whose beat time is in ``(t - W, t]``; an index is
@@ -36,13 +38,18 @@ index                     window     minimum    definition
 
 ``dNN`` are successive differences *within* the segment: the first interval after a gap has
 no predecessor (:meth:`LiveHrv.mark_gap`). HF, LF, breathing rate and coherence are refreshed
-when the newest beat crosses a whole second (coherence: each 5 s) of session time; after a
-gap they are None until the new segment covers their window again.
+by :meth:`LiveHrv.refresh_spectral_if_due` (or inside :meth:`LiveHrv.add` with
+``spectral_inline=True``) once the newest beat reached the next whole second after the last
+refresh (coherence: the next multiple of 5 s), so at least one period of session time always
+separates refreshes and any calling cadence refreshes; after a gap they are None until the new
+segment covers their window again.
 """
 
 from __future__ import annotations
 
 import math
+from array import array
+from bisect import bisect_right
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -134,10 +141,10 @@ class LiveHrvSettings:
     spectral_period_s: float = 1.0
     coherence_period_s: float = 5.0
     artifact_window_s: float = 60.0
-    spectral_inline: bool = True
-    """Refresh spectral values inside :meth:`LiveHrv.add` when due (default). False: the
-    caller calls :meth:`LiveHrv.refresh_spectral_if_due` (e.g. from a 1 Hz timer), which
-    keeps the per-beat path free of the ~1 ms spectral refresh."""
+    spectral_inline: bool = False
+    """True: refresh spectral values inside :meth:`LiveHrv.add` when due. False (default):
+    the caller calls :meth:`LiveHrv.refresh_spectral_if_due` (after batches, or from a
+    timer), which keeps the per-beat path free of the spectral refresh (~0.2-0.5 ms)."""
 
 
 _EPS = 1e-9
@@ -184,9 +191,15 @@ class LiveHrv:
 
     def __init__(self, settings: LiveHrvSettings | None = None, capacity: int = 8192) -> None:
         self.settings = settings or LiveHrvSettings()
-        cap = max(int(capacity), 16)
-        self._t = _Growable(cap)
-        self._nn = _Growable(cap)
+        del capacity  # kept for the interface: storage is Python lists / arrays
+        s = self.settings
+        self._inline = bool(s.spectral_inline)
+        # beat times and NN intervals: lists for scalar reads, array('d') mirrors of the times
+        # for cheap numpy copies of a window
+        self._t_list: list[float] = []
+        self._nn_list: list[float] = []
+        self._t_arr = array("d")
+        self._nn_arr = array("d")
         # prefix sums (entry k = sum over intervals [0, k)); Python lists of floats: O(1)
         # append and faster scalar reads than numpy on this per-beat path
         self._s1: list[float] = [0.0]
@@ -195,7 +208,6 @@ class LiveHrv:
         self._d2: list[float] = [0.0]
         self._dc: list[float] = [0.0]
         self._p50: list[float] = [0.0]
-        self._t_list: list[float] = []
         self._offset: float | None = None
         self._seg_start = 0
         self._seg_t0 = 0.0
@@ -214,6 +226,9 @@ class LiveHrv:
         self._lf: float | None = None
         self._br: float | None = None
         self._coh: spectral.CoherenceResult | None = None
+        self._resampler: spectral.SegmentResampler | None = None
+        # cached snapshot: None when beats or spectral values changed since it was computed
+        self._snap: LiveIndices | None = None
 
     # ------------------------------------------------------------------ feeding
     def mark_gap(self, gap: Gap | None = None) -> None:
@@ -228,6 +243,7 @@ class LiveHrv:
         self._new_segment = True
         self._hf = self._lf = self._br = None
         self._coh = None
+        self._snap = None
 
     def add(self, nn_ms: float, time_s: float) -> None:
         """Add one corrected NN interval, ms, ending at ``time_s``, s."""
@@ -235,48 +251,55 @@ class LiveHrv:
         t = float(time_s)
         if self._offset is None:
             self._offset = nn
-        n = self._nn.n
+        d2 = self._d2
         if self._new_segment or t <= self._last_t:
-            self._seg_start = n
+            self._seg_start = len(self._t_list)
             self._seg_t0 = t - nn / 1000.0
             self._new_segment = False
             self._next_spectral = -math.inf
             self._next_coherence = -math.inf
             self._hf = self._lf = self._br = None
             self._coh = None
-            d = None
-        else:
-            d = nn - self._last_nn
-        self._t.append(t)
-        self._nn.append(nn)
-        self._t_list.append(t)
-        x = nn - self._offset
-        self._s1.append(self._s1[-1] + x)
-        self._s2.append(self._s2[-1] + x * x)
-        if d is None:
+            self._resampler = None
             self._d1.append(self._d1[-1])
-            self._d2.append(self._d2[-1])
+            d2.append(d2[-1])
             self._dc.append(self._dc[-1])
             self._p50.append(self._p50[-1])
         else:
+            d = nn - self._last_nn
             self._d1.append(self._d1[-1] + d)
-            self._d2.append(self._d2[-1] + d * d)
+            d2.append(d2[-1] + d * d)
             self._dc.append(self._dc[-1] + 1.0)
-            self._p50.append(self._p50[-1] + (1.0 if abs(d) > 50.0 else 0.0))
+            self._p50.append(self._p50[-1] + (1.0 if (d > 50.0 or d < -50.0) else 0.0))
+        self._t_list.append(t)
+        self._nn_list.append(nn)
+        self._t_arr.append(t)
+        self._nn_arr.append(nn)
+        x = nn - self._offset
+        s1 = self._s1
+        s1.append(s1[-1] + x)
+        s2 = self._s2
+        s2.append(s2[-1] + x * x)
         self._last_nn = nn
         self._last_t = t
-        if self.settings.spectral_inline and t >= self._next_spectral:
+        self._snap = None
+        if self._inline and t >= self._next_spectral:
             self._refresh_spectral(t)
 
     def refresh_spectral_if_due(self) -> bool:
-        """Refresh HF, LF, breathing rate and coherence if a whole second has passed.
+        """Refresh HF, LF, breathing rate (and coherence, when its period is due) if due.
+
+        Due means the newest beat reached the next multiple of ``spectral_period_s`` after
+        the last refresh (so at least one period of session time has always passed when
+        ``False`` is returned twice with a period between: calling at any cadence, e.g.
+        every 7 s, refreshes on every call that follows a period's worth of beats).
 
         Returns
         -------
         bool
             True when a refresh ran.
         """
-        if self._nn.n == 0 or self._last_t < self._next_spectral:
+        if not self._t_list or self._last_t < self._next_spectral:
             return False
         self._refresh_spectral(self._last_t)
         return True
@@ -284,33 +307,34 @@ class LiveHrv:
     def add_beat_class(self, time_s: float, is_artifact: bool) -> None:
         """Record the final class of one raw beat for ``artifact_pct``."""
         self._art_t.append(float(time_s))
-        self._art_c.append(self._art_c[-1] + (1.0 if is_artifact else 0.0))
+        c = self._art_c
+        c.append(c[-1] + (1.0 if is_artifact else 0.0))
+        self._snap = None
 
     # ------------------------------------------------------------------ windows
     @property
     def n_beats(self) -> int:
         """Corrected NN intervals received."""
-        return self._nn.n
+        return len(self._t_list)
 
     def _window_start(self, width_s: float) -> int:
         """First interval index of the current segment with ``t > t_now - width_s``."""
-        lo = max(self._lo.get(width_s, 0), self._seg_start)
-        t = self._t_list
-        limit = self._last_t - width_s
-        n = self._nn.n
-        while lo < n and t[lo] <= limit:
-            lo += 1
+        n = len(self._t_list)
+        lo = self._lo.get(width_s, 0)
+        if lo < self._seg_start:
+            lo = self._seg_start
+        lo = bisect_right(self._t_list, self._last_t - width_s, lo, n)
         self._lo[width_s] = lo
         return lo
 
     def _covers(self, span_s: float) -> bool:
-        return self._nn.n > self._seg_start and self._last_t - self._seg_t0 >= span_s - _EPS
+        return len(self._t_list) > self._seg_start and self._last_t - self._seg_t0 >= span_s - _EPS
 
     def _rmssd(self, width_s: float) -> float | None:
         if not self._covers(width_s):
             return None
         lo = self._window_start(width_s)
-        hi = self._nn.n
+        hi = len(self._t_list)
         # differences d_j for j in (lo, hi): prefix entries lo+1 .. hi
         m = self._dc[hi] - self._dc[lo + 1]
         if m < 1:
@@ -319,35 +343,49 @@ class LiveHrv:
         return math.sqrt(max(float(ss), 0.0) / m)
 
     # ------------------------------------------------------------------ spectral
-    def _segment_window(self, width_s: float) -> tuple[FloatArray, FloatArray]:
-        t = self._t.data[self._seg_start : self._nn.n]
-        nn = self._nn.data[self._seg_start : self._nn.n]
-        i = int(np.searchsorted(t, self._last_t - width_s, side="right"))
-        return t[i:], nn[i:]
-
     def _refresh_spectral(self, t_now: float) -> None:
         s = self.settings
+        self._snap = None
         self._next_spectral = (
             math.floor(t_now / s.spectral_period_s + _EPS) * (s.spectral_period_s)
             + s.spectral_period_s
         )
+        need = max(s.breathing_window_s, s.coherence_window_s)
+        want_hf = self._covers(s.hf_window_s)
+        want_lf = self._covers(s.lf_window_s)
+        want_br = self._covers(need)
+        if not (want_hf or want_lf or want_br):
+            return
+        if self._resampler is None:
+            self._resampler = spectral.SegmentResampler(
+                self._t_list, self._nn_list, self._seg_start, self._t_arr
+            )
+        widths = []
+        if want_hf:
+            widths.append(s.hf_window_s)
+        if want_lf:
+            widths.append(s.lf_window_s)
+        share = want_hf and s.hf_window_s >= need
+        if want_br and not share:
+            widths.append(need)
+        series = dict(
+            zip(
+                widths,
+                self._resampler.resample([self._window_start(w) for w in widths]),
+                strict=True,
+            )
+        )
         x4_hf = None
-        if self._covers(s.hf_window_s):
-            tw, nw = self._segment_window(s.hf_window_s)
-            x4_hf = spectral.resample_nn(tw, nw)
+        if want_hf:
+            x4_hf = series[s.hf_window_s]
             f, p = spectral.welch_psd(x4_hf, spectral.INTERPOLATION_RATE_HZ)
             self._hf = spectral.band_power(f, p, *s.hf_band_hz)
-        if self._covers(s.lf_window_s):
-            tw, nw = self._segment_window(s.lf_window_s)
-            f, p = spectral.welch_psd(spectral.resample_nn(tw, nw), spectral.INTERPOLATION_RATE_HZ)
+        if want_lf:
+            f, p = spectral.welch_psd(series[s.lf_window_s], spectral.INTERPOLATION_RATE_HZ)
             self._lf = spectral.band_power(f, p, *s.lf_band_hz)
-        need = max(s.breathing_window_s, s.coherence_window_s)
-        if self._covers(need):
-            if x4_hf is not None and s.hf_window_s >= need:
-                x4 = x4_hf  # the tail of the HF series: same spline, one solve less
-            else:
-                tw, nw = self._segment_window(need)
-                x4 = spectral.resample_nn(tw, nw)
+        if want_br:
+            # the tail of the HF series when it is long enough: same spline
+            x4 = x4_hf if share and x4_hf is not None else series[need]
             # one 2 Hz, 64 s periodogram (nfft 1024) serves breathing rate and coherence
             n_win = round(need * spectral.INTERPOLATION_RATE_HZ)
             f2, p2 = spectral.periodogram(x4[-n_win:][::2], 2.0, 1024)
@@ -362,22 +400,26 @@ class LiveHrv:
     # ------------------------------------------------------------------ snapshot
     def artifact_pct(self) -> float | None:
         """Non-normal share of raw beats classified in the last ``artifact_window_s``, %."""
-        n = len(self._art_t)
+        t = self._art_t
+        n = len(t)
         if n == 0:
             return None
-        t = self._art_t
-        limit = t[n - 1] - self.settings.artifact_window_s
-        lo = self._art_lo
-        while lo < n and t[lo] <= limit:
-            lo += 1
+        lo = bisect_right(t, t[n - 1] - self.settings.artifact_window_s, self._art_lo, n)
         self._art_lo = lo
         c = self._art_c
         return 100.0 * (c[n] - c[lo]) / (n - lo)
 
     def snapshot(self) -> LiveIndices:
-        """The current indices (O(1) apart from the spectral values, which are cached)."""
+        """The current indices, cached until a beat, beat class or spectral refresh arrives."""
+        snap = self._snap
+        if snap is None:
+            snap = self._snap = self.compute_snapshot()
+        return snap
+
+    def compute_snapshot(self) -> LiveIndices:
+        """The current indices computed afresh (O(log n); :meth:`snapshot` caches this)."""
         s = self.settings
-        n = self._nn.n
+        n = len(self._t_list)
         if n == 0:
             return LiveIndices(time_s=0.0, n_beats=0, artifact_pct=self.artifact_pct())
         hr = None
@@ -426,5 +468,5 @@ class LiveHrv:
     # ------------------------------------------------------------------ access for tests
     def segment_arrays(self) -> tuple[FloatArray, FloatArray]:
         """Copies of the current segment's beat times (s) and NN intervals (ms)."""
-        a, b = self._seg_start, self._nn.n
-        return self._t.data[a:b].copy(), self._nn.data[a:b].copy()
+        a, b = self._seg_start, len(self._t_list)
+        return np.frombuffer(self._t_arr[a:b]).copy(), np.frombuffer(self._nn_arr[a:b]).copy()

@@ -5,13 +5,23 @@
 optional :class:`~biofeedback.live.nk_worker.NeuroKitWorker` runs neurokit2 in a thread on a
 wall-clock cadence and its newest result rides along in every :class:`LiveUpdate`.
 
+The indices are not part of :class:`LiveUpdate`: :meth:`LiveProcessor.snapshot` computes them
+lazily (cached until beats are added or the spectral values refresh), so the UI and CLI read
+them at their own pace. Spectral values are refreshed by the caller through
+:meth:`LiveProcessor.refresh_spectral_if_due` (after batches; the caller decides when, e.g.
+after every batch in real time and throttled by the wall clock at max speed).
+
 Indices lag the newest beat by the detector's two-beat look-ahead: a beat enters the
 indices once its class is final.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from array import array
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
 
 from biofeedback.core.types import ArtifactClass, BeatBatch, Gap
 from biofeedback.live.artifacts import (
@@ -20,7 +30,7 @@ from biofeedback.live.artifacts import (
     StreamingArtifactDetector,
     corrected_times,
 )
-from biofeedback.live.indices import FloatArray, LiveHrv, LiveHrvSettings, LiveIndices, _Growable
+from biofeedback.live.indices import FloatArray, LiveHrv, LiveHrvSettings, LiveIndices
 from biofeedback.live.nk_worker import NeuroKitResult, NeuroKitWorker
 
 __all__ = ["LiveProcessor", "LiveUpdate"]
@@ -34,14 +44,13 @@ class LiveUpdate:
     ----------
     beats : tuple of ClassifiedBeat
         Beats whose class became final (the caller stores class and corrected values).
-    indices : LiveIndices
-        The latest live indices.
     nk : NeuroKitResult or None
         The newest finished neurokit2 result, when a worker is attached.
+
+    The indices are read with :meth:`LiveProcessor.snapshot` (lazy and cached).
     """
 
     beats: tuple[ClassifiedBeat, ...]
-    indices: LiveIndices
     nk: NeuroKitResult | None = None
 
 
@@ -68,8 +77,9 @@ class LiveProcessor:
         self.hrv = LiveHrv(hrv_settings)
         self.nk_worker = nk_worker
         self._ectopic_open = False
-        self._seg_rr = _Growable(4096)
-        self._seg_t = _Growable(4096)
+        # raw RR and times of the current segment (for the neurokit2 worker's snapshots)
+        self._seg_rr = array("d")
+        self._seg_t = array("d")
 
     # ------------------------------------------------------------------ pipeline API
     def process_batch(self, batch: BeatBatch, first_seq: int) -> LiveUpdate:
@@ -87,16 +97,28 @@ class LiveProcessor:
         LiveUpdate
             Beats that became final, latest indices and newest neurokit2 result.
         """
-        final: list[ClassifiedBeat] = []
-        for k, beat in enumerate(batch.beats):
-            self._seg_rr.append(beat.rr_ms)
-            self._seg_t.append(beat.time_s)
-            final.extend(self.detector.push(first_seq + k, beat.rr_ms, beat.time_s))
-        self._feed(final)
+        beats = batch.beats
+        push = self.detector.push
+        if len(beats) == 1:
+            beat = beats[0]
+            rr = beat.rr_ms
+            t = beat.time_s
+            self._seg_rr.append(rr)
+            self._seg_t.append(t)
+            final = push(first_seq, rr, t)
+        else:
+            final = []
+            seg_rr, seg_t = self._seg_rr, self._seg_t
+            for k, beat in enumerate(beats):
+                seg_rr.append(beat.rr_ms)
+                seg_t.append(beat.time_s)
+                final.extend(push(first_seq + k, beat.rr_ms, beat.time_s))
+        if final:
+            self._feed(final)
         nk = None
         if self.nk_worker is not None:
             nk = self.nk_worker.poll(self._segment_raw)
-        return LiveUpdate(tuple(final), self.hrv.snapshot(), nk)
+        return LiveUpdate(tuple(final), nk)
 
     def process_gap(self, gap: Gap) -> list[ClassifiedBeat]:
         """Finalise pending beats and start a new segment: nothing is computed across a gap.
@@ -110,8 +132,8 @@ class LiveProcessor:
         self._feed(final)
         self.hrv.mark_gap(gap)
         self._ectopic_open = False
-        self._seg_rr = _Growable(4096)
-        self._seg_t = _Growable(4096)
+        self._seg_rr = array("d")
+        self._seg_t = array("d")
         return final
 
     def finish(self) -> list[ClassifiedBeat]:
@@ -121,12 +143,26 @@ class LiveProcessor:
         return final
 
     def refresh_spectral_if_due(self) -> bool:
-        """Run a due spectral refresh (for ``LiveHrvSettings(spectral_inline=False)``)."""
+        """Refresh HF, LF, breathing rate and coherence if due; True when a refresh ran.
+
+        Due when at least ``spectral_period_s`` of session time has passed since the last
+        refresh (the next multiple of the period after it was reached; coherence likewise
+        with ``coherence_period_s``), whatever the calling cadence.
+        """
         return self.hrv.refresh_spectral_if_due()
 
     def snapshot(self) -> LiveIndices:
-        """The latest indices."""
+        """The latest indices: computed lazily, cached until beats are added or the spectral
+        values refresh."""
         return self.hrv.snapshot()
+
+    def settings(self) -> dict[str, Any]:
+        """JSON-ready settings of the detector and the indices (stored with each session)."""
+        hrv = asdict(self.hrv.settings)
+        for key, value in hrv.items():
+            if isinstance(value, tuple):
+                hrv[key] = list(value)
+        return {"artifacts": asdict(self.detector.settings), "indices": hrv}
 
     def close(self) -> None:
         """Shut the neurokit2 worker down, if any."""
@@ -136,16 +172,28 @@ class LiveProcessor:
     # ------------------------------------------------------------------ internals
     def _feed(self, beats: list[ClassifiedBeat]) -> None:
         hrv = self.hrv
+        add = hrv.add
+        add_class = hrv.add_beat_class
         for b in beats:
+            cls = b.artifact
+            if cls is _NORMAL:
+                self._ectopic_open = False
+                add_class(b.time_s, False)
+                add(b.rr_ms, b.time_s)  # == corrected_ms[0] at corrected_times(b)[0]
+                continue
             first = False
-            if b.artifact is ArtifactClass.ECTOPIC:
+            if cls is _ECTOPIC:
                 first = not self._ectopic_open
                 self._ectopic_open = first
             else:
                 self._ectopic_open = False
-            hrv.add_beat_class(b.time_s, b.artifact is not ArtifactClass.NORMAL)
+            add_class(b.time_s, True)
             for nn, t in zip(b.corrected_ms, corrected_times(b, first), strict=True):
-                hrv.add(nn, t)
+                add(nn, t)
 
     def _segment_raw(self) -> tuple[FloatArray, FloatArray]:
-        return self._seg_rr.view().copy(), self._seg_t.view().copy()
+        return np.frombuffer(self._seg_rr[:]), np.frombuffer(self._seg_t[:])
+
+
+_NORMAL = ArtifactClass.NORMAL
+_ECTOPIC = ArtifactClass.ECTOPIC

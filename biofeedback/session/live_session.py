@@ -26,8 +26,7 @@ from biofeedback.core.types import (
     StatusChange,
 )
 from biofeedback.live.artifacts import ClassifiedBeat
-from biofeedback.live.indices import LiveIndices
-from biofeedback.live.indices import LiveHrvSettings
+from biofeedback.live.indices import LiveHrvSettings, LiveIndices
 from biofeedback.live.nk_worker import NeuroKitResult, NeuroKitWorker
 from biofeedback.live.processor import LiveProcessor
 from biofeedback.store.database import BeatClassification, SessionStore
@@ -289,7 +288,7 @@ class LiveSession:
         first_seq = self._next_seq
         update = self.processor.process_batch(batch, first_seq)
         self._next_seq += len(batch.beats)
-        classified = tuple(update.classified)
+        classified = update.beats
         now_wall = time.monotonic()
         if self.store is not None and self.session_id is not None:
             commit = now_wall - self._last_commit >= self._commit_interval_s
