@@ -126,7 +126,7 @@ def test_neurokit_result_with_artifacts():
 
 
 @pytest.mark.filterwarnings("ignore::Warning")
-def test_worker_runs_on_wall_clock_in_thread():
+def test_worker_runs_on_wall_clock_in_its_process():
     now = [0.0]
     worker = NeuroKitWorker(period_s=5.0, clock=lambda: now[0])
     proc = LiveProcessor(nk_worker=worker)
@@ -170,3 +170,22 @@ def test_processor_settings_json_and_lazy_snapshot():
     assert proc.refresh_spectral_if_due()
     s2 = proc.snapshot()
     assert s2 is not s and s2.hf_ms2 is not None and s2 == proc.hrv.compute_snapshot()
+
+
+def test_worker_process_death_becomes_an_error_result_not_a_crash():
+    worker = NeuroKitWorker(period_s=0.0)
+    rr = synth_rr(130.0, seed=3)
+    t = np.cumsum(rr) / 1000.0
+    try:
+        worker.poll(lambda: (rr, t))
+        res = worker.wait(timeout_s=120)
+        assert res is not None and res.error is None and res.values["RMSSD"] > 0
+        # The process dies (killed from outside): the session gets an error result, no crash.
+        worker._process.kill()
+        worker._process.wait(5)
+        worker.poll(lambda: (rr, t))
+        worker.wait(timeout_s=5)
+        dead = worker.poll(lambda: (rr, t))
+        assert dead is not None and dead.error is not None and "stopped" in dead.error
+    finally:
+        worker.close()

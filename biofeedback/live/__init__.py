@@ -1,10 +1,11 @@
-"""Live, per-beat, gap-aware HRV processing (numpy only; neurokit2 only in ``nk_worker``'s thread).
+"""Live, per-beat, gap-aware HRV processing (numpy only; neurokit2 only in
+``nk_worker``'s process).
 
 Modules: :mod:`~biofeedback.live.artifacts` (causal artifact detection and correction),
 :mod:`~biofeedback.live.indices` (incremental time-domain indices, cached spectral ones),
 :mod:`~biofeedback.live.spectral` (resampling, Welch, breathing rate, coherence),
 :mod:`~biofeedback.live.processor` (the session pipeline's entry point),
-:mod:`~biofeedback.live.nk_worker` (neurokit2 on the rolling window, in a thread).
+:mod:`~biofeedback.live.nk_worker` (neurokit2 on the rolling window, in a worker process).
 """
 
 from biofeedback.live.artifacts import (

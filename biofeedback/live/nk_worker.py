@@ -2,7 +2,7 @@
 
 Every ``period_s`` of *wall-clock* time (default 5 s), if the previous job has finished,
 :meth:`NeuroKitWorker.poll` snapshots the raw RR of the last ``window_s`` (300 s) of the
-current gap-free segment and runs, in a worker thread:
+current gap-free segment and runs, in a worker process:
 
 1. ``nk.signal_fixpeaks(peaks, sampling_rate=1000, method="kubios", iterative=True)`` on the
    peaks rebuilt from the raw RR (peak ``k`` at ``round(sum(RR[:k]))`` ms), giving corrected
@@ -14,18 +14,25 @@ current gap-free segment and runs, in a worker thread:
 Windows are selected the way :mod:`biofeedback.live.indices` selects them (beats whose time
 is in ``(t_end - W, t_end]``), so the values are directly comparable with the live numpy
 ones, and with the per-phase analysis which calls neurokit2 the same way. neurokit2 is
-imported lazily inside the worker thread: importing :mod:`biofeedback.live` does not import
-it. Because the cadence follows the wall clock, a max-speed replay is not slowed: at most one
+imported only in the worker process: importing :mod:`biofeedback.live` does not import it.
+Because the cadence follows the wall clock, a max-speed replay is not slowed: at most one
 job runs at a time and polls in between cost a clock read.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -174,6 +181,11 @@ def compute_neurokit(
 class NeuroKitWorker:
     """Run :func:`compute_neurokit` on the rolling window every few wall-clock seconds.
 
+    The jobs run in a separate process (fed through pipes), not a thread: neurokit2
+    and pandas hold the GIL for long stretches and its import takes seconds, which in a
+    thread would stall the per-beat pipeline and the GUI. The process imports neurokit2 as it
+    starts, so the first result is ready a few seconds after the session starts.
+
     Parameters
     ----------
     period_s : float
@@ -198,10 +210,21 @@ class NeuroKitWorker:
         self.window_s = float(window_s)
         self.min_beats = int(min_beats)
         self._clock = clock
-        self._executor: ThreadPoolExecutor | None = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="nk-worker"
+        # A plain interpreter, not multiprocessing: spawn would re-run the caller's main
+        # script, which a user's unguarded script does not survive.
+        self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+            [sys.executable, "-c", "from biofeedback.live.nk_worker import serve; serve()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
-        self._future: Future[NeuroKitResult] | None = None
+        self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._reader = threading.Thread(
+            target=_read_results, args=(self._process.stdout, self._inbox), daemon=True,
+            name="nk-worker-reader",
+        )
+        self._reader.start()
+        self._busy = False
         self._latest: NeuroKitResult | None = None
         self._next_start = -float("inf")
 
@@ -220,7 +243,7 @@ class NeuroKitWorker:
             The newest finished result (possibly from an earlier segment; check its window).
         """
         self._collect()
-        if self._executor is None or self._future is not None:
+        if self._process is None or self._busy:
             return self._latest
         now = self._clock()
         if now < self._next_start:
@@ -230,14 +253,31 @@ class NeuroKitWorker:
             return self._latest
         keep = t > t[-1] - self.window_s
         self._next_start = now + self.period_s
-        self._future = self._executor.submit(_safe_compute, rr[keep].copy(), t[keep].copy())
+        try:
+            _write_frame(self._process.stdin, (rr[keep].copy(), t[keep].copy()))
+        except (OSError, ValueError) as exc:
+            self._fail(rr, t, exc)
+            return self._latest
+        self._busy = True
         return self._latest
 
-    def _collect(self) -> None:
-        fut = self._future
-        if fut is not None and fut.done():
-            self._future = None
-            self._latest = fut.result()
+    def _collect(self, timeout_s: float = 0.0) -> None:
+        if not self._busy:
+            return
+        try:
+            item = self._inbox.get(timeout=timeout_s) if timeout_s > 0 else self._inbox.get_nowait()
+        except queue.Empty:
+            return
+        self._busy = False
+        if isinstance(item, NeuroKitResult):
+            self._latest = item
+        else:
+            self._fail(np.zeros(0), np.zeros(0), item)
+
+    def _fail(self, rr: FloatArray, t: FloatArray, exc: object) -> None:
+        """The worker process is gone: report it once as a result and stop submitting."""
+        self._latest = _error_result(rr, t, f"neurokit2 worker stopped: {exc!r}")
+        self._shutdown()
 
     def latest(self) -> NeuroKitResult | None:
         """The newest finished result, without starting a job."""
@@ -246,34 +286,111 @@ class NeuroKitWorker:
 
     def wait(self, timeout_s: float | None = None) -> NeuroKitResult | None:
         """Block until the running job (if any) finishes; for tests and shutdown."""
-        fut = self._future
-        if fut is not None:
-            fut.result(timeout=timeout_s)
-        return self.latest()
+        if self._busy:
+            self._collect(3600.0 if timeout_s is None else timeout_s)
+        return self._latest
 
     def close(self) -> None:
-        """Stop accepting jobs and shut the thread down (waits for a running job)."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        """Stop the worker process without waiting for a job in flight."""
         self._collect()
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        process, self._process = self._process, None
+        self._busy = False
+        if process is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            assert process.stdin is not None
+            process.stdin.close()  # end of input: the worker exits after its current job
+        try:
+            process.wait(0.2)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            try:
+                process.wait(2.0)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._reader.join(1.0)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+_HEADER = struct.Struct("<Q")
+
+
+def _write_frame(stream: IO[bytes] | None, obj: object) -> None:
+    """Send one length-prefixed pickle."""
+    if stream is None:
+        raise ValueError("no pipe to the worker")
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def _read_frame(stream: IO[bytes]) -> object:
+    """Receive one length-prefixed pickle; EOFError at the end of the stream."""
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        raise EOFError("worker pipe closed")
+    size = _HEADER.unpack(header)[0]
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError("worker pipe closed mid-message")
+    return pickle.loads(data)  # our own child process: a trusted peer
+
+
+def _read_results(stream: IO[bytes] | None, inbox: queue.SimpleQueue[object]) -> None:
+    """Parent side: hand each result to the inbox; a closed pipe is reported once."""
+    if stream is None:
+        return
+    while True:
+        try:
+            inbox.put(_read_frame(stream))
+        except (EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:
+            inbox.put(exc)
+            return
+
+
+def serve() -> None:
+    """Worker process: import neurokit2 once, then answer jobs on stdin until it closes."""
+    # Keep the result channel private: anything a library prints goes to stderr instead.
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    inp = sys.stdin.buffer
+    with contextlib.suppress(Exception):
+        import neurokit2  # noqa: F401 - warm the import before the first job
+    while True:
+        try:
+            rr, t = _read_frame(inp)  # type: ignore[misc]
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        try:
+            _write_frame(out, _safe_compute(rr, t))
+        except (OSError, ValueError):
+            return
 
 
 def _safe_compute(rr: FloatArray, t: FloatArray) -> NeuroKitResult:
     try:
         return compute_neurokit(rr, t)
     except Exception as exc:  # the worker must never kill the session
-        return NeuroKitResult(
-            window_start_s=float(t[0] - rr[0] / 1000.0) if rr.size else 0.0,
-            window_end_s=float(t[-1]) if t.size else 0.0,
-            time_window_s=None,
-            hf_window_s=None,
-            lf_window_s=None,
-            n_beats=int(rr.size),
-            n_corrected=0,
-            values={},
-            kwargs={},
-            nk_version="",
-            compute_s=0.0,
-            error=f"{type(exc).__name__}: {exc}",
-        )
+        return _error_result(rr, t, f"{type(exc).__name__}: {exc}")
+
+
+def _error_result(rr: FloatArray, t: FloatArray, error: str) -> NeuroKitResult:
+    return NeuroKitResult(
+        window_start_s=float(t[0] - rr[0] / 1000.0) if rr.size else 0.0,
+        window_end_s=float(t[-1]) if t.size else 0.0,
+        time_window_s=None,
+        hf_window_s=None,
+        lf_window_s=None,
+        n_beats=int(rr.size),
+        n_corrected=0,
+        values={},
+        kwargs={},
+        nk_version="",
+        compute_s=0.0,
+        error=error,
+    )

@@ -2,7 +2,7 @@
 
 :class:`LiveProcessor` is what the session pipeline calls for each :class:`BeatBatch` and
 :class:`Gap` a source yields. It is numpy-only and synchronous (microseconds per beat); the
-optional :class:`~biofeedback.live.nk_worker.NeuroKitWorker` runs neurokit2 in a thread on a
+optional :class:`~biofeedback.live.nk_worker.NeuroKitWorker` runs neurokit2 in a worker process on a
 wall-clock cadence and its newest result rides along in every :class:`LiveUpdate`.
 
 The indices are not part of :class:`LiveUpdate`: :meth:`LiveProcessor.snapshot` computes them
