@@ -8,6 +8,7 @@ pause, resume, speed change and seek.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import math
 import os
 from typing import Any
@@ -66,12 +67,15 @@ class ReplaySource(HeartRateSource):
             received = np.ceil(np.asarray(rec.time_s, dtype=np.float64))
         if rec.n_beats:
             starts = np.flatnonzero(np.r_[True, received[1:] != received[:-1]])
-            self._notif_start = starts
-            self._notif_end = np.r_[starts[1:], rec.n_beats]
-            self._notif_time = received[starts]
+            notif_end = np.r_[starts[1:], rec.n_beats]
+            notif_time = received[starts]
         else:
-            self._notif_start = self._notif_end = np.zeros(0, dtype=np.int64)
-            self._notif_time = np.zeros(0)
+            starts = notif_end = np.zeros(0, dtype=np.int64)
+            notif_time = np.zeros(0)
+        # Plain lists: indexing numpy arrays per notification costs more than the work itself.
+        self._notif_start: list[int] = starts.tolist()
+        self._notif_end: list[int] = notif_end.tolist()
+        self._notif_time: list[float] = notif_time.tolist()
         self._gaps = sorted(rec.gaps, key=lambda g: g.start_s)
         self._markers = sorted(rec.markers, key=lambda m: m.onset_s)
         contact = rec.sensor_contact
@@ -109,7 +113,7 @@ class ReplaySource(HeartRateSource):
     @property
     def duration_s(self) -> float:
         """Session time of the last notification, s."""
-        return float(self._notif_time[-1]) if self._notif_time.size else 0.0
+        return self._notif_time[-1] if self._notif_time else 0.0
 
     @property
     def paused(self) -> bool:
@@ -165,7 +169,7 @@ class ReplaySource(HeartRateSource):
     # -- playback --------------------------------------------------------------------------
 
     def _position(self, t_s: float) -> None:
-        self._next = int(np.searchsorted(self._notif_time, t_s, side="left"))
+        self._next = bisect.bisect_left(self._notif_time, t_s)
         self._next_gap = next(
             (i for i, g in enumerate(self._gaps) if g.end_s >= t_s), len(self._gaps)
         )
@@ -178,7 +182,7 @@ class ReplaySource(HeartRateSource):
         await self._set_state(SourceState.STREAMING, f"Replaying {self.recording.name}")
         loop = asyncio.get_running_loop()
         origin_wall, origin_s = loop.time(), self._now_s
-        n = self._notif_time.size
+        n = len(self._notif_time)
         while True:
             if self._pending_seek is not None:
                 target, self._pending_seek = self._pending_seek, None
@@ -194,7 +198,7 @@ class ReplaySource(HeartRateSource):
                 )
             if self._next >= n:
                 break
-            due = float(self._notif_time[self._next])
+            due = self._notif_time[self._next]
             if self._paused:
                 self._wake.clear()
                 await self._set_state(SourceState.PAUSED, "Paused")
@@ -231,7 +235,7 @@ class ReplaySource(HeartRateSource):
         self._now_s = self.duration_s
 
     async def _deliver(self, k: int, due: float) -> None:
-        start, end = int(self._notif_start[k]), int(self._notif_end[k])
+        start, end = self._notif_start[k], self._notif_end[k]
         first_beat_start = self._times[start] - self._rr[start] / 1000.0
         while self._next_gap < len(self._gaps) and self._gaps[self._next_gap].start_s <= (
             first_beat_start + 1e-9
