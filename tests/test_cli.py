@@ -119,7 +119,7 @@ def test_bad_arguments_exit_2_with_usage(data_dir, capsys):
     with pytest.raises(SystemExit) as info:
         main(["record", "--speed", "-3"])
     assert info.value.code == 2
-    assert "speed must be positive" in capsys.readouterr().err
+    assert "speed must be positive, not '-3'" in capsys.readouterr().err
 
 
 def test_python_dash_m_and_console_script(data_dir):

@@ -24,28 +24,25 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def parse_speed(text: str) -> float | None:
-    """``"max"`` -> None, else a positive multiple of real time."""
-    if text == "max":
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"speed must be a number or 'max', not {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"speed must be positive, not {text!r}")
-    return value
-
-
 def positive_float(text: str) -> float:
-    """A strictly positive float argument."""
+    """A strictly positive, finite float argument."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
     if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, not {text!r}")
+        raise argparse.ArgumentTypeError(f"must be positive, not {text!r}")
     return value
+
+
+def parse_speed(text: str) -> float | None:
+    """``"max"`` -> None, else a positive multiple of real time."""
+    if text == "max":
+        return None
+    try:
+        return positive_float(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"speed {exc} (or 'max')") from None
 
 
 def load_target(target: str, data_dir: str | None) -> Recording:
