@@ -95,7 +95,7 @@ def test_format_table_lists_every_phase():
     )
     text = format_table(analyze_recording(rec))
     lines = text.splitlines()
-    assert lines[0].startswith("Session table")
+    assert lines[0] == "table - artifact correction: kubios"
     assert any(line.startswith("baseline ") for line in lines)
     assert any(line.startswith("a phase with a ve~") for line in lines)
     widths = {len(line) for line in lines[1:5]}

@@ -236,7 +236,7 @@ def format_table(result: AnalysisResult) -> str:
     """
     session = result.session.get("name") or "(unnamed)"
     correction = result.settings.get("correction", "?")
-    lines = [f"Session {session} - correction: {correction}"]
+    lines = [f"{session} - artifact correction: {correction}"]
     lines.append(" ".join(_cell(h, w, "s") for _, h, w, _ in _COLUMNS))
     lines.append(" ".join("-" * w for _, _, w, _ in _COLUMNS))
     for phase in result.phases:

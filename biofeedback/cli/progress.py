@@ -50,8 +50,10 @@ class LiveStatusPrinter:
             now = time.monotonic()
             if now - self._last < self.interval_s:
                 return
-            self._last = now
             x = event.indices
+            if x.hr_bpm is None:  # nothing worth a line yet
+                return
+            self._last = now
             self._print(
                 f"[{format_clock(x.time_s)}] HR {_fmt(x.hr_bpm, '.0f')} bpm  "
                 f"RMSSD {_fmt(x.rmssd_60_ms, '.1f')} ms  lnRMSSD {_fmt(x.ln_rmssd_60, '.2f')}  "
