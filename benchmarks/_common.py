@@ -18,6 +18,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def children_peak_rss_mb() -> float:
+    """Largest peak RSS among this process's finished children (the neurokit2 worker), MB."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+
+
 def run_child(script: Path, *args: str) -> dict:
     """Run one scenario in a fresh interpreter, so its peak RSS is its own."""
     out = subprocess.run(

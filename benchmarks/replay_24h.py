@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA, machine, peak_rss_mb, run_child
+from _common import DATA, children_peak_rss_mb, machine, peak_rss_mb, run_child
 
 
 def load(name: str):
@@ -111,6 +111,7 @@ def scenario(name: str) -> dict:
         "artifact_pct": round(stats.artifact_pct, 2),
         "gaps": stats.n_gaps,
         "peak_rss_mb": round(peak_rss_mb(), 1),
+        "neurokit_worker_peak_rss_mb": round(children_peak_rss_mb(), 1),
     }
 
 

@@ -162,6 +162,7 @@ class LiveSession:
         self.stats = SessionStats()
         self.latest_neurokit: NeuroKitResult | None = None
         self._neurokit = neurokit
+        self._worker: NeuroKitWorker | None = None
         self.processor = self._new_processor()
         self._commit_interval_s = commit_interval_s
         self._spectral_min_wall_s = spectral_min_wall_s
@@ -175,9 +176,9 @@ class LiveSession:
         self._pending_gap: Gap | None = None
 
     def _new_processor(self) -> LiveProcessor:
+        # One worker process per session, shared by the processors a replay seek creates.
         return LiveProcessor(
-            hrv_settings=LiveHrvSettings(spectral_inline=False),
-            nk_worker=NeuroKitWorker() if self._neurokit else None,
+            hrv_settings=LiveHrvSettings(spectral_inline=False), nk_worker=self._worker
         )
 
     def indices(self) -> LiveIndices:
@@ -254,6 +255,9 @@ class LiveSession:
                 settings=self.settings(),
                 versions=software_versions(),
             )
+        if self._neurokit and self._worker is None:
+            self._worker = NeuroKitWorker()
+            self.processor.nk_worker = self._worker
         await self.source.start()
         consumer = asyncio.ensure_future(self._consume(duration_s))
         stopper = asyncio.ensure_future(self._stop.wait())
@@ -336,7 +340,6 @@ class LiveSession:
         if "seek_s" in status.detail:
             # A jump in a replay: finish the segment so no index spans the jump.
             self._count(self.processor.finish())
-            self.processor.close()
             self.processor = self._new_processor()
         self.stats.final_state = status.state
         self.stats.final_message = status.message
@@ -351,7 +354,8 @@ class LiveSession:
         remaining = self.processor.finish()
         self._count(remaining)
         self.processor.refresh_spectral_if_due()
-        self.processor.close()
+        if self._worker is not None:
+            self._worker.close()
         if self.store is not None and self.session_id is not None:
             self.store.commit()
             if self._pending_gap is not None:

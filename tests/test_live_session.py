@@ -1,0 +1,67 @@
+"""LiveSession: markers, seek handling and the neurokit2 worker's life cycle."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+
+from biofeedback.core.recording import Recording
+from biofeedback.core.types import Marker, MarkerKind, StatusChange
+from biofeedback.session.live_session import BeatsProcessed, LiveSession
+from biofeedback.store import SessionStore
+from sensors.replay import ReplaySource
+from sensors.simulated import SimulatedStrap
+
+
+def file_recording(seconds: float = 900.0) -> Recording:
+    rng = np.random.default_rng(1)
+    n = int(seconds / 0.85)
+    rr = 850 + 40 * np.sin(np.arange(n) * 2 * np.pi * 0.2 * 0.85) + rng.normal(0, 8, n)
+    return Recording(rr_ms=rr, time_s=np.cumsum(rr) / 1000, name="file")
+
+
+def test_seek_starts_a_fresh_segment_and_keeps_one_worker():
+    source = ReplaySource(file_recording(), speed="max")
+    session = LiveSession(source, neurokit=True)
+    seen = {"batches": 0, "before": None, "after": None, "processors": set()}
+
+    def listen(event):
+        if isinstance(event, BeatsProcessed):
+            seen["batches"] += 1
+            seen["processors"].add(id(session.processor))
+            if seen["batches"] == 400:
+                seen["before"] = session.indices()
+                source.seek(600.0)
+        if isinstance(event, StatusChange) and "seek_s" in event.detail:
+            seen["after"] = session.indices()
+
+    session.subscribe(listen)
+    worker_seen = []
+    session.subscribe(lambda e: worker_seen.append(session.processor.nk_worker))
+    asyncio.run(session.run())
+    assert seen["before"].n_beats > 300
+    # Right after the jump nothing from before it counts.
+    assert seen["after"].n_beats == 0 and seen["after"].rmssd_60_ms is None
+    assert len(seen["processors"]) == 2
+    workers = {id(w) for w in worker_seen if w is not None}
+    assert len(workers) == 1
+    final = session.indices()
+    assert final.rmssd_60_ms is not None and final.time_s > 800
+
+
+def test_markers_are_stored_at_session_time(tmp_path):
+    with SessionStore(tmp_path / "db.sqlite3") as store:
+        strap = SimulatedStrap(seed=1, speed="max", duration_s=120.0)
+        session = LiveSession(strap, store=store, neurokit=False)
+        added = []
+
+        def listen(event):
+            if isinstance(event, BeatsProcessed) and not added and event.batch.received_s > 60:
+                added.append(session.add_marker("bell", extra={"n": 1}))
+
+        session.subscribe(listen)
+        asyncio.run(session.run())
+        rec = store.load_recording(session.session_id)
+    assert 60 < added[0].onset_s < 62
+    assert rec.markers == [Marker(added[0].onset_s, 0.0, "bell", MarkerKind.USER, {"n": 1})]
