@@ -30,7 +30,7 @@ index                     window     minimum    definition
 ``hf_ms2``                120 s      120 s      0.15-0.40 Hz Welch power (spectral.py); HF needs
                                                 >= 67 s (Task Force 1996)
 ``lf_ms2``                300 s      300 s      0.04-0.15 Hz; LF needs >= 250 s (Task Force)
-``breathing_rate_bpm``    64 s       64 s       dominant RSA frequency (spectral.py), 2 Hz
+``breathing_rate_bpm``    64 s       64 s       RSA peak frequency (spectral.py), 2 Hz
 ``coherence_*``           64 s       64 s       spectral.coherence, refreshed every 5 s
 ``artifact_pct``          60 s       1 beat     non-normal share of the raw beats classified in
                                                 the last 60 s of session time, %

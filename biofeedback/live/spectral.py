@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from biofeedback.core.breathing import pick_breathing_peak
+
 FloatArray = npt.NDArray[np.float64]
 
 __all__ = [
@@ -259,14 +261,14 @@ def breathing_rate(
     band_hz: tuple[float, float] = (0.05, 0.5),
     nfft: int = 4096,
 ) -> float | None:
-    """Breathing rate from the dominant oscillation of a resampled NN series, breaths/min.
+    """Breathing rate from the RSA peak of a resampled NN series, breaths/min.
 
     The series (live: the last 64 s at 2 Hz, sharing the coherence periodogram with
     ``nfft = 1024``; both give a 0.002 Hz grid) is linearly detrended, Hann windowed and
-    zero padded to ``nfft`` points; the highest periodogram
-    bin in ``band_hz`` (0.05-0.5 Hz = 3-30 breaths/min) is refined by parabolic interpolation
-    of the log power over the three bins around it. Respiratory sinus arrhythmia makes this
-    the breathing frequency when breathing is regular (domain.md section 3).
+    zero padded to ``nfft`` points; the RSA peak in ``band_hz`` (0.05-0.5 Hz = 3-30
+    breaths/min) is picked by :func:`breathing_rate_from` and refined by parabolic
+    interpolation of the log power. Respiratory sinus arrhythmia makes this the breathing
+    frequency when breathing is regular (domain.md section 3).
 
     Returns
     -------
@@ -282,18 +284,13 @@ def breathing_rate(
 def breathing_rate_from(
     freq: FloatArray, power: FloatArray, band_hz: tuple[float, float] = (0.05, 0.5)
 ) -> float | None:
-    """Breathing rate, breaths/min, from a :func:`periodogram` (see :func:`breathing_rate`)."""
-    sel = np.flatnonzero((freq >= band_hz[0]) & (freq <= band_hz[1]))
-    if sel.size < 3 or not np.any(power[sel] > 0):
-        return None
-    k = int(sel[np.argmax(power[sel])])
-    f = float(freq[k])
-    if 0 < k < power.size - 1 and np.all(power[k - 1 : k + 2] > 0):
-        la, lb, lc = np.log(power[k - 1 : k + 2])
-        den = la - 2.0 * lb + lc
-        if den < 0:
-            f += 0.5 * (la - lc) / den * float(freq[1] - freq[0])
-    return float(60.0 * f)
+    """Breathing rate, breaths/min, from a :func:`periodogram`.
+
+    The same rule as the per-phase analysis
+    (:func:`biofeedback.core.breathing.pick_breathing_peak`): the highest peak at or above
+    0.15 Hz, unless a slower one is 20 x higher (slow breathing).
+    """
+    return pick_breathing_peak(freq, power, band_hz=band_hz)
 
 
 @dataclass(frozen=True, slots=True)
