@@ -150,3 +150,22 @@ def test_subscribers_and_neurokit_in_real_time(store):
     assert result.nk_version == "0.2.13"
     assert result.kwargs and "hrv_frequency" in str(result.kwargs)
     assert result.values["RMSSD"] == pytest.approx(session.indices().rmssd_60_ms, rel=0.25)
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_live_breathing_under_stress_is_not_mistaken_for_the_mayer_wave(store, seed):
+    # Weak RSA at 15/min under a 0.1-Hz Mayer wave: the live estimate must stay at 15/min.
+    schedule = [PhysiologySegment(0.0, breathing_rate_bpm=15.0, vagal_level=0.25)]
+    strap = SimulatedStrap(seed=seed, speed="max", duration_s=200.0, schedule=schedule)
+    readings = []
+
+    def listen(event):
+        if isinstance(event, BeatsProcessed) and event.batch.received_s > 70:
+            readings.append(event.indices.breathing_rate_bpm)
+
+    session = LiveSession(strap, neurokit=False, spectral_min_wall_s=0.0)
+    session.subscribe(listen)
+    asyncio.run(session.run())
+    values = np.array([r for r in readings if r is not None])
+    assert values.size > 100
+    assert np.mean(np.abs(values - 15.0) <= 1.0) >= 0.9
