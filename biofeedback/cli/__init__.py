@@ -1,1 +1,1 @@
-"""."""
+"""The ``biofeedback`` command line: one module per command, errors without tracebacks."""

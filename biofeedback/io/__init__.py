@@ -1,1 +1,1 @@
-"""."""
+"""File formats: RR text files (Kubios style) and WFDB beat annotations."""
