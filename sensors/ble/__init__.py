@@ -1,0 +1,1 @@
+"""Bluetooth LE heart-rate straps (any vendor) through bleak."""
