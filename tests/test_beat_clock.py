@@ -84,3 +84,30 @@ def test_repeated_gaps_never_push_beats_into_the_future():
         batch, _ = clock.push(beat_t + latency, [1000.0])
         worst = max(worst, max(b.time_s - b.received_s for b in batch.beats))
     assert worst <= 0.9 + 1e-9
+
+
+def test_link_loss_always_breaks_the_segment_and_never_goes_back_in_time():
+    clock = BeatClock("ble")
+    for k in range(1, 20):
+        clock.push(float(k), [1000.0])
+    last = clock.last_beat_s
+    clock.break_segment()
+    # Reconnected quickly: 1.2 s later, below the drift threshold, yet a gap is recorded.
+    batch, gap = clock.push(20.2, [1000.0])
+    assert gap is not None and gap.reason is GapReason.LINK_LOSS
+    assert gap.start_s == pytest.approx(last)
+    assert batch.beats[0].time_s >= last
+    # Only once: the stream goes on normally afterwards.
+    _, gap = clock.push(21.2, [1000.0])
+    assert gap is None
+
+
+def test_link_loss_of_a_compressed_stream_keeps_times_increasing():
+    clock = BeatClock("ble")
+    for k in range(1, 10):
+        clock.push(k * 0.05, [1000.0])  # 20 x faster than the clock
+    last = clock.last_beat_s
+    clock.break_segment()
+    batch, gap = clock.push(0.6, [1000.0, 1000.0])
+    assert gap is not None and gap.end_s >= gap.start_s == pytest.approx(last)
+    assert batch.beats[0].time_s > last

@@ -10,9 +10,15 @@ import time
 
 from biofeedback.cli.common import UsageError, add_data_dir, parse_speed, positive_float
 from biofeedback.cli.progress import LiveStatusPrinter
+from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.source import HeartRateSource
-from biofeedback.session.live_session import LiveSession
+from biofeedback.core.types import SourceState
+from biofeedback.session.live_session import LiveSession, SessionStats
 from biofeedback.store.database import SessionStore
+
+
+class SourceFailedError(BiofeedbackError):
+    """The source stopped with an error (the message is the source's own words)."""
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,7 +29,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Record a session from a heart-rate source into the session database. "
         "Prints the session id on standard output; Ctrl-C or SIGTERM finishes it cleanly.",
     )
-    p.add_argument("--source", default="sim", help="heart-rate source: sim (simulated strap)")
+    p.add_argument(
+        "--source",
+        default="sim",
+        help="heart-rate source: sim (simulated strap), ble (the strongest Bluetooth strap) or "
+        "ble:ADDRESS",
+    )
     p.add_argument("--seed", type=int, default=None, help="seed of the simulated strap")
     p.add_argument(
         "--speed",
@@ -39,6 +50,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="session time to record, s (default: until stopped)",
     )
     p.add_argument("--participant", metavar="ID", help="pseudonymous participant id")
+    p.add_argument(
+        "--scan-timeout", type=positive_float, default=10.0, metavar="S",
+        help="Bluetooth: how long to look for the strap, s (default 10)",
+    )
+    p.add_argument(
+        "--reconnect-timeout", type=positive_float, default=120.0, metavar="S",
+        help="Bluetooth: after a link loss, how long to keep reconnecting, s (default 120)",
+    )
     p.add_argument("--quiet", action="store_true", help="no live status on standard error")
     p.add_argument(
         "--no-neurokit",
@@ -50,13 +69,22 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def make_source(args: argparse.Namespace) -> HeartRateSource:
-    """Build the source named by ``--source``."""
-    if args.source == "sim":
+    """Build the source named by ``--source``: ``sim`` or ``ble[:ADDRESS]``."""
+    kind, _, address = args.source.partition(":")
+    if kind == "sim" and not address:
         from sensors.simulated import SimulatedStrap
 
         seed = args.seed if args.seed is not None else int(time.time())
         return SimulatedStrap(seed=seed, speed=args.speed, duration_s=args.duration)
-    raise UsageError(f"unknown source {args.source!r}; available: sim")
+    if kind == "ble":
+        from sensors.ble import BleHeartRateStrap
+
+        return BleHeartRateStrap(
+            address or None,
+            scan_timeout_s=args.scan_timeout,
+            give_up_after_s=args.reconnect_timeout,
+        )
+    raise UsageError(f"unknown source {args.source!r}; available: sim, ble, ble:ADDRESS")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,27 +109,25 @@ def run(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         stats = asyncio.run(_record(session, args.duration))
         wall = time.perf_counter() - started
-    if printer is not None:
+    if printer is not None and session.session_id is not None:
         printer.summary(session, wall)
-    return 0 if stats.final_state != "failed" else 1
+    if stats.final_state == SourceState.FAILED:
+        raise SourceFailedError(stats.final_message)
+    return 0
 
 
-async def _record(session: LiveSession, duration_s: float | None) -> object:
+async def _record(session: LiveSession, duration_s: float | None) -> SessionStats:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, session.request_stop)
     announced = False
 
     def announce(_: object) -> None:
+        # The id exists once the source streams; print it then, for scripts to pick up.
         nonlocal announced
         if not announced and session.session_id is not None:
             announced = True
             print(session.session_id, flush=True)
 
     session.subscribe(announce)
-    task = asyncio.ensure_future(session.run(duration_s=duration_s))
-    # Print the id as soon as the session exists, even before the first beat.
-    while session.session_id is None and not task.done():
-        await asyncio.sleep(0)
-    announce(None)
-    return await task
+    return await session.run(duration_s=duration_s)

@@ -52,6 +52,7 @@ class BeatClock:
     _offset_s: float | None = None
     _last_beat_s: float | None = None
     _recent: deque[float] = field(default_factory=deque)
+    _break_reason: GapReason | None = None
 
     def median_rr_ms(self) -> float:
         """Median of the recent RR intervals, ms (1000 ms before any beat arrived)."""
@@ -89,7 +90,15 @@ class BeatClock:
         if not rr_ms:
             return BeatBatch(received_s, (), heart_rate_bpm), None
         total_s = sum(rr_ms) / 1000.0
-        if self._last_beat_s is None or self._offset_s is None:
+        if self._break_reason is not None and self._last_beat_s is not None:
+            # After a link loss continuity cannot be trusted: always a new segment, placed by
+            # the receive clock with the anchor it had, and never before the last beat.
+            start = self._last_beat_s
+            offset = self._offset_s or 0.0
+            first_start = max(start, received_s - offset - total_s)
+            gap = Gap(start, first_start, self._break_reason)
+            self._break_reason = None
+        elif self._last_beat_s is None or self._offset_s is None:
             # First notification: its last beat happened when it arrived.
             self._offset_s = 0.0
             first_start = received_s - total_s
@@ -120,6 +129,16 @@ class BeatClock:
                 self._recent.popleft()
         self._last_beat_s = t
         return BeatBatch(received_s, tuple(beats), heart_rate_bpm), gap
+
+    def break_segment(self, reason: GapReason = GapReason.LINK_LOSS) -> None:
+        """Make the next notification with beats start a new segment behind a gap.
+
+        Used after a link loss: the strap discards what it could not deliver, so the next
+        beats are placed by the receive clock and a gap of ``reason`` is recorded from the
+        last beat before the loss (even when its length cannot be told).
+        """
+        if self._last_beat_s is not None:
+            self._break_reason = reason
 
     @property
     def last_beat_s(self) -> float | None:

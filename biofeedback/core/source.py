@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar, Final
 
+from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.types import SourceEvent, SourceState, StatusChange
 
 _END: Final = object()
@@ -47,6 +48,8 @@ class HeartRateSource(abc.ABC):
         self._state = SourceState.IDLE
         self._finished = False
         self._closer: asyncio.Task[None] | None = None
+        self._end_message: str | None = None
+        """Set by a source whose ``_run`` ends on its own for a reason the user should read."""
 
     # -- public API ------------------------------------------------------------------------
 
@@ -118,10 +121,13 @@ class HeartRateSource(abc.ABC):
         state, message = SourceState.FINISHED, "Finished"
         try:
             await self._run()
+            message = self._end_message or message
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
                 await self._cleanup()
             raise
+        except BiofeedbackError as exc:  # written for the user already
+            state, message = SourceState.FAILED, str(exc)
         except Exception as exc:  # a source failure must reach the user as a status, not a crash
             state, message = SourceState.FAILED, f"{type(exc).__name__}: {exc}"
         with contextlib.suppress(Exception):

@@ -174,6 +174,7 @@ class LiveSession:
         self._next_notification = 0
         self._last_commit = 0.0
         self._pending_gap: Gap | None = None
+        self._early_markers: list[Marker] = []
 
     def _new_processor(self) -> LiveProcessor:
         # One worker process per session, shared by the processors a replay seek creates.
@@ -223,8 +224,11 @@ class LiveSession:
         return marker
 
     def _record_marker(self, marker: Marker) -> None:
-        if self.store is not None and self.session_id is not None:
-            self.store.add_marker(self.session_id, marker)
+        if self.store is not None:
+            if self.session_id is None:
+                self._early_markers.append(marker)
+            else:
+                self.store.add_marker(self.session_id, marker)
         self._publish(marker)
 
     # -- running ---------------------------------------------------------------------------
@@ -246,15 +250,8 @@ class LiveSession:
         SessionStats
             Totals; the stored session (if any) is ``complete`` afterwards.
         """
-        if self.store is not None:
-            self.session_id = self.store.create_session(
-                source=self.source.kind,
-                participant_id=self.participant_id,
-                device_info=self.source.device_info,
-                protocol_id=self.protocol_id,
-                settings=self.settings(),
-                versions=software_versions(),
-            )
+        if self.store is not None and self.participant_id is not None:
+            self.store.ensure_participant(self.participant_id)  # a bad id fails before starting
         if self._neurokit and self._worker is None:
             self._worker = NeuroKitWorker()
             self.processor.nk_worker = self._worker
@@ -275,8 +272,27 @@ class LiveSession:
             raise consumer.exception()  # type: ignore[misc]
         return self.stats
 
+    def _ensure_session(self) -> None:
+        """Create the stored session once the source streams, so it carries the device
+        information and a source that never connects leaves no empty session behind."""
+        if self.store is None or self.session_id is not None:
+            return
+        self.session_id = self.store.create_session(
+            source=self.source.kind,
+            participant_id=self.participant_id,
+            device_info=self.source.device_info,
+            protocol_id=self.protocol_id,
+            settings=self.settings(),
+            versions=software_versions(),
+        )
+        for marker in self._early_markers:
+            self.store.add_marker(self.session_id, marker)
+        self._early_markers.clear()
+
     async def _consume(self, duration_s: float | None) -> None:
         async for event in self.source:
+            if not isinstance(event, StatusChange) or event.state is SourceState.STREAMING:
+                self._ensure_session()
             if isinstance(event, BeatBatch):
                 self._on_batch(event)
                 if duration_s is not None and event.received_s >= duration_s:
@@ -341,6 +357,14 @@ class LiveSession:
             # A jump in a replay: finish the segment so no index spans the jump.
             self._count(self.processor.finish())
             self.processor = self._new_processor()
+        if (
+            status.state is SourceState.STREAMING
+            and self.store is not None
+            and self.session_id is not None
+            and status.detail.get("address")
+        ):
+            # (Re)connected: keep what the strap reports (battery, firmware) current.
+            self.store.update_session(self.session_id, device_info=self.source.device_info)
         self.stats.final_state = status.state
         self.stats.final_message = status.message
         self._publish(status)

@@ -224,6 +224,6 @@ def parse_battery_level(data: bytes | bytearray) -> int:
 
 
 def parse_utf8_string(data: bytes | bytearray) -> str:
-    """Decode a Device Information string (model, firmware, manufacturer...): UTF-8, with any
-    trailing NUL padding some straps send removed; undecodable bytes are replaced."""
-    return bytes(data).rstrip(b"\x00").decode("utf-8", errors="replace").strip()
+    """Decode a Device Information string (model, firmware, manufacturer...): UTF-8 up to the
+    first NUL (some straps pad or terminate with NULs); undecodable bytes are replaced."""
+    return bytes(data).split(b"\x00", 1)[0].decode("utf-8", errors="replace").strip()

@@ -1,0 +1,307 @@
+"""Any Bluetooth LE heart-rate strap as a :class:`HeartRateSource`, through bleak.
+
+The strap is found by the Heart Rate service (0x180D), never by vendor name. Heart Rate
+Measurement notifications (0x2A37) are decoded, beat times are rebuilt from cumulative RR
+anchored to the receive clock (:class:`~biofeedback.core.beat_clock.BeatClock`), and a link loss
+is followed by automatic reconnection with backoff: the same session goes on, with
+``disconnected``/``reconnected`` markers and a gap in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any, Final
+
+from biofeedback.core.beat_clock import BeatClock
+from biofeedback.core.source import HeartRateSource
+from biofeedback.core.types import GapReason, Marker, MarkerKind, SourceState
+from sensors.ble.errors import StrapError, describe_ble_error
+from sensors.ble.gatt import (
+    BATTERY_LEVEL_UUID,
+    BODY_SENSOR_LOCATION_UUID,
+    FIRMWARE_REVISION_UUID,
+    HEART_RATE_MEASUREMENT_UUID,
+    MANUFACTURER_NAME_UUID,
+    MODEL_NUMBER_UUID,
+    SERIAL_NUMBER_UUID,
+    MalformedMeasurementError,
+    parse_battery_level,
+    parse_body_sensor_location,
+    parse_heart_rate_measurement,
+    parse_utf8_string,
+)
+from sensors.ble.scan import strongest_strap
+
+_LINK_LOST: Final = object()
+
+DEFAULT_BACKOFF_S: Final = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+"""Waits between reconnection attempts, s; the last one repeats."""
+
+
+class BleHeartRateStrap(HeartRateSource):
+    """A Bluetooth LE heart-rate strap.
+
+    Parameters
+    ----------
+    address : str, optional
+        Bluetooth address (macOS: the per-machine UUID). None: the strap with the strongest
+        signal among those advertising 0x180D.
+    scan_timeout_s : float
+        How long to look for the strap, s.
+    connect_timeout_s : float
+        How long one connection attempt may take, s.
+    give_up_after_s : float
+        After a link loss, how long to keep trying to reconnect before finishing the session
+        cleanly, s (default 120).
+    backoff_s : tuple of float
+        Waits between reconnection attempts, s; the last one repeats.
+
+    Notes
+    -----
+    Failures (adapter off or missing, strap not found, permission, a scan already running)
+    end the source with a :class:`~biofeedback.core.types.StatusChange` of state ``failed``
+    whose message says what happened; they never raise into the consumer or hang.
+    """
+
+    kind = "ble"
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        scan_timeout_s: float = 10.0,
+        connect_timeout_s: float = 20.0,
+        give_up_after_s: float = 120.0,
+        backoff_s: tuple[float, ...] = DEFAULT_BACKOFF_S,
+    ) -> None:
+        super().__init__()
+        self._address = address
+        self._scan_timeout_s = scan_timeout_s
+        self._connect_timeout_s = connect_timeout_s
+        self._give_up_after_s = give_up_after_s
+        self._backoff_s = backoff_s or DEFAULT_BACKOFF_S
+        self._clock = BeatClock(self.kind)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._t0: float | None = None
+        self._client: Any = None
+        self._inbox: asyncio.Queue[object] = asyncio.Queue()
+        self._info: dict[str, Any] = {"address": address}
+        self._contact: bool | None = None
+        self._malformed = 0
+        self._reconnections = 0
+
+    # -- information -----------------------------------------------------------------------
+
+    @property
+    def device_info(self) -> dict[str, Any]:
+        return dict(self._info)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return {
+            "address": self._address,
+            "scan_timeout_s": self._scan_timeout_s,
+            "connect_timeout_s": self._connect_timeout_s,
+            "give_up_after_s": self._give_up_after_s,
+            "backoff_s": list(self._backoff_s),
+            "gap_factor": self._clock.gap_factor,
+        }
+
+    def session_time_s(self) -> float:
+        if self._loop is None or self._t0 is None:
+            return 0.0
+        return self._loop.time() - self._t0
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._t0 = self._loop.time()
+        target = self._address or "the strongest heart-rate strap"
+        await self._set_state(SourceState.CONNECTING, f"Looking for {target}")
+        device = await self._find(self._scan_timeout_s)
+        await self._connect(device)
+        await self._set_state(SourceState.STREAMING, self._connected_message(), **self._info)
+        while await self._pump():
+            await self._emit(
+                Marker(self.session_time_s(), 0.0, "disconnected", MarkerKind.CONNECTION)
+            )
+            lost_at = self.session_time_s()
+            if not await self._reconnect():
+                self._end_message = (
+                    f"Could not reconnect to the strap within {self._give_up_after_s:g} s; "
+                    "the recording was finished"
+                )
+                return
+            self._reconnections += 1
+            self._clock.break_segment(GapReason.LINK_LOSS)
+            after = self.session_time_s() - lost_at
+            await self._emit(
+                Marker(
+                    self.session_time_s(), 0.0, "reconnected", MarkerKind.CONNECTION,
+                    {"after_s": round(after, 3)},
+                )
+            )
+            await self._set_state(
+                SourceState.STREAMING, f"Reconnected after {after:.1f} s", **self._info
+            )
+
+    async def _cleanup(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        with contextlib.suppress(Exception):
+            if client.is_connected:
+                await asyncio.wait_for(client.stop_notify(HEART_RATE_MEASUREMENT_UUID), 5.0)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.disconnect(), 5.0)
+
+    # -- steps -----------------------------------------------------------------------------
+
+    async def _find(self, timeout_s: float) -> Any:
+        """The BLEDevice to connect to (by address, or the strongest strap)."""
+        from bleak import BleakScanner
+
+        address = self._address
+        if address is None:
+            strap = await strongest_strap(timeout_s)
+            address = strap.address
+            self._address = address
+        try:
+            device = await BleakScanner.find_device_by_address(address, timeout=timeout_s)
+        except Exception as exc:
+            raise describe_ble_error(exc, f"looking for strap {address}") from exc
+        if device is None:
+            raise StrapError(
+                f"strap {address} not found in {timeout_s:g} s: is it worn with moist "
+                "electrodes, in range, and not connected to another app?"
+            )
+        self._info.update(address=device.address, name=device.name)
+        return device
+
+    async def _connect(self, device: Any) -> None:
+        """Connect, read what the strap tells about itself, subscribe to 0x2A37."""
+        from bleak import BleakClient
+
+        client = BleakClient(
+            device, disconnected_callback=self._on_disconnect, timeout=self._connect_timeout_s
+        )
+        try:
+            await client.connect()
+            self._client = client
+            await self._read_info(client)
+            await client.start_notify(HEART_RATE_MEASUREMENT_UUID, self._on_notification)
+        except Exception as exc:
+            self._client = None
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.disconnect(), 5.0)
+            raise describe_ble_error(exc, f"connecting to strap {device.address}") from exc
+
+    async def _read_info(self, client: Any) -> None:
+        async def read(uuid: str, parse: Callable[[bytes], Any]) -> Any:
+            try:
+                return parse(bytes(await client.read_gatt_char(uuid)))
+            except Exception:  # optional characteristic missing or unreadable
+                return None
+
+        self._info.update(
+            model=await read(MODEL_NUMBER_UUID, parse_utf8_string),
+            manufacturer=await read(MANUFACTURER_NAME_UUID, parse_utf8_string),
+            firmware=await read(FIRMWARE_REVISION_UUID, parse_utf8_string),
+            serial=await read(SERIAL_NUMBER_UUID, parse_utf8_string),
+            body_location=await read(BODY_SENSOR_LOCATION_UUID, parse_body_sensor_location),
+            battery=await read(BATTERY_LEVEL_UUID, parse_battery_level),
+        )
+
+    def _connected_message(self) -> str:
+        info = self._info
+        name = info.get("name") or info.get("address")
+        parts = [f"Connected to {name}"]
+        if info.get("model"):
+            parts.append(str(info["model"]))
+        if info.get("battery") is not None:
+            parts.append(f"battery {info['battery']} %")
+        return ", ".join(parts)
+
+    async def _pump(self) -> bool:
+        """Turn notifications into events until the link drops (True) or forever."""
+        while True:
+            item = await self._inbox.get()
+            if item is _LINK_LOST:
+                return True
+            received_s, data = item  # type: ignore[misc]
+            try:
+                measurement = parse_heart_rate_measurement(data)
+            except MalformedMeasurementError as exc:
+                self._malformed += 1
+                if self._malformed in (1, 10, 100, 1000):
+                    await self._set_state(
+                        SourceState.STREAMING,
+                        f"Ignored {self._malformed} malformed packet(s) from the strap: {exc}",
+                        malformed=self._malformed,
+                    )
+                continue
+            contact = measurement.sensor_contact
+            if contact is not None and contact != self._contact:
+                if self._contact is not None or not contact:
+                    await self._set_state(
+                        SourceState.STREAMING,
+                        "Skin contact restored" if contact
+                        else "No skin contact: moisten the electrodes and tighten the strap",
+                        sensor_contact=contact,
+                    )
+                self._contact = contact
+            batch, gap = self._clock.push(
+                received_s,
+                measurement.rr_intervals_ms,
+                heart_rate_bpm=measurement.heart_rate_bpm,
+                sensor_contact=contact,
+            )
+            if gap is not None:
+                await self._emit(gap)
+            await self._emit(batch)
+
+    async def _reconnect(self) -> bool:
+        """Try to connect again with backoff until it works (True) or time runs out."""
+        assert self._loop is not None
+        old, self._client = self._client, None
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(old.disconnect(), 2.0)
+        deadline = self._loop.time() + self._give_up_after_s
+        await self._set_state(
+            SourceState.RECONNECTING, "Connection to the strap lost; reconnecting"
+        )
+        attempt, last_message = 0, ""
+        while True:
+            remaining = deadline - self._loop.time()
+            if remaining <= 0:
+                return False
+            attempt += 1
+            try:
+                device = await self._find(min(remaining, 5.0))
+                await self._connect(device)
+                return True
+            except StrapError as exc:
+                message = str(exc)
+                # One status per new kind of failure, not one per attempt: no status storm.
+                if message != last_message:
+                    last_message = message
+                    await self._set_state(
+                        SourceState.RECONNECTING,
+                        f"Reconnecting (attempt {attempt}): {message}",
+                        attempt=attempt,
+                    )
+            wait = self._backoff_s[min(attempt - 1, len(self._backoff_s) - 1)]
+            await asyncio.sleep(min(wait, max(0.0, deadline - self._loop.time())))
+
+    # -- bleak callbacks (run on the event loop) -------------------------------------------
+
+    def _on_notification(self, _characteristic: object, data: bytearray) -> None:
+        self._inbox.put_nowait((self.session_time_s(), bytes(data)))
+
+    def _on_disconnect(self, client: object) -> None:
+        if not self._stopping and client is self._client:
+            self._inbox.put_nowait(_LINK_LOST)

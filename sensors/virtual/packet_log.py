@@ -1,0 +1,91 @@
+"""The virtual strap's packet log: one JSON object per line, flushed line by line.
+
+Records
+-------
+Packet (one per virtual second)::
+
+    {"seq": 12, "virtual_time_s": 12.0, "wall_time_s": 1718000000.123,
+     "hex": "1640a003", "rr_raw": [928], "heart_rate_bpm": 64, "sensor_contact": true,
+     "delivered": true}
+
+``delivered`` is false when nobody was subscribed (no connection, or no StartNotify on
+0x2A37): the strap discarded that second's RR as a real strap does. ``seq`` counts every
+packet the strap built, delivered or not, from 1.
+
+Event::
+
+    {"event": "link_loss", "virtual_time_s": 12.4, "wall_time_s": ..., ...details}
+
+Events: ``start``, ``connect``, ``disconnect``, ``link_loss``, ``advertising``,
+``notify_start``, ``notify_stop``, ``power``, ``gone``, ``back``, ``contact``, ``stop``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import IO, Any
+
+
+class PacketLog:
+    """Append-only JSON-lines log; without a path it only counts.
+
+    Parameters
+    ----------
+    path : path-like or None
+        The log file (truncated at start), or None for no file.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+        self.path = None if path is None else Path(path)
+        self._fh: IO[str] | None = None
+        if self.path is not None:
+            self._fh = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - kept open
+        self.packets_built = 0
+        self.packets_delivered = 0
+
+    def _write(self, record: dict[str, Any]) -> None:
+        if self._fh is not None:
+            self._fh.write(json.dumps(record, separators=(",", ":")) + "\n")
+            self._fh.flush()
+
+    def packet(
+        self,
+        seq: int,
+        virtual_time_s: float,
+        data: bytes,
+        rr_raw: list[int],
+        heart_rate_bpm: int,
+        sensor_contact: bool,
+        delivered: bool,
+    ) -> None:
+        """Record one packet, delivered or dropped."""
+        self.packets_built += 1
+        self.packets_delivered += int(delivered)
+        self._write({
+            "seq": seq,
+            "virtual_time_s": round(virtual_time_s, 6),
+            "wall_time_s": time.time(),
+            "hex": data.hex(),
+            "rr_raw": list(rr_raw),
+            "heart_rate_bpm": heart_rate_bpm,
+            "sensor_contact": sensor_contact,
+            "delivered": delivered,
+        })
+
+    def event(self, name: str, virtual_time_s: float, **details: Any) -> None:
+        """Record an event (connect, link loss...) with optional details."""
+        self._write({
+            "event": name,
+            "virtual_time_s": round(virtual_time_s, 6),
+            "wall_time_s": time.time(),
+            **details,
+        })
+
+    def close(self) -> None:
+        """Close the file."""
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
