@@ -30,3 +30,7 @@ def cli_env(data_dir: Path) -> dict[str, str]:
 
 
 PYTHON = sys.executable
+
+
+# The virtual BlueZ strap fixture (tests/virtual_strap.py), for every test module.
+from virtual_strap import virtual_strap  # noqa: E402, F401

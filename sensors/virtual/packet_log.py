@@ -16,8 +16,14 @@ Event::
 
     {"event": "link_loss", "virtual_time_s": 12.4, "wall_time_s": ..., ...details}
 
-Events: ``start``, ``connect``, ``disconnect``, ``link_loss``, ``advertising``,
-``notify_start``, ``notify_stop``, ``power``, ``gone``, ``back``, ``contact``, ``stop``.
+Events and their details: ``start`` (address, strap_name, speed, device_path),
+``connect``, ``disconnect`` (reason: local_disconnect, link_loss, out_of_range, power_off,
+removed), ``link_loss`` (was_connected), ``advertising`` (again, after a link loss or
+``back``), ``connect_pending`` (timeout_s: Connect held while the strap is away),
+``connect_failed`` (reason), ``notify_start`` / ``notify_stop`` (a connected client
+subscribed to / left 0x2A37), ``power`` (powered), ``gone``, ``back``, ``contact``
+(detected), ``heart_rate`` (mean_hr_bpm), ``stop`` (packets_built, packets_delivered).
+``virtual_time_s`` of an event is the strap clock at that moment (not a whole second).
 """
 
 from __future__ import annotations
@@ -75,7 +81,7 @@ class PacketLog:
             "delivered": delivered,
         })
 
-    def event(self, name: str, virtual_time_s: float, **details: Any) -> None:
+    def event(self, name: str, virtual_time_s: float, /, **details: Any) -> None:
         """Record an event (connect, link loss...) with optional details."""
         self._write({
             "event": name,

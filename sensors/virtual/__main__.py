@@ -1,0 +1,160 @@
+"""``python -m sensors.virtual``: a private D-Bus with a fake BlueZ and one heart-rate strap.
+
+Exit status: 0 after SIGTERM/SIGINT, 2 for bad arguments or a refused bus (the real system
+bus), 1 when the private ``dbus-daemon`` cannot start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import signal
+import sys
+from types import FrameType
+
+from sensors.ble.gatt import BODY_SENSOR_LOCATIONS
+from sensors.virtual.daemon import PrivateBus, SystemBusRefusedError, refuse_system_bus
+from sensors.virtual.gatt import StrapInfo
+from sensors.virtual.packet_log import PacketLog
+from sensors.virtual.rr_source import FileRRSource, RRSource, SimulatedRRSource
+from sensors.virtual.service import StrapOptions, serve
+
+_ADDRESS = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
+
+
+def _body_location(text: str) -> int:
+    by_name = {name: code for code, name in BODY_SENSOR_LOCATIONS.items()}
+    if text.lower() in by_name:
+        return by_name[text.lower()]
+    if text.isdigit() and 0 <= int(text) <= 255:
+        return int(text)
+    raise argparse.ArgumentTypeError(
+        f"{text!r}: expected one of {', '.join(by_name)} or a code 0-255"
+    )
+
+
+def _address(text: str) -> str:
+    if not _ADDRESS.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Bluetooth address AA:BB:CC:DD:EE:FF")
+    return text.upper()
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} must be positive")
+    return value
+
+
+def _battery(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"battery {text} must be 0-100")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser."""
+    p = argparse.ArgumentParser(
+        prog="python -m sensors.virtual",
+        description="Virtual BlueZ with one virtual heart-rate strap on a private D-Bus. "
+        "Prints DBUS_SYSTEM_BUS_ADDRESS=... and READY, then takes commands on stdin "
+        "(link-loss, power off|on, gone, back, contact off|on, hr BPM, packets, status); "
+        "SIGUSR1 = link loss; SIGTERM = clean exit.",
+    )
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--rr-file", help="RR text file to play (default: the simulator)")
+    src.add_argument("--seed", type=int, default=0, help="simulator seed (default 0)")
+    p.add_argument("--speed", type=_positive, default=1.0,
+                   help="virtual seconds per wall second; one packet per 1/SPEED s (default 1)")
+    p.add_argument("--name", default="Virtual HRM", help="advertised name")
+    p.add_argument("--address", type=_address, default="A0:9E:1A:00:00:01",
+                   help="the strap's Bluetooth address")
+    p.add_argument("--packet-log", help="JSON-lines log of every packet and event")
+    p.add_argument("--battery", type=_battery, default=87, help="battery level, percent")
+    p.add_argument("--body-location", type=_body_location, default=1,
+                   help="Body Sensor Location: chest, wrist, ... or a code (default chest)")
+    p.add_argument("--firmware", default="1.0.0", help="firmware revision string")
+    p.add_argument("--serial", default="VHRM-0001", help="serial number string")
+    p.add_argument("--rssi", type=int, default=-60, help="mean RSSI, dBm")
+    p.add_argument("--connect-timeout", type=_positive, default=20.0,
+                   help="seconds a Connect to an absent strap is held before "
+                   "org.bluez.Error.Failed le-connection-abort-by-local (default 20, as BlueZ)")
+    p.add_argument("--relink-delay", type=_positive, default=0.5,
+                   help="seconds of silence after a link loss before advertising again")
+    p.add_argument("--bus", help="use this existing private bus instead of starting a "
+                   "dbus-daemon (the system bus is refused)")
+    return p
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM before the event loop runs: unwind through the clean-up code."""
+    raise SystemExit(0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the virtual strap; see the module notes for exit statuses."""
+    args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    if args.bus is not None:
+        try:
+            refuse_system_bus(args.bus)
+        except SystemBusRefusedError as exc:
+            print(f"virtual-bluez: {exc}", file=sys.stderr)
+            return 2
+    try:
+        source: RRSource = (
+            FileRRSource(args.rr_file) if args.rr_file else SimulatedRRSource(args.seed)
+        )
+    except (OSError, ValueError) as exc:
+        print(f"virtual-bluez: {exc}", file=sys.stderr)
+        return 2
+    opts = StrapOptions(
+        address=args.address,
+        name=args.name,
+        speed=args.speed,
+        info=StrapInfo(
+            body_location=args.body_location,
+            battery_percent=args.battery,
+            model="Virtual HRM",
+            serial=args.serial,
+            firmware=args.firmware,
+            manufacturer="biofeedback",
+        ),
+        connect_timeout_s=args.connect_timeout,
+        relink_delay_s=args.relink_delay,
+        rssi_dbm=args.rssi,
+        seed=args.seed,
+    )
+    daemon: PrivateBus | None = None
+    log = PacketLog(args.packet_log)
+    try:
+        if args.bus is not None:
+            address = args.bus
+        else:
+            daemon = PrivateBus()
+            try:
+                address = daemon.start()
+            except RuntimeError as exc:
+                print(f"virtual-bluez: {exc}", file=sys.stderr)
+                return 1
+        asyncio.run(serve(address, source, log, opts))
+    except SystemBusRefusedError as exc:
+        print(f"virtual-bluez: {exc}", file=sys.stderr)
+        return 2
+    except (RuntimeError, OSError) as exc:
+        print(f"virtual-bluez: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        log.close()
+        if daemon is not None:
+            daemon.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

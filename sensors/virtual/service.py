@@ -1,0 +1,122 @@
+"""Runs the virtual BlueZ on a bus until SIGTERM: wiring of bus, strap, scheduler, controls."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from dataclasses import dataclass, field
+from typing import Any
+
+from dbus_fast.aio import MessageBus
+
+from sensors.virtual.bluez import VirtualBlueZ
+from sensors.virtual.control import Controller, answer
+from sensors.virtual.daemon import refuse_system_bus
+from sensors.virtual.gatt import StrapInfo
+from sensors.virtual.packet_log import PacketLog
+from sensors.virtual.rr_source import RRSource
+from sensors.virtual.strap import PacketScheduler
+
+
+@dataclass
+class StrapOptions:
+    """Everything the command line sets.
+
+    Attributes
+    ----------
+    address : str
+        The strap's Bluetooth address.
+    name : str
+        Its advertised name.
+    speed : float
+        Virtual seconds per wall second.
+    info : StrapInfo
+        Read-only characteristic values.
+    connect_timeout_s : float
+        How long a Connect to an absent strap is held before it fails.
+    relink_delay_s : float
+        Silence after a link loss before advertising again.
+    rssi_dbm : int
+        Mean RSSI.
+    seed : int
+        Seed of the RSSI jitter (the RR source has its own).
+    """
+
+    address: str = "A0:9E:1A:00:00:01"
+    name: str = "Virtual HRM"
+    speed: float = 1.0
+    info: StrapInfo = field(default_factory=StrapInfo)
+    connect_timeout_s: float = 20.0
+    relink_delay_s: float = 0.5
+    rssi_dbm: int = -60
+    seed: int = 0
+
+
+async def serve(bus_address: str, source: RRSource, log: PacketLog, opts: StrapOptions) -> None:
+    """Export the fake BlueZ on ``bus_address`` and run until SIGTERM or SIGINT.
+
+    Prints ``DBUS_SYSTEM_BUS_ADDRESS=<address>`` and ``READY`` once everything is exported
+    and ``org.bluez`` is owned. SIGUSR1 simulates a link loss.
+
+    Parameters
+    ----------
+    bus_address : str
+        A private bus (the system bus is refused).
+    source : RRSource
+        The strap's beats.
+    log : PacketLog
+        Packet and event log.
+    opts : StrapOptions
+        Strap settings.
+    """
+    refuse_system_bus(bus_address)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+
+    bus = await MessageBus(bus_address=bus_address).connect()
+    scheduler: PacketScheduler
+
+    def log_event(event: str, /, **details: Any) -> None:
+        log.event(event, scheduler.virtual_time_s, **details)
+
+    bluez = VirtualBlueZ(
+        bus,
+        address=opts.address,
+        name=opts.name,
+        info=opts.info,
+        log=log_event,
+        connect_timeout_s=opts.connect_timeout_s,
+        relink_delay_s=opts.relink_delay_s,
+        rssi_dbm=opts.rssi_dbm,
+        seed=opts.seed,
+    )
+    scheduler = PacketScheduler(source, bluez.notify_heart_rate, log, speed=opts.speed)
+    controller = Controller(bluez, scheduler)
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        await bluez.start()
+        loop.add_signal_handler(signal.SIGUSR1, bluez.link_loss)
+        scheduler.start_clock()
+        log_event("start", address=opts.address, strap_name=opts.name, speed=opts.speed,
+                  device_path=bluez.device_path)
+        tasks.append(asyncio.create_task(scheduler.run()))
+        tasks.append(asyncio.create_task(controller.serve_stdin()))
+        answer(f"DBUS_SYSTEM_BUS_ADDRESS={bus_address}")
+        answer("READY")
+        await stop.wait()
+    finally:
+        loop.remove_signal_handler(signal.SIGUSR1)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await bluez.close()
+        log_event("stop", packets_built=log.packets_built,
+                  packets_delivered=log.packets_delivered)
+        bus.disconnect()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(bus.wait_for_disconnect(), 2.0)
