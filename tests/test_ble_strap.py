@@ -188,3 +188,22 @@ def test_bluez_errors_become_sentences():
     assert "did not answer in time" in str(timeout)
     os_error = describe_ble_error(OSError(19, "No such device"), "scanning")
     assert "No such device" in str(os_error)
+
+
+def test_cli_records_from_the_strongest_strap(virtual_strap, tmp_path, capsys):
+    data = str(tmp_path / "cli")
+    code = main(["record", "--source", "ble", "--duration", "4", "--participant", "P02",
+                 "--data-dir", data, "--no-neurokit"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    session_id = int(captured.out.strip())
+    assert "Connected to Virtual HRM" in captured.err
+    with SessionStore.open(data) as store:
+        info = store.session_info(session_id)
+        rec = store.load_recording(session_id)
+    assert info.status == "complete" and info.participant_id == "P02"
+    assert info.device_info["address"] == virtual_strap.device_address
+    # 4 s of host time at 20x is about 80 s of RR.
+    assert 60 <= rec.n_beats <= 140
+    np.testing.assert_array_equal(rec.rr_ms, delivered_rr_ms(virtual_strap.packets())[
+        : rec.n_beats])

@@ -12,7 +12,7 @@ from sensors.ble.gatt import (
     MalformedMeasurementError,
     parse_heart_rate_measurement,
 )
-from sensors.ble.scan import StrapAdvertisement, scan_for_straps, strongest_strap
+from sensors.ble.scan import StrapAdvertisement, scan_for_straps
 from sensors.ble.strap import BleHeartRateStrap
 
 __all__ = [
@@ -24,5 +24,4 @@ __all__ = [
     "describe_ble_error",
     "parse_heart_rate_measurement",
     "scan_for_straps",
-    "strongest_strap",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sensors.ble.errors import StrapError, describe_ble_error
+from sensors.ble.errors import describe_ble_error
 from sensors.ble.gatt import HEART_RATE_SERVICE_UUID
 
 
@@ -57,14 +57,3 @@ async def scan_for_straps(timeout_s: float = 5.0) -> list[StrapAdvertisement]:
         if HEART_RATE_SERVICE_UUID in {u.lower() for u in adv.service_uuids}
     ]
     return sorted(straps, key=lambda s: -(s.rssi if s.rssi is not None else -1000))
-
-
-async def strongest_strap(timeout_s: float = 5.0) -> StrapAdvertisement:
-    """The strap with the strongest signal; :class:`StrapError` when none is found."""
-    straps = await scan_for_straps(timeout_s)
-    if not straps:
-        raise StrapError(
-            f"no heart-rate strap found in {timeout_s:g} s: is it worn with moist electrodes, "
-            "in range, and not connected to another app?"
-        )
-    return straps[0]

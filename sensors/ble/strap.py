@@ -32,9 +32,13 @@ from sensors.ble.gatt import (
     parse_heart_rate_measurement,
     parse_utf8_string,
 )
-from sensors.ble.scan import strongest_strap
+from sensors.ble.scan import StrapAdvertisement, scan_for_straps
 
 _LINK_LOST: Final = object()
+
+STRONGEST_SCAN_ROUND_S: Final = 3.0
+"""Listening time to compare straps' signal strengths (straps advertise several times a
+second), s."""
 
 DEFAULT_BACKOFF_S: Final = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 """Waits between reconnection attempts, s; the last one repeats."""
@@ -110,6 +114,8 @@ class BleHeartRateStrap(HeartRateSource):
         }
 
     def session_time_s(self) -> float:
+        """Seconds since the strap started streaming (0 while looking and connecting), so a
+        recording's duration and its stored start do not include the search."""
         if self._loop is None or self._t0 is None:
             return 0.0
         return self._loop.time() - self._t0
@@ -118,7 +124,6 @@ class BleHeartRateStrap(HeartRateSource):
 
     async def _run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._t0 = self._loop.time()
         target = self._address or "the strongest heart-rate strap"
         await self._set_state(SourceState.CONNECTING, f"Looking for {target}")
         device = await self._find(self._scan_timeout_s)
@@ -166,8 +171,7 @@ class BleHeartRateStrap(HeartRateSource):
 
         address = self._address
         if address is None:
-            strap = await strongest_strap(timeout_s)
-            address = strap.address
+            address = (await self._strongest(timeout_s)).address
             self._address = address
         try:
             device = await BleakScanner.find_device_by_address(address, timeout=timeout_s)
@@ -181,6 +185,22 @@ class BleHeartRateStrap(HeartRateSource):
         self._info.update(address=device.address, name=device.name)
         return device
 
+    async def _strongest(self, timeout_s: float) -> StrapAdvertisement:
+        """Listen in rounds of a few seconds (enough to compare signal strengths) until a strap
+        is heard or ``timeout_s`` has passed."""
+        assert self._loop is not None
+        deadline = self._loop.time() + timeout_s
+        while True:
+            remaining = deadline - self._loop.time()
+            straps = await scan_for_straps(min(STRONGEST_SCAN_ROUND_S, max(remaining, 0.1)))
+            if straps:
+                return straps[0]
+            if deadline - self._loop.time() <= 0:
+                raise StrapError(
+                    f"no heart-rate strap found in {timeout_s:g} s: is it worn with moist "
+                    "electrodes, in range, and not connected to another app?"
+                )
+
     async def _connect(self, device: Any) -> None:
         """Connect, read what the strap tells about itself, subscribe to 0x2A37."""
         from bleak import BleakClient
@@ -192,6 +212,9 @@ class BleHeartRateStrap(HeartRateSource):
             await client.connect()
             self._client = client
             await self._read_info(client)
+            if self._t0 is None:
+                assert self._loop is not None
+                self._t0 = self._loop.time()
             await client.start_notify(HEART_RATE_MEASUREMENT_UUID, self._on_notification)
         except Exception as exc:
             self._client = None
