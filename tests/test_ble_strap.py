@@ -9,7 +9,7 @@ import numpy as np
 from bleak.exc import BleakDBusError
 
 from biofeedback.cli.main import main
-from biofeedback.core.types import GapReason, SourceState
+from biofeedback.core.types import GapReason, SourceState, StatusChange
 from biofeedback.session.live_session import BeatsProcessed, LiveSession
 from biofeedback.store import SessionStore
 from sensors.ble import BleHeartRateStrap, StrapError, describe_ble_error, scan_for_straps
@@ -207,3 +207,33 @@ def test_cli_records_from_the_strongest_strap(virtual_strap, tmp_path, capsys):
     assert 60 <= rec.n_beats <= 140
     np.testing.assert_array_equal(rec.rr_ms, delivered_rr_ms(virtual_strap.packets())[
         : rec.n_beats])
+
+
+def test_beats_without_skin_contact_are_flagged(virtual_strap, tmp_path):
+    statuses = []
+
+    def stop_when(event, session):
+        if isinstance(event, StatusChange):
+            statuses.append(event.message)
+        if isinstance(event, BeatsProcessed):
+            n = session.stats.n_beats
+            if n >= 20 and not stop_when.off:
+                stop_when.off = True
+                virtual_strap.command("contact off")
+            if n >= 45 and not stop_when.on:
+                stop_when.on = True
+                virtual_strap.command("contact on")
+            return n >= 70
+        return False
+
+    stop_when.off = stop_when.on = False
+    with SessionStore(tmp_path / "db.sqlite3") as store:
+        strap = BleHeartRateStrap(virtual_strap.device_address)
+        session = run_session(store, strap, stop_when=stop_when)
+        rec = store.load_recording(session.session_id)
+    contact = rec.sensor_contact
+    assert contact[0] == 1.0 and contact[-1] == 1.0
+    off = np.flatnonzero(contact == 0.0)
+    assert off.size >= 10 and np.all(np.diff(off) == 1)  # one stretch, flagged beat by beat
+    assert any(m.startswith("No skin contact") for m in statuses)
+    assert any(m == "Skin contact restored" for m in statuses)

@@ -244,6 +244,8 @@ class BleHeartRateStrap(HeartRateSource):
         parts = [f"Connected to {name}"]
         if info.get("model"):
             parts.append(str(info["model"]))
+        if info.get("firmware"):
+            parts.append(f"firmware {info['firmware']}")
         if info.get("battery") is not None:
             parts.append(f"battery {info['battery']} %")
         return ", ".join(parts)
