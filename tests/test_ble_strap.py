@@ -197,7 +197,7 @@ def test_cli_records_from_the_strongest_strap(virtual_strap, tmp_path, capsys):
     captured = capsys.readouterr()
     assert code == 0, captured.err
     session_id = int(captured.out.strip())
-    assert "Connected to Virtual HRM" in captured.err
+    assert "Connected to Virtual HRM, firmware 1.0.0, battery 87 %" in captured.err
     with SessionStore.open(data) as store:
         info = store.session_info(session_id)
         rec = store.load_recording(session_id)

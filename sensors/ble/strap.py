@@ -242,7 +242,7 @@ class BleHeartRateStrap(HeartRateSource):
         info = self._info
         name = info.get("name") or info.get("address")
         parts = [f"Connected to {name}"]
-        if info.get("model"):
+        if info.get("model") and info.get("model") != name:
             parts.append(str(info["model"]))
         if info.get("firmware"):
             parts.append(f"firmware {info['firmware']}")
