@@ -1,0 +1,203 @@
+"""Practice and lab protocols as plain data (no Qt, no I/O).
+
+A :class:`PracticeProtocol` is an ordered list of :class:`Phase` objects; each phase has a kind
+(baseline, stressor, practice, recovery, rest, self-report), a duration, instructions, timed
+guidance prompts, optional breathing-pacer settings and, for self-report phases, 0-10 items.
+Protocols are written as TOML files (:mod:`protocols.loader`).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ProtocolCategory(enum.StrEnum):
+    """What a protocol (or a practice) is, for the comparison the app exists to make."""
+
+    SELF_SOOTHING = "self_soothing"
+    ATTENTION = "attention"
+    BREATHING = "breathing"
+    STRESS_REACTIVITY = "stress_reactivity"
+    NEUTRAL = "neutral"
+
+
+class PhaseKind(enum.StrEnum):
+    """Role of a phase in a session."""
+
+    BASELINE = "baseline"
+    STRESSOR = "stressor"
+    PRACTICE = "practice"
+    RECOVERY = "recovery"
+    REST = "rest"
+    SELF_REPORT = "self_report"
+
+
+@dataclass(frozen=True, slots=True)
+class PacerSettings:
+    """A breathing pacer.
+
+    Attributes
+    ----------
+    breaths_per_min : float
+        Breathing rate, breaths/min (resonance breathing: about 6; Lehrer et al. 2000).
+    inhale_exhale_ratio : float
+        Inhale time / exhale time (1.0 = equal; 0.67 = 4 s in, 6 s out at 6/min).
+    hold_after_inhale_s, hold_after_exhale_s : float
+        Pauses, s, included in the breath period.
+    """
+
+    breaths_per_min: float
+    inhale_exhale_ratio: float = 1.0
+    hold_after_inhale_s: float = 0.0
+    hold_after_exhale_s: float = 0.0
+
+    @property
+    def period_s(self) -> float:
+        """One breath, s."""
+        return 60.0 / self.breaths_per_min
+
+    @property
+    def inhale_s(self) -> float:
+        """Inhale time, s."""
+        moving = self.period_s - self.hold_after_inhale_s - self.hold_after_exhale_s
+        return moving * self.inhale_exhale_ratio / (1.0 + self.inhale_exhale_ratio)
+
+    @property
+    def exhale_s(self) -> float:
+        """Exhale time, s."""
+        moving = self.period_s - self.hold_after_inhale_s - self.hold_after_exhale_s
+        return moving / (1.0 + self.inhale_exhale_ratio)
+
+
+@dataclass(frozen=True, slots=True)
+class GuidancePrompt:
+    """A line of guidance shown (or spoken) ``at_s`` seconds into its phase."""
+
+    at_s: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SelfReportItem:
+    """A 0-10 self-report question.
+
+    Attributes
+    ----------
+    id : str
+        Stable key (``"calm"``), stored with the answer.
+    question : str
+        What the participant reads.
+    low_label, high_label : str
+        Anchors of 0 and 10.
+    """
+
+    id: str
+    question: str
+    low_label: str = "not at all"
+    high_label: str = "completely"
+
+
+@dataclass(frozen=True, slots=True)
+class StressorSettings:
+    """Settings of a stressor phase's task.
+
+    Attributes
+    ----------
+    task : str
+        ``"serial_subtraction"`` (the mental-arithmetic part of the Trier Social Stress Test)
+        or ``"none"`` (e.g. a self-critical recall guided by the prompts only).
+    options : dict
+        Task options, e.g. ``{"start": 1022, "step": 13, "time_limit_s": 7.5}``.
+    """
+
+    task: str = "serial_subtraction"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    """One phase of a protocol.
+
+    Attributes
+    ----------
+    id : str
+        Identifier, unique within the protocol (``"baseline"``).
+    name : str
+        Shown to the participant.
+    kind : PhaseKind
+        Role in the session.
+    duration_s : float
+        Planned duration, s.
+    practice : str or None
+        Practice this phase belongs to (``"soothing_touch"``), for practice phases.
+    category : ProtocolCategory or None
+        Category of that practice.
+    instructions : str
+        Shown when the phase starts.
+    prompts : tuple of GuidancePrompt
+        Timed guidance, sorted by ``at_s``.
+    pacer : PacerSettings or None
+        Breathing pacer; None = no pacer (natural breathing).
+    expected_breathing_bpm : float or None
+        Breathing rate the phase is expected to produce, breaths/min (pacer rate, or a typical
+        value), used by the simulated strap and by the analysis' breathing checks.
+    self_report : tuple of SelfReportItem
+        Items asked in a ``self_report`` phase.
+    stressor : StressorSettings or None
+        Task of a ``stressor`` phase.
+    """
+
+    id: str
+    name: str
+    kind: PhaseKind
+    duration_s: float
+    practice: str | None = None
+    category: ProtocolCategory | None = None
+    instructions: str = ""
+    prompts: tuple[GuidancePrompt, ...] = ()
+    pacer: PacerSettings | None = None
+    expected_breathing_bpm: float | None = None
+    self_report: tuple[SelfReportItem, ...] = ()
+    stressor: StressorSettings | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PracticeProtocol:
+    """A whole protocol: what a session runs, phase after phase.
+
+    Attributes
+    ----------
+    id : str
+        Identifier (``"soothing_touch"``); also the TOML file's stem for built-ins.
+    name : str
+        Display name.
+    category : ProtocolCategory
+        What kind of protocol this is.
+    description : str
+        One paragraph for the protocol list.
+    phases : tuple of Phase
+        In running order.
+    sources : tuple of str
+        Citations for durations or designs taken from studies.
+    """
+
+    id: str
+    name: str
+    category: ProtocolCategory
+    description: str
+    phases: tuple[Phase, ...]
+    sources: tuple[str, ...] = ()
+
+    @property
+    def duration_s(self) -> float:
+        """Planned total duration, s."""
+        return sum(p.duration_s for p in self.phases)
+
+    def phase(self, phase_id: str) -> Phase:
+        """The phase with that id (KeyError when there is none)."""
+        for p in self.phases:
+            if p.id == phase_id:
+                return p
+        raise KeyError(phase_id)
