@@ -22,6 +22,7 @@ from biofeedback.core.types import (
     Gap,
     Marker,
     MarkerKind,
+    PhaseSpan,
     SourceState,
     StatusChange,
 )
@@ -175,6 +176,8 @@ class LiveSession:
         self._last_commit = 0.0
         self._pending_gap: Gap | None = None
         self._early_markers: list[Marker] = []
+        self._phase_handles: list[PhaseSpan] = []
+        self._phase_rows: dict[int, int] = {}
 
     def _new_processor(self) -> LiveProcessor:
         # One worker process per session, shared by the processors a replay seek creates.
@@ -222,6 +225,31 @@ class LiveSession:
         )
         self._record_marker(marker)
         return marker
+
+    def start_phase(self, span: PhaseSpan) -> int:
+        """Record that a phase started; returns a handle for :meth:`end_phase`."""
+        self._ensure_session()
+        self._phase_handles.append(span)
+        handle = len(self._phase_handles) - 1
+        if self.store is not None and self.session_id is not None:
+            self._phase_rows[handle] = self.store.start_phase(self.session_id, span)
+        return handle
+
+    def end_phase(self, handle: int, end_s: float) -> None:
+        """Record the end of a phase started with :meth:`start_phase`."""
+        span = self._phase_handles[handle]
+        self._phase_handles[handle] = PhaseSpan(
+            span.phase_id, span.name, span.kind, span.start_s, end_s, span.practice,
+            span.category,
+        )
+        row = self._phase_rows.pop(handle, None)
+        if self.store is not None and row is not None:
+            self.store.end_phase(row, end_s)
+
+    @property
+    def phases(self) -> list[PhaseSpan]:
+        """Phases recorded so far (an open phase ends where it started)."""
+        return list(self._phase_handles)
 
     def _record_marker(self, marker: Marker) -> None:
         if self.store is not None:
