@@ -146,6 +146,7 @@ class ProtocolRunner:
         self._pacer_stage = 0
         self._paused_at: float | None = None
         self._finished = False
+        self._ticking = False
         self.now_s = 0.0
 
     # -- subscription ----------------------------------------------------------------------
@@ -213,14 +214,20 @@ class ProtocolRunner:
         if not self.started:
             self.start(now_s)
         self.now_s = max(self.now_s, now_s)
-        if self._finished or self._paused_at is not None:
+        if self._finished or self._paused_at is not None or self._ticking:
+            # Re-entered from a subscriber (a marker it recorded came back as an event): the
+            # outer tick is already advancing to at least this time.
             return
-        while not self._finished:
-            end = self._phase_start_s + self._phase_length_s
-            self._emit_due(min(self.now_s, end))
-            if self.now_s < end:
-                break
-            self._end_current(end, skipped=False)
+        self._ticking = True
+        try:
+            while not self._finished:
+                end = self._phase_start_s + self._phase_length_s
+                self._emit_due(min(self.now_s, end))
+                if self.now_s < end:
+                    break
+                self._end_current(end, skipped=False)
+        finally:
+            self._ticking = False
 
     def pause(self) -> None:
         """Hold the protocol clock; prompts and phase ends wait (the recording goes on)."""

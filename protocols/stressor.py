@@ -164,6 +164,10 @@ class SerialSubtractionTask:
         Multiplier of the limit after each correct answer, in (0, 1] (0.9).
     relax_factor : float
         Multiplier of the limit after each error or timeout, >= 1 (1.1).
+    error_feedback : bool
+        Show feedback text (True, default). False leaves :attr:`AnswerResult.feedback`
+        empty, for an experimenter who gives the feedback in person; the restart rule and the
+        adaptive limit apply all the same.
 
     Notes
     -----
@@ -186,6 +190,7 @@ class SerialSubtractionTask:
         max_time_limit_s: float = DEFAULT_MAX_TIME_LIMIT_S,
         tighten_factor: float = DEFAULT_TIGHTEN_FACTOR,
         relax_factor: float = DEFAULT_RELAX_FACTOR,
+        error_feedback: bool = True,
     ) -> None:
         for name, number in (("start", start), ("step", step)):
             if isinstance(number, bool) or not isinstance(number, int):
@@ -215,6 +220,7 @@ class SerialSubtractionTask:
         self.max_time_limit_s = float(max_time_limit_s)
         self.tighten_factor = float(tighten_factor)
         self.relax_factor = float(relax_factor)
+        self.error_feedback = bool(error_feedback)
 
         self.time_limit_s = self.initial_time_limit_s
         self._current = start
@@ -237,16 +243,18 @@ class SerialSubtractionTask:
         "max_time_limit_s",
         "tighten_factor",
         "relax_factor",
+        "error_feedback",
     )
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> SerialSubtractionTask:
         """Build the task from a protocol's ``StressorSettings.options``.
 
-        ``time_limit_s`` is accepted as another name for ``initial_time_limit_s``.
-        Unknown options raise :class:`StressorError` (a misspelt option must not be ignored).
+        ``time_limit_s`` is accepted as another name for ``initial_time_limit_s``; options set
+        to None are left at their defaults. Unknown options raise :class:`StressorError` (a
+        misspelt option must not be ignored).
         """
-        opts = dict(options)
+        opts = {k: v for k, v in options.items() if v is not None}
         if "time_limit_s" in opts:
             if "initial_time_limit_s" in opts:
                 raise StressorError("give time_limit_s or initial_time_limit_s, not both")
@@ -270,6 +278,7 @@ class SerialSubtractionTask:
             "max_time_limit_s": self.max_time_limit_s,
             "tighten_factor": self.tighten_factor,
             "relax_factor": self.relax_factor,
+            "error_feedback": self.error_feedback,
         }
 
     # -- state -----------------------------------------------------------------------------
@@ -406,6 +415,8 @@ class SerialSubtractionTask:
             },
         )
         next_prompt = self._show(now_s)
+        if not self.error_feedback:
+            feedback = ""
         result = AnswerResult(
             prompt=prompt,
             at_s=float(now_s),
@@ -438,7 +449,7 @@ class SerialSubtractionTask:
         at_s = prompt.deadline_s
         self.time_limit_s = min(self.max_time_limit_s, self.time_limit_s * self.relax_factor)
         self._current = self.start
-        feedback = f"Time's up — start again from {self.start}"
+        feedback = f"Time's up — start again from {self.start}" if self.error_feedback else ""
         extra: dict[str, Any] = {
             "event": "timeout",
             "prompt": prompt.index,

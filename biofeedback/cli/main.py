@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from biofeedback.cli import analyze, record, replay, scan, sessions
+from biofeedback.cli import analyze, protocols, record, replay, scan, sessions, study
 from biofeedback.core.errors import BiofeedbackError
 
 
@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Heart-rate variability biofeedback and research.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (record, replay, analyze, sessions, scan):
+    for module in (record, replay, analyze, sessions, scan, protocols, study):
         module.add_parser(commands)
     return parser
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
-from biofeedback.core.types import Gap, Marker, StatusChange
+from biofeedback.core.types import Gap, Marker, MarkerKind, StatusChange
 from biofeedback.session.live_session import BeatsProcessed, LiveSession, SessionEvent
 
 
@@ -45,6 +45,16 @@ class LiveStatusPrinter:
                 f"[{format_clock(event.start_s)}] gap of {event.duration_s:.1f} s ({event.reason})"
             )
         elif isinstance(event, Marker):
+            if event.kind is MarkerKind.STRESSOR:
+                if event.extra.get("event") != "end":
+                    return  # one line per answer would flood the terminal: summary only
+                x = event.extra
+                self._print(
+                    f"[{format_clock(event.onset_s)}] serial subtraction: {x.get('answers')} "
+                    f"answers, {x.get('errors')} errors, mean latency "
+                    f"{_fmt(x.get('mean_latency_ms'), '.0f')} ms"
+                )
+                return
             self._print(f"[{format_clock(event.onset_s)}] marker: {event.label}")
         elif isinstance(event, BeatsProcessed):
             now = time.monotonic()
@@ -61,6 +71,22 @@ class LiveStatusPrinter:
                 f"/min  coherence {_fmt(x.coherence_score, '.1f')}  "
                 f"artifacts {_fmt(x.artifact_pct, '.1f')} %"
             )
+
+    def protocol_event(self, event: object) -> None:
+        """Print phase changes and guidance prompts of a protocol runner."""
+        from protocols.runner import PhaseStarted, PromptDue, ProtocolFinished
+
+        if isinstance(event, PhaseStarted):
+            phase = event.phase
+            self._print(
+                f"[{format_clock(event.at_s)}] phase {event.index + 1}: {phase.name} "
+                f"({format_clock(phase.duration_s)})"
+                + (f" - {phase.instructions}" if phase.instructions else "")
+            )
+        elif isinstance(event, PromptDue):
+            self._print(f"[{format_clock(event.at_s)}]   {event.prompt.text}")
+        elif isinstance(event, ProtocolFinished):
+            self._print(f"[{format_clock(event.at_s)}] protocol finished")
 
     def _print(self, line: str) -> None:
         print(line, file=self.stream, flush=True)

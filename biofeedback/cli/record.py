@@ -7,6 +7,7 @@ import asyncio
 import signal
 import sys
 import time
+from typing import Any
 
 from biofeedback.cli.common import UsageError, add_data_dir, parse_speed, positive_float
 from biofeedback.cli.progress import LiveStatusPrinter
@@ -15,6 +16,7 @@ from biofeedback.core.source import HeartRateSource
 from biofeedback.core.types import SourceState
 from biofeedback.session.live_session import LiveSession, SessionStats
 from biofeedback.store.database import SessionStore
+from protocols.model import PracticeProtocol
 
 
 class SourceFailedError(BiofeedbackError):
@@ -51,6 +53,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--participant", metavar="ID", help="pseudonymous participant id")
     p.add_argument(
+        "--protocol", metavar="ID",
+        help="run a protocol (see 'biofeedback protocols'); e.g. resonance_breathing, "
+        "stress_reactivity:soothing_touch, practice_comparison:A,B",
+    )
+    p.add_argument(
+        "--study", metavar="NAME",
+        help="record as the participant's next condition of a study (with --participant)",
+    )
+    p.add_argument(
         "--scan-timeout", type=positive_float, default=10.0, metavar="S",
         help="Bluetooth: how long to look for the strap, s (default 10)",
     )
@@ -68,14 +79,26 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(run=run)
 
 
-def make_source(args: argparse.Namespace) -> HeartRateSource:
-    """Build the source named by ``--source``: ``sim`` or ``ble[:ADDRESS]``."""
+def make_source(
+    args: argparse.Namespace, protocol: PracticeProtocol | None = None
+) -> HeartRateSource:
+    """Build the source named by ``--source``: ``sim`` or ``ble[:ADDRESS]``.
+
+    With a protocol, the simulated strap's breathing and vagal tone follow its phases.
+    """
     kind, _, address = args.source.partition(":")
     if kind == "sim" and not address:
         from sensors.simulated import SimulatedStrap
 
         seed = args.seed if args.seed is not None else int(time.time())
-        return SimulatedStrap(seed=seed, speed=args.speed, duration_s=args.duration)
+        schedule = None
+        duration = args.duration
+        if protocol is not None:
+            from protocols.simulation import physiology_schedule
+
+            schedule = physiology_schedule(protocol)
+            duration = duration or protocol.duration_s + 2.0
+        return SimulatedStrap(seed=seed, speed=args.speed, duration_s=duration, schedule=schedule)
     if kind == "ble":
         from sensors.ble import BleHeartRateStrap
 
@@ -87,25 +110,74 @@ def make_source(args: argparse.Namespace) -> HeartRateSource:
     raise UsageError(f"unknown source {args.source!r}; available: sim, ble, ble:ADDRESS")
 
 
+def resolve_protocol(
+    args: argparse.Namespace, store: SessionStore
+) -> tuple[PracticeProtocol | None, dict[str, Any] | None]:
+    """The protocol to run, and the study placement of the session (``--study``)."""
+    from protocols.library import get_protocol
+
+    if args.study is None:
+        return (get_protocol(args.protocol) if args.protocol else None), None
+    from biofeedback.store.studies import enrol, study_sessions
+
+    if args.participant is None:
+        raise UsageError("--study needs --participant (the study gives that participant's order)")
+    enrolment = enrol(store, args.study, args.participant)
+    order = tuple(enrolment.condition_order)
+    done = [s for s in study_sessions(store, args.study) if s.participant_id == args.participant]
+    if args.protocol == "practice_comparison":
+        # Both practices in one session, in the participant's counterbalanced order.
+        spec, position = "practice_comparison:" + ",".join(order), 0
+    else:
+        position = len(done)
+        if position >= len(order):
+            raise UsageError(
+                f"participant {args.participant} has done all {len(order)} conditions of study "
+                f"{args.study!r}"
+            )
+        spec = args.protocol or order[position]
+    placement = {"study": args.study, "position": position, "order": list(order)}
+    return get_protocol(spec), placement
+
+
 def run(args: argparse.Namespace) -> int:
-    """Record until the duration is reached or a signal arrives."""
-    source = make_source(args)
+    """Record until the duration is reached, the protocol ends, or a signal arrives."""
     with SessionStore.open(args.data_dir) as store:
+        protocol, placement = resolve_protocol(args, store)
+        source = make_source(args, protocol)
         if args.speed is None:
             commit_interval = 0.05
         else:
             store.sync_every_commit(True)
             commit_interval = 0.0
+        settings: dict[str, Any] = {}
+        if protocol is not None:
+            settings["protocol"] = protocol_summary(protocol)
+        if placement is not None:
+            settings["study"] = placement
         session = LiveSession(
             source,
             store=store,
             participant_id=args.participant,
+            protocol_id=None if protocol is None else protocol.id,
             neurokit=not args.no_neurokit,
             commit_interval_s=commit_interval,
+            settings=settings,
         )
         printer = None if args.quiet else LiveStatusPrinter(sys.stderr)
         if printer is not None:
             session.subscribe(printer)
+        if protocol is not None:
+            from biofeedback.session.protocol_session import ProtocolSession
+
+            runner = ProtocolSession(
+                session, protocol, simulated_participant=source.kind == "sim",
+                seed=args.seed or 0,
+            )
+            if printer is not None:
+                runner.runner.subscribe(printer.protocol_event)
+        if placement is not None:
+            _place_in_study(session, store, args, placement)
         started = time.perf_counter()
         stats = asyncio.run(_record(session, args.duration))
         wall = time.perf_counter() - started
@@ -114,6 +186,39 @@ def run(args: argparse.Namespace) -> int:
     if stats.final_state == SourceState.FAILED:
         raise SourceFailedError(stats.final_message)
     return 0
+
+
+def _place_in_study(
+    session: LiveSession, store: SessionStore, args: argparse.Namespace, placement: dict[str, Any]
+) -> None:
+    """Record the session's study, order and position as soon as the session exists."""
+    from biofeedback.store.studies import record_session_in_study
+
+    def place(_: object) -> None:
+        if session.session_id is not None and not placed:
+            placed.append(True)
+            record_session_in_study(
+                store, session.session_id, args.study, args.participant, placement["position"]
+            )
+
+    placed: list[bool] = []
+    session.subscribe(place)
+
+
+def protocol_summary(protocol: PracticeProtocol) -> dict[str, Any]:
+    """What is stored with a session about the protocol it ran."""
+    return {
+        "id": protocol.id,
+        "name": protocol.name,
+        "category": str(protocol.category),
+        "phases": [
+            {"id": p.id, "kind": str(p.kind), "duration_s": p.duration_s, "practice": p.practice,
+             "category": None if p.category is None else str(p.category),
+             "pacer_bpm": None if p.pacer is None else p.pacer.breaths_per_min}
+            for p in protocol.phases
+        ],
+        "sources": list(protocol.sources),
+    }
 
 
 async def _record(session: LiveSession, duration_s: float | None) -> SessionStats:

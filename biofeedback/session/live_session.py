@@ -177,6 +177,8 @@ class LiveSession:
         self._pending_gap: Gap | None = None
         self._early_markers: list[Marker] = []
         self._phase_handles: list[PhaseSpan] = []
+        self.before_finish: list[Callable[[], None]] = []
+        """Called when the session is about to close (e.g. a protocol runner ends its phase)."""
         self._phase_rows: dict[int, int] = {}
 
     def _new_processor(self) -> LiveProcessor:
@@ -331,6 +333,10 @@ class LiveSession:
                 self._record_marker(event)
             elif isinstance(event, StatusChange):
                 self._on_status(event)
+            if self._stop.is_set():
+                # Queued events would otherwise drain first (get() does not yield while the
+                # queue has items), recording past the point the stop was asked for.
+                return
 
     def _on_batch(self, batch: BeatBatch) -> None:
         first_seq = self._next_seq
@@ -403,6 +409,8 @@ class LiveSession:
             artifacts[c.artifact] = artifacts.get(c.artifact, 0) + 1
 
     def _finish(self) -> None:
+        for hook in list(self.before_finish):
+            hook()
         remaining = self.processor.finish()
         self._count(remaining)
         self.processor.refresh_spectral_if_due()

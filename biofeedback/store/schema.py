@@ -90,7 +90,33 @@ CREATE TABLE phases (
 CREATE INDEX phases_session ON phases(session_id, start_s);
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_V1,)
+_V2: Final = """
+CREATE TABLE studies (
+    id                      INTEGER PRIMARY KEY,
+    name                    TEXT NOT NULL UNIQUE,
+    created_utc             TEXT NOT NULL,
+    conditions              TEXT NOT NULL,               -- JSON list of condition names
+    exclusion_threshold_pct REAL NOT NULL DEFAULT 5.0,   -- max % corrected beats per phase
+    settings                TEXT NOT NULL DEFAULT '{}'   -- JSON
+);
+
+CREATE TABLE study_participants (
+    study_id        INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+    participant_id  TEXT NOT NULL REFERENCES participants(id),
+    enrol_index     INTEGER NOT NULL,                    -- 0-based, in order of enrolment
+    condition_order TEXT NOT NULL,                       -- JSON list of condition names
+    enrolled_utc    TEXT NOT NULL,
+    PRIMARY KEY (study_id, participant_id),
+    UNIQUE (study_id, enrol_index)
+) WITHOUT ROWID;
+
+ALTER TABLE sessions ADD COLUMN study_id INTEGER REFERENCES studies(id);
+ALTER TABLE sessions ADD COLUMN condition_order TEXT;     -- JSON list, as enrolled
+ALTER TABLE sessions ADD COLUMN condition_position INTEGER;  -- 0-based index in that order
+CREATE INDEX sessions_study ON sessions(study_id, participant_id);
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2)
 """``MIGRATIONS[i]`` upgrades a database at schema version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

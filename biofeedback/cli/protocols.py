@@ -1,0 +1,201 @@
+"""``biofeedback protocols``: list, show and validate practice protocols.
+
+``biofeedback protocols [list] [--json]``, ``biofeedback protocols show SPEC [--json]``
+(SPEC: an id, ``stress_reactivity:PRACTICE``, ``practice_comparison:A,B`` or a .toml file) and
+``biofeedback protocols validate FILE``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from biofeedback.cli.progress import format_clock
+from protocols.library import get_protocol, list_protocols
+from protocols.loader import load_protocol_file
+from protocols.model import Phase, PracticeProtocol
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the command and its subcommands (``list`` is the default)."""
+    p = commands.add_parser(
+        "protocols", help="list, show and validate practice protocols",
+        description="Practice and lab protocols: built-ins, templates and TOML files.",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=run_list)
+    sub = p.add_subparsers(dest="protocols_command", metavar="SUBCOMMAND")
+
+    lst = sub.add_parser("list", help="list the built-in protocols (default)")
+    lst.add_argument("--json", action="store_true", help="print JSON")
+    lst.set_defaults(run=run_list)
+
+    show = sub.add_parser(
+        "show", help="show every phase of a protocol",
+        description="SPEC: a protocol id, 'stress_reactivity:PRACTICE', "
+        "'practice_comparison:FIRST,SECOND' or a .toml file.",
+    )
+    show.add_argument("spec", metavar="SPEC", help="protocol id, template:practice or file")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(run=run_show)
+
+    val = sub.add_parser("validate", help="check a protocol TOML file")
+    val.add_argument("file", metavar="FILE", help="protocol .toml file")
+    val.set_defaults(run=run_validate)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch to the subcommand (``list`` when none is given)."""
+    handler = {"show": run_show, "validate": run_validate}.get(
+        getattr(args, "protocols_command", None) or "list", run_list
+    )
+    return handler(args)
+
+
+# ------------------------------------------------------------------------------ JSON
+
+
+def phase_dict(phase: Phase) -> dict[str, Any]:
+    """A phase as JSON-ready data."""
+    return {
+        "id": phase.id,
+        "name": phase.name,
+        "kind": phase.kind.value,
+        "duration_s": phase.duration_s,
+        "practice": phase.practice,
+        "category": phase.category.value if phase.category else None,
+        "instructions": phase.instructions,
+        "expected_breathing_bpm": phase.expected_breathing_bpm,
+        "pacer": None
+        if phase.pacer is None
+        else {
+            "breaths_per_min": phase.pacer.breaths_per_min,
+            "inhale_exhale_ratio": phase.pacer.inhale_exhale_ratio,
+            "inhale_s": round(phase.pacer.inhale_s, 3),
+            "exhale_s": round(phase.pacer.exhale_s, 3),
+            "hold_after_inhale_s": phase.pacer.hold_after_inhale_s,
+            "hold_after_exhale_s": phase.pacer.hold_after_exhale_s,
+        },
+        "prompts": [{"at_s": p.at_s, "text": p.text} for p in phase.prompts],
+        "self_report": [
+            {"id": i.id, "question": i.question, "low_label": i.low_label,
+             "high_label": i.high_label}
+            for i in phase.self_report
+        ],
+        "stressor": None
+        if phase.stressor is None
+        else {"task": phase.stressor.task, "options": dict(phase.stressor.options)},
+    }
+
+
+def protocol_dict(protocol: PracticeProtocol, *, full: bool = True) -> dict[str, Any]:
+    """A protocol as JSON-ready data (``full=False``: phases as id, kind and duration only)."""
+    return {
+        "id": protocol.id,
+        "name": protocol.name,
+        "category": protocol.category.value,
+        "description": protocol.description,
+        "duration_s": protocol.duration_s,
+        "sources": list(protocol.sources),
+        "phases": [
+            phase_dict(p)
+            if full
+            else {"id": p.id, "kind": p.kind.value, "duration_s": p.duration_s,
+                  "practice": p.practice}
+            for p in protocol.phases
+        ],
+    }
+
+
+# ------------------------------------------------------------------------------ commands
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:g} min"
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """Print the built-in protocols."""
+    protocols = list_protocols()
+    if args.json:
+        print(json.dumps(
+            {"protocols": [protocol_dict(p, full=False) for p in protocols]}, indent=2
+        ))
+        return 0
+    for p in protocols:
+        print(f"{p.id:<28} {p.category.value:<18} {format_clock(p.duration_s):>8}  {p.name}")
+        phases = ", ".join(f"{ph.id} {ph.duration_s / 60:g}" for ph in p.phases)
+        print(f"    phases (min): {phases}")
+    print(
+        "\ntemplates: stress_reactivity:PRACTICE, practice_comparison:FIRST,SECOND "
+        "(e.g. stress_reactivity:soothing_touch)"
+    )
+    return 0
+
+
+def _pacer_text(phase: Phase) -> str:
+    pacer = phase.pacer
+    if pacer is None:
+        return "none (natural breathing)"
+    text = (
+        f"{pacer.breaths_per_min:g}/min, inhale {pacer.inhale_s:.1f} s, "
+        f"exhale {pacer.exhale_s:.1f} s (I:E {pacer.inhale_exhale_ratio:g})"
+    )
+    if pacer.hold_after_inhale_s or pacer.hold_after_exhale_s:
+        text += (
+            f", holds {pacer.hold_after_inhale_s:g} s / {pacer.hold_after_exhale_s:g} s"
+        )
+    return text
+
+
+def run_show(args: argparse.Namespace) -> int:
+    """Print every phase of one protocol."""
+    protocol = get_protocol(args.spec)
+    if args.json:
+        print(json.dumps(protocol_dict(protocol), indent=2))
+        return 0
+    print(f"{protocol.name} ({protocol.id})")
+    print(f"category: {protocol.category.value}; total {_minutes(protocol.duration_s)}")
+    print(protocol.description)
+    start = 0.0
+    for n, phase in enumerate(protocol.phases, start=1):
+        print(
+            f"\n{n}. {phase.name} [{phase.id}] {phase.kind.value}, "
+            f"{_minutes(phase.duration_s)} (from {format_clock(start)})"
+        )
+        if phase.practice:
+            category = phase.category.value if phase.category else "-"
+            print(f"   practice: {phase.practice} ({category})")
+        if phase.instructions:
+            print(f"   instructions: {phase.instructions}")
+        if phase.kind.value not in ("self_report", "stressor") or phase.pacer is not None:
+            print(f"   pacer: {_pacer_text(phase)}")
+        if phase.expected_breathing_bpm is not None:
+            print(f"   expected breathing: {phase.expected_breathing_bpm:g}/min")
+        if phase.stressor is not None:
+            options = ", ".join(f"{k}={v}" for k, v in phase.stressor.options.items())
+            print(f"   stressor: {phase.stressor.task}" + (f" ({options})" if options else ""))
+        for prompt in phase.prompts:
+            print(f"   {format_clock(prompt.at_s):>6}  {prompt.text}")
+        for item in phase.self_report:
+            print(
+                f"   [{item.id}] {item.question} "
+                f"(0 = {item.low_label}, 10 = {item.high_label})"
+            )
+        start += phase.duration_s
+    if protocol.sources:
+        print("\nsources:")
+        for source in protocol.sources:
+            print(f"  - {source}")
+    return 0
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    """Check a protocol file; errors raise InputFileError (printed by main, exit 1)."""
+    protocol = load_protocol_file(args.file)
+    print(
+        f"ok: {protocol.id} ({len(protocol.phases)} phases, "
+        f"{protocol.duration_s / 60:g} min)"
+    )
+    return 0

@@ -1,0 +1,1 @@
+"""Built-in protocol files (package data read by :mod:`protocols.library`)."""

@@ -1,0 +1,876 @@
+"""Read and write practice protocols as TOML files.
+
+:func:`load_protocol_file` / :func:`load_protocol_text` turn a TOML document into a
+:class:`~protocols.model.PracticeProtocol`; :func:`dump_protocol_toml` writes one back
+(``load_protocol_text(dump_protocol_toml(p)) == p``). Every problem raises
+:class:`~biofeedback.core.errors.InputFileError` naming the file, the line, the field (e.g.
+``phases[2].duration_s``; phase, prompt and item indices count from 0, as in the file's array)
+and what is wrong. The first problem found is reported; nothing partial is ever returned.
+
+Schema
+------
+Top level (required unless marked):
+
+``id``            identifier: letters, digits, ``_ - . : , +``
+``name``          display name
+``category``      ``self_soothing`` | ``attention`` | ``breathing`` | ``stress_reactivity``
+                  | ``neutral``
+``description``   one paragraph
+``sources``       (optional) list of citation strings
+``[defaults]``    (optional) values for phases that do not set their own:
+                  ``practice``, ``category`` and ``[defaults.pacer]`` go to ``practice``
+                  phases, ``[[defaults.self_report]]`` items to ``self_report`` phases
+``[[phases]]``    one table per phase, in running order (at least one)
+
+Each ``[[phases]]``:
+
+``id``, ``name``            identifiers; phase ids are unique
+``kind``                    ``baseline`` | ``stressor`` | ``practice`` | ``recovery`` | ``rest``
+                            | ``self_report``
+``duration_s`` or ``duration_min``   positive number (exactly one of the two)
+``practice``                practice id; required for (and only allowed in) ``practice`` phases
+``category``                category of that practice (practice phases only; defaults to the
+                            protocol's category when that is a practice category)
+``instructions``            text shown when the phase starts
+``expected_breathing_bpm``  breaths/min the phase is expected to produce (default: the pacer
+                            rate when there is a pacer)
+``[phases.pacer]``          ``breaths_per_min`` (2-30) and ``inhale_exhale_ratio`` (> 0,
+                            default 1), or ``inhale_s`` + ``exhale_s`` (rate derived, or checked
+                            when also given); optional ``hold_after_inhale_s``,
+                            ``hold_after_exhale_s`` (>= 0; at least 1 s of each breath must be
+                            left for moving air). Not in ``self_report`` or ``stressor`` phases.
+``[[phases.prompts]]``      ``at_s`` (0 <= at_s < duration, strictly increasing), ``text``
+``[[phases.self_report]]``  ``id`` (unique in the phase), ``question``, optional ``low_label``,
+                            ``high_label``; only in ``self_report`` phases, which need >= 1 item
+``[phases.stressor]``       required in (and only allowed in) ``stressor`` phases:
+                            ``task = "serial_subtraction"`` with optional ``start`` (default
+                            1022), ``step`` (default 13), ``time_limit_s``, ``error_feedback``;
+                            or ``task = "none"`` (the prompts guide the stressor)
+
+Example::
+
+    id = "soothing_touch"
+    name = "Soothing touch"
+    category = "self_soothing"
+    description = "Resting a hand where it feels comforting."
+    sources = ["Steffen et al. (2021): 10-min practice"]
+
+    [[defaults.self_report]]
+    id = "calm"
+    question = "How calm do you feel right now?"
+
+    [[phases]]
+    id = "settle_in"
+    name = "Settling in"
+    kind = "baseline"
+    duration_min = 2
+    expected_breathing_bpm = 12
+
+    [[phases]]
+    id = "report_pre"
+    name = "How are you now?"
+    kind = "self_report"
+    duration_s = 60
+
+    [[phases]]
+    id = "practice"
+    name = "Soothing touch"
+    kind = "practice"
+    practice = "soothing_touch"
+    duration_min = 10
+
+    [[phases.prompts]]
+    at_s = 0
+    text = "Find a comfortable position."
+
+    [phases.pacer]          # optional
+    breaths_per_min = 6
+    inhale_exhale_ratio = 0.67
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NoReturn
+
+from biofeedback.core.errors import InputFileError
+from protocols.model import (
+    GuidancePrompt,
+    PacerSettings,
+    Phase,
+    PhaseKind,
+    PracticeProtocol,
+    ProtocolCategory,
+    SelfReportItem,
+    StressorSettings,
+)
+
+__all__ = [
+    "MAX_BREATHS_PER_MIN",
+    "MIN_BREATHS_PER_MIN",
+    "MIN_MOVING_BREATH_S",
+    "STRESSOR_TASKS",
+    "dump_protocol_toml",
+    "load_protocol_file",
+    "load_protocol_text",
+    "locate_key",
+    "validate_pacer",
+]
+
+MIN_BREATHS_PER_MIN = 2.0
+MAX_BREATHS_PER_MIN = 30.0
+MIN_MOVING_BREATH_S = 1.0
+MAX_PHASE_S = 24 * 3600.0
+
+#: Known stressor tasks and the options each accepts (name -> type check, default or None).
+STRESSOR_TASKS: dict[str, dict[str, tuple[str, Any]]] = {
+    "serial_subtraction": {
+        "start": ("positive_int", 1022),
+        "step": ("positive_int", 13),
+        "time_limit_s": ("positive_number", None),
+        "error_feedback": ("bool", None),
+    },
+    "none": {},
+}
+
+#: Practice categories a practice phase may inherit from its protocol.
+_PRACTICE_CATEGORIES = {
+    ProtocolCategory.SELF_SOOTHING,
+    ProtocolCategory.ATTENTION,
+    ProtocolCategory.BREATHING,
+    ProtocolCategory.NEUTRAL,
+}
+
+_TOP_KEYS = ("id", "name", "category", "description", "sources", "defaults", "phases")
+_DEFAULT_KEYS = ("practice", "category", "pacer", "self_report")
+_PHASE_KEYS = (
+    "id", "name", "kind", "duration_s", "duration_min", "practice", "category", "instructions",
+    "expected_breathing_bpm", "pacer", "prompts", "self_report", "stressor",
+)
+_PACER_KEYS = (
+    "breaths_per_min", "inhale_exhale_ratio", "inhale_s", "exhale_s",
+    "hold_after_inhale_s", "hold_after_exhale_s",
+)
+_PROMPT_KEYS = ("at_s", "text")
+_ITEM_KEYS = ("id", "question", "low_label", "high_label")
+_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:,+\-]*$")
+
+Path_ = tuple[str | int, ...]
+
+
+# ---------------------------------------------------------------------------------- locating
+
+
+_HEADER_RE = re.compile(r"^\s*(\[\[|\[)\s*([^\[\]#]+?)\s*(\]\]|\])\s*(#.*)?$")
+_KEY_PART = r"""(?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*')"""
+_KEY_RE = re.compile(rf"^\s*({_KEY_PART}(?:\s*\.\s*{_KEY_PART})*)\s*=")
+
+
+def _split_dotted(text: str) -> list[str]:
+    parts = re.findall(r"""[A-Za-z0-9_\-]+|"[^"]*"|'[^']*'""", text)
+    return [p[1:-1] if p[:1] in "\"'" else p for p in parts]
+
+
+def _line_index(text: str) -> dict[Path_, int]:
+    """Map each concrete key path (``("phases", 2, "pacer", "breaths_per_min")``) and each table
+    header path (``("phases", 2)``) to its 1-based line in ``text``.
+
+    A line scanner, not a parser: it follows ``[table]`` / ``[[array]]`` headers and
+    ``key = value`` lines at the start of a line and skips multi-line strings. Keys inside inline
+    tables are not indexed (:func:`locate_key` then falls back to the enclosing key)."""
+    index: dict[Path_, int] = {}
+    counts: dict[Path_, int] = {}
+    arrays: set[Path_] = set()
+    current: Path_ = ()
+    in_string: str | None = None
+    depth = 0  # open brackets of a multi-line value
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw
+        if in_string is not None:
+            if line.count(in_string) % 2 == 1:
+                in_string = None
+            continue
+        if depth > 0:
+            depth += _bracket_balance(line)
+            depth = max(depth, 0)
+            continue
+        header = _HEADER_RE.match(line)
+        if header and header.group(1) in ("[", "[[") and (header.group(1) == "[") == (
+            header.group(3) == "]"
+        ):
+            names = _split_dotted(header.group(2))
+            concrete: Path_ = ()
+            for name in names[:-1]:
+                concrete = (*concrete, name)
+                if concrete in arrays:
+                    concrete = (*concrete, counts[concrete] - 1)
+            concrete = (*concrete, names[-1]) if names else concrete
+            if header.group(1) == "[[":
+                arrays.add(concrete)
+                n = counts.get(concrete, 0)
+                counts[concrete] = n + 1
+                index.setdefault(concrete, number)
+                concrete = (*concrete, n)
+            index.setdefault(concrete, number)
+            current = concrete
+            continue
+        key = _KEY_RE.match(line)
+        if key:
+            index.setdefault((*current, *_split_dotted(key.group(1))), number)
+            rest = line[key.end():]
+            for quote in ('"""', "'''"):
+                if rest.count(quote) % 2 == 1:
+                    in_string = quote
+                    break
+            if in_string is None:
+                depth = max(_bracket_balance(rest), 0)
+    return index
+
+
+def _bracket_balance(text: str) -> int:
+    """Open minus closed brackets/braces outside strings and comments."""
+    balance = 0
+    quote: str | None = None
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == "\\" and quote == '"':
+                i += 2
+                continue
+            if c == quote:
+                quote = None
+        elif c in "\"'":
+            quote = c
+        elif c == "#":
+            break
+        elif c in "[{":
+            balance += 1
+        elif c in "]}":
+            balance -= 1
+        i += 1
+    return balance
+
+
+def locate_key(text: str, path: Path_) -> int | None:
+    """1-based line of ``path`` (e.g. ``("phases", 1, "duration_s")``) in TOML ``text``.
+
+    Falls back to the nearest enclosing key or table (a missing key is reported at its
+    table's header). None when nothing of the path is found."""
+    index = _line_index(text)
+    probe = tuple(path)
+    while probe:
+        if probe in index:
+            return index[probe]
+        probe = probe[:-1]
+    return None
+
+
+def _field_name(path: Path_) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+# -------------------------------------------------------------------------------- validating
+
+
+class _Checker:
+    """Raises :class:`InputFileError` with the file, line and field of a problem."""
+
+    def __init__(self, text: str, path: str | Path) -> None:
+        self.text = text
+        self.path = path
+        self._index: dict[Path_, int] | None = None
+
+    def line_of(self, path: Path_) -> int | None:
+        if self._index is None:
+            self._index = _line_index(self.text)
+        probe = tuple(path)
+        while probe:
+            if probe in self._index:
+                return self._index[probe]
+            probe = probe[:-1]
+        return None
+
+    def fail(self, path: Path_, reason: str) -> NoReturn:
+        raise InputFileError(
+            self.path, reason, line=self.line_of(path), field=_field_name(path) or None
+        )
+
+    # -- shapes
+
+    def table(self, value: Any, path: Path_) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.fail(path, f"expected a table, got {_type_name(value)}")
+        return value
+
+    def keys(self, table: Mapping[str, Any], allowed: tuple[str, ...], path: Path_) -> None:
+        for key in table:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                self.fail(
+                    (*path, key),
+                    f"unknown key {key!r}{hint} (allowed: {', '.join(allowed)})",
+                )
+
+    def required(self, table: Mapping[str, Any], key: str, path: Path_) -> Any:
+        if key not in table:
+            where = _field_name(path) or "the top level"
+            self.fail((*path, key), f"missing required key {key!r} in {where}")
+        return table[key]
+
+    def string(self, value: Any, path: Path_, *, empty_ok: bool = False) -> str:
+        if not isinstance(value, str):
+            self.fail(path, f"expected a string, got {_type_name(value)}")
+        if not empty_ok and not value.strip():
+            self.fail(path, "must not be empty")
+        return value
+
+    def identifier(self, value: Any, path: Path_) -> str:
+        text = self.string(value, path)
+        if not _ID_RE.match(text):
+            self.fail(
+                path,
+                f"{text!r} is not a valid id (letters, digits and _ - . : , + only, no spaces)",
+            )
+        return text
+
+    def number(self, value: Any, path: Path_) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(path, f"expected a number, got {_type_name(value)}")
+        number = float(value)
+        if not math.isfinite(number):
+            self.fail(path, f"must be a finite number, not {value!r}")
+        return number
+
+    def positive(self, value: Any, path: Path_) -> float:
+        number = self.number(value, path)
+        if number <= 0:
+            self.fail(path, f"must be positive, not {value!r}")
+        return number
+
+    def non_negative(self, value: Any, path: Path_) -> float:
+        number = self.number(value, path)
+        if number < 0:
+            self.fail(path, f"must not be negative, not {value!r}")
+        return number
+
+    def choice(self, value: Any, enum_type: Any, path: Path_, what: str) -> Any:
+        text = self.string(value, path)
+        names = [m.value for m in enum_type]
+        if text not in names:
+            close = difflib.get_close_matches(text, names, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            self.fail(path, f"unknown {what} {text!r}{hint} (known: {', '.join(names)})")
+        return enum_type(text)
+
+    def array_of_tables(self, value: Any, path: Path_) -> list[dict[str, Any]]:
+        if not isinstance(value, list):
+            self.fail(path, f"expected an array of tables, got {_type_name(value)}")
+        for i, item in enumerate(value):
+            self.table(item, (*path, i))
+        return value
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int | float):
+        return f"a number ({value!r})"
+    if isinstance(value, str):
+        return f"a string ({value!r})"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def validate_pacer(pacer: PacerSettings) -> str | None:
+    """What is wrong with ``pacer`` (None when it is usable)."""
+    rate = pacer.breaths_per_min
+    if not math.isfinite(rate) or not MIN_BREATHS_PER_MIN <= rate <= MAX_BREATHS_PER_MIN:
+        return (
+            f"breathing rate {rate:g}/min is outside {MIN_BREATHS_PER_MIN:g}-"
+            f"{MAX_BREATHS_PER_MIN:g}/min"
+        )
+    if not math.isfinite(pacer.inhale_exhale_ratio) or pacer.inhale_exhale_ratio <= 0:
+        return f"inhale:exhale ratio must be positive, not {pacer.inhale_exhale_ratio:g}"
+    holds = pacer.hold_after_inhale_s + pacer.hold_after_exhale_s
+    if pacer.hold_after_inhale_s < 0 or pacer.hold_after_exhale_s < 0:
+        return "holds must not be negative"
+    if pacer.period_s - holds < MIN_MOVING_BREATH_S:
+        return (
+            f"holds of {holds:g} s leave {pacer.period_s - holds:.2f} s of a "
+            f"{pacer.period_s:.2f} s breath ({rate:g}/min) for breathing in and out; "
+            f"at least {MIN_MOVING_BREATH_S:g} s is needed"
+        )
+    return None
+
+
+def _pacer(c: _Checker, raw: Any, path: Path_) -> PacerSettings:
+    table = c.table(raw, path)
+    c.keys(table, _PACER_KEYS, path)
+    hold_in = c.non_negative(table.get("hold_after_inhale_s", 0.0), (*path, "hold_after_inhale_s"))
+    hold_out = c.non_negative(
+        table.get("hold_after_exhale_s", 0.0), (*path, "hold_after_exhale_s")
+    )
+    timed = "inhale_s" in table or "exhale_s" in table
+    if timed:
+        if "inhale_exhale_ratio" in table:
+            c.fail(
+                (*path, "inhale_exhale_ratio"),
+                "give either inhale_exhale_ratio or inhale_s and exhale_s, not both",
+            )
+        inhale = c.positive(c.required(table, "inhale_s", path), (*path, "inhale_s"))
+        exhale = c.positive(c.required(table, "exhale_s", path), (*path, "exhale_s"))
+        ratio = inhale / exhale
+        period = inhale + exhale + hold_in + hold_out
+        if "breaths_per_min" in table:
+            rate = c.positive(table["breaths_per_min"], (*path, "breaths_per_min"))
+            if abs(60.0 / rate - period) > 0.01:
+                c.fail(
+                    (*path, "breaths_per_min"),
+                    f"{rate:g}/min is a {60.0 / rate:.2f} s breath, but inhale, exhale and "
+                    f"holds add up to {period:.2f} s",
+                )
+        else:
+            rate = 60.0 / period
+    else:
+        rate = c.number(c.required(table, "breaths_per_min", path), (*path, "breaths_per_min"))
+        ratio = c.number(table.get("inhale_exhale_ratio", 1.0), (*path, "inhale_exhale_ratio"))
+        if ratio <= 0:
+            c.fail((*path, "inhale_exhale_ratio"), f"must be positive, not {ratio:g}")
+    if not MIN_BREATHS_PER_MIN <= rate <= MAX_BREATHS_PER_MIN:
+        c.fail(
+            (*path, "breaths_per_min"),
+            f"breathing rate {rate:g}/min is outside {MIN_BREATHS_PER_MIN:g}-"
+            f"{MAX_BREATHS_PER_MIN:g}/min",
+        )
+    pacer = PacerSettings(
+        breaths_per_min=rate,
+        inhale_exhale_ratio=ratio,
+        hold_after_inhale_s=hold_in,
+        hold_after_exhale_s=hold_out,
+    )
+    problem = validate_pacer(pacer)
+    if problem:
+        hold_key = "hold_after_inhale_s"
+        if "hold_after_exhale_s" in table:
+            hold_key = "hold_after_exhale_s"
+        c.fail((*path, hold_key), problem)
+    return pacer
+
+
+def _items(c: _Checker, raw: Any, path: Path_) -> tuple[SelfReportItem, ...]:
+    tables = c.array_of_tables(raw, path)
+    items: list[SelfReportItem] = []
+    seen: set[str] = set()
+    for i, table in enumerate(tables):
+        where = (*path, i)
+        c.keys(table, _ITEM_KEYS, where)
+        item_id = c.identifier(c.required(table, "id", where), (*where, "id"))
+        if item_id in seen:
+            c.fail((*where, "id"), f"self-report item id {item_id!r} is used twice in this phase")
+        seen.add(item_id)
+        items.append(
+            SelfReportItem(
+                id=item_id,
+                question=c.string(c.required(table, "question", where), (*where, "question")),
+                low_label=c.string(table.get("low_label", "not at all"), (*where, "low_label")),
+                high_label=c.string(table.get("high_label", "completely"), (*where, "high_label")),
+            )
+        )
+    return tuple(items)
+
+
+def _stressor(c: _Checker, raw: Any, path: Path_) -> StressorSettings:
+    table = c.table(raw, path)
+    task = c.string(c.required(table, "task", path), (*path, "task"))
+    if task not in STRESSOR_TASKS:
+        names = list(STRESSOR_TASKS)
+        close = difflib.get_close_matches(task, names, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        c.fail((*path, "task"), f"unknown stressor task {task!r}{hint} (known: {', '.join(names)})")
+    spec = STRESSOR_TASKS[task]
+    c.keys(table, ("task", *spec), path)
+    options: dict[str, Any] = {}
+    for name, (check, default) in spec.items():
+        where = (*path, name)
+        if name not in table:
+            if default is not None:
+                options[name] = default
+            continue
+        value = table[name]
+        if check == "positive_int":
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                c.fail(where, f"expected a positive whole number, got {_type_name(value)}")
+        elif check == "positive_number":
+            value = c.positive(value, where)
+        elif check == "bool" and not isinstance(value, bool):
+            c.fail(where, f"expected true or false, got {_type_name(value)}")
+        options[name] = value
+    return StressorSettings(task=task, options=options)
+
+
+def _prompts(c: _Checker, raw: Any, path: Path_, duration: float) -> tuple[GuidancePrompt, ...]:
+    tables = c.array_of_tables(raw, path)
+    prompts: list[GuidancePrompt] = []
+    for i, table in enumerate(tables):
+        where = (*path, i)
+        c.keys(table, _PROMPT_KEYS, where)
+        at = c.non_negative(c.required(table, "at_s", where), (*where, "at_s"))
+        text = c.string(c.required(table, "text", where), (*where, "text"))
+        if at >= duration:
+            c.fail(
+                (*where, "at_s"),
+                f"prompt at {at:g} s is outside its phase, which lasts {duration:g} s",
+            )
+        if prompts and at <= prompts[-1].at_s:
+            c.fail(
+                (*where, "at_s"),
+                f"prompts must be in time order: {at:g} s comes after {prompts[-1].at_s:g} s",
+            )
+        prompts.append(GuidancePrompt(at_s=at, text=text))
+    return tuple(prompts)
+
+
+def _phase(
+    c: _Checker,
+    table: dict[str, Any],
+    path: Path_,
+    protocol_category: ProtocolCategory,
+    defaults: dict[str, Any],
+) -> Phase:
+    c.keys(table, _PHASE_KEYS, path)
+    phase_id = c.identifier(c.required(table, "id", path), (*path, "id"))
+    name = c.string(c.required(table, "name", path), (*path, "name"))
+    kind = c.choice(c.required(table, "kind", path), PhaseKind, (*path, "kind"), "phase kind")
+    if "duration_s" in table and "duration_min" in table:
+        c.fail((*path, "duration_min"), "give duration_s or duration_min, not both")
+    if "duration_s" in table:
+        duration = c.positive(table["duration_s"], (*path, "duration_s"))
+        dur_key = "duration_s"
+    elif "duration_min" in table:
+        duration = c.positive(table["duration_min"], (*path, "duration_min")) * 60.0
+        dur_key = "duration_min"
+    else:
+        c.fail((*path, "duration_s"), f"phase {phase_id!r} needs duration_s or duration_min")
+    if duration > MAX_PHASE_S:
+        c.fail((*path, dur_key), f"{duration:g} s is longer than {MAX_PHASE_S:g} s (24 h)")
+    instructions = c.string(table.get("instructions", ""), (*path, "instructions"), empty_ok=True)
+
+    practice: str | None = None
+    category: ProtocolCategory | None = None
+    for key in ("practice", "category"):
+        if key in table and kind is not PhaseKind.PRACTICE:
+            c.fail((*path, key), f"only practice phases take {key!r} (this one is {kind.value!r})")
+    if kind is PhaseKind.PRACTICE:
+        if "practice" in table:
+            practice = c.identifier(table["practice"], (*path, "practice"))
+        else:
+            practice = defaults.get("practice")
+        if practice is None:
+            c.fail((*path, "practice"), f"practice phase {phase_id!r} needs 'practice' (its id)")
+        if "category" in table:
+            category = c.choice(
+                table["category"], ProtocolCategory, (*path, "category"), "category"
+            )
+        elif "category" in defaults:
+            category = defaults["category"]
+        elif protocol_category in _PRACTICE_CATEGORIES:
+            category = protocol_category
+        else:
+            c.fail(
+                (*path, "category"),
+                f"practice phase {phase_id!r} needs 'category' (the protocol's category "
+                f"{protocol_category.value!r} is not a practice category)",
+            )
+        if category is ProtocolCategory.STRESS_REACTIVITY:
+            c.fail((*path, "category"), "a practice cannot be of category 'stress_reactivity'")
+
+    pacer: PacerSettings | None = None
+    if "pacer" in table:
+        if kind in (PhaseKind.SELF_REPORT, PhaseKind.STRESSOR):
+            c.fail((*path, "pacer"), f"a {kind.value} phase cannot have a pacer")
+        pacer = _pacer(c, table["pacer"], (*path, "pacer"))
+    elif kind is PhaseKind.PRACTICE:
+        pacer = defaults.get("pacer")
+
+    if "expected_breathing_bpm" in table:
+        expected: float | None = c.number(
+            table["expected_breathing_bpm"], (*path, "expected_breathing_bpm")
+        )
+        if not MIN_BREATHS_PER_MIN <= expected <= 60.0:
+            c.fail(
+                (*path, "expected_breathing_bpm"),
+                f"{expected:g} breaths/min is outside {MIN_BREATHS_PER_MIN:g}-60",
+            )
+    else:
+        expected = pacer.breaths_per_min if pacer is not None else None
+
+    prompts = _prompts(c, table.get("prompts", []), (*path, "prompts"), duration)
+
+    if "self_report" in table:
+        if kind is not PhaseKind.SELF_REPORT:
+            c.fail((*path, "self_report"), f"only self_report phases ask items (this one is "
+                   f"{kind.value!r})")
+        items = _items(c, table["self_report"], (*path, "self_report"))
+    elif kind is PhaseKind.SELF_REPORT:
+        items = defaults.get("self_report", ())
+    else:
+        items = ()
+    if kind is PhaseKind.SELF_REPORT and not items:
+        c.fail(
+            (*path, "self_report"),
+            f"self_report phase {phase_id!r} has no items (add [[phases.self_report]] tables or "
+            "[[defaults.self_report]])",
+        )
+
+    stressor: StressorSettings | None = None
+    if "stressor" in table:
+        if kind is not PhaseKind.STRESSOR:
+            c.fail((*path, "stressor"), f"only stressor phases take a stressor (this one is "
+                   f"{kind.value!r})")
+        stressor = _stressor(c, table["stressor"], (*path, "stressor"))
+    elif kind is PhaseKind.STRESSOR:
+        c.fail(
+            (*path, "stressor"),
+            f"stressor phase {phase_id!r} needs a [phases.stressor] table "
+            f"(task = {' or '.join(repr(t) for t in STRESSOR_TASKS)})",
+        )
+
+    return Phase(
+        id=phase_id,
+        name=name,
+        kind=kind,
+        duration_s=duration,
+        practice=practice,
+        category=category,
+        instructions=instructions,
+        prompts=prompts,
+        pacer=pacer,
+        expected_breathing_bpm=expected,
+        self_report=items,
+        stressor=stressor,
+    )
+
+
+def _protocol(c: _Checker, data: dict[str, Any]) -> PracticeProtocol:
+    c.keys(data, _TOP_KEYS, ())
+    protocol_id = c.identifier(c.required(data, "id", ()), ("id",))
+    name = c.string(c.required(data, "name", ()), ("name",))
+    category = c.choice(
+        c.required(data, "category", ()), ProtocolCategory, ("category",), "category"
+    )
+    description = c.string(c.required(data, "description", ()), ("description",))
+    raw_sources = data.get("sources", [])
+    if not isinstance(raw_sources, list):
+        c.fail(("sources",), f"expected an array of strings, got {_type_name(raw_sources)}")
+    sources = tuple(c.string(s, ("sources", i)) for i, s in enumerate(raw_sources))
+
+    defaults: dict[str, Any] = {}
+    if "defaults" in data:
+        table = c.table(data["defaults"], ("defaults",))
+        c.keys(table, _DEFAULT_KEYS, ("defaults",))
+        if "practice" in table:
+            defaults["practice"] = c.identifier(table["practice"], ("defaults", "practice"))
+        if "category" in table:
+            defaults["category"] = c.choice(
+                table["category"], ProtocolCategory, ("defaults", "category"), "category"
+            )
+        if "pacer" in table:
+            defaults["pacer"] = _pacer(c, table["pacer"], ("defaults", "pacer"))
+        if "self_report" in table:
+            defaults["self_report"] = _items(
+                c, table["self_report"], ("defaults", "self_report")
+            )
+
+    if "phases" not in data:
+        c.fail(("phases",), "no phases: add at least one [[phases]] table")
+    tables = c.array_of_tables(data["phases"], ("phases",))
+    if not tables:
+        c.fail(("phases",), "the phases list is empty: add at least one [[phases]] table")
+    phases: list[Phase] = []
+    seen: dict[str, int] = {}
+    for i, table in enumerate(tables):
+        phase = _phase(c, table, ("phases", i), category, defaults)
+        if phase.id in seen:
+            c.fail(
+                ("phases", i, "id"),
+                f"phase id {phase.id!r} is already used by phases[{seen[phase.id]}]",
+            )
+        seen[phase.id] = i
+        phases.append(phase)
+    return PracticeProtocol(
+        id=protocol_id,
+        name=name,
+        category=category,
+        description=description,
+        phases=tuple(phases),
+        sources=sources,
+    )
+
+
+# ---------------------------------------------------------------------------------- loading
+
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_TOML_END = re.compile(r"\s*\(at end of document\)\s*$")
+
+
+def load_protocol_text(text: str, path: str | Path = "<string>") -> PracticeProtocol:
+    """Parse and validate a protocol from TOML ``text`` (``path`` names it in errors)."""
+    if "\x00" in text:
+        raise InputFileError(path, "binary data (NUL bytes), not a TOML text file")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        line: int | None = None
+        match = _TOML_POSITION.search(message)
+        if match:
+            line = int(match.group(1))
+            message = message[: match.start()]
+        else:
+            end = _TOML_END.search(message)
+            if end:
+                line = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
+                message = message[: end.start()] + " at the end of the file"
+        raise InputFileError(path, f"not valid TOML: {message}", line=line) from None
+    return _protocol(_Checker(text, path), data)
+
+
+def load_protocol_file(path: str | Path) -> PracticeProtocol:
+    """Read and validate a protocol TOML file."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputFileError(path, "file not found") from None
+    except IsADirectoryError:
+        raise InputFileError(path, "is a folder, not a protocol file") from None
+    except OSError as exc:
+        raise InputFileError(path, f"cannot be read: {exc.strerror or exc}") from None
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise InputFileError(path, "binary data (NUL bytes), not a TOML text file", line=line)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputFileError(
+            path, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
+            line=line,
+        ) from None
+    return load_protocol_text(text, path)
+
+
+# ---------------------------------------------------------------------------------- dumping
+
+
+def _toml_string(text: str) -> str:
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"cannot write {value!r} to a protocol file")
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write a {type(value).__name__} to a protocol file")
+
+
+def dump_protocol_toml(protocol: PracticeProtocol) -> str:
+    """The protocol as TOML text that :func:`load_protocol_text` reads back equal.
+
+    Everything is written explicitly (no ``[defaults]``); durations as ``duration_s``."""
+    lines = [
+        f"id = {_toml_string(protocol.id)}",
+        f"name = {_toml_string(protocol.name)}",
+        f"category = {_toml_string(protocol.category.value)}",
+        f"description = {_toml_string(protocol.description)}",
+    ]
+    if protocol.sources:
+        lines.append("sources = [")
+        lines.extend(f"    {_toml_string(s)}," for s in protocol.sources)
+        lines.append("]")
+    for phase in protocol.phases:
+        lines += ["", "[[phases]]"]
+        lines.append(f"id = {_toml_string(phase.id)}")
+        lines.append(f"name = {_toml_string(phase.name)}")
+        lines.append(f"kind = {_toml_string(phase.kind.value)}")
+        lines.append(f"duration_s = {_toml_value(float(phase.duration_s))}")
+        if phase.practice is not None:
+            lines.append(f"practice = {_toml_string(phase.practice)}")
+        if phase.category is not None:
+            lines.append(f"category = {_toml_string(phase.category.value)}")
+        if phase.instructions:
+            lines.append(f"instructions = {_toml_string(phase.instructions)}")
+        if phase.expected_breathing_bpm is not None:
+            lines.append(
+                f"expected_breathing_bpm = {_toml_value(float(phase.expected_breathing_bpm))}"
+            )
+        if phase.pacer is not None:
+            p = phase.pacer
+            lines += ["", "[phases.pacer]"]
+            lines.append(f"breaths_per_min = {_toml_value(float(p.breaths_per_min))}")
+            lines.append(f"inhale_exhale_ratio = {_toml_value(float(p.inhale_exhale_ratio))}")
+            if p.hold_after_inhale_s:
+                lines.append(f"hold_after_inhale_s = {_toml_value(float(p.hold_after_inhale_s))}")
+            if p.hold_after_exhale_s:
+                lines.append(f"hold_after_exhale_s = {_toml_value(float(p.hold_after_exhale_s))}")
+        if phase.stressor is not None:
+            lines += ["", "[phases.stressor]"]
+            lines.append(f"task = {_toml_string(phase.stressor.task)}")
+            for key, value in phase.stressor.options.items():
+                lines.append(f"{key} = {_toml_value(value)}")
+        for prompt in phase.prompts:
+            lines += ["", "[[phases.prompts]]"]
+            lines.append(f"at_s = {_toml_value(float(prompt.at_s))}")
+            lines.append(f"text = {_toml_string(prompt.text)}")
+        for item in phase.self_report:
+            lines += ["", "[[phases.self_report]]"]
+            lines.append(f"id = {_toml_string(item.id)}")
+            lines.append(f"question = {_toml_string(item.question)}")
+            lines.append(f"low_label = {_toml_string(item.low_label)}")
+            lines.append(f"high_label = {_toml_string(item.high_label)}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,144 @@
+"""Every protocol runs end to end with the simulated strap; studies place sessions in order."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from biofeedback.analysis import analyze_recording
+from biofeedback.cli.main import main
+from biofeedback.core.types import MarkerKind
+from biofeedback.session.live_session import LiveSession
+from biofeedback.session.protocol_session import ProtocolSession
+from biofeedback.store import SessionStore
+from biofeedback.store.studies import session_study
+from protocols.library import get_protocol, list_protocols
+from protocols.model import PhaseKind
+from protocols.simulation import physiology_schedule
+from sensors.simulated import SimulatedStrap
+
+SPECS = [p.id for p in list_protocols()] + [
+    "stress_reactivity:soothing_touch",
+    "stress_reactivity:mindfulness_of_breathing",
+    "practice_comparison:affectionate_breathing,body_scan",
+]
+
+
+def run_protocol(store, spec: str, seed: int = 1):
+    protocol = get_protocol(spec)
+    strap = SimulatedStrap(seed=seed, speed="max", duration_s=protocol.duration_s + 60.0,
+                           schedule=physiology_schedule(protocol))
+    session = LiveSession(strap, store=store, protocol_id=protocol.id, neurokit=False,
+                          commit_interval_s=0.05)
+    runner = ProtocolSession(session, protocol, simulated_participant=True, seed=seed)
+    asyncio.run(session.run())
+    return protocol, session, runner
+
+
+@pytest.fixture
+def store(tmp_path):
+    with SessionStore(tmp_path / "db.sqlite3") as s:
+        yield s
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_protocol_runs_end_to_end_and_stores_its_phases(store, spec):
+    protocol, session, runner = run_protocol(store, spec)
+    assert runner.runner.finished
+    info = store.session_info(session.session_id)
+    assert info.status == "complete" and info.protocol_id == protocol.id
+    rec = store.load_recording(session.session_id)
+    # The session stopped when the protocol ended, not when the strap's time ran out.
+    assert rec.time_s[-1] == pytest.approx(protocol.duration_s, abs=2.0)
+    declared, t = [], 0.0
+    for phase in protocol.phases:
+        declared.append((phase.id, str(phase.kind), t, t + phase.duration_s))
+        t += phase.duration_s
+    stored = [(p.phase_id, p.kind, p.start_s, p.end_s) for p in rec.phases]
+    assert stored == declared
+    reports = [m for m in rec.markers if m.kind is MarkerKind.SELF_REPORT]
+    for phase in protocol.phases:
+        if phase.kind is PhaseKind.SELF_REPORT:
+            answered = {m.extra["item"] for m in reports if m.extra.get("phase") == phase.id}
+            assert answered == {item.id for item in phase.self_report}
+    stressor_ends = [m for m in rec.markers
+                     if m.kind is MarkerKind.STRESSOR and m.extra.get("event") == "end"]
+    n_stressors = sum(p.kind is PhaseKind.STRESSOR for p in protocol.phases)
+    assert len(stressor_ends) == n_stressors
+
+
+def test_simulated_physiology_follows_the_phases(store):
+    _, session, _ = run_protocol(store, "stress_reactivity:resonance_breathing", seed=4)
+    rows = {p["phase_id"]: p for p in
+            analyze_recording(store.load_recording(session.session_id)).to_dict()["phases"]}
+    base, stress, practice, recovery = (rows[k] for k in
+                                        ("baseline", "stressor", "practice", "recovery"))
+    assert stress["mean_hr_bpm"] > base["mean_hr_bpm"] + 5
+    assert stress["ln_rmssd"] < base["ln_rmssd"] - 0.3
+    assert practice["breathing_rate_bpm"] == pytest.approx(6.0, abs=0.5)
+    assert practice["hf_valid"] is False
+    assert base["breathing_rate_bpm"] == pytest.approx(12.0, abs=1.0)
+    assert stress["breathing_rate_bpm"] == pytest.approx(16.0, abs=1.0)
+    assert base["ln_rmssd"] - 0.3 < recovery["ln_rmssd"] < base["ln_rmssd"] + 0.3
+
+
+def test_stressor_markers_record_every_answer(store):
+    _, session, runner = run_protocol(store, "stress_reactivity", seed=2)
+    rec = store.load_recording(session.session_id)
+    answers = [m for m in rec.markers if m.kind is MarkerKind.STRESSOR
+               and m.extra.get("event") in ("answer", "timeout")]
+    summary = runner.stressor_summaries[0]
+    assert len(answers) == summary["answers"] + summary["timeouts"] > 20
+    stressor = next(p for p in rec.phases if p.kind == "stressor")
+    assert all(stressor.start_s <= m.onset_s <= stressor.end_s for m in answers)
+    assert all("latency_ms" in m.extra and "correct" in m.extra for m in answers)
+
+
+def test_cli_records_a_study_in_counterbalanced_order(tmp_path, capsys):
+    data = str(tmp_path / "data")
+
+    def cli(*args):
+        code = main([*args, "--data-dir", data])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    code, out, err = cli("study", "create", "S1", "--conditions",
+                         "soothing_touch,mindfulness_of_breathing", "--json")
+    assert code == 0, err
+    orders = {}
+    for pid in ("P1", "P2"):
+        code, out, err = cli("study", "enrol", "S1", pid, "--json")
+        assert code == 0, err
+        orders[pid] = json.loads(out)["enrolment"]["condition_order"]
+    assert orders["P1"] == list(reversed(orders["P2"]))
+    ids = []
+    for _ in range(2):
+        code, out, err = cli("record", "--source", "sim", "--speed", "max", "--seed", "1",
+                             "--study", "S1", "--participant", "P1", "--quiet", "--no-neurokit")
+        assert code == 0, err
+        ids.append(int(out.strip()))
+    with SessionStore.open(data) as store:
+        placed = [session_study(store, sid) for sid in ids]
+        protocols = [store.session_info(sid).protocol_id for sid in ids]
+    assert [p.condition_position for p in placed] == [0, 1]
+    assert protocols == orders["P1"]
+    assert all(list(p.condition_order) == orders["P1"] for p in placed)
+    code, _, err = cli("record", "--source", "sim", "--speed", "max", "--study", "S1",
+                       "--participant", "P1", "--quiet", "--no-neurokit")
+    assert code == 1 and "has done all 2 conditions" in err
+    code, out, err = cli("record", "--source", "sim", "--speed", "max", "--seed", "2",
+                         "--study", "S1", "--participant", "P2", "--protocol",
+                         "practice_comparison", "--quiet", "--no-neurokit")
+    assert code == 0, err
+    with SessionStore.open(data) as store:
+        info = store.session_info(int(out.strip()))
+    assert info.protocol_id == "practice_comparison:" + ",".join(orders["P2"])
+    assert info.settings["study"]["order"] == orders["P2"]
+
+
+def test_cli_protocol_errors_are_sentences(tmp_path, capsys):
+    code = main(["record", "--protocol", "soothing_touchh", "--data-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1 and "soothing_touch" in err and "Traceback" not in err
