@@ -24,6 +24,7 @@ from biofeedback.store.studies import (
     study_sessions,
 )
 from protocols.design import design_orders
+from protocols.library import UnknownProtocolError
 
 
 @pytest.fixture
@@ -209,35 +210,39 @@ def cli(data_dir, *argv):
 
 def test_cli_create_enrol_show(tmp_path, capsys):
     data = tmp_path / "data"
-    assert cli(data, "study", "create", "pilot", "--conditions", "soothing,attention,rest") == 0
+    conditions = "soothing_touch,body_scan,quiet_rest"
+    assert cli(data, "study", "create", "pilot", "--conditions", conditions) == 0
     out = capsys.readouterr().out
-    assert "6 orders" in out and "soothing -> attention -> rest" in out
+    assert "6 orders" in out and "soothing_touch -> body_scan -> quiet_rest" in out
 
     assert cli(data, "study", "enrol", "pilot", "P01") == 0
-    assert "soothing -> attention -> rest" in capsys.readouterr().out
+    assert "soothing_touch -> body_scan -> quiet_rest" in capsys.readouterr().out
     assert cli(data, "study", "enrol", "pilot", "P02", "--json") == 0
     enrolled = json.loads(capsys.readouterr().out)["enrolment"]
-    assert enrolled["condition_order"] == ["attention", "rest", "soothing"]
+    assert enrolled["condition_order"] == ["body_scan", "quiet_rest", "soothing_touch"]
     assert enrolled["enrol_index"] == 1 and enrolled["new"] is True
     assert cli(data, "study", "enrol", "pilot", "P01") == 0
     assert "already enrolled" in capsys.readouterr().out
 
     assert cli(data, "study", "show", "pilot") == 0
     out = capsys.readouterr().out
-    assert "P01" in out and "P02" in out and "next participant gets: rest" in out
+    assert "P01" in out and "P02" in out and "next participant gets: quiet_rest" in out
     assert cli(data, "study", "show", "pilot", "--json") == 0
     shown = json.loads(capsys.readouterr().out)["study"]
-    assert shown["conditions"] == ["soothing", "attention", "rest"]
+    assert shown["conditions"] == ["soothing_touch", "body_scan", "quiet_rest"]
     assert shown["orders"] == [list(o) for o in design_orders(shown["conditions"])]
     assert [p["participant"] for p in shown["participants"]] == ["P01", "P02"]
     assert shown["exclusion_threshold_pct"] == 5.0
 
 
 def test_cli_create_json_and_threshold(tmp_path, capsys):
-    argv = ["study", "create", "ab", "--conditions", "A, B", "--exclusion-threshold", "10"]
+    argv = ["study", "create", "ab", "--conditions", "body_scan, open_awareness",
+            "--exclusion-threshold", "10"]
     assert cli(tmp_path, *argv, "--json") == 0
     created = json.loads(capsys.readouterr().out)["study"]
-    assert created["orders"] == [["A", "B"], ["B", "A"]]
+    assert created["orders"] == [
+        ["body_scan", "open_awareness"], ["open_awareness", "body_scan"]
+    ]
     assert created["exclusion_threshold_pct"] == 10.0
 
 
@@ -246,11 +251,14 @@ def test_cli_errors_are_user_errors(tmp_path, capsys):
         cli(tmp_path, "study", "show", "nope")
     with pytest.raises(StudyNotFoundError):
         cli(tmp_path, "study", "enrol", "nope", "P01")
-    cli(tmp_path, "study", "create", "s", "--conditions", "A,B")
+    cli(tmp_path, "study", "create", "s", "--conditions", "body_scan,quiet_rest")
     with pytest.raises(StudyError, match="exists already"):
-        cli(tmp_path, "study", "create", "s", "--conditions", "A,B")
+        cli(tmp_path, "study", "create", "s", "--conditions", "body_scan,quiet_rest")
     with pytest.raises(SystemExit):
-        cli(tmp_path, "study", "create", "t", "--conditions", "A,B", "--exclusion-threshold", "x")
+        cli(tmp_path, "study", "create", "t", "--conditions", "body_scan,quiet_rest",
+            "--exclusion-threshold", "x")
+    with pytest.raises(UnknownProtocolError, match="body_scan"):
+        cli(tmp_path, "study", "create", "u", "--conditions", "body_scann,quiet_rest")
     capsys.readouterr()
     parser = argparse.ArgumentParser()
     study_cli.add_parser(parser.add_subparsers())

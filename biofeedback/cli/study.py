@@ -90,6 +90,11 @@ def run_create(args: argparse.Namespace) -> int:
     """Create a study; print its design."""
     conditions = [c.strip() for c in args.conditions.split(",")]
     with SessionStore.open(args.data_dir) as store:
+        # Each condition is what a session runs: refuse typos before the study exists.
+        from protocols.library import get_protocol
+
+        for condition in conditions:
+            get_protocol(condition)
         study = create_study(store, args.name, conditions, args.exclusion_threshold)
     if args.json:
         print(json.dumps({"study": study.to_dict()}, indent=2))
