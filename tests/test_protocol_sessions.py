@@ -142,3 +142,20 @@ def test_cli_protocol_errors_are_sentences(tmp_path, capsys):
     code = main(["record", "--protocol", "soothing_touchh", "--data-dir", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 1 and "soothing_touch" in err and "Traceback" not in err
+
+
+def test_without_a_participant_answering_reports_are_marked_and_prompts_time_out(store):
+    protocol = get_protocol("stress_reactivity")
+    strap = SimulatedStrap(seed=3, speed="max", duration_s=protocol.duration_s + 60.0,
+                           schedule=physiology_schedule(protocol))
+    session = LiveSession(strap, store=store, protocol_id=protocol.id, neurokit=False)
+    runner = ProtocolSession(session, protocol, simulated_participant=False)
+    asyncio.run(session.run())
+    rec = store.load_recording(session.session_id)
+    unanswered = [m.label for m in rec.markers if m.label.endswith("not answered")]
+    assert unanswered == [f"self-report {p.id} not answered" for p in protocol.phases
+                          if p.kind is PhaseKind.SELF_REPORT]
+    summary = runner.stressor_summaries[0]
+    assert summary["answers"] == 0 and summary["timeouts"] > 10
+    # Unanswered prompts relax the limit up to its ceiling (x1.1 per timeout, max 15 s).
+    assert summary["final_time_limit_s"] == pytest.approx(15.0)
