@@ -65,3 +65,20 @@ def test_markers_are_stored_at_session_time(tmp_path):
         rec = store.load_recording(session.session_id)
     assert 60 < added[0].onset_s < 62
     assert rec.markers == [Marker(added[0].onset_s, 0.0, "bell", MarkerKind.USER, {"n": 1})]
+
+
+def test_consecutive_gaps_before_one_notification_are_all_stored(tmp_path):
+    from biofeedback.core.types import Gap, GapReason
+
+    rr = np.full(60, 1000.0)
+    t = np.cumsum(rr) / 1000
+    t[30:] += 20.0
+    gaps = [Gap(float(t[29]), float(t[29]) + 5.0, GapReason.LINK_LOSS),
+            Gap(float(t[29]) + 5.0, float(t[30]) - 1.0, GapReason.CLOCK_DRIFT)]
+    rec = Recording(rr_ms=rr, time_s=t, received_s=t + 0.2, gaps=gaps, name="two gaps")
+    with SessionStore(tmp_path / "db.sqlite3") as store:
+        session = LiveSession(ReplaySource(rec, speed="max"), store=store, neurokit=False)
+        asyncio.run(session.run())
+        stored = store.load_recording(session.session_id)
+    assert stored.gaps == gaps
+    assert session.stats.n_gaps == 2

@@ -75,7 +75,7 @@ def test_round_trip_of_beats_classes_gaps_markers_phases(tmp_path):
             sid, 1, 2, batch(4.0, [810.0], 3.0),
             [BeatClassification(0, "normal", (800.0,)),
              BeatClassification(1, "missed", (800.0, 800.0))],
-            Gap(2.4, 3.0, GapReason.CLOCK_DRIFT),
+            [Gap(2.4, 3.0, GapReason.CLOCK_DRIFT)],
         )
         store.add_marker(sid, Marker(2.0, 0.0, "itch", MarkerKind.USER, {"note": "left"}))
         store.end_phase(row, 3.5)

@@ -174,7 +174,7 @@ class LiveSession:
         self._next_seq = 0
         self._next_notification = 0
         self._last_commit = 0.0
-        self._pending_gap: Gap | None = None
+        self._pending_gaps: list[Gap] = []
         self._early_markers: list[Marker] = []
         self._phase_handles: list[PhaseSpan] = []
         self.before_finish: list[Callable[[], None]] = []
@@ -352,12 +352,12 @@ class LiveSession:
                 first_seq,
                 batch,
                 [_as_stored(c) for c in classified],
-                self._pending_gap,
+                self._pending_gaps,
                 commit=commit,
             )
             if commit:
                 self._last_commit = now_wall
-        self._pending_gap = None
+        self._pending_gaps = []
         self._next_notification += 1
         stats = self.stats
         stats.n_notifications += 1
@@ -381,7 +381,7 @@ class LiveSession:
         if self.store is not None and self.session_id is not None:
             # Written with the next notification, in the same transaction as its beats.
             self.store.write_classes(self.session_id, [_as_stored(c) for c in classified])
-            self._pending_gap = gap
+            self._pending_gaps.append(gap)
         self.stats.n_gaps += 1
         self.stats.gap_s += gap.duration_s
         self._publish(gap)
@@ -418,8 +418,8 @@ class LiveSession:
             self._worker.close()
         if self.store is not None and self.session_id is not None:
             self.store.commit()
-            if self._pending_gap is not None:
-                self.store.add_gap(self.session_id, self._pending_gap)
+            for gap in self._pending_gaps:
+                self.store.add_gap(self.session_id, gap)
             self.store.write_classes(self.session_id, [_as_stored(c) for c in remaining])
             self.store.finish_session(self.session_id, "complete")
 

@@ -331,7 +331,7 @@ class SessionStore:
         first_beat_seq: int,
         batch: BeatBatch,
         classified: Sequence[BeatClassification] = (),
-        gap: Gap | None = None,
+        gaps: Sequence[Gap] = (),
         *,
         commit: bool = True,
     ) -> None:
@@ -349,8 +349,8 @@ class SessionStore:
             The notification.
         classified : sequence of BeatClassification
             Beats (of this or earlier notifications) whose class became final.
-        gap : Gap, optional
-            A gap the source reported before this notification.
+        gaps : sequence of Gap
+            Gaps the source reported before this notification.
         commit : bool
             Commit now (default). ``False`` lets a faster-than-real-time recorder group
             several notifications in one transaction.
@@ -359,7 +359,7 @@ class SessionStore:
         if not conn.in_transaction:
             conn.execute("BEGIN IMMEDIATE")
         try:
-            if gap is not None:
+            for gap in gaps:
                 self._insert_gap(session_id, gap)
             conn.execute(
                 "INSERT INTO notifications (session_id, seq, received_s, heart_rate_bpm, n_rr)"
