@@ -521,6 +521,14 @@ def _stressor(c: _Checker, raw: Any, path: Path_) -> StressorSettings:
         elif check == "bool" and not isinstance(value, bool):
             c.fail(where, f"expected true or false, got {_type_name(value)}")
         options[name] = value
+    if task == "serial_subtraction":
+        # The task's own limits (time limit range, start >= step): a file that loads must run.
+        from protocols.stressor import SerialSubtractionTask, StressorError
+
+        try:
+            SerialSubtractionTask.from_options(options)
+        except (StressorError, ValueError) as exc:
+            c.fail(path, str(exc))
     return StressorSettings(task=task, options=options)
 
 

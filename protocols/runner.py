@@ -79,10 +79,12 @@ class PacerStage:
 
 @dataclass(frozen=True, slots=True)
 class ProtocolFinished:
-    """The last phase ended."""
+    """The protocol is over: ``completed`` when its last phase ran to its end, False when it
+    was ended early (:meth:`ProtocolRunner.finish`)."""
 
     protocol: PracticeProtocol
     at_s: float
+    completed: bool = True
 
 
 RunnerEvent = PhaseStarted | PhaseEnded | PromptDue | PacerStage | ProtocolFinished
@@ -195,6 +197,13 @@ class ProtocolRunner:
             now = self._paused_at
         return max(0.0, now - self._phase_start_s)
 
+    @property
+    def phase_end_s(self) -> float:
+        """Planned end of the current phase on the session clock, s (pauses and extensions
+        included)."""
+        held = 0.0 if self._paused_at is None else self.now_s - self._paused_at
+        return self._phase_start_s + self._phase_length_s + held
+
     def phase_remaining_s(self, now_s: float | None = None) -> float:
         """Countdown of the current phase, s."""
         return max(0.0, self._phase_length_s - self.phase_elapsed_s(now_s))
@@ -242,7 +251,9 @@ class ProtocolRunner:
             return
         held = self.now_s - self._paused_at
         self._paused_at = None
-        self._phase_length_s += held
+        # Shift the phase's clock, not its length: prompts and the pacer keep protocol time.
+        # (The stored span keeps the true start, so its duration includes the pause.)
+        self._phase_start_s += held
         self._pacer_next_s += held
         self.recorder.add_marker(
             "protocol resumed", kind=MarkerKind.PROTOCOL, onset_s=self.now_s,
@@ -282,8 +293,10 @@ class ProtocolRunner:
     def finish(self, now_s: float) -> None:
         """End the protocol early (the session is stopping): close the current phase."""
         if self.started and not self._finished:
-            self.now_s = max(self.now_s, now_s)
-            self._end_current(self.now_s, skipped=True, last=True)
+            self.tick(now_s)  # phases that ended meanwhile are closed at their planned times
+            if not self._finished:
+                self.now_s = max(self.now_s, now_s)
+                self._end_current(self.now_s, skipped=True, last=True)
 
     # -- internals -------------------------------------------------------------------------
 
@@ -310,7 +323,7 @@ class ProtocolRunner:
         self._publish(PhaseEnded(phase, self._index, at_s, skipped))
         if last or self._index + 1 >= len(self.protocol.phases):
             self._finished = True
-            self._publish(ProtocolFinished(self.protocol, at_s))
+            self._publish(ProtocolFinished(self.protocol, at_s, completed=not last))
         else:
             self._begin(self._index + 1, at_s)
 

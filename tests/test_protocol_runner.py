@@ -143,3 +143,30 @@ def test_started_event_carries_the_phase(session):
     runner.subscribe(seen.append)
     runner.tick(0.0)
     assert isinstance(seen[0], PhaseStarted) and seen[0].phase.name == "Baseline"
+
+
+def test_prompts_keep_protocol_time_after_a_pause(session):
+    runner = ProtocolRunner(PROTOCOL, session)
+    prompts = []
+    runner.subscribe(lambda e: prompts.append(e) if isinstance(e, PromptDue) else None)
+    runner.start(0.0)
+    runner.tick(10.0)
+    runner.pause()
+    runner.tick(50.0)
+    runner.resume()  # 40 s held: the 30-s prompt is now due at 70 s of session time
+    runner.tick(69.0)
+    assert [p.prompt.text for p in prompts] == ["Sit"]
+    runner.tick(70.0)
+    assert [(p.prompt.text, p.at_s) for p in prompts] == [("Sit", 0.0), ("Still", 70.0)]
+
+
+def test_finish_closes_phases_that_ended_before_it(session):
+    runner = ProtocolRunner(PROTOCOL, session)
+    ended = []
+    runner.subscribe(ended.append)
+    runner.start(0.0)
+    runner.tick(59.5)
+    runner.finish(75.0)  # no tick since 59.5 s: baseline must still end at 60 s
+    spans = [(p.phase_id, p.start_s, p.end_s) for p in session.phases]
+    assert spans == [("baseline", 0.0, 60.0), ("paced", 60.0, 75.0)]
+    assert isinstance(ended[-1], ProtocolFinished) and ended[-1].completed is False

@@ -159,3 +159,39 @@ def test_without_a_participant_answering_reports_are_marked_and_prompts_time_out
     assert summary["answers"] == 0 and summary["timeouts"] > 10
     # Unanswered prompts relax the limit up to its ceiling (x1.1 per timeout, max 15 s).
     assert summary["final_time_limit_s"] == pytest.approx(15.0)
+
+
+def test_study_placement_counts_only_completed_conditions(tmp_path, capsys):
+    data = str(tmp_path / "data")
+
+    def cli(*args):
+        code = main([*args, "--data-dir", data, *(
+            ["--quiet", "--no-neurokit", "--source", "sim", "--speed", "max"]
+            if args[0] == "record" else [])])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    assert cli("study", "create", "S2", "--conditions", "body_scan,quiet_rest")[0] == 0
+    # A typo or a wrong condition fails before enrolment: the design is not used up.
+    code, _, err = cli("record", "--study", "S2", "--participant", "P1", "--protocol",
+                       "quiet_rest")
+    assert code == 1 and "next condition in study 'S2' is 'body_scan'" in err
+    code, out, _ = cli("study", "show", "S2", "--json")
+    assert json.loads(out)["study"]["participants"] == []
+    # An aborted session (cut by --duration) does not count as done.
+    code, out, err = cli("record", "--study", "S2", "--participant", "P1", "--duration", "30")
+    assert code == 0, err
+    aborted = int(out.strip())
+    code, out, err = cli("record", "--study", "S2", "--participant", "P1", "--seed", "2")
+    assert code == 0, err
+    redo = int(out.strip())
+    with SessionStore.open(data) as store:
+        assert session_study(store, aborted).condition_position == 0
+        assert session_study(store, redo).condition_position == 0
+        assert store.session_info(redo).protocol_id == "body_scan"
+        labels = [m.label for m in store.load_recording(redo).markers]
+    assert "protocol completed" in labels
+    code, out, err = cli("record", "--study", "S2", "--participant", "P1", "--seed", "3")
+    assert code == 0, err
+    with SessionStore.open(data) as store:
+        assert store.session_info(int(out.strip())).protocol_id == "quiet_rest"

@@ -388,6 +388,11 @@ def test_stressor_rules():
     refuse(text, line=52, field="phases[3].stressor.start", match="positive whole number")
     text = replace_line(VALID, 'kind = "stressor"', 'kind = "rest"')
     refuse(text, line=50, field="phases[3].stressor", match="only stressor phases")
+    # Options the task itself cannot run with are refused at load time, not mid-session.
+    text = replace_line(VALID, "time_limit_s = 7.5", "time_limit_s = 30")
+    refuse(text, line=50, field="phases[3].stressor", match="time_limit")
+    text = replace_line(VALID, "time_limit_s = 7.5", "start = 5")
+    refuse(text, line=50, field="phases[3].stressor", match="start")
     text = VALID.replace('[phases.stressor]\ntask = "serial_subtraction"\ntime_limit_s = 7.5\n', "")
     refuse(text, line=line_of(text, "[[phases]]", 4), field="phases[3].stressor",
            match="needs a [phases.stressor] table")

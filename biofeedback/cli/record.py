@@ -15,6 +15,7 @@ from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.source import HeartRateSource
 from biofeedback.core.types import SourceState
 from biofeedback.session.live_session import LiveSession, SessionStats
+from biofeedback.session.protocol_session import PROTOCOL_COMPLETED
 from biofeedback.store.database import SessionStore
 from protocols.model import PracticeProtocol
 
@@ -113,31 +114,57 @@ def make_source(
 def resolve_protocol(
     args: argparse.Namespace, store: SessionStore
 ) -> tuple[PracticeProtocol | None, dict[str, Any] | None]:
-    """The protocol to run, and the study placement of the session (``--study``)."""
+    """The protocol to run, and the study placement of the session (``--study``).
+
+    Nothing is written here: the participant is enrolled only once the protocol and the
+    source are known to be usable, so a typo never takes up an order of the design.
+    """
     from protocols.library import get_protocol
 
     if args.study is None:
         return (get_protocol(args.protocol) if args.protocol else None), None
-    from biofeedback.store.studies import enrol, study_sessions
+    from biofeedback.store.studies import get_study
 
     if args.participant is None:
         raise UsageError("--study needs --participant (the study gives that participant's order)")
-    enrolment = enrol(store, args.study, args.participant)
-    order = tuple(enrolment.condition_order)
-    done = [s for s in study_sessions(store, args.study) if s.participant_id == args.participant]
+    study = get_study(store, args.study)
+    enrolment = study.enrolment(args.participant)
+    order = tuple(enrolment.condition_order) if enrolment else tuple(study.next_order)
     if args.protocol == "practice_comparison":
         # Both practices in one session, in the participant's counterbalanced order.
         spec, position = "practice_comparison:" + ",".join(order), 0
     else:
-        position = len(done)
-        if position >= len(order):
+        done = completed_positions(store, args.study, args.participant)
+        position = next((i for i in range(len(order)) if i not in done), None)
+        if position is None:
             raise UsageError(
                 f"participant {args.participant} has done all {len(order)} conditions of study "
                 f"{args.study!r}"
             )
-        spec = args.protocol or order[position]
+        spec = order[position]
+        if args.protocol is not None and args.protocol != spec:
+            raise UsageError(
+                f"participant {args.participant}'s next condition in study {args.study!r} is "
+                f"{spec!r} (order {' -> '.join(order)}), not {args.protocol!r}"
+            )
     placement = {"study": args.study, "position": position, "order": list(order)}
     return get_protocol(spec), placement
+
+
+def completed_positions(store: SessionStore, study: str, participant: str) -> set[int]:
+    """Positions of the participant's conditions whose protocol ran to its end; an aborted
+    session does not count, so that condition can be recorded again."""
+    from biofeedback.store.studies import study_sessions
+
+    done = set()
+    for placed in study_sessions(store, study):
+        if placed.participant_id != participant:
+            continue
+        info = store.session_info(placed.session_id)
+        markers = store.load_recording(placed.session_id).markers
+        if info.status == "complete" and any(m.label == PROTOCOL_COMPLETED for m in markers):
+            done.add(placed.condition_position)
+    return done
 
 
 def run(args: argparse.Namespace) -> int:
@@ -145,6 +172,10 @@ def run(args: argparse.Namespace) -> int:
     with SessionStore.open(args.data_dir) as store:
         protocol, placement = resolve_protocol(args, store)
         source = make_source(args, protocol)
+        if placement is not None:
+            from biofeedback.store.studies import enrol
+
+            enrol(store, args.study, args.participant)
         if args.speed is None:
             commit_interval = 0.05
         else:

@@ -278,7 +278,8 @@ class LiveSession:
         Returns
         -------
         SessionStats
-            Totals; the stored session (if any) is ``complete`` afterwards.
+            Totals; the stored session (if any) is ``complete`` afterwards, or
+            ``interrupted`` when processing raised or the source failed.
         """
         if self.store is not None and self.participant_id is not None:
             self.store.ensure_participant(self.participant_id)  # a bad id fails before starting
@@ -297,7 +298,12 @@ class LiveSession:
                 with contextlib.suppress(asyncio.CancelledError):
                     await consumer
             await self.source.stop()
-            self._finish()
+            failed = (
+                (consumer.done() and not consumer.cancelled() and consumer.exception() is not None)
+                or self.stats.final_state == SourceState.FAILED
+            )
+            # A session cut short by an error is not a complete recording.
+            self._finish("interrupted" if failed else "complete")
         if consumer.done() and not consumer.cancelled() and consumer.exception() is not None:
             raise consumer.exception()  # type: ignore[misc]
         return self.stats
@@ -408,7 +414,7 @@ class LiveSession:
         for c in classified:
             artifacts[c.artifact] = artifacts.get(c.artifact, 0) + 1
 
-    def _finish(self) -> None:
+    def _finish(self, status: str = "complete") -> None:
         for hook in list(self.before_finish):
             hook()
         remaining = self.processor.finish()
@@ -421,7 +427,7 @@ class LiveSession:
             for gap in self._pending_gaps:
                 self.store.add_gap(self.session_id, gap)
             self.store.write_classes(self.session_id, [_as_stored(c) for c in remaining])
-            self.store.finish_session(self.session_id, "complete")
+            self.store.finish_session(self.session_id, status)
 
 
 def _as_stored(beat: ClassifiedBeat) -> BeatClassification:

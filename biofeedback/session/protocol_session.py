@@ -24,6 +24,9 @@ from protocols.stressor import (
     simulate_participant,
 )
 
+PROTOCOL_COMPLETED = "protocol completed"
+"""Label of the marker recorded when a protocol's last phase ran to its end."""
+
 
 class ProtocolSession:
     """Runs ``protocol`` in ``session``.
@@ -61,7 +64,6 @@ class ProtocolSession:
         self.self_reports: dict[str, dict[str, int]] = {}
         self._stop_when_finished = stop_when_finished
         self._pending: SimulatedResponse | None = None
-        self._stressor_end_s = 0.0
         self._last_kind: PhaseKind | None = None
         self._report_phase: Phase | None = None
         self.runner.subscribe(self._on_runner_event)
@@ -102,15 +104,20 @@ class ProtocolSession:
         if not self.runner.started:
             self.runner.start(0.0)
         now = self.session.source.session_time_s()
-        self._drive_stressor(now)
+        if not self.runner.paused:
+            self._drive_stressor(now)
         self.runner.tick(now)
 
     def _on_session_finishing(self) -> None:
         self.runner.finish(self.session.source.session_time_s())
 
     def _on_runner_event(self, event: RunnerEvent) -> None:
-        if isinstance(event, ProtocolFinished) and self._stop_when_finished:
-            self.session.request_stop()
+        if isinstance(event, ProtocolFinished):
+            if event.completed:
+                self._record(Marker(event.at_s, 0.0, PROTOCOL_COMPLETED, MarkerKind.PROTOCOL,
+                                    {"protocol": self.protocol.id}))
+            if self._stop_when_finished:
+                self.session.request_stop()
 
     def _on_phase(self, runner: ProtocolRunner, phase: Phase, event: RunnerEvent) -> None:
         if isinstance(event, PhaseStarted):
@@ -126,7 +133,6 @@ class ProtocolSession:
             ):
                 self.stressor = SerialSubtractionTask.from_options(phase.stressor.options)
                 self.stressor.begin(event.at_s)
-                self._stressor_end_s = event.at_s + phase.duration_s
                 self._pending = None
                 self._flush_stressor_markers()
         elif isinstance(event, PhaseEnded):
@@ -150,7 +156,8 @@ class ProtocolSession:
         task = self.stressor
         if task is None or task.finished:
             return
-        until = min(now_s, self._stressor_end_s)
+        # The phase may have been extended (or, at its end, is closing at now_s).
+        until = min(now_s, self.runner.phase_end_s)
         while not task.finished:
             prompt = task.current_prompt
             if prompt is None:
