@@ -89,6 +89,7 @@ class ReplaySource(HeartRateSource):
         self._paused = False
         self._pending_seek: float | None = None
         self._now_s = float(start_s)
+        self._consumed_s: float | None = None
         self._next = 0
         self._next_gap = 0
         self._next_marker = 0
@@ -152,7 +153,15 @@ class ReplaySource(HeartRateSource):
             self._queue.put_nowait(item)
 
     def session_time_s(self) -> float:
+        # At maximum speed the producer runs a queue's length ahead of what the consumer has
+        # processed; markers and protocol phases must line up with the beats being shown.
+        if self._speed is None and self._consumed_s is not None:
+            return self._consumed_s
         return self._now_s
+
+    def _on_consumed(self, event: object) -> None:
+        if isinstance(event, BeatBatch):
+            self._consumed_s = event.received_s
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -182,11 +191,13 @@ class ReplaySource(HeartRateSource):
         await self._set_state(SourceState.STREAMING, f"Replaying {self.recording.name}")
         loop = asyncio.get_running_loop()
         origin_wall, origin_s = loop.time(), self._now_s
+        last_speed = self._speed
         n = len(self._notif_time)
         while True:
             if self._pending_seek is not None:
                 target, self._pending_seek = self._pending_seek, None
                 self._position(target)
+                self._consumed_s = None
                 origin_wall, origin_s = loop.time(), target
                 await self._emit(
                     StatusChange(
@@ -208,6 +219,11 @@ class ReplaySource(HeartRateSource):
                     await self._set_state(SourceState.STREAMING, "Playing")
                 continue
             speed = self._speed
+            if speed != last_speed:
+                # Coming from max speed (or another speed) the old origin is meaningless:
+                # continue from where playback is.
+                origin_wall, origin_s = loop.time(), self._now_s
+                last_speed = speed
             if speed is not None:
                 now = origin_s + (loop.time() - origin_wall) * speed
                 if now < due:
@@ -232,7 +248,13 @@ class ReplaySource(HeartRateSource):
                 continue
             await self._deliver(self._next, due)
             self._next += 1
-        self._now_s = self.duration_s
+        # What happened after the last beat (a final disconnection, a gap, a closing marker).
+        for gap in self._gaps[self._next_gap :]:
+            await self._emit(gap)
+        for marker in self._markers[self._next_marker :]:
+            await self._emit(marker)
+        self._next_gap, self._next_marker = len(self._gaps), len(self._markers)
+        self._now_s = max(self.duration_s, self._now_s)
 
     async def _deliver(self, k: int, due: float) -> None:
         start, end = self._notif_start[k], self._notif_end[k]

@@ -82,3 +82,25 @@ def test_consecutive_gaps_before_one_notification_are_all_stored(tmp_path):
         stored = store.load_recording(session.session_id)
     assert stored.gaps == gaps
     assert session.stats.n_gaps == 2
+
+
+def test_seek_while_recording_stores_classes_and_a_gap(tmp_path):
+    source = ReplaySource(file_recording(600.0), speed="max")
+    with SessionStore(tmp_path / "db.sqlite3") as store:
+        session = LiveSession(source, store=store, neurokit=False)
+        state = {"seen": 0}
+
+        def listen(event):
+            if isinstance(event, BeatsProcessed):
+                state["seen"] += 1
+                if state["seen"] == 60:
+                    source.seek(400.0)
+
+        session.subscribe(listen)
+        asyncio.run(session.run())
+        rec = store.load_recording(session.session_id)
+    assert (rec.artifact != "").all()  # every beat's class was stored, also at the jump
+    assert len(rec.gaps) == 1
+    gap = rec.gaps[0]
+    assert gap.end_s == 400.0 and gap.start_s < 60.0
+    assert np.all(np.diff(rec.time_s) > 0)

@@ -113,3 +113,34 @@ def test_seek_jumps_and_tells_the_consumer():
 def test_bad_speed_is_refused():
     with pytest.raises(SourceError, match="speed"):
         ReplaySource(make_recording(), speed=-1.0)
+
+
+def test_switching_from_max_to_a_set_speed_continues_at_once():
+    async def scenario():
+        src = ReplaySource(make_recording(3000, 1000.0), speed="max")
+        await src.start()
+        seen, t_switch, after = 0, None, []
+        async for event in src:
+            if isinstance(event, BeatBatch):
+                seen += 1
+                if seen == 1000:
+                    src.set_speed(20.0)
+                    t_switch = time.perf_counter()
+                elif t_switch is not None:
+                    after.append(time.perf_counter() - t_switch)
+                    if len(after) == 5:
+                        await src.stop()
+        return after
+
+    after = asyncio.run(asyncio.wait_for(scenario(), 20))
+    # At 20x the next five seconds of beats take about 0.25 s, not minutes.
+    assert after[-1] < 1.5
+
+
+def test_markers_and_gaps_after_the_last_beat_are_replayed():
+    rec = make_recording(10, 1000.0)
+    rec.markers = [Marker(12.0, 0.0, "disconnected")]
+    rec.gaps = [Gap(10.0, 15.0, GapReason.LINK_LOSS)]
+    events = asyncio.run(collect(ReplaySource(rec, speed="max")))
+    tail = [e for e in events if isinstance(e, Marker | Gap)]
+    assert tail == [Gap(10.0, 15.0, GapReason.LINK_LOSS), Marker(12.0, 0.0, "disconnected")]

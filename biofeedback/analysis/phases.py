@@ -349,7 +349,7 @@ def _time_domain(
         row.mean_hr_bpm = 60000.0 / row.mean_rr_ms
     if row.rmssd_ms:
         row.ln_rmssd = math.log(row.rmssd_ms)
-    if diffs.size:
+    if diffs.size >= 2:  # one difference is no proportion worth reporting
         row.pnn50_pct = (
             100.0 * float(np.sum(np.abs(diffs) > settings.pnn_threshold_ms)) / diffs.size
         )

@@ -28,7 +28,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sub = p.add_subparsers(dest="protocols_command", metavar="SUBCOMMAND")
 
     lst = sub.add_parser("list", help="list the built-in protocols (default)")
-    lst.add_argument("--json", action="store_true", help="print JSON")
+    # SUPPRESS: a --json given before the subcommand must not be reset by the subparser.
+    lst.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     lst.set_defaults(run=run_list)
 
     show = sub.add_parser(
@@ -37,7 +38,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "'practice_comparison:FIRST,SECOND' or a .toml file.",
     )
     show.add_argument("spec", metavar="SPEC", help="protocol id, template:practice or file")
-    show.add_argument("--json", action="store_true", help="print JSON")
+    show.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print JSON"
+    )
     show.set_defaults(run=run_show)
 
     val = sub.add_parser("validate", help="check a protocol TOML file")

@@ -89,8 +89,12 @@ class HeartRateSource(abc.ABC):
         task = self._task
         if task is not None and not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # the caller itself is being cancelled: do not swallow that
         if not self._finished:
             await self._finish(SourceState.FINISHED, "Stopped")
 
@@ -155,4 +159,8 @@ class HeartRateSource(abc.ABC):
             item = await self._queue.get()
             if item is _END:
                 return
+            self._on_consumed(item)
             yield item  # type: ignore[misc]
+
+    def _on_consumed(self, event: object) -> None:  # noqa: B027 - optional hook
+        """Called as the consumer takes each event (a replay keeps its clock on it)."""

@@ -217,6 +217,9 @@ class NeuroKitWorker:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            # Ctrl-C in a terminal goes to the whole process group; the recorder handles it
+            # and closes the worker itself.
+            start_new_session=True,
         )
         self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._reader = threading.Thread(

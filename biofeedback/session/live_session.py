@@ -20,6 +20,7 @@ from biofeedback.core.types import (
     ArtifactClass,
     BeatBatch,
     Gap,
+    GapReason,
     Marker,
     MarkerKind,
     PhaseSpan,
@@ -177,8 +178,9 @@ class LiveSession:
         self._pending_gaps: list[Gap] = []
         self._early_markers: list[Marker] = []
         self._phase_handles: list[PhaseSpan] = []
-        self.before_finish: list[Callable[[], None]] = []
-        """Called when the session is about to close (e.g. a protocol runner ends its phase)."""
+        self.before_finish: list[Callable[[float], None]] = []
+        """Called with the session's end time (s) as it closes (e.g. a protocol runner ends
+        its phase there)."""
         self._phase_rows: dict[int, int] = {}
 
     def _new_processor(self) -> LiveProcessor:
@@ -297,13 +299,15 @@ class LiveSession:
                 consumer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await consumer
+            # Stamp the end before stopping: disconnecting a strap can take seconds.
+            end_s = self.source.session_time_s()
             await self.source.stop()
             failed = (
                 (consumer.done() and not consumer.cancelled() and consumer.exception() is not None)
                 or self.stats.final_state == SourceState.FAILED
             )
             # A session cut short by an error is not a complete recording.
-            self._finish("interrupted" if failed else "complete")
+            self._finish("interrupted" if failed else "complete", end_s)
         if consumer.done() and not consumer.cancelled() and consumer.exception() is not None:
             raise consumer.exception()  # type: ignore[misc]
         return self.stats
@@ -394,8 +398,17 @@ class LiveSession:
 
     def _on_status(self, status: StatusChange) -> None:
         if "seek_s" in status.detail:
-            # A jump in a replay: finish the segment so no index spans the jump.
-            self._count(self.processor.finish())
+            # A jump in a replay: finish the segment so no index spans the jump; when
+            # recording, the decided classes are stored and the jump is a gap.
+            finished = self.processor.finish()
+            self._count(finished)
+            if self.store is not None and self.session_id is not None:
+                self.store.write_classes(self.session_id, [_as_stored(c) for c in finished])
+                last = self.stats.last_beat_s
+                if last is not None and float(status.detail["seek_s"]) > last:
+                    self._pending_gaps.append(
+                        Gap(last, float(status.detail["seek_s"]), GapReason.SOURCE)
+                    )
             self.processor = self._new_processor()
         if (
             status.state is SourceState.STREAMING
@@ -414,9 +427,13 @@ class LiveSession:
         for c in classified:
             artifacts[c.artifact] = artifacts.get(c.artifact, 0) + 1
 
-    def _finish(self, status: str = "complete") -> None:
+    def _finish(self, status: str = "complete", end_s: float | None = None) -> None:
+        error: BaseException | None = None
         for hook in list(self.before_finish):
-            hook()
+            try:
+                hook(self.source.session_time_s() if end_s is None else end_s)
+            except Exception as exc:  # the session must still be closed properly
+                error = error or exc
         remaining = self.processor.finish()
         self._count(remaining)
         self.processor.refresh_spectral_if_due()
@@ -428,6 +445,8 @@ class LiveSession:
                 self.store.add_gap(self.session_id, gap)
             self.store.write_classes(self.session_id, [_as_stored(c) for c in remaining])
             self.store.finish_session(self.session_id, status)
+        if error is not None:
+            raise error
 
 
 def _as_stored(beat: ClassifiedBeat) -> BeatClassification:

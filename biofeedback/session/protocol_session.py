@@ -108,8 +108,8 @@ class ProtocolSession:
             self._drive_stressor(now)
         self.runner.tick(now)
 
-    def _on_session_finishing(self) -> None:
-        self.runner.finish(self.session.source.session_time_s())
+    def _on_session_finishing(self, end_s: float) -> None:
+        self.runner.finish(end_s)
 
     def _on_runner_event(self, event: RunnerEvent) -> None:
         if isinstance(event, ProtocolFinished):

@@ -281,7 +281,8 @@ class SessionStore:
             raise ValueError(f"unknown session status {status!r}")
         with self.transaction() as conn:
             conn.execute(
-                "UPDATE phases SET end_s = (SELECT MAX(time_s) FROM beats WHERE session_id = ?)"
+                "UPDATE phases SET end_s = MAX(start_s, COALESCE("
+                "(SELECT MAX(time_s) FROM beats WHERE session_id = ?), start_s))"
                 " WHERE session_id = ? AND end_s IS NULL",
                 (session_id, session_id),
             )

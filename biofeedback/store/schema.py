@@ -155,6 +155,10 @@ def migrate(conn: sqlite3.Connection, migrations: tuple[str, ...] = MIGRATIONS) 
         )
     for version in range(current, len(migrations)):
         conn.execute("BEGIN IMMEDIATE")
+        if schema_version(conn) > version:
+            # Another process migrated this step while we waited for the write lock.
+            conn.execute("ROLLBACK")
+            continue
         try:
             for statement in _statements(migrations[version]):
                 conn.execute(statement)

@@ -254,8 +254,10 @@ class BleHeartRateStrap(HeartRateSource):
         """Turn notifications into events until the link drops (True) or forever."""
         while True:
             item = await self._inbox.get()
-            if item is _LINK_LOST:
-                return True
+            if isinstance(item, tuple) and item[0] is _LINK_LOST:
+                if item[1] is self._client:
+                    return True
+                continue  # from a client a failed reconnection attempt already dropped
             received_s, data = item  # type: ignore[misc]
             try:
                 measurement = parse_heart_rate_measurement(data)
@@ -329,4 +331,4 @@ class BleHeartRateStrap(HeartRateSource):
 
     def _on_disconnect(self, client: object) -> None:
         if not self._stopping and client is self._client:
-            self._inbox.put_nowait(_LINK_LOST)
+            self._inbox.put_nowait((_LINK_LOST, client))
