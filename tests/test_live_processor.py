@@ -78,16 +78,21 @@ def test_processor_gap():
     assert s.rmssd_60_ms is None and s.hf_ms2 is None and s.rmssd_30_ms is not None
 
 
-@pytest.mark.filterwarnings("ignore::Warning")
-def test_neurokit_result_agrees_with_live_values():
-    rr = synth_rr(330.0, seed=14)
-    t = np.cumsum(rr) / 1000.0
+def live_snapshot(rr):
+    """Feed ``rr`` one beat per batch (refreshing spectra as the session does); final indices."""
     proc = LiveProcessor()
     for i, batch in batches(rr, per=1):
         proc.process_batch(batch, first_seq=i)
         proc.refresh_spectral_if_due()
     proc.finish()
-    live = proc.snapshot()
+    return proc.snapshot()
+
+
+@pytest.mark.filterwarnings("ignore::Warning")
+def test_neurokit_result_agrees_with_live_values():
+    rr = synth_rr(330.0, seed=14)
+    t = np.cumsum(rr) / 1000.0
+    live = live_snapshot(rr)
     res = compute_neurokit(rr, t)
     assert res.error is None
     assert res.nk_version == "0.2.13"
@@ -113,12 +118,7 @@ def test_neurokit_result_with_artifacts():
     rr = synth_rr(330.0, seed=15)
     bad, _, _ = inject_artifacts(rr, 0.02, seed=5)
     t = np.cumsum(bad) / 1000.0
-    proc = LiveProcessor()
-    for i, batch in batches(bad, per=1):
-        proc.process_batch(batch, first_seq=i)
-        proc.refresh_spectral_if_due()
-    proc.finish()
-    live = proc.snapshot()
+    live = live_snapshot(bad)
     res = compute_neurokit(bad, t)
     assert res.n_corrected > 0
     assert res.values["RMSSD"] == pytest.approx(live.rmssd_60_ms, rel=0.05)

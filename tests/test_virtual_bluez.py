@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -207,16 +208,22 @@ def test_power_off_makes_scanning_and_connecting_fail(virtual_strap: VirtualStra
     assert [e["powered"] for e in virtual_strap.events("power")] == [False, True]
 
 
+async def _connect_then_lose(command: Callable[[], str], answer: str) -> BLEDevice:
+    """Connect to the strap, run a control command, and wait for the link to drop."""
+    lost = asyncio.Event()
+    device = await _find()
+    assert device is not None
+    client = BleakClient(device, disconnected_callback=lambda _c: lost.set())
+    await client.connect()
+    assert command() == answer
+    await asyncio.wait_for(lost.wait(), 2.0)
+    await client.disconnect()
+    return device
+
+
 def test_power_off_drops_a_connected_strap(virtual_strap: VirtualStrap) -> None:
     async def session() -> None:
-        lost = asyncio.Event()
-        device = await _find()
-        assert device is not None
-        client = BleakClient(device, disconnected_callback=lambda _c: lost.set())
-        await client.connect()
-        assert virtual_strap.command("power off") == "OK power off"
-        await asyncio.wait_for(lost.wait(), 2.0)
-        await client.disconnect()
+        await _connect_then_lose(lambda: virtual_strap.command("power off"), "OK power off")
 
     asyncio.run(session())
     assert virtual_strap.events("disconnect")[-1]["reason"] == "power_off"
@@ -256,14 +263,7 @@ def test_gone_and_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
                                    f"{os.environ['PATH']}")
 
         async def session() -> None:
-            lost = asyncio.Event()
-            device = await _find()
-            assert device is not None
-            client = BleakClient(device, disconnected_callback=lambda _c: lost.set())
-            await client.connect()
-            assert strap.command("gone") == "OK gone"
-            await asyncio.wait_for(lost.wait(), 2.0)
-            await client.disconnect()
+            device = await _connect_then_lose(lambda: strap.command("gone"), "OK gone")
             assert await _find(timeout=0.8) is None  # not advertising
             # Connect is held, fails with le-connection-abort-by-local, bleak retries until
             # its own timeout
