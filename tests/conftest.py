@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Qt widgets are real but drawn off screen (CI has no display).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 TESTS = Path(__file__).parent
 DATA = TESTS / "data"
 OUTPUT = TESTS.parent / "test-output"
@@ -30,6 +33,25 @@ def cli_env(data_dir: Path) -> dict[str, str]:
 
 
 PYTHON = sys.executable
+SCREENSHOTS = OUTPUT / "screenshots"
+
+
+def save_screenshot(widget: object, name: str) -> Path:
+    """Save ``widget.grab()`` as ``test-output/screenshots/NAME.png`` (look at them)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    assert widget.grab().save(str(path)), f"could not save {path}"  # type: ignore[attr-defined]
+    return path
+
+
+@pytest.fixture
+def qt_loop(qapp: object):
+    """A qasync event loop (asyncio on Qt's loop) for the test; closed afterwards."""
+    from biofeedback.ui.event_loop import close_event_loop, create_event_loop
+
+    loop = create_event_loop(qapp)  # type: ignore[arg-type]
+    yield loop
+    close_event_loop(loop)
 
 
 # The virtual BlueZ strap fixture (tests/virtual_strap.py), for every test module.

@@ -1,0 +1,173 @@
+"""Window settings that persist between runs (JSON beside the session database)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DEFAULT_MARKER_LABELS", "SETTINGS_FILE", "AppSettings", "KnownStrap"]
+
+SETTINGS_FILE = "settings.json"
+
+DEFAULT_MARKER_LABELS = ("distraction", "movement", "noise", "talked", "insight")
+"""Reusable marker labels offered before the user adds their own."""
+
+
+@dataclass
+class KnownStrap:
+    """A strap the window connected to before."""
+
+    address: str
+    name: str = ""
+
+
+@dataclass
+class AppSettings:
+    """What the window remembers.
+
+    Attributes
+    ----------
+    last_source : str
+        Source spec of the last session (``sim``, ``ble:ADDRESS``...).
+    known_straps : list of KnownStrap
+        Straps connected to before, most recent first ("forget" removes one).
+    pacer_rate_bpm : float
+        Breathing pacer rate in free practice, breaths/min (default 6/min: resonance
+        breathing near 0.1 Hz, Lehrer & Gevirtz 2014).
+    pacer_ie_ratio : float
+        Inhale:exhale duration ratio of the free pacer (default 1:1.5, longer exhale).
+    plot_span_s : float
+        Visible span of the scrolling plots, s; 0 = whole session.
+    speed : float or None
+        Simulated strap and replay speed (None = max).
+    protocol_id, participant_id, study : str or None
+        Last choices in the session panel.
+    marker_labels : list of str
+        Reusable marker labels, most recent first.
+    """
+
+    last_source: str = "sim"
+    known_straps: list[KnownStrap] = field(default_factory=list)
+    pacer_rate_bpm: float = 6.0
+    pacer_ie_ratio: float = 1 / 1.5
+    plot_span_s: float = 300.0
+    speed: float | None = 1.0
+    protocol_id: str | None = None
+    participant_id: str | None = None
+    study: str | None = None
+    marker_labels: list[str] = field(default_factory=lambda: list(DEFAULT_MARKER_LABELS))
+    problems: list[str] = field(default_factory=list, repr=False, compare=False)
+    """Why a saved file was not (entirely) used; shown once by the window, never saved."""
+
+    # -- persistence -----------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, folder: Path) -> AppSettings:
+        """Read ``folder/settings.json``; a missing file gives the defaults, and a broken one
+        the defaults plus a :attr:`problems` entry naming the file, line and field."""
+        path = folder / SETTINGS_FILE
+        settings = cls()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return settings
+        except (OSError, UnicodeDecodeError) as exc:
+            settings.problems.append(f"{path}: not readable ({exc}); using defaults")
+            return settings
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            settings.problems.append(
+                f"{path}, line {exc.lineno}: not JSON ({exc.msg}); using defaults"
+            )
+            return settings
+        if not isinstance(data, dict):
+            settings.problems.append(f"{path}: expected an object; using defaults")
+            return settings
+        names = {f.name for f in fields(cls)} - {"problems"}
+        for key, value in data.items():
+            if key not in names:
+                settings.problems.append(f"{path}: unknown setting {key!r} ignored")
+                continue
+            try:
+                setattr(settings, key, _coerce(key, value, getattr(settings, key)))
+            except (TypeError, ValueError) as exc:
+                settings.problems.append(f"{path}: setting {key!r} ignored ({exc})")
+        return settings
+
+    def save(self, folder: Path) -> Path:
+        """Write ``folder/settings.json`` atomically (a crash leaves the old file whole)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        data = asdict(self)
+        data.pop("problems")
+        fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(data, f, indent=2)
+                f.write("\n")
+            path = folder / SETTINGS_FILE
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def remember_strap(self, address: str, name: str = "") -> None:
+        """Put a strap first in :attr:`known_straps`."""
+        rest = [s for s in self.known_straps if s.address.upper() != address.upper()]
+        self.known_straps = [KnownStrap(address, name), *rest][:10]
+
+    def forget_strap(self, address: str) -> None:
+        """Remove a strap from :attr:`known_straps` (and from :attr:`last_source`)."""
+        self.known_straps = [s for s in self.known_straps if s.address.upper() != address.upper()]
+        if self.last_source.upper() == f"BLE:{address.upper()}":
+            self.last_source = "ble"
+
+    def use_marker_label(self, label: str) -> None:
+        """Put ``label`` first in :attr:`marker_labels` (kept to 20)."""
+        label = label.strip()
+        if label:
+            rest = [x for x in self.marker_labels if x != label]
+            self.marker_labels = [label, *rest][:20]
+
+
+def _coerce(key: str, value: Any, default: Any) -> Any:
+    if key == "known_straps":
+        if not isinstance(value, list):
+            raise TypeError("expected a list")
+        return [
+            KnownStrap(str(v["address"]), str(v.get("name", "")))
+            for v in value
+            if isinstance(v, dict) and "address" in v
+        ]
+    if key == "marker_labels":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise TypeError("expected a list of strings")
+        return list(value)
+    if key == "speed":
+        if value is None:
+            return None
+        speed = float(value)
+        if not speed > 0:
+            raise ValueError("must be positive or null")
+        return speed
+    if key in ("pacer_rate_bpm", "pacer_ie_ratio", "plot_span_s"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError("expected a number")
+        number = float(value)
+        limits = {"pacer_rate_bpm": (2.0, 30.0), "pacer_ie_ratio": (0.2, 5.0),
+                  "plot_span_s": (0.0, 86400.0)}[key]
+        if not limits[0] <= number <= limits[1]:
+            raise ValueError(f"outside {limits[0]:g}..{limits[1]:g}")
+        return number
+    if value is None and default is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value
