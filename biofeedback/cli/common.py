@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.recording import Recording
-from biofeedback.store.database import SessionStore
 
 
 class UsageError(BiofeedbackError):
@@ -48,12 +46,6 @@ def parse_speed(text: str) -> float | None:
 def load_target(target: str, data_dir: str | None) -> Recording:
     """Read ``SESSION_ID|FILE``: an existing file is read as an RR text file, a whole number
     as a stored session id."""
-    path = Path(target)
-    if path.exists():
-        from biofeedback.io.rr_text import read_rr_text
+    from biofeedback.session.planning import load_replay_target
 
-        return read_rr_text(path)
-    if target.isdigit():
-        with SessionStore.open(data_dir) as store:
-            return store.load_recording(int(target))
-    raise UsageError(f"{target!r} is neither a session id nor an existing file")
+    return load_replay_target(target, data_dir)

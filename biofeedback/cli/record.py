@@ -9,15 +9,18 @@ import sys
 import time
 from typing import Any
 
-from biofeedback.cli.common import UsageError, add_data_dir, parse_speed, positive_float
+from biofeedback.cli.common import add_data_dir, parse_speed, positive_float
 from biofeedback.cli.progress import LiveStatusPrinter
 from biofeedback.core.errors import BiofeedbackError
-from biofeedback.core.source import HeartRateSource
 from biofeedback.core.types import SourceState
 from biofeedback.session.live_session import LiveSession, SessionStats
-from biofeedback.session.protocol_session import PROTOCOL_COMPLETED
+from biofeedback.session.planning import (
+    make_source,
+    place_in_study,
+    protocol_summary,
+    resolve_protocol,
+)
 from biofeedback.store.database import SessionStore
-from protocols.model import PracticeProtocol
 
 
 class SourceFailedError(BiofeedbackError):
@@ -80,102 +83,17 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(run=run)
 
 
-def make_source(
-    args: argparse.Namespace, protocol: PracticeProtocol | None = None
-) -> HeartRateSource:
-    """Build the source named by ``--source``: ``sim`` or ``ble[:ADDRESS]``.
-
-    With a protocol, the simulated strap's breathing and vagal tone follow its phases.
-    """
-    kind, _, address = args.source.partition(":")
-    if kind == "sim" and not address:
-        from sensors.simulated import SimulatedStrap
-
-        seed = args.seed if args.seed is not None else int(time.time())
-        schedule = None
-        duration = args.duration
-        if protocol is not None:
-            from protocols.simulation import physiology_schedule
-
-            schedule = physiology_schedule(protocol)
-            duration = duration or protocol.duration_s + 2.0
-        return SimulatedStrap(seed=seed, speed=args.speed, duration_s=duration, schedule=schedule)
-    if kind == "ble":
-        from sensors.ble import BleHeartRateStrap
-
-        return BleHeartRateStrap(
-            address or None,
-            scan_timeout_s=args.scan_timeout,
-            give_up_after_s=args.reconnect_timeout,
-        )
-    raise UsageError(f"unknown source {args.source!r}; available: sim, ble, ble:ADDRESS")
-
-
-def resolve_protocol(
-    args: argparse.Namespace, store: SessionStore
-) -> tuple[PracticeProtocol | None, dict[str, Any] | None]:
-    """The protocol to run, and the study placement of the session (``--study``).
-
-    Nothing is written here: the participant is enrolled only once the protocol and the
-    source are known to be usable, so a typo never takes up an order of the design.
-    """
-    from protocols.library import get_protocol
-
-    if args.study is None:
-        return (get_protocol(args.protocol) if args.protocol else None), None
-    from biofeedback.store.studies import get_study
-
-    if args.participant is None:
-        raise UsageError("--study needs --participant (the study gives that participant's order)")
-    study = get_study(store, args.study)
-    enrolment = study.enrolment(args.participant)
-    order = tuple(enrolment.condition_order) if enrolment else tuple(study.next_order)
-    if args.protocol == "practice_comparison":
-        # Both practices in one session, in the participant's counterbalanced order.
-        spec, position = "practice_comparison:" + ",".join(order), 0
-    else:
-        done = completed_positions(store, args.study, args.participant)
-        position = next((i for i in range(len(order)) if i not in done), None)
-        if position is None:
-            raise UsageError(
-                f"participant {args.participant} has done all {len(order)} conditions of study "
-                f"{args.study!r}"
-            )
-        spec = order[position]
-        if args.protocol is not None and args.protocol != spec:
-            raise UsageError(
-                f"participant {args.participant}'s next condition in study {args.study!r} is "
-                f"{spec!r} (order {' -> '.join(order)}), not {args.protocol!r}"
-            )
-    placement = {"study": args.study, "position": position, "order": list(order)}
-    return get_protocol(spec), placement
-
-
-def completed_positions(store: SessionStore, study: str, participant: str) -> set[int]:
-    """Positions of the participant's conditions whose protocol ran to its end; an aborted
-    session does not count, so that condition can be recorded again."""
-    from biofeedback.store.studies import study_sessions
-
-    done = set()
-    for placed in study_sessions(store, study):
-        if placed.participant_id != participant:
-            continue
-        info = store.session_info(placed.session_id)
-        markers = store.load_recording(placed.session_id).markers
-        if info.status == "complete" and any(m.label == PROTOCOL_COMPLETED for m in markers):
-            done.add(placed.condition_position)
-    return done
-
-
 def run(args: argparse.Namespace) -> int:
     """Record until the duration is reached, the protocol ends, or a signal arrives."""
     with SessionStore.open(args.data_dir) as store:
-        protocol, placement = resolve_protocol(args, store)
-        source = make_source(args, protocol)
-        if placement is not None:
-            from biofeedback.store.studies import enrol
-
-            enrol(store, args.study, args.participant)
+        protocol, placement = resolve_protocol(
+            store, args.protocol, study=args.study, participant_id=args.participant
+        )
+        source = make_source(
+            args.source, protocol=protocol, seed=args.seed, speed=args.speed,
+            duration_s=args.duration, scan_timeout_s=args.scan_timeout,
+            reconnect_timeout_s=args.reconnect_timeout, data_dir=args.data_dir,
+        )
         if args.speed is None:
             commit_interval = 0.05
         else:
@@ -185,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         if protocol is not None:
             settings["protocol"] = protocol_summary(protocol)
         if placement is not None:
-            settings["study"] = placement
+            settings["study"] = placement.to_dict()
         session = LiveSession(
             source,
             store=store,
@@ -208,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
             if printer is not None:
                 runner.runner.subscribe(printer.protocol_event)
         if placement is not None:
-            _place_in_study(session, store, args, placement)
+            place_in_study(session, store, placement)
         started = time.perf_counter()
         stats = asyncio.run(_record(session, args.duration))
         wall = time.perf_counter() - started
@@ -217,39 +135,6 @@ def run(args: argparse.Namespace) -> int:
     if stats.final_state == SourceState.FAILED:
         raise SourceFailedError(stats.final_message)
     return 0
-
-
-def _place_in_study(
-    session: LiveSession, store: SessionStore, args: argparse.Namespace, placement: dict[str, Any]
-) -> None:
-    """Record the session's study, order and position as soon as the session exists."""
-    from biofeedback.store.studies import record_session_in_study
-
-    def place(_: object) -> None:
-        if session.session_id is not None and not placed:
-            placed.append(True)
-            record_session_in_study(
-                store, session.session_id, args.study, args.participant, placement["position"]
-            )
-
-    placed: list[bool] = []
-    session.subscribe(place)
-
-
-def protocol_summary(protocol: PracticeProtocol) -> dict[str, Any]:
-    """What is stored with a session about the protocol it ran."""
-    return {
-        "id": protocol.id,
-        "name": protocol.name,
-        "category": str(protocol.category),
-        "phases": [
-            {"id": p.id, "kind": str(p.kind), "duration_s": p.duration_s, "practice": p.practice,
-             "category": None if p.category is None else str(p.category),
-             "pacer_bpm": None if p.pacer is None else p.pacer.breaths_per_min}
-            for p in protocol.phases
-        ],
-        "sources": list(protocol.sources),
-    }
 
 
 async def _record(session: LiveSession, duration_s: float | None) -> SessionStats:
