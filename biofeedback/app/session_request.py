@@ -34,6 +34,9 @@ class SessionRequest:
         Store the session (a replay of a stored session is never stored again).
     seed : int or None
         Seed of the simulated strap (None: from the clock).
+    simulated_participant : bool
+        Let a simulated participant answer self-reports and the stressor task (unattended
+        simulated sessions); in the window a person normally answers.
     """
 
     source: str = "sim"
@@ -43,6 +46,7 @@ class SessionRequest:
     speed: float | None = 1.0
     record: bool = True
     seed: int | None = None
+    simulated_participant: bool = False
 
     @property
     def source_kind(self) -> str:

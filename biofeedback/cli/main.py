@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from biofeedback.cli import analyze, protocols, record, replay, scan, sessions, study
+from biofeedback.cli import analyze, app, protocols, record, replay, scan, sessions, study
 from biofeedback.core.errors import BiofeedbackError
 
 
@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Heart-rate variability biofeedback and research.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (record, replay, analyze, sessions, scan, protocols, study):
+    for module in (app, record, replay, analyze, sessions, scan, protocols, study):
         module.add_parser(commands)
     return parser
 
@@ -26,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a command; user errors go to standard error with exit status 1, never a traceback."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # No command: open the window, like a desktop program.
+    args = parser.parse_args(argv or ["app"])
     if getattr(args, "run", None) is None:
         parser.print_help(sys.stderr)
         return 2

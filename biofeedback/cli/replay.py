@@ -10,7 +10,7 @@ import signal
 import sys
 import time
 
-from biofeedback.cli.common import UsageError, add_data_dir, load_target, parse_speed
+from biofeedback.cli.common import add_data_dir, load_target, parse_speed
 from biofeedback.cli.progress import LiveStatusPrinter
 from biofeedback.session.live_session import LiveSession, SessionStats
 
@@ -24,7 +24,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "pipeline (artifact detection, live indices, neurokit2) and print a summary.",
     )
     p.add_argument("target", metavar="SESSION_ID|FILE")
-    p.add_argument("--headless", action="store_true", help="no window: print a summary")
+    p.add_argument(
+        "--headless", action="store_true", help="no window: print a summary (default: the window)"
+    )
     p.add_argument(
         "--speed", type=parse_speed, default=None, help="multiple of real time, or 'max' (default)"
     )
@@ -38,7 +40,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     """Replay and summarise."""
     if not args.headless:
-        raise UsageError("the desktop window is not available yet; use --headless")
+        from biofeedback.app.session_request import SessionRequest
+        from biofeedback.ui.app import AppOptions, run_app
+
+        # Validate here so a wrong target is a one-line error, not an empty window.
+        load_target(args.target, args.data_dir)
+        request = SessionRequest(source=f"replay:{args.target}", speed=args.speed, record=False)
+        return run_app(AppOptions(request=request, data_dir=args.data_dir,
+                                  neurokit=not args.no_neurokit))
     from sensors.replay import ReplaySource
 
     recording = load_target(args.target, args.data_dir)

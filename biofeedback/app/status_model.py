@@ -1,0 +1,107 @@
+"""What the window's status line says: connection, battery, contact, artifacts, gaps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from biofeedback.core.types import Gap, SourceState, StatusChange
+from biofeedback.session.live_session import BeatsProcessed, SessionEvent
+
+__all__ = ["SessionStatus"]
+
+_STATE_WORDS = {
+    SourceState.IDLE: "Not started",
+    SourceState.CONNECTING: "Connecting",
+    SourceState.STREAMING: "Streaming",
+    SourceState.RECONNECTING: "Reconnecting",
+    SourceState.FINISHED: "Finished",
+    SourceState.FAILED: "Stopped with an error",
+}
+
+
+@dataclass
+class SessionStatus:
+    """Running state of a session as the status line shows it (updated from session events).
+
+    Attributes
+    ----------
+    state : SourceState
+        Source state.
+    message : str
+        The source's latest sentence (``"Strap out of range; reconnecting (attempt 3)"``).
+    battery_pct : int or None
+        Strap battery, %, when it reports one.
+    sensor_contact : bool or None
+        Skin contact of the last notification (None: the strap does not report it).
+    artifact_pct : float or None
+        Artifacts among the beats classified in the last 60 s, %.
+    n_beats : int
+        Beats received.
+    n_gaps : int
+        Gaps (link losses, dropped notifications, seeks).
+    gap_s : float
+        Total time in gaps, s.
+    time_s : float
+        Session time of the last event, s.
+    """
+
+    state: SourceState = SourceState.IDLE
+    message: str = ""
+    battery_pct: int | None = None
+    sensor_contact: bool | None = None
+    artifact_pct: float | None = None
+    n_beats: int = 0
+    n_gaps: int = 0
+    gap_s: float = 0.0
+    time_s: float = 0.0
+    reconnections: int = field(default=0)
+
+    def on_event(self, event: SessionEvent) -> bool:
+        """Take a session event; True when something the line shows changed."""
+        if isinstance(event, BeatsProcessed):
+            batch = event.batch
+            self.time_s = max(self.time_s, batch.received_s)
+            self.n_beats += len(batch.beats)
+            if batch.beats:
+                self.sensor_contact = batch.beats[-1].sensor_contact
+            self.artifact_pct = event.indices.artifact_pct
+            return True
+        if isinstance(event, Gap):
+            self.n_gaps += 1
+            self.gap_s += event.duration_s
+            return True
+        if isinstance(event, StatusChange):
+            if event.state is SourceState.RECONNECTING and self.state is SourceState.STREAMING:
+                self.reconnections += 1
+            self.state = event.state
+            self.message = event.message
+            battery = event.detail.get("battery")
+            if isinstance(battery, int):
+                self.battery_pct = battery
+            return True
+        return False
+
+    def parts(self) -> list[str]:
+        """The line's pieces, in order."""
+        words = _STATE_WORDS.get(self.state, str(self.state))
+        head = f"{words}: {self.message}" if self.message else words
+        parts = [head]
+        if self.battery_pct is not None:
+            parts.append(f"battery {self.battery_pct} %")
+        if self.sensor_contact is not None:
+            parts.append("skin contact" if self.sensor_contact else "NO skin contact")
+        if self.artifact_pct is not None:
+            parts.append(f"artifacts {self.artifact_pct:.1f} % (60 s)")
+        parts.append(f"{self.n_beats} beats")
+        gaps = f"{self.n_gaps} gap{'s' if self.n_gaps != 1 else ''}"
+        if self.n_gaps:
+            gaps += f" ({self.gap_s:.0f} s)"
+        parts.append(gaps)
+        if self.reconnections:
+            plural = "s" if self.reconnections > 1 else ""
+            parts.append(f"{self.reconnections} reconnection{plural}")
+        return parts
+
+    def text(self) -> str:
+        """The whole line."""
+        return " · ".join(self.parts())

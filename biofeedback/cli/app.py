@@ -1,0 +1,72 @@
+"""``biofeedback app``: open the window (also what ``biofeedback`` with no command does)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from biofeedback.cli.common import add_data_dir, parse_speed, positive_float
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the command."""
+    p = commands.add_parser(
+        "app",
+        help="open the biofeedback window",
+        description="Open the window. With --source the session starts at once; otherwise "
+        "choose the source, protocol and participant in the session panel.",
+    )
+    p.add_argument(
+        "--source",
+        help="start at once with: sim (simulated strap), ble (strongest Bluetooth strap), "
+        "ble:ADDRESS, or replay:SESSION_ID_OR_FILE",
+    )
+    p.add_argument("--protocol", metavar="ID", help="protocol to run (see 'biofeedback protocols')")
+    p.add_argument("--participant", metavar="ID", help="pseudonymous participant id")
+    p.add_argument("--study", metavar="NAME", help="record as the participant's next condition")
+    p.add_argument(
+        "--speed", type=parse_speed, default=1.0,
+        help="simulated strap / replay speed: multiple of real time or 'max' (default 1)",
+    )
+    p.add_argument("--seed", type=int, default=None, help="seed of the simulated strap")
+    p.add_argument("--no-record", action="store_true", help="do not store the session")
+    p.add_argument(
+        "--simulated-participant", action="store_true",
+        help="let a simulated participant answer self-reports and the stressor task",
+    )
+    p.add_argument("--no-neurokit", action="store_true", help="no neurokit2 during sessions")
+    p.add_argument(
+        "--screenshot", type=Path, metavar="PATH",
+        help="save a PNG of the window after --quit-after seconds",
+    )
+    p.add_argument(
+        "--quit-after", type=positive_float, metavar="S",
+        help="close the window after S seconds of wall time (finishing the session)",
+    )
+    add_data_dir(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Open the window (Qt is imported only here, so the other commands never load it)."""
+    from biofeedback.app.session_request import SessionRequest, parse_source_spec
+    from biofeedback.cli.common import UsageError
+
+    if args.screenshot is not None and args.quit_after is None:
+        raise UsageError("--screenshot needs --quit-after S")
+    request = None
+    if args.source is not None:
+        parse_source_spec(args.source)
+        request = SessionRequest(
+            source=args.source, protocol_id=args.protocol, participant_id=args.participant,
+            study=args.study, speed=args.speed, record=not args.no_record, seed=args.seed,
+            simulated_participant=args.simulated_participant,
+        )
+    elif args.protocol or args.study:
+        raise UsageError("--protocol and --study need --source (or choose them in the window)")
+    from biofeedback.ui.app import AppOptions, run_app
+
+    return run_app(AppOptions(
+        request=request, data_dir=args.data_dir, screenshot=args.screenshot,
+        quit_after_s=args.quit_after, neurokit=not args.no_neurokit,
+    ))

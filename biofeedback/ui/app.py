@@ -1,0 +1,101 @@
+"""Start the window: Qt application, asyncio on Qt's loop, main window, optional auto-start.
+
+Heavy modules (neurokit2, scipy, the analysis) are not imported before the window is on
+screen; the session set-up imports what it needs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from biofeedback.app.session_request import SessionRequest
+from biofeedback.app.settings import AppSettings
+from biofeedback.store.paths import resolve_data_dir
+from biofeedback.ui.event_loop import run_until_complete, spawn
+from biofeedback.ui.main_window import MainWindow
+
+__all__ = ["AppOptions", "run_app"]
+
+STARTUP_REPORT_ENV = "BIOFEEDBACK_REPORT_STARTUP"
+"""When set, print ``window visible after X s`` (since process start) on standard output."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppOptions:
+    """What ``biofeedback app`` was asked to do.
+
+    Attributes
+    ----------
+    request : SessionRequest or None
+        Session to start at once (None: the window opens idle).
+    data_dir : str or None
+        ``--data-dir``.
+    screenshot : Path or None
+        Save a screenshot of the window here after :attr:`quit_after_s`.
+    quit_after_s : float or None
+        Wall time after which to take the screenshot (if any) and close, s.
+    neurokit : bool
+        Run neurokit2 on the rolling window (in a worker process).
+    """
+
+    request: SessionRequest | None = None
+    data_dir: str | None = None
+    screenshot: Path | None = None
+    quit_after_s: float | None = None
+    neurokit: bool = True
+
+
+def run_app(options: AppOptions) -> int:
+    """Open the window and run until it is closed; returns the exit status."""
+    started = _process_start()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("biofeedback")
+    app.setWindowIcon(QIcon())
+    data_dir = resolve_data_dir(options.data_dir)
+    settings = AppSettings.load(data_dir)
+    window = MainWindow(data_dir, settings, neurokit=options.neurokit)
+
+    async def main() -> int:
+        closed = asyncio.get_running_loop().create_future()
+        window.closed.connect(lambda: closed.done() or closed.set_result(None))
+        window.show()
+        if os.environ.get(STARTUP_REPORT_ENV):
+            QTimer.singleShot(0, lambda: print(
+                f"window visible after {time.time() - started:.3f} s", flush=True
+            ))
+        if options.request is not None:
+            window.start_session(options.request)
+        if options.quit_after_s is not None:
+            spawn(_screenshot_and_quit(window, options))
+        await closed
+        return 1 if window.last_error and options.quit_after_s is not None else 0
+
+    return run_until_complete(app, main)
+
+
+async def _screenshot_and_quit(window: MainWindow, options: AppOptions) -> None:
+    await asyncio.sleep(options.quit_after_s or 0.0)
+    if options.screenshot is not None:
+        options.screenshot.parent.mkdir(parents=True, exist_ok=True)
+        window.grab().save(str(options.screenshot))
+    window.close()
+
+
+def _process_start() -> float:
+    """Wall time the process started (psutil), so start-up includes Python's own."""
+    try:
+        import psutil
+
+        return float(psutil.Process().create_time())
+    except Exception:
+        return time.time()

@@ -1,0 +1,434 @@
+"""The main window: session panel, live view, guidance, replay controls and session browser.
+
+The window owns no data: it builds a session from the panel's request (off the GUI thread),
+subscribes its widgets to the session's events, and forwards user actions (stop, marker,
+seek, answers) to the session. Redraws are coalesced to at most ~30 frames per second, and
+a beat that arrives when no frame was drawn for a frame's time is drawn at once, which keeps
+the beat-to-screen latency low at a live rate without redrawing per beat at max speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QScrollArea,
+    QSplitter,
+    QStatusBar,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from biofeedback.app.pacer import free_practice_pacer
+from biofeedback.app.session_request import SessionRequest
+from biofeedback.app.session_runner import PreparedSession, prepare_session
+from biofeedback.app.settings import AppSettings
+from biofeedback.app.status_model import SessionStatus
+from biofeedback.core.errors import BiofeedbackError
+from biofeedback.core.types import SourceState, StatusChange
+from biofeedback.session.live_session import BeatsProcessed, SessionEvent
+from biofeedback.ui.event_loop import spawn
+from biofeedback.ui.guidance_panel import GuidancePanel
+from biofeedback.ui.live_view import LiveView
+from biofeedback.ui.marker_bar import MarkerBar
+from biofeedback.ui.replay_bar import ReplayBar
+from biofeedback.ui.session_browser import SessionBrowser
+from biofeedback.ui.source_panel import SourcePanel
+from biofeedback.ui.values_panel import ValuesPanel
+from protocols.runner import PhaseEnded, PhaseStarted, RunnerEvent
+
+__all__ = ["MainWindow"]
+
+FRAME_S = 1 / 30
+"""Least time between two redraws of the plots, s (about 30 frames per second)."""
+
+
+class MainWindow(QMainWindow):
+    """The biofeedback window.
+
+    Parameters
+    ----------
+    data_dir : Path
+        Folder of the session database and of ``settings.json``.
+    settings : AppSettings, optional
+        Loaded settings (read from ``data_dir`` when omitted).
+    neurokit : bool
+        Run neurokit2 on the rolling window during sessions (in a worker process).
+    """
+
+    session_started = Signal(object)
+    """A :class:`PreparedSession` began running."""
+    session_finished = Signal(object)
+    """A session ended: its :class:`PreparedSession` (``.stats`` set, or ``.error``)."""
+    closed = Signal()
+    """The window closed (after any running session finished)."""
+    frame_drawn = Signal(float)
+    """The plots were redrawn (``time.perf_counter()`` after drawing); for benchmarks."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        settings: AppSettings | None = None,
+        *,
+        neurokit: bool = True,
+    ) -> None:
+        super().__init__()
+        self.data_dir = data_dir
+        self.settings = settings if settings is not None else AppSettings.load(data_dir)
+        self.neurokit = neurokit
+        self.current: PreparedSession | None = None
+        self.last_error: str = ""
+        self.status = SessionStatus()
+        self._task: asyncio.Task[None] | None = None
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._dirty = False
+        self._last_frame = 0.0
+        self._close_requested = False
+        self.setWindowTitle("biofeedback")
+        self.resize(1400, 860)
+        self._build()
+        self._wire()
+        self.source_panel.apply_settings()
+        self.live_view.set_span_s(self.settings.plot_span_s)
+        self._show_free_practice()
+        if self.settings.problems:
+            self.show_message(" ".join(self.settings.problems))
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.source_panel = SourcePanel(self.settings, self.data_dir)
+        self.values_panel = ValuesPanel()
+        self.live_view = LiveView()
+        self.replay_bar = ReplayBar()
+        self.replay_bar.hide()
+        self.marker_bar = MarkerBar()
+        self.marker_bar.set_labels(self.settings.marker_labels)
+        self.guidance = GuidancePanel()
+        self.browser = SessionBrowser(self.data_dir)
+
+        centre = QWidget()
+        column = QVBoxLayout(centre)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.values_panel)
+        column.addWidget(self.live_view, 1)
+        column.addWidget(self.replay_bar)
+        column.addWidget(self.marker_bar)
+
+        panel_scroll = QScrollArea()
+        panel_scroll.setWidgetResizable(True)
+        panel_scroll.setWidget(self.source_panel)
+        panel_scroll.setMinimumWidth(300)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(panel_scroll)
+        self.splitter.addWidget(centre)
+        self.splitter.addWidget(self.guidance)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(2, 0)
+        self.splitter.setSizes([320, 760, 340])
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.splitter, "Live")
+        self.tabs.addTab(self.browser, "Sessions")
+        self.setCentralWidget(self.tabs)
+
+        self.status_label = QLabel(self.status.text())
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        bar = QStatusBar()
+        bar.addWidget(self.status_label, 1)
+        self.setStatusBar(bar)
+
+        self._frame_timer = QTimer(self)
+        self._frame_timer.setSingleShot(True)
+        self._frame_timer.timeout.connect(self._draw_frame)
+        self._clock_timer = QTimer(self)
+        self._clock_timer.setInterval(250)
+        self._clock_timer.timeout.connect(self._on_clock)
+        self._spectrum_timer = QTimer(self)
+        self._spectrum_timer.setInterval(1000)
+        self._spectrum_timer.timeout.connect(self._update_spectrum)
+
+    def _wire(self) -> None:
+        self.source_panel.start_requested.connect(self.start_session)
+        self.source_panel.stop_requested.connect(self.stop_session)
+        self.source_panel.settings_changed.connect(self.save_settings)
+        self.marker_bar.marker_requested.connect(self.add_marker)
+        self.live_view.span_changed.connect(self._on_span_changed)
+        self.guidance.pacer_changed.connect(self._on_pacer_changed)
+        self.replay_bar.seek_requested.connect(self._on_seek)
+        self.browser.replay_requested.connect(self._replay_session)
+        self.browser.status_message.connect(self.show_message)
+        self.tabs.currentChanged.connect(self._on_tab)
+
+    # -- sessions --------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """A session is being set up or runs."""
+        return self._task is not None and not self._task.done()
+
+    def start_session(self, request: SessionRequest) -> asyncio.Task[None] | None:
+        """Set up and run ``request``; returns the task (None if one already runs)."""
+        if self.running:
+            self.show_message("A session is already running; stop it first.")
+            return None
+        self.source_panel.set_running(True)
+        self._task = spawn(self._run_session(request))
+        return self._task
+
+    def stop_session(self) -> None:
+        """Finish the running session cleanly (the recording is kept)."""
+        if self.current is not None:
+            self.status.message = "stopping…"
+            self._refresh_status()
+            self.current.stop()
+
+    async def _run_session(self, request: SessionRequest) -> None:
+        prepared: PreparedSession | None = None
+        try:
+            self.show_message(f"Starting {request.source}…")
+            prepared = await asyncio.to_thread(
+                prepare_session, request, self.data_dir, neurokit=self.neurokit
+            )
+            self.current = prepared
+            self._attach(prepared)
+            self.session_started.emit(prepared)
+            await prepared.run()
+            self._on_finished(prepared)
+        except BiofeedbackError as exc:
+            self._show_error(str(exc))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the window stays usable and says what happened
+            self._show_error(f"{type(exc).__name__}: {exc}")
+        finally:
+            self._detach()
+            self.current = None
+            self.source_panel.set_running(False)
+            self.session_finished.emit(prepared)
+            if self._close_requested:
+                self.close()
+            else:
+                spawn(self.browser.refresh())
+
+    def _attach(self, prepared: PreparedSession) -> None:
+        session = prepared.session
+        self.status = SessionStatus()
+        self.live_view.reset()
+        self.values_panel.show_indices(None)
+        self._unsubscribe.append(session.subscribe(self._on_session_event))
+        if prepared.protocol_session is not None:
+            self.guidance.attach(prepared.protocol_session)
+            self._unsubscribe.append(
+                prepared.protocol_session.runner.subscribe(self._on_runner_event)
+            )
+        else:
+            self._show_free_practice()
+        self.guidance.set_clock(session.source.session_time_s)
+        from sensors.replay import ReplaySource
+
+        if isinstance(session.source, ReplaySource):
+            self.replay_bar.attach(session.source)
+            self.replay_bar.show()
+            self.live_view.set_phases(session.source.recording.phases)
+        else:
+            self.replay_bar.hide()
+        self._clock_timer.start()
+        self._spectrum_timer.start()
+        kind = prepared.request.source_kind
+        title = {"sim": "simulated strap", "ble": "Bluetooth strap", "replay": "replay"}[kind]
+        what = prepared.protocol.name if prepared.protocol is not None else "free practice"
+        self.setWindowTitle(f"biofeedback — {what} ({title})")
+        self._refresh_status()
+
+    def _detach(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            with contextlib.suppress(ValueError):
+                unsubscribe()
+        self._unsubscribe.clear()
+        self._clock_timer.stop()
+        self._spectrum_timer.stop()
+        self.guidance.detach()
+        self.replay_bar.detach()
+        self._draw_frame()
+
+    def _on_finished(self, prepared: PreparedSession) -> None:
+        stats = prepared.stats
+        if stats is None:
+            return
+        if stats.final_state == SourceState.FAILED:
+            self._show_error(stats.final_message)
+            return
+        saved = (
+            f"; saved as session {prepared.session.session_id}"
+            if prepared.session.session_id is not None else ""
+        )
+        self.show_message(
+            f"Session finished: {stats.n_beats} beats, {stats.artifact_pct:.1f} % artifacts, "
+            f"{stats.n_gaps} gaps{saved}."
+        )
+
+    def _replay_session(self, session_id: int) -> None:
+        self.tabs.setCurrentIndex(0)
+        self.start_session(
+            SessionRequest(source=f"replay:{session_id}", record=False, speed=self.settings.speed)
+        )
+
+    def add_marker(self, label: str) -> None:
+        """Record a user marker now in the running session."""
+        if self.current is None:
+            self.show_message("Start a session to add markers.")
+            return
+        label = label.strip() or "marker"
+        ps = self.current.protocol_session
+        if ps is not None and ps.runner.started:
+            ps.runner.add_marker(label)
+        else:
+            self.current.session.add_marker(label)
+        self.settings.use_marker_label(label)
+        self.marker_bar.set_labels(self.settings.marker_labels)
+        self.save_settings()
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _on_session_event(self, event: SessionEvent) -> None:
+        self.live_view.on_session_event(event)
+        if self.status.on_event(event):
+            self._refresh_status()
+        if isinstance(event, BeatsProcessed):
+            self.values_panel.show_indices(event.indices)
+            self._request_frame()
+        elif isinstance(event, StatusChange):
+            if "seek_s" in event.detail:
+                self.live_view.truncate_after(float(event.detail["seek_s"]))
+            if event.state is SourceState.STREAMING and event.detail.get("address"):
+                self.settings.remember_strap(
+                    str(event.detail["address"]), str(event.detail.get("name") or "")
+                )
+                self.settings.last_source = f"ble:{event.detail['address']}"
+                self.save_settings()
+            self._request_frame()
+        else:
+            self._request_frame()
+
+    def _on_runner_event(self, event: RunnerEvent) -> None:
+        if isinstance(event, PhaseStarted | PhaseEnded) and self.current is not None:
+            self.live_view.set_phases(self.current.session.phases)
+            self._request_frame()
+
+    def _request_frame(self) -> None:
+        """Draw now if no frame was drawn for a frame's time, else at the next frame."""
+        self._dirty = True
+        if self._frame_timer.isActive():
+            return
+        wait = FRAME_S - (time.perf_counter() - self._last_frame)
+        if wait <= 0:
+            self._draw_frame()
+        else:
+            self._frame_timer.start(int(wait * 1000) + 1)
+
+    def _draw_frame(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        now = None if self.current is None else self.current.source.session_time_s()
+        self.live_view.redraw(now)
+        self._last_frame = time.perf_counter()
+        self.frame_drawn.emit(self._last_frame)
+
+    def _on_clock(self) -> None:
+        if self.current is None:
+            return
+        now = self.current.source.session_time_s()
+        self.guidance.set_time(now)
+        if self.replay_bar.isVisible():
+            self.replay_bar.set_position(now)
+        self.status.time_s = max(self.status.time_s, now)
+
+    def _update_spectrum(self) -> None:
+        if self.current is None:
+            return
+        from biofeedback.app.spectrum import session_spectrum
+
+        self.live_view.show_spectrum(session_spectrum(self.current.session))
+
+    def _on_seek(self, t_s: float) -> None:
+        self.live_view.truncate_after(t_s)
+        self._request_frame()
+
+    # -- settings and messages -------------------------------------------------------------
+
+    def _show_free_practice(self) -> None:
+        self.guidance.show_free_practice(
+            free_practice_pacer(self.settings.pacer_rate_bpm, self.settings.pacer_ie_ratio)
+        )
+
+    def _on_span_changed(self, span_s: float) -> None:
+        self.settings.plot_span_s = float(span_s)
+        self.save_settings()
+
+    def _on_pacer_changed(self, rate_bpm: float, ie_ratio: float) -> None:
+        self.settings.pacer_rate_bpm = float(rate_bpm)
+        self.settings.pacer_ie_ratio = float(ie_ratio)
+        self.save_settings()
+
+    def save_settings(self) -> None:
+        """Write the settings (a small JSON file; a failure is reported, never raised)."""
+        try:
+            self.settings.save(self.data_dir)
+        except OSError as exc:
+            self.show_message(f"Could not save settings: {exc}")
+
+    def show_message(self, text: str) -> None:
+        """Show a sentence in the status bar (kept until the next one)."""
+        self.statusBar().showMessage(text)
+
+    def _show_error(self, text: str) -> None:
+        self.last_error = text
+        self.statusBar().showMessage(f"Error: {text}")
+        self.source_panel.show_error(text)
+
+    def _refresh_status(self) -> None:
+        self.status_label.setText(self.status.text())
+
+    def _on_tab(self, index: int) -> None:
+        if self.tabs.widget(index) is self.browser:
+            spawn(self.browser.refresh())
+
+    # -- closing ---------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        """Closing mid-session finishes the recording first, then closes."""
+        if self.running:
+            self._close_requested = True
+            self.show_message("Finishing the recording before closing…")
+            self.stop_session()
+            if self.current is None and self._task is not None:
+                self._task.cancel()  # still setting up: nothing recorded yet
+            event.ignore()
+            return
+        self.source_panel.store_into_settings()
+        self.save_settings()
+        event.accept()
+        self.closed.emit()
+
+    def current_session_info(self) -> dict[str, Any]:
+        """What the window shows about the running session (for scripts and tests)."""
+        return {
+            "running": self.running,
+            "session_id": None if self.current is None else self.current.session.session_id,
+            "status": self.status.text(),
+            "error": self.last_error,
+        }

@@ -1,0 +1,340 @@
+"""The animated breathing pacer: a ball that fills on the in-breath and empties on the out-breath.
+
+The widget draws :func:`biofeedback.app.pacer.pacer_state` at the time its clock gives, so the
+animation never drifts from the protocol: the clock is the session (or protocol) clock, and a
+replay at 10x or a paused protocol moves the ball exactly as the runner's ``PacerStage`` events.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QHideEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QRadialGradient,
+    QShowEvent,
+)
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from biofeedback.app.pacer import (
+    PacerSettingsError,
+    PacerState,
+    describe_pacer,
+    free_practice_pacer,
+    pacer_state,
+)
+from protocols.model import PacerSettings
+
+__all__ = ["PacerCanvas", "PacerWidget"]
+
+FRAME_INTERVAL_MS = 25
+"""Animation frame interval, ms (40 frames/s: smooth, and cheap with one ellipse)."""
+
+_STAGE_COLOURS = {
+    "inhale": QColor("#2a9d8f"),
+    "hold_in": QColor("#6d8fa8"),
+    "exhale": QColor("#4f6db8"),
+    "hold_out": QColor("#6d8fa8"),
+}
+_GUIDE = QColor("#9aa5b1")
+_TEXT = QColor("#1d2b36")
+_MIN_RADIUS_SHARE = 0.32
+"""Radius of the empty ball as a share of the full one (an empty ball stays visible)."""
+
+
+class PacerCanvas(QWidget):
+    """The drawing: guide circles, the ball, a ring for the stage and the words.
+
+    Draws the state of :meth:`set_state`; it has no timer of its own.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state: PacerState | None = None
+        self._caption = ""
+        self.setMinimumSize(180, 180)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        """Preferred size, px."""
+        return QSize(260, 260)
+
+    def set_state(self, state: PacerState | None, caption: str = "") -> None:
+        """Draw ``state`` (None: nothing) with ``caption`` (rate line) under the ball."""
+        self._state = state
+        self._caption = caption
+        self.update()
+
+    @property
+    def state(self) -> PacerState | None:
+        """The state drawn."""
+        return self._state
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt API)
+        """Draw the pacer."""
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        state = self._state
+        if state is None:
+            painter.end()
+            return
+        rect = QRectF(self.rect())
+        caption_h = max(18.0, rect.height() * 0.09)
+        area = rect.adjusted(6, 6, -6, -caption_h - 6)
+        centre = area.center()
+        ring_width = max(4.0, min(area.width(), area.height()) * 0.035)
+        full = max(10.0, min(area.width(), area.height()) / 2.0 - ring_width * 1.5)
+        empty = full * _MIN_RADIUS_SHARE
+        radius = empty + (full - empty) * state.volume
+        colour = _STAGE_COLOURS[state.stage]
+
+        # Guides: where the ball stops at the top and at the bottom of the breath.
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(_GUIDE, 1.2, Qt.PenStyle.DashLine))
+        painter.drawEllipse(centre, full, full)
+        painter.drawEllipse(centre, empty, empty)
+
+        gradient = QRadialGradient(centre, radius)
+        gradient.setColorAt(0.0, colour.lighter(150))
+        gradient.setColorAt(1.0, colour)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(gradient)
+        painter.drawEllipse(centre, radius, radius)
+
+        # The ring shows how much of the stage is done, clockwise from the top.
+        ring_r = full + ring_width
+        ring = QRectF(centre.x() - ring_r, centre.y() - ring_r, 2 * ring_r, 2 * ring_r)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        track = QColor(_GUIDE)
+        track.setAlpha(70)
+        painter.setPen(QPen(track, ring_width))
+        painter.drawEllipse(ring)
+        pen = QPen(colour.darker(110), ring_width)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        span = -round(state.fraction * 360 * 16)
+        if span:
+            painter.drawArc(ring, 90 * 16, span)
+
+        # Words in the ball; white on the ball when it is big enough, dark otherwise.
+        words_font = QFont(self.font())
+        words_font.setPixelSize(max(12, int(full * 0.2)))
+        words_font.setBold(True)
+        painter.setFont(words_font)
+        on_ball = radius > full * 0.55
+        painter.setPen(QColor("white") if on_ball else _TEXT)
+        words_rect = QRectF(centre.x() - full, centre.y() - full * 0.3, 2 * full, full * 0.3)
+        painter.drawText(words_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
+                         state.words)
+        secs_font = QFont(self.font())
+        secs_font.setPixelSize(max(11, int(full * 0.14)))
+        painter.setFont(secs_font)
+        secs_rect = QRectF(centre.x() - full, centre.y() + 2, 2 * full, full * 0.25)
+        painter.drawText(secs_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                         f"{math.ceil(state.remaining_s - 1e-6):d} s")
+
+        if self._caption:
+            caption_font = QFont(self.font())
+            caption_font.setPixelSize(max(11, int(caption_h * 0.7)))
+            painter.setFont(caption_font)
+            painter.setPen(_TEXT)
+            caption_rect = QRectF(rect.left(), rect.bottom() - caption_h - 2, rect.width(),
+                                  caption_h)
+            painter.drawText(caption_rect, Qt.AlignmentFlag.AlignCenter, self._caption)
+        painter.end()
+
+
+class PacerWidget(QWidget):
+    """Animated breathing pacer with optional free-practice controls.
+
+    Parameters
+    ----------
+    parent : QWidget, optional
+        Parent widget.
+    controls : bool
+        Show the rate (breaths/min) and inhale:exhale controls (free practice).
+
+    Signals
+    -------
+    pacer_changed(float, float)
+        The user changed the rate (breaths/min) or the inhale:exhale ratio (inhale/exhale);
+        the pacer is already updated, the window persists the values.
+
+    Notes
+    -----
+    The animation phase is ``clock() - start_s`` (s), read at every frame: with the session
+    clock the ball follows the protocol at any speed. Frames are drawn by a timer that only
+    runs while the widget is visible and a pacer is set.
+    """
+
+    pacer_changed = Signal(float, float)
+
+    def __init__(self, parent: QWidget | None = None, *, controls: bool = False) -> None:
+        super().__init__(parent)
+        self._settings: PacerSettings | None = None
+        self._start_s = 0.0
+        t0 = time.monotonic()
+        self._clock: Callable[[], float] = lambda: time.monotonic() - t0
+        self._timer = QTimer(self)
+        self._timer.setInterval(FRAME_INTERVAL_MS)
+        self._timer.timeout.connect(self._frame)
+
+        self.canvas = PacerCanvas(self)
+        self.rate_spin = QDoubleSpinBox(self)
+        self.rate_spin.setRange(2.0, 30.0)
+        self.rate_spin.setSingleStep(0.5)
+        self.rate_spin.setDecimals(1)
+        self.rate_spin.setSuffix(" /min")
+        self.rate_spin.setValue(6.0)
+        self.rate_spin.setToolTip("Breathing rate, breaths per minute (resonance: about 6)")
+        self.exhale_spin = QDoubleSpinBox(self)
+        self.exhale_spin.setRange(0.5, 3.0)
+        self.exhale_spin.setSingleStep(0.1)
+        self.exhale_spin.setDecimals(1)
+        self.exhale_spin.setPrefix("1 : ")
+        self.exhale_spin.setValue(1.5)
+        self.exhale_spin.setToolTip("Inhale : exhale (1 : 1.5 = breathing out 1.5 times as long)")
+        self.problem_label = QLabel(self)
+        self.problem_label.setStyleSheet("color: #b00020;")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.hide()
+
+        self.controls = QWidget(self)
+        row = QHBoxLayout(self.controls)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Rate", self.controls))
+        row.addWidget(self.rate_spin)
+        row.addSpacing(12)
+        row.addWidget(QLabel("In : out", self.controls))
+        row.addWidget(self.exhale_spin)
+        row.addStretch(1)
+        self.controls.setVisible(controls)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.controls)
+        layout.addWidget(self.problem_label)
+
+        self.rate_spin.valueChanged.connect(self._on_controls)
+        self.exhale_spin.valueChanged.connect(self._on_controls)
+
+    # -- model -----------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> PacerSettings | None:
+        """The pacer shown (None: no pacer)."""
+        return self._settings
+
+    def set_pacer(self, settings: PacerSettings | None, start_s: float = 0.0) -> None:
+        """Show ``settings`` with its first inhale at clock time ``start_s`` (s); None hides
+        the pacer and stops the animation."""
+        self._settings = settings
+        self._start_s = float(start_s)
+        if settings is not None:
+            self._show_in_controls(settings)
+        self._update_timer()
+        self._frame()
+
+    def set_clock(self, clock: Callable[[], float]) -> None:
+        """Take the animation time from ``clock()`` (s; the session or protocol clock)."""
+        self._clock = clock
+        self._frame()
+
+    def set_controls_visible(self, visible: bool) -> None:
+        """Show or hide the free-practice rate and inhale:exhale controls."""
+        self.controls.setVisible(visible)
+
+    def state_at(self, t_s: float) -> PacerState | None:
+        """The pacer's state at clock time ``t_s`` (s), None without a pacer."""
+        if self._settings is None:
+            return None
+        return pacer_state(self._settings, t_s - self._start_s)
+
+    def paint_at(self, t_s: float) -> PacerState | None:
+        """Draw the pacer as it is at clock time ``t_s`` (s), for tests and screenshots; the
+        next animation frame follows the clock again."""
+        state = self.state_at(t_s)
+        caption = "" if self._settings is None else describe_pacer(self._settings)
+        self.canvas.set_state(state, caption)
+        self.canvas.repaint()
+        return state
+
+    @property
+    def animating(self) -> bool:
+        """Whether the frame timer runs."""
+        return self._timer.isActive()
+
+    # -- Qt --------------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt API)
+        """Start animating when shown."""
+        super().showEvent(event)
+        self._update_timer()
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 (Qt API)
+        """Stop animating when hidden (no frames for nobody)."""
+        super().hideEvent(event)
+        self._update_timer()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _update_timer(self) -> None:
+        if self._settings is not None and self.isVisible():
+            if not self._timer.isActive():
+                self._timer.start()
+        else:
+            self._timer.stop()
+
+    def _frame(self) -> None:
+        state = None if self._settings is None else self.state_at(self._clock())
+        caption = "" if self._settings is None else describe_pacer(self._settings)
+        self.canvas.set_state(state, caption)
+
+    def _show_in_controls(self, settings: PacerSettings) -> None:
+        for spin, value in (
+            (self.rate_spin, settings.breaths_per_min),
+            (self.exhale_spin, 1.0 / settings.inhale_exhale_ratio),
+        ):
+            spin.blockSignals(True)
+            spin.setValue(value)
+            spin.blockSignals(False)
+
+    def _on_controls(self) -> None:
+        rate = float(self.rate_spin.value())
+        ratio = 1.0 / float(self.exhale_spin.value())
+        try:
+            settings = free_practice_pacer(
+                rate,
+                ratio,
+                0.0 if self._settings is None else self._settings.hold_after_inhale_s,
+                0.0 if self._settings is None else self._settings.hold_after_exhale_s,
+            )
+        except PacerSettingsError as exc:
+            self.problem_label.setText(str(exc))
+            self.problem_label.show()
+            return
+        self.problem_label.hide()
+        # Keep the breath in step: restart the new rhythm at the next frame's time so the
+        # ball does not jump mid-breath more than it must.
+        self._settings = settings
+        self._start_s = self._clock()
+        self._update_timer()
+        self._frame()
+        self.pacer_changed.emit(rate, ratio)
+
