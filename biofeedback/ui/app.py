@@ -71,7 +71,8 @@ def run_app(options: AppOptions) -> int:
         window.show()
         if os.environ.get(STARTUP_REPORT_ENV):
             QTimer.singleShot(0, lambda: print(
-                f"window visible after {time.time() - started:.3f} s", flush=True
+                f"window visible after {time.time() - started:.3f} s; neurokit2 imported: "
+                f"{'yes' if 'neurokit2' in sys.modules else 'no'}", flush=True
             ))
         if options.request is not None:
             window.start_session(options.request)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -93,7 +93,10 @@ class MainWindow(QMainWindow):
         self._unsubscribe: list[Callable[[], None]] = []
         self._dirty = False
         self._last_frame = 0.0
+        self.last_redraw_s = 0.0
+        """Time the last redraw of the plots took, s (benchmarks read it)."""
         self._close_requested = False
+        self._loaded = False
         self.setWindowTitle("biofeedback")
         self.resize(1400, 860)
         self._build()
@@ -318,6 +321,7 @@ class MainWindow(QMainWindow):
                     str(event.detail["address"]), str(event.detail.get("name") or "")
                 )
                 self.settings.last_source = f"ble:{event.detail['address']}"
+                self.source_panel.update_strap_list()
                 self.save_settings()
             self._request_frame()
         else:
@@ -344,8 +348,10 @@ class MainWindow(QMainWindow):
             return
         self._dirty = False
         now = None if self.current is None else self.current.source.session_time_s()
+        started = time.perf_counter()
         self.live_view.redraw(now)
         self._last_frame = time.perf_counter()
+        self.last_redraw_s = self._last_frame - started
         self.frame_drawn.emit(self._last_frame)
 
     def _on_clock(self) -> None:
@@ -405,6 +411,14 @@ class MainWindow(QMainWindow):
 
     def _on_tab(self, index: int) -> None:
         if self.tabs.widget(index) is self.browser:
+            spawn(self.browser.refresh())
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        """On first show, load the protocol library, studies and sessions in the background."""
+        super().showEvent(event)
+        if not self._loaded:
+            self._loaded = True
+            spawn(self.source_panel.load())
             spawn(self.browser.refresh())
 
     # -- closing ---------------------------------------------------------------------------

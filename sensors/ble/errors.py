@@ -62,7 +62,9 @@ def describe_ble_error(exc: BaseException, action: str) -> StrapError:
         return exc
     if isinstance(exc, BleakBluetoothNotAvailableError):
         reason = exc.reason.name.lower().replace("_", " ")
-        cause = f"Bluetooth is not available ({reason}): {exc}"
+        # str(exc) is the repr of its args tuple (message, reason enum): keep the sentence.
+        message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+        cause = f"Bluetooth is not available ({reason}): {message}"
     elif isinstance(exc, BleakDBusError):
         known = _DBUS_ERRORS.get(exc.dbus_error)
         detail = exc.dbus_error_details

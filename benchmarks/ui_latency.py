@@ -1,0 +1,150 @@
+"""Beat-to-screen latency and frame time of the window, at a live rate.
+
+Two scenarios, each in the real window (offscreen platform, qasync loop, neurokit2 off so
+the measurement is the window's own):
+
+* ``live``: the simulated strap at real time, recorded into a SQLite file (every
+  notification committed with ``synchronous=FULL``), plots over a 5-min span.
+* ``2h_on_screen``: a recorded 2 h 05 min session is replayed at max speed up to 2 h, then at
+  real time with the whole 2 h on screen (span "all") and over a 5-min span.
+
+Latency of a notification = the source's session clock when the frame that shows it has been
+painted minus the notification's receive time (both run at wall speed at 1x), so it covers
+queueing, artifact detection, live indices, the store commit, the redraw and the paint.
+Frame time = redraw (curves from the traces, clipped and decimated) + a synchronous repaint.
+
+    python benchmarks/ui_latency.py [--seconds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from _common import machine
+from PySide6.QtWidgets import QApplication
+
+from biofeedback.app.session_request import SessionRequest
+from biofeedback.app.settings import AppSettings
+from biofeedback.session.live_session import BeatsProcessed, LiveSession
+from biofeedback.store.database import SessionStore
+from biofeedback.ui.event_loop import run_until_complete
+from biofeedback.ui.main_window import MainWindow
+from sensors.simulated import SimulatedStrap
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+def summary(values_s: list[float]) -> dict[str, float | int]:
+    ms = [v * 1000 for v in values_s]
+    return {"n": len(ms), "p50_ms": round(statistics.median(ms), 3),
+            "p99_ms": round(pct(ms, 99), 3), "max_ms": round(max(ms), 3)}
+
+
+class Meter:
+    """Collects latencies and frame times from a running window."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.pending: list[float] = []
+        self.latencies: list[float] = []
+        self.frames: list[float] = []
+        self.active = False
+        window.frame_drawn.connect(self.on_frame)
+        window.session_started.connect(
+            lambda prepared: prepared.session.subscribe(self.on_event)
+        )
+
+    def on_event(self, event: object) -> None:
+        if self.active and isinstance(event, BeatsProcessed) and event.batch.beats:
+            self.pending.append(event.batch.received_s)
+
+    def on_frame(self, _: float) -> None:
+        if not self.active or self.window.current is None:
+            return
+        started = time.perf_counter()
+        self.window.live_view.repaint()
+        paint = time.perf_counter() - started
+        self.frames.append(self.window.last_redraw_s + paint)
+        now = self.window.current.source.session_time_s()
+        self.latencies.extend(now - received for received in self.pending)
+        self.pending.clear()
+
+
+async def live(window: MainWindow, meter: Meter, seconds: float) -> dict:
+    window.live_view.set_span_s(300.0)
+    window.start_session(SessionRequest(source="sim", speed=1.0, seed=4))
+    await asyncio.sleep(3.0)  # past the first notifications and the session's creation
+    meter.active = True
+    await asyncio.sleep(seconds)
+    meter.active = False
+    window.stop_session()
+    while window.running:
+        await asyncio.sleep(0.05)
+    return {"latency": summary(meter.latencies), "frame": summary(meter.frames)}
+
+
+async def two_hours(window: MainWindow, meter: Meter, data_dir: Path, seconds: float) -> dict:
+    with SessionStore.open(data_dir) as store:
+        recorded = LiveSession(SimulatedStrap(seed=9, speed=None, duration_s=7500.0),
+                               store=store, neurokit=False, commit_interval_s=0.5)
+        await recorded.run()
+        session_id = recorded.session_id
+    window.settings.speed = None
+    window.browser.replay_requested.emit(session_id)
+    while window.current is None or window.current.source.session_time_s() < 7200.0:
+        await asyncio.sleep(0.01)
+    window.replay_bar.set_speed(1.0)
+    results = {}
+    for name, span in (("all_2h", 0.0), ("span_5min", 300.0)):
+        window.live_view.set_span_s(span)
+        meter.latencies.clear()
+        meter.frames.clear()
+        await asyncio.sleep(1.0)
+        meter.active = True
+        await asyncio.sleep(seconds / 2)
+        meter.active = False
+        results[name] = {"latency": summary(meter.latencies), "frame": summary(meter.frames),
+                         "beats_in_traces": int(window.live_view.traces.beat_times().size)}
+    window.stop_session()
+    while window.running:
+        await asyncio.sleep(0.05)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    args = parser.parse_args()
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as folder:
+        data_dir = Path(folder)
+        window = MainWindow(data_dir, AppSettings(), neurokit=False)
+        window.show()
+        meter = Meter(window)
+
+        async def run() -> dict:
+            return {
+                "live": await live(window, meter, args.seconds),
+                "2h_on_screen": await two_hours(window, meter, data_dir, args.seconds),
+            }
+
+        results = run_until_complete(app, run)  # type: ignore[arg-type]
+        window.close()
+    print(json.dumps({"benchmark": "ui_latency", "seconds": args.seconds,
+                      "goal_latency_p99_ms": 10.0, **results, "machine": machine()}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

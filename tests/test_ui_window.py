@@ -1,0 +1,266 @@
+"""The whole window, driven like a user would: real sessions, real store, real widgets.
+
+Each test runs the window on a qasync loop (asyncio on Qt's loop, as in the app) with the
+offscreen platform, and saves screenshots of the main screens under test-output/screenshots.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from biofeedback.app.session_request import SessionRequest
+from biofeedback.app.settings import AppSettings
+from biofeedback.core.types import MarkerKind, SourceState
+from biofeedback.session.live_session import LiveSession
+from biofeedback.store.database import SessionStore
+from biofeedback.ui.main_window import MainWindow
+from conftest import PYTHON, cli_env, save_screenshot
+from sensors.simulated import SimulatedStrap
+
+SHORT_PROTOCOL = """
+id = "short_stress"
+name = "Short stress reactivity"
+category = "stress_reactivity"
+description = "A shortened stress-reactivity session for tests."
+
+[[defaults.self_report]]
+id = "calm"
+question = "How calm do you feel right now?"
+low_label = "not at all calm"
+high_label = "completely calm"
+
+[[defaults.self_report]]
+id = "stress"
+question = "How stressed do you feel right now?"
+low_label = "not at all stressed"
+high_label = "extremely stressed"
+
+[[phases]]
+id = "baseline"
+name = "Baseline"
+kind = "baseline"
+duration_s = 60
+instructions = "Sit quietly with your eyes open and breathe naturally."
+
+[[phases.prompts]]
+at_s = 20
+text = "Keep resting quietly."
+
+[[phases]]
+id = "report_baseline"
+name = "After the baseline"
+kind = "self_report"
+duration_s = 30
+instructions = "Rate each question from 0 to 10."
+
+[[phases]]
+id = "stressor"
+name = "Mental arithmetic"
+kind = "stressor"
+duration_s = 60
+instructions = "Count backwards from 1022 in steps of 13."
+
+[phases.stressor]
+task = "serial_subtraction"
+
+[[phases]]
+id = "practice"
+name = "Paced breathing"
+kind = "practice"
+practice = "resonance breathing"
+category = "breathing"
+duration_s = 90
+instructions = "Follow the pacer."
+
+[phases.pacer]
+breaths_per_min = 6.0
+
+[[phases]]
+id = "recovery"
+name = "Recovery"
+kind = "recovery"
+duration_s = 60
+instructions = "Rest quietly."
+"""
+
+
+async def wait_for(
+    condition: Callable[[], object], timeout_s: float = 20.0, what: str = ""
+) -> None:
+    """Let the loop run until ``condition()`` is true."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+def window(qtbot, qt_loop, data_dir):
+    win = MainWindow(data_dir, AppSettings(), neurokit=False)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    if win.running and win.current is not None:
+        win.current.stop()
+        qt_loop.run_until_complete(wait_for(lambda: not win.running, what="session end"))
+
+
+def no_dialogs() -> bool:
+    return not any(isinstance(w, QMessageBox) and w.isVisible()
+                   for w in QApplication.topLevelWidgets())
+
+
+def record_session(data_dir: Path, qt_loop, duration_s: float = 600.0, seed: int = 5) -> int:
+    with SessionStore.open(data_dir) as store:
+        session = LiveSession(SimulatedStrap(seed=seed, speed=None, duration_s=duration_s),
+                              store=store, participant_id="p07", neurokit=False)
+        qt_loop.run_until_complete(session.run())
+        assert session.session_id is not None
+        return session.session_id
+
+
+def stored(data_dir: Path, session_id: int):
+    with SessionStore.open(data_dir) as store:
+        return store.session_info(session_id), store.load_recording(session_id)
+
+
+def test_closing_mid_session_finishes_the_recording(window, qt_loop, data_dir):
+    closed: list[bool] = []
+    window.closed.connect(lambda: closed.append(True))
+    window.start_session(SessionRequest(source="sim", speed=20.0, seed=3, participant_id="p01"))
+    qt_loop.run_until_complete(wait_for(lambda: window.status.n_beats >= 60, what="60 beats"))
+    session_id = window.current.session.session_id
+    assert session_id is not None
+    save_screenshot(window, "window_free_practice")
+    window.close()
+    # The window stays until the recording is finished, then closes by itself.
+    assert window.isVisible()
+    qt_loop.run_until_complete(wait_for(lambda: closed, what="the window to close"))
+    assert not window.isVisible() and not window.running
+    info, rec = stored(data_dir, session_id)
+    assert info.status == "complete"
+    assert info.participant_id == "p01"
+    assert rec.n_beats == window.status.n_beats >= 60
+    saved = json.loads((data_dir / "settings.json").read_text())
+    assert saved["last_source"] == "sim"
+
+
+def test_a_bad_source_is_reported_in_words_and_the_window_stays_usable(window, qt_loop):
+    window.start_session(SessionRequest(source="replay:999", record=False))
+    qt_loop.run_until_complete(wait_for(lambda: not window.running, what="set-up failure"))
+    assert "no session 999" in window.last_error
+    assert "Traceback" not in window.last_error
+    assert "no session 999" in window.statusBar().currentMessage()
+    assert no_dialogs()
+    # Still usable: a good session starts afterwards.
+    window.start_session(SessionRequest(source="sim", speed=50.0, seed=1, record=False))
+    qt_loop.run_until_complete(wait_for(lambda: window.status.n_beats >= 20, what="beats"))
+    window.stop_session()
+    qt_loop.run_until_complete(wait_for(lambda: not window.running, what="stop"))
+
+
+def test_replay_through_the_window_with_pause_speed_and_seek(window, qt_loop, data_dir):
+    session_id = record_session(data_dir, qt_loop, duration_s=600.0)
+    window.settings.speed = 20.0
+    window.browser.replay_requested.emit(session_id)
+    assert window.tabs.currentIndex() == 0
+    qt_loop.run_until_complete(wait_for(lambda: window.status.n_beats >= 40, what="replay"))
+    source = window.current.source
+    assert window.replay_bar.isVisible()
+    # Pause: the replay clock stops.
+    window.replay_bar.toggle_play()
+    qt_loop.run_until_complete(wait_for(lambda: source.paused, what="pause"))
+    paused_at = source.session_time_s()
+    qt_loop.run_until_complete(asyncio.sleep(0.3))
+    assert source.session_time_s() == pytest.approx(paused_at, abs=1e-6)
+    window.replay_bar.toggle_play()
+    # Seek forward to 400 s: plots jump there, nothing between is drawn, nothing stored again.
+    before = window.status.n_beats
+    window.replay_bar.seek(400.0)
+    qt_loop.run_until_complete(
+        wait_for(lambda: source.session_time_s() > 420.0, what="replay past 420 s")
+    )
+    t = window.live_view.traces.beat_times()
+    assert t[-1] > 420.0
+    assert not ((t > paused_at + 5.0) & (t < 400.0)).any()
+    assert window.status.n_beats > before
+    window._on_clock()
+    save_screenshot(window, "window_replay")
+    window.stop_session()
+    qt_loop.run_until_complete(wait_for(lambda: not window.running, what="stop"))
+    with SessionStore.open(data_dir) as store:
+        assert [s.id for s in store.list_sessions()] == [session_id]
+
+
+def test_ble_strap_through_the_window_scan_connect_link_loss_reconnect(
+    window, qt_loop, data_dir, virtual_strap
+):
+    panel = window.source_panel
+    panel.set_source("ble")
+    straps = qt_loop.run_until_complete(panel.scan(3.0))
+    assert [s.address for s in straps] == [virtual_strap.device_address]
+    panel.select_strap(virtual_strap.device_address)
+    save_screenshot(window, "window_ble_scan")
+    started: list[object] = []
+    window.session_started.connect(started.append)
+    panel.start_button.click()
+    qt_loop.run_until_complete(wait_for(lambda: window.status.n_beats >= 30, 30.0, "beats"))
+    assert window.current.request.source == f"ble:{virtual_strap.device_address}"
+    assert window.status.state is SourceState.STREAMING
+    virtual_strap.link_loss()
+    qt_loop.run_until_complete(
+        wait_for(lambda: window.status.state is SourceState.RECONNECTING, 20.0, "link loss")
+    )
+    save_screenshot(window, "window_ble_reconnecting")
+    assert "Reconnecting" in window.status_label.text()
+    after = window.status.n_beats
+    qt_loop.run_until_complete(wait_for(
+        lambda: window.status.state is SourceState.STREAMING
+        and window.status.n_beats >= after + 30, 30.0, "reconnection",
+    ))
+    assert window.status.reconnections == 1
+    assert "1 reconnection" in window.status_label.text()
+    assert no_dialogs()
+    session_id = window.current.session.session_id
+    window.stop_session()
+    qt_loop.run_until_complete(wait_for(lambda: not window.running, 20.0, "stop"))
+    info, rec = stored(data_dir, session_id)
+    assert info.status == "complete"
+    assert [m.label for m in rec.markers if m.kind is MarkerKind.CONNECTION] == [
+        "disconnected", "reconnected"
+    ]
+    assert len(rec.gaps) >= 1
+    assert window.settings.known_straps[0].address == virtual_strap.device_address
+    assert AppSettings.load(data_dir).known_straps[0].address == virtual_strap.device_address
+
+
+def test_app_command_writes_a_screenshot_and_finishes_the_session(data_dir, tmp_path):
+    shot = tmp_path / "window.png"
+    env = cli_env(data_dir)
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    out = subprocess.run(
+        [PYTHON, "-m", "biofeedback", "app", "--source", "sim", "--speed", "20", "--seed", "2",
+         "--no-neurokit", "--quit-after", "4", "--screenshot", str(shot)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr
+    image = QImage(str(shot))
+    assert not image.isNull() and image.width() >= 1000 and image.height() >= 600
+    listed = subprocess.run(
+        [PYTHON, "-m", "biofeedback", "sessions", "--json"], capture_output=True, text=True,
+        env=env, check=True,
+    )
+    sessions = json.loads(listed.stdout)["sessions"]
+    assert len(sessions) == 1
+    assert sessions[0]["status"] == "complete" and sessions[0]["beats"] > 40
