@@ -171,6 +171,7 @@ class MainWindow(QMainWindow):
         self.live_view.span_changed.connect(self._on_span_changed)
         self.guidance.pacer_changed.connect(self._on_pacer_changed)
         self.replay_bar.seek_requested.connect(self._on_seek)
+        self.replay_bar.speed_changed.connect(self._on_replay_speed)
         self.browser.replay_requested.connect(self._replay_session)
         self.browser.status_message.connect(self.show_message)
         self.tabs.currentChanged.connect(self._on_tab)
@@ -385,6 +386,10 @@ class MainWindow(QMainWindow):
         self.settings.plot_span_s = float(span_s)
         self.save_settings()
 
+    def _on_replay_speed(self, speed: float | None) -> None:
+        self.settings.speed = speed
+        self.save_settings()
+
     def _on_pacer_changed(self, rate_bpm: float, ie_ratio: float) -> None:
         self.settings.pacer_rate_bpm = float(rate_bpm)
         self.settings.pacer_ie_ratio = float(ie_ratio)
@@ -433,6 +438,7 @@ class MainWindow(QMainWindow):
                 self._task.cancel()  # still setting up: nothing recorded yet
             event.ignore()
             return
+        self.browser.cancel_analysis()
         self.source_panel.store_into_settings()
         self.save_settings()
         event.accept()

@@ -141,6 +141,7 @@ class ReplayBar(QWidget):
             button.setCheckable(True)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.setMinimumWidth(40)
+            button.setStyleSheet("QToolButton:checked { font-weight: bold; }")
             button.setToolTip(
                 "As fast as the pipeline goes" if speed is None else f"{label} real time"
             )
@@ -161,7 +162,9 @@ class ReplayBar(QWidget):
         self.slider.setTracking(True)
         self.slider.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.slider.setToolTip("Drag or click to jump; Space plays or pauses")
+        self._dragged = False
         self.slider.valueChanged.connect(self._on_slider_value)
+        self.slider.sliderPressed.connect(self._on_slider_pressed)
         self.slider.sliderMoved.connect(self._on_slider_moved)
         self.slider.sliderReleased.connect(self._on_slider_released)
 
@@ -290,11 +293,19 @@ class ReplayBar(QWidget):
         if not self.slider.isSliderDown():
             self.seek(value / _MS_PER_S)
 
+    def _on_slider_pressed(self) -> None:
+        self._dragged = False
+
     def _on_slider_moved(self, value: int) -> None:
+        self._dragged = True
         self.elapsed_label.setText(format_hms(value / _MS_PER_S))
 
     def _on_slider_released(self) -> None:
-        self.seek(self.slider.value() / _MS_PER_S)
+        # A press that did not move the handle (a click on the groove already jumped, or a
+        # click on the handle itself) must not restart the segment a second time.
+        if self._dragged:
+            self._dragged = False
+            self.seek(self.slider.value() / _MS_PER_S)
 
     # -- state -----------------------------------------------------------------------------
 
