@@ -33,6 +33,10 @@ STAGE_WORDS = {
 """What the pacer says during each stage (stage names as in :func:`pacer_stages`)."""
 
 
+_EPS_S = 1e-9
+"""Tolerance of stage boundaries, s."""
+
+
 class PacerSettingsError(BiofeedbackError, ValueError):
     """A free-practice pacer that cannot be used (rate or ratio out of range)."""
 
@@ -102,17 +106,15 @@ def pacer_state(settings: PacerSettings, t_s: float) -> PacerState:
         number. A stage boundary belongs to the stage that starts there, as in the runner.
     """
     stages = pacer_stages(settings)
-    period = sum(d for _, d in stages)
-    breath = math.floor(t_s / period)
-    into = t_s - breath * period
-    if into >= period:  # floating point at an exact multiple of the period
-        breath += 1
-        into = 0.0
-    into = max(0.0, into)
+    period = settings.period_s
+    # Stage ends are sums of float durations (here and in the runner): a time within
+    # _EPS_S of a boundary counts as on it, so both sides agree on which stage has begun.
+    breath = math.floor((t_s + _EPS_S) / period)
+    into = min(max(0.0, t_s - breath * period), period)
     start = 0.0
     for i, (name, duration) in enumerate(stages):
         end = start + duration
-        if into < end or i == len(stages) - 1:
+        if into < end - _EPS_S or i == len(stages) - 1:
             fraction = min(1.0, max(0.0, (into - start) / duration))
             return PacerState(
                 stage=name,

@@ -11,12 +11,14 @@ import math
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QFontMetricsF,
     QHideEvent,
     QPainter,
+    QPainterPath,
     QPaintEvent,
     QPen,
     QRadialGradient,
@@ -94,7 +96,7 @@ class PacerCanvas(QWidget):
             painter.end()
             return
         rect = QRectF(self.rect())
-        caption_h = max(18.0, rect.height() * 0.09)
+        caption_h = min(26.0, max(18.0, rect.height() * 0.09))
         area = rect.adjusted(6, 6, -6, -caption_h - 6)
         centre = area.center()
         ring_width = max(4.0, min(area.width(), area.height()) * 0.035)
@@ -131,32 +133,39 @@ class PacerCanvas(QWidget):
         if span:
             painter.drawArc(ring, 90 * 16, span)
 
-        # Words in the ball; white on the ball when it is big enough, dark otherwise.
+        # Dark words with a white halo: readable on the ball and beside it at any size.
         words_font = QFont(self.font())
-        words_font.setPixelSize(max(12, int(full * 0.2)))
+        words_font.setPixelSize(int(min(30.0, max(12.0, full * 0.2))))
         words_font.setBold(True)
-        painter.setFont(words_font)
-        on_ball = radius > full * 0.55
-        painter.setPen(QColor("white") if on_ball else _TEXT)
-        words_rect = QRectF(centre.x() - full, centre.y() - full * 0.3, 2 * full, full * 0.3)
-        painter.drawText(words_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
-                         state.words)
+        _draw_outlined(painter, words_font, state.words, centre.x(), centre.y() - 4.0)
         secs_font = QFont(self.font())
-        secs_font.setPixelSize(max(11, int(full * 0.14)))
-        painter.setFont(secs_font)
-        secs_rect = QRectF(centre.x() - full, centre.y() + 2, 2 * full, full * 0.25)
-        painter.drawText(secs_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
-                         f"{math.ceil(state.remaining_s - 1e-6):d} s")
+        secs_font.setPixelSize(int(min(20.0, max(11.0, full * 0.13))))
+        seconds = f"{math.ceil(state.remaining_s - 1e-6):d} s"
+        _draw_outlined(painter, secs_font, seconds, centre.x(),
+                       centre.y() + 4.0 + QFontMetricsF(secs_font).ascent())
 
         if self._caption:
             caption_font = QFont(self.font())
-            caption_font.setPixelSize(max(11, int(caption_h * 0.7)))
+            caption_font.setPixelSize(int(min(16.0, max(11.0, caption_h * 0.7))))
             painter.setFont(caption_font)
             painter.setPen(_TEXT)
             caption_rect = QRectF(rect.left(), rect.bottom() - caption_h - 2, rect.width(),
                                   caption_h)
             painter.drawText(caption_rect, Qt.AlignmentFlag.AlignCenter, self._caption)
         painter.end()
+
+
+def _draw_outlined(painter: QPainter, font: QFont, text: str, centre_x: float,
+                   baseline_y: float) -> None:
+    """Draw ``text`` centred on ``centre_x`` (px) on ``baseline_y`` (px), dark with a white
+    outline."""
+    width = QFontMetricsF(font).horizontalAdvance(text)
+    path = QPainterPath()
+    path.addText(QPointF(centre_x - width / 2.0, baseline_y), font, text)
+    halo = QPen(QColor(255, 255, 255, 220), max(2.0, font.pixelSize() / 6.0))
+    halo.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    painter.strokePath(path, halo)
+    painter.fillPath(path, _TEXT)
 
 
 class PacerWidget(QWidget):
@@ -255,6 +264,10 @@ class PacerWidget(QWidget):
         """Take the animation time from ``clock()`` (s; the session or protocol clock)."""
         self._clock = clock
         self._frame()
+
+    def now_s(self) -> float:
+        """The clock's time now, s."""
+        return self._clock()
 
     def set_controls_visible(self, visible: bool) -> None:
         """Show or hide the free-practice rate and inhale:exhale controls."""
