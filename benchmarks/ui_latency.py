@@ -116,7 +116,7 @@ async def two_hours(window: MainWindow, meter: Meter, data_dir: Path, seconds: f
         await asyncio.sleep(seconds / 2)
         meter.active = False
         results[name] = {"latency": summary(meter.latencies), "frame": summary(meter.frames),
-                         "beats_in_traces": int(window.live_view.traces.beat_times().size)}
+                         "beats_in_traces": window.live_view.traces.n_beats}
     window.stop_session()
     while window.running:
         await asyncio.sleep(0.05)

@@ -49,6 +49,7 @@ def qt_loop(qapp: object):
     """A qasync event loop (asyncio on Qt's loop) for the test; closed afterwards."""
     from biofeedback.ui.event_loop import close_event_loop, create_event_loop
 
+    qapp.setQuitOnLastWindowClosed(False)  # type: ignore[attr-defined]
     loop = create_event_loop(qapp)  # type: ignore[arg-type]
     yield loop
     close_event_loop(loop)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -190,7 +191,7 @@ def test_replay_through_the_window_with_pause_speed_and_seek(window, qt_loop, da
     qt_loop.run_until_complete(
         wait_for(lambda: source.session_time_s() > 420.0, what="replay past 420 s")
     )
-    t = window.live_view.traces.beat_times()
+    t = window.live_view.traces.beat_arrays()[0]
     assert t[-1] > 420.0
     assert not ((t > paused_at + 5.0) & (t < 400.0)).any()
     assert window.status.n_beats > before
@@ -264,3 +265,92 @@ def test_app_command_writes_a_screenshot_and_finishes_the_session(data_dir, tmp_
     sessions = json.loads(listed.stdout)["sessions"]
     assert len(sessions) == 1
     assert sessions[0]["status"] == "complete" and sessions[0]["beats"] > 40
+
+
+def test_whole_simulated_protocol_session_driven_through_the_window(
+    window, qt_loop, data_dir, tmp_path, qtbot
+):
+    protocol_file = tmp_path / "short_stress.toml"
+    protocol_file.write_text(SHORT_PROTOCOL, encoding="utf-8")
+    guidance = window.guidance
+    shots: dict[str, bool] = {}
+    answers_given: list[tuple[int, int]] = []
+    reports: list[dict[str, int]] = []
+
+    def shoot(name: str) -> None:
+        if name not in shots:
+            shots[name] = True
+            window._on_clock()
+            window._draw_frame()
+            save_screenshot(window, name)
+
+    async def drive() -> None:
+        window.start_session(SessionRequest(
+            source="sim", protocol_id=str(protocol_file), participant_id="p09", speed=30.0,
+            seed=11,
+        ))
+        await wait_for(lambda: window.current is not None, what="session set-up")
+        while window.running:
+            phase = guidance.phase
+            kind = None if phase is None else str(phase.kind)
+            if kind == "baseline" and window.status.n_beats > 20:
+                shoot("window_baseline")
+            elif kind == "self_report" and guidance.self_report_panel.phase is not None:
+                shoot("window_self_report")
+                values = {s.item.id: 3 + len(reports) for s in guidance.self_report_panel.sliders}
+                for slider in guidance.self_report_panel.sliders:
+                    slider.set_value(values[slider.item.id])
+                guidance.self_report_panel.submit_button.click()
+                reports.append(values)
+            elif kind == "stressor":
+                screen = guidance.stressor_screen
+                screen.refresh()
+                prompt = screen.shown_prompt
+                if prompt is not None and screen.answer_edit.isEnabled() and (
+                    not answers_given or answers_given[-1][0] != prompt.index
+                ):
+                    # Every third answer wrong, to see the error feedback.
+                    value = prompt.expected + (1 if len(answers_given) % 3 == 2 else 0)
+                    qtbot.keyClicks(screen.answer_edit, str(value))
+                    qtbot.keyClick(screen.answer_edit, Qt.Key.Key_Return)
+                    answers_given.append((prompt.index, value))
+                    if len(answers_given) == 3:
+                        shoot("window_stressor")
+            elif kind == "practice" and guidance.pacer.isVisible() and (
+                window.current.source.session_time_s() > 200
+            ):
+                shoot("window_practice_pacer")
+            await asyncio.sleep(0.02)
+
+    qt_loop.run_until_complete(drive())
+    assert window.last_error == ""
+    sessions = []
+    with SessionStore.open(data_dir) as store:
+        sessions = store.list_sessions()
+        assert len(sessions) == 1
+        session_id = sessions[0].id
+    info, rec = stored(data_dir, session_id)
+    assert info.status == "complete" and info.protocol_id == "short_stress"
+    assert [p.phase_id for p in rec.phases] == [
+        "baseline", "report_baseline", "stressor", "practice", "recovery"
+    ]
+    durations = [round(p.end_s - p.start_s) for p in rec.phases]
+    assert durations == [60, 30, 60, 90, 60]
+    labels = [m.label for m in rec.markers]
+    assert "protocol completed" in labels
+    # The answers given through the sliders are stored as they were given.
+    report_markers = [m for m in rec.markers if m.kind is MarkerKind.SELF_REPORT]
+    stored_values = {m.extra["item"]: m.extra["value"] for m in report_markers
+                     if "item" in m.extra}
+    assert reports and stored_values == reports[0]
+    # The stressor answers typed in the screen are stored, graded.
+    answered = [m for m in rec.markers if m.kind is MarkerKind.STRESSOR
+                and m.extra.get("event") == "answer"]
+    assert len(answered) >= 3
+    assert [m.extra["answer"] for m in answered[:3]] == [v for _, v in answers_given[:3]]
+    assert [m.extra["correct"] for m in answered[:3]] == [True, True, False]
+    assert set(shots) == {
+        "window_baseline", "window_self_report", "window_stressor", "window_practice_pacer"
+    }
+    # The plots show the session: phases shaded, beats drawn.
+    assert window.live_view.traces.n_beats == rec.n_beats

@@ -31,6 +31,7 @@ __all__ = [
     "LiveSpectrum",
     "current_segment",
     "live_spectrum",
+    "session_spectrum",
 ]
 
 LF_BAND_HZ = (0.04, 0.15)
@@ -148,6 +149,17 @@ def live_spectrum(
         end_s=float(tw[-1]),
         n_beats=int(tw.size),
     )
+
+
+def session_spectrum(
+    source: LiveSession | LiveProcessor, window_s: float = 120.0
+) -> LiveSpectrum | None:
+    """The live spectrum of a session's (or processor's) current gap-free segment.
+
+    ``live_spectrum(*current_segment(source), window_s)``: about 2 ms, meant for a
+    once-a-second refresh (see :func:`live_spectrum` for when it is None).
+    """
+    return live_spectrum(*current_segment(source), window_s)
 
 
 def current_segment(source: LiveSession | LiveProcessor) -> tuple[FloatArray, FloatArray]:

@@ -60,6 +60,9 @@ def run_app(options: AppOptions) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("biofeedback")
+    # The run ends when main() returns (after the window closed and its session finished),
+    # not when Qt sees the last window go, which would stop the loop under main().
+    app.setQuitOnLastWindowClosed(False)
     app.setWindowIcon(QIcon())
     data_dir = resolve_data_dir(options.data_dir)
     settings = AppSettings.load(data_dir)

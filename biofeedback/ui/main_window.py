@@ -150,7 +150,8 @@ class MainWindow(QMainWindow):
         self.status_label = QLabel(self.status.text())
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         bar = QStatusBar()
-        bar.addWidget(self.status_label, 1)
+        # Permanent: showMessage() would hide a normal status-bar widget.
+        bar.addPermanentWidget(self.status_label)
         self.setStatusBar(bar)
 
         self._frame_timer = QTimer(self)
@@ -173,7 +174,7 @@ class MainWindow(QMainWindow):
         self.replay_bar.seek_requested.connect(self._on_seek)
         self.replay_bar.speed_changed.connect(self._on_replay_speed)
         self.browser.replay_requested.connect(self._replay_session)
-        self.browser.status_message.connect(self.show_message)
+        self.browser.status_message.connect(self._on_browser_message)
         self.tabs.currentChanged.connect(self._on_tab)
 
     # -- sessions --------------------------------------------------------------------------
@@ -223,7 +224,8 @@ class MainWindow(QMainWindow):
             self.source_panel.set_running(False)
             self.session_finished.emit(prepared)
             if self._close_requested:
-                self.close()
+                # Once this task is done (so the window no longer counts as running).
+                QTimer.singleShot(0, self.close)
             else:
                 spawn(self.browser.refresh())
 
@@ -414,6 +416,11 @@ class MainWindow(QMainWindow):
     def _refresh_status(self) -> None:
         self.status_label.setText(self.status.text())
 
+    def _on_browser_message(self, text: str) -> None:
+        # Only while the browser is in front: its news must not hide a session's error.
+        if self.tabs.currentWidget() is self.browser:
+            self.show_message(text)
+
     def _on_tab(self, index: int) -> None:
         if self.tabs.widget(index) is self.browser:
             spawn(self.browser.refresh())
@@ -421,6 +428,17 @@ class MainWindow(QMainWindow):
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         """On first show, load the protocol library, studies and sessions in the background."""
         super().showEvent(event)
+        if not self._loaded:
+            self._load_in_background()
+
+    def _load_in_background(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            # Shown before the asyncio loop runs (a script or test driving the window):
+            # try again once it does.
+            QTimer.singleShot(50, self._load_in_background)
+            return
         if not self._loaded:
             self._loaded = True
             spawn(self.source_panel.load())

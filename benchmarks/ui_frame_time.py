@@ -1,0 +1,193 @@
+"""Frame time of the live view with 2 h of data on screen, at a live rate.
+
+A simulated session (max speed, no store, no neurokit2) of ``--hours`` plus the frames to
+measure is recorded first, with the live indices of each notification. The live view
+(900 x 600 px, offscreen) is fed the first ``--hours`` of it; then, per frame, the next
+notification (one per ~1 s of session time, as a strap sends them) is fed and the frame is
+timed as the window's timer would run it: :meth:`LiveView.redraw` (clip + decimate + setData),
+``QApplication.processEvents()`` (the scene paints the items that changed) and a synchronous
+``view.repaint()`` of the whole widget; ``frame_ms`` is the sum, an upper bound (the event loop
+paints once; here it may paint twice). Nothing waits: only the work of a frame is measured.
+Done for a 5-min span and for the whole session.
+Also timed: the model's per-notification cost (:meth:`LiveView.on_session_event`) and the
+once-a-second spectrum (:func:`live_spectrum` + :meth:`LiveView.show_spectrum`). Prints JSON.
+
+Usage: ``python benchmarks/ui_frame_time.py [--hours 2] [--frames 300] [--seed 0]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from _common import machine, peak_rss_mb
+
+
+def _stats_ms(samples_s: list[float]) -> dict[str, float]:
+    ms = np.asarray(samples_s) * 1000.0
+    return {
+        "p50": round(float(np.percentile(ms, 50)), 3),
+        "p99": round(float(np.percentile(ms, 99)), 3),
+        "max": round(float(ms.max()), 3),
+        "mean": round(float(ms.mean()), 3),
+    }
+
+
+def _record(hours: float, extra_s: float, seed: int) -> tuple[list, object]:
+    """Events of a simulated session with the indices of their moment."""
+    from biofeedback.session.live_session import BeatsProcessed, LiveSession
+    from sensors.simulated import ArtifactRates, SimulatedStrap
+
+    duration = hours * 3600.0 + extra_s
+    strap = SimulatedStrap(
+        seed=seed,
+        speed=None,
+        duration_s=duration,
+        artifacts=ArtifactRates(ectopic_pair=0.003, missed=0.002, dropped_notification=0.0005),
+    )
+    session = LiveSession(strap, store=None, neurokit=False)
+    events: list = []
+    session.subscribe(
+        lambda e: events.append((e, e.indices if isinstance(e, BeatsProcessed) else None))
+    )
+    asyncio.run(session.run(duration_s=duration))
+    return events, session
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--hours", type=float, default=2.0)
+    ap.add_argument("--frames", type=int, default=300, help="frames measured per span")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--width", type=int, default=900)
+    ap.add_argument("--height", type=int, default=600)
+    args = ap.parse_args()
+
+    from PySide6 import __version__ as pyside_version
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    import pyqtgraph
+
+    from biofeedback.app.spectrum import current_segment, live_spectrum
+    from biofeedback.session.live_session import BeatsProcessed
+    from biofeedback.ui.live_view import LiveView
+
+    spans = {"5 min": 300.0, "whole session": 0.0}
+    t0 = time.perf_counter()
+    events, session = _record(args.hours, 1.1 * args.frames * len(spans) + 10.0, args.seed)
+    record_s = time.perf_counter() - t0
+    beats_at = [
+        i for i, (e, _) in enumerate(events) if isinstance(e, BeatsProcessed) and e.batch.beats
+    ]
+    limit = args.hours * 3600.0
+    first_live = next(
+        i for i in beats_at if events[i][0].batch.received_s >= limit
+    )
+
+    view = LiveView(span_s=300.0)
+    view.resize(args.width, args.height)
+    view.show()
+    app.processEvents()
+    feed_s: list[float] = []
+    for event, indices in events[:first_live]:
+        a = time.perf_counter()
+        view.on_session_event(event, indices)
+        feed_s.append(time.perf_counter() - a)
+    view.redraw()
+    app.processEvents()
+
+    results: dict[str, dict] = {}
+    cursor = first_live
+    for name, span in spans.items():
+        view.set_span_s(span)
+        view.redraw()
+        app.processEvents()
+        view.repaint()
+        redraw_s: list[float] = []
+        events_s: list[float] = []
+        paint_s: list[float] = []
+        frame_s: list[float] = []
+        spectrum_s: list[float] = []
+        points: list[int] = []
+        none_refs_before = sys.getrefcount(None)
+        for _ in range(args.frames):
+            # the notifications of the next ~1 s of session time (a live strap's rate)
+            target = events[cursor][0].batch.received_s + 0.8 if cursor < len(events) else 0
+            while cursor < len(events):
+                event, indices = events[cursor]
+                if isinstance(event, BeatsProcessed) and event.batch.received_s > target:
+                    break
+                a = time.perf_counter()
+                view.on_session_event(event, indices)
+                feed_s.append(time.perf_counter() - a)
+                cursor += 1
+            a = time.perf_counter()
+            view.redraw()
+            b = time.perf_counter()
+            app.processEvents()  # the scene's own update of the changed items
+            m = time.perf_counter()
+            view.repaint()  # and a synchronous repaint of the whole widget
+            c = time.perf_counter()
+            redraw_s.append(b - a)
+            events_s.append(m - b)
+            paint_s.append(c - m)
+            frame_s.append(c - a)
+            points.append(sum(view.points_drawn.values()))
+            # the window refreshes the spectrum once a second: here once per frame, timed
+            # apart from the frame
+            a = time.perf_counter()
+            view.show_spectrum(live_spectrum(*current_segment(session)))
+            spectrum_s.append(time.perf_counter() - a)
+        x0, x1 = view.visible_range()
+        results[name] = {
+            "visible_s": round(x1 - x0, 1),
+            "frame_ms": _stats_ms(frame_s),
+            "redraw_ms": _stats_ms(redraw_s),
+            "process_events_ms": _stats_ms(events_s),
+            "repaint_ms": _stats_ms(paint_s),
+            "spectrum_ms": _stats_ms(spectrum_s),
+            "points_drawn": {
+                "median": int(np.median(points)),
+                "max": int(max(points)),
+                **{k: int(v) for k, v in view.points_drawn.items()},
+            },
+            "none_refs_lost_per_frame": round(
+                (none_refs_before - sys.getrefcount(None)) / args.frames, 1
+            ),
+        }
+
+    print(
+        json.dumps(
+            {
+                "hours_on_screen": args.hours,
+                "n_beats": view.traces.n_beats,
+                "frames_per_span": args.frames,
+                "plot_px": [args.width, args.height],
+                "spans": results,
+                "feed_us_per_notification": {
+                    k: round(v * 1000.0, 2) for k, v in _stats_ms(feed_s).items()
+                },
+                "record_session_s": round(record_s, 2),
+                "peak_rss_mb": round(peak_rss_mb(), 1),
+                "versions": {"PySide6": pyside_version, "pyqtgraph": pyqtgraph.__version__},
+                "machine": machine(),
+            },
+            indent=2,
+        )
+    )
+    view.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,359 @@
+"""LiveTraces: the Qt-free plot buffers of the live view."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import numpy as np
+import pytest
+
+from biofeedback.app.traces import LiveTraces, decimate_min_max
+from biofeedback.core.types import (
+    ArtifactClass,
+    Beat,
+    BeatBatch,
+    Gap,
+    GapReason,
+    Marker,
+    SourceState,
+    StatusChange,
+)
+from biofeedback.live.artifacts import ClassifiedBeat
+from biofeedback.session.live_session import BeatsProcessed, LiveSession
+from sensors.replay import ReplaySource
+from sensors.simulated import ArtifactRates, SimulatedStrap
+
+
+def _session() -> LiveSession:
+    """A session object whose indices the events read (no run needed for these tests)."""
+    return LiveSession(SimulatedStrap(seed=0, speed=None, duration_s=1.0), neurokit=False)
+
+
+def _batch(
+    session: LiveSession,
+    first_seq: int,
+    beats: list[tuple[float, float]],
+    classified: tuple[ClassifiedBeat, ...] = (),
+) -> BeatsProcessed:
+    """A notification carrying (time s, RR ms) beats."""
+    received = beats[-1][0] if beats else 0.0
+    batch = BeatBatch(received, tuple(Beat(rr, t, received, "test") for t, rr in beats))
+    return BeatsProcessed(batch, first_seq, classified, session)
+
+
+def _cls(seq: int, t: float, rr: float, artifact: ArtifactClass) -> ClassifiedBeat:
+    return ClassifiedBeat(seq, rr, t, artifact, (rr,))
+
+
+def test_beats_are_appended_with_instantaneous_heart_rate():
+    session = _session()
+    traces = LiveTraces(capacity=4)  # small: the arrays must grow
+    t = 0.0
+    seq = 0
+    expected_t, expected_rr = [], []
+    for i in range(50):
+        rrs = [800.0 + i, 810.0 + i] if i % 3 == 0 else [1000.0 - i]
+        beats = []
+        for rr in rrs:
+            t += rr / 1000.0
+            beats.append((t, rr))
+            expected_t.append(t)
+            expected_rr.append(rr)
+        traces.on_event(_batch(session, seq, beats))
+        seq += len(beats)
+    times, rr, hr, cls = traces.beat_arrays()
+    np.testing.assert_allclose(times, expected_t)
+    np.testing.assert_allclose(rr, expected_rr)
+    np.testing.assert_allclose(hr, 60000.0 / np.asarray(expected_rr))
+    assert (cls == -1).all()  # classes not known yet
+    assert traces.n_beats == len(expected_t)
+    assert traces.last_time_s == pytest.approx(expected_t[-1])
+    assert traces.first_time_s == pytest.approx(expected_t[0])
+
+
+def test_a_gap_breaks_every_curve_with_one_nan_row():
+    session = _session()
+    traces = LiveTraces()
+    traces.on_event(_batch(session, 0, [(1.0, 1000.0), (2.0, 1000.0)]))
+    traces.on_event(Gap(2.0, 10.0, GapReason.LINK_LOSS))
+    traces.on_event(Gap(10.0, 11.0, GapReason.LINK_LOSS))  # a second gap: still one break
+    traces.on_event(_batch(session, 2, [(11.0, 1000.0), (12.0, 1000.0)]))
+    x, y = traces.view("rr", 0.0, 20.0, 100)
+    np.testing.assert_allclose(x, [1.0, 2.0, 2.0, 11.0, 12.0])
+    assert np.isnan(y[2]) and np.isfinite(y[[0, 1, 3, 4]]).all()
+    _, hy = traces.view("hr", 0.0, 20.0, 100)
+    np.testing.assert_array_equal(np.isnan(hy), np.isnan(y))
+    assert len(traces.gaps) == 2
+
+
+def test_an_unreported_jump_in_beat_times_also_breaks_the_curve():
+    session = _session()
+    traces = LiveTraces()
+    traces.on_event(_batch(session, 0, [(1.0, 1000.0), (2.0, 1000.0)]))
+    traces.on_event(_batch(session, 2, [(60.0, 1000.0)]))  # a forward seek in a replay
+    _, y = traces.view("rr", 0.0, 100.0, 100)
+    assert np.isnan(y).sum() == 1
+    assert np.isnan(y[2])
+
+
+def test_artifact_flags_arrive_later_and_are_matched_by_sequence_number():
+    session = _session()
+    traces = LiveTraces()
+    traces.on_event(_batch(session, 10, [(1.0, 1000.0)]))
+    traces.on_event(_batch(session, 11, [(1.5, 500.0)]))
+    traces.on_event(Gap(1.5, 5.0, GapReason.CLOCK_DRIFT))
+    traces.on_event(
+        _batch(
+            session,
+            12,
+            [(6.0, 1000.0)],
+            classified=(
+                _cls(10, 1.0, 1000.0, ArtifactClass.NORMAL),
+                _cls(11, 1.5, 500.0, ArtifactClass.EXTRA),
+            ),
+        )
+    )
+    traces.on_event(
+        _batch(session, 13, [(7.0, 1000.0)], (_cls(12, 6.0, 1000.0, ArtifactClass.ECTOPIC),))
+    )
+    flags = traces.artifact_flags()
+    # rows: beat 10, beat 11, gap break, beat 12, beat 13
+    np.testing.assert_array_equal(flags, [False, True, False, True, False])
+    _, _, _, cls = traces.beat_arrays()
+    assert cls[4] == -1  # still pending
+    ax, ay = traces.view("rr_artifacts", 0.0, 10.0, 100)
+    np.testing.assert_allclose(ax, [1.5, 6.0])
+    np.testing.assert_allclose(ay, [500.0, 1000.0])
+    _, hy = traces.view("hr_artifacts", 0.0, 10.0, 100)
+    np.testing.assert_allclose(hy, [120.0, 60.0])
+    # unknown sequence numbers (e.g. from before a clear) are ignored
+    traces.on_event(_batch(session, 14, [(8.0, 1000.0)], (_cls(3, 0.1, 900.0, "extra"),)))
+    assert traces.artifact_flags().sum() == 2
+
+
+def test_markers_and_phases_are_kept_and_filtered_by_range():
+    from biofeedback.core.types import PhaseSpan
+
+    traces = LiveTraces()
+    traces.add_beats([1.0, 45.0], [1000.0, 1000.0])
+    traces.on_event(Marker(5.0, 0.0, "itchy nose"))
+    traces.on_event(Marker(50.0, 10.0, "talked"))
+    traces.on_event(StatusChange(SourceState.STREAMING, "Streaming"))  # ignored
+    assert [m.label for m in traces.markers_in(0.0, 20.0)] == ["itchy nose"]
+    assert [m.label for m in traces.markers_in(55.0, 100.0)] == ["talked"]
+    traces.set_phases(
+        [PhaseSpan("baseline", "Baseline", "baseline", 0.0, 30.0),
+         PhaseSpan("stress", "Serial subtraction", "stressor", 30.0, 30.0)]  # open
+    )
+    assert [p.phase_id for p in traces.phases_in(31.0, 40.0)] == ["stress"]
+
+
+def test_truncate_after_drops_everything_from_that_time_on():
+    session = _session()
+    traces = LiveTraces()
+    for seq, k in enumerate(range(1, 21)):
+        cls = (_cls(seq - 1, k - 1.0, 1000.0, ArtifactClass.MISSED),) if k % 5 == 0 else ()
+        traces.on_event(_batch(session, seq, [(float(k), 1000.0)], cls))
+    traces.on_event(Gap(20.0, 25.0, GapReason.LINK_LOSS))
+    traces.on_event(Marker(8.0, 0.0, "a"))
+    traces.on_event(Marker(12.0, 0.0, "b"))
+    traces.truncate_after(10.0)
+    x, _ = traces.view("rr", 0.0, 100.0, 1000)
+    np.testing.assert_allclose(x, np.arange(1.0, 10.0))
+    assert traces.last_time_s == pytest.approx(9.0)
+    assert [m.label for m in traces.markers] == ["a"]
+    assert traces.gaps == []
+    ax, _ = traces.view("rr_artifacts", 0.0, 100.0, 100)
+    np.testing.assert_allclose(ax, [4.0, 9.0])
+    # a replay re-sends from the seek point: sequence numbers continue, classes still land
+    traces.on_event(_batch(session, 100, [(10.0, 1000.0)]))
+    traces.on_event(
+        _batch(session, 101, [(11.0, 1000.0)], (_cls(100, 10.0, 1000.0, "ectopic"),))
+    )
+    ax, _ = traces.view("rr_artifacts", 0.0, 100.0, 100)
+    np.testing.assert_allclose(ax, [4.0, 9.0, 10.0])
+    traces.clear()
+    assert traces.n_beats == 0 and traces.last_time_s is None and traces.markers == []
+    assert traces.view("rr", 0.0, 10.0, 10)[0].size == 0
+
+
+def test_seek_status_truncates_backwards_and_breaks_forwards():
+    session = _session()
+    traces = LiveTraces()
+    for k in range(1, 11):
+        traces.on_event(_batch(session, k, [(float(k), 1000.0)]))
+    traces.on_event(StatusChange(SourceState.STREAMING, "seek", 5.5, {"seek_s": 5.5}))
+    x, y = traces.view("rr", 0.0, 100.0, 100)
+    np.testing.assert_allclose(x, [1, 2, 3, 4, 5])  # re-sent from 5.5 on: continues them
+    assert np.isfinite(y).all()
+    traces.on_event(_batch(session, 20, [(6.0, 1000.0)]))
+    traces.on_event(StatusChange(SourceState.STREAMING, "seek", 6.0, {"seek_s": 60.0}))
+    traces.on_event(_batch(session, 21, [(60.5, 1000.0)]))
+    x, y = traces.view("rr", 0.0, 100.0, 100)
+    np.testing.assert_allclose(x, [1, 2, 3, 4, 5, 6, 6, 60.5])
+    assert np.isnan(y[6]) and np.isfinite(y[[5, 7]]).all()  # no line across the jump
+
+
+def test_view_clips_to_the_range_with_one_point_either_side():
+    traces = LiveTraces()
+    t = np.arange(1, 1001, dtype=np.float64)
+    traces.add_beats(t, np.full(t.size, 1000.0))
+    x, y = traces.view("rr", 100.5, 200.5, 10_000)
+    np.testing.assert_allclose(x, np.arange(100.0, 202.0))
+    x, _ = traces.view("rr", -50.0, 0.5, 100)
+    np.testing.assert_allclose(x, [1.0])
+    x, _ = traces.view("rr", 2000.0, 3000.0, 100)
+    np.testing.assert_allclose(x, [1000.0])
+    # the returned arrays are copies: later appends and truncation cannot change them
+    x, y = traces.view("rr", 0.0, 2000.0, 10_000)
+    traces.truncate_after(500.0)
+    traces.add_beats([500.0], [1.0])
+    assert y[499] == 1000.0
+
+
+def test_decimation_keeps_each_buckets_min_and_max_and_the_gap_breaks():
+    rng = np.random.default_rng(4)
+    n = 20_000
+    x = np.arange(n, dtype=np.float64)
+    y = 800.0 + 30.0 * rng.standard_normal(n)
+    y[1234] = 1900.0  # a single-beat spike must survive
+    y[15_001] = 300.0
+    y[[5000, 12_000]] = np.nan  # two breaks
+    xd, yd = decimate_min_max(x, y, 1000)
+    assert xd.size <= 1000 + 2 + 2
+    assert np.nanmax(yd) == 1900.0 and np.nanmin(yd) == 300.0
+    # both breaks stay, in place: no finite point of one run between the other run's points
+    breaks = xd[np.isnan(yd)]
+    assert breaks.size == 2
+    assert (xd[np.isfinite(yd)] != 5000).all()
+    before = xd[(xd < 5000) & np.isfinite(yd)]
+    assert before.max() < 5000 <= xd[np.flatnonzero(np.isnan(yd))[0] + 1]
+    # the points stay in time order and come from the data
+    finite = np.isfinite(yd)
+    assert np.all(np.diff(xd) >= 0)
+    np.testing.assert_array_equal(yd[finite], y[xd[finite].astype(int)])
+    # every run's extremes are kept
+    for lo, hi in ((0, 5000), (5001, 12_000), (12_001, n)):
+        run = (xd >= lo) & (xd < hi) & finite
+        assert yd[run].max() == np.nanmax(y[lo:hi])
+        assert yd[run].min() == np.nanmin(y[lo:hi])
+
+
+def test_view_decimates_above_max_points():
+    traces = LiveTraces()
+    t = np.cumsum(np.full(16_000, 0.9))
+    rr = 900.0 + 50.0 * np.sin(t)
+    rr[8000] = 2000.0
+    traces.add_beats(t, rr)
+    traces.add_gap(Gap(float(t[-1]), float(t[-1]) + 5.0, GapReason.LINK_LOSS))
+    x, y = traces.view("rr", 0.0, float(t[-1]), 1800)
+    assert 1000 < x.size <= 1800 + 2
+    assert np.nanmax(y) == 2000.0
+    x, y = traces.view("rr", 0.0, float(t[-1]), 20_000)
+    assert x.size == 16_001  # under the limit: every beat and the final break
+
+
+def test_real_session_values_match_the_beats_and_indices():
+    traces = LiveTraces()
+    recorded: list[object] = []
+    indices_seen = []
+
+    async def run() -> LiveSession:
+        strap = SimulatedStrap(
+            seed=5,
+            speed=None,
+            duration_s=420.0,
+            artifacts=ArtifactRates(ectopic_pair=0.01, missed=0.005, dropped_notification=0.004),
+        )
+        session = LiveSession(strap, store=None, neurokit=False)
+
+        def take(event: object) -> None:
+            traces.on_event(event)  # type: ignore[arg-type]
+            recorded.append(event)
+            if isinstance(event, BeatsProcessed) and event.batch.beats:
+                indices_seen.append(event.indices)
+
+        session.subscribe(take)
+        await session.run(duration_s=420.0)
+        return session
+
+    session = asyncio.run(run())
+    beats = [
+        (b.time_s, b.rr_ms)
+        for e in recorded if isinstance(e, BeatsProcessed) for b in e.batch.beats
+    ]
+    gaps = [e for e in recorded if isinstance(e, Gap)]
+    assert gaps, "the simulated strap dropped notifications: there are gaps"
+    times, rr, hr, _ = traces.beat_arrays()
+    finite = np.isfinite(rr)
+    assert finite.sum() == len(beats) == session.stats.n_beats
+    np.testing.assert_allclose(times[finite], [t for t, _ in beats])
+    np.testing.assert_allclose(rr[finite], [r for _, r in beats])
+    np.testing.assert_allclose(hr[finite], 60000.0 / rr[finite])
+    # one break per gap (gaps follow beats here), each between the beats around it
+    assert (~finite).sum() == len(gaps)
+    for gap in gaps:
+        before = times[finite][times[finite] <= gap.start_s + 1e-9]
+        after = times[finite][times[finite] >= gap.end_s - 1e-9]
+        row = int(np.flatnonzero(times == before.max())[0])
+        assert math.isnan(rr[row + 1])
+        assert times[row + 2] == after.min()
+    # artifact flags equal the classes the session counted
+    counted = sum(v for k, v in session.stats.artifacts.items() if k != ArtifactClass.NORMAL)
+    classified_in_events = sum(
+        1
+        for e in recorded if isinstance(e, BeatsProcessed)
+        for c in e.classified if c.artifact != ArtifactClass.NORMAL
+    )
+    assert traces.artifact_flags().sum() == classified_in_events
+    assert 0 < classified_in_events <= counted
+    # the trend holds the session's lnRMSSD and HF values at their times
+    lx, ly = traces.view("ln_rmssd", 0.0, 1e9, 1_000_000)
+    valid = [
+        (i.time_s, i.ln_rmssd_60 if i.ln_rmssd_60 is not None else i.ln_rmssd_30)
+        for i in indices_seen
+    ]
+    valid_map = dict(valid)
+    lf = np.isfinite(ly)
+    assert lf.sum() > 100
+    for t, v in zip(lx[lf], ly[lf], strict=True):
+        assert valid_map[float(t)] == pytest.approx(v)
+    hx, hy = traces.view("hf", 0.0, 1e9, 1_000_000)
+    hf_valid = {i.time_s: i.hf_ms2 for i in indices_seen if i.hf_ms2 is not None}
+    assert np.isfinite(hy).sum() == len(hf_valid) > 0
+    for t, v in zip(hx[np.isfinite(hy)], hy[np.isfinite(hy)], strict=True):
+        assert hf_valid[float(t)] == pytest.approx(v)
+
+
+def test_replay_seek_backwards_through_the_session_keeps_times_sorted(tmp_path):
+    """A real replay: seek back mid-way, the traces truncate and stay sorted."""
+    rr_file = tmp_path / "rr.txt"
+    rng = np.random.default_rng(1)
+    rr_file.write_text("\n".join(f"{800 + 40 * rng.standard_normal():.1f}" for _ in range(400)))
+    traces = LiveTraces()
+    seeks: list[float] = []
+
+    async def run() -> None:
+        source = ReplaySource.from_path(rr_file, speed=None)
+        session = LiveSession(source, store=None, neurokit=False)
+
+        def take(event: object) -> None:
+            traces.on_event(event)  # type: ignore[arg-type]
+            if isinstance(event, StatusChange) and "seek_s" in event.detail:
+                seeks.append(float(event.detail["seek_s"]))
+            if isinstance(event, BeatsProcessed) and not seeks and event.batch.received_s > 200:
+                source.seek(100.0)
+
+        session.subscribe(take)
+        await session.run()
+
+    asyncio.run(run())
+    assert seeks == [100.0]
+    times, rr, _, _ = traces.beat_arrays()
+    assert np.all(np.diff(times) >= 0)
+    finite = np.isfinite(rr)
+    assert times[finite].max() > 300.0
+    # the beats between 100 s and 200 s are there once, not twice
+    mid = times[finite][(times[finite] > 110.0) & (times[finite] < 190.0)]
+    assert np.unique(mid).size == mid.size

@@ -1,0 +1,299 @@
+"""The live view and the values panel, real widgets on the offscreen platform."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from biofeedback.app.spectrum import current_segment, live_spectrum
+from biofeedback.core.types import Gap, Marker, PhaseSpan
+from biofeedback.live.indices import LiveIndices
+from biofeedback.session.live_session import BeatsProcessed, LiveSession, SessionEvent
+from biofeedback.ui.live_view import PHASE_COLOURS, LiveView
+from biofeedback.ui.values_panel import DASH, ValuesPanel
+from conftest import save_screenshot
+from sensors.simulated import ArtifactRates, SimulatedStrap
+
+PHASES = [
+    PhaseSpan("baseline", "Baseline", "baseline", 0.0, 150.0),
+    PhaseSpan("stressor", "Serial subtraction", "stressor", 150.0, 300.0),
+    PhaseSpan("practice", "Soothing touch", "practice", 300.0, 480.0, "soothing_touch"),
+    PhaseSpan("recovery", "Recovery", "recovery", 480.0, 480.0),  # still running
+]
+MARKERS = {200.0: "itchy nose", 420.0: "talked", 560.0: "noise"}
+
+
+Recorded = list[tuple[SessionEvent, "LiveIndices | None"]]
+
+
+def _run_session(
+    qt_loop,
+    duration_s: float,
+    *,
+    seed: int = 3,
+    dropped: float = 0.002,
+    spectral_wall_s: float = 0.0,
+) -> tuple[LiveSession, Recorded]:
+    """A real simulated session at max speed; every event it publishes, in order."""
+    strap = SimulatedStrap(
+        seed=seed,
+        speed=None,
+        duration_s=duration_s,
+        artifacts=ArtifactRates(ectopic_pair=0.004, missed=0.002, dropped_notification=dropped),
+    )
+    # spectral values every second of session time, as at real time (max speed would
+    # otherwise refresh them a few times per wall second only)
+    session = LiveSession(strap, store=None, neurokit=False, spectral_min_wall_s=spectral_wall_s)
+    events: list[tuple[SessionEvent, LiveIndices | None]] = []
+    pending = sorted(MARKERS.items())
+
+    def record(event: SessionEvent) -> None:
+        # with the indices of that moment: the session's indices move on
+        events.append((event, event.indices if isinstance(event, BeatsProcessed) else None))
+        if not isinstance(event, BeatsProcessed):
+            return
+        if pending and event.batch.received_s >= pending[0][0]:
+            onset, label = pending.pop(0)
+            session.add_marker(label, onset_s=onset)  # published to us as a Marker
+
+    session.subscribe(record)
+    qt_loop.run_until_complete(session.run(duration_s=duration_s))
+    return session, events
+
+
+@pytest.fixture(scope="module")
+def ten_minutes(request):
+    """Events of a 10-min simulated session (shared: each test feeds its own view)."""
+    qapp = request.getfixturevalue("qapp")
+    from biofeedback.ui.event_loop import close_event_loop, create_event_loop
+
+    loop = create_event_loop(qapp)
+    try:
+        result = _run_session(loop, 600.0)
+    finally:
+        close_event_loop(loop)  # one qasync loop at a time: tests may make their own
+    return result
+
+
+def _view(qtbot, events: Recorded, span_s: float = 300.0) -> LiveView:
+    view = LiveView(span_s=span_s)
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    for event, indices in events:
+        view.on_session_event(event, indices)
+    return view
+
+
+def test_live_view_draws_the_visible_span_of_a_real_session(qtbot, ten_minutes):
+    session, recorded = ten_minutes
+    events = [e for e, _ in recorded]
+    view = _view(qtbot, recorded)
+    view.set_phases(PHASES)
+    view.redraw()
+    spectrum = live_spectrum(*current_segment(session))
+    assert spectrum is not None
+    view.show_spectrum(spectrum)
+
+    last_beat = session.stats.last_beat_s
+    x0, x1 = view.visible_range()
+    assert (x0, x1) == pytest.approx((last_beat - 300.0, last_beat))
+    assert view.hr_plot.vb.viewRange()[0] == pytest.approx([x0, x1])
+    assert view.trend_plot.vb.viewRange()[0] == pytest.approx([x0, x1])  # same range
+
+    hr_x, hr_y = view.hr_curve.getData()
+    rr_x, rr_y = view.rr_curve.getData()
+    # clipped to the view, one point either side
+    assert (hr_x[1:-1] >= x0).all() and (hr_x[1:-1] <= x1).all()
+    assert hr_x[0] < x0 + 2.0 and hr_x[-1] >= last_beat - 1e-9
+    beats = {
+        b.time_s: b.rr_ms
+        for e in events if isinstance(e, BeatsProcessed) for b in e.batch.beats
+    }
+    in_view = [t for t in beats if x0 <= t <= x1]
+    assert np.isfinite(hr_y).sum() >= len(in_view)  # not decimated: a few hundred beats
+    finite = np.isfinite(rr_y)
+    for t, rr, hr in zip(rr_x[finite], rr_y[finite], hr_y[finite], strict=True):
+        assert beats[float(t)] == rr
+        assert hr == pytest.approx(60000.0 / rr)
+    # gaps in view are breaks in the curve
+    gaps = [e for e in events if isinstance(e, Gap) and x0 <= e.start_s <= x1]
+    assert np.isnan(hr_y).sum() == len(gaps) > 0
+    # artifact beats are drawn as points on both plots
+    art_x, art_y = view.rr_artifacts.getData()
+    assert art_x.size > 0
+    assert all(beats[float(t)] == y for t, y in zip(art_x, art_y, strict=True))
+    assert view.hr_artifacts.getData()[0].size == art_x.size
+    # lnRMSSD trend and HF (valid values only)
+    _, ln_y = view.ln_rmssd_curve.getData()
+    assert np.isfinite(ln_y).sum() > 100
+    assert np.nanmin(ln_y) > 1.0 and np.nanmax(ln_y) < 6.0
+    _, hf_y = view.hf_curve.getData()
+    assert np.isfinite(hf_y).any() and np.nanmin(hf_y) > 0
+
+    # phases in view are shaded with their kind's colour and named; markers drawn
+    visible_phases = [p for p in view._phase_items if p.regions[0].isVisible()]
+    expected = {
+        p.phase_id for p in PHASES
+        if p.start_s <= x1 and (p.end_s if p.end_s > p.start_s else last_beat) >= x0
+    }
+    assert {"practice", "recovery"} <= expected
+    assert {p.phase.phase_id for p in visible_phases} == expected
+    recovery = next(p for p in visible_phases if p.phase.phase_id == "recovery")
+    assert recovery.regions[0].getRegion() == pytest.approx((480.0, last_beat))
+    assert recovery.label.toPlainText() == "Recovery"
+    for items in visible_phases:
+        assert items.regions[0].brush.color().name() == PHASE_COLOURS[items.phase.kind]
+    marker_lines = [line for line in view._marker_lines[0].lines if line.isVisible()]
+    assert sorted(line.value() for line in marker_lines) == [420.0, 560.0]
+    assert {line.label.format for line in marker_lines} == {"talked", "noise"}
+    assert len([m for m in view.traces.markers]) == 3
+
+    # the spectrum: curve, shaded bands, breathing peak
+    fx, fy = view.psd_curve.getData()
+    assert fx.max() <= 0.5 + 1e-9 and fy.max() > 0
+    lf_x, _ = view.lf_fill.getData()
+    hfb_x, _ = view.hf_fill.getData()
+    assert lf_x.max() == pytest.approx(0.15) and hfb_x.min() == pytest.approx(0.15)
+    assert view.breathing_line.isVisible()
+    assert view.breathing_line.value() == pytest.approx(spectrum.breathing_peak_hz)
+    save_screenshot(view, "live_view")
+
+
+def test_span_selector_emits_and_whole_session_is_shown(qtbot, ten_minutes):
+    session, recorded = ten_minutes
+    view = _view(qtbot, recorded, span_s=60.0)
+    view.redraw()
+    assert view.visible_range()[1] - view.visible_range()[0] == pytest.approx(60.0)
+    index = view.span_combo.findData(0.0)
+    with qtbot.waitSignal(view.span_changed, timeout=1000) as blocker:
+        view.span_combo.setCurrentIndex(index)
+    assert blocker.args == [0.0]
+    assert view.span_s == 0.0
+    x0, x1 = view.visible_range()
+    assert x0 == 0.0 and x1 == pytest.approx(session.stats.last_beat_s)
+    hr_x, _ = view.hr_curve.getData()
+    assert hr_x[0] == pytest.approx(session.stats.first_beat_s)
+    with qtbot.waitSignal(view.span_changed, timeout=1000) as blocker:
+        view.set_span_s(120.0)
+    assert blocker.args == [120.0]
+    assert view.span_combo.currentData() == 120.0
+    # an unusual span (from the settings file) gets its own entry
+    view.set_span_s(900.0)
+    assert view.span_combo.currentText() == "15 min"
+    with qtbot.assertNotEmitted(view.span_changed):
+        view.set_span_s(900.0)
+
+
+def test_redraw_is_cheap_when_nothing_changed_and_follows_now(qtbot, ten_minutes):
+    _, recorded = ten_minutes
+    half = len(recorded) // 2
+    view = _view(qtbot, recorded[:half])
+    view.redraw()
+    drawn = view.hr_curve.getData()[0].size
+    first_half_end = view.traces.last_time_s
+    for event, indices in recorded[half:]:
+        view.on_session_event(event, indices)
+    # feeding does not repaint
+    assert view.hr_curve.getData()[0].size == drawn
+    view.redraw(now_s=first_half_end + 30.0)
+    x0, x1 = view.visible_range(first_half_end + 30.0)
+    assert view.hr_plot.vb.viewRange()[0] == pytest.approx([x0, x1])
+
+
+def test_truncate_and_reset(qtbot, ten_minutes):
+    _, recorded = ten_minutes
+    view = _view(qtbot, recorded, span_s=0.0)
+    view.set_phases(PHASES)
+    view.redraw()
+    view.truncate_after(240.0)
+    view.redraw()
+    hr_x, _ = view.hr_curve.getData()
+    assert hr_x.max() < 240.0
+    assert all(m.onset_s < 240.0 for m in view.traces.markers)
+    visible = [line.value() for line in view._marker_lines[0].lines if line.isVisible()]
+    assert visible == [200.0]
+    view.reset()
+    assert view.hr_curve.getData()[0].size == 0
+    assert view._phase_items == []
+    assert view.spectrum is None and view.spectrum_message.isVisible()
+
+
+def test_two_hours_on_screen_are_decimated_and_keep_their_peaks(qtbot, qt_loop):
+    session, recorded = _run_session(
+        qt_loop, 7200.0, seed=11, dropped=0.0005, spectral_wall_s=0.002
+    )
+    events = [e for e, _ in recorded]
+    view = _view(qtbot, recorded, span_s=0.0)
+    view.set_phases(
+        [PhaseSpan("baseline", "Baseline", "baseline", 0.0, 1800.0),
+         PhaseSpan("practice", "Mindfulness of breathing", "practice", 1800.0, 5400.0),
+         PhaseSpan("rest", "Quiet rest", "rest", 5400.0, 7200.0)]
+    )
+    view.redraw()
+    view.show_spectrum(live_spectrum(*current_segment(session)))
+    width = view.hr_plot.vb.width()
+    n_beats = session.stats.n_beats
+    assert n_beats > 7500
+    hr_x, hr_y = view.hr_curve.getData()
+    gaps = sum(isinstance(e, Gap) for e in events)
+    assert hr_x.size <= 2 * width + gaps + 4 < n_beats
+    assert view.points_drawn["hr"] == hr_x.size
+    # peaks survive: the drawn extremes are those of the data
+    _, rr_all, hr_all, _ = view.traces.beat_arrays()
+    assert np.nanmax(hr_y) == np.nanmax(hr_all)
+    assert np.nanmin(view.rr_curve.getData()[1]) == np.nanmin(rr_all)
+    assert np.isnan(hr_y).sum() == gaps
+    # the markers, 220 s and 140 s apart (about 10 px here), keep only the first label
+    lines = [line for line in view._marker_lines[0].lines if line.isVisible()]
+    assert len(lines) == 3
+    assert [line.label.isVisible() for line in lines] == [True, False, False]
+    # the artifact points are all there
+    assert view.rr_artifacts.getData()[0].size == view.traces.artifact_flags().sum()
+    save_screenshot(view, "live_view_2h")
+
+
+def test_values_panel_shows_values_units_and_dashes(qtbot, ten_minutes):
+    session, _ = ten_minutes
+    panel = ValuesPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    assert {panel.text_of(k) for k in ("hr", "rmssd", "breathing", "coherence", "hf")} == {DASH}
+    indices = session.indices()
+    panel.show_indices(indices)
+    assert panel.text_of("hr") == f"{indices.hr_bpm:.0f}"
+    assert panel.text_of("rmssd") == f"{indices.rmssd_60_ms:.0f}"
+    assert panel.tiles["rmssd"].detail.text() == f"lnRMSSD {indices.ln_rmssd_60:.2f}"
+    assert panel.text_of("breathing") == f"{indices.breathing_rate_bpm:.1f}"
+    assert panel.text_of("coherence") == f"{indices.coherence_score:.1f}"
+    assert panel.text_of("hf") == f"{indices.hf_ms2:.0f}"
+    assert panel.tiles["hr"].unit.text() == "bpm"
+    assert panel.tiles["rmssd"].unit.text() == "ms"
+    assert panel.tiles["breathing"].unit.text() == "/min"
+    assert panel.tiles["rmssd"].caption.text() == "RMSSD · last 60 s"
+    panel.resize(panel.sizeHint())
+    qtbot.waitExposed(panel)
+    # every value fits its label (no clipped digits)
+    for tile in panel.tiles.values():
+        metrics = tile.value.fontMetrics()
+        assert metrics.horizontalAdvance(tile.value.text()) <= tile.value.width()
+    save_screenshot(panel, "values_panel")
+    # not enough data after a gap: dashes, HF hidden behind a dash too
+    from dataclasses import replace
+
+    panel.show_indices(replace(indices, rmssd_60_ms=None, ln_rmssd_60=None, hf_ms2=None))
+    assert panel.text_of("rmssd") == DASH and panel.text_of("hf") == DASH
+    assert panel.tiles["rmssd"].detail.text() == ""
+    assert panel.text_of("hr") == f"{indices.hr_bpm:.0f}"
+    panel.show_indices(None)
+    assert panel.text_of("coherence") == DASH
+
+
+def test_marker_label_with_braces_is_shown_literally(qtbot):
+    view = LiveView(span_s=60.0)
+    qtbot.addWidget(view)
+    view.on_session_event(Marker(10.0, 0.0, "answer {1009}"))
+    view.redraw(now_s=30.0)
+    line = next(line for line in view._marker_lines[0].lines if line.isVisible())
+    assert line.label.toPlainText() == "answer {1009}"
