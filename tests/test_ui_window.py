@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
@@ -77,7 +78,7 @@ task = "serial_subtraction"
 id = "practice"
 name = "Paced breathing"
 kind = "practice"
-practice = "resonance breathing"
+practice = "resonance_breathing"
 category = "breathing"
 duration_s = 90
 instructions = "Follow the pacer."
@@ -138,15 +139,22 @@ def stored(data_dir: Path, session_id: int):
 def test_closing_mid_session_finishes_the_recording(window, qt_loop, data_dir):
     closed: list[bool] = []
     window.closed.connect(lambda: closed.append(True))
-    window.start_session(SessionRequest(source="sim", speed=20.0, seed=3, participant_id="p01"))
-    qt_loop.run_until_complete(wait_for(lambda: window.status.n_beats >= 60, what="60 beats"))
-    session_id = window.current.session.session_id
-    assert session_id is not None
-    save_screenshot(window, "window_free_practice")
-    window.close()
-    # The window stays until the recording is finished, then closes by itself.
-    assert window.isVisible()
-    qt_loop.run_until_complete(wait_for(lambda: closed, what="the window to close"))
+
+    async def scenario() -> int:
+        window.start_session(
+            SessionRequest(source="sim", speed=20.0, seed=3, participant_id="p01")
+        )
+        await wait_for(lambda: window.status.n_beats >= 60, what="60 beats")
+        session_id = window.current.session.session_id
+        assert session_id is not None
+        save_screenshot(window, "window_free_practice")
+        window.close()
+        # The window stays until the recording is finished, then closes by itself.
+        assert window.isVisible()
+        await wait_for(lambda: closed, what="the window to close")
+        return session_id
+
+    session_id = qt_loop.run_until_complete(scenario())
     assert not window.isVisible() and not window.running
     info, rec = stored(data_dir, session_id)
     assert info.status == "complete"
@@ -157,48 +165,59 @@ def test_closing_mid_session_finishes_the_recording(window, qt_loop, data_dir):
 
 
 def test_a_bad_source_is_reported_in_words_and_the_window_stays_usable(window, qt_loop):
-    window.start_session(SessionRequest(source="replay:999", record=False))
-    qt_loop.run_until_complete(wait_for(lambda: not window.running, what="set-up failure"))
-    assert "no session 999" in window.last_error
-    assert "Traceback" not in window.last_error
-    assert "no session 999" in window.statusBar().currentMessage()
-    assert no_dialogs()
-    # Still usable: a good session starts afterwards.
-    window.start_session(SessionRequest(source="sim", speed=50.0, seed=1, record=False))
-    qt_loop.run_until_complete(wait_for(lambda: window.status.n_beats >= 20, what="beats"))
-    window.stop_session()
-    qt_loop.run_until_complete(wait_for(lambda: not window.running, what="stop"))
+    async def scenario() -> None:
+        window.start_session(SessionRequest(source="replay:999", record=False))
+        await wait_for(lambda: window.last_error, what="set-up failure")
+        await wait_for(lambda: not window.running, what="set-up end")
+        assert "no session 999" in window.last_error
+        assert "Traceback" not in window.last_error
+        assert "no session 999" in window.statusBar().currentMessage()
+        assert "no session 999" in window.source_panel.error_text("start").lower()
+        assert no_dialogs()
+        # Still usable: a good session starts afterwards.
+        window.start_session(SessionRequest(source="sim", speed=50.0, seed=1, record=False))
+        await wait_for(lambda: window.status.n_beats >= 20, what="beats")
+        window.stop_session()
+        await wait_for(lambda: not window.running, what="stop")
+
+    qt_loop.run_until_complete(scenario())
 
 
 def test_replay_through_the_window_with_pause_speed_and_seek(window, qt_loop, data_dir):
     session_id = record_session(data_dir, qt_loop, duration_s=600.0)
     window.settings.speed = 20.0
-    window.browser.replay_requested.emit(session_id)
-    assert window.tabs.currentIndex() == 0
-    qt_loop.run_until_complete(wait_for(lambda: window.status.n_beats >= 40, what="replay"))
-    source = window.current.source
-    assert window.replay_bar.isVisible()
-    # Pause: the replay clock stops.
-    window.replay_bar.toggle_play()
-    qt_loop.run_until_complete(wait_for(lambda: source.paused, what="pause"))
-    paused_at = source.session_time_s()
-    qt_loop.run_until_complete(asyncio.sleep(0.3))
-    assert source.session_time_s() == pytest.approx(paused_at, abs=1e-6)
-    window.replay_bar.toggle_play()
-    # Seek forward to 400 s: plots jump there, nothing between is drawn, nothing stored again.
-    before = window.status.n_beats
-    window.replay_bar.seek(400.0)
-    qt_loop.run_until_complete(
-        wait_for(lambda: source.session_time_s() > 420.0, what="replay past 420 s")
-    )
-    t = window.live_view.traces.beat_arrays()[0]
-    assert t[-1] > 420.0
-    assert not ((t > paused_at + 5.0) & (t < 400.0)).any()
-    assert window.status.n_beats > before
-    window._on_clock()
-    save_screenshot(window, "window_replay")
-    window.stop_session()
-    qt_loop.run_until_complete(wait_for(lambda: not window.running, what="stop"))
+
+    async def scenario() -> None:
+        window.browser.replay_requested.emit(session_id)
+        assert window.tabs.currentIndex() == 0
+        await wait_for(lambda: window.status.n_beats >= 40, what="replay")
+        source = window.current.source
+        assert window.replay_bar.isVisible()
+        # Pause: the replay clock stops.
+        window.replay_bar.toggle_play()
+        await wait_for(lambda: window.status.state is SourceState.PAUSED, what="pause")
+        paused_at = source.session_time_s()
+        await asyncio.sleep(0.3)
+        assert source.session_time_s() == pytest.approx(paused_at, abs=1e-6)
+        window.replay_bar.toggle_play()
+        # Seek to 400 s: plots jump there, nothing between is drawn, nothing stored again.
+        before = window.status.n_beats
+        window.replay_bar.seek(400.0)
+        await wait_for(lambda: source.session_time_s() > 420.0, what="replay past 420 s")
+        await wait_for(lambda: window.status.n_beats > before + 10, what="beats after seek")
+        window._draw_frame()
+        t = window.live_view.traces.beat_arrays()[0]
+        t = t[np.isfinite(t)]
+        assert t[-1] > 400.0
+        assert not ((t > paused_at + 5.0) & (t < 400.0)).any()
+        window._on_clock()
+        save_screenshot(window, "window_replay")
+        # Max speed plays the rest at once.
+        window.replay_bar.set_speed(None)
+        await wait_for(lambda: not window.running, what="replay end")
+
+    qt_loop.run_until_complete(scenario())
+    assert window.settings.speed is None
     with SessionStore.open(data_dir) as store:
         assert [s.id for s in store.list_sessions()] == [session_id]
 
@@ -207,34 +226,37 @@ def test_ble_strap_through_the_window_scan_connect_link_loss_reconnect(
     window, qt_loop, data_dir, virtual_strap
 ):
     panel = window.source_panel
-    panel.set_source("ble")
-    straps = qt_loop.run_until_complete(panel.scan(3.0))
-    assert [s.address for s in straps] == [virtual_strap.device_address]
-    panel.select_strap(virtual_strap.device_address)
-    save_screenshot(window, "window_ble_scan")
-    started: list[object] = []
-    window.session_started.connect(started.append)
-    panel.start_button.click()
-    qt_loop.run_until_complete(wait_for(lambda: window.status.n_beats >= 30, 30.0, "beats"))
-    assert window.current.request.source == f"ble:{virtual_strap.device_address}"
-    assert window.status.state is SourceState.STREAMING
-    virtual_strap.link_loss()
-    qt_loop.run_until_complete(
-        wait_for(lambda: window.status.state is SourceState.RECONNECTING, 20.0, "link loss")
-    )
-    save_screenshot(window, "window_ble_reconnecting")
-    assert "Reconnecting" in window.status_label.text()
-    after = window.status.n_beats
-    qt_loop.run_until_complete(wait_for(
-        lambda: window.status.state is SourceState.STREAMING
-        and window.status.n_beats >= after + 30, 30.0, "reconnection",
-    ))
-    assert window.status.reconnections == 1
-    assert "1 reconnection" in window.status_label.text()
-    assert no_dialogs()
-    session_id = window.current.session.session_id
-    window.stop_session()
-    qt_loop.run_until_complete(wait_for(lambda: not window.running, 20.0, "stop"))
+
+    async def scenario() -> int:
+        panel.set_source("ble")
+        straps = await panel.scan(3.0)
+        assert [s.address for s in straps] == [virtual_strap.device_address]
+        panel.select_strap(virtual_strap.device_address)
+        save_screenshot(window, "window_ble_scan")
+        panel.start_button.click()
+        await wait_for(lambda: window.status.n_beats >= 30, 30.0, "beats")
+        assert window.current.request.source == f"ble:{virtual_strap.device_address}"
+        assert window.status.state is SourceState.STREAMING
+        virtual_strap.link_loss()
+        await wait_for(lambda: window.status.state is SourceState.RECONNECTING, 20.0,
+                       "link loss")
+        window._refresh_status()
+        save_screenshot(window, "window_ble_reconnecting")
+        assert "Reconnecting" in window.status_label.text()
+        after = window.status.n_beats
+        await wait_for(
+            lambda: window.status.state is SourceState.STREAMING
+            and window.status.n_beats >= after + 30, 30.0, "reconnection",
+        )
+        assert window.status.reconnections == 1
+        assert "1 reconnection" in window.status_label.text()
+        assert no_dialogs()
+        session_id = window.current.session.session_id
+        window.stop_session()
+        await wait_for(lambda: not window.running, 20.0, "stop")
+        return session_id
+
+    session_id = qt_loop.run_until_complete(scenario())
     info, rec = stored(data_dir, session_id)
     assert info.status == "complete"
     assert [m.label for m in rec.markers if m.kind is MarkerKind.CONNECTION] == [
@@ -289,7 +311,9 @@ def test_whole_simulated_protocol_session_driven_through_the_window(
             source="sim", protocol_id=str(protocol_file), participant_id="p09", speed=30.0,
             seed=11,
         ))
-        await wait_for(lambda: window.current is not None, what="session set-up")
+        await wait_for(lambda: window.current is not None or window.last_error,
+                       what="session set-up")
+        assert not window.last_error
         while window.running:
             phase = guidance.phase
             kind = None if phase is None else str(phase.kind)

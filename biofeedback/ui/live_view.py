@@ -276,8 +276,11 @@ class _PhaseItems:
         self.label.setZValue(-5)
         self.plots[0].addItem(self.label, ignoreBounds=True)
 
-    def place(self, x0: float, x1: float, now_s: float, y_top: float | None) -> bool:
-        """Move into the visible range; returns whether the phase is in view."""
+    def place(
+        self, x0: float, x1: float, now_s: float, y_top: float | None, px_per_s: float
+    ) -> bool:
+        """Move into the visible range; returns whether the phase is in view. The name is
+        shown only where it fits in the phase's visible width (short phases overlap else)."""
         start = self.phase.start_s
         end = self.phase.end_s if self.phase.end_s > start else max(now_s, start)
         visible = start <= x1 and end >= x0
@@ -285,7 +288,9 @@ class _PhaseItems:
             region.setVisible(visible)
             if visible:
                 region.setRegion((start, end))
-        self.label.setVisible(visible and y_top is not None)
+        width_px = (min(end, x1) - max(start, x0)) * px_per_s
+        fits = width_px >= self.label.boundingRect().width()
+        self.label.setVisible(visible and y_top is not None and fits)
         if visible and y_top is not None:
             self.label.setPos(max(start, x0), y_top)
         return visible
@@ -706,10 +711,10 @@ class LiveView(QWidget):
             grid.update()
         now = self._now_s if self._now_s is not None else (traces.last_time_s or 0.0)
         y_top = self._hr_range.hi
-        for items in self._phase_items:
-            items.place(x0, x1, now, y_top)
-        markers = traces.markers_in(x0, x1)
         px_per_s = max(self.hr_plot.vb.width(), 1.0) / max(x1 - x0, 1e-9)
+        for items in self._phase_items:
+            items.place(x0, x1, now, y_top, px_per_s)
+        markers = traces.markers_in(x0, x1)
         for lines in self._marker_lines:
             lines.show(markers, px_per_s)
 

@@ -35,7 +35,7 @@ from biofeedback.app.session_runner import PreparedSession, prepare_session
 from biofeedback.app.settings import AppSettings
 from biofeedback.app.status_model import SessionStatus
 from biofeedback.core.errors import BiofeedbackError
-from biofeedback.core.types import SourceState, StatusChange
+from biofeedback.core.types import Marker, MarkerKind, SourceState, StatusChange
 from biofeedback.session.live_session import BeatsProcessed, SessionEvent
 from biofeedback.ui.event_loop import spawn
 from biofeedback.ui.guidance_panel import GuidancePanel
@@ -48,6 +48,10 @@ from biofeedback.ui.values_panel import ValuesPanel
 from protocols.runner import PhaseEnded, PhaseStarted, RunnerEvent
 
 __all__ = ["MainWindow"]
+
+_UNDRAWN_MARKERS = frozenset({MarkerKind.STRESSOR, MarkerKind.SELF_REPORT})
+"""Marker kinds not drawn as lines: a stressor task marks every prompt and answer, and the
+phases already show where self-reports were given (all are stored and listed)."""
 
 FRAME_S = 1 / 30
 """Least time between two redraws of the plots, s (about 30 frames per second)."""
@@ -130,6 +134,7 @@ class MainWindow(QMainWindow):
 
         panel_scroll = QScrollArea()
         panel_scroll.setWidgetResizable(True)
+        panel_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         panel_scroll.setWidget(self.source_panel)
         panel_scroll.setMinimumWidth(300)
 
@@ -249,8 +254,11 @@ class MainWindow(QMainWindow):
             self.replay_bar.attach(session.source)
             self.replay_bar.show()
             self.live_view.set_phases(session.source.recording.phases)
+            # Nobody practises along with a replay: no pacer or prompts.
+            self.guidance.hide()
         else:
             self.replay_bar.hide()
+            self.guidance.show()
         self._clock_timer.start()
         self._spectrum_timer.start()
         kind = prepared.request.source_kind
@@ -267,6 +275,7 @@ class MainWindow(QMainWindow):
         self._clock_timer.stop()
         self._spectrum_timer.stop()
         self.guidance.detach()
+        self.guidance.show()
         self.replay_bar.detach()
         self._draw_frame()
 
@@ -288,6 +297,7 @@ class MainWindow(QMainWindow):
 
     def _replay_session(self, session_id: int) -> None:
         self.tabs.setCurrentIndex(0)
+        self.source_panel.set_source(f"replay:{session_id}")
         self.start_session(
             SessionRequest(source=f"replay:{session_id}", record=False, speed=self.settings.speed)
         )
@@ -310,7 +320,8 @@ class MainWindow(QMainWindow):
     # -- events ----------------------------------------------------------------------------
 
     def _on_session_event(self, event: SessionEvent) -> None:
-        self.live_view.on_session_event(event)
+        if not (isinstance(event, Marker) and event.kind in _UNDRAWN_MARKERS):
+            self.live_view.on_session_event(event)
         if self.status.on_event(event):
             self._refresh_status()
         if isinstance(event, BeatsProcessed):
@@ -319,6 +330,9 @@ class MainWindow(QMainWindow):
         elif isinstance(event, StatusChange):
             if "seek_s" in event.detail:
                 self.live_view.truncate_after(float(event.detail["seek_s"]))
+            message = self.statusBar().currentMessage()
+            if event.state is SourceState.STREAMING and message.startswith("Starting"):
+                self.statusBar().clearMessage()
             if event.state is SourceState.STREAMING and event.detail.get("address"):
                 self.settings.remember_strap(
                     str(event.detail["address"]), str(event.detail.get("name") or "")
