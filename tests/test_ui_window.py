@@ -136,7 +136,7 @@ def stored(data_dir: Path, session_id: int):
         return store.session_info(session_id), store.load_recording(session_id)
 
 
-def test_closing_mid_session_finishes_the_recording(window, qt_loop, data_dir):
+def test_closing_mid_session_finishes_the_recording(window, qt_loop, data_dir, qtbot):
     closed: list[bool] = []
     window.closed.connect(lambda: closed.append(True))
 
@@ -147,6 +147,9 @@ def test_closing_mid_session_finishes_the_recording(window, qt_loop, data_dir):
         await wait_for(lambda: window.status.n_beats >= 60, what="60 beats")
         session_id = window.current.session.session_id
         assert session_id is not None
+        # The marker shortcut, with a new label that becomes the first reusable one.
+        window.marker_bar.label_combo.setCurrentText("phone rang")
+        qtbot.keyClick(window, Qt.Key.Key_M)
         save_screenshot(window, "window_free_practice")
         window.close()
         # The window stays until the recording is finished, then closes by itself.
@@ -160,8 +163,34 @@ def test_closing_mid_session_finishes_the_recording(window, qt_loop, data_dir):
     assert info.status == "complete"
     assert info.participant_id == "p01"
     assert rec.n_beats == window.status.n_beats >= 60
+    assert [m.label for m in rec.markers] == ["phone rang"]
     saved = json.loads((data_dir / "settings.json").read_text())
     assert saved["last_source"] == "sim"
+    assert saved["marker_labels"][0] == "phone rang"
+
+
+def test_settings_persist_between_runs(qtbot, qt_loop, data_dir):
+    first = MainWindow(data_dir, neurokit=False)
+    qtbot.addWidget(first)
+    first.live_view.set_span_s(600.0)
+    first.guidance.pacer.rate_spin.setValue(5.5)
+    first.source_panel.set_participant("p42")
+    first.close()
+    saved = AppSettings.load(data_dir)
+    assert saved.plot_span_s == 600.0
+    assert saved.pacer_rate_bpm == 5.5
+    assert saved.participant_id == "p42"
+    second = MainWindow(data_dir, neurokit=False)
+    qtbot.addWidget(second)
+    assert second.live_view.span_s == 600.0
+    assert second.guidance.pacer.settings.breaths_per_min == 5.5
+    assert second.source_panel.participant_id() == "p42"
+    # A damaged settings file is named, and the window opens with the defaults.
+    (data_dir / "settings.json").write_text('{"plot_span_s": 600,\n  "speed": oops}\n')
+    third = MainWindow(data_dir, neurokit=False)
+    qtbot.addWidget(third)
+    assert third.live_view.span_s == 300.0
+    assert "settings.json, line 2: not JSON" in third.statusBar().currentMessage()
 
 
 def test_a_bad_source_is_reported_in_words_and_the_window_stays_usable(window, qt_loop):
@@ -271,6 +300,7 @@ def test_app_command_writes_a_screenshot_and_finishes_the_session(data_dir, tmp_
     shot = tmp_path / "window.png"
     env = cli_env(data_dir)
     env["QT_QPA_PLATFORM"] = "offscreen"
+    env["BIOFEEDBACK_REPORT_STARTUP"] = "1"
     out = subprocess.run(
         [PYTHON, "-m", "biofeedback", "app", "--source", "sim", "--speed", "20", "--seed", "2",
          "--no-neurokit", "--quit-after", "4", "--screenshot", str(shot)],
@@ -278,6 +308,8 @@ def test_app_command_writes_a_screenshot_and_finishes_the_session(data_dir, tmp_
     )
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr
+    # The window is up before neurokit2 is imported.
+    assert "neurokit2 imported: no" in out.stdout
     image = QImage(str(shot))
     assert not image.isNull() and image.width() >= 1000 and image.height() >= 600
     listed = subprocess.run(
