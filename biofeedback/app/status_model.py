@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from biofeedback.core.types import Gap, SourceState, StatusChange
-from biofeedback.session.live_session import BeatsProcessed, SessionEvent
+
+if TYPE_CHECKING:
+    from biofeedback.session.live_session import SessionEvent
 
 __all__ = ["SessionStatus"]
 
@@ -58,6 +61,9 @@ class SessionStatus:
 
     def on_event(self, event: SessionEvent) -> bool:
         """Take a session event; True when something the line shows changed."""
+        # Imported here: the window shows this line before the pipeline modules load.
+        from biofeedback.session.live_session import BeatsProcessed
+
         if isinstance(event, BeatsProcessed):
             batch = event.batch
             self.time_s = max(self.time_s, batch.received_s)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from biofeedback.core.errors import BiofeedbackError
-from biofeedback.core.recording import Recording
+
+if TYPE_CHECKING:
+    from biofeedback.core.recording import Recording
 
 
 class UsageError(BiofeedbackError):

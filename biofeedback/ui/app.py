@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -26,7 +25,9 @@ from biofeedback.ui.main_window import MainWindow
 __all__ = ["AppOptions", "run_app"]
 
 STARTUP_REPORT_ENV = "BIOFEEDBACK_REPORT_STARTUP"
-"""When set, print ``window visible after X s`` (since process start) on standard output."""
+"""When set, print ``window visible at T (X s after process start)`` on standard output at the
+window's first frame (T: Unix time, for a caller that knows when it started the process; the
+process start time from the OS is only good to about a second)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +72,13 @@ def run_app(options: AppOptions) -> int:
     async def main() -> int:
         closed = asyncio.get_running_loop().create_future()
         window.closed.connect(lambda: closed.done() or closed.set_result(None))
-        window.show()
         if os.environ.get(STARTUP_REPORT_ENV):
-            QTimer.singleShot(0, lambda: print(
-                f"window visible after {time.time() - started:.3f} s; neurokit2 imported: "
+            window.first_painted.connect(lambda: print(
+                f"window visible at {time.time():.6f} ({time.time() - started:.3f} s after "
+                f"process start); neurokit2 imported: "
                 f"{'yes' if 'neurokit2' in sys.modules else 'no'}", flush=True
             ))
+        window.show()
         if options.request is not None:
             window.start_session(options.request)
         if options.quit_after_s is not None:

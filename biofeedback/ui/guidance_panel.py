@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont
@@ -23,7 +24,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from biofeedback.session.protocol_session import ProtocolSession
 from biofeedback.ui.pacer_widget import PacerWidget
 from biofeedback.ui.self_report_panel import SelfReportPanel
 from biofeedback.ui.stressor_screen import StressorScreen
@@ -36,6 +36,9 @@ from protocols.runner import (
     ProtocolRunner,
     RunnerEvent,
 )
+
+if TYPE_CHECKING:
+    from biofeedback.session.protocol_session import ProtocolSession
 
 __all__ = ["EXTEND_STEP_S", "PROMPT_HIGHLIGHT_MS", "GuidancePanel", "format_clock"]
 

@@ -14,10 +14,10 @@ import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QShowEvent
+from PySide6.QtGui import QCloseEvent, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -31,20 +31,22 @@ from PySide6.QtWidgets import (
 
 from biofeedback.app.pacer import free_practice_pacer
 from biofeedback.app.session_request import SessionRequest
-from biofeedback.app.session_runner import PreparedSession, prepare_session
 from biofeedback.app.settings import AppSettings
 from biofeedback.app.status_model import SessionStatus
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.types import Marker, MarkerKind, SourceState, StatusChange
-from biofeedback.session.live_session import BeatsProcessed, SessionEvent
 from biofeedback.ui.event_loop import spawn
 from biofeedback.ui.guidance_panel import GuidancePanel
-from biofeedback.ui.live_view import LiveView
 from biofeedback.ui.marker_bar import MarkerBar
 from biofeedback.ui.replay_bar import ReplayBar
 from biofeedback.ui.session_browser import SessionBrowser
 from biofeedback.ui.source_panel import SourcePanel
 from biofeedback.ui.values_panel import ValuesPanel
+
+if TYPE_CHECKING:
+    from biofeedback.app.session_runner import PreparedSession
+    from biofeedback.session.live_session import SessionEvent
+    from biofeedback.ui.live_view import LiveView
 from protocols.runner import PhaseEnded, PhaseStarted, RunnerEvent
 
 __all__ = ["MainWindow"]
@@ -74,6 +76,8 @@ class MainWindow(QMainWindow):
     """A :class:`PreparedSession` began running."""
     session_finished = Signal(object)
     """A session ended: its :class:`PreparedSession` (``.stats`` set, or ``.error``)."""
+    first_painted = Signal()
+    """The window's first frame was drawn (start-up time is measured to here)."""
     closed = Signal()
     """The window closed (after any running session finished)."""
     frame_drawn = Signal(float)
@@ -101,12 +105,12 @@ class MainWindow(QMainWindow):
         """Time the last redraw of the plots took, s (benchmarks read it)."""
         self._close_requested = False
         self._loaded = False
+        self._painted = False
         self.setWindowTitle("biofeedback")
         self.resize(1400, 860)
         self._build()
         self._wire()
         self.source_panel.apply_settings()
-        self.live_view.set_span_s(self.settings.plot_span_s)
         self._show_free_practice()
         if self.settings.problems:
             self.show_message(" ".join(self.settings.problems))
@@ -116,7 +120,9 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.source_panel = SourcePanel(self.settings, self.data_dir)
         self.values_panel = ValuesPanel()
-        self.live_view = LiveView()
+        self._live_view: LiveView | None = None
+        self._plots_placeholder = QLabel("Loading plots…")
+        self._plots_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.replay_bar = ReplayBar()
         self.replay_bar.hide()
         self.marker_bar = MarkerBar()
@@ -128,7 +134,8 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(centre)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.values_panel)
-        column.addWidget(self.live_view, 1)
+        column.addWidget(self._plots_placeholder, 1)
+        self._centre_column = column
         column.addWidget(self.replay_bar)
         column.addWidget(self.marker_bar)
 
@@ -174,13 +181,35 @@ class MainWindow(QMainWindow):
         self.source_panel.stop_requested.connect(self.stop_session)
         self.source_panel.settings_changed.connect(self.save_settings)
         self.marker_bar.marker_requested.connect(self.add_marker)
-        self.live_view.span_changed.connect(self._on_span_changed)
         self.guidance.pacer_changed.connect(self._on_pacer_changed)
         self.replay_bar.seek_requested.connect(self._on_seek)
         self.replay_bar.speed_changed.connect(self._on_replay_speed)
         self.browser.replay_requested.connect(self._replay_session)
         self.browser.status_message.connect(self._on_browser_message)
         self.tabs.currentChanged.connect(self._on_tab)
+
+    @property
+    def live_view(self) -> LiveView:
+        """The plots (built right after the window's first frame: pyqtgraph takes a few
+        hundred ms to import, and the window should be on screen before that)."""
+        if self._live_view is None:
+            from biofeedback.ui.live_view import LiveView
+
+            view = LiveView(span_s=self.settings.plot_span_s)
+            view.span_changed.connect(self._on_span_changed)
+            self._centre_column.replaceWidget(self._plots_placeholder, view)
+            self._centre_column.setStretchFactor(view, 1)
+            self._plots_placeholder.deleteLater()
+            self._live_view = view
+        return self._live_view
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        """The first frame is on screen: report it, then build the plots."""
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            self.first_painted.emit()
+            QTimer.singleShot(0, lambda: self.live_view)
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -210,7 +239,7 @@ class MainWindow(QMainWindow):
         try:
             self.show_message(f"Starting {request.source}…")
             prepared = await asyncio.to_thread(
-                prepare_session, request, self.data_dir, neurokit=self.neurokit
+                _prepare_session, request, self.data_dir, self.neurokit
             )
             self.current = prepared
             self._attach(prepared)
@@ -320,6 +349,8 @@ class MainWindow(QMainWindow):
     # -- events ----------------------------------------------------------------------------
 
     def _on_session_event(self, event: SessionEvent) -> None:
+        from biofeedback.session.live_session import BeatsProcessed
+
         if not (isinstance(event, Marker) and event.kind in _UNDRAWN_MARKERS):
             self.live_view.on_session_event(event)
         if self.status.on_event(event):
@@ -484,3 +515,11 @@ class MainWindow(QMainWindow):
             "status": self.status.text(),
             "error": self.last_error,
         }
+
+
+def _prepare_session(request: SessionRequest, data_dir: Path, neurokit: bool) -> PreparedSession:
+    """Set a session up in a worker thread (the session modules are imported there too, so
+    the window is on screen before they load)."""
+    from biofeedback.app.session_runner import prepare_session
+
+    return prepare_session(request, data_dir, neurokit=neurokit)

@@ -8,6 +8,8 @@ hide a skipped question; Submit names any question left unanswered instead.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
@@ -22,7 +24,6 @@ from PySide6.QtWidgets import (
 )
 
 from biofeedback.core.errors import BiofeedbackError
-from biofeedback.session.protocol_session import ProtocolSession
 from protocols.model import Phase, SelfReportItem
 from protocols.self_report import SCALE_MAX, SCALE_MIN
 
@@ -39,6 +40,9 @@ _ANSWERED_STYLE = (
     " QSlider::groove:horizontal { height: 6px; background: #dde2e6; border-radius: 3px; }"
     " QSlider::sub-page:horizontal { background: #9fd3cb; border-radius: 3px; }"
 )
+
+if TYPE_CHECKING:
+    from biofeedback.session.protocol_session import ProtocolSession
 
 
 class SelfReportSlider(QWidget):

@@ -8,6 +8,8 @@ on its own clock between answers, so the screen re-reads the task on every :meth
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QIntValidator
 from PySide6.QtWidgets import (
@@ -19,7 +21,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from biofeedback.session.protocol_session import ProtocolSession
 from protocols.stressor import AnswerResult, Prompt, SerialSubtractionTask
 
 __all__ = ["StressorScreen"]
@@ -34,6 +35,9 @@ _BAR_STYLE = (
     " text-align: center; color: #1d2b36; }}"
     " QProgressBar::chunk {{ background: {colour}; border-radius: 3px; }}"
 )
+
+if TYPE_CHECKING:
+    from biofeedback.session.protocol_session import ProtocolSession
 
 
 class StressorScreen(QWidget):

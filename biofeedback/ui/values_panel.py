@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from biofeedback.live.indices import LiveIndices
+if TYPE_CHECKING:
+    from biofeedback.live.indices import LiveIndices
 
 __all__ = ["DASH", "ValuesPanel"]
 
