@@ -505,7 +505,7 @@ class LiveView(QWidget):
         self.spectrum_plot.setMouseEnabled(x=False, y=False)
         self.spectrum_plot.setLabel("bottom", "frequency (Hz)", color=theme.foreground.name())
         self.spectrum_plot.setLabel("left", "PSD (ms²/Hz)", color=theme.foreground.name())
-        self.spectrum_plot.getAxis("left").setWidth(58)
+        self.spectrum_plot.getAxis("left").setWidth(72)  # PSD reaches 6 digits
         self.spectrum_plot.setXRange(0.0, SPECTRUM_MAX_HZ, padding=0)
         self.lf_fill = pg.PlotCurveItem(
             pen=pg.mkPen(None), brush=pg.mkBrush(theme.lf_fill), fillLevel=0.0

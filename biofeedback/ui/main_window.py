@@ -223,9 +223,20 @@ class MainWindow(QMainWindow):
         if self.running:
             self.show_message("A session is already running; stop it first.")
             return None
+        self._show_request(request)
         self.source_panel.set_running(True)
         self._task = spawn(self._run_session(request))
         return self._task
+
+    def _show_request(self, request: SessionRequest) -> None:
+        """Let the panel show what runs (a session may come from the command line or the
+        browser rather than from the panel)."""
+        panel = self.source_panel
+        with contextlib.suppress(BiofeedbackError):
+            panel.set_source(request.source)
+        if request.study is None:
+            panel.set_protocol(request.protocol_id)
+        panel.set_participant(request.participant_id)
 
     def stop_session(self) -> None:
         """Finish the running session cleanly (the recording is kept)."""

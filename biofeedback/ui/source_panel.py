@@ -330,6 +330,7 @@ class SourcePanel(QWidget):
         self._plan: _StudyPlan | None = None
         self._plan_error: str | None = None
         self._protocol_before_study: str | None = None
+        self._studying = False
         self._build()
         self.apply_settings()
 
@@ -890,10 +891,12 @@ class SourcePanel(QWidget):
     def _on_study_changed(self, _index: int = 0) -> None:
         study = self.study()
         studying = study is not None
-        if studying and self.protocol_combo.isEnabled():
+        # Track the change itself: the combo is also disabled while a session runs.
+        if studying and not self._studying:
             self._protocol_before_study = self.protocol_id()
-        elif not studying and not self.protocol_combo.isEnabled():
+        elif not studying and self._studying:
             self.set_protocol(self._protocol_before_study)
+        self._studying = studying
         self.protocol_combo.setEnabled(not studying and not self._running)
         self.protocol_combo.setToolTip(
             "The study gives the protocol: the participant's next condition" if studying else ""
