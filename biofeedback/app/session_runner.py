@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from biofeedback.app.session_request import SessionRequest
 from biofeedback.core.source import HeartRateSource
@@ -14,8 +13,8 @@ from biofeedback.session.planning import (
     StudyPlacement,
     make_source,
     place_in_study,
-    protocol_summary,
     resolve_protocol,
+    session_settings,
 )
 from biofeedback.session.protocol_session import ProtocolSession
 from biofeedback.store.database import SessionStore
@@ -113,11 +112,7 @@ def prepare_session(
             # At real time every notification reaches the disk; faster simulated sessions
             # group commits for throughput (see LiveSession.commit_interval_s).
             store.sync_every_commit(request.speed is not None and request.speed <= 1.0)
-        settings: dict[str, Any] = {"app": "window"}
-        if protocol is not None:
-            settings["protocol"] = protocol_summary(protocol)
-        if placement is not None:
-            settings["study"] = placement.to_dict()
+        settings = session_settings(protocol, placement, app="window")
         session = LiveSession(
             source,
             store=store if record else None,

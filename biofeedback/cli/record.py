@@ -7,7 +7,6 @@ import asyncio
 import signal
 import sys
 import time
-from typing import Any
 
 from biofeedback.cli.common import add_data_dir, parse_speed, positive_float
 from biofeedback.cli.progress import LiveStatusPrinter
@@ -17,8 +16,8 @@ from biofeedback.session.live_session import LiveSession, SessionStats
 from biofeedback.session.planning import (
     make_source,
     place_in_study,
-    protocol_summary,
     resolve_protocol,
+    session_settings,
 )
 from biofeedback.store.database import SessionStore
 
@@ -99,11 +98,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             store.sync_every_commit(True)
             commit_interval = 0.0
-        settings: dict[str, Any] = {}
-        if protocol is not None:
-            settings["protocol"] = protocol_summary(protocol)
-        if placement is not None:
-            settings["study"] = placement.to_dict()
+        settings = session_settings(protocol, placement)
         session = LiveSession(
             source,
             store=store,

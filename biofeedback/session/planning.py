@@ -27,6 +27,7 @@ __all__ = [
     "place_in_study",
     "protocol_summary",
     "resolve_protocol",
+    "session_settings",
 ]
 
 
@@ -190,6 +191,18 @@ def load_replay_target(target: str, data_dir: str | Path | None) -> Recording:
         with SessionStore.open(data_dir) as store:
             return store.load_recording(int(target))
     raise SessionSetupError(f"{target!r} is neither a session id nor an existing file")
+
+
+def session_settings(
+    protocol: PracticeProtocol | None, placement: StudyPlacement | None, **extra: Any
+) -> dict[str, Any]:
+    """The settings stored with a session about its protocol and study (plus ``extra``)."""
+    settings: dict[str, Any] = dict(extra)
+    if protocol is not None:
+        settings["protocol"] = protocol_summary(protocol)
+    if placement is not None:
+        settings["study"] = placement.to_dict()
+    return settings
 
 
 def protocol_summary(protocol: PracticeProtocol) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from biofeedback.core.errors import BiofeedbackError
+from biofeedback.ui.wording import as_sentence
 from protocols.model import Phase, SelfReportItem
 from protocols.self_report import SCALE_MAX, SCALE_MIN
 
@@ -256,7 +257,7 @@ class SelfReportPanel(QWidget):
             try:
                 self._session.submit_self_report(answers)
             except (ValueError, BiofeedbackError) as exc:
-                self._status(_sentence(str(exc)), "#c62828")
+                self._status(as_sentence(str(exc)), "#c62828")
                 return None
         self.submit_button.setEnabled(False)
         for s in self.sliders:
@@ -291,11 +292,3 @@ class SelfReportPanel(QWidget):
         self.status_label.setStyleSheet(f"color: {colour};")
         self.status_label.setText(text)
 
-
-def _sentence(text: str) -> str:
-    """A message as a sentence (capital first letter, full stop)."""
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."

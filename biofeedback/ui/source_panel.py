@@ -46,6 +46,7 @@ from biofeedback.app.session_request import SessionRequest, SourceSpecError, par
 from biofeedback.app.settings import AppSettings
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.ui.event_loop import spawn
+from biofeedback.ui.wording import as_sentence
 
 if TYPE_CHECKING:
     from sensors.ble.scan import StrapAdvertisement
@@ -253,13 +254,6 @@ def _set_speed(combo: QComboBox, speed: float | None) -> None:
     # A speed saved from the command line (e.g. 20x) is kept as an extra choice.
     combo.addItem(f"{speed:g}x", speed)
     combo.setCurrentIndex(combo.count() - 1)
-
-
-def _sentence(text: str) -> str:
-    """An error message as a sentence: capital first letter, final full stop."""
-    text = text.strip()
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 class SourcePanel(QWidget):
@@ -681,7 +675,7 @@ class SourcePanel(QWidget):
             found = await scan_for_straps(timeout)
         except StrapError as exc:
             self.ble_status.hide()  # the error below says it all
-            self._show_error("ble", _sentence(str(exc)))
+            self._show_error("ble", as_sentence(str(exc)))
         except asyncio.CancelledError:
             self._set_ble_status("Scan stopped.")
             raise
@@ -934,7 +928,7 @@ class SourcePanel(QWidget):
         except BiofeedbackError as exc:
             self._plan_error = str(exc)
             self.study_info.hide()
-            self._show_error("study", _sentence(str(exc)))
+            self._show_error("study", as_sentence(str(exc)))
             self.study_plan_changed.emit()
             return
         if (self.study(), self.participant_id()) != (study, participant):
@@ -1048,7 +1042,7 @@ class SourcePanel(QWidget):
                 "participant",
             )
         if self._plan_error is not None:
-            raise SessionRequestError(_sentence(self._plan_error), "study")
+            raise SessionRequestError(as_sentence(self._plan_error), "study")
         plan = self._plan
         if plan is None or (plan.study, plan.participant_id) != (study, participant):
             raise SessionRequestError(
@@ -1139,7 +1133,7 @@ class SourcePanel(QWidget):
     def show_error(self, text: str | None) -> None:
         """Show a sentence under the Start button (e.g. why a session could not start);
         None or ``""`` clears it."""
-        self._show_error("start", _sentence(text) if text else None)
+        self._show_error("start", as_sentence(text) if text else None)
 
     def error_text(self, field: str) -> str:
         """The error shown next to a control (``""`` when none); ``field`` as in

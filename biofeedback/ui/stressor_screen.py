@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from biofeedback.ui.wording import as_sentence
 from protocols.stressor import AnswerResult, Prompt, SerialSubtractionTask
 
 __all__ = ["StressorScreen"]
@@ -205,7 +206,7 @@ class StressorScreen(QWidget):
         try:
             result = self._session.answer_stressor(text)
         except ValueError as exc:
-            self._show_message(_sentence(str(exc)), _ERROR)
+            self._show_message(as_sentence(str(exc)), _ERROR)
             return None
         self.answer_edit.clear()
         task = self._task
@@ -264,11 +265,3 @@ class StressorScreen(QWidget):
         self.feedback_label.setText(text)
         self._feedback_timer.start()
 
-
-def _sentence(text: str) -> str:
-    """A message as a sentence (capital first letter, full stop)."""
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
