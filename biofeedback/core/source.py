@@ -68,6 +68,12 @@ class HeartRateSource(abc.ABC):
         """The source's own settings, stored with the session (seed, speed, file name...)."""
         return {}
 
+    @property
+    def backlog(self) -> int:
+        """Events produced but not yet consumed (non-zero when the consumer falls behind a
+        fast simulated or replayed source)."""
+        return self._queue.qsize()
+
     @abc.abstractmethod
     def session_time_s(self) -> float:
         """Current time on the session clock, s.

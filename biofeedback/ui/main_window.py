@@ -406,7 +406,15 @@ class MainWindow(QMainWindow):
         if not self._dirty:
             return
         self._dirty = False
-        now = None if self.current is None else self.current.source.session_time_s()
+        now = None
+        if self.current is not None:
+            source = self.current.source
+            now = source.session_time_s()
+            last = self.live_view.traces.last_time_s
+            if source.backlog > 1 and last is not None:
+                # The pipeline is behind a fast source: scroll with the data, not the clock
+                # (otherwise the plots show an empty stretch that is only queued, not missing).
+                now = min(now, last)
         started = time.perf_counter()
         self.live_view.redraw(now)
         self._last_frame = time.perf_counter()
