@@ -87,7 +87,18 @@ class ProtocolFinished:
     completed: bool = True
 
 
-RunnerEvent = PhaseStarted | PhaseEnded | PromptDue | PacerStage | ProtocolFinished
+@dataclass(frozen=True, slots=True)
+class ProtocolResumed:
+    """The protocol clock runs again at ``at_s`` after being held for ``paused_s`` seconds
+    (what depends on protocol time, such as a stressor's deadline, moves by as much)."""
+
+    at_s: float
+    paused_s: float
+
+
+RunnerEvent = (
+    PhaseStarted | PhaseEnded | PromptDue | PacerStage | ProtocolFinished | ProtocolResumed
+)
 """What subscribers of a :class:`ProtocolRunner` receive."""
 
 
@@ -255,6 +266,9 @@ class ProtocolRunner:
         # (The stored span keeps the true start, so its duration includes the pause.)
         self._phase_start_s += held
         self._pacer_next_s += held
+        # Subscribers shift what runs on protocol time first: recording the marker makes the
+        # session publish it, and whoever it reaches must already see the shifted clock.
+        self._publish(ProtocolResumed(self.now_s, held))
         self.recorder.add_marker(
             "protocol resumed", kind=MarkerKind.PROTOCOL, onset_s=self.now_s,
             extra={"paused_s": round(held, 3)},

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -345,6 +345,12 @@ class SerialSubtractionTask:
             },
         )
         return prompt
+
+    def hold(self, seconds: float) -> None:
+        """Move the current prompt's deadline ``seconds`` later: the protocol was paused for
+        that long, and time on hold is not time to answer (its latency excludes it too)."""
+        if self._prompt is not None and self._finished_s is None and seconds > 0:
+            self._prompt = replace(self._prompt, shown_s=self._prompt.shown_s + float(seconds))
 
     def time_left_s(self, now_s: float) -> float:
         """Time left to answer the current prompt, s (0 when due, before begin or after

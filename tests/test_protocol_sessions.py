@@ -195,3 +195,41 @@ def test_study_placement_counts_only_completed_conditions(tmp_path, capsys):
     assert code == 0, err
     with SessionStore.open(data) as store:
         assert store.session_info(int(out.strip())).protocol_id == "quiet_rest"
+
+
+def test_a_pause_during_the_stressor_holds_its_deadline_and_refuses_answers(store):
+    protocol = get_protocol("stress_reactivity")
+    stressor_start = sum(p.duration_s for p in protocol.phases[:2])
+    strap = SimulatedStrap(seed=4, speed="max", duration_s=stressor_start + 120.0,
+                           schedule=physiology_schedule(protocol))
+    session = LiveSession(strap, store=store, protocol_id=protocol.id, neurokit=False)
+    runner = ProtocolSession(session, protocol, simulated_participant=False)
+    refused: list[str] = []
+    held: dict[str, float] = {}
+
+    def operator(event):
+        now = runner.runner.now_s
+        if runner.stressor is None:
+            return
+        if "paused_at" not in held and now >= stressor_start + 3.0:
+            held["paused_at"] = now  # before pause(): its marker calls back here
+            runner.runner.pause()
+            try:
+                runner.answer_stressor("1009")
+            except ValueError as exc:
+                refused.append(str(exc))
+        elif "resumed_at" not in held and "paused_at" in held and now >= stressor_start + 33.0:
+            held["resumed_at"] = now
+            runner.runner.resume()
+
+    session.subscribe(operator)
+    asyncio.run(session.run(duration_s=stressor_start + 90.0))
+    assert refused == ["the protocol is paused; answers count again once it resumes"]
+    rec = store.load_recording(session.session_id)
+    timeouts = [m for m in rec.markers if m.kind is MarkerKind.STRESSOR
+                and m.extra.get("event") == "timeout"]
+    paused_s = held["resumed_at"] - held["paused_at"]
+    # The first prompt (7.5 s to answer) times out 7.5 s of protocol time after it was shown:
+    # the pause does not count.
+    assert timeouts[0].onset_s == pytest.approx(stressor_start + 7.5 + paused_s, abs=1e-6)
+    assert not [m for m in timeouts if held["paused_at"] < m.onset_s < held["resumed_at"]]

@@ -15,7 +15,14 @@ import numpy as np
 from biofeedback.core.types import Marker, MarkerKind, SourceState, StatusChange
 from biofeedback.session.live_session import LiveSession, SessionEvent
 from protocols.model import Phase, PhaseKind, PracticeProtocol
-from protocols.runner import PhaseEnded, PhaseStarted, ProtocolFinished, ProtocolRunner, RunnerEvent
+from protocols.runner import (
+    PhaseEnded,
+    PhaseStarted,
+    ProtocolFinished,
+    ProtocolResumed,
+    ProtocolRunner,
+    RunnerEvent,
+)
 from protocols.self_report import answers_to_markers, simulated_answers, validate_answers
 from protocols.stressor import (
     AnswerResult,
@@ -90,6 +97,8 @@ class ProtocolSession:
         task = self.stressor
         if task is None or task.finished:
             raise ValueError("no stressor task is running")
+        if self.runner.paused:
+            raise ValueError("the protocol is paused; answers count again once it resumes")
         result = task.answer(value, self.runner.now_s)
         self._flush_stressor_markers()
         return result
@@ -112,6 +121,8 @@ class ProtocolSession:
         self.runner.finish(end_s)
 
     def _on_runner_event(self, event: RunnerEvent) -> None:
+        if isinstance(event, ProtocolResumed) and self.stressor is not None:
+            self.stressor.hold(event.paused_s)
         if isinstance(event, ProtocolFinished):
             if event.completed:
                 self._record(Marker(event.at_s, 0.0, PROTOCOL_COMPLETED, MarkerKind.PROTOCOL,
