@@ -747,7 +747,7 @@ class LiveView(QWidget):
             self.hf_label.setVisible(False)
             self._spectrum_range.reset()
             plot.setYRange(0.0, 1000.0, padding=0)
-            self.spectrum_message.setText("Spectrum after 64 s\nwithout a gap")
+            self.spectrum_message.setText("Spectrum\nafter 64 s\nwithout\na gap")
             self.spectrum_message.setPos(0.5 * SPECTRUM_MAX_HZ, 500.0)
             self.spectrum_message.setVisible(True)
             plot.setTitle("Spectrum", color=self._theme.foreground.name(), size="9pt")
