@@ -410,3 +410,14 @@ def test_whole_simulated_protocol_session_driven_through_the_window(
     }
     # The plots show the session: phases shaded, beats drawn.
     assert window.live_view.traces.n_beats == rec.n_beats
+
+
+def test_app_without_a_display_says_so_instead_of_crashing(data_dir):
+    env = cli_env(data_dir)
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        env.pop(name, None)
+    out = subprocess.run([PYTHON, "-m", "biofeedback"], capture_output=True, text=True,
+                         env=env, timeout=60)
+    assert out.returncode == 1
+    assert "no display to open the window on" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -64,9 +64,30 @@ def run(args: argparse.Namespace) -> int:
         )
     elif args.protocol or args.study:
         raise UsageError("--protocol and --study need --source (or choose them in the window)")
+    _check_display()
     from biofeedback.ui.app import AppOptions, run_app
 
     return run_app(AppOptions(
         request=request, data_dir=args.data_dir, screenshot=args.screenshot,
         quit_after_s=args.quit_after, neurokit=not args.no_neurokit,
     ))
+
+
+def _check_display() -> None:
+    """Refuse in words where Qt would abort: Linux without X11 or Wayland and no platform."""
+    import os
+    import sys
+
+    from biofeedback.cli.common import UsageError
+
+    if (
+        sys.platform.startswith("linux")
+        and not os.environ.get("QT_QPA_PLATFORM")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+    ):
+        raise UsageError(
+            "no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set); "
+            "record headless with 'biofeedback record', or set QT_QPA_PLATFORM=offscreen "
+            "(with --screenshot PATH --quit-after S) to draw without a screen"
+        )
