@@ -56,6 +56,20 @@ _MARKER_LABEL_GAP_PX = 70.0
 """Least distance between two marker labels, px (closer ones are left out)."""
 
 
+class _Curve(pg.PlotCurveItem):
+    """A curve that keeps its data bounds when the view scrolls.
+
+    pyqtgraph forgets a curve's data bounds on every view change and recomputes them (NaN-aware
+    min and max over the data) many times per paint; a scrolling plot changes its view every
+    frame, so that was about a fifth of the paint with 2 h on screen. The data bounds only
+    change with the data (``setData`` still resets them); the pixel padding is recomputed.
+    """
+
+    def viewTransformChanged(self) -> None:  # noqa: N802 - pyqtgraph's name
+        self._boundingRect = None
+        self.prepareGeometryChange()
+
+
 def _onset(marker: Marker) -> float:
     return marker.onset_s
 
@@ -199,7 +213,7 @@ class _Grid:
         self.y_axis = y_axis
         colour = QColor(theme.foreground)
         colour.setAlpha(40)
-        self.item = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1), connect="pairs")
+        self.item = _Curve(pen=pg.mkPen(colour, width=1), connect="pairs")
         self.item.setZValue(-15)
         plot.addItem(self.item, ignoreBounds=True)
         self._key: tuple[float, ...] | None = None
@@ -461,7 +475,7 @@ class LiveView(QWidget):
         # (a) heart rate and RR tachogram, linked time axes
         self.hr_plot = self._time_plot(0, 0, 1, show_time=False)
         self.hr_plot.setLabel("left", "HR (bpm)", color=theme.hr.name())
-        self.hr_curve = pg.PlotCurveItem(pen=pg.mkPen(theme.hr, width=1), connect="finite")
+        self.hr_curve = _Curve(pen=pg.mkPen(theme.hr, width=1), connect="finite")
         self.hr_artifacts = self._artifact_points()
         self.hr_plot.addItem(self.hr_curve)
         self.hr_plot.addItem(self.hr_artifacts)
@@ -469,7 +483,7 @@ class LiveView(QWidget):
         self.rr_plot = self._time_plot(1, 0, 1, show_time=False)
         self.rr_plot.setLabel("left", "RR (ms)", color=theme.rr.name())
         self.rr_plot.setXLink(self.hr_plot)
-        self.rr_curve = pg.PlotCurveItem(pen=pg.mkPen(theme.rr, width=1), connect="finite")
+        self.rr_curve = _Curve(pen=pg.mkPen(theme.rr, width=1), connect="finite")
         self.rr_artifacts = self._artifact_points()
         self.rr_plot.addItem(self.rr_curve)
         self.rr_plot.addItem(self.rr_artifacts)
@@ -479,7 +493,7 @@ class LiveView(QWidget):
         self.trend_plot.setXLink(self.hr_plot)
         self.trend_plot.setLabel("left", "lnRMSSD (ln ms)", color=theme.ln_rmssd.name())
         self.trend_plot.setLabel("bottom", "session time (min:s)", color=theme.foreground.name())
-        self.ln_rmssd_curve = pg.PlotCurveItem(
+        self.ln_rmssd_curve = _Curve(
             pen=pg.mkPen(theme.ln_rmssd, width=2), connect="finite"
         )
         self.trend_plot.addItem(self.ln_rmssd_curve)
@@ -493,7 +507,7 @@ class LiveView(QWidget):
         right.setStyle(showValues=True)
         right.setWidth(58)
         self.hf_view.setXLink(self.trend_plot)
-        self.hf_curve = pg.PlotCurveItem(
+        self.hf_curve = _Curve(
             pen=pg.mkPen(theme.hf, width=2, style=Qt.PenStyle.DashLine), connect="finite"
         )
         self.hf_view.addItem(self.hf_curve)
