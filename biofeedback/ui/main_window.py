@@ -42,12 +42,12 @@ from biofeedback.ui.replay_bar import ReplayBar
 from biofeedback.ui.session_browser import SessionBrowser
 from biofeedback.ui.source_panel import SourcePanel
 from biofeedback.ui.values_panel import ValuesPanel
+from protocols.runner import PhaseEnded, PhaseStarted, RunnerEvent
 
 if TYPE_CHECKING:
     from biofeedback.app.session_runner import PreparedSession
     from biofeedback.session.live_session import SessionEvent
     from biofeedback.ui.live_view import LiveView
-from protocols.runner import PhaseEnded, PhaseStarted, RunnerEvent
 
 __all__ = ["MainWindow"]
 
