@@ -1,0 +1,1 @@
+"""Comparing the vagal response across practices: data set, statistics, reports (issue 6)."""
