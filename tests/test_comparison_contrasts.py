@@ -1,0 +1,89 @@
+"""Contrasts from phase windows: known answers on hand-built windows."""
+
+from __future__ import annotations
+
+import pytest
+
+from biofeedback.comparison.contrasts import (
+    category_comparisons,
+    participant_means,
+    practice_responses,
+)
+from biofeedback.comparison.dataset import WindowRow
+from biofeedback.stats.paired import paired_comparison
+
+
+def window(kind, *, practice=None, category=None, ln=3.5, hr=65.0, hf=500.0, lf=800.0,
+           breathing=12.0, hf_valid=True, excluded=False, phase_id=None):
+    return {
+        "phase_id": phase_id or (practice or kind), "kind": kind, "practice": practice,
+        "category": category, "ln_rmssd": ln, "hr_bpm": hr, "hf_ms2": hf if hf_valid else None,
+        "lf_ms2": lf, "breathing_rate_bpm": breathing, "hf_valid": hf_valid,
+        "excluded": excluded, "exclusion_reason": "artifacts 8.0 % > 5 %" if excluded else None,
+    }
+
+
+def session(pid, sid, *windows):
+    return [WindowRow(pid, sid, "2026-11-01T10:00:00Z", "S", None, 0, "pc", w)
+            for w in windows]
+
+
+def rows():
+    return [
+        *session("P1", 1, window("baseline", ln=3.5, hr=66.0),
+                 window("practice", practice="soothing_touch", category="self_soothing",
+                        ln=3.9, hr=63.0, breathing=10.0),
+                 window("practice", practice="body_scan", category="attention",
+                        ln=3.6, hr=65.0)),
+        *session("P2", 2, window("baseline", ln=3.0, hr=72.0),
+                 window("practice", practice="soothing_touch", category="self_soothing",
+                        ln=3.2, hr=71.0, hf_valid=False, breathing=7.0),
+                 window("practice", practice="body_scan", category="attention",
+                        ln=3.1, hr=70.0)),
+        # P2's second session: the attention practice window is excluded.
+        *session("P2", 3, window("baseline", ln=3.1, hr=71.0),
+                 window("practice", practice="soothing_touch", category="self_soothing",
+                        ln=3.5, hr=69.0),
+                 window("practice", practice="body_scan", category="attention",
+                        ln=3.0, excluded=True)),
+        *session("P3", 4, window("baseline", ln=4.0, hr=60.0, excluded=True),
+                 window("practice", practice="soothing_touch", category="self_soothing",
+                        ln=4.3),
+                 window("practice", practice="body_scan", category="attention", ln=4.1)),
+    ]
+
+
+def test_deltas_from_the_session_baseline_with_reasons_for_what_is_missing():
+    responses = practice_responses(rows())
+    assert len(responses) == 8
+    p1 = {r.practice: r for r in responses if r.participant_id == "P1"}
+    assert p1["soothing_touch"].delta["ln_rmssd"] == pytest.approx(0.4)
+    assert p1["soothing_touch"].delta["hr_bpm"] == pytest.approx(-3.0)
+    assert p1["soothing_touch"].breathing_rate_bpm == 10.0
+    p2 = next(r for r in responses if r.session_id == 2 and r.category == "self_soothing")
+    assert p2.delta["hf_ms2"] is None
+    assert "HF not valid in the practice window" in p2.missing["hf_ms2"]
+    excluded = next(r for r in responses if r.session_id == 3 and r.category == "attention")
+    assert excluded.delta["ln_rmssd"] is None
+    assert excluded.missing["ln_rmssd"].startswith("practice window excluded (artifacts")
+    p3 = [r for r in responses if r.participant_id == "P3"]
+    assert all(r.missing["ln_rmssd"].startswith("baseline window excluded") for r in p3)
+
+
+def test_participant_means_over_sessions_and_the_paired_comparison():
+    responses = practice_responses(rows())
+    means = participant_means(responses, "ln_rmssd")
+    assert means["P1"] == pytest.approx({"self_soothing": 0.4, "attention": 0.1})
+    # P2: self-soothing 0.2 (session 2) and 0.4 (session 3); attention only session 2.
+    assert means["P2"] == pytest.approx({"self_soothing": 0.3, "attention": 0.1})
+    assert means["P3"] == {"self_soothing": None, "attention": None}
+    comparison = category_comparisons(responses, ["ln_rmssd"])[0]
+    expected = paired_comparison([0.4, 0.3, float("nan")], [0.1, 0.1, float("nan")])
+    assert comparison.n == 2 and comparison.n_missing == 1
+    assert comparison.mean_diff == pytest.approx(expected.mean_diff)
+    assert comparison.p_t == pytest.approx(expected.p_t, rel=1e-12)
+    assert comparison.metric == "delta_ln_rmssd"
+    assert comparison.contrast == "self_soothing - attention"
+    by_practice = participant_means(responses, "ln_rmssd", practice="soothing_touch")
+    assert by_practice["P1"]["self_soothing"] == pytest.approx(0.4)
+    assert by_practice["P1"]["attention"] is None
