@@ -87,3 +87,35 @@ def test_participant_means_over_sessions_and_the_paired_comparison():
     by_practice = participant_means(responses, "ln_rmssd", practice="soothing_touch")
     assert by_practice["P1"]["self_soothing"] == pytest.approx(0.4)
     assert by_practice["P1"]["attention"] is None
+
+
+def test_reactivity_recovery_and_residualised_change_per_session():
+    from biofeedback.comparison.reactivity import session_reactivity
+    from biofeedback.stats.change import residualized_change
+
+    def stress_session(pid, sid, base, stress, recov, *, excluded_recovery=False):
+        return session(pid, sid, window("baseline", ln=base[0], hr=base[1]),
+                       window("stressor", ln=stress[0], hr=stress[1]),
+                       window("practice", practice="soothing_touch", category="self_soothing"),
+                       window("recovery", ln=recov[0], hr=recov[1],
+                              excluded=excluded_recovery))
+
+    data = [*stress_session("P1", 1, (3.5, 66.0), (3.0, 76.0), (3.4, 68.0)),
+            *stress_session("P2", 2, (3.0, 72.0), (2.8, 80.0), (3.0, 72.0)),
+            *stress_session("P3", 3, (4.0, 60.0), (3.2, 75.0), (3.9, 61.0),
+                            excluded_recovery=True),
+            *session("P4", 4, window("baseline"), window("practice", practice="body_scan",
+                                                         category="attention"))]
+    scores = session_reactivity(data)
+    assert [s.session_id for s in scores] == [1, 2, 3]  # P4 had no stressor
+    p1 = scores[0]
+    assert p1.reactivity["hr_bpm"] == pytest.approx(10.0)
+    assert p1.recovery["hr_bpm"] == pytest.approx(2.0)
+    assert p1.percent_recovery["hr_bpm"] == pytest.approx(80.0)
+    assert p1.percent_recovery["ln_rmssd"] == pytest.approx(80.0)
+    assert scores[2].recovery["hr_bpm"] is None
+    assert scores[2].missing["hr_bpm.recovery"].startswith("excluded (artifacts")
+    expected = residualized_change([66.0, 72.0, 60.0], [76.0, 80.0, 75.0])
+    assert [s.residualized_reactivity["hr_bpm"] for s in scores] == pytest.approx(
+        expected.tolist()
+    )
