@@ -23,9 +23,18 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     modules: list[ModuleType] = [app]
     if only != "app":
-        from biofeedback.cli import analyze, protocols, record, replay, scan, sessions, study
+        from biofeedback.cli import (
+            analyze,
+            compare,
+            protocols,
+            record,
+            replay,
+            scan,
+            sessions,
+            study,
+        )
 
-        modules += [record, replay, analyze, sessions, scan, protocols, study]
+        modules += [record, replay, analyze, compare, sessions, scan, protocols, study]
     for module in modules:
         module.add_parser(commands)
     return parser

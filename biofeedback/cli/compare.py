@@ -1,0 +1,119 @@
+"""``biofeedback compare``: self-soothing vs attention practices, across participants."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from biofeedback.cli.common import add_data_dir, positive_float
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the command."""
+    p = commands.add_parser(
+        "compare",
+        help="compare the vagal response to self-soothing and attention practices",
+        description="Per participant, the change from baseline during self-soothing practices "
+        "against the same during attention practices (lnRMSSD, HR, HF where valid, LF, "
+        "breathing), compared across participants (paired mean difference with CI, d_z, "
+        "paired t, Wilcoxon) and in a linear mixed model; stress reactivity and recovery per "
+        "session. Excluded and missing values are listed, never dropped silently.",
+    )
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--study", metavar="NAME", help="every session of a study")
+    who.add_argument("--participant", metavar="ID", action="append",
+                     help="the sessions of this participant (repeat for several)")
+    p.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    p.add_argument("--csv", type=Path, metavar="FILE",
+                   help="write the tidy window table (one row per participant x session x "
+                   "condition x phase x window)")
+    p.add_argument("--window-s", type=positive_float, default=240.0, metavar="S",
+                   help="analysis window per phase, s (default 240: the last 4 min)")
+    p.add_argument("--anchor", choices=("end", "start"), default="end",
+                   help="window at the end (default) or start of each phase")
+    p.add_argument("--exclusion-threshold", type=positive_float, default=None, metavar="PCT",
+                   help="exclude windows with more artifacts than this, %% (default: the "
+                   "study's, else 5)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="worker processes (default: every core)")
+    add_data_dir(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compare and print."""
+    from biofeedback.analysis.windows import WindowSettings
+    from biofeedback.comparison.compare import compare
+
+    window = None
+    if args.exclusion_threshold is not None or args.window_s != 240.0 or args.anchor != "end":
+        kwargs: dict[str, Any] = {"length_s": args.window_s, "anchor": args.anchor}
+        if args.exclusion_threshold is not None:
+            kwargs["exclusion_threshold_pct"] = args.exclusion_threshold
+        window = WindowSettings(**kwargs)
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rcompare: analysed {done}/{total} sessions", end="", file=sys.stderr,
+              flush=True)
+        if done == total:
+            print(file=sys.stderr)
+
+    result, rows = compare(
+        args.data_dir, study=args.study, participants=args.participant or (), window=window,
+        workers=args.workers, progress=progress,
+    )
+    if args.csv is not None:
+        write_csv(args.csv, [r.to_dict() for r in rows])
+    if args.json:
+        print(json.dumps(result, indent=2, allow_nan=False))
+    else:
+        print(format_result(result))
+    return 0
+
+
+def write_csv(path: Path, records: list[dict[str, Any]]) -> None:
+    """Write the tidy table; a partial file never replaces a good one."""
+    tmp = path.with_name(path.name + ".partial")
+    columns = list(records[0]) if records else []
+    with tmp.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, columns)
+        writer.writeheader()
+        writer.writerows(records)
+    tmp.replace(path)
+
+
+def format_result(result: dict[str, Any]) -> str:
+    """The comparisons, the model and the warnings as text."""
+    lines = ["Self-soothing vs attention (change from baseline; paired by participant)"]
+    lines.append(f"{'metric':<26}{'n':>4}{'mean diff':>11}{'95% CI':>22}{'d_z':>8}"
+                 f"{'p (t)':>9}{'p (W)':>9}")
+    for c in result["comparisons"]:
+        ci = "–" if c["ci_low"] is None else f"{c['ci_low']:.3f} .. {c['ci_high']:.3f}"
+        lines.append(
+            f"{c['metric']:<26}{c['n']:>4}{_fmt(c['mean_diff'], 11)}{ci:>22}"
+            f"{_fmt(c['d_z'], 8, 2)}{_fmt(c['p_t'], 9)}{_fmt(c['p_wilcoxon'], 9)}"
+        )
+    breathing = result["breathing"]
+    if breathing.get("warning"):
+        lines.append(f"Breathing: {breathing['warning']}")
+    model = result["mixed_model"]
+    lines.append("")
+    lines.append(f"Mixed model: {model['formula']}")
+    if model.get("error"):
+        lines.append(f"  not fitted: {model['error']}")
+    else:
+        for term in model["fixed_effects"]:
+            lines.append(f"  {term['term']:<60}{_fmt(term['estimate'], 9)}"
+                         f"{_fmt(term['std_error'], 9)}  p {_fmt(term['p'], 7).strip()}")
+    excluded = result["excluded"]
+    lines.append("")
+    lines.append(f"Excluded or missing: {len(excluded)} (see --json)")
+    return "\n".join(lines)
+
+
+def _fmt(value: float | None, width: int, digits: int = 3) -> str:
+    return f"{'–':>{width}}" if value is None else f"{value:>{width}.{digits}f}"

@@ -1,0 +1,68 @@
+"""``biofeedback compare`` end to end on a recorded (simulated) study."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from biofeedback.cli.main import main
+
+
+@pytest.fixture(scope="module")
+def study_dir(tmp_path_factory):
+    data = str(tmp_path_factory.mktemp("compare") / "data")
+
+    def cli(*args):
+        assert main([*args, "--data-dir", data]) == 0
+
+    cli("study", "create", "S1", "--conditions", "soothing_touch,mindfulness_of_breathing")
+    for seed in range(1, 5):
+        cli("record", "--source", "sim", "--speed", "max", "--seed", str(seed), "--study", "S1",
+            "--participant", f"P{seed}", "--protocol", "practice_comparison", "--quiet",
+            "--no-neurokit")
+    return data
+
+
+def test_compare_json_and_tidy_csv(study_dir, tmp_path, capsys):
+    table = tmp_path / "windows.csv"
+    code = main(["compare", "--study", "S1", "--json", "--csv", str(table), "--workers", "2",
+                 "--data-dir", study_dir])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "analysed 4/4 sessions" in err
+    result = json.loads(out)
+    assert set(result) >= {"comparisons", "mixed_model", "excluded", "settings", "breathing"}
+    keys = {"metric", "contrast", "n", "mean_diff", "ci_low", "ci_high", "d_z", "d_z_ci_low",
+            "d_z_ci_high", "p_t", "p_wilcoxon"}
+    metrics = [c["metric"] for c in result["comparisons"]]
+    assert metrics == ["delta_ln_rmssd", "delta_hr_bpm", "delta_hf_ms2", "delta_lf_ms2",
+                       "delta_breathing_rate_bpm"]
+    for c in result["comparisons"]:
+        assert keys <= set(c)
+        assert c["n"] == 4 and c["contrast"] == "self_soothing - attention"
+        assert c["ci_low"] <= c["mean_diff"] <= c["ci_high"]
+    model = result["mixed_model"]
+    # One practice phase per category: the phase term is dropped (and said so).
+    assert model["formula"] == "delta_ln_rmssd ~ C(category, Treatment('attention')) + order"
+    assert model["n_participants"] == 4 and model["n_observations"] == 8
+    assert result["settings"]["window"]["length_s"] == 240.0
+    assert result["excluded"] == []
+    with table.open() as f:
+        rows = list(csv.DictReader(f))
+    # 4 sessions x (baseline, practice A, washout rest, practice B, recovery).
+    assert len(rows) == 20
+    assert {r["participant_id"] for r in rows} == {"P1", "P2", "P3", "P4"}
+    assert {r["kind"] for r in rows} == {"baseline", "practice", "rest", "recovery"}
+
+
+def test_compare_text_and_errors(study_dir, capsys):
+    assert main(["compare", "--participant", "P1", "--participant", "P2", "--workers", "1",
+                 "--data-dir", study_dir]) == 0
+    out = capsys.readouterr().out
+    assert "Self-soothing vs attention" in out and "Mixed model:" in out
+    assert main(["compare", "--study", "NOPE", "--data-dir", study_dir]) == 1
+    assert "no study named 'NOPE'" in capsys.readouterr().err
+    assert main(["compare", "--participant", "P9", "--data-dir", study_dir]) == 1
+    assert "participant 'P9' has no sessions" in capsys.readouterr().err
