@@ -31,10 +31,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             replay,
             scan,
             sessions,
+            simulate_study,
             study,
         )
 
-        modules += [record, replay, analyze, compare, sessions, scan, protocols, study]
+        modules += [
+            record, replay, analyze, compare, sessions, scan, protocols, study, simulate_study,
+        ]
     for module in modules:
         module.add_parser(commands)
     return parser
