@@ -16,7 +16,10 @@ Lipponen & Tarvainen (2019):
 - missed beat (peak k): insert a peak halfway between peaks k - 1 and k;
 - ectopic or long/short (peak k): a run of consecutive flagged peaks is re-spaced evenly
   between the nearest unflagged peaks before and after it (linear interpolation of beat
-  times, which keeps the run's total duration).
+  times, which keeps the run's total duration); when the run's span is clearly another
+  number of typical intervals, it hides a missed or extra beat and is divided into that many
+  (two missed beats one beat apart are classified missed, long/short, ectopic, and were
+  otherwise left as three 30 % long intervals).
 
 As neurokit2's ``iterative=True`` does, classification and correction repeat while the
 number of flagged beats falls.
@@ -83,9 +86,18 @@ def correct_pass(
     extra = {k for k in classes.get("extra", []) if 0 < k < n - 1}
     missed = {k for k in classes.get("missed", []) if 0 < k < n} - extra
     flagged = set(classes.get("ectopic", [])) | set(classes.get("longshort", []))
-    misaligned = sorted(k for k in flagged if 0 < k < n - 1 and k not in extra | missed)
+    fixed = extra | missed
+    # A beat next to a missed or extra one is often flagged only because that interval
+    # disturbed its neighbourhood: once the missed/extra beat is fixed it is normal, and
+    # re-spacing it would anchor on a peak that is being deleted or split.
+    misaligned = sorted(
+        k for k in flagged
+        if 0 < k < n - 1 and k not in fixed and k - 1 not in fixed and k + 1 not in fixed
+    )
 
-    moved = pos.copy()
+    intervals = np.diff(pos)
+    replaced: dict[int, list[float]] = {}
+    skipped: set[int] = set()
     i = 0
     while i < len(misaligned):
         j = i
@@ -93,18 +105,52 @@ def correct_pass(
             j += 1
         first, last = misaligned[i], misaligned[j]
         before, after = first - 1, last + 1
-        steps = np.arange(1, last - first + 2) / (last - first + 2)
-        moved[first : last + 1] = pos[before] + (pos[after] - pos[before]) * steps
+        span = pos[after] - pos[before]
+        count = _beats_in_run(span, last - first + 2, intervals, before, after)
+        replaced[first] = (pos[before] + span * np.arange(1, count) / count).tolist()
+        skipped.update(range(first, last + 1))
         i = j + 1
 
     out: list[float] = []
     for k in range(n):
-        if k in extra:
+        if k in replaced:
+            out.extend(replaced[k])
+        if k in skipped or k in extra:
             continue
         if k in missed and out:
-            out.append((out[-1] + moved[k]) / 2.0)
-        out.append(float(moved[k]))
+            out.append((out[-1] + float(pos[k])) / 2.0)
+        out.append(float(pos[k]))
     return np.asarray(out, dtype=np.float64)
+
+
+RUN_CONTEXT = 10
+"""Intervals on each side of a flagged run that give the local typical interval."""
+
+
+def _beats_in_run(
+    span: float, flagged_count: int, intervals: npt.NDArray[np.float64], before: int, after: int
+) -> int:
+    """How many intervals a flagged run should hold once re-spaced.
+
+    Normally as many as it has. When the run's span is clearly a different number of typical
+    intervals (off by more than 0.75 of one), it hides a missed or extra beat that the
+    classifier labelled ectopic or long/short (two missed beats one beat apart come out as
+    missed, long/short, ectopic): then the span is divided into that many intervals, as
+    missed and extra beats are corrected (Lipponen & Tarvainen 2019).
+    """
+    context = np.concatenate((
+        intervals[max(0, before - RUN_CONTEXT) : before],
+        intervals[after : after + RUN_CONTEXT],
+    ))
+    if context.size == 0:
+        return flagged_count
+    typical = float(np.median(context))
+    if typical <= 0:
+        return flagged_count
+    ratio = span / typical
+    if abs(ratio - flagged_count) > 0.75:
+        return max(1, round(ratio))
+    return flagged_count
 
 
 def correct_peaks(
