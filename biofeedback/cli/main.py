@@ -29,6 +29,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             protocols,
             record,
             replay,
+            report,
             scan,
             sessions,
             simulate_study,
@@ -36,7 +37,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         )
 
         modules += [
-            record, replay, analyze, compare, sessions, scan, protocols, study, simulate_study,
+            record, replay, analyze, compare, report, sessions, scan, protocols, study,
+            simulate_study,
         ]
     for module in modules:
         module.add_parser(commands)

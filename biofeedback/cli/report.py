@@ -1,0 +1,69 @@
+"""``biofeedback report``: a self-contained HTML report of a session or a study."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from biofeedback.cli.common import UsageError, add_data_dir
+
+
+def _session_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"a session id is a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a session id is a positive number, not {text!r}")
+    return value
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the command."""
+    p = commands.add_parser(
+        "report",
+        help="write a self-contained HTML report of a session or a study",
+        description="A session report: tachogram with phases, per-phase indices, 1-min HR and "
+        "lnRMSSD trajectories and a methods paragraph. A study report (--study): "
+        "self-soothing vs attention with confidence intervals and d_z, the mixed model, the "
+        "breathing check, individual trajectories, reactivity and recovery, everything "
+        "excluded, and a methods paragraph. One HTML file, no external resources.",
+    )
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("session", nargs="?", type=_session_id, metavar="SESSION_ID",
+                     help="the stored session to report")
+    who.add_argument("--study", metavar="NAME", help="report the comparison of this study")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE.html",
+                   help="where to write the report (replaced atomically)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="worker processes of a study comparison (default: every core)")
+    add_data_dir(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the report and write it."""
+    from biofeedback.comparison.report import session_report, study_report, write_report
+
+    out: Path = args.out
+    if not out.parent.is_dir():
+        raise UsageError(f"cannot write the report: the folder {out.parent} does not exist")
+    if out.is_dir():
+        raise UsageError(f"cannot write the report: {out} is a folder")
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rreport: analysed {done}/{total} sessions", end="", file=sys.stderr,
+              flush=True)
+        if done == total:
+            print(file=sys.stderr)
+
+    if args.study is not None:
+        text = study_report(args.data_dir, args.study, workers=args.workers, progress=progress)
+    else:
+        print(f"report: analysing session {args.session}", file=sys.stderr, flush=True)
+        text = session_report(args.data_dir, args.session)
+    write_report(out, text)
+    print(f"report: wrote {out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,249 @@
+"""``biofeedback report``: self-contained HTML reports of a session and of a study."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from html import unescape
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from biofeedback.cli import report as report_cli
+from biofeedback.cli.common import UsageError
+from biofeedback.cli.main import main
+from biofeedback.comparison import svg
+from biofeedback.comparison.report import (
+    _breathing_section,
+    _reactivity_section,
+    downsample_minmax,
+    write_report,
+)
+from biofeedback.core.errors import SessionNotFoundError
+from biofeedback.store.studies import StudyNotFoundError
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr"}
+
+
+class StrictParser(HTMLParser):
+    """Collects text, tags and attributes; records every unbalanced or misnested tag."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.svg_text: list[list[str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        if tag == "svg":
+            self.svg_text.append([])
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"unexpected </{tag}> with open {self.stack[-3:]}")
+            return
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if "svg" in self.stack and self.svg_text:
+            self.svg_text[-1].append(data)
+
+
+def parse(html: str) -> StrictParser:
+    parser = StrictParser()
+    parser.feed(html)
+    parser.close()
+    assert parser.errors == []
+    assert parser.stack == []
+    return parser
+
+
+def assert_self_contained(html: str, parser: StrictParser) -> None:
+    for tag, attrs in parser.tags:
+        assert tag not in ("script", "link", "img", "iframe"), tag
+        for name in ("src", "href"):
+            value = attrs.get(name) or ""
+            assert not value.startswith(("http://", "https://", "//")), (tag, value)
+    assert not re.search(r"<script[^>]*src", html, re.I)
+    assert "http://" not in html and "https://" not in html
+    assert "@import" not in html and "url(" not in html
+
+
+def report_args(data: str, out: Path, session: int | None = None,
+                study: str | None = None) -> argparse.Namespace:
+    return argparse.Namespace(session=session, study=study, out=out, workers=1,
+                              data_dir=data)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    data = str(tmp_path_factory.mktemp("report") / "data")
+
+    def cli(*args):
+        assert main([*args, "--data-dir", data]) == 0
+
+    cli("study", "create", "S1", "--conditions", "soothing_touch,mindfulness_of_breathing")
+    for seed in range(1, 4):
+        cli("record", "--source", "sim", "--speed", "max", "--seed", str(seed), "--study", "S1",
+            "--participant", f"P{seed}", "--protocol", "practice_comparison", "--quiet",
+            "--no-neurokit")
+    cli("record", "--source", "sim", "--speed", "max", "--seed", "7", "--participant", "Q1",
+        "--protocol", "stress_reactivity", "--quiet", "--no-neurokit")
+    return data
+
+
+def test_session_report(data_dir, tmp_path, capsys):
+    from biofeedback.analysis import analyze_recording, library_versions
+    from biofeedback.store.database import SessionStore
+
+    out = tmp_path / "session.html"
+    assert report_cli.run(report_args(data_dir, out, session=4)) == 0
+    assert "wrote" in capsys.readouterr().err
+    html = out.read_text(encoding="utf-8")
+    parser = parse(html)
+    assert_self_contained(html, parser)
+    assert not list(tmp_path.glob("*.partial"))
+    text = " ".join(parser.text)
+    for needle in ("Session 4", "Q1", "stress_reactivity", "Simulated strap", "Tachogram",
+                   "Per-phase indices", "Trajectories", "Methods", "HR (bpm)", "RMSSD (ms)",
+                   "lnRMSSD (ln ms)", "HF (ms²)", "Artifacts (% of beats)",
+                   "Breathing (breaths/min)"):
+        assert needle in text, needle
+    # Tachogram, HR and lnRMSSD trajectories; each with the phases named inside the SVG.
+    assert len(parser.svg_text) == 3
+    for chart in parser.svg_text:
+        assert {"Baseline", "Mental arithmetic", "Recovery"} <= set(chart)
+    points = re.search(r"<svg.*?</svg>", html, re.S).group(0)
+    n_points = sum(len(m.split()) for m in re.findall(r'points="([^"]*)"', points))
+    assert 1000 < n_points <= 2000
+
+    with SessionStore.open(data_dir) as store:
+        recording = store.load_recording(4)
+        info = store.session_info(4)
+    analysis = analyze_recording(recording).to_dict()
+    methods = unescape(re.search(r'<p class="methods">(.*?)</p>', html, re.S).group(1))
+    for needle in ("60-s", "whole phase", "HF 0.15–0.40 Hz", "LF 0.04–0.15 Hz", "Welch",
+                   "4 Hz", "Kubios", "natural log of RMSSD", "breaths/min",
+                   "built-in simulator", "firmware sim-1.0",
+                   f"neurokit2 {library_versions()['neurokit2']}",
+                   f"biofeedback {info.versions['biofeedback']}"):
+        assert needle in methods, needle
+    for phase in analysis["phases"]:  # artifact % per phase, as the table shows it
+        assert f"{phase['name']} {phase['artifact_pct']:.1f} %" in methods
+        assert f"{phase['name']} ({phase['kind']}, {phase['duration_s']:.0f} s)" in methods
+
+
+def test_study_report(data_dir, tmp_path, capsys):
+    from biofeedback.comparison.compare import compare
+
+    out = tmp_path / "study.html"
+    assert report_cli.run(report_args(data_dir, out, study="S1")) == 0
+    err = capsys.readouterr().err
+    assert "analysed 3/3 sessions" in err
+    html = out.read_text(encoding="utf-8")
+    parser = parse(html)
+    assert_self_contained(html, parser)
+    text = " ".join(parser.text)
+    for needle in ("Self-soothing vs attention", "Breathing check", "Mixed model",
+                   "Individual trajectories", "Reactivity and recovery",
+                   "Excluded and missing", "Methods", "95 % CI", "d_z"):
+        assert needle in text, needle
+
+    result, _ = compare(data_dir, study="S1", workers=1)
+    for c in result["comparisons"]:
+        shown = re.search(rf'class="mean-diff" data-metric="{c["metric"]}">([^<]*)<', html)
+        assert shown is not None and float(shown.group(1)) == round(c["mean_diff"], 3)
+        dz = re.search(rf'class="d-z" data-metric="{c["metric"]}">([^<]*)<', html)
+        assert float(dz.group(1)) == round(c["d_z"], 2)
+    model = result["mixed_model"]
+    assert model["formula"] in text
+    for term in model["fixed_effects"]:
+        assert term["term"] in text and f"{term['estimate']:.3f}" in text
+    # One forest plot per metric, the d_z plot and the paired participant plot.
+    assert len(parser.svg_text) == len(result["comparisons"]) + 2
+    assert {"P1", "P2", "P3", "self-soothing", "attention"} <= set(parser.svg_text[-1])
+    assert "Nothing was excluded" in text
+    assert "No session has a stressor phase" in text
+    methods = " ".join(parser.text[parser.text.index("Methods") + 1:])
+    for needle in ("last 240 s", "4 min", "more than 5 %", "Williams design",
+                   "soothing_touch → mindfulness_of_breathing", "HF 0.15–0.40 Hz",
+                   "LF 0.04–0.15 Hz", "235 s", "4 Hz", "Welch", model["formula"],
+                   "analysed with", "recorded with", "neurokit2 0.2.13"):
+        assert needle in methods, needle
+
+
+def test_bad_inputs_give_sentences_and_write_nothing(data_dir, tmp_path):
+    out = tmp_path / "r.html"
+    with pytest.raises(SessionNotFoundError, match=r"no session 99 in "):
+        report_cli.run(report_args(data_dir, out, session=99))
+    with pytest.raises(StudyNotFoundError, match="no study named 'NOPE'"):
+        report_cli.run(report_args(data_dir, out, study="NOPE"))
+    with pytest.raises(UsageError, match=r"the folder .* does not exist"):
+        report_cli.run(report_args(data_dir, tmp_path / "missing" / "r.html", session=4))
+    assert list(tmp_path.iterdir()) == []
+
+    parser = argparse.ArgumentParser(prog="biofeedback")
+    report_cli.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["report", "3", "--out", str(out), "--data-dir", data_dir])
+    assert args.session == 3 and args.study is None
+    for bad in (["report", "--out", str(out)],                      # neither
+                ["report", "3", "--study", "S1", "--out", str(out)],  # both
+                ["report", "x", "--out", str(out)]):                 # not a number
+        with pytest.raises(SystemExit):
+            parser.parse_args(bad)
+
+
+def test_write_report_is_atomic(tmp_path):
+    target = tmp_path / "r.html"
+    target.write_text("old")
+    write_report(target, "<p>new</p>")
+    assert target.read_text() == "<p>new</p>"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
+def test_downsample_keeps_extremes_and_breaks_at_gaps():
+    n = 20_000
+    t = np.arange(n, dtype=float)
+    y = np.sin(t / 300.0) * 100 + 800
+    y[12_345] = 2000.0  # a spike must survive thinning
+    seg = (t >= 10_000).astype(np.int64)
+    xs, ys = downsample_minmax(t, y, 2000, seg)
+    real = [v for v in ys if v is not None]
+    assert len(real) <= 2000
+    assert max(real) == 2000.0 and min(real) == pytest.approx(y.min())
+    assert xs == sorted(xs)
+    assert ys.count(None) == 1 and xs[ys.index(None)] >= 10_000
+    _, small_y = downsample_minmax(t[:50], y[:50])
+    assert small_y == list(y[:50])
+
+
+def test_sections_escape_text_and_highlight_the_breathing_warning():
+    warning = "self-soothing breathing is 4.0/min slower <check HF> & LF"
+    html = "".join(_breathing_section({"warning": warning, "n": 3, "mean_a": 6.0,
+                                       "mean_b": 10.0, "mean_diff": -4.0}))
+    assert '<p class="warning">' in html
+    assert "&lt;check HF&gt; &amp; LF" in html and "<check" not in html
+    rows = _reactivity_section([{
+        "participant_id": "<P1>", "session_id": 1, "condition": None,
+        "reactivity": {"hr_bpm": 10.0, "ln_rmssd": -0.5},
+        "recovery": {"hr_bpm": 1.0, "ln_rmssd": -0.1}, "percent_recovery": {"hr_bpm": 90.0},
+        "residualized_reactivity": {}, "missing": {"ln_rmssd": "stressor window excluded"},
+    }])
+    html = "".join(rows)
+    parse(f"<div>{html}</div>")
+    assert "&lt;P1&gt;" in html and "HR reactivity (bpm)" in html and "10.00" in html
+    chart = svg.paired_chart([svg.PairedValues("<a&b>", 1.0, None)], labels=("x", "y"))
+    assert "&lt;a&amp;b&gt;" in chart and "<a&b>" not in chart
+    parse(chart)
