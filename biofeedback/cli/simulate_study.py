@@ -74,7 +74,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    default="practice_comparison",
                    help="both practices in one session (default) or one session each")
     p.add_argument("--duration-scale", type=_number, default=1.0, metavar="F",
-                   help="multiply every phase's duration by F, 0-1 (default 1)")
+                   help="multiply every phase's duration by F, up to 4 (default 1)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.add_argument("--quiet", action="store_true", help="no progress on standard error")
     add_data_dir(p)

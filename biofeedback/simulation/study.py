@@ -644,7 +644,8 @@ def simulate_study(
     progress : callable, optional
         Called as ``progress(i, n)`` when participant ``i`` (1-based) of ``n`` starts.
     duration_scale : float
-        Multiplier of every phase's duration, (0, 1] (shorter sessions for tests).
+        Multiplier of every phase's duration, (0, 4] (shorter sessions for tests, longer
+        ones for benchmarks).
     effect_sd : float
         Between-person SD of the true effect, ln units (default 0.1).
     max_missed_extra : float
@@ -675,7 +676,7 @@ def simulate_study(
     effect = _check_float("the effect (lnRMSSD)", effect_ln_rmssd, -MAX_ABS_EFFECT,
                           MAX_ABS_EFFECT)
     sd = _check_float("the SD of the effect", effect_sd, 0.0, 1.0)
-    scale = _check_float("the duration scale", duration_scale, 1e-3, 1.0)
+    scale = _check_float("the duration scale", duration_scale, 1e-3, 4.0)
     artifact_max = _check_float("the largest missed + extra beat rate", max_missed_extra,
                                 0.0, 0.2)
     seed = _check_int("the seed", seed, 0, 2**63 - 1)
