@@ -158,9 +158,7 @@ def comparison_rows(
             if progress is not None:
                 progress(done, total)
     else:
-        # forkserver: workers never inherit a Qt application or the caller's threads, and
-        # (unlike spawn) do not re-import the caller's main script.
-        context = multiprocessing.get_context("forkserver")
+        context = multiprocessing.get_context(_start_method())
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
             futures = {pool.submit(_session_windows, *job): job[1] for job in jobs}
             for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
@@ -175,6 +173,19 @@ def comparison_rows(
                 ref.position, ref.protocol_id, window,
             ))
     return rows
+
+
+def _start_method() -> str:
+    """fork when it is safe (one thread, no Qt: the CLI and scripts), as it needs no import
+    of the caller's main module, which spawn and forkserver re-run (a script without a
+    ``__main__`` guard would run again in every worker); forkserver otherwise, so workers
+    never inherit a Qt application or another thread's locks."""
+    import sys
+    import threading
+
+    if threading.active_count() == 1 and "PySide6" not in sys.modules:
+        return "fork"
+    return "forkserver"
 
 
 def _session_windows(
