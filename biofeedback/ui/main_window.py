@@ -35,6 +35,7 @@ from biofeedback.app.settings import AppSettings
 from biofeedback.app.status_model import SessionStatus
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.types import Marker, MarkerKind, SourceState, StatusChange
+from biofeedback.ui.comparison_view import ComparisonView
 from biofeedback.ui.event_loop import spawn
 from biofeedback.ui.guidance_panel import GuidancePanel
 from biofeedback.ui.marker_bar import MarkerBar
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
         self.marker_bar.set_labels(self.settings.marker_labels)
         self.guidance = GuidancePanel()
         self.browser = SessionBrowser(self.data_dir)
+        self.comparison = ComparisonView(self.data_dir)
 
         centre = QWidget()
         column = QVBoxLayout(centre)
@@ -157,6 +159,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.splitter, "Live")
         self.tabs.addTab(self.browser, "Sessions")
+        self.tabs.addTab(self.comparison, "Compare")
         self.setCentralWidget(self.tabs)
 
         self.status_label = QLabel(self.status.text())
@@ -186,6 +189,7 @@ class MainWindow(QMainWindow):
         self.replay_bar.speed_changed.connect(self._on_replay_speed)
         self.browser.replay_requested.connect(self._replay_session)
         self.browser.status_message.connect(self._on_browser_message)
+        self.comparison.status_message.connect(self._on_comparison_message)
         self.tabs.currentChanged.connect(self._on_tab)
 
     @property
@@ -485,9 +489,15 @@ class MainWindow(QMainWindow):
         if self.tabs.currentWidget() is self.browser:
             self.show_message(text)
 
+    def _on_comparison_message(self, text: str) -> None:
+        if self.tabs.currentWidget() is self.comparison:
+            self.show_message(text)
+
     def _on_tab(self, index: int) -> None:
         if self.tabs.widget(index) is self.browser:
             spawn(self.browser.refresh())
+        elif self.tabs.widget(index) is self.comparison:
+            spawn(self.comparison.refresh_choices())
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         """On first show, load the protocol library, studies and sessions in the background."""
@@ -521,6 +531,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.browser.cancel_analysis()
+        self.comparison.cancel()
         self.source_panel.store_into_settings()
         self.save_settings()
         event.accept()

@@ -1,0 +1,270 @@
+"""The comparison view: studies and participants to choose from, ``biofeedback compare`` in a
+subprocess with progress while the GUI keeps running, the result in plots and tables."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+import json
+import shutil
+import subprocess
+import time
+
+import pytest
+from PySide6.QtCore import QTimer
+
+from biofeedback.cli.main import main
+from biofeedback.store.paths import database_path
+from biofeedback.ui.comparison_view import (
+    ComparisonView,
+    format_p,
+    format_value,
+    parse_participants,
+)
+from conftest import PYTHON, cli_env, save_screenshot
+
+PARTICIPANTS = ("P1", "P2", "P3")
+
+
+@pytest.fixture(scope="module")
+def study_template(tmp_path_factory):
+    """Study S1 (soothing touch vs mindfulness of breathing) with one practice-comparison
+    session of each of three simulated participants, recorded once for the module."""
+    folder = tmp_path_factory.mktemp("comparison") / "data"
+
+    def cli(*args: str) -> None:
+        assert main([*args, "--data-dir", str(folder)]) == 0
+
+    cli("study", "create", "S1", "--conditions", "soothing_touch,mindfulness_of_breathing")
+    for seed, participant in enumerate(PARTICIPANTS, start=1):
+        cli("record", "--source", "sim", "--speed", "max", "--seed", str(seed), "--study", "S1",
+            "--participant", participant, "--protocol", "practice_comparison", "--quiet",
+            "--no-neurokit")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cli_result(study_template) -> dict:
+    """What ``biofeedback compare --study S1 --json`` prints for the study."""
+    done = subprocess.run(
+        [PYTHON, "-m", "biofeedback", "compare", "--study", "S1", "--json", "--workers", "1",
+         "--data-dir", str(study_template)],
+        capture_output=True, text=True, env=cli_env(study_template), timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture
+def study_dir(study_template, data_dir):
+    shutil.copytree(study_template, data_dir)
+    return data_dir
+
+
+@pytest.fixture
+def view(qtbot, data_dir) -> ComparisonView:
+    widget = ComparisonView(data_dir.resolve(), workers=1)
+    qtbot.addWidget(widget)
+    widget.resize(1150, 780)
+    widget.show()
+    return widget
+
+
+async def wait_for(predicate, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
+
+
+def test_choices_list_the_study_and_its_participants(view, study_dir, qt_loop):
+    choices = qt_loop.run_until_complete(view.refresh_choices())
+    assert choices.studies == [("S1", 3)]
+    assert choices.participants == [(p, 1) for p in PARTICIPANTS]
+    assert view.study_names() == ["S1"]
+    assert view.study_combo.currentText() == "S1 (3 participants)"
+    assert view.study_radio.isChecked() and view.compare_button.isEnabled()
+    assert "P1 (1 session)" in view.known_label.text()
+
+
+def test_empty_folder_offers_nothing_and_creates_no_database(view, qt_loop, data_dir):
+    choices = qt_loop.run_until_complete(view.refresh_choices())
+    assert choices.studies == [] and choices.participants == []
+    assert not database_path(data_dir).exists()
+    assert not view.compare_button.isEnabled()
+    assert "No sessions with a participant yet" in view.placeholder_label.text()
+
+
+def test_comparison_runs_in_a_subprocess_and_shows_the_cli_numbers(
+    view, study_dir, qt_loop, cli_result
+):
+    qt_loop.run_until_complete(view.refresh_choices())
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    finished: list[object] = []
+    view.comparison_finished.connect(finished.append)
+    messages: list[str] = []
+    view.status_message.connect(messages.append)
+    progress_seen: set[tuple[int, int]] = set()
+    labels_seen: set[str] = set()
+
+    async def scenario() -> None:
+        timer.start()
+        view.compare_button.click()  # starts the comparison as a task
+        await wait_for(lambda: view.running)
+        assert view.progress_row.isVisible() and not view.compare_button.isEnabled()
+        while not finished:
+            bar = view.progress_bar
+            progress_seen.add((bar.value(), bar.maximum()))
+            labels_seen.add(view.progress_label.text())
+            await asyncio.sleep(0.02)
+        timer.stop()
+
+    started = time.monotonic()
+    qt_loop.run_until_complete(asyncio.wait_for(scenario(), 120))
+    took = time.monotonic() - started
+    # The GUI timer kept firing while the comparison ran (it takes seconds).
+    assert took > 1.0
+    assert len(ticks) > 0.25 * took / 0.02
+    assert max(b - a for a, b in itertools.pairwise(ticks)) < 1.0
+    # The progress bar followed the CLI's "analysed k/n sessions".
+    assert any(maximum == 3 and value >= 1 for value, maximum in progress_seen)
+    assert any("analysed" in t and "of 3 sessions" in t for t in labels_seen)
+    assert not view.progress_row.isVisible() and view.compare_button.isEnabled()
+    assert messages[0] == "Comparing study S1…" and messages[-1].startswith("Compared study S1")
+
+    result = finished[0]
+    assert isinstance(result, dict)
+    # The same numbers as the CLI's JSON (the GUI's process vs. one run by the test).
+    comparisons = cli_result["comparisons"]
+    assert view.comparison_table.rowCount() == len(comparisons) == 5
+    for row, c in enumerate(comparisons):
+        assert view.table_value(row, "Metric") == c["metric"]
+        assert view.table_value(row, "n") == c["n"] == 3
+        assert view.table_value(row, "Mean diff") == pytest.approx(c["mean_diff"], rel=1e-9)
+        low, high = view.table_value(row, "95 % CI")
+        assert (low, high) == pytest.approx((c["ci_low"], c["ci_high"]), rel=1e-9)
+        assert view.table_value(row, "d_z") == pytest.approx(c["d_z"], rel=1e-9)
+        assert view.table_value(row, "p (t)") == pytest.approx(c["p_t"], rel=1e-9)
+        assert view.table_value(row, "p (Wilcoxon)") == pytest.approx(c["p_wilcoxon"])
+        assert view.table_text(row, "d_z") == f"{c['d_z']:.2f}"
+        assert view.table_text(row, "p (t)") == format_p(c["p_t"])
+        # A d_z CI the statistics could not invert shows as a dash, never as a number.
+        dz_text = view.table_text(row, "d_z 95 % CI")
+        for bound in (c["d_z_ci_low"], c["d_z_ci_high"]):
+            assert (f"{bound:.2f}" if bound is not None else "–") in dz_text
+    first = comparisons[0]
+    assert view.table_text(0, "Metric") == "Δ lnRMSSD (ln ms)"
+    assert view.table_text(0, "Mean diff") == f"{first['mean_diff']:.3f}"
+    assert view.table_text(0, "95 % CI") == f"{first['ci_low']:.3f} .. {first['ci_high']:.3f}"
+
+    # Mixed model: formula and fixed effects as the CLI printed them.
+    model = cli_result["mixed_model"]
+    assert model["formula"] in view.model_formula_label.text()
+    effects = view.fixed_effects_table
+    assert effects.rowCount() == len(model["fixed_effects"])
+    for row, term in enumerate(model["fixed_effects"]):
+        assert effects.item(row, 0).text() == term["term"]
+        assert effects.item(row, 1).text() == f"{term['estimate']:.4f}"
+    # Per practice, breathing, excluded, plots.
+    practices = [view.per_practice_table.item(r, 0).text()
+                 for r in range(view.per_practice_table.rowCount())]
+    assert practices == [p["practice"] for p in cli_result["per_practice"]]
+    assert "Breathing rate during the practices" in view.breathing_label.text()
+    assert view.warning_label.isHidden() == (cli_result["breathing"]["warning"] is None)
+    assert view.details_tabs.tabText(3) == f"Excluded ({len(cli_result['excluded'])})"
+    assert view._plots is not None and len(view._plots.ci.items) == 5
+    assert "artifact correction: kubios" in view.settings_label.text()
+    save_screenshot(view, "comparison_view")
+    view.details_tabs.setCurrentIndex(1)
+    save_screenshot(view, "comparison_view_model")
+    view.details_tabs.setCurrentIndex(2)
+    save_screenshot(view, "comparison_view_practice")
+
+
+def test_cancel_kills_the_comparison_process(view, study_dir, qt_loop):
+    qt_loop.run_until_complete(view.refresh_choices())
+    messages: list[str] = []
+    view.status_message.connect(messages.append)
+
+    async def scenario() -> tuple[object, int | None]:
+        task = asyncio.ensure_future(view.run_comparison(study="S1"))
+        await wait_for(lambda: view.running)
+        process = view._process
+        view.cancel_button.click()
+        result = await task
+        return result, process.returncode
+
+    result, returncode = qt_loop.run_until_complete(asyncio.wait_for(scenario(), 60))
+    assert result is None
+    assert returncode is not None and returncode < 0  # killed, not finished
+    assert not view.running and not view.progress_row.isVisible()
+    assert not view.error_label.isVisible()
+    assert messages[-1] == "Comparison of study S1 cancelled"
+
+    # Cancelling the task itself (the window closing) also kills the process.
+    async def close_mid_comparison() -> int | None:
+        task = asyncio.ensure_future(view.run_comparison(participants=["P1", "P2"]))
+        await wait_for(lambda: view.running)
+        process = view._process
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return process.returncode
+
+    returncode = qt_loop.run_until_complete(asyncio.wait_for(close_mid_comparison(), 60))
+    assert returncode is not None and returncode < 0
+    assert not view.running
+
+
+def test_unknown_participant_shows_the_cli_sentence(view, study_dir, qt_loop):
+    qt_loop.run_until_complete(view.refresh_choices())
+    view.participants_edit.setText("P9")
+    view.participants_radio.setChecked(True)
+    result = qt_loop.run_until_complete(
+        asyncio.wait_for(view.run_comparison(participants=["P9"]), 60)
+    )
+    assert result is None
+    assert view.error_label.isVisible()
+    text = view.error_label.text()
+    assert text == "Participant 'P9' has no sessions"
+    assert "Traceback" not in text and "biofeedback compare" not in text
+    assert not view.progress_row.isVisible()
+    assert view.placeholder_label.isVisible()
+    assert not view.comparison_table.isVisible()
+    save_screenshot(view, "comparison_view_error")
+
+    study = qt_loop.run_until_complete(asyncio.wait_for(view.run_comparison(study="NOPE"), 60))
+    assert study is None
+    assert view.error_label.text().startswith("No study named 'NOPE'")
+    nothing = qt_loop.run_until_complete(view.run_comparison())
+    assert nothing is None
+    assert view.error_label.text() == "Choose either a study or at least one participant."
+
+
+def test_breathing_warning_is_shown_prominently(view, cli_result):
+    result = copy.deepcopy(cli_result)
+    result["breathing"]["warning"] = (
+        "Breathing confound: self-soothing 6.0/min vs attention 12.0/min; an HF difference "
+        "may be explained by breathing rather than vagal activity."
+    )
+    result["excluded"] = [{"what": "window", "session_id": 2, "participant_id": "P2",
+                           "phase_id": "baseline", "reason": "7.1 % artifacts > 5 %"}]
+    result["comparisons"][2]["mean_diff"] = None
+    view.show_result(result)
+    assert view.warning_label.isVisible()
+    assert view.warning_label.text().startswith("⚠ Breathing confound")
+    assert view.details_tabs.tabText(3) == "Excluded (1)"
+    assert view.excluded_table.item(0, 4).text() == "7.1 % artifacts > 5 %"
+    assert view.table_text(2, "Mean diff") == "–"
+    save_screenshot(view, "comparison_view_warning")
+
+
+def test_formatting_helpers():
+    assert parse_participants(" P1, P2 ;P1  P3 ") == ["P1", "P2", "P3"]
+    assert format_value(None, 2) == "–" and format_value(float("nan"), 2) == "–"
+    assert format_value(1174.98, 0) == "1175"
+    assert format_p(0.0004) == "< 0.001" and format_p(0.25) == "0.250" and format_p(None) == "–"
