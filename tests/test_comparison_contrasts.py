@@ -119,3 +119,26 @@ def test_reactivity_recovery_and_residualised_change_per_session():
     assert [s.residualized_reactivity["hr_bpm"] for s in scores] == pytest.approx(
         expected.tolist()
     )
+
+
+def test_trends_over_sessions_with_a_weekly_slope_of_the_baseline():
+    from biofeedback.comparison.compare import participant_trends
+
+    def dated(pid, sid, day, base_ln, practice_ln):
+        return [WindowRow(pid, sid, f"2026-10-{day:02d}T09:00:00+00:00", "S", None, 0, "pc", w)
+                for w in (window("baseline", ln=base_ln),
+                          window("practice", practice="soothing_touch",
+                                 category="self_soothing", ln=practice_ln))]
+
+    data = [*dated("P1", 3, 15, 3.6, 3.9), *dated("P1", 1, 1, 3.4, 3.5),
+            *dated("P1", 2, 8, 3.5, 3.7), *dated("P2", 4, 2, 3.0, 3.1)]
+    trends = participant_trends(data, practice_responses(data))
+    p1, p2 = trends
+    assert [s["session_id"] for s in p1["sessions"]] == [1, 2, 3]
+    assert [s["days_since_first"] for s in p1["sessions"]] == [0.0, 7.0, 14.0]
+    assert [s["delta_ln_rmssd"]["soothing_touch"] for s in p1["sessions"]] == pytest.approx(
+        [0.1, 0.2, 0.3]
+    )
+    # Baseline rises 0.1 ln ms per week.
+    assert p1["baseline_slope_per_week"] == pytest.approx(0.1)
+    assert p2["baseline_slope_per_week"] is None  # one session

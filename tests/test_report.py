@@ -157,7 +157,7 @@ def test_study_report(data_dir, tmp_path, capsys):
     assert_self_contained(html, parser)
     text = " ".join(parser.text)
     for needle in ("Self-soothing vs attention", "Breathing check", "Mixed model",
-                   "Individual trajectories", "Reactivity and recovery",
+                   "Individual trajectories", "Reactivity and recovery", "Over time",
                    "Excluded and missing", "Methods", "95 % CI", "d_z"):
         assert needle in text, needle
 

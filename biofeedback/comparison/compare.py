@@ -30,7 +30,7 @@ from biofeedback.comparison.dataset import (
 from biofeedback.comparison.reactivity import session_reactivity
 from biofeedback.store.database import SessionStore
 
-__all__ = ["DEFAULT_ANALYSIS", "compare", "model_rows"]
+__all__ = ["DEFAULT_ANALYSIS", "compare", "model_rows", "participant_trends"]
 
 DEFAULT_ANALYSIS = AnalysisSettings(min_lf_duration_s=235.0)
 """Analysis settings of the comparison: as the per-phase analysis, except that LF is computed
@@ -84,6 +84,7 @@ def compare(
         "mixed_model": model.to_dict(),
         "breathing": breathing.to_dict(),
         "per_practice": _per_practice(responses),
+        "trends": participant_trends(rows, responses),
         "reactivity": [r.to_dict() for r in session_reactivity(rows)],
         "excluded": _excluded(rows, skipped, responses),
         "settings": {
@@ -140,6 +141,56 @@ def model_rows(rows: Sequence[WindowRow], responses: Sequence[PracticeResponse])
                 baseline is not None and bool(baseline.window["excluded"])),
         })
     return out
+
+
+def participant_trends(
+    rows: Sequence[WindowRow], responses: Sequence[PracticeResponse]
+) -> list[dict[str, Any]]:
+    """Per participant, session by session in date order: the resting baseline lnRMSSD and
+    each practice's Δ lnRMSSD (benefits are reported to build over 4-8 weeks of practice,
+    so the trend over sessions is shown, not only the mean), with a least-squares slope per
+    week where there are at least 3 sessions spanning more than a day."""
+    from datetime import datetime
+
+    baselines: dict[int, float | None] = {}
+    meta: dict[int, tuple[str, str]] = {}
+    for row in rows:
+        meta[row.session_id] = (row.participant_id, row.session_started_utc)
+        if row.window["kind"] == "baseline":
+            ok = not row.window["excluded"] and row.window.get("ln_rmssd") is not None
+            baselines[row.session_id] = float(row.window["ln_rmssd"]) if ok else None
+    practices: dict[int, dict[str, float | None]] = defaultdict(dict)
+    for r in responses:
+        practices[r.session_id][r.practice] = r.delta.get("ln_rmssd")
+    out = []
+    by_participant: dict[str, list[int]] = defaultdict(list)
+    for session_id, (participant, _) in meta.items():
+        by_participant[participant].append(session_id)
+    for participant in sorted(by_participant):
+        sessions = sorted(by_participant[participant], key=lambda sid: meta[sid][1])
+        days = [datetime.fromisoformat(meta[sid][1].replace("Z", "+00:00")) for sid in sessions]
+        entries = [
+            {"session_id": sid, "started_utc": meta[sid][1],
+             "days_since_first": round((day - days[0]).total_seconds() / 86400.0, 3),
+             "baseline_ln_rmssd": baselines.get(sid),
+             "delta_ln_rmssd": dict(practices.get(sid, {}))}
+            for sid, day in zip(sessions, days, strict=True)
+        ]
+        out.append({"participant_id": participant, "sessions": entries,
+                    "baseline_slope_per_week": _slope_per_week(entries)})
+    return out
+
+
+def _slope_per_week(entries: list[dict[str, Any]]) -> float | None:
+    points = [(e["days_since_first"], e["baseline_ln_rmssd"]) for e in entries
+              if e["baseline_ln_rmssd"] is not None]
+    if len(points) < 3 or points[-1][0] - points[0][0] < 1.0:
+        return None
+    xs = [p[0] / 7.0 for p in points]
+    ys = [p[1] for p in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
 
 
 def _order(position: int | None, within: int) -> int:

@@ -736,6 +736,29 @@ def _per_practice_section(per_practice: Sequence[dict[str, Any]]) -> list[str]:
                    text_columns=2)]
 
 
+def _trend_section(trends: Sequence[dict[str, Any]]) -> list[str]:
+    """Session by session per participant: resting baseline and each practice's response
+    (benefits are reported to build over weeks of practice)."""
+    if not trends:
+        return []
+    rows = []
+    for participant in trends:
+        for entry in participant["sessions"]:
+            deltas = ", ".join(f"{name} {_fmt(value)}"
+                               for name, value in sorted(entry["delta_ln_rmssd"].items()))
+            rows.append([participant["participant_id"], str(entry["session_id"]),
+                         entry["started_utc"][:10], _fmt(entry["days_since_first"], 1),
+                         _fmt(entry["baseline_ln_rmssd"]), deltas or "–",
+                         _fmt(participant["baseline_slope_per_week"])])
+    return ['<h2 id="trends">Over time</h2>',
+            "<p>Resting baseline lnRMSSD and each practice's Δ lnRMSSD per session, in date "
+            "order; the slope of the baseline per week needs 3 sessions over more than a "
+            "day.</p>",
+            _table(["Participant", "Session", "Date", "Day", "Baseline lnRMSSD (ln ms)",
+                    "Δ lnRMSSD per practice (ln ms)", "Baseline slope (ln ms/week)"], rows,
+                   text_columns=3)]
+
+
 def _reactivity_section(reactivity: Sequence[dict[str, Any]]) -> list[str]:
     out = ['<h2 id="reactivity">Reactivity and recovery</h2>']
     if not reactivity:
@@ -842,6 +865,7 @@ def study_report(
     sections += _model_section(result["mixed_model"])
     sections += _trajectory_section(rows)
     sections += _per_practice_section(result.get("per_practice", []))
+    sections += _trend_section(result.get("trends", []))
     sections += _reactivity_section(result.get("reactivity", []))
     sections += _excluded_section(result.get("excluded", []))
     methods = study_methods(result, stored_study, analysis_versions=library_versions(),
