@@ -338,14 +338,22 @@ def _solve_vagal(
 
     Returns the level and whether it was clamped to :data:`VAGAL_BOUNDS`.
     """
+    def ln_rmssd(level: float) -> float:
+        # At extreme levels with a large amplitude gain the oscillations can stall the
+        # integrate-and-fire model (no beat for seconds): too much, like a too-high value.
+        try:
+            return clean_ln_rmssd(params, level, breathing_bpm, seed=seed)
+        except RuntimeError:
+            return math.inf
+
     lo, hi = VAGAL_BOUNDS
-    if clean_ln_rmssd(params, lo, breathing_bpm, seed=seed) >= target:
+    if ln_rmssd(lo) >= target:
         return lo, True
-    if clean_ln_rmssd(params, hi, breathing_bpm, seed=seed) <= target:
+    if ln_rmssd(hi) <= target:
         return hi, True
     for _ in range(_BISECTION_STEPS):
         mid = 0.5 * (lo + hi)
-        if clean_ln_rmssd(params, mid, breathing_bpm, seed=seed) < target:
+        if ln_rmssd(mid) < target:
             lo = mid
         else:
             hi = mid
