@@ -49,6 +49,13 @@ def test_compare_json_and_tidy_csv(study_dir, tmp_path, capsys):
     assert model["n_participants"] == 4 and model["n_observations"] == 8
     assert result["settings"]["window"]["length_s"] == 240.0
     assert result["excluded"] == []
+    # 1-min HR and lnRMSSD trajectories of every session (39-min sessions).
+    assert [t["session_id"] for t in result["trajectories"]] == result["settings"]["sessions"]
+    bins = result["trajectories"][0]["bins"]
+    assert len(bins) == 39 and bins[0]["phase_id"] == "baseline"
+    assert all(40 < b["hr_bpm"] < 110 for b in bins if b["hr_bpm"] is not None)
+    trend = result["trends"][0]
+    assert trend["participant_id"] == "P1" and len(trend["sessions"]) == 1
     with table.open() as f:
         rows = list(csv.DictReader(f))
     # 4 sessions x (baseline, practice A, washout rest, practice B, recovery).

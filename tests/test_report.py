@@ -171,9 +171,12 @@ def test_study_report(data_dir, tmp_path, capsys):
     assert model["formula"] in text
     for term in model["fixed_effects"]:
         assert term["term"] in text and f"{term['estimate']:.3f}" in text
-    # One forest plot per metric, the d_z plot and the paired participant plot.
-    assert len(parser.svg_text) == len(result["comparisons"]) + 2
-    assert {"P1", "P2", "P3", "self-soothing", "attention"} <= set(parser.svg_text[-1])
+    # One chart per metric, the d_z chart, the individual lines and the baseline trend.
+    assert len(parser.svg_text) == len(result["comparisons"]) + 3
+    assert {"P1", "P2", "P3", "self-soothing", "attention"} <= set(parser.svg_text[-2])
+    assert {"P1", "P2", "P3", "Resting baseline lnRMSSD per session"} <= set(
+        parser.svg_text[-1]
+    )
     assert "Nothing was excluded" in text
     assert "No session has a stressor phase" in text
     methods = " ".join(parser.text[parser.text.index("Methods") + 1:])

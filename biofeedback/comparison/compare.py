@@ -24,7 +24,7 @@ from biofeedback.comparison.contrasts import (
 from biofeedback.comparison.dataset import (
     SkippedSession,
     WindowRow,
-    comparison_rows,
+    comparison_data,
     select_sessions,
 )
 from biofeedback.comparison.reactivity import session_reactivity
@@ -64,8 +64,8 @@ def compare(
         database = store.path
     if window is None:
         window = WindowSettings(exclusion_threshold_pct=threshold)
-    rows = comparison_rows(database, sessions, window, analysis, workers=workers,
-                           progress=progress)
+    rows, trajectories = comparison_data(database, sessions, window, analysis,
+                                         workers=workers, progress=progress)
     responses = practice_responses(rows)
     comparisons = category_comparisons(responses, METRICS, confidence=confidence)
     from biofeedback.stats.breathing import breathing_confound
@@ -85,6 +85,11 @@ def compare(
         "breathing": breathing.to_dict(),
         "per_practice": _per_practice(responses),
         "trends": participant_trends(rows, responses),
+        "trajectories": [
+            {"session_id": ref.session_id, "participant_id": ref.participant_id,
+             "condition": ref.condition, "bins": trajectories[ref.session_id]}
+            for ref in sessions
+        ],
         "reactivity": [r.to_dict() for r in session_reactivity(rows)],
         "excluded": _excluded(rows, skipped, responses),
         "settings": {
@@ -96,6 +101,7 @@ def compare(
             "confidence": confidence,
             "contrast": "self_soothing - attention (each as change from the session baseline)",
             "metrics": list(METRICS),
+            "trajectory_bin_s": 60.0,
         },
     }
     return result, rows

@@ -24,6 +24,7 @@ __all__ = [
     "SessionRef",
     "SkippedSession",
     "WindowRow",
+    "comparison_data",
     "comparison_rows",
     "select_sessions",
 ]
@@ -145,13 +146,29 @@ def comparison_rows(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[WindowRow]:
-    """Phase windows of every session, computed in ``workers`` processes (default: every
-    core); ``progress(done, total)`` after each session. Rows come in session order."""
+    """Phase windows of every session (see :func:`comparison_data`)."""
+    return comparison_data(database, sessions, window_settings, analysis_settings,
+                           workers=workers, progress=progress)[0]
+
+
+def comparison_data(
+    database: Path,
+    sessions: Sequence[SessionRef],
+    window_settings: WindowSettings,
+    analysis_settings: AnalysisSettings,
+    *,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    bin_s: float = 60.0,
+) -> tuple[list[WindowRow], dict[int, list[dict[str, Any]]]]:
+    """Phase windows and 1-min HR/lnRMSSD trajectories of every session, computed in
+    ``workers`` processes (default: every core); ``progress(done, total)`` after each
+    session. Rows come in session order; trajectories by session id."""
     total = len(sessions)
     workers = max(1, min(workers or os.cpu_count() or 1, total))
-    jobs = [(str(database), ref.session_id, window_settings, analysis_settings)
+    jobs = [(str(database), ref.session_id, window_settings, analysis_settings, bin_s)
             for ref in sessions]
-    results: dict[int, list[dict[str, Any]]] = {}
+    results: dict[int, dict[str, list[dict[str, Any]]]] = {}
     if workers == 1:
         for done, job in enumerate(jobs, 1):
             results[job[1]] = _session_windows(*job)
@@ -167,12 +184,12 @@ def comparison_rows(
                     progress(done, total)
     rows = []
     for ref in sessions:
-        for window in results[ref.session_id]:
+        for window in results[ref.session_id]["windows"]:
             rows.append(WindowRow(
                 ref.participant_id, ref.session_id, ref.started_utc, ref.study, ref.condition,
                 ref.position, ref.protocol_id, window,
             ))
-    return rows
+    return rows, {ref.session_id: results[ref.session_id]["trajectory"] for ref in sessions}
 
 
 def _start_method() -> str:
@@ -193,9 +210,14 @@ def _session_windows(
     session_id: int,
     window_settings: WindowSettings,
     analysis_settings: AnalysisSettings,
-) -> list[dict[str, Any]]:
-    from biofeedback.analysis.windows import phase_windows
+    bin_s: float,
+) -> dict[str, list[dict[str, Any]]]:
+    from biofeedback.analysis.windows import binned_trajectory, phase_windows
 
     with SessionStore(Path(database)) as store:
         recording = store.load_recording(session_id)
-    return [w.to_dict() for w in phase_windows(recording, window_settings, analysis_settings)]
+    return {
+        "windows": [w.to_dict() for w in phase_windows(recording, window_settings,
+                                                        analysis_settings)],
+        "trajectory": [b.to_dict() for b in binned_trajectory(recording, bin_s)],
+    }

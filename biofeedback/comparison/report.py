@@ -750,10 +750,19 @@ def _trend_section(trends: Sequence[dict[str, Any]]) -> list[str]:
                          entry["started_utc"][:10], _fmt(entry["days_since_first"], 1),
                          _fmt(entry["baseline_ln_rmssd"]), deltas or "–",
                          _fmt(participant["baseline_slope_per_week"])])
+    baseline_lines = [
+        svg.Series(p["participant_id"], [e["days_since_first"] for e in p["sessions"]],
+                   [e["baseline_ln_rmssd"] for e in p["sessions"]])
+        for p in trends
+    ]
+    chart = svg.line_chart(baseline_lines, title="Resting baseline lnRMSSD per session",
+                           x_label="days since the participant's first session",
+                           y_label="baseline lnRMSSD (ln ms)", markers=True)
     return ['<h2 id="trends">Over time</h2>',
             "<p>Resting baseline lnRMSSD and each practice's Δ lnRMSSD per session, in date "
             "order; the slope of the baseline per week needs 3 sessions over more than a "
             "day.</p>",
+            chart,
             _table(["Participant", "Session", "Date", "Day", "Baseline lnRMSSD (ln ms)",
                     "Δ lnRMSSD per practice (ln ms)", "Baseline slope (ln ms/week)"], rows,
                    text_columns=3)]
