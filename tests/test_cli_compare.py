@@ -54,6 +54,11 @@ def test_compare_json_and_tidy_csv(study_dir, tmp_path, capsys):
     bins = result["trajectories"][0]["bins"]
     assert len(bins) == 39 and bins[0]["phase_id"] == "baseline"
     assert all(40 < b["hr_bpm"] < 110 for b in bins if b["hr_bpm"] is not None)
+    people = result["participants"]
+    assert [p["participant_id"] for p in people] == ["P1", "P2", "P3", "P4"]
+    diffs = [p["delta_ln_rmssd_self_soothing"] - p["delta_ln_rmssd_attention"] for p in people]
+    ln = result["comparisons"][0]
+    assert sum(diffs) / len(diffs) == pytest.approx(ln["mean_diff"], rel=1e-9)
     trend = result["trends"][0]
     assert trend["participant_id"] == "P1" and len(trend["sessions"]) == 1
     with table.open() as f:

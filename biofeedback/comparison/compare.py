@@ -84,6 +84,7 @@ def compare(
         "mixed_model": model.to_dict(),
         "breathing": breathing.to_dict(),
         "per_practice": _per_practice(responses),
+        "participants": _participants(responses),
         "trends": participant_trends(rows, responses),
         "trajectories": [
             {"session_id": ref.session_id, "participant_id": ref.participant_id,
@@ -207,6 +208,23 @@ def _order(position: int | None, within: int) -> int:
 
 def _nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
+
+
+def _participants(responses: Sequence[PracticeResponse]) -> list[dict[str, Any]]:
+    """Per participant: the mean Δ of each metric in each category over their sessions, and
+    their mean breathing rate per category (the paired values behind every comparison)."""
+    breathing = _breathing_means(responses)
+    means = {metric: participant_means(responses, metric) for metric in METRICS}
+    out = []
+    for participant in sorted(breathing):
+        entry: dict[str, Any] = {"participant_id": participant}
+        for metric in METRICS:
+            for category in ("self_soothing", "attention"):
+                entry[f"delta_{metric}_{category}"] = means[metric][participant][category]
+        for category in ("self_soothing", "attention"):
+            entry[f"breathing_rate_bpm_{category}"] = breathing[participant].get(category)
+        out.append(entry)
+    return out
 
 
 def _breathing_means(responses: Sequence[PracticeResponse]) -> dict[str, dict[str, float]]:
