@@ -184,6 +184,41 @@ def test_comparison_runs_in_a_subprocess_and_shows_the_cli_numbers(
     view.details_tabs.setCurrentIndex(2)
     save_screenshot(view, "comparison_view_practice")
 
+    # Individuals: one line per participant through the JSON's two values, and the mean.
+    participants = cli_result["participants"]
+    assert [p["participant_id"] for p in participants] == list(PARTICIPANTS)
+    assert list(view.individual_curves) == list(PARTICIPANTS)
+    for entry in participants:
+        xs, ys = view.individual_curves[entry["participant_id"]].getData()
+        assert list(xs) == [0.0, 1.0]
+        assert list(ys) == [entry["delta_ln_rmssd_self_soothing"],
+                            entry["delta_ln_rmssd_attention"]]
+    xs, ys = view.mean_curve.getData()
+    soothing = [p["delta_ln_rmssd_self_soothing"] for p in participants]
+    attention = [p["delta_ln_rmssd_attention"] for p in participants]
+    assert list(ys) == pytest.approx([sum(soothing) / 3, sum(attention) / 3], rel=1e-12)
+    assert ys[0] - ys[1] == pytest.approx(comparisons[0]["mean_diff"], rel=1e-9)
+    assert view.details_tabs.tabText(4) == "Individuals"
+    view.details_tabs.setCurrentWidget(view.individuals_page)
+    assert view.individual_plot.isVisible()
+    assert "Δ lnRMSSD" in view.individual_plot.getPlotItem().getAxis("left").labelText
+    save_screenshot(view, "comparison_view_individuals")
+
+    # Over time: one curve per participant (baseline lnRMSSD by days), slopes in a table.
+    trends = cli_result["trends"]
+    assert list(view.trend_curves) == [t["participant_id"] for t in trends] == list(PARTICIPANTS)
+    for row, trend in enumerate(trends):
+        xs, ys = view.trend_curves[trend["participant_id"]].getData()
+        assert list(xs) == [s["days_since_first"] for s in trend["sessions"]]
+        assert list(ys) == [s["baseline_ln_rmssd"] for s in trend["sessions"]]
+        assert view.slope_table.item(row, 0).text() == trend["participant_id"]
+        assert trend["baseline_slope_per_week"] is None  # one session each
+        assert view.slope_table.item(row, 2).text() == "–"
+    assert view.details_tabs.tabText(5) == "Over time"
+    view.details_tabs.setCurrentWidget(view.trends_page)
+    assert view.trend_plot.isVisible() and view.slope_table.isVisible()
+    save_screenshot(view, "comparison_view_trends")
+
 
 def test_cancel_kills_the_comparison_process(view, study_dir, qt_loop):
     qt_loop.run_until_complete(view.refresh_choices())
@@ -268,3 +303,50 @@ def test_formatting_helpers():
     assert format_value(None, 2) == "–" and format_value(float("nan"), 2) == "–"
     assert format_value(1174.98, 0) == "1175"
     assert format_p(0.0004) == "< 0.001" and format_p(0.25) == "0.250" and format_p(None) == "–"
+
+
+def test_individuals_with_a_missing_value_and_trends_with_a_slope(view, cli_result):
+    result = copy.deepcopy(cli_result)
+    result["participants"][1]["delta_ln_rmssd_attention"] = None
+    trend = result["trends"][0]
+    first = trend["sessions"][0]
+    trend["sessions"] = [
+        {**first, "session_id": 100 + i, "days_since_first": 7.0 * i,
+         "baseline_ln_rmssd": first["baseline_ln_rmssd"] + 0.1 * i}
+        for i in range(4)
+    ]
+    trend["sessions"][2]["baseline_ln_rmssd"] = None  # excluded baseline: a gap
+    trend["baseline_slope_per_week"] = 0.1
+    view.show_result(result)
+    # P2 has no attention value: a single point, named in the caption; the mean uses P1, P3.
+    xs, ys = view.individual_curves["P2"].getData()
+    assert list(xs) == [0.0]
+    assert list(ys) == [result["participants"][1]["delta_ln_rmssd_self_soothing"]]
+    assert "Not paired (1): P2 (no attention value" in view.individuals_caption.text()
+    paired = [result["participants"][i] for i in (0, 2)]
+    _, mean = view.mean_curve.getData()
+    assert mean[0] == pytest.approx(sum(p["delta_ln_rmssd_self_soothing"] for p in paired) / 2)
+    # P1's trend: four sessions, one gap, slope shown.
+    xs, ys = view.trend_curves["P1"].getData()
+    assert list(xs) == [0.0, 7.0, 14.0, 21.0]
+    assert ys[2] != ys[2] and ys[3] == pytest.approx(first["baseline_ln_rmssd"] + 0.3)
+    assert view.slope_table.item(0, 1).text() == "4"
+    assert view.slope_table.item(0, 2).text() == "+0.100"
+    assert view.slope_table.item(1, 2).text() == "–"
+
+
+def test_an_older_result_without_participants_or_trends_still_shows(view, cli_result):
+    view.show_result(cli_result)  # plots built first, then an older result replaces them
+    result = copy.deepcopy(cli_result)
+    del result["participants"], result["trends"]
+    view.show_result(result)
+    assert view._stack.currentIndex() == 1
+    assert view.comparison_table.rowCount() == 5
+    assert view.individual_curves == {} and view.mean_curve is None
+    assert view.trend_curves == {}
+    assert view.individual_plot.isHidden() and view.trend_plot.isHidden()
+    assert view.slope_table.isHidden()
+    assert "older version" in view.individuals_caption.text()
+    assert "older version" in view.trends_caption.text()
+    view.details_tabs.setCurrentWidget(view.individuals_page)
+    assert view.individuals_caption.isVisible()

@@ -403,6 +403,40 @@ class ComparisonView(QWidget):
         self.details_tabs.addTab(self.per_practice_table, "Per practice")
         self.details_tabs.addTab(excluded_page, "Excluded (0)")
 
+        # Individuals and trends: pages now, their pyqtgraph plots with the first result.
+        self.individuals_caption = QLabel("", self)
+        self.individuals_caption.setWordWrap(True)
+        self.individuals_caption.setStyleSheet("color: palette(placeholder-text);")
+        self.individuals_page = QWidget(self)
+        self._individuals_layout = QVBoxLayout(self.individuals_page)
+        self._individuals_layout.addWidget(self.individuals_caption)
+        self.trends_caption = QLabel("", self)
+        self.trends_caption.setWordWrap(True)
+        self.trends_caption.setStyleSheet("color: palette(placeholder-text);")
+        self.slope_table = _table(self, ("Participant", "Sessions", "Slope (ln ms/week)"))
+        self.slope_table.horizontalHeaderItem(2).setToolTip(
+            "Least-squares change of the resting baseline lnRMSSD per week"
+        )
+        self.slope_table.setMinimumWidth(300)
+        self.slope_table.setMaximumWidth(360)
+        self.slope_table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.trends_page = QWidget(self)
+        trends_layout = QVBoxLayout(self.trends_page)
+        trends_layout.addWidget(self.trends_caption)
+        self._trends_row = QHBoxLayout()
+        self._trends_row.addWidget(self.slope_table)
+        trends_layout.addLayout(self._trends_row, 1)
+        self.details_tabs.addTab(self.individuals_page, "Individuals")
+        self.details_tabs.addTab(self.trends_page, "Over time")
+        self.individual_plot: Any = None  # pg.PlotWidget, built with the first result
+        self.trend_plot: Any = None  # pg.PlotWidget, built with the first result
+        self.individual_curves: dict[str, Any] = {}
+        """Participant id -> the PlotDataItem drawn for them on the Individuals plot."""
+        self.mean_curve: Any = None
+        """The mean's PlotDataItem on the Individuals plot (None when not drawn)."""
+        self.trend_curves: dict[str, Any] = {}
+        """Participant id -> their baseline-lnRMSSD PlotDataItem on the Over time plot."""
+
         self.settings_label = QLabel("", self)
         self.settings_label.setWordWrap(True)
         self.settings_label.setStyleSheet("color: palette(placeholder-text);")
@@ -778,6 +812,8 @@ class ComparisonView(QWidget):
         self._fill_model(result.get("mixed_model") or {})
         self._fill_per_practice(result.get("per_practice") or [])
         self._fill_excluded(result.get("excluded") or [])
+        self._draw_individuals(result.get("participants"))
+        self._draw_trends(result.get("trends"))
         self.settings_label.setText(_settings_line(settings))
         self._stack.setCurrentIndex(1)
 
@@ -884,6 +920,186 @@ class ComparisonView(QWidget):
             span = (max(values) - min(values)) or 1.0
             plot.setYRange(min(values) - 0.1 * span, max(values) + 0.1 * span, padding=0)
 
+    def _new_plot(self, layout: Any, index: int) -> pg.PlotWidget:
+        import pyqtgraph as pg
+
+        plot = pg.PlotWidget(self)
+        plot.setBackground("w")
+        plot.setMinimumHeight(200)
+        plot.showGrid(x=False, y=True, alpha=0.25)
+        plot.hideButtons()
+        item = plot.getPlotItem()
+        for axis in ("left", "bottom"):
+            item.getAxis(axis).setTextPen("#303030")
+            item.getAxis(axis).setPen("#808080")
+            item.getAxis(axis).enableAutoSIPrefix(False)
+        layout.insertWidget(index, plot, 1)
+        return plot
+
+    def _draw_individuals(self, participants: Any) -> None:
+        """Each participant's Δ lnRMSSD in both categories, joined by a line, and the mean."""
+        import pyqtgraph as pg
+
+        self.individual_curves = {}
+        self.mean_curve = None
+        if self.individual_plot is None:
+            self.individual_plot = self._new_plot(self._individuals_layout, 1)
+        plot = self.individual_plot
+        plot.clear()
+        item = plot.getPlotItem()
+        if item.legend is not None:
+            item.legend.clear()
+        entries = [e for e in participants or [] if isinstance(e, dict)]
+        plot.setVisible(bool(entries))
+        if not isinstance(participants, list):
+            self.individuals_caption.setText(
+                "No per-participant values in this result (it was made by an older version "
+                "of biofeedback compare): compare again to see them."
+            )
+            return
+        if not entries:
+            self.individuals_caption.setText("No participant has a Δ lnRMSSD to show.")
+            return
+        item.setLabel("left", "Δ lnRMSSD from the session baseline", units="ln ms")
+        item.setLabel("bottom", "Practice category")
+        item.getAxis("bottom").setTicks([[(0.0, "Self-soothing"), (1.0, "Attention")]])
+        item.setXRange(-0.35, 1.35, padding=0)
+        item.setMouseEnabled(x=False, y=True)
+        plot.addLine(y=0.0, pen=pg.mkPen("#9e9e9e", width=1, style=Qt.PenStyle.DashLine))
+        if len(entries) <= 12:
+            legend = item.legend or item.addLegend(offset=(-10, 10))
+            legend.setColumnCount(2 if len(entries) > 6 else 1)
+            legend.setBrush(pg.mkBrush(255, 255, 255, 210))
+            legend.setLabelTextColor("#303030")
+        paired: list[tuple[float, float]] = []
+        partial: list[str] = []
+        for index, entry in enumerate(entries):
+            participant = str(entry.get("participant_id"))
+            soothing = _finite(entry.get("delta_ln_rmssd_self_soothing"))
+            attention = _finite(entry.get("delta_ln_rmssd_attention"))
+            points = [(x, y) for x, y in ((0.0, soothing), (1.0, attention)) if y is not None]
+            if not points:
+                partial.append(f"{participant} (no value)")
+                continue
+            if len(points) == 1:
+                missing = "attention" if soothing is not None else "self-soothing"
+                partial.append(f"{participant} (no {missing} value: single point)")
+            else:
+                paired.append((soothing, attention))  # type: ignore[arg-type]
+            colour = _participant_colour(index, len(entries))
+            curve = plot.plot(
+                [x for x, _ in points], [y for _, y in points],
+                pen=pg.mkPen(colour, width=1.5), symbol="o", symbolSize=8,
+                symbolBrush=colour, symbolPen=pg.mkPen("w", width=0.5), name=participant,
+            )
+            self.individual_curves[participant] = curve
+        values = [y for c in self.individual_curves.values() for y in c.getData()[1]]
+        if paired:
+            mean = (
+                sum(a for a, _ in paired) / len(paired), sum(b for _, b in paired) / len(paired)
+            )
+            self.mean_curve = plot.plot(
+                [0.0, 1.0], list(mean), pen=pg.mkPen("#202020", width=4), symbol="s",
+                symbolSize=11, symbolBrush="#202020", symbolPen="#202020",
+                name=f"mean (n = {len(paired)})",
+            )
+            self.mean_curve.setZValue(10)
+        if values:
+            low, high = min([*values, 0.0]), max([*values, 0.0])
+            span = (high - low) or 1.0
+            item.setYRange(low - 0.08 * span, high + 0.08 * span, padding=0)
+        caption = (
+            "Each participant's mean Δ lnRMSSD (change from the session's resting baseline, "
+            "ln ms) during self-soothing and during attention practices, joined by a line; "
+            f"thick black: the mean of the {len(paired)} participant"
+            f"{'' if len(paired) == 1 else 's'} with both values."
+        )
+        if partial:
+            caption += f" Not paired ({len(partial)}): " + ", ".join(partial) + "."
+        self.individuals_caption.setText(caption)
+
+    def _draw_trends(self, trends: Any) -> None:
+        """Per participant, the resting baseline lnRMSSD over days since their first session."""
+        import pyqtgraph as pg
+
+        self.trend_curves = {}
+        if self.trend_plot is None:
+            self.trend_plot = self._new_plot(self._trends_row, 0)
+            self._trends_row.setStretch(0, 3)
+            self._trends_row.setStretch(1, 1)
+        plot = self.trend_plot
+        plot.clear()
+        item = plot.getPlotItem()
+        if item.legend is not None:
+            item.legend.clear()
+        entries = [e for e in trends or [] if isinstance(e, dict)]
+        plot.setVisible(bool(entries))
+        self.slope_table.setVisible(bool(entries))
+        self.slope_table.setRowCount(0)
+        if not isinstance(trends, list):
+            self.trends_caption.setText(
+                "No session-by-session trends in this result (it was made by an older "
+                "version of biofeedback compare): compare again to see them."
+            )
+            return
+        if not entries:
+            self.trends_caption.setText("No sessions to show over time.")
+            return
+        item.setLabel("left", "Resting baseline lnRMSSD", units="ln ms")
+        item.setLabel("bottom", "Time since the participant's first session", units="days")
+        item.setMouseEnabled(x=True, y=True)
+        if len(entries) <= 12:
+            legend = item.legend or item.addLegend(offset=(-10, 10))
+            legend.setColumnCount(2 if len(entries) > 6 else 1)
+            legend.setBrush(pg.mkBrush(255, 255, 255, 210))
+            legend.setLabelTextColor("#303030")
+        self.slope_table.setRowCount(len(entries))
+        xs_all: list[float] = []
+        ys_all: list[float] = []
+        most_sessions = 0
+        for index, entry in enumerate(entries):
+            participant = str(entry.get("participant_id"))
+            sessions = [s for s in entry.get("sessions") or [] if isinstance(s, dict)]
+            most_sessions = max(most_sessions, len(sessions))
+            xs = [float(s.get("days_since_first") or 0.0) for s in sessions]
+            ys = [_finite(s.get("baseline_ln_rmssd")) for s in sessions]
+            colour = _participant_colour(index, len(entries))
+            curve = plot.plot(
+                xs, [math.nan if y is None else y for y in ys], connect="finite",
+                pen=pg.mkPen(colour, width=1.5), symbol="o", symbolSize=8,
+                symbolBrush=colour, symbolPen=pg.mkPen("w", width=0.5), name=participant,
+            )
+            self.trend_curves[participant] = curve
+            xs_all += [x for x, y in zip(xs, ys, strict=True) if y is not None]
+            ys_all += [y for y in ys if y is not None]
+            slope = _finite(entry.get("baseline_slope_per_week"))
+            n_baselines = sum(y is not None for y in ys)
+            tip = ("" if slope is not None else
+                   "Needs at least 3 baselines spanning more than a day "
+                   f"({n_baselines} here)")
+            cells = [
+                _item(participant, participant, numeric=False),
+                _item(str(len(sessions)), len(sessions)),
+                _item(format_value(slope, 3) if slope is None else f"{slope:+.3f}", slope,
+                      tip=tip),
+            ]
+            for column, cell in enumerate(cells):
+                self.slope_table.setItem(index, column, cell)
+        if xs_all:
+            item.setXRange(min(0.0, *xs_all), max(7.0, *xs_all), padding=0.05)
+            # At least 0.5 ln ms shown, so a tiny spread does not look like a big change.
+            low, high = min(ys_all), max(ys_all)
+            middle, half = (low + high) / 2.0, max((high - low) * 0.55, 0.25)
+            item.setYRange(middle - half, middle + half, padding=0)
+        self.trends_caption.setText(
+            "Resting baseline lnRMSSD of each session against days since the participant's "
+            "first session (benefits are reported to build over 4-8 weeks of practice). "
+            "Slope: least-squares change per week, computed with at least 3 baselines "
+            "spanning more than a day."
+            + ("" if most_sessions > 1 else " Only one session per participant so far: no "
+               "trend yet.")
+        )
+
     def _fill_model(self, model: dict[str, Any]) -> None:
         self.model_formula_label.setText(f"Mixed model: {model.get('formula', '–')}")
         error = model.get("error")
@@ -963,6 +1179,30 @@ class ComparisonView(QWidget):
         if count:
             for row in range(count):
                 table.item(row, 0).setForeground(QBrush(QColor("#b35c00")))
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` as a float, None when missing or not finite."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+_PARTICIPANT_COLOURS = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+)
+
+
+def _participant_colour(index: int, count: int) -> QColor:
+    """The same colour for a participant on both plots (distinct up to 10, then a hue wheel)."""
+    if count <= len(_PARTICIPANT_COLOURS):
+        return QColor(_PARTICIPANT_COLOURS[index])
+    return QColor.fromHsv(int(360 * index / count) % 360, 170, 200)
 
 
 def _compare_error(stderr: str, returncode: int | None) -> str:
