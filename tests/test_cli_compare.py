@@ -59,6 +59,16 @@ def test_compare_json_and_tidy_csv(study_dir, tmp_path, capsys):
     diffs = [p["delta_ln_rmssd_self_soothing"] - p["delta_ln_rmssd_attention"] for p in people]
     ln = result["comparisons"][0]
     assert sum(diffs) / len(diffs) == pytest.approx(ln["mean_diff"], rel=1e-9)
+    p1 = people[0]
+    practices = p1["per_practice"]
+    assert set(practices) == {"soothing_touch", "mindfulness_of_breathing"}
+    assert practices["soothing_touch"]["delta_ln_rmssd"] == pytest.approx(
+        p1["delta_ln_rmssd_self_soothing"]
+    )
+    # Breathing beside every contrast: the simulator breathes 10/min in soothing touch and
+    # 11/min in mindfulness of breathing.
+    assert ln["breathing_rate_bpm_self_soothing"] == pytest.approx(10.0, abs=0.5)
+    assert ln["breathing_rate_bpm_attention"] == pytest.approx(11.0, abs=0.5)
     trend = result["trends"][0]
     assert trend["participant_id"] == "P1" and len(trend["sessions"]) == 1
     with table.open() as f:

@@ -80,7 +80,10 @@ def compare(
     )
     model = fit_practice_model(model_rows(rows, responses), outcome="delta_ln_rmssd")
     result = {
-        "comparisons": [c.to_dict() | {"note": c.note} for c in comparisons],
+        "comparisons": [
+            c.to_dict() | {"note": c.note} | _breathing_beside(breathing_means)
+            for c in comparisons
+        ],
         "mixed_model": model.to_dict(),
         "breathing": breathing.to_dict(),
         "per_practice": _per_practice(responses),
@@ -210,6 +213,16 @@ def _nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
+def _breathing_beside(means: dict[str, dict[str, float]]) -> dict[str, float | None]:
+    """Mean breathing rate of each category over participants, breaths/min: reported beside
+    every contrast, since breathing alone moves HF and RMSSD."""
+    out: dict[str, float | None] = {}
+    for category in ("self_soothing", "attention"):
+        values = [m[category] for m in means.values() if category in m]
+        out[f"breathing_rate_bpm_{category}"] = sum(values) / len(values) if values else None
+    return out
+
+
 def _participants(responses: Sequence[PracticeResponse]) -> list[dict[str, Any]]:
     """Per participant: the mean Δ of each metric in each category over their sessions, and
     their mean breathing rate per category (the paired values behind every comparison)."""
@@ -223,6 +236,15 @@ def _participants(responses: Sequence[PracticeResponse]) -> list[dict[str, Any]]
                 entry[f"delta_{metric}_{category}"] = means[metric][participant][category]
         for category in ("self_soothing", "attention"):
             entry[f"breathing_rate_bpm_{category}"] = breathing[participant].get(category)
+        entry["per_practice"] = {
+            practice: {
+                f"delta_{metric}": participant_means(responses, metric, practice=practice)
+                .get(participant, {}).get(category)
+                for metric in METRICS
+            }
+            for category, practice in sorted({(r.category, r.practice) for r in responses
+                                              if r.participant_id == participant})
+        }
         out.append(entry)
     return out
 
