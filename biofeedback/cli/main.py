@@ -26,6 +26,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         from biofeedback.cli import (
             analyze,
             compare,
+            import_cmd,
             protocols,
             record,
             replay,
@@ -38,7 +39,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
         modules += [
             record, replay, analyze, compare, report, sessions, scan, protocols, study,
-            simulate_study,
+            simulate_study, import_cmd,
         ]
     for module in modules:
         module.add_parser(commands)
