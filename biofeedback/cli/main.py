@@ -26,6 +26,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         from biofeedback.cli import (
             analyze,
             compare,
+            export,
             import_cmd,
             protocols,
             record,
@@ -39,7 +40,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
         modules += [
             record, replay, analyze, compare, report, sessions, scan, protocols, study,
-            simulate_study, import_cmd,
+            simulate_study, import_cmd, export,
         ]
     for module in modules:
         module.add_parser(commands)

@@ -1,0 +1,709 @@
+"""Export sessions for other tools: CSV, Kubios RR text, a BIDS dataset, EDF+.
+
+Every export is written atomically: files are written to a temporary name in the target
+folder and renamed into place, and a BIDS dataset is built in a temporary folder beside the
+target and renamed into place, so a failed export never leaves a partial file or folder.
+Formats follow domain.md section 7.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from biofeedback.core.errors import BiofeedbackError
+from biofeedback.core.recording import FloatArray, Recording
+
+if TYPE_CHECKING:
+    from biofeedback.store.database import SessionInfo, SessionStore
+
+FORMATS = ("csv", "kubios", "bids", "edf")
+"""Export formats of :func:`export_session`."""
+
+BIDS_VERSION = "1.10.0"
+"""BIDS specification version the datasets declare."""
+
+APP_NAME = "biofeedback"
+"""Name of the pipeline folder under ``derivatives/``."""
+
+EDF_RATE_HZ = 4.0
+"""Default sampling rate of the resampled HR and RR signals in EDF+, Hz."""
+
+EDF_RR_RANGE_MS = (0.0, 5000.0)
+"""Physical range of the EDF+ RR signal, ms (values outside are clipped)."""
+
+EDF_HR_RANGE_BPM = (0.0, 300.0)
+"""Physical range of the EDF+ HR signal, bpm (values outside are clipped)."""
+
+BEAT_COLUMNS = ("beat", "time_s", "rr_ms", "rr_corrected_ms", "corrected_count", "artifact",
+                "phase")
+"""Columns of the per-beat CSV."""
+
+MARKER_COLUMNS = ("onset_s", "duration_s", "kind", "label", "extra")
+"""Columns of the markers CSV."""
+
+RR_DERIVATIVE_COLUMNS = ("beat_time_s", "rr_ms", "artifact", "rr_corrected_ms")
+"""Columns of the BIDS derivative RR table (domain.md section 7)."""
+
+EVENT_COLUMNS = ("onset", "duration", "trial_type", "event_kind", "label")
+"""Columns of the BIDS ``*_events.tsv``."""
+
+
+class ExportError(BiofeedbackError):
+    """An export cannot be written as asked."""
+
+
+@dataclass(slots=True)
+class BidsSession:
+    """One session to place in a BIDS dataset.
+
+    Attributes
+    ----------
+    recording : Recording
+        The session's beats, phases and markers.
+    session_id : int
+        Store id; becomes the ``ses-`` label.
+    participant_id : str or None
+        Pseudonymous participant id; becomes the ``sub-`` label (letters and digits only).
+    protocol_id : str or None
+        Protocol run; becomes the ``task-`` label (``free`` without one).
+    condition : str or None
+        Study condition this session ran, if any.
+    condition_position : int or None
+        0-based position of that condition in the participant's order.
+    condition_order : tuple of str
+        The participant's condition order in the study (empty outside a study).
+    """
+
+    recording: Recording
+    session_id: int
+    participant_id: str | None = None
+    protocol_id: str | None = None
+    condition: str | None = None
+    condition_position: int | None = None
+    condition_order: tuple[str, ...] = field(default_factory=tuple)
+
+
+# -- atomic writing -------------------------------------------------------------------------
+
+
+def _check_parent(path: Path) -> None:
+    if not path.parent.is_dir():
+        raise ExportError(f"Cannot write {path}: the folder {path.parent} does not exist.")
+    if path.is_dir():
+        raise ExportError(f"Cannot write {path}: it is a folder; give a file name.")
+
+
+def _atomic_files(writers: Sequence[tuple[Path, Callable[[Path], None]]]) -> list[Path]:
+    """Write every file to a temporary name beside it, then rename them all into place."""
+    for path, _ in writers:
+        _check_parent(path)
+    temps: list[Path] = []
+    try:
+        for path, write in writers:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix,
+                                       dir=path.parent)
+            os.close(fd)
+            temps.append(Path(tmp))
+            write(Path(tmp))
+        for tmp, (path, _) in zip(temps, writers, strict=True):
+            os.replace(tmp, path)
+    finally:
+        for tmp in temps:
+            if tmp.exists():
+                tmp.unlink()
+    return [path for path, _ in writers]
+
+
+def _text_writer(text: str) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    return write
+
+
+def _atomic_folder(out: Path, build: Callable[[Path], None]) -> Path:
+    """Build a folder in a temporary folder beside ``out``, then rename it to ``out``."""
+    if not out.parent.is_dir():
+        raise ExportError(f"Cannot write {out}: the folder {out.parent} does not exist.")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ExportError(
+            f"Cannot write the dataset to {out}: it already exists and is not an empty folder."
+        )
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        build(tmp)
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return out
+
+
+# -- shared helpers ------------------------------------------------------------------------
+
+
+def _require_beats(recording: Recording) -> None:
+    if recording.n_beats == 0:
+        raise ExportError(f"{recording.name or 'The recording'} has no beats; nothing to export.")
+
+
+def beat_phases(recording: Recording) -> list[str]:
+    """The id of the phase each beat falls in (``""`` outside every phase).
+
+    Parameters
+    ----------
+    recording : Recording
+        Beats and phases.
+
+    Returns
+    -------
+    list of str
+        One phase id per raw beat; a beat at a phase's end belongs to the next phase, and a
+        beat exactly at the last phase's end to that phase.
+    """
+    out = [""] * recording.n_beats
+    last = recording.phases[-1] if recording.phases else None
+    for phase in recording.phases:
+        mask = recording.between(phase.start_s, phase.end_s)
+        if phase is last:
+            mask |= recording.time_s == phase.end_s
+        for i in np.flatnonzero(mask):
+            out[int(i)] = phase.phase_id
+    return out
+
+
+def _corrected(recording: Recording) -> FloatArray:
+    if recording.rr_corrected_ms is None:
+        return np.full(recording.n_beats, np.nan)
+    return np.asarray(recording.rr_corrected_ms, dtype=np.float64)
+
+
+def _artifacts(recording: Recording) -> list[str]:
+    if recording.artifact is None:
+        return [""] * recording.n_beats
+    return [str(a) for a in recording.artifact]
+
+
+def _num(value: float) -> str:
+    """A float as the shortest text that reads back identically (empty for NaN)."""
+    return "" if not math.isfinite(value) else repr(float(value))
+
+
+def _tsv_num(value: float | None) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else repr(float(value))
+
+
+def _csv_text(header: Sequence[str], rows: Sequence[Sequence[object]],
+              delimiter: str = ",") -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def _tsv_cell(value: object) -> str:
+    text = "n/a" if value is None or value == "" else str(value)
+    return text.replace("\t", " ").replace("\n", " ")
+
+
+def _tsv_text(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    lines = ["\t".join(header)]
+    lines += ["\t".join(_tsv_cell(v) for v in row) for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+# -- CSV -------------------------------------------------------------------------------------
+
+
+def markers_path(path: str | os.PathLike[str]) -> Path:
+    """The markers CSV written beside the beats CSV ``path`` (``NAME_markers.csv``)."""
+    p = Path(path)
+    return p.with_name(f"{p.stem}_markers.csv")
+
+
+def export_csv(recording: Recording, path: str | os.PathLike[str]) -> list[Path]:
+    """Write every beat to a CSV file and the markers to a second CSV beside it.
+
+    Parameters
+    ----------
+    recording : Recording
+        The session.
+    path : path-like
+        Beats CSV, columns :data:`BEAT_COLUMNS` (times s, intervals ms, an empty cell for a
+        removed beat's corrected interval or an unknown class). The markers go to
+        :func:`markers_path`, columns :data:`MARKER_COLUMNS` (``extra`` as JSON).
+
+    Returns
+    -------
+    list of Path
+        The beats file and the markers file.
+
+    Raises
+    ------
+    ExportError
+        No beats, or the target folder is missing.
+    """
+    _require_beats(recording)
+    p = Path(path)
+    corrected = _corrected(recording)
+    counts = (recording.corrected_count if recording.corrected_count is not None
+              else np.ones(recording.n_beats, dtype=np.int64))
+    artifacts = _artifacts(recording)
+    phases = beat_phases(recording)
+    beats = [
+        (i + 1, _num(recording.time_s[i]), _num(recording.rr_ms[i]), _num(corrected[i]),
+         int(counts[i]), artifacts[i], phases[i])
+        for i in range(recording.n_beats)
+    ]
+    markers = [
+        (_num(m.onset_s), _num(m.duration_s), str(m.kind), m.label,
+         json.dumps(m.extra, sort_keys=True) if m.extra else "")
+        for m in recording.markers
+    ]
+    return _atomic_files([
+        (p, _text_writer(_csv_text(BEAT_COLUMNS, beats))),
+        (markers_path(p), _text_writer(_csv_text(MARKER_COLUMNS, markers))),
+    ])
+
+
+# -- Kubios RR text -----------------------------------------------------------------------------
+
+
+def export_kubios(recording: Recording, path: str | os.PathLike[str]) -> Path:
+    """Write the raw RR intervals as Kubios-style RR text (ms, one per line).
+
+    Parameters
+    ----------
+    recording : Recording
+        The session. Raw RR is written (Kubios does its own artifact correction), each value
+        with enough digits to read back identically.
+    path : path-like
+        The text file; ``#`` comment lines first name the session and list its gaps.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    ExportError
+        No beats, or the target folder is missing.
+    """
+    _require_beats(recording)
+    p = Path(path)
+    lines = [f"# RR intervals (ms), {recording.name or 'recording'}, exported by {APP_NAME}",
+             f"# {recording.n_beats} beats, raw (uncorrected)"]
+    lines += [f"# gap {g.start_s:.3f}-{g.end_s:.3f} s ({g.reason})" for g in recording.gaps]
+    lines += [_num(v) for v in recording.rr_ms]
+    _atomic_files([(p, _text_writer("\n".join(lines) + "\n"))])
+    return p
+
+
+# -- EDF+ --------------------------------------------------------------------------------------
+
+
+def resample_rr(recording: Recording, rate_hz: float = EDF_RATE_HZ) -> tuple[FloatArray,
+                                                                             FloatArray]:
+    """RR and HR on a regular time grid from 0 s, by linear interpolation at beat times.
+
+    Parameters
+    ----------
+    recording : Recording
+        The session; corrected RR is used where known (removed beats skipped), raw RR
+        elsewhere.
+    rate_hz : float
+        Sampling rate, Hz.
+
+    Returns
+    -------
+    rr_ms, hr_bpm : ndarray of float
+        Equal-length series covering whole seconds from 0 to past the last beat; values before
+        the first beat and after the last hold the nearest beat's value, and gaps are bridged
+        linearly (their spans are annotated in EDF+).
+    """
+    _require_beats(recording)
+    corrected = _corrected(recording)
+    classified = np.array([a != "" for a in _artifacts(recording)], dtype=bool)
+    # Corrected RR where known; a classified beat without one was removed; raw RR for beats
+    # not classified (no detector, or the last beats still in its look-ahead).
+    rr = np.where(np.isfinite(corrected), corrected,
+                  np.where(classified, np.nan, recording.rr_ms))
+    ok = np.isfinite(rr)
+    if not ok.any():
+        rr, ok = recording.rr_ms, np.isfinite(recording.rr_ms)
+    times, values = recording.time_s[ok], rr[ok]
+    n_seconds = max(1, math.ceil(float(recording.time_s[-1])))
+    grid = np.arange(round(n_seconds * rate_hz)) / rate_hz
+    rr_grid = np.interp(grid, times, values)
+    return rr_grid, 60000.0 / rr_grid
+
+
+def _edf_text(text: str, limit: int) -> str:
+    clean = re.sub(r"[^\x20-\x7e]", "_", text)
+    return clean[:limit]
+
+
+def export_edf(
+    recording: Recording,
+    path: str | os.PathLike[str],
+    *,
+    rate_hz: float = EDF_RATE_HZ,
+    participant_id: str | None = None,
+    start: datetime | None = None,
+) -> Path:
+    """Write HR and RR resampled to a regular rate as an EDF+ file with annotations.
+
+    Parameters
+    ----------
+    recording : Recording
+        The session.
+    path : path-like
+        The ``.edf`` file.
+    rate_hz : float
+        Sampling rate of both signals, Hz (must give a whole number of samples per second).
+    participant_id : str, optional
+        Pseudonymous id written as the EDF+ patient code.
+    start : datetime, optional
+        Recording start written in the header.
+
+    Returns
+    -------
+    Path
+        The file written. Signals ``RR`` (ms, :data:`EDF_RR_RANGE_MS`) and ``HR`` (bpm,
+        :data:`EDF_HR_RANGE_BPM`), one-second data records; annotations: each phase (its
+        name, over its span), each marker (its label) and each gap (``gap: REASON``).
+
+    Raises
+    ------
+    ExportError
+        No beats, a bad rate, the target folder is missing, or pyedflib refuses the file.
+    """
+    import pyedflib
+
+    if not (rate_hz > 0 and float(rate_hz).is_integer()):
+        raise ExportError(f"The EDF+ rate must be a whole number of Hz, not {rate_hz}.")
+    rr, hr = resample_rr(recording, rate_hz)
+    rr = np.clip(rr, *EDF_RR_RANGE_MS)
+    hr = np.clip(hr, *EDF_HR_RANGE_BPM)
+
+    def header(label: str, unit: str, lo: float, hi: float) -> dict[str, Any]:
+        return {"label": label, "dimension": unit, "sample_frequency": rate_hz,
+                "physical_min": lo, "physical_max": hi, "digital_min": -32768,
+                "digital_max": 32767, "transducer": "heart beat detector",
+                "prefilter": "linear interpolation of RR at beat times"}
+
+    def write(tmp: Path) -> None:
+        writer = pyedflib.EdfWriter(str(tmp), 2, file_type=pyedflib.FILETYPE_EDFPLUS)
+        try:
+            writer.setSignalHeaders([header("RR", "ms", *EDF_RR_RANGE_MS),
+                                     header("HR", "bpm", *EDF_HR_RANGE_BPM)])
+            if participant_id:
+                writer.setPatientCode(_edf_text(participant_id, 60))
+            writer.setEquipment(APP_NAME)
+            if start is not None:
+                writer.setStartdatetime(start.replace(tzinfo=None))
+            for phase in recording.phases:
+                writer.writeAnnotation(phase.start_s, max(0.0, phase.duration_s),
+                                       _edf_text(phase.name or phase.phase_id, 40))
+            for marker in recording.markers:
+                writer.writeAnnotation(marker.onset_s, max(0.0, marker.duration_s),
+                                       _edf_text(marker.label, 40))
+            for gap in recording.gaps:
+                writer.writeAnnotation(gap.start_s, max(0.0, gap.duration_s),
+                                       _edf_text(f"gap: {gap.reason}", 40))
+            writer.writeSamples([rr, hr])
+        finally:
+            writer.close()
+
+    p = Path(path)
+    try:
+        _atomic_files([(p, write)])
+    except (OSError, ValueError, RuntimeError) as exc:
+        if isinstance(exc, BiofeedbackError):
+            raise
+        raise ExportError(f"Cannot write the EDF+ file {p}: {exc}.") from exc
+    return p
+
+
+# -- BIDS --------------------------------------------------------------------------------------
+
+
+def bids_label(text: str | None, fallback: str) -> str:
+    """A BIDS entity label: letters and digits of ``text`` only (``fallback`` if none)."""
+    label = re.sub(r"[^A-Za-z0-9]", "", text or "")
+    return label or fallback
+
+
+def _events_rows(recording: Recording) -> list[tuple[object, ...]]:
+    rows: list[tuple[float, int, tuple[object, ...]]] = []
+    for phase in recording.phases:
+        rows.append((phase.start_s, 0, (_tsv_num(phase.start_s),
+                                        _tsv_num(max(0.0, phase.duration_s)),
+                                        phase.phase_id, "phase", phase.name)))
+    for marker in recording.markers:
+        rows.append((marker.onset_s, 1, (_tsv_num(marker.onset_s),
+                                         _tsv_num(max(0.0, marker.duration_s)),
+                                         str(marker.kind), "marker", marker.label)))
+    for gap in recording.gaps:
+        rows.append((gap.start_s, 2, (_tsv_num(gap.start_s), _tsv_num(gap.duration_s),
+                                      "gap", "gap", str(gap.reason))))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return [r[2] for r in rows]
+
+
+_EVENTS_JSON = {
+    "onset": {"Description": "Start of the event from the session start.", "Units": "s"},
+    "duration": {"Description": "Length of the event (0 for an instant).", "Units": "s"},
+    "trial_type": {"Description": "Phase id for phases; marker kind (user, protocol, "
+                   "self_report, stressor, connection, external) for markers; 'gap' for spans "
+                   "without beats."},
+    "event_kind": {"Description": "What the row is.",
+                   "Levels": {"phase": "A protocol phase", "marker": "An annotation",
+                              "gap": "A span with missing beats"}},
+    "label": {"Description": "Phase name, marker text, or gap reason."},
+}
+
+_RR_JSON = {
+    "Description": "Beat-to-beat (RR) intervals from a chest strap; irregularly sampled, so "
+                   "kept as a derivative table (BIDS has no suffix for RR series).",
+    "beat_time_s": {"Description": "Time of the beat ending the interval, from the session "
+                    "start.", "Units": "s"},
+    "rr_ms": {"Description": "Raw RR interval as reported by the sensor.", "Units": "ms"},
+    "artifact": {"Description": "Artifact class (Lipponen & Tarvainen 2019).",
+                 "Levels": {"normal": "", "ectopic": "", "missed": "", "extra": "",
+                            "long_short": ""}},
+    "rr_corrected_ms": {"Description": "Corrected interval (n/a where the beat was removed).",
+                        "Units": "ms"},
+}
+
+
+def _generated_by() -> list[dict[str, str]]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ver = version(APP_NAME)
+    except PackageNotFoundError:
+        ver = "unknown"
+    return [{"Name": APP_NAME, "Version": ver,
+             "Description": "HRV biofeedback and research (session export)"}]
+
+
+def _dump_json(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _build_bids(root: Path, sessions: Sequence[BidsSession], name: str) -> None:
+    generated = _generated_by()
+    _write(root / "dataset_description.json", _dump_json({
+        "Name": name, "BIDSVersion": BIDS_VERSION, "DatasetType": "raw",
+        "License": "n/a", "GeneratedBy": generated,
+    }))
+    _write(root / "README.md", f"# {name}\n\nHeart-beat (RR) recordings exported by "
+           f"{APP_NAME}. Phases, markers and gaps are in `sub-*/ses-*/beh/*_events.tsv`; the "
+           f"RR series are under `derivatives/{APP_NAME}/`. Participant ids are the "
+           "pseudonymous ids of the study; no names, dates or device addresses are included.\n")
+    deriv = root / "derivatives" / APP_NAME
+    _write(deriv / "dataset_description.json", _dump_json({
+        "Name": f"{name}: RR intervals", "BIDSVersion": BIDS_VERSION,
+        "DatasetType": "derivative", "GeneratedBy": generated,
+    }))
+    subjects: dict[str, BidsSession] = {}
+    by_subject: dict[str, list[tuple[str, str, BidsSession]]] = {}
+    for s in sessions:
+        sub = bids_label(s.participant_id, "unknown")
+        ses = str(s.session_id)
+        task = bids_label(s.protocol_id, "free")
+        subjects.setdefault(sub, s)
+        by_subject.setdefault(sub, []).append((ses, task, s))
+        stem = f"sub-{sub}_ses-{ses}_task-{task}"
+        beh = root / f"sub-{sub}" / f"ses-{ses}" / "beh"
+        _write(beh / f"{stem}_events.tsv", _tsv_text(EVENT_COLUMNS, _events_rows(s.recording)))
+        _write(beh / f"{stem}_events.json", _dump_json(_EVENTS_JSON))
+        rec = s.recording
+        corrected = _corrected(rec)
+        artifacts = _artifacts(rec)
+        rows = [(_tsv_num(rec.time_s[i]), _tsv_num(rec.rr_ms[i]), artifacts[i] or "n/a",
+                 _tsv_num(corrected[i])) for i in range(rec.n_beats)]
+        out = deriv / f"sub-{sub}" / f"ses-{ses}" / "beh"
+        _write(out / f"{stem}_rr.tsv", _tsv_text(RR_DERIVATIVE_COLUMNS, rows))
+        _write(out / f"{stem}_rr.json", _dump_json(_RR_JSON))
+    for sub, items in by_subject.items():
+        rows = [(f"ses-{ses}", task, s.protocol_id, s.condition, s.condition_position)
+                for ses, task, s in items]
+        _write(root / f"sub-{sub}" / f"sub-{sub}_sessions.tsv", _tsv_text(
+            ("session_id", "task", "protocol", "condition", "condition_position"), rows))
+    people = [(f"sub-{sub}", ",".join(s.condition_order)) for sub, s in sorted(subjects.items())]
+    _write(root / "participants.tsv", _tsv_text(("participant_id", "condition_order"), people))
+    _write(root / "participants.json", _dump_json({
+        "participant_id": {"Description": "Pseudonymous participant id."},
+        "condition_order": {"Description": "Conditions in the order this participant ran them "
+                            "(Williams design), comma-separated; n/a outside a study."},
+    }))
+
+
+def export_bids(sessions: Sequence[BidsSession], out: str | os.PathLike[str], *,
+                name: str) -> Path:
+    """Write sessions as one BIDS dataset folder.
+
+    Parameters
+    ----------
+    sessions : sequence of BidsSession
+        The sessions; each becomes ``sub-<participant>/ses-<session id>``.
+    out : path-like
+        The dataset folder to create (it must not exist, or be empty).
+    name : str
+        Dataset name (``Name`` of ``dataset_description.json``).
+
+    Returns
+    -------
+    Path
+        The dataset folder, holding ``dataset_description.json``, ``participants.tsv``,
+        ``sub-*/sub-*_sessions.tsv``, ``sub-*/ses-*/beh/*_events.tsv`` (phases, markers and
+        gaps: ``onset``, ``duration``, ``trial_type``, ...) and the RR series as
+        ``derivatives/biofeedback/sub-*/ses-*/beh/*_rr.tsv`` (domain.md section 7).
+
+    Raises
+    ------
+    ExportError
+        No sessions, a session without beats, two participant ids that become the same
+        label, or the target exists and is not an empty folder.
+    """
+    if not sessions:
+        raise ExportError("There are no sessions to export.")
+    owners: dict[str, str | None] = {}
+    for s in sessions:
+        _require_beats(s.recording)
+        label = bids_label(s.participant_id, "unknown")
+        if owners.setdefault(label, s.participant_id) != s.participant_id:
+            raise ExportError(
+                f"Participants {owners[label]!r} and {s.participant_id!r} both become "
+                f"sub-{label} in BIDS (labels keep letters and digits only); rename one."
+            )
+    return _atomic_folder(Path(out), lambda root: _build_bids(root, sessions, name))
+
+
+# -- from the session store ----------------------------------------------------------------------
+
+
+def _start_time(info: SessionInfo) -> datetime | None:
+    try:
+        return datetime.fromisoformat(info.started_utc)
+    except (TypeError, ValueError):
+        return None
+
+
+def export_session(
+    store: SessionStore, session_id: int, fmt: str, out: str | os.PathLike[str]
+) -> list[Path]:
+    """Export one stored session.
+
+    Parameters
+    ----------
+    store : SessionStore
+        The open session database.
+    session_id : int
+        The session.
+    fmt : {"csv", "kubios", "bids", "edf"}
+        Export format.
+    out : path-like
+        File (csv, kubios, edf) or dataset folder (bids).
+
+    Returns
+    -------
+    list of Path
+        Files (or the dataset folder) written.
+
+    Raises
+    ------
+    SessionNotFoundError
+        No such session (nothing is written).
+    ExportError
+        Unknown format, no beats, or the target cannot be written.
+    """
+    from biofeedback.store.studies import session_study
+
+    if fmt not in FORMATS:
+        raise ExportError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+    info = store.session_info(session_id)
+    recording = store.load_recording(session_id)
+    if fmt == "csv":
+        return export_csv(recording, out)
+    if fmt == "kubios":
+        return [export_kubios(recording, out)]
+    if fmt == "edf":
+        return [export_edf(recording, out, participant_id=info.participant_id,
+                           start=_start_time(info))]
+    placed = session_study(store, session_id)
+    session = BidsSession(
+        recording, session_id, info.participant_id, info.protocol_id,
+        condition=placed.condition if placed else None,
+        condition_position=placed.condition_position if placed else None,
+        condition_order=placed.condition_order if placed else (),
+    )
+    return [export_bids([session], out, name=f"{APP_NAME} session {session_id}")]
+
+
+def export_study(store: SessionStore, name: str, out: str | os.PathLike[str]) -> Path:
+    """Export every session of a study as one BIDS dataset.
+
+    Parameters
+    ----------
+    store : SessionStore
+        The open session database.
+    name : str
+        Study name (also the dataset ``Name``).
+    out : path-like
+        The dataset folder to create.
+
+    Returns
+    -------
+    Path
+        The dataset folder.
+
+    Raises
+    ------
+    StudyNotFoundError
+        No such study.
+    ExportError
+        The study has no sessions, or the target cannot be written.
+    """
+    from biofeedback.store.studies import study_sessions
+
+    placed = study_sessions(store, name)
+    if not placed:
+        raise ExportError(f"Study {name!r} has no recorded sessions; nothing to export.")
+    sessions = []
+    for s in placed:
+        info = store.session_info(s.session_id)
+        sessions.append(BidsSession(
+            store.load_recording(s.session_id), s.session_id, s.participant_id,
+            info.protocol_id, condition=s.condition, condition_position=s.condition_position,
+            condition_order=s.condition_order,
+        ))
+    return export_bids(sessions, out, name=name)

@@ -1,0 +1,268 @@
+"""Exports (CSV, Kubios RR text, BIDS, EDF+) of recorded sessions, re-read and checked."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+
+import numpy as np
+import pyedflib
+import pytest
+
+from biofeedback.cli import export as export_cli
+from biofeedback.cli.main import main
+from biofeedback.core.errors import BiofeedbackError
+from biofeedback.io.exporters import (
+    BEAT_COLUMNS,
+    EVENT_COLUMNS,
+    MARKER_COLUMNS,
+    RR_DERIVATIVE_COLUMNS,
+    ExportError,
+    export_bids,
+    markers_path,
+    resample_rr,
+)
+from biofeedback.io.rr_text import read_rr_text
+from biofeedback.store.database import SessionStore
+
+
+def record(data: str, *extra: str) -> None:
+    assert main(["record", "--source", "sim", "--speed", "max", "--no-neurokit", "--quiet",
+                 "--data-dir", data, *extra]) == 0
+
+
+def export(*argv: str) -> int:
+    """``biofeedback export`` as main() runs it (errors printed, status 1)."""
+    parser = argparse.ArgumentParser(prog="biofeedback")
+    export_cli.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["export", *argv])
+    try:
+        return int(args.run(args))
+    except BiofeedbackError as exc:
+        print(f"biofeedback export: error: {exc}")
+        return 1
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> str:
+    """Session 1: free 300 s; session 2: quiet_rest protocol (phases, self-report markers)."""
+    folder = str(tmp_path_factory.mktemp("export") / "data")
+    record(folder, "--duration", "300", "--participant", "P1", "--seed", "3")
+    record(folder, "--duration", "400", "--participant", "P1", "--seed", "4",
+           "--protocol", "quiet_rest")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def session2(data):
+    with SessionStore.open(data) as store:
+        return store.load_recording(2)
+
+
+def test_csv_every_beat_and_markers(data, session2, tmp_path, capsys):
+    out = tmp_path / "s2.csv"
+    assert export("2", "--format", "csv", "--out", str(out), "--data-dir", data) == 0
+    assert capsys.readouterr().out.split() == [str(out), str(markers_path(out))]
+    with open(out, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert tuple(rows[0]) == BEAT_COLUMNS and len(rows) == session2.n_beats
+    np.testing.assert_array_equal([float(r["rr_ms"]) for r in rows], session2.rr_ms)
+    np.testing.assert_array_equal([float(r["time_s"]) for r in rows], session2.time_s)
+    corrected = [float(r["rr_corrected_ms"]) if r["rr_corrected_ms"] else np.nan for r in rows]
+    np.testing.assert_array_equal(corrected, session2.rr_corrected_ms)
+    assert [r["artifact"] for r in rows] == list(session2.artifact)
+    assert {r["artifact"] for r in rows} <= {"normal", "ectopic", "missed", "extra",
+                                             "long_short", ""}
+    phases = [r["phase"] for r in rows]
+    assert phases[0] == "settle_in" and phases[-1] == "practice"
+    assert set(phases) == {"settle_in", "report_pre", "practice"}
+    first_practice = phases.index("practice")
+    assert float(rows[first_practice]["time_s"]) >= 180.0
+    assert float(rows[first_practice - 1]["time_s"]) < 180.0
+    with open(markers_path(out), newline="") as fh:
+        markers = list(csv.DictReader(fh))
+    assert tuple(markers[0]) == MARKER_COLUMNS and len(markers) == len(session2.markers)
+    assert markers[0]["kind"] == "self_report" and markers[0]["label"].startswith("self-report")
+    assert json.loads(markers[0]["extra"])["phase"] == "report_pre"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_kubios_reads_back_identically(data, session2, tmp_path):
+    out = tmp_path / "s2.txt"
+    assert export("2", "--format", "kubios", "--out", str(out), "--data-dir", data) == 0
+    assert out.read_text().startswith("# RR intervals (ms)")
+    back = read_rr_text(out)
+    np.testing.assert_array_equal(back.rr_ms, session2.rr_ms)
+    assert back.metadata["unit"] == "ms"
+
+
+def test_bids_session_dataset(data, session2, tmp_path):
+    out = tmp_path / "bids"
+    assert export("2", "--format", "bids", "--out", str(out), "--data-dir", data) == 0
+    desc = json.loads((out / "dataset_description.json").read_text())
+    assert isinstance(desc["Name"], str) and desc["Name"]
+    assert desc["DatasetType"] == "raw"
+    assert [int(x) for x in desc["BIDSVersion"].split(".")] >= [1, 0, 0]
+    assert desc["GeneratedBy"][0]["Name"] == "biofeedback"
+    deriv_desc = json.loads((out / "derivatives/biofeedback/dataset_description.json")
+                            .read_text())
+    assert deriv_desc["DatasetType"] == "derivative" and deriv_desc["GeneratedBy"]
+    assert (out / "participants.tsv").read_text().splitlines()[1].split("\t")[0] == "sub-P1"
+    events = out / "sub-P1/ses-2/beh/sub-P1_ses-2_task-quietrest_events.tsv"
+    lines = [line.split("\t") for line in events.read_text().splitlines()]
+    assert tuple(lines[0]) == EVENT_COLUMNS
+    phases = [row for row in lines[1:] if row[3] == "phase"]
+    assert [(row[2], float(row[0]), float(row[1])) for row in phases] == [
+        (p.phase_id, p.start_s, p.duration_s) for p in session2.phases]
+    assert len([row for row in lines[1:] if row[3] == "marker"]) == len(session2.markers)
+    onsets = [float(row[0]) for row in lines[1:]]
+    assert onsets == sorted(onsets) and all(float(row[1]) >= 0 for row in lines[1:])
+    rr = out / "derivatives/biofeedback/sub-P1/ses-2/beh/sub-P1_ses-2_task-quietrest_rr.tsv"
+    table = [line.split("\t") for line in rr.read_text().splitlines()]
+    assert tuple(table[0]) == RR_DERIVATIVE_COLUMNS and len(table) == session2.n_beats + 1
+    np.testing.assert_array_equal([float(r[1]) for r in table[1:]], session2.rr_ms)
+    assert "n/a" not in {r[0] for r in table[1:]}
+    # Pseudonymous only: no device address, no start date anywhere in the dataset.
+    text = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
+    assert "sim:" not in text and session2.metadata["session"]["start"][:10] not in text
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_edf_signals_and_annotations(data, session2, tmp_path):
+    out = tmp_path / "s2.edf"
+    assert export("2", "--format", "edf", "--out", str(out), "--data-dir", data) == 0
+    with pyedflib.EdfReader(str(out)) as edf:
+        assert edf.getSignalLabels() == ["RR", "HR"]
+        seconds = int(np.ceil(session2.time_s[-1]))
+        assert list(edf.getNSamples()) == [seconds * 4, seconds * 4]
+        assert edf.getSampleFrequency(0) == 4.0
+        assert edf.getPhysicalDimension(0) == "ms" and edf.getPhysicalDimension(1) == "bpm"
+        assert edf.getPhysicalMaximum(0) == 5000.0 and edf.getPhysicalMaximum(1) == 300.0
+        assert edf.getPatientCode() == "P1"
+        rr, hr = edf.readSignal(0), edf.readSignal(1)
+        onsets, durations, texts = edf.readAnnotations()
+    assert 600 < np.median(rr) < 1400
+    np.testing.assert_allclose(hr, 60000.0 / rr, rtol=1e-3)
+    for phase in session2.phases:
+        i = list(texts).index(phase.name)
+        assert onsets[i] == pytest.approx(phase.start_s)
+        assert durations[i] == pytest.approx(phase.duration_s, abs=1e-3)
+    assert sum(t.startswith("self-report") for t in texts) == len(session2.markers)
+
+
+def test_resample_uses_raw_where_unclassified(session2):
+    rec = session2
+    rec_raw = type(rec)(rr_ms=rec.rr_ms, time_s=rec.time_s)
+    rr, hr = resample_rr(rec_raw, 2.0)
+    assert rr.size == hr.size == 2 * int(np.ceil(rec.time_s[-1]))
+    np.testing.assert_allclose(rr, np.interp(np.arange(rr.size) / 2.0, rec.time_s, rec.rr_ms))
+
+
+def test_study_export_has_every_participant(tmp_path):
+    folder = str(tmp_path / "data")
+    assert main(["study", "create", "S1", "--conditions", "soothing_touch,quiet_rest",
+                 "--data-dir", folder]) == 0
+    for n in (1, 2, 3):
+        record(folder, "--study", "S1", "--participant", f"P{n}", "--seed", str(n),
+               "--duration", "200")
+    record(folder, "--duration", "100", "--participant", "P9")  # not in the study
+    out = tmp_path / "study"
+    assert export("--study", "S1", "--format", "bids", "--out", str(out),
+                  "--data-dir", folder) == 0
+    assert json.loads((out / "dataset_description.json").read_text())["Name"] == "S1"
+    rows = [line.split("\t") for line in (out / "participants.tsv").read_text().splitlines()]
+    assert rows[0] == ["participant_id", "condition_order"]
+    assert [r[0] for r in rows[1:]] == ["sub-P1", "sub-P2", "sub-P3"]
+    assert all(set(r[1].split(",")) == {"soothing_touch", "quiet_rest"} for r in rows[1:])
+    for n in (1, 2, 3):
+        assert len(list((out / f"sub-P{n}").glob("ses-*/beh/*_events.tsv"))) == 1
+        assert len(list((out / "derivatives/biofeedback" / f"sub-P{n}")
+                        .glob("ses-*/beh/*_rr.tsv"))) == 1
+        sessions = (out / f"sub-P{n}" / f"sub-P{n}_sessions.tsv").read_text().splitlines()
+        assert sessions[0].split("\t")[:4] == ["session_id", "task", "protocol", "condition"]
+    assert not (out / "sub-P9").exists()
+
+
+def test_missing_session_is_a_sentence_and_writes_nothing(data, tmp_path, capsys):
+    for fmt, name in (("csv", "x.csv"), ("kubios", "x.txt"), ("edf", "x.edf"),
+                      ("bids", "ds")):
+        assert export("99", "--format", fmt, "--out", str(tmp_path / name),
+                      "--data-dir", data) == 1
+        assert "no session 99" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_usage_errors_are_sentences(data, tmp_path, capsys):
+    assert export("--study", "S1", "--format", "csv", "--out", str(tmp_path / "x"),
+                  "--data-dir", data) == 1
+    assert "use --format bids" in capsys.readouterr().out
+    assert export("--format", "csv", "--out", str(tmp_path / "x"), "--data-dir", data) == 1
+    assert "SESSION_ID or --study" in capsys.readouterr().out
+    assert export("--study", "nope", "--format", "bids", "--out", str(tmp_path / "x"),
+                  "--data-dir", data) == 1
+    assert "nope" in capsys.readouterr().out
+    assert export("1", "--format", "csv", "--out", str(tmp_path / "no" / "x.csv"),
+                  "--data-dir", data) == 1
+    assert "does not exist" in capsys.readouterr().out
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "keep.txt").write_text("mine")
+    assert export("1", "--format", "bids", "--out", str(full), "--data-dir", data) == 1
+    assert "not an empty folder" in capsys.readouterr().out
+    assert [p.name for p in full.iterdir()] == ["keep.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]
+
+
+def test_bids_refuses_colliding_labels(session2, tmp_path):
+    from biofeedback.io.exporters import BidsSession
+
+    with pytest.raises(ExportError, match="both become sub-P1"):
+        export_bids([BidsSession(session2, 1, "P1"), BidsSession(session2, 2, "P-1")],
+                    tmp_path / "ds", name="x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_free_session_exports(data, tmp_path):
+    out = tmp_path / "s1.edf"
+    assert export("1", "--format", "edf", "--out", str(out), "--data-dir", data) == 0
+    with pyedflib.EdfReader(str(out)) as edf:
+        assert edf.readAnnotations()[2].size == 0
+    assert export("1", "--format", "bids", "--out", str(tmp_path / "b"), "--data-dir", data) == 0
+    events = tmp_path / "b/sub-P1/ses-1/beh/sub-P1_ses-1_task-free_events.tsv"
+    assert events.read_text().splitlines() == ["\t".join(EVENT_COLUMNS)]
+
+
+def test_gaps_empty_recordings_and_failed_builds(tmp_path, monkeypatch):
+    from biofeedback.core.recording import Recording
+    from biofeedback.core.types import Gap, GapReason
+    from biofeedback.io import exporters
+
+    rr = np.full(60, 1000.0)
+    time_s = np.cumsum(rr) / 1000.0
+    time_s[30:] += 20.0  # 20 s of link loss after beat 30
+    rec = Recording(rr_ms=rr, time_s=time_s, gaps=[Gap(30.0, 50.0, GapReason.LINK_LOSS)])
+    edf = exporters.export_edf(rec, tmp_path / "g.edf")
+    with pyedflib.EdfReader(str(edf)) as reader:
+        onsets, durations, texts = reader.readAnnotations()
+    assert onsets[0] == pytest.approx(30.0)
+    assert list(texts) == ["gap: link_loss"] and durations[0] == pytest.approx(20.0)
+    kubios = exporters.export_kubios(rec, tmp_path / "g.txt")
+    assert "# gap 30.000-50.000 s (link_loss)" in kubios.read_text()
+    np.testing.assert_array_equal(read_rr_text(kubios).rr_ms, rr)
+    with pytest.raises(ExportError, match="whole number of Hz"):
+        exporters.export_edf(rec, tmp_path / "h.edf", rate_hz=2.5)
+    with pytest.raises(ExportError, match="no beats"):
+        exporters.export_csv(Recording(rr_ms=np.array([]), time_s=np.array([]), name="x"),
+                             tmp_path / "e.csv")
+    with pytest.raises(ExportError, match="no sessions"):
+        export_bids([], tmp_path / "none", name="x")
+
+    def broken(root, sessions, name):
+        (root / "half.tsv").write_text("x")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(exporters, "_build_bids", broken)
+    with pytest.raises(OSError, match="disk full"):
+        export_bids([exporters.BidsSession(rec, 1, "P1")], tmp_path / "ds", name="x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.edf", "g.txt"]
