@@ -95,6 +95,12 @@ def test_kubios_reads_back_identically(data, session2, tmp_path):
     back = read_rr_text(out)
     np.testing.assert_array_equal(back.rr_ms, session2.rr_ms)
     assert back.metadata["unit"] == "ms"
+    # Round trip through the importer too: detected as Kubios, identical intervals.
+    from biofeedback.io.importers import read_import
+
+    imported = read_import(out)
+    assert imported.format == "kubios"
+    np.testing.assert_array_equal(imported.recording.rr_ms, session2.rr_ms)
 
 
 def test_bids_session_dataset(data, session2, tmp_path):

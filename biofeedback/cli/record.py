@@ -74,6 +74,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--quiet", action="store_true", help="no live status on standard error")
     p.add_argument(
+        "--lsl", action="store_true",
+        help="publish RR, HR, lnRMSSD and markers as Lab Streaming Layer streams",
+    )
+    p.add_argument(
+        "--lsl-markers-from", metavar="NAME",
+        help="record the markers of the Lab Streaming Layer stream NAME (e.g. a stimulus "
+        "program) as external markers",
+    )
+    p.add_argument(
         "--no-neurokit",
         action="store_true",
         help="do not run neurokit2 on the rolling window during the recording",
@@ -122,8 +131,17 @@ def run(args: argparse.Namespace) -> int:
                 runner.runner.subscribe(printer.protocol_event)
         if placement is not None:
             place_in_study(session, store, placement)
+        publisher = None
+        if args.lsl:
+            from biofeedback.lsl import LslPublisher
+
+            publisher = LslPublisher(session)
         started = time.perf_counter()
-        stats = asyncio.run(_record(session, args.duration))
+        try:
+            stats = asyncio.run(_record(session, args.duration, args.lsl_markers_from))
+        finally:
+            if publisher is not None:
+                publisher.close()
         wall = time.perf_counter() - started
     if printer is not None and session.session_id is not None:
         printer.summary(session, wall)
@@ -132,7 +150,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _record(session: LiveSession, duration_s: float | None) -> SessionStats:
+async def _record(
+    session: LiveSession, duration_s: float | None, lsl_markers_from: str | None = None
+) -> SessionStats:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, session.request_stop)
@@ -146,4 +166,14 @@ async def _record(session: LiveSession, duration_s: float | None) -> SessionStat
             print(session.session_id, flush=True)
 
     session.subscribe(announce)
-    return await session.run(duration_s=duration_s)
+    inlet = None
+    if lsl_markers_from:
+        from biofeedback.lsl import LslMarkerInlet
+
+        inlet = LslMarkerInlet(session, lsl_markers_from)
+        await inlet.start()  # LslStreamNotFoundError is a BiofeedbackError: a one-line exit
+    try:
+        return await session.run(duration_s=duration_s)
+    finally:
+        if inlet is not None:
+            inlet.close()
