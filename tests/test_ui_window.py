@@ -421,3 +421,32 @@ def test_app_without_a_display_says_so_instead_of_crashing(data_dir):
     assert out.returncode == 1
     assert "no display to open the window on" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_the_lsl_switch_publishes_the_session_beats(window, qt_loop):
+    import pylsl
+
+    window.source_panel.lsl_check.setChecked(True)
+    assert window.source_panel.request().lsl is True
+
+    async def scenario() -> list[float]:
+        window.start_session(SessionRequest(source="sim", speed=20.0, seed=8, record=False,
+                                            lsl=True))
+        await wait_for(lambda: window.lsl_publisher is not None, what="publisher")
+        found = await asyncio.to_thread(pylsl.resolve_byprop, "name", "biofeedback-RR", 1, 5.0)
+        assert found, "no biofeedback-RR stream"
+        inlet = pylsl.StreamInlet(found[0])
+        await asyncio.to_thread(inlet.open_stream, 5.0)
+        values: list[float] = []
+        deadline = time.monotonic() + 15.0
+        while len(values) < 20 and time.monotonic() < deadline:
+            chunk, _ = await asyncio.to_thread(inlet.pull_chunk, 0.2)
+            values += [sample[0] for sample in chunk]
+        inlet.close_stream()
+        window.stop_session()
+        await wait_for(lambda: not window.running, what="stop")
+        return values
+
+    values = qt_loop.run_until_complete(scenario())
+    assert len(values) >= 20 and all(300.0 < v < 2000.0 for v in values)
+    assert window.lsl_publisher is None  # closed with the session

@@ -37,6 +37,8 @@ class SessionRequest:
     simulated_participant : bool
         Let a simulated participant answer self-reports and the stressor task (unattended
         simulated sessions); in the window a person normally answers.
+    lsl : bool
+        Publish RR, HR, lnRMSSD and markers as Lab Streaming Layer streams.
     """
 
     source: str = "sim"
@@ -47,6 +49,7 @@ class SessionRequest:
     record: bool = True
     seed: int | None = None
     simulated_participant: bool = False
+    lsl: bool = False
 
     @property
     def source_kind(self) -> str:

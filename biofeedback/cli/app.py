@@ -35,6 +35,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="let a simulated participant answer self-reports and the stressor task",
     )
     p.add_argument("--no-neurokit", action="store_true", help="no neurokit2 during sessions")
+    p.add_argument("--lsl", action="store_true",
+                   help="publish RR, HR, lnRMSSD and markers as Lab Streaming Layer streams")
     p.add_argument(
         "--screenshot", type=Path, metavar="PATH",
         help="save a PNG of the window after --quit-after seconds",
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         request = SessionRequest(
             source=args.source, protocol_id=args.protocol, participant_id=args.participant,
             study=args.study, speed=args.speed, record=not args.no_record, seed=args.seed,
-            simulated_participant=args.simulated_participant,
+            simulated_participant=args.simulated_participant, lsl=args.lsl,
         )
     elif args.protocol or args.study:
         raise UsageError("--protocol and --study need --source (or choose them in the window)")

@@ -47,6 +47,7 @@ from protocols.runner import PhaseEnded, PhaseStarted, RunnerEvent
 
 if TYPE_CHECKING:
     from biofeedback.app.session_runner import PreparedSession
+    from biofeedback.lsl import LslPublisher
     from biofeedback.session.live_session import SessionEvent
     from biofeedback.ui.live_view import LiveView
 
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
         self.last_redraw_s = 0.0
         """Time the last redraw of the plots took, s (benchmarks read it)."""
         self._close_requested = False
+        self.lsl_publisher: LslPublisher | None = None
         self._loaded = False
         self._painted = False
         self.setWindowTitle("biofeedback")
@@ -284,6 +286,10 @@ class MainWindow(QMainWindow):
         self.live_view.reset()
         self.values_panel.show_indices(None)
         self._unsubscribe.append(session.subscribe(self._on_session_event))
+        if prepared.request.lsl:
+            from biofeedback.lsl import LslPublisher
+
+            self.lsl_publisher = LslPublisher(session)
         if prepared.protocol_session is not None:
             self.guidance.attach(prepared.protocol_session)
             self._unsubscribe.append(
@@ -316,6 +322,9 @@ class MainWindow(QMainWindow):
             with contextlib.suppress(ValueError):
                 unsubscribe()
         self._unsubscribe.clear()
+        if self.lsl_publisher is not None:
+            self.lsl_publisher.close()
+            self.lsl_publisher = None
         self._clock_timer.stop()
         self._spectrum_timer.stop()
         self.guidance.detach()

@@ -482,6 +482,12 @@ class SourcePanel(QWidget):
         self.record_check = QCheckBox("Record to the database")
         self.record_check.setChecked(True)
         form.addRow(self.record_check)
+        self.lsl_check = QCheckBox("Publish to Lab Streaming Layer (RR, HR, lnRMSSD, markers)")
+        self.lsl_check.setToolTip(
+            "Streams named biofeedback-RR, -HR, -lnRMSSD and -Markers, for a lab's LSL "
+            "recorder; RR samples are stamped at the beat times"
+        )
+        form.addRow(self.lsl_check)
         return box
 
     # ------------------------------------------------------------------ source choice
@@ -1015,6 +1021,7 @@ class SourcePanel(QWidget):
             study=study,
             speed=None if speed is None else float(speed),
             record=self.record_check.isChecked(),
+            lsl=self.lsl_check.isChecked(),
             seed=seed,
         )
 
@@ -1082,7 +1089,7 @@ class SourcePanel(QWidget):
         for widget in (
             self.sim_radio, self.ble_radio, self.replay_radio, self.sim_options,
             self.replay_options, self.strap_list, self.participant_edit, self.study_combo,
-            self.refresh_studies_button, self.record_check,
+            self.refresh_studies_button, self.record_check, self.lsl_check,
         ):
             widget.setEnabled(not running)
         self.protocol_combo.setEnabled(not running and self.study() is None)
