@@ -71,6 +71,11 @@ def test_csv_every_beat_and_markers(data, session2, tmp_path, capsys):
     np.testing.assert_array_equal([float(r["time_s"]) for r in rows], session2.time_s)
     corrected = [float(r["rr_corrected_ms"]) if r["rr_corrected_ms"] else np.nan for r in rows]
     np.testing.assert_array_equal(corrected, session2.rr_corrected_ms)
+    # Round trip: the generic CSV importer reads the raw RR column back identically.
+    from biofeedback.io.importers import read_import
+
+    imported = read_import(out, "csv", column="rr_ms")
+    np.testing.assert_array_equal(imported.recording.rr_ms, session2.rr_ms)
     assert [r["artifact"] for r in rows] == list(session2.artifact)
     assert {r["artifact"] for r in rows} <= {"normal", "ectopic", "missed", "extra",
                                              "long_short", ""}
