@@ -266,7 +266,9 @@ def test_real_session_values_match_the_beats_and_indices():
             duration_s=420.0,
             artifacts=ArtifactRates(ectopic_pair=0.01, missed=0.005, dropped_notification=0.004),
         )
-        session = LiveSession(strap, store=None, neurokit=False)
+        # Spectral values every session second, not throttled by wall time: at max speed the
+        # throttle would make the number of HF values depend on the machine's load.
+        session = LiveSession(strap, store=None, neurokit=False, spectral_min_wall_s=0.0)
 
         def take(event: object) -> None:
             traces.on_event(event)  # type: ignore[arg-type]
