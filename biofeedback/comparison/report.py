@@ -28,7 +28,11 @@ import numpy.typing as npt
 
 from biofeedback.analysis.settings import AnalysisSettings
 from biofeedback.comparison import svg
+from biofeedback.core.decimate import decimate_min_max
 from biofeedback.core.errors import BiofeedbackError
+from biofeedback.core.formatting import MISSING, format_clock, format_p
+from biofeedback.core.formatting import format_number as _fmt
+from biofeedback.core.hrv_indices import COMPARISON_METRICS, PHASE_INDICES
 
 if TYPE_CHECKING:
     from biofeedback.comparison.dataset import WindowRow
@@ -51,11 +55,7 @@ MAX_TACHOGRAM_POINTS = 2000
 """Most points drawn in a tachogram (min and max of each bucket keep every spike visible)."""
 
 METRIC_LABELS: dict[str, tuple[str, str]] = {
-    "delta_ln_rmssd": ("Δ lnRMSSD", "ln ms"),
-    "delta_hr_bpm": ("Δ HR", "bpm"),
-    "delta_hf_ms2": ("Δ HF", "ms²"),
-    "delta_lf_ms2": ("Δ LF", "ms²"),
-    "delta_breathing_rate_bpm": ("Δ breathing rate", "breaths/min"),
+    key: (spec.label, spec.unit) for key, spec in COMPARISON_METRICS.items()
 }
 """Comparison metric -> (label, unit)."""
 
@@ -91,23 +91,6 @@ class ReportError(BiofeedbackError):
 # Formatting helpers
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
-    """A number with fixed decimals; "–" for None or non-finite."""
-    if value is None or isinstance(value, bool):
-        return "–" if value is None else ("yes" if value else "no")
-    number = float(value)
-    if not math.isfinite(number):
-        return "–"
-    return f"{number:.{digits}f}"
-
-
-def _p(value: float | None) -> str:
-    """A p-value: three decimals, or "< 0.001"."""
-    if value is None or not math.isfinite(value):
-        return "–"
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
-
-
 def _hz(value: float) -> str:
     return f"{value:.2f}" if abs(value * 100 - round(value * 100)) < 1e-9 else f"{value:g}"
 
@@ -115,13 +98,6 @@ def _hz(value: float) -> str:
 def _band(band: Sequence[float]) -> str:
     """``(0.15, 0.4)`` -> ``"0.15–0.40 Hz"``."""
     return f"{_hz(float(band[0]))}–{_hz(float(band[1]))} Hz"
-
-
-def _clock(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def _date(iso: str | None) -> str:
@@ -237,39 +213,20 @@ def downsample_minmax(
     if n_seg * 2 > max_points:
         # Too many gaps to keep them all apart: draw through them rather than exceed the cap.
         seg = np.zeros(n, dtype=np.int64)
-        n_seg = 1 if n else 0
-    xs: list[float] = []
-    ys: list[float | None] = []
+        n_seg = 1
     if n == 0:
-        return xs, ys
-    if n <= max_points:
-        keep = np.arange(n)
-    else:
-        n_buckets = max(1, (max_points - 2 * n_seg) // 2)
-        bucket = np.minimum((np.arange(n) * n_buckets) // n, n_buckets - 1)
-        keep_list: list[int] = []
-        key = bucket * (n_seg + 1) + (seg - seg[0])
-        bounds = np.flatnonzero(np.diff(key)) + 1
-        for chunk in np.split(np.arange(n), bounds):
-            part = v[chunk]
-            finite = np.isfinite(part)
-            if not finite.any():
-                keep_list.append(int(chunk[0]))
-                continue
-            lo = int(chunk[np.nanargmin(np.where(finite, part, np.nan))])
-            hi = int(chunk[np.nanargmax(np.where(finite, part, np.nan))])
-            keep_list += sorted({lo, hi})
-        keep = np.asarray(keep_list, dtype=np.int64)
-    last_seg = int(seg[keep[0]])
-    for i in keep:
-        if int(seg[i]) != last_seg:
-            xs.append(float(t[i]))
-            ys.append(None)
-            last_seg = int(seg[i])
-        xs.append(float(t[i]))
-        value = float(v[i])
-        ys.append(value if math.isfinite(value) else None)
-    return xs, ys
+        return [], []
+    # a segment boundary becomes a NaN point at the next segment's first time: the shared
+    # decimation never crosses a NaN
+    starts = np.flatnonzero(np.diff(seg)) + 1
+    x = np.insert(t, starts, t[starts])
+    y = np.insert(v, starts, np.nan)
+    if n > max_points:
+        # each segment may end in a part-filled bucket: leave room so the cap holds
+        x, y = decimate_min_max(x, y, max(2, max_points - 2 * n_seg))
+        breaks = np.flatnonzero(np.isnan(y[:-1]))
+        x[breaks] = x[breaks + 1]
+    return [float(i) for i in x], [float(j) if math.isfinite(j) else None for j in y]
 
 
 _PHASE_COLUMNS: tuple[tuple[str, str, int], ...] = (
@@ -278,20 +235,7 @@ _PHASE_COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("kind", "Kind", -1),
     ("start_s", "Start (m:s)", -2),
     ("duration_s", "Duration (s)", 0),
-    ("n_beats", "Beats (n)", 0),
-    ("artifact_pct", "Artifacts (% of beats)", 1),
-    ("mean_hr_bpm", "HR (bpm)", 1),
-    ("mean_rr_ms", "Mean RR (ms)", 1),
-    ("rmssd_ms", "RMSSD (ms)", 1),
-    ("ln_rmssd", "lnRMSSD (ln ms)", 2),
-    ("sdnn_ms", "SDNN (ms)", 1),
-    ("pnn50_pct", "pNN50 (%)", 1),
-    ("sd1_ms", "SD1 (ms)", 1),
-    ("sd2_ms", "SD2 (ms)", 1),
-    ("hf_ms2", "HF (ms²)", 0),
-    ("lf_ms2", "LF (ms²)", 0),
-    ("lf_hf", "LF/HF (ratio)", 2),
-    ("breathing_rate_bpm", "Breathing (breaths/min)", 1),
+    *((s.key, s.header, s.decimals) for s in PHASE_INDICES.values()),
     ("hf_valid", "HF valid", -1),
 )
 
@@ -299,11 +243,11 @@ _PHASE_COLUMNS: tuple[tuple[str, str, int], ...] = (
 def _phase_cell(row: dict[str, Any], key: str, digits: int) -> str:
     value = row.get(key)
     if digits == -2:
-        return "–" if value is None else _clock(float(value))
+        return MISSING if value is None else format_clock(float(value))
     if digits == -1:
         if isinstance(value, bool):
             return "yes" if value else "no"
-        return "–" if value is None else str(value)
+        return MISSING if value is None else str(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return _fmt(value, digits)
@@ -469,7 +413,7 @@ def session_report(
         ("Date", _date(info.started_utc)),
         ("Device", _device_text(info.device_info)),
         ("Status", info.status),
-        ("Duration", _clock(recording.duration_s)),
+        ("Duration", format_clock(recording.duration_s)),
         ("Beats", str(recording.n_beats)),
         ("Gaps", f"{len(recording.gaps)} ({gap_s:.1f} s)"),
     ):
@@ -619,11 +563,11 @@ def _comparison_section(result: dict[str, Any]) -> list[str]:
         cells = [
             f"<td class=text>{escape(label)}</td>", f"<td class=text>{escape(unit)}</td>",
             f"<td>{c['n']}</td>", f"<td>{c.get('n_missing', 0)}</td>",
-            f'<td class="mean-diff" data-metric="{metric}">{_fmt(c["mean_diff"])}</td>',
-            f"<td>{_fmt(c['ci_low'])} to {_fmt(c['ci_high'])}</td>",
+            f'<td class="mean-diff" data-metric="{metric}">{_fmt(c["mean_diff"], 3)}</td>',
+            f"<td>{_fmt(c['ci_low'], 3)} to {_fmt(c['ci_high'], 3)}</td>",
             f'<td class="d-z" data-metric="{metric}">{_fmt(c["d_z"], 2)}</td>',
             f"<td>{_fmt(c['d_z_ci_low'], 2)} to {_fmt(c['d_z_ci_high'], 2)}</td>",
-            f"<td>{_p(c['p_t'])}</td>", f"<td>{_p(c['p_wilcoxon'])}</td>",
+            f"<td>{format_p(c['p_t'])}</td>", f"<td>{format_p(c['p_wilcoxon'])}</td>",
         ]
         body.append(f"<tr>{''.join(cells)}</tr>")
     out.append(f'<table class="comparisons"><thead><tr>{head}</tr></thead><tbody>'
@@ -655,9 +599,9 @@ def _comparison_section(result: dict[str, Any]) -> list[str]:
 
 def _breathing_section(breathing: dict[str, Any]) -> list[str]:
     out = ['<h2 id="breathing">Breathing check</h2>']
-    rows = [[breathing.get("label_a", "self-soothing"), str(breathing.get("n", "–")),
+    rows = [[breathing.get("label_a", "self-soothing"), str(breathing.get("n", MISSING)),
              _fmt(breathing.get("mean_a"), 2), _fmt(breathing.get("sd_a"), 2)],
-            [breathing.get("label_b", "attention"), str(breathing.get("n", "–")),
+            [breathing.get("label_b", "attention"), str(breathing.get("n", MISSING)),
              _fmt(breathing.get("mean_b"), 2), _fmt(breathing.get("sd_b"), 2)]]
     out.append(_table(["Category", "n", "Mean (breaths/min)", "SD (breaths/min)"], rows))
     out.append(
@@ -684,8 +628,8 @@ def _model_section(model: dict[str, Any]) -> list[str]:
     if model.get("error"):
         out.append(f'<p class="warning">Not fitted: {escape(str(model["error"]))}</p>')
     else:
-        rows = [[t["term"], _fmt(t["estimate"]), _fmt(t["std_error"]), _fmt(t.get("z"), 2),
-                 _p(t["p"]), f"{_fmt(t.get('ci_low'))} to {_fmt(t.get('ci_high'))}"]
+        rows = [[t["term"], _fmt(t["estimate"], 3), _fmt(t["std_error"], 3), _fmt(t.get("z"), 2),
+                 format_p(t["p"]), f"{_fmt(t.get('ci_low'), 3)} to {_fmt(t.get('ci_high'), 3)}"]
                 for t in model.get("fixed_effects", [])]
         out.append(_table(["Term", "Estimate", "SE", "z", "p", "95 % CI"], rows,
                           cls="fixed-effects"))
@@ -713,9 +657,9 @@ def _trajectory_section(rows: Sequence[WindowRow]) -> list[str]:
         "Each participant's mean change in lnRMSSD from the session baseline during "
         "self-soothing and attention practices, joined by a line.",
     ))
-    table_rows = [[p, _fmt(m.get("self_soothing")), _fmt(m.get("attention")),
+    table_rows = [[p, _fmt(m.get("self_soothing"), 3), _fmt(m.get("attention"), 3),
                    _fmt(None if m.get("self_soothing") is None or m.get("attention") is None
-                        else m["self_soothing"] - m["attention"])]
+                        else m["self_soothing"] - m["attention"], 3)]
                   for p, m in means.items()]
     out.append(_table(["Participant", "Δ lnRMSSD self-soothing (ln ms)",
                        "Δ lnRMSSD attention (ln ms)", "Difference (ln ms)"], table_rows,
@@ -726,7 +670,7 @@ def _trajectory_section(rows: Sequence[WindowRow]) -> list[str]:
 def _per_practice_section(per_practice: Sequence[dict[str, Any]]) -> list[str]:
     if not per_practice:
         return []
-    rows = [[p["practice"], p["category"], _fmt(p.get("delta_ln_rmssd")),
+    rows = [[p["practice"], p["category"], _fmt(p.get("delta_ln_rmssd"), 3),
              str(p.get("n_ln_rmssd", "")), _fmt(p.get("delta_hr_bpm"), 2),
              _fmt(p.get("delta_hf_ms2"), 0), _fmt(p.get("delta_lf_ms2"), 0),
              _fmt(p.get("delta_breathing_rate_bpm"), 2)] for p in per_practice]
@@ -744,12 +688,12 @@ def _trend_section(trends: Sequence[dict[str, Any]]) -> list[str]:
     rows = []
     for participant in trends:
         for entry in participant["sessions"]:
-            deltas = ", ".join(f"{name} {_fmt(value)}"
+            deltas = ", ".join(f"{name} {_fmt(value, 3)}"
                                for name, value in sorted(entry["delta_ln_rmssd"].items()))
             rows.append([participant["participant_id"], str(entry["session_id"]),
                          entry["started_utc"][:10], _fmt(entry["days_since_first"], 1),
-                         _fmt(entry["baseline_ln_rmssd"]), deltas or "–",
-                         _fmt(participant["baseline_slope_per_week"])])
+                         _fmt(entry["baseline_ln_rmssd"], 3), deltas or MISSING,
+                         _fmt(participant["baseline_slope_per_week"], 3)])
     baseline_lines = [
         svg.Series(p["participant_id"], [e["days_since_first"] for e in p["sessions"]],
                    [e["baseline_ln_rmssd"] for e in p["sessions"]])
@@ -782,7 +726,7 @@ def _reactivity_section(reactivity: Sequence[dict[str, Any]]) -> list[str]:
                     f"{name} recovery ({unit})", f"{name} recovery (%)"]
     rows = []
     for r in reactivity:
-        row = [r["participant_id"], str(r["session_id"]), r.get("condition") or "–"]
+        row = [r["participant_id"], str(r["session_id"]), r.get("condition") or MISSING]
         for m in metrics:
             row += [_fmt(r["reactivity"].get(m), 2),
                     _fmt(r.get("residualized_reactivity", {}).get(m), 2),
@@ -803,8 +747,9 @@ def _excluded_section(excluded: Sequence[dict[str, Any]]) -> list[str]:
     if not excluded:
         out.append("<p>Nothing was excluded or missing.</p>")
         return out
-    rows = [[e.get("what", ""), str(e.get("session_id", "–")), e.get("participant_id") or "–",
-             e.get("phase_id") or "–", e.get("reason", "")] for e in excluded]
+    rows = [[e.get("what", ""), str(e.get("session_id", MISSING)),
+             e.get("participant_id") or MISSING, e.get("phase_id") or MISSING,
+             e.get("reason", "")] for e in excluded]
     out.append(f"<p>{len(excluded)} item(s), each with its reason:</p>")
     out.append(_table(["What", "Session", "Participant", "Phase", "Reason"], rows,
                       text_columns=5, cls="excluded"))
