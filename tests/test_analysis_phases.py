@@ -17,6 +17,7 @@ from biofeedback.analysis import (
     analyze_recording,
     format_table,
 )
+from biofeedback.core.formatting import MISSING
 from biofeedback.core.recording import Recording
 from biofeedback.core.types import Gap, GapReason, PhaseSpan
 
@@ -151,7 +152,7 @@ def test_short_and_empty_phases_still_produce_rows():
     whole = rows["whole"]
     assert whole.hf_ms2 is not None and whole.lf_ms2 is None  # 120 s < 250 s for LF
     json.dumps(result.to_dict(details=True), allow_nan=False)
-    assert "-" in format_table(result)
+    assert MISSING in format_table(result)  # the None indices of the short phases
 
 
 def test_empty_recording():

@@ -6,6 +6,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from biofeedback.core.formatting import MISSING
+from biofeedback.core.hrv_indices import PHASE_INDICES
+
 PHASE_KEYS: tuple[str, ...] = (
     "name",
     "start_s",
@@ -181,32 +184,29 @@ class AnalysisResult:
         }
 
 
+_WIDTHS: dict[str, int] = {
+    "n_beats": 6, "artifact_pct": 6, "mean_hr_bpm": 6, "mean_rr_ms": 7, "rmssd_ms": 7,
+    "ln_rmssd": 7, "sdnn_ms": 7, "pnn50_pct": 6, "sd1_ms": 6, "sd2_ms": 6, "hf_ms2": 8,
+    "lf_ms2": 8, "lf_hf": 6, "breathing_rate_bpm": 6,
+}
+"""Terminal column width of each index (labels, units and decimals: the HRV registry)."""
+
 _COLUMNS: tuple[tuple[str, str, int, str], ...] = (
     # key, header, width, format
     ("name", "phase", 18, "s"),
     ("start_s", "start s", 8, ".1f"),
     ("duration_s", "dur s", 7, ".1f"),
-    ("n_beats", "beats", 6, "d"),
-    ("artifact_pct", "art %", 6, ".1f"),
-    ("mean_hr_bpm", "HR", 6, ".1f"),
-    ("mean_rr_ms", "RR ms", 7, ".1f"),
-    ("rmssd_ms", "RMSSD", 7, ".1f"),
-    ("ln_rmssd", "lnRMSSD", 7, ".2f"),
-    ("sdnn_ms", "SDNN", 7, ".1f"),
-    ("pnn50_pct", "pNN50%", 6, ".1f"),
-    ("sd1_ms", "SD1", 6, ".1f"),
-    ("sd2_ms", "SD2", 6, ".1f"),
-    ("hf_ms2", "HF ms2", 8, ".0f"),
-    ("lf_ms2", "LF ms2", 8, ".0f"),
-    ("lf_hf", "LF/HF", 6, ".2f"),
-    ("breathing_rate_bpm", "br/min", 6, ".1f"),
+    *(
+        (key, spec.abbrev, _WIDTHS[key], "d" if key == "n_beats" else f".{spec.decimals}f")
+        for key, spec in PHASE_INDICES.items()
+    ),
     ("hf_valid", "HF ok", 5, "s"),
 )
 
 
 def _cell(value: Any, width: int, fmt: str) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        text = "-"
+        text = MISSING
     elif isinstance(value, bool):
         text = "yes" if value else "no"
     elif fmt == "s":
@@ -221,8 +221,9 @@ def _cell(value: Any, width: int, fmt: str) -> str:
 def format_table(result: AnalysisResult) -> str:
     """Render the phases as a fixed-width table for a terminal.
 
-    Missing values print as ``-``; long phase names are cut with ``~``. The session name and
-    correction method head the table, and the notes of each phase follow it.
+    Missing values print as :data:`~biofeedback.core.formatting.MISSING`; long phase names
+    are cut with ``~``. The session name and correction method head the table, and the notes
+    of each phase follow it.
 
     Parameters
     ----------

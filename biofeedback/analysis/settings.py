@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from biofeedback.core.hrv_indices import BREATHING_BAND_HZ, HF_BAND_HZ, LF_BAND_HZ
+
 Band = tuple[float, float]
 
 
@@ -97,12 +99,12 @@ class AnalysisSettings:
     psd_method: str = "welch"
     ulf_band_hz: Band = (0.0, 0.0033)
     vlf_band_hz: Band = (0.0033, 0.04)
-    lf_band_hz: Band = (0.04, 0.15)
-    hf_band_hz: Band = (0.15, 0.40)
+    lf_band_hz: Band = LF_BAND_HZ
+    hf_band_hz: Band = HF_BAND_HZ
     vhf_band_hz: Band = (0.40, 0.50)
     min_hf_duration_s: float = 67.0
     min_lf_duration_s: float = 250.0
-    breathing_band_hz: Band = (0.05, 0.50)
+    breathing_band_hz: Band = BREATHING_BAND_HZ
     breathing_slow_peak_dominance: float = 20.0
     min_hf_breathing_bpm: float = 9.0
     max_hf_breathing_bpm: float = 24.0

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from biofeedback.core.breathing import pick_breathing_peak
+from biofeedback.core.hrv_indices import HF_BAND_HZ, LF_BAND_HZ, live_window_s
 from biofeedback.live import spectral
 
 if TYPE_CHECKING:
@@ -34,11 +35,7 @@ __all__ = [
     "session_spectrum",
 ]
 
-LF_BAND_HZ = (0.04, 0.15)
-"""Low-frequency band, Hz (Task Force 1996; as the live indices)."""
-HF_BAND_HZ = (0.15, 0.40)
-"""High-frequency band, Hz (Task Force 1996; as the live indices)."""
-MIN_SPECTRUM_S = 64.0
+MIN_SPECTRUM_S = live_window_s("breathing_rate_bpm")
 """Shortest gap-free span shown as a spectrum, s: the breathing-rate window of the live
 indices. Welch with neurokit2's settings starts at ``4 / duration`` Hz, 0.0625 Hz here, so the
 whole HF band and most of LF are drawn."""

@@ -8,12 +8,14 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from biofeedback.core.hrv_indices import BREATHING_BAND_HZ, HF_BAND_HZ
+
 FloatArray = npt.NDArray[np.float64]
 
-BREATHING_BAND_HZ = (0.05, 0.5)
-"""Search band: 3-30 breaths/min."""
+__all__ = ["BREATHING_BAND_HZ", "RESPIRATORY_SPLIT_HZ", "SLOW_PEAK_DOMINANCE",
+           "pick_breathing_peak"]
 
-RESPIRATORY_SPLIT_HZ = 0.15
+RESPIRATORY_SPLIT_HZ = HF_BAND_HZ[0]
 """Lower edge of HF (Task Force 1996): breathing at or above 9/min shows up above it."""
 
 SLOW_PEAK_DOMINANCE = 20.0

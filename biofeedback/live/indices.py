@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from biofeedback.core.hrv_indices import HF_BAND_HZ, LF_BAND_HZ, live_window_s
 from biofeedback.core.types import Gap
 from biofeedback.live import spectral
 
@@ -124,23 +125,24 @@ class LiveIndices:
 class LiveHrvSettings:
     """Windows (s), minimum segment spans (s), bands (Hz) and refresh periods (s).
 
-    Defaults are documented in the module docstring.
+    Defaults are documented in the module docstring; the windows and bands are those of the
+    HRV index registry (:mod:`biofeedback.core.hrv_indices`), the one place they are set.
     """
 
-    hr_window_s: float = 10.0
+    hr_window_s: float = live_window_s("hr_bpm")
     hr_min_s: float = 5.0
-    rmssd_short_s: float = 30.0
-    rmssd_long_s: float = 60.0
-    stats_window_s: float = 60.0
-    hf_window_s: float = 120.0
-    lf_window_s: float = 300.0
-    hf_band_hz: tuple[float, float] = (0.15, 0.40)
-    lf_band_hz: tuple[float, float] = (0.04, 0.15)
-    breathing_window_s: float = 64.0
-    coherence_window_s: float = 64.0
+    rmssd_short_s: float = live_window_s("rmssd_30_ms")
+    rmssd_long_s: float = live_window_s("rmssd_60_ms")
+    stats_window_s: float = live_window_s("sdnn_ms")
+    hf_window_s: float = live_window_s("hf_ms2")
+    lf_window_s: float = live_window_s("lf_ms2")
+    hf_band_hz: tuple[float, float] = HF_BAND_HZ
+    lf_band_hz: tuple[float, float] = LF_BAND_HZ
+    breathing_window_s: float = live_window_s("breathing_rate_bpm")
+    coherence_window_s: float = live_window_s("coherence_score")
     spectral_period_s: float = 1.0
     coherence_period_s: float = 5.0
-    artifact_window_s: float = 60.0
+    artifact_window_s: float = live_window_s("artifact_pct")
     spectral_inline: bool = False
     """True: refresh spectral values inside :meth:`LiveHrv.add` when due. False (default):
     the caller calls :meth:`LiveHrv.refresh_spectral_if_due` (after batches, or from a

@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from biofeedback.core.breathing import pick_breathing_peak
+from biofeedback.core.hrv_indices import BREATHING_BAND_HZ
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -258,7 +259,7 @@ def periodogram(signal: FloatArray, rate_hz: float, nfft: int) -> tuple[FloatArr
 def breathing_rate(
     signal_4hz: FloatArray,
     rate_hz: float = INTERPOLATION_RATE_HZ,
-    band_hz: tuple[float, float] = (0.05, 0.5),
+    band_hz: tuple[float, float] = BREATHING_BAND_HZ,
     nfft: int = 4096,
 ) -> float | None:
     """Breathing rate from the RSA peak of a resampled NN series, breaths/min.
@@ -282,7 +283,7 @@ def breathing_rate(
 
 
 def breathing_rate_from(
-    freq: FloatArray, power: FloatArray, band_hz: tuple[float, float] = (0.05, 0.5)
+    freq: FloatArray, power: FloatArray, band_hz: tuple[float, float] = BREATHING_BAND_HZ
 ) -> float | None:
     """Breathing rate, breaths/min, from a :func:`periodogram`.
 
