@@ -115,6 +115,9 @@ class IndexSpec:
 
 
 _OURS = "our choice"
+_HF = f"{HF_BAND_HZ[0]:.2f}-{HF_BAND_HZ[1]:.2f} Hz"
+_LF = f"{LF_BAND_HZ[0]:.2f}-{LF_BAND_HZ[1]:.2f} Hz"
+_BR = f"{BREATHING_BAND_HZ[0]:.2f}-{BREATHING_BAND_HZ[1]:.2f} Hz"
 _NK = "neurokit2 0.2 hrv_time/hrv_frequency (same definition)"
 
 
@@ -146,14 +149,14 @@ PHASE_INDICES: Mapping[str, IndexSpec] = _table(
               "Brennan et al. 2001", nk_name="HRV_SD1"),
     IndexSpec("sd2_ms", "SD2", "ms", 1, "Poincare SD2: sqrt(2 SDNN² - SD1²)",
               "Brennan et al. 2001", nk_name="HRV_SD2"),
-    IndexSpec("hf_ms2", "HF", "ms²", 0, "Welch power of the 4 Hz NN series in HF_BAND_HZ",
+    IndexSpec("hf_ms2", "HF", "ms²", 0, f"Welch power of the 4 Hz NN series in {_HF}",
               TASK_FORCE_1996, nk_name="HRV_HF", abbrev="HF ms2", unit_short="ms2"),
-    IndexSpec("lf_ms2", "LF", "ms²", 0, "Welch power of the 4 Hz NN series in LF_BAND_HZ",
+    IndexSpec("lf_ms2", "LF", "ms²", 0, f"Welch power of the 4 Hz NN series in {_LF}",
               TASK_FORCE_1996, nk_name="HRV_LF", abbrev="LF ms2", unit_short="ms2"),
     IndexSpec("lf_hf", "LF/HF", "ratio", 2, "LF power / HF power", TASK_FORCE_1996,
-              nk_name="HRV_LFHF", unit_short=""),
+              nk_name="HRV_LFHF"),
     IndexSpec("breathing_rate_bpm", "Breathing", "breaths/min", 1,
-              "Frequency of the RSA peak of the RR spectrum in BREATHING_BAND_HZ", _OURS,
+              f"Frequency of the RSA peak of the RR spectrum in {_BR}", _OURS,
               abbrev="br/min", unit_short="/min"),
 )
 """Per-phase analysis index -> spec (``PhaseResult`` fields)."""
@@ -180,10 +183,10 @@ LIVE_INDICES: Mapping[str, IndexSpec] = _table(
               TASK_FORCE_1996, window_s=60.0, nk_name="HRV_pNN50"),
     IndexSpec("sd1_ms", "SD1", "ms", 1, "Poincare SD1: sqrt(0.5) * std(dNN)",
               "Brennan et al. 2001", window_s=60.0, nk_name="HRV_SD1"),
-    IndexSpec("hf_ms2", "HF power", "ms²", 0, "Power of the NN series in HF_BAND_HZ",
+    IndexSpec("hf_ms2", "HF power", "ms²", 0, f"{_HF} power of the NN series",
               TASK_FORCE_1996 + " (HF needs >= 67 s)", window_s=120.0, nk_name="HRV_HF",
               abbrev="HF"),
-    IndexSpec("lf_ms2", "LF power", "ms²", 0, "Power of the NN series in LF_BAND_HZ",
+    IndexSpec("lf_ms2", "LF power", "ms²", 0, f"{_LF} power of the NN series",
               TASK_FORCE_1996 + " (LF needs >= 250 s)", window_s=300.0, nk_name="HRV_LF",
               abbrev="LF"),
     IndexSpec("breathing_rate_bpm", "Breathing", "breaths/min", 1,

@@ -9,13 +9,17 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
+from biofeedback.core.formatting import MISSING, format_number
+from biofeedback.core.hrv_indices import index_spec
+from biofeedback.live.indices import LiveHrvSettings
+
 if TYPE_CHECKING:
     from biofeedback.live.indices import LiveIndices
 
 __all__ = ["DASH", "ValuesPanel"]
 
-DASH = "—"
-"""Shown for a value that has not enough data yet."""
+DASH = MISSING
+"""Shown for a value that has not enough data yet (the app-wide missing-value mark)."""
 
 
 @dataclass(frozen=True)
@@ -23,50 +27,37 @@ class _TileSpec:
     key: str
     title: str
     unit: str
+    decimals: int
     caption: str
     tooltip: str
     widest: str
     """The widest text the value takes (the tile keeps that width: no jumping)."""
 
 
-_TILES = (
-    _TileSpec(
-        "hr", "Heart rate", "bpm", "HR · last 10 s", "60000 / mean NN over the last 10 s", "188"
-    ),
-    _TileSpec(
-        "rmssd",
-        "RMSSD",
-        "ms",
-        "RMSSD · last 60 s",
-        "Root mean square of successive NN differences over the last 60 s (vagal tone)",
-        "188",
-    ),
-    _TileSpec(
-        "breathing",
-        "Breathing",
-        "/min",
-        "breathing · last 64 s",
-        "Breathing rate from the respiratory peak of the RR spectrum, last 64 s",
-        "18.8",
-    ),
-    _TileSpec(
-        "coherence",
-        "Coherence",
-        "/ 10",
-        "coherence · last 64 s",
-        "Share of the 0.0033-0.4 Hz power in the highest 0.04-0.26 Hz peak, in tenths "
-        "(our score, not HeartMath's)",
-        "10.0",
-    ),
-    _TileSpec(
-        "hf",
-        "HF power",
-        "ms²",
-        "HF · last 120 s",
-        "0.15-0.40 Hz power of the NN series over the last 120 s",
-        "8888",
-    ),
+# tile -> (live index, the LiveHrvSettings window it is computed over, widest text)
+_TILE_INDICES: tuple[tuple[str, str, str, str], ...] = (
+    ("hr", "hr_bpm", "hr_window_s", "188"),
+    ("rmssd", "rmssd_60_ms", "rmssd_long_s", "188"),
+    ("breathing", "breathing_rate_bpm", "breathing_window_s", "18.8"),
+    ("coherence", "coherence_score", "coherence_window_s", "10.0"),
+    ("hf", "hf_ms2", "hf_window_s", "8888"),
 )
+
+
+def _tile_specs(settings: LiveHrvSettings) -> tuple[_TileSpec, ...]:
+    """Titles, units and decimals from the HRV registry; windows from the live settings."""
+    specs = []
+    for tile, key, window_field, widest in _TILE_INDICES:
+        index = index_spec(key, "live")
+        window = f"{getattr(settings, window_field):g}"
+        specs.append(_TileSpec(
+            tile, index.label, index.unit_short, index.decimals,
+            f"{index.abbrev} · last {window} s", f"{index.definition}, last {window} s", widest,
+        ))
+    return tuple(specs)
+
+
+_TILES = _tile_specs(LiveHrvSettings())
 
 
 class _Tile(QFrame):
@@ -180,21 +171,19 @@ class ValuesPanel(QWidget):
             for tile in tiles.values():
                 tile.set(DASH)
             return
-        tiles["hr"].set(_fmt(indices.hr_bpm, 0))
+        tiles["hr"].set(_fmt(indices.hr_bpm, tiles["hr"]))
         ln = indices.ln_rmssd_60
         tiles["rmssd"].set(
-            _fmt(indices.rmssd_60_ms, 0),
+            _fmt(indices.rmssd_60_ms, tiles["rmssd"]),
             f"lnRMSSD {ln:.2f}" if ln is not None else "",
         )
-        tiles["breathing"].set(_fmt(indices.breathing_rate_bpm, 1))
+        tiles["breathing"].set(_fmt(indices.breathing_rate_bpm, tiles["breathing"]))
         tiles["coherence"].set(
-            _fmt(indices.coherence_score, 1),
+            _fmt(indices.coherence_score, tiles["coherence"]),
             f"ratio {indices.coherence_ratio:.2f}" if indices.coherence_ratio is not None else "",
         )
-        tiles["hf"].set(_fmt(indices.hf_ms2, 0))
+        tiles["hf"].set(_fmt(indices.hf_ms2, tiles["hf"]))
 
 
-def _fmt(value: float | None, decimals: int) -> str:
-    if value is None:
-        return DASH
-    return f"{value:.{decimals}f}"
+def _fmt(value: float | None, tile: _Tile) -> str:
+    return format_number(value, tile.spec.decimals)
