@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from biofeedback.cli.common import add_data_dir, positive_float
+from biofeedback.core.formatting import format_number
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -116,4 +117,4 @@ def format_result(result: dict[str, Any]) -> str:
 
 
 def _fmt(value: float | None, width: int, digits: int = 3) -> str:
-    return f"{'–':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
+    return format_number(value, digits).rjust(width)

@@ -5,20 +5,15 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
+from biofeedback.core.formatting import MISSING, format_clock
 from biofeedback.core.types import Gap, Marker, MarkerKind, StatusChange
 from biofeedback.session.live_session import BeatsProcessed, LiveSession, SessionEvent
 
+__all__ = ["LiveStatusPrinter", "format_clock"]
+
 
 def _fmt(value: float | None, spec: str) -> str:
-    return "--" if value is None else format(value, spec)
-
-
-def format_clock(seconds: float) -> str:
-    """``3725.4`` -> ``"1:02:05"``."""
-    seconds = max(0, round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+    return MISSING if value is None else format(value, spec)
 
 
 class LiveStatusPrinter:

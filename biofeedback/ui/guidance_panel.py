@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+# exported here under its old name: countdowns round up (core.formatting.format_countdown)
+from biofeedback.core.formatting import format_countdown as format_clock
 from biofeedback.ui.pacer_widget import PacerWidget
 from biofeedback.ui.self_report_panel import SelfReportPanel
 from biofeedback.ui.stressor_screen import StressorScreen
@@ -68,15 +70,6 @@ def _wall_clock() -> Callable[[], float]:
     """A clock in s from now (free practice without a session)."""
     t0 = time.monotonic()
     return lambda: time.monotonic() - t0
-
-
-def format_clock(seconds: float) -> str:
-    """``m:ss`` (``h:mm:ss`` from an hour on) of a duration, s, rounded up to the second so a
-    countdown shows 0:00 only when it is over."""
-    total = max(0, int(-(-max(0.0, seconds) // 1)))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 class GuidancePanel(QWidget):

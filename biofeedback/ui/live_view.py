@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from biofeedback.app.spectrum import LiveSpectrum
 from biofeedback.app.traces import LiveTraces
+from biofeedback.core.formatting import format_clock
 from biofeedback.core.types import Marker, PhaseSpan
 from biofeedback.live.indices import LiveIndices
 from biofeedback.session.live_session import SessionEvent
@@ -132,17 +133,7 @@ class ClockAxis(pg.AxisItem):
     ) -> list[str]:
         """Tick labels as clock time."""
         del scale, spacing
-        return [_clock(v) for v in values]
-
-
-def _clock(t_s: float) -> str:
-    sign = "-" if t_s < 0 else ""
-    total = round(abs(t_s))
-    hours, rest = divmod(total, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{sign}{hours}:{minutes:02d}:{seconds:02d}"
-    return f"{sign}{minutes}:{seconds:02d}"
+        return [format_clock(v, signed=True) for v in values]
 
 
 class _StableRange:
@@ -344,7 +335,8 @@ class _MarkerLines:
                     text = marker.label.replace("{", "{{").replace("}", "}}")
                     if line.label.format != text:
                         line.label.setFormat(text)
-            line.setToolTip(f"{_clock(marker.onset_s)} {marker.label} ({marker.kind})")
+            onset = format_clock(marker.onset_s, signed=True)
+            line.setToolTip(f"{onset} {marker.label} ({marker.kind})")
         for line in self.lines[len(markers) :]:
             line.setVisible(False)
 

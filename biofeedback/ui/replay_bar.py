@@ -8,8 +8,6 @@ itself. The window reports the replay position a few times per second with
 
 from __future__ import annotations
 
-import math
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase, QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import (
@@ -24,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from biofeedback.core.formatting import format_clock
 from sensors.replay import ReplaySource
 
 __all__ = ["SPEEDS", "ReplayBar", "format_hms"]
@@ -52,12 +51,7 @@ def format_hms(seconds: float) -> str:
     str
         E.g. ``3725.4`` -> ``"1:02:05"``, ``59.6`` -> ``"0:01:00"``.
     """
-    if not math.isfinite(seconds) or seconds < 0:
-        seconds = 0.0
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}"
+    return format_clock(seconds, hours=True)
 
 
 class _TimelineSlider(QSlider):
