@@ -37,8 +37,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-HF_LOW_HZ = 0.15
-HF_HIGH_HZ = 0.40
+from biofeedback.core.formatting import format_number
+from biofeedback.core.hrv_indices import HF_BAND_HZ
+
+HF_LOW_HZ, HF_HIGH_HZ = HF_BAND_HZ
 HF_LOW_BPM = HF_LOW_HZ * 60.0
 """9 breaths/min: below it RSA falls in LF, so HF no longer indexes vagal activity (Task Force
 1996)."""
@@ -110,7 +112,7 @@ def _rates(values: npt.ArrayLike, name: str) -> npt.NDArray[np.float64]:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.1f}"
+    return format_number(value, 1)
 
 
 def breathing_confound(
