@@ -3,7 +3,7 @@
 Every export is written atomically: files are written to a temporary name in the target
 folder and renamed into place, and a BIDS dataset is built in a temporary folder beside the
 target and renamed into place, so a failed export never leaves a partial file or folder.
-Formats follow domain.md section 7.
+Formats follow docs/domain.md section 7.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ MARKER_COLUMNS = ("onset_s", "duration_s", "kind", "label", "extra")
 """Columns of the markers CSV."""
 
 RR_DERIVATIVE_COLUMNS = ("beat_time_s", "rr_ms", "artifact", "rr_corrected_ms")
-"""Columns of the BIDS derivative RR table (domain.md section 7)."""
+"""Columns of the BIDS derivative RR table (docs/domain.md section 7)."""
 
 EVENT_COLUMNS = ("onset", "duration", "trial_type", "event_kind", "label")
 """Columns of the BIDS ``*_events.tsv``."""
@@ -586,7 +586,7 @@ def export_bids(sessions: Sequence[BidsSession], out: str | os.PathLike[str], *,
         The dataset folder, holding ``dataset_description.json``, ``participants.tsv``,
         ``sub-*/sub-*_sessions.tsv``, ``sub-*/ses-*/beh/*_events.tsv`` (phases, markers and
         gaps: ``onset``, ``duration``, ``trial_type``, ...) and the RR series as
-        ``derivatives/biofeedback/sub-*/ses-*/beh/*_rr.tsv`` (domain.md section 7).
+        ``derivatives/biofeedback/sub-*/ses-*/beh/*_rr.tsv`` (docs/domain.md section 7).
 
     Raises
     ------

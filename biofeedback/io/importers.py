@@ -1,6 +1,6 @@
 """Import RR recordings written by other tools, with format auto-detection.
 
-Formats (domain.md section 7):
+Formats (docs/domain.md section 7):
 
 ``kubios``
     Kubios RR text: ``#`` comment lines, one RR per line in ms (or s, told by magnitude).

@@ -1,6 +1,6 @@
 """Plain RR text files: one RR interval per line, ``#`` comments.
 
-This is the Kubios-style text format (domain.md section 7): values in ms, or in seconds in some
+This is the Kubios-style text format (docs/domain.md section 7): values in ms, or in seconds in some
 files, told apart by magnitude. A bad file is refused as a whole with the file, line and reason;
 nothing partial is ever returned.
 """

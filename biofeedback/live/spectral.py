@@ -268,7 +268,7 @@ def breathing_rate(
     zero padded to ``nfft`` points; the RSA peak in ``band_hz`` (0.05-0.5 Hz = 3-30
     breaths/min) is picked by :func:`breathing_rate_from` and refined by parabolic
     interpolation of the log power. Respiratory sinus arrhythmia makes this the breathing
-    frequency when breathing is regular (domain.md section 3).
+    frequency when breathing is regular (docs/domain.md section 3).
 
     Returns
     -------
@@ -320,7 +320,7 @@ def coherence(
     peak_width_hz: float = 0.030,
     nfft: int = 1024,
 ) -> CoherenceResult | None:
-    """HeartMath-style coherence of a resampled NN series (domain.md section 3).
+    """HeartMath-style coherence of a resampled NN series (docs/domain.md section 3).
 
     Definition (ours, after the published HeartMath description; HeartMath's 0-16 score
     mapping is proprietary and this is *not* it):

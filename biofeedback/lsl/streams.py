@@ -1,6 +1,6 @@
 """Lab Streaming Layer outlets and a marker inlet for a :class:`LiveSession`.
 
-Outlets (domain.md section 7): RR (ms, one float channel, irregular rate, each sample
+Outlets (docs/domain.md section 7): RR (ms, one float channel, irregular rate, each sample
 stamped at the beat time), HR (bpm), live lnRMSSD (60 s window) and markers (``Markers``,
 one string channel). The session clock maps to the LSL clock by one offset per session,
 taken when the source starts streaming (or the first time it is needed before that;

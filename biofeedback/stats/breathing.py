@@ -6,7 +6,7 @@ soothing or paced breathing (about 6/min, 0.1 Hz) moves RSA into the LF band, so
 vagal outflow does not; within the band, RSA amplitude still grows as breathing slows
 (Grossman & Taylor 2007). A difference in HF between self-soothing and attention practices is
 therefore only interpretable beside the breathing rates of both (Laborde, Mosley & Thayer 2017;
-domain.md section 3). :func:`breathing_confound` reports those rates per category, their paired
+docs/domain.md section 3). :func:`breathing_confound` reports those rates per category, their paired
 difference with a 95 % t interval, and a warning when breathing may explain an HF difference:
 
 - the mean paired difference exceeds ``threshold_bpm`` in absolute value, or its 95 % CI
@@ -45,7 +45,7 @@ HF_LOW_BPM = HF_LOW_HZ * 60.0
 HF_HIGH_BPM = HF_HIGH_HZ * 60.0
 """24 breaths/min: above it RSA lies beyond the HF band (Task Force 1996)."""
 
-# 95 % is the reporting convention of psychophysiology (domain.md section 6).
+# 95 % is the reporting convention of psychophysiology (docs/domain.md section 6).
 _CONFIDENCE = 0.95
 
 

@@ -1,6 +1,6 @@
 """Find heart-rate straps: every device that advertises the Heart Rate service (0x180D).
 
-Never filter on vendor names (domain.md section 1): any strap that follows the standard works.
+Never filter on vendor names (docs/domain.md section 1): any strap that follows the standard works.
 """
 
 from __future__ import annotations
