@@ -1,7 +1,7 @@
 """The fake ``org.bluez``: one adapter (``/org/bluez/hci0``) and one heart-rate strap.
 
 Behaviour follows bluetoothd closely enough for bleak 3.1.0 (see
-``/work/shared/reference/virtual-bluez.md``):
+``docs/virtual-bluez.md``):
 
 * ObjectManager at ``/`` (dbus-fast answers GetManagedObjects and emits InterfacesAdded /
   InterfacesRemoved for every export).
