@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar, Final
 
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.types import SourceEvent, SourceState, StatusChange
+
+logger = logging.getLogger(__name__)
 
 _END: Final = object()
 
@@ -133,16 +135,23 @@ class HeartRateSource(abc.ABC):
             await self._run()
             message = self._end_message or message
         except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await self._cleanup()
+            await self._cleanup_quietly()
             raise
         except BiofeedbackError as exc:  # written for the user already
             state, message = SourceState.FAILED, str(exc)
         except Exception as exc:  # a source failure must reach the user as a status, not a crash
+            logger.debug("%s failed", type(self).__name__, exc_info=True)
             state, message = SourceState.FAILED, f"{type(exc).__name__}: {exc}"
-        with contextlib.suppress(Exception):
-            await self._cleanup()
+        await self._cleanup_quietly()
         await self._finish(state, message)
+
+    async def _cleanup_quietly(self) -> None:
+        # Broad on purpose: _cleanup is each source's own code (bleak, files, simulators), the
+        # source is ending anyway, and a failed cleanup must not hide why it ended.
+        try:
+            await self._cleanup()
+        except Exception:
+            logger.debug("cleanup of %s failed", type(self).__name__, exc_info=True)
 
     async def _finish(self, state: SourceState, message: str) -> None:
         if self._finished:

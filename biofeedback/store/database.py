@@ -198,7 +198,7 @@ class SessionStore:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
-        except BaseException:
+        except BaseException:  # broad on purpose: roll back on any exit, then re-raise
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
@@ -378,7 +378,7 @@ class SessionStore:
                 ],
             )
             self._write_classes(session_id, classified)
-        except BaseException:
+        except BaseException:  # broad on purpose: roll back on any exit, then re-raise
             conn.execute("ROLLBACK")
             raise
         if commit:

@@ -7,6 +7,7 @@ screen; the session set-up imports what it needs in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import time
@@ -21,6 +22,8 @@ from biofeedback.app.settings import AppSettings
 from biofeedback.store.paths import resolve_data_dir
 from biofeedback.ui.event_loop import run_until_complete, spawn
 from biofeedback.ui.main_window import MainWindow
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["AppOptions", "run_app"]
 
@@ -99,9 +102,10 @@ async def _screenshot_and_quit(window: MainWindow, options: AppOptions) -> None:
 
 def _process_start() -> float:
     """Wall time the process started (psutil), so start-up includes Python's own."""
-    try:
-        import psutil
+    import psutil
 
+    try:
         return float(psutil.Process().create_time())
-    except Exception:
+    except (psutil.Error, OSError):  # no access to our own process entry (sandboxes)
+        logger.debug("process start time unavailable; using now", exc_info=True)
         return time.time()
