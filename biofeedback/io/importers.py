@@ -254,7 +254,8 @@ def _start_from_name(name: str) -> str | None:
     if m is None:
         return None
     try:
-        return datetime(*(int(g) for g in m.groups())).isoformat()
+        year, month, day, hour, minute, second = (int(g) for g in m.groups())
+        return datetime(year, month, day, hour, minute, second).isoformat()
     except ValueError:
         return None
 

@@ -66,8 +66,8 @@ def read_rr_text(path: str | os.PathLike[str]) -> Recording:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputFileError(p, "not UTF-8 text (binary file?)", line=line) from None
+        bad_line = raw[: exc.start].count(b"\n") + 1
+        raise InputFileError(p, "not UTF-8 text (binary file?)", line=bad_line) from None
 
     values: list[float] = []
     lines: list[int] = []

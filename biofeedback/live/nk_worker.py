@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -371,7 +371,8 @@ def serve() -> None:
         logger.debug("warming the neurokit2 import failed", exc_info=True)
     while True:
         try:
-            rr, t = _read_frame(inp)  # type: ignore[misc]
+            # The parent sends (rr, t) float64 arrays (NeuroKitWorker.poll); pickle is untyped.
+            rr, t = cast("tuple[FloatArray, FloatArray]", _read_frame(inp))
         except (EOFError, OSError, KeyboardInterrupt):
             return
         try:

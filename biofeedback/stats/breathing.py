@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -113,6 +114,17 @@ def _fmt(value: float) -> str:
     return f"{value:.1f}"
 
 
+class _Known(TypedDict):
+    """The fields of :class:`BreathingCheck` known before any rate is summarised."""
+
+    label_a: str
+    label_b: str
+    n: int
+    n_missing: int
+    hf_difference: float | None
+    threshold_bpm: float
+
+
 def breathing_confound(
     breathing_a: npt.ArrayLike,
     breathing_b: npt.ArrayLike,
@@ -169,7 +181,7 @@ def breathing_confound(
     n = int(complete.sum())
     a, b = a[complete], b[complete]
     hf = None if hf_difference is None else float(hf_difference)
-    base = {
+    base: _Known = {
         "label_a": label_a, "label_b": label_b, "n": n, "n_missing": int(complete.size - n),
         "hf_difference": hf, "threshold_bpm": float(threshold_bpm),
     }

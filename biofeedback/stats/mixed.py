@@ -38,7 +38,7 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
@@ -338,7 +338,7 @@ def fit_practice_model(
     n_observations = len(data)
     n_participants = int(data["participant"].nunique())
     categories = sorted(data["category"].unique().tolist())
-    counts = {
+    counts: _Counts = {
         "outcome": outcome, "n_observations": n_observations,
         "n_participants": n_participants, "n_excluded": n_excluded, "n_missing": n_missing,
     }
@@ -402,6 +402,16 @@ def fit_practice_model(
         notes=tuple(notes),
         **counts,
     )
+
+
+class _Counts(TypedDict):
+    """The fields of :class:`MixedModelResult` known before any fit, for every return path."""
+
+    outcome: str
+    n_observations: int
+    n_participants: int
+    n_excluded: int
+    n_missing: int
 
 
 def _warning_notes(caught: list[warnings.WarningMessage]) -> list[str]:

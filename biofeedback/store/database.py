@@ -476,9 +476,10 @@ class SessionStore:
         ).fetchone()
         if row is None:
             raise SessionNotFoundError(f"no session {session_id} in {self.path}")
-        *head, device_info, settings, versions = row
+        (sid, participant_id, source, status, protocol_id, started_utc, ended_utc, duration_s,
+         device_info, settings, versions) = row
         return SessionInfo(
-            *head,
+            sid, participant_id, source, status, protocol_id, started_utc, ended_utc, duration_s,
             device_info=json.loads(device_info),
             settings=json.loads(settings),
             versions=json.loads(versions),

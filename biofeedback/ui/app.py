@@ -73,8 +73,13 @@ def run_app(options: AppOptions) -> int:
     window = MainWindow(data_dir, settings, neurokit=options.neurokit)
 
     async def main() -> int:
-        closed = asyncio.get_running_loop().create_future()
-        window.closed.connect(lambda: closed.done() or closed.set_result(None))
+        closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_closed() -> None:
+            if not closed.done():
+                closed.set_result(None)
+
+        window.closed.connect(on_closed)
         if os.environ.get(STARTUP_REPORT_ENV):
             window.first_painted.connect(lambda: print(
                 f"window visible at {time.time():.6f} ({time.time() - started:.3f} s after "

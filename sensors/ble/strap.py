@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 from biofeedback.core.beat_clock import BeatClock
@@ -36,7 +37,13 @@ from sensors.ble.scan import StrapAdvertisement, scan_for_straps
 
 logger = logging.getLogger(__name__)
 
-_LINK_LOST: Final = object()
+
+@dataclass(frozen=True, slots=True)
+class _LinkLost:
+    """Inbox item: bleak reported that ``client`` disconnected."""
+
+    client: object
+
 
 STRONGEST_SCAN_ROUND_S: Final = 3.0
 """Listening time to compare straps' signal strengths (straps advertise several times a
@@ -105,7 +112,8 @@ class BleHeartRateStrap(HeartRateSource):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._t0: float | None = None
         self._client: Any = None
-        self._inbox: asyncio.Queue[object] = asyncio.Queue()
+        # (receive time s, notification bytes), or a link loss, in arrival order.
+        self._inbox: asyncio.Queue[tuple[float, bytes] | _LinkLost] = asyncio.Queue()
         self._info: dict[str, Any] = {"address": address}
         self._contact: bool | None = None
         self._malformed = 0
@@ -273,11 +281,11 @@ class BleHeartRateStrap(HeartRateSource):
         """Turn notifications into events until the link drops (True) or forever."""
         while True:
             item = await self._inbox.get()
-            if isinstance(item, tuple) and item[0] is _LINK_LOST:
-                if item[1] is self._client:
+            if isinstance(item, _LinkLost):
+                if item.client is self._client:
                     return True
                 continue  # from a client a failed reconnection attempt already dropped
-            received_s, data = item  # type: ignore[misc]
+            received_s, data = item
             try:
                 measurement = parse_heart_rate_measurement(data)
             except MalformedMeasurementError as exc:
@@ -351,4 +359,4 @@ class BleHeartRateStrap(HeartRateSource):
 
     def _on_disconnect(self, client: object) -> None:
         if not self._stopping and client is self._client:
-            self._inbox.put_nowait((_LINK_LOST, client))
+            self._inbox.put_nowait(_LinkLost(client))
