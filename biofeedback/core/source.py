@@ -18,7 +18,12 @@ from biofeedback.core.types import SourceEvent, SourceState, StatusChange
 
 logger = logging.getLogger(__name__)
 
-_END: Final = object()
+
+class _End:
+    """The queue item after a source's last event."""
+
+
+_END: Final = _End()
 
 
 class SourceError(RuntimeError):
@@ -44,7 +49,7 @@ class HeartRateSource(abc.ABC):
     """Short name stored with each beat and session (``"sim"``, ``"replay"``, ``"ble"``)."""
 
     def __init__(self, *, queue_size: int = 256) -> None:
-        self._queue: asyncio.Queue[object] = asyncio.Queue(maxsize=queue_size)
+        self._queue: asyncio.Queue[SourceEvent | _End] = asyncio.Queue(maxsize=queue_size)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._state = SourceState.IDLE
@@ -172,10 +177,10 @@ class HeartRateSource(abc.ABC):
             raise SourceError(f"{type(self).__name__}: call start() before iterating")
         while True:
             item = await self._queue.get()
-            if item is _END:
+            if isinstance(item, _End):
                 return
             self._on_consumed(item)
-            yield item  # type: ignore[misc]
+            yield item
 
     def _on_consumed(self, event: object) -> None:  # noqa: B027 - optional hook
         """Called as the consumer takes each event (a replay keeps its clock on it)."""

@@ -311,8 +311,9 @@ class LiveSession:
             )
             # A session cut short by an error is not a complete recording.
             self._finish("interrupted" if failed else "complete", end_s)
-        if consumer.done() and not consumer.cancelled() and consumer.exception() is not None:
-            raise consumer.exception()  # type: ignore[misc]
+        error = consumer.exception() if consumer.done() and not consumer.cancelled() else None
+        if error is not None:
+            raise error
         return self.stats
 
     def _ensure_session(self) -> None:
