@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 def _log_level_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser = argparse.ArgumentParser(prog="biofeedback", add_help=False, allow_abbrev=False)
     _add_log_level(parser)
     return parser
 
