@@ -616,15 +616,15 @@ def _phase(
     elif kind is PhaseKind.PRACTICE:
         pacer = defaults.get("pacer")
 
+    expected: float | None
     if "expected_breathing_bpm" in table:
-        expected: float | None = c.number(
-            table["expected_breathing_bpm"], (*path, "expected_breathing_bpm")
-        )
-        if not MIN_BREATHS_PER_MIN <= expected <= 60.0:
+        given = c.number(table["expected_breathing_bpm"], (*path, "expected_breathing_bpm"))
+        if not MIN_BREATHS_PER_MIN <= given <= 60.0:
             c.fail(
                 (*path, "expected_breathing_bpm"),
-                f"{expected:g} breaths/min is outside {MIN_BREATHS_PER_MIN:g}-60",
+                f"{given:g} breaths/min is outside {MIN_BREATHS_PER_MIN:g}-60",
             )
+        expected = given
     else:
         expected = pacer.breaths_per_min if pacer is not None else None
 

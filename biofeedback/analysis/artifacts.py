@@ -9,8 +9,10 @@ premature (ectopic) beat as two adjacent peaks (the short interval as "longshort
 compensatory long one as "ectopic") and then moves *both* peaks at once to the midpoints of
 their *original* neighbours, which leaves the two intervals wrong by up to about 100 ms. With
 2 % simulated ectopic beats its corrected RMSSD was 20-60 % off the clean value; with this
-module's correction it is within 1 % (tests/test_analysis_artifacts.py). The rules, after
-Lipponen & Tarvainen (2019):
+module's correction it was within 1 %. The tests guard looser bounds: RMSSD within 2 % with 3 %
+missed and extra beats (tests/test_analysis_correction_runs.py) and within 5 % with 2 % mixed
+missed, extra and ectopic beats (tests/test_analysis_phases.py). The rules, after Lipponen &
+Tarvainen (2019):
 
 - extra beat (peak k): delete peak k, merging its two intervals;
 - missed beat (peak k): insert a peak halfway between peaks k - 1 and k;

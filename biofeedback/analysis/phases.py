@@ -38,7 +38,7 @@ Pipeline (every step is gap-aware: nothing is computed across a gap)
    as slow breathing makes it (:mod:`biofeedback.core.breathing`). A Mayer-wave peak near
    0.1 Hz that merely exceeds a weak respiratory peak is therefore not read as slow breathing.
 8. **hf_valid** is True only when HF was computed and the breathing rate lies within
-   9-24 breaths/min (the HF band x 60; domain.md section 3).
+   9-24 breaths/min (the HF band x 60; docs/domain.md section 3).
 
 neurokit2 is imported inside the functions that need it, so importing this module is cheap.
 """

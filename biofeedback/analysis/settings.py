@@ -26,7 +26,7 @@ class AnalysisSettings:
         :mod:`biofeedback.analysis.artifacts`, separately on every gap-free segment.
         ``"neurokit2"``: the corrected peaks of ``signal_fixpeaks(iterative=True)`` as they
         are (kept for comparison: it mishandles ectopic beats). ``"none"``: raw intervals.
-        Correction is mandatory before any vagal claim (domain.md section 4); ``"none"``
+        Correction is mandatory before any vagal claim (docs/domain.md section 4); ``"none"``
         exists for validation against series that are already clean.
     kubios_c1, kubios_c2, kubios_alpha : float
         Thresholds of the beat classifier: c1 = 0.13, c2 = 0.17, alpha = 5.2 (Lipponen &
@@ -52,7 +52,7 @@ class AnalysisSettings:
         time-domain-only path (about 3x faster), used for bulk validation.
     interpolation_rate_hz : float
         Resampling rate of the interval series before the PSD: 4 Hz reproduces Kubios
-        (domain.md section 3; neurokit2's own default is 100 Hz). neurokit2 0.2.13 interpolates
+        (docs/domain.md section 3; neurokit2's own default is 100 Hz). neurokit2 0.2.13 interpolates
         with its default ``signal_interpolate(method="quadratic")``; ``hrv_frequency`` cannot
         pass another method through.
     psd_method : str
@@ -60,26 +60,26 @@ class AnalysisSettings:
         nfft = twice the window, no detrending beyond removing the mean).
     ulf_band_hz, vlf_band_hz, lf_band_hz, hf_band_hz, vhf_band_hz : tuple of float
         Frequency bands, Hz: ULF 0-0.0033, VLF 0.0033-0.04, LF 0.04-0.15, HF 0.15-0.40
-        (Task Force 1996, Circulation 93:1043-1065; domain.md section 3), VHF 0.40-0.50
+        (Task Force 1996, Circulation 93:1043-1065; docs/domain.md section 3), VHF 0.40-0.50
         (neurokit2 default).
     min_hf_duration_s : float
         Shortest gap-free run used for HF and the breathing rate: 67 s, about 10 wavelengths
-        of the HF band's lower edge 0.15 Hz (Task Force 1996; domain.md section 3).
+        of the HF band's lower edge 0.15 Hz (Task Force 1996; docs/domain.md section 3).
     min_lf_duration_s : float
         Shortest gap-free run used for LF (and so LF/HF): 250 s, 10 wavelengths of 0.04 Hz
-        (Task Force 1996; domain.md section 3).
+        (Task Force 1996; docs/domain.md section 3).
     breathing_band_hz : tuple of float
         Band searched for the dominant peak of the interval spectrum that estimates the
         breathing rate: 0.05-0.50 Hz (3-30 breaths/min). It spans LF and HF on purpose: slow
         or paced breathing (about 6/min, 0.1 Hz) moves respiratory sinus arrhythmia into LF
-        (domain.md section 3).
+        (docs/domain.md section 3).
     breathing_slow_peak_dominance : float
         A spectral peak below 0.15 Hz is read as the breathing rate only when it is this many
         times higher than the highest peak above 0.15 Hz (default 20; see
         :data:`biofeedback.core.breathing.SLOW_PEAK_DOMINANCE` for the calibration).
     min_hf_breathing_bpm, max_hf_breathing_bpm : float
         HF power is interpretable as respiratory sinus arrhythmia only when breathing lies in
-        the HF band: 9-24 breaths/min = 0.15-0.40 Hz x 60 (domain.md section 3).
+        the HF band: 9-24 breaths/min = 0.15-0.40 Hz x 60 (docs/domain.md section 3).
     pnn_threshold_ms : float
         pNN50 threshold: successive differences with ``|dNN| > 50 ms`` (Bigger et al. 1988;
         Task Force 1996; neurokit2 also uses ">").

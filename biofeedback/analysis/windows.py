@@ -2,7 +2,7 @@
 
 Lab comparisons of phases (baseline, stressor, practice, recovery) use windows of the same
 length in every phase, so that indices which depend on the window length (SDNN, LF, the
-variance of every estimate) are comparable across phases (domain.md section 3). The default
+variance of every estimate) are comparable across phases (docs/domain.md section 3). The default
 is the last 4 min of each phase: the end of a phase is the most settled part of it, and
 240 s is within the short-term range of the Task Force (1996, Circulation 93:1043-1065; 5 min
 standard, shorter windows allowed when equal across conditions) and of Laborde, Mosley &
@@ -16,7 +16,7 @@ edge). Windows too noisy or too empty to interpret are returned with ``excluded=
 the reason, never dropped.
 
 :func:`binned_trajectory` gives heart rate and lnRMSSD on a fixed 1-min grid over the whole
-session, for curve or mixed-model fitting of reactivity and recovery (domain.md section 6),
+session, for curve or mixed-model fitting of reactivity and recovery (docs/domain.md section 6),
 computed in numpy from the corrected intervals the live detector stored with each beat.
 
 Nothing here imports Qt; neurokit2 is imported only by :func:`analyze_recording`.
@@ -80,11 +80,11 @@ class WindowSettings:
     exclusion_threshold_pct : float
         A window with more than this percentage of raw beats flagged as artifacts (Kubios
         classes, first pass on the raw series) is excluded: default 5 %, the study default
-        of domain.md section 4. Stored with the study.
+        of docs/domain.md section 4. Stored with the study.
     min_covered_s : float
         A window whose analysed intervals add up to less than this many seconds (beats lost in
         gaps) is excluded as having too few beats: default 10 s, the shortest window in which
-        RMSSD is usable (Munoz et al. 2015, PLoS ONE 10:e0138921; domain.md section 3).
+        RMSSD is usable (Munoz et al. 2015, PLoS ONE 10:e0138921; docs/domain.md section 3).
     kinds : tuple of str
         Phase kinds that get a window: baseline, stressor, practice, recovery and rest
         (:data:`ANALYSED_KINDS`); self_report phases do not.
@@ -307,7 +307,8 @@ def _window(
         hr_bpm=row.mean_hr_bpm,
         rmssd_ms=row.rmssd_ms,
         ln_rmssd=row.ln_rmssd,
-        # HF outside 9-24 breaths/min measures breathing, not vagal outflow (domain.md s. 3).
+        # HF outside 9-24 breaths/min measures breathing, not vagal outflow
+        # (docs/domain.md section 3).
         hf_ms2=row.hf_ms2 if row.hf_valid else None,
         lf_ms2=row.lf_ms2,
         breathing_rate_bpm=row.breathing_rate_bpm,
@@ -367,7 +368,7 @@ def binned_trajectory(recording: Recording, bin_s: float = 60.0) -> list[Traject
         ``corrected_count``) and classes (``artifact``) are used where present.
     bin_s : float
         Bin length, s. Default 60 s: 1-min binned trajectories for curve or mixed-model
-        fitting of reactivity and recovery (domain.md section 6; issue 6).
+        fitting of reactivity and recovery (docs/domain.md section 6; issue 6).
 
     Returns
     -------

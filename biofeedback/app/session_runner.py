@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
+import logging
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from biofeedback.session.planning import (
 from biofeedback.session.protocol_session import ProtocolSession
 from biofeedback.store.database import SessionStore
 from protocols.model import PracticeProtocol
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["PreparedSession", "prepare_session"]
 
@@ -130,13 +133,15 @@ def prepare_session(
             )
         if placement is not None and store is not None and record:
             place_in_study(session, store, placement)
-    except BaseException:
+    except BaseException:  # broad on purpose: close on any exit, cancellation too, then re-raise
         if store is not None:
             store.close()
         raise
     if store is not None and not record:
-        with contextlib.suppress(Exception):
+        try:
             store.close()
+        except sqlite3.Error:  # nothing was written through it; a failed close loses nothing
+            logger.debug("closing the unused store failed", exc_info=True)
         store = None
     return PreparedSession(request, session, protocol, protocol_session, placement, store)
 

@@ -111,7 +111,7 @@ class AppSettings:
                 f.write("\n")
             path = folder / SETTINGS_FILE
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException:  # broad on purpose: no temporary file left on any exit; re-raised
             Path(tmp).unlink(missing_ok=True)
             raise
         return path

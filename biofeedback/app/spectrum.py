@@ -10,7 +10,7 @@ picked with the rule shared by the live indices and the analysis
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -173,5 +173,7 @@ def current_segment(source: LiveSession | LiveProcessor) -> tuple[FloatArray, Fl
         Copies; the beats whose artifact class is final (the live indices' input), i.e. up
         to two beats behind the newest raw beat.
     """
-    processor = getattr(source, "processor", source)
+    # A session exposes its current processor (a replay seek replaces it); duck-typed so
+    # this module needs neither class at run time.
+    processor = cast("LiveProcessor", getattr(source, "processor", source))
     return processor.hrv.segment_arrays()

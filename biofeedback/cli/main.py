@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from biofeedback.cli.log import LOG_LEVEL_ENV, LOG_LEVELS, configure_logging, resolve_log_level
 from biofeedback.core.errors import BiofeedbackError
+
+logger = logging.getLogger(__name__)
+
+
+def _log_level_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="biofeedback", add_help=False, allow_abbrev=False)
+    _add_log_level(parser)
+    return parser
+
+
+def _add_log_level(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-level",
+        metavar="LEVEL",
+        default=None,
+        help=f"log to standard error from this level on: {', '.join(LOG_LEVELS)} "
+        f"(default: ${LOG_LEVEL_ENV}, else WARNING); DEBUG shows swallowed errors and bleak's "
+        "Bluetooth log. Accepted before or after the command.",
+    )
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -18,6 +39,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="biofeedback",
         description="Heart-rate variability biofeedback and research.",
     )
+    _add_log_level(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     from biofeedback.cli import app
 
@@ -50,6 +72,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a command; user errors go to standard error with exit status 1, never a traceback."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    # --log-level is global but may follow the command, so it is taken out before the command
+    # parser sees the arguments (and before argv[0] picks the window's fast path below).
+    log_options, argv = _log_level_parser().parse_known_args(argv)
+    try:
+        configure_logging(resolve_log_level(log_options.log_level, os.environ))
+    except ValueError as exc:
+        print(f"biofeedback: error: {exc}", file=sys.stderr)
+        return 2
     # No command: open the window, like a desktop program.
     argv = argv or ["app"]
     parser = build_parser("app" if argv[0] == "app" else None)
@@ -57,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "run", None) is None:
         parser.print_help(sys.stderr)
         return 2
+    logger.debug("command %s, arguments %s", args.command, argv[1:])
     try:
         return int(args.run(args))
     except BiofeedbackError as exc:
@@ -73,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"biofeedback {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # last resort: still no traceback for the user
+        logger.debug("internal error in %r", args.command, exc_info=exc)
         print(
             f"biofeedback {args.command}: internal error: {type(exc).__name__}: {exc}\n"
             "Please report this with the command you ran.",

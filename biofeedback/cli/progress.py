@@ -43,11 +43,11 @@ class LiveStatusPrinter:
             if event.kind is MarkerKind.STRESSOR:
                 if event.extra.get("event") != "end":
                     return  # one line per answer would flood the terminal: summary only
-                x = event.extra
+                extra = event.extra
                 self._print(
-                    f"[{format_clock(event.onset_s)}] serial subtraction: {x.get('answers')} "
-                    f"answers, {x.get('errors')} errors, mean latency "
-                    f"{_fmt(x.get('mean_latency_ms'), '.0f')} ms"
+                    f"[{format_clock(event.onset_s)}] serial subtraction: {extra.get('answers')} "
+                    f"answers, {extra.get('errors')} errors, mean latency "
+                    f"{_fmt(extra.get('mean_latency_ms'), '.0f')} ms"
                 )
                 return
             self._print(f"[{format_clock(event.onset_s)}] marker: {event.label}")

@@ -6,10 +6,10 @@
 from __future__ import annotations
 
 import math
+import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from biofeedback.analysis.settings import AnalysisSettings
@@ -39,7 +39,7 @@ than 240 s) get LF; the Task Force (1996) minimum of ~2 min for LF is still met.
 
 
 def compare(
-    data_dir: str | Path | None,
+    data_dir: str | os.PathLike[str] | None,
     *,
     study: str | None = None,
     participants: Sequence[str] = (),
@@ -267,7 +267,7 @@ def _per_practice(responses: Sequence[PracticeResponse]) -> list[dict[str, Any]]
         entry: dict[str, Any] = {"practice": practice, "category": category}
         for metric in METRICS:
             means = participant_means(responses, metric, practice=practice)
-            values = [m[category] for m in means.values() if m[category] is not None]
+            values = [v for m in means.values() if (v := m[category]) is not None]
             entry[f"delta_{metric}"] = sum(values) / len(values) if values else None
             entry[f"n_{metric}"] = len(values)
         out.append(entry)

@@ -1,4 +1,4 @@
-"""Stress reactivity and recovery per session (domain.md section 6).
+"""Stress reactivity and recovery per session (docs/domain.md section 6).
 
 Per session with baseline, stressor and recovery windows: reactivity (stressor - baseline),
 recovery (recovery - baseline) and % recovery for each metric; the residualised change

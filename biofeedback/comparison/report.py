@@ -643,6 +643,11 @@ def _model_section(model: dict[str, Any]) -> list[str]:
     return out
 
 
+def _difference(a: float | None, b: float | None) -> float | None:
+    """``a - b``, or None when either is missing."""
+    return None if a is None or b is None else a - b
+
+
 def _trajectory_section(rows: Sequence[WindowRow]) -> list[str]:
     from biofeedback.comparison.contrasts import participant_means, practice_responses
 
@@ -658,8 +663,7 @@ def _trajectory_section(rows: Sequence[WindowRow]) -> list[str]:
         "self-soothing and attention practices, joined by a line.",
     ))
     table_rows = [[p, _fmt(m.get("self_soothing"), 3), _fmt(m.get("attention"), 3),
-                   _fmt(None if m.get("self_soothing") is None or m.get("attention") is None
-                        else m["self_soothing"] - m["attention"], 3)]
+                   _fmt(_difference(m.get("self_soothing"), m.get("attention")), 3)]
                   for p, m in means.items()]
     out.append(_table(["Participant", "Δ lnRMSSD self-soothing (ln ms)",
                        "Δ lnRMSSD attention (ln ms)", "Difference (ln ms)"], table_rows,

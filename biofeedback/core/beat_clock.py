@@ -1,6 +1,6 @@
 """Rebuild beat times from RR intervals that arrive without timestamps.
 
-The Heart Rate Measurement carries no timestamp (domain.md section 1), so beat times are the
+The Heart Rate Measurement carries no timestamp (docs/domain.md section 1), so beat times are the
 cumulative sum of RR anchored to the host receive clock. Two clocks then run side by side:
 
 * the beat clock, advanced by every RR interval;
@@ -26,7 +26,7 @@ from statistics import median
 from biofeedback.core.types import Beat, BeatBatch, Gap, GapReason
 
 DEFAULT_GAP_FACTOR = 1.5
-"""Drift beyond 1.5 x the median RR marks a gap (domain.md section 1)."""
+"""Drift beyond 1.5 x the median RR marks a gap (docs/domain.md section 1)."""
 
 _FALLBACK_RR_MS = 1000.0
 
@@ -41,7 +41,7 @@ class BeatClock:
         Source kind stamped on every beat.
     gap_factor : float
         A gap is recorded when the receive clock leads the beat clock by more than this many
-        median RR intervals. Default 1.5 (domain.md section 1).
+        median RR intervals. Default 1.5 (docs/domain.md section 1).
     median_window : int
         Number of recent RR intervals the median is taken over.
     """

@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar, Final
 
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.types import SourceEvent, SourceState, StatusChange
 
-_END: Final = object()
+logger = logging.getLogger(__name__)
+
+
+class _End:
+    """The queue item after a source's last event."""
+
+
+_END: Final = _End()
 
 
 class SourceError(RuntimeError):
@@ -42,7 +49,7 @@ class HeartRateSource(abc.ABC):
     """Short name stored with each beat and session (``"sim"``, ``"replay"``, ``"ble"``)."""
 
     def __init__(self, *, queue_size: int = 256) -> None:
-        self._queue: asyncio.Queue[object] = asyncio.Queue(maxsize=queue_size)
+        self._queue: asyncio.Queue[SourceEvent | _End] = asyncio.Queue(maxsize=queue_size)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._state = SourceState.IDLE
@@ -133,16 +140,23 @@ class HeartRateSource(abc.ABC):
             await self._run()
             message = self._end_message or message
         except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await self._cleanup()
+            await self._cleanup_quietly()
             raise
         except BiofeedbackError as exc:  # written for the user already
             state, message = SourceState.FAILED, str(exc)
         except Exception as exc:  # a source failure must reach the user as a status, not a crash
+            logger.debug("%s failed", type(self).__name__, exc_info=True)
             state, message = SourceState.FAILED, f"{type(exc).__name__}: {exc}"
-        with contextlib.suppress(Exception):
-            await self._cleanup()
+        await self._cleanup_quietly()
         await self._finish(state, message)
+
+    async def _cleanup_quietly(self) -> None:
+        # Broad on purpose: _cleanup is each source's own code (bleak, files, simulators), the
+        # source is ending anyway, and a failed cleanup must not hide why it ended.
+        try:
+            await self._cleanup()
+        except Exception:
+            logger.debug("cleanup of %s failed", type(self).__name__, exc_info=True)
 
     async def _finish(self, state: SourceState, message: str) -> None:
         if self._finished:
@@ -163,10 +177,10 @@ class HeartRateSource(abc.ABC):
             raise SourceError(f"{type(self).__name__}: call start() before iterating")
         while True:
             item = await self._queue.get()
-            if item is _END:
+            if isinstance(item, _End):
                 return
             self._on_consumed(item)
-            yield item  # type: ignore[misc]
+            yield item
 
     def _on_consumed(self, event: object) -> None:  # noqa: B027 - optional hook
         """Called as the consumer takes each event (a replay keeps its clock on it)."""

@@ -71,7 +71,7 @@ class Beat:
         Raw RR interval in ms, exactly as the sensor reported it (never corrected in place).
     time_s : float
         Time of the beat that ends this interval, in s since session start, rebuilt from the
-        cumulative sum of RR and anchored to the host receive clock (domain.md section 1).
+        cumulative sum of RR and anchored to the host receive clock (docs/domain.md section 1).
     received_s : float
         Session-clock time at which the host received the notification that carried it, s.
     source : str

@@ -3,7 +3,7 @@
 Every export is written atomically: files are written to a temporary name in the target
 folder and renamed into place, and a BIDS dataset is built in a temporary folder beside the
 target and renamed into place, so a failed export never leaves a partial file or folder.
-Formats follow domain.md section 7.
+Formats follow docs/domain.md section 7.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ MARKER_COLUMNS = ("onset_s", "duration_s", "kind", "label", "extra")
 """Columns of the markers CSV."""
 
 RR_DERIVATIVE_COLUMNS = ("beat_time_s", "rr_ms", "artifact", "rr_corrected_ms")
-"""Columns of the BIDS derivative RR table (domain.md section 7)."""
+"""Columns of the BIDS derivative RR table (docs/domain.md section 7)."""
 
 EVENT_COLUMNS = ("onset", "duration", "trial_type", "event_kind", "label")
 """Columns of the BIDS ``*_events.tsv``."""
@@ -114,11 +114,11 @@ def _atomic_files(writers: Sequence[tuple[Path, Callable[[Path], None]]]) -> lis
     temps: list[Path] = []
     try:
         for path, write in writers:
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix,
-                                       dir=path.parent)
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix,
+                                            dir=path.parent)
             os.close(fd)
-            temps.append(Path(tmp))
-            write(Path(tmp))
+            temps.append(Path(tmp_name))
+            write(Path(tmp_name))
         for tmp, (path, _) in zip(temps, writers, strict=True):
             os.replace(tmp, path)
     finally:
@@ -554,10 +554,12 @@ def _build_bids(root: Path, sessions: Sequence[BidsSession], name: str) -> None:
         _write(out / f"{stem}_rr.tsv", _tsv_text(RR_DERIVATIVE_COLUMNS, rows))
         _write(out / f"{stem}_rr.json", _dump_json(_RR_JSON))
     for sub, items in by_subject.items():
-        rows = [(f"ses-{ses}", task, s.protocol_id, s.condition, s.condition_position)
-                for ses, task, s in items]
+        session_rows = [
+            (f"ses-{ses}", task, s.protocol_id, s.condition, s.condition_position)
+            for ses, task, s in items
+        ]
         _write(root / f"sub-{sub}" / f"sub-{sub}_sessions.tsv", _tsv_text(
-            ("session_id", "task", "protocol", "condition", "condition_position"), rows))
+            ("session_id", "task", "protocol", "condition", "condition_position"), session_rows))
     people = [(f"sub-{sub}", ",".join(s.condition_order)) for sub, s in sorted(subjects.items())]
     _write(root / "participants.tsv", _tsv_text(("participant_id", "condition_order"), people))
     _write(root / "participants.json", _dump_json({
@@ -586,7 +588,7 @@ def export_bids(sessions: Sequence[BidsSession], out: str | os.PathLike[str], *,
         The dataset folder, holding ``dataset_description.json``, ``participants.tsv``,
         ``sub-*/sub-*_sessions.tsv``, ``sub-*/ses-*/beh/*_events.tsv`` (phases, markers and
         gaps: ``onset``, ``duration``, ``trial_type``, ...) and the RR series as
-        ``derivatives/biofeedback/sub-*/ses-*/beh/*_rr.tsv`` (domain.md section 7).
+        ``derivatives/biofeedback/sub-*/ses-*/beh/*_rr.tsv`` (docs/domain.md section 7).
 
     Raises
     ------

@@ -1,6 +1,6 @@
 """Import RR recordings written by other tools, with format auto-detection.
 
-Formats (domain.md section 7):
+Formats (docs/domain.md section 7):
 
 ``kubios``
     Kubios RR text: ``#`` comment lines, one RR per line in ms (or s, told by magnitude).
@@ -254,7 +254,8 @@ def _start_from_name(name: str) -> str | None:
     if m is None:
         return None
     try:
-        return datetime(*(int(g) for g in m.groups())).isoformat()
+        year, month, day, hour, minute, second = (int(g) for g in m.groups())
+        return datetime(year, month, day, hour, minute, second).isoformat()
     except ValueError:
         return None
 

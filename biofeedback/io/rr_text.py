@@ -1,6 +1,6 @@
 """Plain RR text files: one RR interval per line, ``#`` comments.
 
-This is the Kubios-style text format (domain.md section 7): values in ms, or in seconds in some
+This is the Kubios-style text format (docs/domain.md section 7): values in ms, or in seconds in some
 files, told apart by magnitude. A bad file is refused as a whole with the file, line and reason;
 nothing partial is ever returned.
 """
@@ -66,8 +66,8 @@ def read_rr_text(path: str | os.PathLike[str]) -> Recording:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputFileError(p, "not UTF-8 text (binary file?)", line=line) from None
+        bad_line = raw[: exc.start].count(b"\n") + 1
+        raise InputFileError(p, "not UTF-8 text (binary file?)", line=bad_line) from None
 
     values: list[float] = []
     lines: list[int] = []

@@ -22,6 +22,7 @@ job runs at a time and polls in between cost a clock read.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import pickle
 import queue
@@ -32,10 +33,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 import numpy.typing as npt
+
+logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -362,11 +365,14 @@ def serve() -> None:
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     inp = sys.stdin.buffer
-    with contextlib.suppress(Exception):
+    try:
         import neurokit2  # noqa: F401 - warm the import before the first job
+    except Exception:  # broad: any import failure; the first job reports it to the session
+        logger.debug("warming the neurokit2 import failed", exc_info=True)
     while True:
         try:
-            rr, t = _read_frame(inp)  # type: ignore[misc]
+            # The parent sends (rr, t) float64 arrays (NeuroKitWorker.poll); pickle is untyped.
+            rr, t = cast("tuple[FloatArray, FloatArray]", _read_frame(inp))
         except (EOFError, OSError, KeyboardInterrupt):
             return
         try:
@@ -379,6 +385,7 @@ def _safe_compute(rr: FloatArray, t: FloatArray) -> NeuroKitResult:
     try:
         return compute_neurokit(rr, t)
     except Exception as exc:  # the worker must never kill the session
+        logger.debug("neurokit2 failed on a window", exc_info=True)
         return _error_result(rr, t, f"{type(exc).__name__}: {exc}")
 
 

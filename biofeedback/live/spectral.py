@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -107,7 +108,7 @@ def resample_nn(
     """
     x = np.asarray(time_s, dtype=np.float64)
     y = np.asarray(nn_ms, dtype=np.float64)
-    grid = np.arange(start=x[0], stop=x[-1] + 1 / rate_hz, step=1 / rate_hz)
+    grid = np.arange(x[0], x[-1] + 1 / rate_hz, 1 / rate_hz)
     n = x.size
     if n < 3:
         return np.interp(grid, x, y)
@@ -154,7 +155,8 @@ def _solve_tridiagonal(
 
 
 _WELCH_CACHE: dict[
-    tuple[int, int, float], tuple[FloatArray, npt.NDArray[np.intp], float, FloatArray, int]
+    tuple[int, int, float],
+    tuple[FloatArray, npt.NDArray[np.signedinteger[Any]], float, FloatArray, int],
 ] = {}
 
 
@@ -191,7 +193,8 @@ def welch_psd(signal: FloatArray, rate_hz: float) -> tuple[FloatArray, FloatArra
         n_seg = (n - noverlap) // step
         win = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(nperseg) / nperseg)  # periodic Hann
         idx = np.arange(n_seg)[:, None] * step + np.arange(nperseg)[None, :]
-        freq = np.fft.rfftfreq(nfft, 1.0 / rate_hz)
+        # float64 already; numpy's stubs only promise "floating".
+        freq = np.fft.rfftfreq(nfft, 1.0 / rate_hz).astype(np.float64, copy=False)
         first = int(np.count_nonzero(freq < min_frequency))
         if not np.all(freq[first:] >= min_frequency):  # pragma: no cover - freq is ascending
             raise AssertionError
@@ -253,7 +256,8 @@ def periodogram(signal: FloatArray, rate_hz: float, nfft: int) -> tuple[FloatArr
     if win is None:
         win = _HANN.setdefault(n, np.hanning(n))
     spec = np.fft.rfft(resid * win, n=max(nfft, n))
-    return np.fft.rfftfreq(max(nfft, n), 1.0 / rate_hz), spec.real**2 + spec.imag**2
+    freq = np.fft.rfftfreq(max(nfft, n), 1.0 / rate_hz).astype(np.float64, copy=False)
+    return freq, spec.real**2 + spec.imag**2
 
 
 def breathing_rate(
@@ -269,7 +273,7 @@ def breathing_rate(
     zero padded to ``nfft`` points; the RSA peak in ``band_hz`` (0.05-0.5 Hz = 3-30
     breaths/min) is picked by :func:`breathing_rate_from` and refined by parabolic
     interpolation of the log power. Respiratory sinus arrhythmia makes this the breathing
-    frequency when breathing is regular (domain.md section 3).
+    frequency when breathing is regular (docs/domain.md section 3).
 
     Returns
     -------
@@ -321,7 +325,7 @@ def coherence(
     peak_width_hz: float = 0.030,
     nfft: int = 1024,
 ) -> CoherenceResult | None:
-    """HeartMath-style coherence of a resampled NN series (domain.md section 3).
+    """HeartMath-style coherence of a resampled NN series (docs/domain.md section 3).
 
     Definition (ours, after the published HeartMath description; HeartMath's 0-16 score
     mapping is proprietary and this is *not* it):
@@ -438,7 +442,7 @@ def _solve_window(xs: list[float], ys: list[float], a: int, b: int) -> list[floa
 def _evaluate(x: FloatArray, coef: FloatArray, y_last: float, rate_hz: float) -> FloatArray:
     """Evaluate the spline of window ``x`` on neurokit2's grid (held constant past the end)."""
     n = x.size
-    grid = np.arange(start=x[0], stop=x[-1] + 1 / rate_hz, step=1 / rate_hz)
+    grid = np.arange(x[0], x[-1] + 1 / rate_hz, 1 / rate_hz)
     last = int(np.searchsorted(grid, x[-1], side="right"))
     knots = np.empty(n + 3)
     knots[:3] = x[0]

@@ -1,6 +1,6 @@
 """Lab Streaming Layer outlets and a marker inlet for a :class:`LiveSession`.
 
-Outlets (domain.md section 7): RR (ms, one float channel, irregular rate, each sample
+Outlets (docs/domain.md section 7): RR (ms, one float channel, irregular rate, each sample
 stamped at the beat time), HR (bpm), live lnRMSSD (60 s window) and markers (``Markers``,
 one string channel). The session clock maps to the LSL clock by one offset per session,
 taken when the source starts streaming (or the first time it is needed before that;
@@ -20,6 +20,7 @@ pylsl loads the liblsl C library, so it is imported only when a stream is opened
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import threading
 import weakref
@@ -29,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.types import Marker, MarkerKind, SourceState, StatusChange
 from biofeedback.session.live_session import BeatsProcessed
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from biofeedback.session.live_session import LiveSession, SessionEvent
@@ -269,7 +272,8 @@ class LslMarkerInlet:
         while not self._halt.is_set():
             try:
                 sample, stamp = inlet.pull_sample(timeout=0.1)
-            except Exception:  # stream lost for good; the session goes on without it
+            except RuntimeError as exc:  # pylsl's LostError and its other errors: stream gone
+                logger.warning("LSL marker stream lost; no more markers from it: %s", exc)
                 return
             if sample is None:
                 continue

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import platform
 import time
 from collections.abc import Callable
@@ -32,6 +33,8 @@ from biofeedback.live.indices import LiveHrvSettings, LiveIndices
 from biofeedback.live.nk_worker import NeuroKitResult, NeuroKitWorker
 from biofeedback.live.processor import LiveProcessor
 from biofeedback.store.database import BeatClassification, SessionStore
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,8 +311,9 @@ class LiveSession:
             )
             # A session cut short by an error is not a complete recording.
             self._finish("interrupted" if failed else "complete", end_s)
-        if consumer.done() and not consumer.cancelled() and consumer.exception() is not None:
-            raise consumer.exception()  # type: ignore[misc]
+        error = consumer.exception() if consumer.done() and not consumer.cancelled() else None
+        if error is not None:
+            raise error
         return self.stats
 
     def _ensure_session(self) -> None:
@@ -433,6 +437,9 @@ class LiveSession:
             try:
                 hook(self.source.session_time_s() if end_s is None else end_s)
             except Exception as exc:  # the session must still be closed properly
+                # The first failure is re-raised once the session is closed; later ones
+                # would otherwise vanish.
+                logger.debug("before-finish hook %r failed", hook, exc_info=True)
                 error = error or exc
         remaining = self.processor.finish()
         self._count(remaining)

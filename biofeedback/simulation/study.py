@@ -23,7 +23,7 @@ What varies between participants (all seeded)
   soothing touch 10/min, mindfulness of breathing 11/min) plus N(0, 0.75) per person and
   practice; paced phases breathe at the pacer rate. Clipped to 5-20 breaths/min.
 * Artifacts: missed + extra beats ~ U(0, 3 %) per person (split at random between the two),
-  plus 0.2 % ectopic pairs (true ectopy in healthy adults, domain.md section 4). No dropped
+  plus 0.2 % ectopic pairs (true ectopy in healthy adults, docs/domain.md section 4). No dropped
   notifications (gaps would change phase lengths; see the report of issue 6).
 * Day-to-day: each session scales the amplitude gain by exp(N(0, 0.1)), which shifts every
   phase's lnRMSSD of that session by about the same amount.

@@ -6,7 +6,7 @@ soothing or paced breathing (about 6/min, 0.1 Hz) moves RSA into the LF band, so
 vagal outflow does not; within the band, RSA amplitude still grows as breathing slows
 (Grossman & Taylor 2007). A difference in HF between self-soothing and attention practices is
 therefore only interpretable beside the breathing rates of both (Laborde, Mosley & Thayer 2017;
-domain.md section 3). :func:`breathing_confound` reports those rates per category, their paired
+docs/domain.md section 3). :func:`breathing_confound` reports those rates per category, their paired
 difference with a 95 % t interval, and a warning when breathing may explain an HF difference:
 
 - the mean paired difference exceeds ``threshold_bpm`` in absolute value, or its 95 % CI
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -47,7 +48,7 @@ HF_LOW_BPM = HF_LOW_HZ * 60.0
 HF_HIGH_BPM = HF_HIGH_HZ * 60.0
 """24 breaths/min: above it RSA lies beyond the HF band (Task Force 1996)."""
 
-# 95 % is the reporting convention of psychophysiology (domain.md section 6).
+# 95 % is the reporting convention of psychophysiology (docs/domain.md section 6).
 _CONFIDENCE = 0.95
 
 
@@ -115,6 +116,17 @@ def _fmt(value: float) -> str:
     return format_number(value, 1)
 
 
+class _Known(TypedDict):
+    """The fields of :class:`BreathingCheck` known before any rate is summarised."""
+
+    label_a: str
+    label_b: str
+    n: int
+    n_missing: int
+    hf_difference: float | None
+    threshold_bpm: float
+
+
 def breathing_confound(
     breathing_a: npt.ArrayLike,
     breathing_b: npt.ArrayLike,
@@ -171,7 +183,7 @@ def breathing_confound(
     n = int(complete.sum())
     a, b = a[complete], b[complete]
     hf = None if hf_difference is None else float(hf_difference)
-    base = {
+    base: _Known = {
         "label_a": label_a, "label_b": label_b, "n": n, "n_missing": int(complete.size - n),
         "hf_difference": hf, "threshold_bpm": float(threshold_bpm),
     }

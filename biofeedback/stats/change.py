@@ -1,4 +1,4 @@
-"""Change scores for stress reactivity and recovery (domain.md section 6).
+"""Change scores for stress reactivity and recovery (docs/domain.md section 6).
 
 - :func:`difference`: the raw change ``a - b`` (reactivity = stressor - baseline, recovery =
   recovery - baseline, practice response = practice - baseline).
@@ -138,7 +138,7 @@ def percent_recovery(
 ) -> float | None:
     """Recovery as a percentage of the stress response.
 
-    ``100 * (stressor - recovery) / (stressor - baseline)`` (domain.md section 6; Linden et al.
+    ``100 * (stressor - recovery) / (stressor - baseline)`` (docs/domain.md section 6; Linden et al.
     1997).
 
     Parameters

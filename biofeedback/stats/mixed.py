@@ -1,9 +1,9 @@
 """Linear mixed model of practice effects across participants, sessions and phases.
 
 With several sessions, phases or windows per participant, the paired comparison of
-:mod:`biofeedback.stats.paired` throws information away. domain.md section 6 prescribes instead a
-linear mixed model with a random intercept per participant and fixed effects for the practice
-category, the phase, their interaction and the order of the condition::
+:mod:`biofeedback.stats.paired` throws information away. docs/domain.md section 6 prescribes
+instead a linear mixed model with a random intercept per participant and fixed effects for the
+practice category, the phase, their interaction and the order of the condition::
 
     ln_rmssd ~ C(category, Treatment('attention')) * C(phase) + order,  groups = participant
 
@@ -14,7 +14,7 @@ statsmodels because it gives unbiased variance components in small samples (Bate
 effects. Fixed-effect tests and intervals are Wald z statistics (statsmodels reports no
 denominator degrees of freedom for MixedLM), a little liberal with few participants.
 
-Excluded rows (phases above the artifact threshold, domain.md section 4) and rows with a
+Excluded rows (phases above the artifact threshold, docs/domain.md section 4) and rows with a
 missing value are dropped and counted in ``n_excluded`` and ``n_missing``, never silently.
 Warnings raised by statsmodels while fitting (convergence, variance on the boundary) are
 captured into ``notes`` instead of leaking to the caller's console.
@@ -38,7 +38,7 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
@@ -57,7 +57,7 @@ FIXED_EFFECT_KEYS: tuple[str, ...] = (
 )
 """Keys of each entry of :attr:`MixedModelResult.fixed_effects`, in order."""
 
-# Wald interval level. 95 % is the psychophysiology reporting convention (domain.md section 6).
+# Wald interval level. 95 % is the psychophysiology reporting convention (docs/domain.md section 6).
 _CONFIDENCE = 0.95
 
 # At least this many participants (groups) are needed before a random-intercept variance is
@@ -262,7 +262,7 @@ def fit_practice_model(
         counts as not excluded). Extra columns are ignored.
     outcome : str, default "ln_rmssd"
         Outcome column, a Python identifier (it is written into the formula). Log-transformed
-        HRV (ln(ms) for lnRMSSD, ln(ms^2) for lnHF) is the convention (domain.md section 6).
+        HRV (ln(ms) for lnRMSSD, ln(ms^2) for lnHF) is the convention (docs/domain.md section 6).
 
     Returns
     -------
@@ -338,7 +338,7 @@ def fit_practice_model(
     n_observations = len(data)
     n_participants = int(data["participant"].nunique())
     categories = sorted(data["category"].unique().tolist())
-    counts = {
+    counts: _Counts = {
         "outcome": outcome, "n_observations": n_observations,
         "n_participants": n_participants, "n_excluded": n_excluded, "n_missing": n_missing,
     }
@@ -402,6 +402,16 @@ def fit_practice_model(
         notes=tuple(notes),
         **counts,
     )
+
+
+class _Counts(TypedDict):
+    """The fields of :class:`MixedModelResult` known before any fit, for every return path."""
+
+    outcome: str
+    n_observations: int
+    n_participants: int
+    n_excluded: int
+    n_missing: int
 
 
 def _warning_notes(caught: list[warnings.WarningMessage]) -> list[str]:

@@ -2,7 +2,7 @@
 
 One value per participant and condition, for example each participant's change from baseline
 in lnRMSSD during self-soothing practices (``a``) and during attention practices (``b``). The
-comparison is on the per-participant differences ``d = a - b`` (domain.md section 6):
+comparison is on the per-participant differences ``d = a - b`` (docs/domain.md section 6):
 
 - mean difference with a t-based confidence interval (Student 1908);
 - Cohen's d_z = mean(d) / SD(d) (Cohen 1988, p. 48), with an exact confidence interval found by
@@ -230,7 +230,7 @@ def paired_comparison(
         value; its pair is dropped and counted in ``n_missing``.
     confidence : float, default 0.95
         Confidence level of both intervals, in (0, 1). 0.95 is the reporting convention of
-        psychophysiology (domain.md section 6; Cumming & Finch 2001).
+        psychophysiology (docs/domain.md section 6; Cumming & Finch 2001).
     metric, contrast : str
         Labels copied to the result (see :class:`PairedComparison`).
 

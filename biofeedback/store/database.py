@@ -198,7 +198,7 @@ class SessionStore:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
-        except BaseException:
+        except BaseException:  # broad on purpose: roll back on any exit, then re-raise
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
@@ -378,7 +378,7 @@ class SessionStore:
                 ],
             )
             self._write_classes(session_id, classified)
-        except BaseException:
+        except BaseException:  # broad on purpose: roll back on any exit, then re-raise
             conn.execute("ROLLBACK")
             raise
         if commit:
@@ -476,9 +476,10 @@ class SessionStore:
         ).fetchone()
         if row is None:
             raise SessionNotFoundError(f"no session {session_id} in {self.path}")
-        *head, device_info, settings, versions = row
+        (sid, participant_id, source, status, protocol_id, started_utc, ended_utc, duration_s,
+         device_info, settings, versions) = row
         return SessionInfo(
-            *head,
+            sid, participant_id, source, status, protocol_id, started_utc, ended_utc, duration_s,
             device_info=json.loads(device_info),
             settings=json.loads(settings),
             versions=json.loads(versions),

@@ -163,7 +163,7 @@ def migrate(conn: sqlite3.Connection, migrations: tuple[str, ...] = MIGRATIONS) 
             for statement in _statements(migrations[version]):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {version + 1}")
-        except BaseException:
+        except BaseException:  # broad on purpose: roll back on any exit, then re-raise
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")

@@ -5,7 +5,7 @@ every participant. Each participant enrolled takes the next order of the study's
 design (:mod:`protocols.design`), so the orders are balanced for first-order carry-over
 across the participants in sequence. The order is stored with the enrolment and with every
 session run in the study (with the session's position in that order), so the analysis can
-use order as a covariate (domain.md section 5).
+use order as a covariate (docs/domain.md section 5).
 
 All functions take an open :class:`~biofeedback.store.database.SessionStore` and work
 through its public :meth:`~biofeedback.store.database.SessionStore.transaction`.

@@ -7,6 +7,7 @@ screen; the session set-up imports what it needs in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import time
@@ -21,6 +22,8 @@ from biofeedback.app.settings import AppSettings
 from biofeedback.store.paths import resolve_data_dir
 from biofeedback.ui.event_loop import run_until_complete, spawn
 from biofeedback.ui.main_window import MainWindow
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["AppOptions", "run_app"]
 
@@ -70,8 +73,13 @@ def run_app(options: AppOptions) -> int:
     window = MainWindow(data_dir, settings, neurokit=options.neurokit)
 
     async def main() -> int:
-        closed = asyncio.get_running_loop().create_future()
-        window.closed.connect(lambda: closed.done() or closed.set_result(None))
+        closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_closed() -> None:
+            if not closed.done():
+                closed.set_result(None)
+
+        window.closed.connect(on_closed)
         if os.environ.get(STARTUP_REPORT_ENV):
             window.first_painted.connect(lambda: print(
                 f"window visible at {time.time():.6f} ({time.time() - started:.3f} s after "
@@ -99,9 +107,10 @@ async def _screenshot_and_quit(window: MainWindow, options: AppOptions) -> None:
 
 def _process_start() -> float:
     """Wall time the process started (psutil), so start-up includes Python's own."""
-    try:
-        import psutil
+    import psutil
 
+    try:
         return float(psutil.Process().create_time())
-    except Exception:
+    except (psutil.Error, OSError):  # no access to our own process entry (sandboxes)
+        logger.debug("process start time unavailable; using now", exc_info=True)
         return time.time()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +45,8 @@ from biofeedback.ui.session_browser import SessionBrowser
 from biofeedback.ui.source_panel import SourcePanel
 from biofeedback.ui.values_panel import ValuesPanel
 from protocols.runner import PhaseEnded, PhaseStarted, RunnerEvent
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from biofeedback.app.session_runner import PreparedSession
@@ -268,6 +271,7 @@ class MainWindow(QMainWindow):
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the window stays usable and says what happened
+            logger.debug("session ended with an internal error", exc_info=True)
             self._show_error(f"{type(exc).__name__}: {exc}")
         finally:
             self._detach()

@@ -41,6 +41,7 @@ class MarkerBar(QWidget):
         self.label_combo.setMinimumContentsLength(14)
         self.label_combo.setToolTip("Label of the marker: pick one or type a new one")
         line = self.label_combo.lineEdit()
+        assert line is not None  # an editable QComboBox always has its line edit
         line.setPlaceholderText(DEFAULT_LABEL)
         line.returnPressed.connect(self.request_marker)
 

@@ -146,8 +146,8 @@ class ReplayBar(QWidget):
         fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self.elapsed_label = QLabel(format_hms(0.0), self)
         self.total_label = QLabel(format_hms(0.0), self)
-        for label in (self.elapsed_label, self.total_label):
-            label.setFont(fixed)
+        for time_label in (self.elapsed_label, self.total_label):
+            time_label.setFont(fixed)
         self.elapsed_label.setToolTip("Replay position (h:mm:ss)")
         self.total_label.setToolTip("Length of the recording (h:mm:ss)")
 
@@ -304,11 +304,11 @@ class ReplayBar(QWidget):
     # -- state -----------------------------------------------------------------------------
 
     def _sync_controls(self) -> None:
-        attached = self._source is not None
+        source = self._source
         for widget in (self.play_button, self.slider, *self.speed_buttons.values()):
-            widget.setEnabled(attached)
+            widget.setEnabled(source is not None)
         self._sync_play_button()
-        self._check_speed_button(self._source.speed if attached else 1.0)
+        self._check_speed_button(source.speed if source is not None else 1.0)
 
     def _sync_play_button(self) -> None:
         paused = self._source is not None and self._source.paused

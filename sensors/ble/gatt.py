@@ -1,6 +1,6 @@
 """Bluetooth SIG Heart Rate, Battery and Device Information GATT data (no bleak import).
 
-Byte layouts follow the Heart Rate Service specification (domain.md section 1). Both the
+Byte layouts follow the Heart Rate Service specification (docs/domain.md section 1). Both the
 strap source (decoding) and the virtual strap (encoding) use this module, so what the tests
 send and what the app reads are built from one definition.
 """

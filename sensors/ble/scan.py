@@ -1,6 +1,6 @@
 """Find heart-rate straps: every device that advertises the Heart Rate service (0x180D).
 
-Never filter on vendor names (domain.md section 1): any strap that follows the standard works.
+Never filter on vendor names (docs/domain.md section 1): any strap that follows the standard works.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ async def scan_for_straps(timeout_s: float = 5.0) -> list[StrapAdvertisement]:
         found = await BleakScanner.discover(
             timeout=timeout_s, return_adv=True, service_uuids=[HEART_RATE_SERVICE_UUID]
         )
-    except Exception as exc:
+    except Exception as exc:  # any backend error, translated for the user and re-raised
         raise describe_ble_error(exc, "scanning for straps") from exc
     straps = [
         StrapAdvertisement(adv.local_name or device.name, device.address, adv.rssi)

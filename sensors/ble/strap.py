@@ -10,8 +10,9 @@ is followed by automatic reconnection with backoff: the same session goes on, wi
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 from biofeedback.core.beat_clock import BeatClock
@@ -34,7 +35,15 @@ from sensors.ble.gatt import (
 )
 from sensors.ble.scan import StrapAdvertisement, scan_for_straps
 
-_LINK_LOST: Final = object()
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _LinkLost:
+    """Inbox item: bleak reported that ``client`` disconnected."""
+
+    client: object
+
 
 STRONGEST_SCAN_ROUND_S: Final = 3.0
 """Listening time to compare straps' signal strengths (straps advertise several times a
@@ -42,6 +51,19 @@ second), s."""
 
 DEFAULT_BACKOFF_S: Final = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 """Waits between reconnection attempts, s; the last one repeats."""
+
+
+async def _best_effort(what: str, step: Awaitable[object]) -> None:
+    """Await a cleanup step whose failure changes nothing (the link is going away anyway).
+
+    Broad on purpose: what a dying link raises depends on the bleak backend (BleakError,
+    dbus-fast errors, OSError, EOFError, TimeoutError from ``wait_for``), and none of it may
+    hide the reason the session is ending. Logged at DEBUG with the traceback.
+    """
+    try:
+        await step
+    except Exception:
+        logger.debug("%s failed (ignored)", what, exc_info=True)
 
 
 class BleHeartRateStrap(HeartRateSource):
@@ -90,7 +112,8 @@ class BleHeartRateStrap(HeartRateSource):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._t0: float | None = None
         self._client: Any = None
-        self._inbox: asyncio.Queue[object] = asyncio.Queue()
+        # (receive time s, notification bytes), or a link loss, in arrival order.
+        self._inbox: asyncio.Queue[tuple[float, bytes] | _LinkLost] = asyncio.Queue()
         self._info: dict[str, Any] = {"address": address}
         self._contact: bool | None = None
         self._malformed = 0
@@ -157,11 +180,12 @@ class BleHeartRateStrap(HeartRateSource):
         client, self._client = self._client, None
         if client is None:
             return
-        with contextlib.suppress(Exception):
-            if client.is_connected:
-                await asyncio.wait_for(client.stop_notify(HEART_RATE_MEASUREMENT_UUID), 5.0)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(client.disconnect(), 5.0)
+        if client.is_connected:
+            await _best_effort(
+                "stopping notifications",
+                asyncio.wait_for(client.stop_notify(HEART_RATE_MEASUREMENT_UUID), 5.0),
+            )
+        await _best_effort("disconnecting", asyncio.wait_for(client.disconnect(), 5.0))
 
     # -- steps -----------------------------------------------------------------------------
 
@@ -175,7 +199,7 @@ class BleHeartRateStrap(HeartRateSource):
             self._address = address
         try:
             device = await BleakScanner.find_device_by_address(address, timeout=timeout_s)
-        except Exception as exc:
+        except Exception as exc:  # any backend error, translated for the user and re-raised
             raise describe_ble_error(exc, f"looking for strap {address}") from exc
         if device is None:
             raise StrapError(
@@ -216,17 +240,20 @@ class BleHeartRateStrap(HeartRateSource):
                 assert self._loop is not None
                 self._t0 = self._loop.time()
             await client.start_notify(HEART_RATE_MEASUREMENT_UUID, self._on_notification)
-        except Exception as exc:
+        except Exception as exc:  # any backend error, translated for the user and re-raised
             self._client = None
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.disconnect(), 5.0)
+            await _best_effort(
+                "disconnecting after a failed connection",
+                asyncio.wait_for(client.disconnect(), 5.0),
+            )
             raise describe_ble_error(exc, f"connecting to strap {device.address}") from exc
 
     async def _read_info(self, client: Any) -> None:
         async def read(uuid: str, parse: Callable[[bytes], Any]) -> Any:
             try:
                 return parse(bytes(await client.read_gatt_char(uuid)))
-            except Exception:  # optional characteristic missing or unreadable
+            except Exception:  # optional characteristic missing or unreadable: any backend error
+                logger.debug("optional characteristic %s not read", uuid, exc_info=True)
                 return None
 
         self._info.update(
@@ -254,11 +281,11 @@ class BleHeartRateStrap(HeartRateSource):
         """Turn notifications into events until the link drops (True) or forever."""
         while True:
             item = await self._inbox.get()
-            if isinstance(item, tuple) and item[0] is _LINK_LOST:
-                if item[1] is self._client:
+            if isinstance(item, _LinkLost):
+                if item.client is self._client:
                     return True
                 continue  # from a client a failed reconnection attempt already dropped
-            received_s, data = item  # type: ignore[misc]
+            received_s, data = item
             try:
                 measurement = parse_heart_rate_measurement(data)
             except MalformedMeasurementError as exc:
@@ -295,8 +322,9 @@ class BleHeartRateStrap(HeartRateSource):
         assert self._loop is not None
         old, self._client = self._client, None
         if old is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(old.disconnect(), 2.0)
+            await _best_effort(
+                "disconnecting the lost link", asyncio.wait_for(old.disconnect(), 2.0)
+            )
         deadline = self._loop.time() + self._give_up_after_s
         await self._set_state(
             SourceState.RECONNECTING, "Connection to the strap lost; reconnecting"
@@ -331,4 +359,4 @@ class BleHeartRateStrap(HeartRateSource):
 
     def _on_disconnect(self, client: object) -> None:
         if not self._stopping and client is self._client:
-            self._inbox.put_nowait((_LINK_LOST, client))
+            self._inbox.put_nowait(_LinkLost(client))

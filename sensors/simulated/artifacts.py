@@ -60,7 +60,7 @@ class ArtifactRates:
     -----
     A beat that already belongs to a missed or ectopic pair cannot start another artifact,
     so realised counts are lower by a factor ``1 - missed - ectopic_pair`` (negligible at
-    realistic rates). True ectopy in healthy adults is about 0.2 % of beats (domain.md
+    realistic rates). True ectopy in healthy adults is about 0.2 % of beats (docs/domain.md
     section 4).
     """
 

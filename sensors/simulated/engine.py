@@ -1,6 +1,6 @@
 """The simulated strap's inner workings: beats -> detections -> notifications, incrementally.
 
-Heart Rate Measurement notifications come about once per second (domain.md section 1). The
+Heart Rate Measurement notifications come about once per second (docs/domain.md section 1). The
 strap starts its notification clock at its first detected beat: notification ``n``
 (n = 1, 2, ...) is sent at ``first_beat + (n - 1) x interval_s`` and received after a link
 latency drawn uniformly from 10-40 ms (model choice: one to a few BLE connection intervals of
@@ -51,11 +51,11 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 DEFAULT_INTERVAL_S = 1.0
-"""Notification period of the Heart Rate Measurement, s (domain.md section 1)."""
+"""Notification period of the Heart Rate Measurement, s (docs/domain.md section 1)."""
 LATENCY_RANGE_S = (0.010, 0.040)
 """Receive latency after the strap sends a notification, s (model choice, module notes)."""
 RR_RESOLUTION_S = 1.0 / 1024.0
-"""RR values travel in units of 1/1024 s (domain.md section 1)."""
+"""RR values travel in units of 1/1024 s (docs/domain.md section 1)."""
 HR_WINDOW_BEATS = 4
 """The strap's own heart rate is 60000 / mean of its last 4 RR (model choice)."""
 

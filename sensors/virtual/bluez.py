@@ -1,7 +1,7 @@
 """The fake ``org.bluez``: one adapter (``/org/bluez/hci0``) and one heart-rate strap.
 
 Behaviour follows bluetoothd closely enough for bleak 3.1.0 (see
-``/work/shared/reference/virtual-bluez.md``):
+``docs/virtual-bluez.md``):
 
 * ObjectManager at ``/`` (dbus-fast answers GetManagedObjects and emits InterfacesAdded /
   InterfacesRemoved for every export).
@@ -111,7 +111,9 @@ class Adapter(ServiceInterface):
     def Powered(self) -> DBusBool:  # noqa: N802
         return self._bluez.powered
 
-    @Powered.setter
+    # dbus-fast's dbus_property returns a property subclass; mypy only knows the setter
+    # idiom for the builtin property, so it reads this as a redefinition.
+    @Powered.setter  # type: ignore[no-redef]
     def Powered(self, value: DBusBool) -> None:  # noqa: N802
         self._bluez.set_powered(bool(value))
 
@@ -254,7 +256,9 @@ class Device(ServiceInterface):
     def Trusted(self) -> DBusBool:  # noqa: N802
         return bool(self.state["Trusted"])
 
-    @Trusted.setter
+    # dbus-fast's dbus_property returns a property subclass; mypy only knows the setter
+    # idiom for the builtin property, so it reads this as a redefinition.
+    @Trusted.setter  # type: ignore[no-redef]
     def Trusted(self, value: DBusBool) -> None:  # noqa: N802
         if bool(value) != self.state["Trusted"]:
             self.update(Trusted=bool(value))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,8 @@ from sensors.virtual.gatt import StrapInfo
 from sensors.virtual.packet_log import PacketLog
 from sensors.virtual.rr_source import RRSource
 from sensors.virtual.strap import PacketScheduler
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -118,5 +121,7 @@ async def serve(bus_address: str, source: RRSource, log: PacketLog, opts: StrapO
         log_event("stop", packets_built=log.packets_built,
                   packets_delivered=log.packets_delivered)
         bus.disconnect()
-        with contextlib.suppress(Exception):
+        try:
             await asyncio.wait_for(bus.wait_for_disconnect(), 2.0)
+        except Exception:  # broad: dbus-fast re-raises whatever broke the bus; we are stopping
+            logger.debug("waiting for the bus to disconnect failed", exc_info=True)
