@@ -67,6 +67,7 @@ def resolve_protocol(
 
     if study is None:
         return (get_protocol(protocol_spec) if protocol_spec else None), None
+    from biofeedback.session.studies import next_order
     from biofeedback.store.studies import get_study
 
     if participant_id is None:
@@ -75,7 +76,7 @@ def resolve_protocol(
         )
     found = get_study(store, study)
     enrolment = found.enrolment(participant_id)
-    order = tuple(enrolment.condition_order) if enrolment else tuple(found.next_order)
+    order = tuple(enrolment.condition_order) if enrolment else next_order(found)
     if protocol_spec == "practice_comparison":
         spec, position = "practice_comparison:" + ",".join(order), 0
     else:
@@ -115,7 +116,8 @@ def completed_positions(store: SessionStore, study: str, participant_id: str) ->
 def place_in_study(session: LiveSession, store: SessionStore, placement: StudyPlacement) -> None:
     """Enrol the participant now and record the session's study, order and position as soon
     as the session exists (when the source starts streaming)."""
-    from biofeedback.store.studies import enrol, record_session_in_study
+    from biofeedback.session.studies import enrol
+    from biofeedback.store.studies import record_session_in_study
 
     enrol(store, placement.study, placement.participant_id)
     placed: list[bool] = []

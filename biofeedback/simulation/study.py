@@ -59,15 +59,9 @@ from typing import Any, Final
 import numpy as np
 
 from biofeedback.core.errors import BiofeedbackError
+from biofeedback.session.studies import create_study, enrol
 from biofeedback.store.database import SessionStore
-from biofeedback.store.studies import (
-    Study,
-    StudyError,
-    StudyNotFoundError,
-    create_study,
-    enrol,
-    get_study,
-)
+from biofeedback.store.studies import Study, StudyError, StudyNotFoundError, get_study
 from protocols.design import assign_order
 from protocols.model import GuidancePrompt, PhaseKind, PracticeProtocol
 from sensors.simulated import ArtifactRates, PhysiologyParams, PhysiologySegment

@@ -187,7 +187,7 @@ def _load_study_plan(data_dir: Path, study_name: str, participant_id: str) -> _S
     """The participant's condition order and next condition (same rule as ``record --study``).
 
     Raises a :class:`BiofeedbackError` (no such study...) with a sentence."""
-    from biofeedback.session.planning import completed_positions
+    from biofeedback.session.studies import completed_positions, next_order
     from biofeedback.store.database import SessionStore
     from biofeedback.store.studies import get_study
     from protocols.library import get_protocol
@@ -200,7 +200,7 @@ def _load_study_plan(data_dir: Path, study_name: str, participant_id: str) -> _S
             index = enrolment.enrol_index
             done = frozenset(completed_positions(store, study_name, participant_id))
         else:
-            order = tuple(study.next_order)
+            order = next_order(study)
             index = len(study.participants)
             done = frozenset()
     position = next((i for i in range(len(order)) if i not in done), None)
