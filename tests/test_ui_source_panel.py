@@ -8,9 +8,9 @@ import asyncio
 import pytest
 from PySide6.QtCore import Qt
 
-from biofeedback.app.session_request import SessionRequest
 from biofeedback.app.settings import AppSettings
 from biofeedback.core.types import Marker, MarkerKind
+from biofeedback.session.launch import SessionRequest
 from biofeedback.session.protocol_session import PROTOCOL_COMPLETED
 from biofeedback.session.studies import create_study, enrol
 from biofeedback.store import SessionStore

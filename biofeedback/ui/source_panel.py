@@ -1,7 +1,7 @@
 """The source and session panel: what to record from, which protocol, who, and Start/Stop.
 
 The panel only gathers choices and turns them into a
-:class:`~biofeedback.app.session_request.SessionRequest`; it never runs a session itself.
+:class:`~biofeedback.session.launch.SessionRequest`; it never runs a session itself.
 Everything slow happens off the GUI thread: the Bluetooth scan is an asyncio task (bleak on
 the shared Qt-asyncio loop), the protocol library (TOML files) and the studies (SQLite, with
 an own :class:`~biofeedback.store.database.SessionStore` per worker thread) are loaded with
@@ -42,9 +42,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from biofeedback.app.session_request import SessionRequest, SourceSpecError, parse_source_spec
 from biofeedback.app.settings import AppSettings
 from biofeedback.core.errors import BiofeedbackError
+from biofeedback.session.launch import SessionRequest, SourceSpecError, parse_source_spec
 from biofeedback.ui.event_loop import spawn
 from biofeedback.ui.wording import as_sentence
 
