@@ -264,3 +264,16 @@ def test_cli_errors_are_user_errors(tmp_path, capsys):
     args = parser.parse_args(["study"])
     with pytest.raises(BiofeedbackError, match="create"):
         args.run(args)
+
+
+def test_the_store_persists_the_order_it_is_given(store):
+    from biofeedback.store import studies as stored
+
+    create_study(store, "s", ["A", "B", "C"])
+    got = stored.enrol(store, "s", "P01", ("C", "A", "B"))
+    assert got.new and got.condition_order == ("C", "A", "B")
+    assert get_study(store, "s").enrolment("P01").condition_order == ("C", "A", "B")
+    for bad in (("A", "B"), ("A", "B", "B"), ("A", "B", "D")):
+        with pytest.raises(StudyError, match="is not the conditions of study 's'"):
+            stored.enrol(store, "s", "P02", bad)
+    assert [e.participant_id for e in get_study(store, "s").participants] == ["P01"]
