@@ -34,9 +34,9 @@ import pyqtgraph as pg
 from _common import machine
 from PySide6.QtWidgets import QApplication
 
-from biofeedback.app.session_request import SessionRequest
 from biofeedback.app.settings import AppSettings
 from biofeedback.core.types import BeatBatch
+from biofeedback.session.launch import SessionRequest
 from biofeedback.session.live_session import BeatsProcessed, LiveSession
 from biofeedback.store.database import SessionStore
 from biofeedback.ui.event_loop import run_until_complete

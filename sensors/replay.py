@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import bisect
 import math
-import os
 from typing import Any
 
 import numpy as np
@@ -94,15 +93,6 @@ class ReplaySource(HeartRateSource):
         self._next_gap = 0
         self._next_marker = 0
         self._position(start_s)
-
-    @classmethod
-    def from_path(
-        cls, path: str | os.PathLike[str], **kwargs: Any
-    ) -> ReplaySource:
-        """Replay an RR text file (see :func:`biofeedback.io.rr_text.read_rr_text`)."""
-        from biofeedback.io.rr_text import read_rr_text
-
-        return cls(read_rr_text(path), **kwargs)
 
     # -- controls --------------------------------------------------------------------------
 

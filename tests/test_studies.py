@@ -11,12 +11,11 @@ import pytest
 from biofeedback.cli import study as study_cli
 from biofeedback.core.errors import BiofeedbackError, SessionNotFoundError
 from biofeedback.core.types import Beat, BeatBatch, Marker
+from biofeedback.session.studies import create_study, enrol, next_order, study_orders
 from biofeedback.store import SessionStore, database_path, schema
 from biofeedback.store.studies import (
     StudyError,
     StudyNotFoundError,
-    create_study,
-    enrol,
     get_study,
     list_studies,
     record_session_in_study,
@@ -37,7 +36,7 @@ def test_create_and_get(store):
     created = create_study(store, "compassion-2025", ["soothing", "attention"], 7.5)
     assert created.conditions == ("soothing", "attention")
     assert created.exclusion_threshold_pct == 7.5
-    assert created.orders == [("soothing", "attention"), ("attention", "soothing")]
+    assert study_orders(created) == [("soothing", "attention"), ("attention", "soothing")]
     assert created.participants == ()
     again = get_study(store, "compassion-2025")
     assert again == created
@@ -89,7 +88,7 @@ def test_enrolment_follows_the_williams_sequence(store):
     study = get_study(store, "s")
     assert [e.participant_id for e in study.participants][-2:] == ["P07", "P99"]
     assert study.enrolment("P03").condition_order == orders[3]
-    assert study.next_order == orders[9 % 6]
+    assert next_order(study) == orders[9 % 6]
 
 
 def test_enrol_errors(store):
@@ -265,3 +264,16 @@ def test_cli_errors_are_user_errors(tmp_path, capsys):
     args = parser.parse_args(["study"])
     with pytest.raises(BiofeedbackError, match="create"):
         args.run(args)
+
+
+def test_the_store_persists_the_order_it_is_given(store):
+    from biofeedback.store import studies as stored
+
+    create_study(store, "s", ["A", "B", "C"])
+    got = stored.enrol(store, "s", "P01", ("C", "A", "B"))
+    assert got.new and got.condition_order == ("C", "A", "B")
+    assert get_study(store, "s").enrolment("P01").condition_order == ("C", "A", "B")
+    for bad in (("A", "B"), ("A", "B", "B"), ("A", "B", "D")):
+        with pytest.raises(StudyError, match="is not the conditions of study 's'"):
+            stored.enrol(store, "s", "P02", bad)
+    assert [e.participant_id for e in get_study(store, "s").participants] == ["P01"]

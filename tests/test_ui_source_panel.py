@@ -8,12 +8,13 @@ import asyncio
 import pytest
 from PySide6.QtCore import Qt
 
-from biofeedback.app.session_request import SessionRequest
 from biofeedback.app.settings import AppSettings
 from biofeedback.core.types import Marker, MarkerKind
+from biofeedback.session.launch import SessionRequest
 from biofeedback.session.protocol_session import PROTOCOL_COMPLETED
+from biofeedback.session.studies import create_study, enrol
 from biofeedback.store import SessionStore
-from biofeedback.store.studies import create_study, enrol, record_session_in_study
+from biofeedback.store.studies import record_session_in_study
 from biofeedback.ui.source_panel import (
     FREE_PRACTICE_LABEL,
     SessionRequestError,

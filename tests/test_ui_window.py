@@ -19,9 +19,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from biofeedback.app.session_request import SessionRequest
 from biofeedback.app.settings import AppSettings
 from biofeedback.core.types import MarkerKind, SourceState
+from biofeedback.session.launch import SessionRequest
 from biofeedback.session.live_session import LiveSession
 from biofeedback.store.database import SessionStore
 from biofeedback.ui.main_window import MainWindow

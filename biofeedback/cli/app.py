@@ -51,8 +51,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Open the window (Qt is imported only here, so the other commands never load it)."""
-    from biofeedback.app.session_request import SessionRequest, parse_source_spec
     from biofeedback.cli.common import UsageError
+    from biofeedback.session.launch import SessionRequest, parse_source_spec
 
     if args.screenshot is not None and args.quit_after is None:
         raise UsageError("--screenshot needs --quit-after S")

@@ -12,14 +12,13 @@ from biofeedback.cli.common import add_data_dir, parse_speed, positive_float
 from biofeedback.cli.progress import LiveStatusPrinter
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.types import SourceState
-from biofeedback.session.live_session import LiveSession, SessionStats
-from biofeedback.session.planning import (
-    make_source,
-    place_in_study,
-    resolve_protocol,
-    session_settings,
+from biofeedback.session.launch import (
+    PreparedSession,
+    SessionRequest,
+    parse_source_spec,
+    prepare_session,
 )
-from biofeedback.store.database import SessionStore
+from biofeedback.session.live_session import SessionStats
 
 
 class SourceFailedError(BiofeedbackError):
@@ -93,56 +92,31 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Record until the duration is reached, the protocol ends, or a signal arrives."""
-    with SessionStore.open(args.data_dir) as store:
-        protocol, placement = resolve_protocol(
-            store, args.protocol, study=args.study, participant_id=args.participant
-        )
-        source = make_source(
-            args.source, protocol=protocol, seed=args.seed, speed=args.speed,
-            duration_s=args.duration, scan_timeout_s=args.scan_timeout,
-            reconnect_timeout_s=args.reconnect_timeout, data_dir=args.data_dir,
-        )
-        if args.speed is None:
-            commit_interval = 0.05
-        else:
-            store.sync_every_commit(True)
-            commit_interval = 0.0
-        settings = session_settings(protocol, placement)
-        session = LiveSession(
-            source,
-            store=store,
-            participant_id=args.participant,
-            protocol_id=None if protocol is None else protocol.id,
-            neurokit=not args.no_neurokit,
-            commit_interval_s=commit_interval,
-            settings=settings,
-        )
-        printer = None if args.quiet else LiveStatusPrinter(sys.stderr)
-        if printer is not None:
-            session.subscribe(printer)
-        if protocol is not None:
-            from biofeedback.session.protocol_session import ProtocolSession
-
-            runner = ProtocolSession(
-                session, protocol, simulated_participant=source.kind == "sim",
-                seed=args.seed or 0,
-            )
-            if printer is not None:
-                runner.runner.subscribe(printer.protocol_event)
-        if placement is not None:
-            place_in_study(session, store, placement)
-        publisher = None
+    request = SessionRequest(
+        source=args.source, protocol_id=args.protocol, participant_id=args.participant,
+        study=args.study, speed=args.speed, seed=args.seed, lsl=args.lsl,
+        duration_s=args.duration,
+        # Headless, nobody may be there to answer self-reports: a simulated strap gets a
+        # simulated participant too; a real wearer answers for themself.
+        simulated_participant=parse_source_spec(args.source)[0] == "sim",
+    )
+    printer = None if args.quiet else LiveStatusPrinter(sys.stderr)
+    prepared = prepare_session(
+        request, args.data_dir, neurokit=not args.no_neurokit,
+        scan_timeout_s=args.scan_timeout, reconnect_timeout_s=args.reconnect_timeout,
+        subscribers=() if printer is None else (printer,),
+    )
+    if printer is not None and prepared.protocol_session is not None:
+        prepared.protocol_session.runner.subscribe(printer.protocol_event)
+    started = time.perf_counter()
+    try:
         if args.lsl:
-            from biofeedback.lsl import LslPublisher
-
-            publisher = LslPublisher(session)
-        started = time.perf_counter()
-        try:
-            stats = asyncio.run(_record(session, args.duration, args.lsl_markers_from))
-        finally:
-            if publisher is not None:
-                publisher.close()
-        wall = time.perf_counter() - started
+            prepared.start_lsl()
+        stats = asyncio.run(_record(prepared, args.lsl_markers_from))
+    finally:
+        prepared.close()
+    wall = time.perf_counter() - started
+    session = prepared.session
     if printer is not None and session.session_id is not None:
         printer.summary(session, wall)
     if stats.final_state == SourceState.FAILED:
@@ -150,9 +124,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _record(
-    session: LiveSession, duration_s: float | None, lsl_markers_from: str | None = None
-) -> SessionStats:
+async def _record(prepared: PreparedSession, lsl_markers_from: str | None = None) -> SessionStats:
+    session = prepared.session
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, session.request_stop)
@@ -173,7 +146,7 @@ async def _record(
         inlet = LslMarkerInlet(session, lsl_markers_from)
         await inlet.start()  # LslStreamNotFoundError is a BiofeedbackError: a one-line exit
     try:
-        return await session.run(duration_s=duration_s)
+        return await prepared.run()
     finally:
         if inlet is not None:
             inlet.close()

@@ -12,6 +12,7 @@ import time
 
 from biofeedback.cli.common import add_data_dir, load_target, parse_speed
 from biofeedback.cli.progress import LiveStatusPrinter
+from biofeedback.session.launch import PreparedSession, SessionRequest, prepare_session
 from biofeedback.session.live_session import LiveSession, SessionStats
 
 
@@ -39,26 +40,22 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Replay and summarise."""
+    request = SessionRequest(source=f"replay:{args.target}", speed=args.speed, record=False)
     if not args.headless:
-        from biofeedback.app.session_request import SessionRequest
         from biofeedback.ui.app import AppOptions, run_app
 
         # Validate here so a wrong target is a one-line error, not an empty window.
         load_target(args.target, args.data_dir)
-        request = SessionRequest(source=f"replay:{args.target}", speed=args.speed, record=False)
         return run_app(AppOptions(request=request, data_dir=args.data_dir,
                                   neurokit=not args.no_neurokit))
-    from sensors.replay import ReplaySource
-
-    recording = load_target(args.target, args.data_dir)
-    source = ReplaySource(recording, speed=args.speed)
-    session = LiveSession(source, neurokit=not args.no_neurokit)
-    if not args.quiet and not args.json:
-        session.subscribe(LiveStatusPrinter(sys.stderr))
+    printer = () if args.quiet or args.json else (LiveStatusPrinter(sys.stderr),)
+    prepared = prepare_session(request, args.data_dir, neurokit=not args.no_neurokit,
+                               subscribers=printer)
     started = time.perf_counter()
-    stats = asyncio.run(_replay(session))
+    stats = asyncio.run(_replay(prepared))
     wall = time.perf_counter() - started
-    summary = replay_summary(recording.name, stats, session, wall)
+    name = "" if prepared.replayed is None else prepared.replayed.name
+    summary = replay_summary(name, stats, prepared.session, wall)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -66,11 +63,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _replay(session: LiveSession) -> SessionStats:
+async def _replay(prepared: PreparedSession) -> SessionStats:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, session.request_stop)
-    return await session.run()
+        loop.add_signal_handler(sig, prepared.stop)
+    return await prepared.run()
 
 
 def replay_summary(

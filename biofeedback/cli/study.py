@@ -6,14 +6,15 @@ import argparse
 import json
 
 from biofeedback.cli.common import UsageError, add_data_dir
-from biofeedback.store.database import SessionStore
-from biofeedback.store.studies import (
-    DEFAULT_EXCLUSION_THRESHOLD_PCT,
-    Study,
+from biofeedback.session.studies import (
     create_study,
     enrol,
-    get_study,
+    next_order,
+    study_orders,
+    study_to_dict,
 )
+from biofeedback.store.database import SessionStore
+from biofeedback.store.studies import DEFAULT_EXCLUSION_THRESHOLD_PCT, Study, get_study
 
 
 def _percent(text: str) -> float:
@@ -76,7 +77,7 @@ def _missing_subcommand(args: argparse.Namespace) -> int:
 
 
 def _print_orders(study: Study) -> None:
-    orders = study.orders
+    orders = study_orders(study)
     kind = "even" if len(study.conditions) % 2 == 0 else "odd"
     print(
         f"Williams design, {len(study.conditions)} conditions ({kind}): {len(orders)} orders, "
@@ -97,7 +98,7 @@ def run_create(args: argparse.Namespace) -> int:
             get_protocol(condition)
         study = create_study(store, args.name, conditions, args.exclusion_threshold)
     if args.json:
-        print(json.dumps({"study": study.to_dict()}, indent=2))
+        print(json.dumps({"study": study_to_dict(study)}, indent=2))
         return 0
     print(f"study {study.name}: conditions {', '.join(study.conditions)}")
     print(f"exclusion threshold: {study.exclusion_threshold_pct:g} % corrected beats per phase")
@@ -126,7 +127,7 @@ def run_show(args: argparse.Namespace) -> int:
     with SessionStore.open(args.data_dir) as store:
         study = get_study(store, args.name)
     if args.json:
-        print(json.dumps({"study": study.to_dict()}, indent=2))
+        print(json.dumps({"study": study_to_dict(study)}, indent=2))
         return 0
     print(f"study {study.name} (created {study.created_utc[:19]} UTC)")
     print(f"conditions: {', '.join(study.conditions)}")
@@ -139,5 +140,5 @@ def run_show(args: argparse.Namespace) -> int:
         for e in study.participants:
             order = " -> ".join(e.condition_order)
             print(f"  {e.enrol_index + 1:>3}  {e.participant_id:<12} {order}")
-    print(f"next participant gets: {' -> '.join(study.next_order)}")
+    print(f"next participant gets: {' -> '.join(next_order(study))}")
     return 0

@@ -497,7 +497,9 @@ def study_methods(
            else f"participants {_join(list(st.get('participants', [])))}")
     parts.append(f"Data: {len(sessions)} complete session(s) of {who}.")
     if study is not None:
-        orders = [" → ".join(o) for o in study.orders]
+        from protocols.design import design_orders
+
+        orders = [" → ".join(o) for o in design_orders(study.conditions)]
         counts: dict[tuple[str, ...], int] = {}
         for e in study.participants:
             counts[tuple(e.condition_order)] = counts.get(tuple(e.condition_order), 0) + 1

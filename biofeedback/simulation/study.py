@@ -59,15 +59,10 @@ from typing import Any, Final
 import numpy as np
 
 from biofeedback.core.errors import BiofeedbackError
+from biofeedback.session.launch import StudyPlacement
+from biofeedback.session.studies import create_study, enrol
 from biofeedback.store.database import SessionStore
-from biofeedback.store.studies import (
-    Study,
-    StudyError,
-    StudyNotFoundError,
-    create_study,
-    enrol,
-    get_study,
-)
+from biofeedback.store.studies import Study, StudyError, StudyNotFoundError, get_study
 from protocols.design import assign_order
 from protocols.model import GuidancePrompt, PhaseKind, PracticeProtocol
 from sensors.simulated import ArtifactRates, PhysiologyParams, PhysiologySegment
@@ -544,43 +539,48 @@ def _schedule(
 def _record_session(
     store: SessionStore,
     protocol: PracticeProtocol,
-    placement: Any,
+    placement: StudyPlacement,
     truth: ParticipantTruth,
     *,
     strap_seed: int,
     gain: float,
     extra_settings: dict[str, Any],
 ) -> int:
-    """Record one simulated session at maximum speed, placed in the study; its id."""
-    from biofeedback.session.live_session import LiveSession
-    from biofeedback.session.planning import place_in_study, session_settings
-    from biofeedback.session.protocol_session import ProtocolSession
-    from sensors.simulated import SimulatedStrap
+    """Record one simulated session at maximum speed, placed in the study; its id.
 
-    strap = SimulatedStrap(
-        seed=strap_seed,
-        speed="max",
-        # As `record` does: the protocol's end stops the session, 2 s of slack for the strap.
-        duration_s=protocol.duration_s + 2.0,
-        schedule=_schedule(protocol, truth),
-        artifacts=ArtifactRates(**truth.artifacts),
-        params=_person_params(gain, truth.baseline_hr_bpm),
+    Goes through the composition root like every session: the same source factory, the same
+    durability rule (a ``sim`` source at maximum speed batches its commits), the same
+    protocol runner and study placement as ``record``.
+    """
+    from biofeedback.session.launch import (
+        SessionRequest,
+        SimulatedBody,
+        assemble_session,
+        make_source,
     )
-    session = LiveSession(
-        strap,
-        store=store,
-        participant_id=truth.participant_id,
-        protocol_id=protocol.id,
-        neurokit=False,
-        commit_interval_s=0.05,  # as `record --speed max`: batch commits for throughput
-        settings=session_settings(protocol, placement, simulation=extra_settings),
+
+    request = SessionRequest(
+        source="sim", protocol_id=protocol.id, participant_id=truth.participant_id,
+        study=placement.study, speed=None, seed=strap_seed, simulated_participant=True,
     )
-    ProtocolSession(session, protocol, simulated_participant=True, seed=strap_seed)
-    place_in_study(session, store, placement)
-    asyncio.run(session.run())
-    if session.session_id is None:
+    # As `record` does: the protocol's end stops the session, 2 s of slack for the strap.
+    strap = make_source(
+        request.source, protocol=protocol, seed=strap_seed, speed=None,
+        body=SimulatedBody(
+            schedule=_schedule(protocol, truth),
+            artifacts=ArtifactRates(**truth.artifacts),
+            params=_person_params(gain, truth.baseline_hr_bpm),
+        ),
+    )
+    prepared = assemble_session(
+        request, strap, store=store, protocol=protocol, placement=placement, neurokit=False,
+        settings={"simulation": extra_settings}, owns_store=False,
+    )
+    asyncio.run(prepared.run())
+    session_id = prepared.session.session_id
+    if session_id is None:
         raise SimulationSetupError("the simulated strap produced no session (no beats)")
-    return session.session_id
+    return session_id
 
 
 # ---------------------------------------------------------------------------- entry point
@@ -675,7 +675,6 @@ def simulate_study(
     UnknownProtocolError, ProtocolOverrideError
         A practice that is unknown or cannot fill the comparison template.
     """
-    from biofeedback.session.planning import StudyPlacement
     from protocols.library import get_protocol
 
     n = _check_int("the number of participants", participants, 1, _MAX_PARTICIPANTS)

@@ -32,6 +32,7 @@ from biofeedback.core.types import (
     PhaseSpan,
 )
 from biofeedback.store import schema
+from biofeedback.store.participants import validate_participant_id
 from biofeedback.store.paths import database_path
 
 SESSION_STATUSES = ("recording", "complete", "interrupted")
@@ -213,10 +214,9 @@ class SessionStore:
         participant_id : str
             Pseudonymous id (letters, digits, ``-`` and ``_``; never a person's name).
         """
-        if not participant_id or not all(c.isalnum() or c in "-_" for c in participant_id):
-            raise StoreError(
-                f"participant id {participant_id!r} must be letters, digits, '-' or '_'"
-            )
+        problem = validate_participant_id(participant_id)
+        if problem is not None:
+            raise StoreError(problem)
         self._conn.execute(
             "INSERT OR IGNORE INTO participants (id, created_utc) VALUES (?, ?)",
             (participant_id, _utc_now()),

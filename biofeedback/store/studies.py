@@ -1,11 +1,11 @@
-"""Within-subject studies in the session store: conditions, Williams orders, enrolment.
+"""Within-subject studies in the session store: conditions, enrolments, sessions in studies.
 
-A study compares 2-8 conditions (practices, e.g. ``soothing_touch`` and ``breath_focus``) in
-every participant. Each participant enrolled takes the next order of the study's Williams
-design (:mod:`protocols.design`), so the orders are balanced for first-order carry-over
-across the participants in sequence. The order is stored with the enrolment and with every
-session run in the study (with the session's position in that order), so the analysis can
-use order as a covariate (docs/domain.md section 5).
+A study compares conditions (practices, e.g. ``soothing_touch`` and ``breath_focus``) in
+every participant. The store persists what it is given: the conditions, and each
+participant's condition order at enrolment, which is also stored with every session run in
+the study (with the session's position in that order), so the analysis can use order as a
+covariate (docs/domain.md section 5). Which order a participant gets (the Williams design) is
+study policy, decided by :mod:`biofeedback.session.studies`, not here.
 
 All functions take an open :class:`~biofeedback.store.database.SessionStore` and work
 through its public :meth:`~biofeedback.store.database.SessionStore.transaction`.
@@ -22,7 +22,6 @@ from typing import Any
 
 from biofeedback.core.errors import StoreError
 from biofeedback.store.database import SessionStore
-from protocols.design import MAX_CONDITIONS, MIN_CONDITIONS, assign_order, design_orders
 
 DEFAULT_EXCLUSION_THRESHOLD_PCT = 5.0
 """Default largest share of corrected beats in a phase before it is excluded, %."""
@@ -89,7 +88,7 @@ class Study:
     created_utc : str
         Creation time (ISO 8601, UTC).
     conditions : tuple of str
-        Condition names, in the order given at creation (indices of the Williams design).
+        Condition names, in the order given at creation (the indices of the study's design).
     exclusion_threshold_pct : float
         Largest share of corrected beats in a phase before the analysis excludes it, %.
     settings : dict
@@ -106,16 +105,6 @@ class Study:
     settings: dict[str, Any] = field(default_factory=dict)
     participants: tuple[Enrolment, ...] = ()
 
-    @property
-    def orders(self) -> list[tuple[str, ...]]:
-        """Every order of the study's Williams design, in the sequence participants get them."""
-        return design_orders(self.conditions)
-
-    @property
-    def next_order(self) -> tuple[str, ...]:
-        """The order the next participant enrolled will get."""
-        return assign_order(self.conditions, len(self.participants))
-
     def enrolment(self, participant_id: str) -> Enrolment | None:
         """That participant's enrolment, or None."""
         for e in self.participants:
@@ -124,13 +113,12 @@ class Study:
         return None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
+        """JSON-ready dict of what is stored (the design's orders are added by
+        :func:`biofeedback.session.studies.study_to_dict`)."""
         return {
             "name": self.name,
             "created_utc": self.created_utc,
             "conditions": list(self.conditions),
-            "design": "williams",
-            "orders": [list(o) for o in self.orders],
             "exclusion_threshold_pct": self.exclusion_threshold_pct,
             "settings": self.settings,
             "participants": [e.to_dict() for e in self.participants],
@@ -185,7 +173,10 @@ def create_study(
     exclusion_threshold_pct: float = DEFAULT_EXCLUSION_THRESHOLD_PCT,
     settings: dict[str, Any] | None = None,
 ) -> Study:
-    """Create a study with a Williams design over its conditions.
+    """Store a new study and its conditions.
+
+    How many conditions a design allows is the caller's rule
+    (:func:`biofeedback.session.studies.create_study` checks it before calling this).
 
     Parameters
     ----------
@@ -194,7 +185,7 @@ def create_study(
     name : str
         Unique study name (letters, digits, ``-``, ``_``, ``.``).
     conditions : sequence of str
-        2-8 distinct condition names (same characters).
+        Distinct condition names (same characters), at least one.
     exclusion_threshold_pct : float
         0-100, default 5.0.
     settings : dict, optional
@@ -203,18 +194,15 @@ def create_study(
     Raises
     ------
     StudyError
-        Bad name, too few or too many conditions, duplicates, a threshold outside 0-100, or a
+        Bad name, no conditions, duplicates, a threshold outside 0-100, or a
         study of that name exists already.
     """
     _check_name("study", name)
     if isinstance(conditions, str):
         raise StudyError("conditions must be a list of names, not one string")
     conditions = tuple(_check_name("condition", c) for c in conditions)
-    if not MIN_CONDITIONS <= len(conditions) <= MAX_CONDITIONS:
-        raise StudyError(
-            f"a study needs {MIN_CONDITIONS} to {MAX_CONDITIONS} conditions, "
-            f"not {len(conditions)}"
-        )
+    if not conditions:
+        raise StudyError("a study needs conditions")
     duplicates = sorted({c for c in conditions if conditions.count(c) > 1})
     if duplicates:
         raise StudyError(f"condition(s) given twice: {', '.join(duplicates)}")
@@ -273,11 +261,23 @@ def list_studies(store: SessionStore) -> list[Study]:
         return [_row_to_study(conn, row) for row in rows]
 
 
-def enrol(store: SessionStore, name: str, participant_id: str) -> Enrolment:
-    """Enrol a participant in a study: they get the design's next order.
+def enrol(
+    store: SessionStore, name: str, participant_id: str, order: Sequence[str]
+) -> Enrolment:
+    """Enrol a participant in a study with the condition order they were given.
 
-    Enrolling someone already enrolled returns their existing enrolment (``new=False``)
-    and does not advance the sequence. The participant is created if needed.
+    Enrolling someone already enrolled returns their existing enrolment (``new=False``) and
+    ignores ``order``. The participant is created if needed. The order is chosen by the
+    caller (:func:`biofeedback.session.studies.enrol` takes the design's next one).
+
+    Raises
+    ------
+    StudyNotFoundError
+        No such study.
+    StudyError
+        ``order`` is not the study's conditions, each once.
+    StoreError
+        A participant id that is not a pseudonym.
     """
     with store.transaction() as conn:
         study = get_study(store, name)
@@ -285,8 +285,13 @@ def enrol(store: SessionStore, name: str, participant_id: str) -> Enrolment:
         if existing is not None:
             return existing
         store.ensure_participant(participant_id)
+        order = tuple(order)
+        if sorted(order) != sorted(study.conditions):
+            raise StudyError(
+                f"condition order {' -> '.join(order) or '(empty)'} is not the conditions of "
+                f"study {name!r} ({', '.join(study.conditions)}), each once"
+            )
         index = len(study.participants)
-        order = assign_order(study.conditions, index)
         enrolled = _utc_now()
         conn.execute(
             "INSERT INTO study_participants (study_id, participant_id, enrol_index,"

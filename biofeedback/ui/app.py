@@ -17,8 +17,8 @@ from pathlib import Path
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from biofeedback.app.session_request import SessionRequest
 from biofeedback.app.settings import AppSettings
+from biofeedback.session.launch import SessionRequest
 from biofeedback.store.paths import resolve_data_dir
 from biofeedback.ui.event_loop import run_until_complete, spawn
 from biofeedback.ui.main_window import MainWindow

@@ -31,11 +31,11 @@ from PySide6.QtWidgets import (
 )
 
 from biofeedback.app.pacer import free_practice_pacer
-from biofeedback.app.session_request import SessionRequest
 from biofeedback.app.settings import AppSettings
 from biofeedback.app.status_model import SessionStatus
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.types import Marker, MarkerKind, SourceState, StatusChange
+from biofeedback.session.launch import SessionRequest
 from biofeedback.ui.comparison_view import ComparisonView
 from biofeedback.ui.event_loop import spawn
 from biofeedback.ui.guidance_panel import GuidancePanel
@@ -49,8 +49,8 @@ from protocols.runner import PhaseEnded, PhaseStarted, RunnerEvent
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from biofeedback.app.session_runner import PreparedSession
     from biofeedback.lsl import LslPublisher
+    from biofeedback.session.launch import PreparedSession
     from biofeedback.session.live_session import SessionEvent
     from biofeedback.ui.live_view import LiveView
 
@@ -563,6 +563,6 @@ class MainWindow(QMainWindow):
 def _prepare_session(request: SessionRequest, data_dir: Path, neurokit: bool) -> PreparedSession:
     """Set a session up in a worker thread (the session modules are imported there too, so
     the window is on screen before they load)."""
-    from biofeedback.app.session_runner import prepare_session
+    from biofeedback.session.launch import prepare_session
 
-    return prepare_session(request, data_dir, neurokit=neurokit)
+    return prepare_session(request, data_dir, neurokit=neurokit, settings={"app": "window"})

@@ -1,7 +1,7 @@
 """The source and session panel: what to record from, which protocol, who, and Start/Stop.
 
 The panel only gathers choices and turns them into a
-:class:`~biofeedback.app.session_request.SessionRequest`; it never runs a session itself.
+:class:`~biofeedback.session.launch.SessionRequest`; it never runs a session itself.
 Everything slow happens off the GUI thread: the Bluetooth scan is an asyncio task (bleak on
 the shared Qt-asyncio loop), the protocol library (TOML files) and the studies (SQLite, with
 an own :class:`~biofeedback.store.database.SessionStore` per worker thread) are loaded with
@@ -42,9 +42,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from biofeedback.app.session_request import SessionRequest, SourceSpecError, parse_source_spec
 from biofeedback.app.settings import AppSettings
 from biofeedback.core.errors import BiofeedbackError
+from biofeedback.session.launch import SessionRequest, SourceSpecError, parse_source_spec
 from biofeedback.ui.event_loop import spawn
 from biofeedback.ui.wording import as_sentence
 
@@ -187,7 +187,7 @@ def _load_study_plan(data_dir: Path, study_name: str, participant_id: str) -> _S
     """The participant's condition order and next condition (same rule as ``record --study``).
 
     Raises a :class:`BiofeedbackError` (no such study...) with a sentence."""
-    from biofeedback.session.planning import completed_positions
+    from biofeedback.session.studies import completed_positions, next_order
     from biofeedback.store.database import SessionStore
     from biofeedback.store.studies import get_study
     from protocols.library import get_protocol
@@ -200,7 +200,7 @@ def _load_study_plan(data_dir: Path, study_name: str, participant_id: str) -> _S
             index = enrolment.enrol_index
             done = frozenset(completed_positions(store, study_name, participant_id))
         else:
-            order = tuple(study.next_order)
+            order = next_order(study)
             index = len(study.participants)
             done = frozenset()
     position = next((i for i in range(len(order)) if i not in done), None)

@@ -13,6 +13,9 @@ import signal
 import sys
 from types import FrameType
 
+# The command line is the one place of the virtual strap that reads a file format: the
+# strap's sources themselves receive a Recording (sensors never parse files).
+from biofeedback.io.rr_text import read_rr_text
 from sensors.ble.gatt import BODY_SENSOR_LOCATIONS
 from sensors.virtual.daemon import PrivateBus, SystemBusRefusedError, refuse_system_bus
 from sensors.virtual.gatt import StrapInfo
@@ -105,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     try:
         source: RRSource = (
-            FileRRSource(args.rr_file) if args.rr_file else SimulatedRRSource(args.seed)
+            FileRRSource(read_rr_text(args.rr_file)) if args.rr_file
+            else SimulatedRRSource(args.seed)
         )
     except (OSError, ValueError) as exc:
         print(f"virtual-bluez: {exc}", file=sys.stderr)

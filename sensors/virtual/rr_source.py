@@ -8,12 +8,12 @@ and the strap's own heart rate at that moment.
 from __future__ import annotations
 
 import math
-import os
 from collections import deque
 from typing import Protocol
 
 import numpy as np
 
+from biofeedback.core.recording import Recording
 from sensors.ble.gatt import RR_UNITS_PER_SECOND, rr_ms_to_raw
 from sensors.simulated import SimulationEngine
 
@@ -81,7 +81,7 @@ class SimulatedRRSource:
 
 
 class FileRRSource:
-    """Beats from an RR text file (:func:`biofeedback.io.rr_text.read_rr_text`).
+    """Beats of a recording (e.g. an RR text file read by the virtual strap's command line).
 
     Beat ``i`` happens at the cumulative sum of the RR up to it (in whole 1/1024-s ticks);
     virtual second ``k`` (1, 2, ...) carries the beats in ``(k - 1, k]`` s. After the last
@@ -90,14 +90,12 @@ class FileRRSource:
 
     Parameters
     ----------
-    path : path-like
-        The RR file.
+    recording : Recording
+        The beats to play; only their RR intervals (ms) are used. The caller reads the file,
+        so this source knows no file format.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        from biofeedback.io.rr_text import read_rr_text
-
-        recording = read_rr_text(path)
+    def __init__(self, recording: Recording) -> None:
         self.rr_raw = [rr_ms_to_raw(float(v)) for v in np.asarray(recording.rr_ms)]
         self._ticks = np.cumsum(np.asarray(self.rr_raw, dtype=np.int64))
         self._next = 0
