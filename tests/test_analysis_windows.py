@@ -23,8 +23,8 @@ from biofeedback.session.live_session import LiveSession
 from biofeedback.session.protocol_session import ProtocolSession
 from biofeedback.store import SessionStore
 from protocols.library import get_protocol
-from protocols.simulation import physiology_schedule
 from sensors.simulated import SimulatedStrap
+from sensors.simulated.protocol_schedule import physiology_schedule
 
 SPEC = "stress_reactivity:soothing_touch"
 ANALYSED = ["baseline", "stressor", "practice", "recovery"]

@@ -16,8 +16,8 @@ from biofeedback.store import SessionStore
 from biofeedback.store.studies import session_study
 from protocols.library import get_protocol, list_protocols
 from protocols.model import PhaseKind
-from protocols.simulation import physiology_schedule
 from sensors.simulated import SimulatedStrap
+from sensors.simulated.protocol_schedule import physiology_schedule
 
 SPECS = [p.id for p in list_protocols()] + [
     "stress_reactivity:soothing_touch",

@@ -600,7 +600,7 @@ def make_source(
         duration = duration_s
         if protocol is not None:
             if schedule is None:
-                from protocols.simulation import physiology_schedule
+                from sensors.simulated.protocol_schedule import physiology_schedule
 
                 schedule = physiology_schedule(protocol)
             duration = duration or protocol.duration_s + 2.0

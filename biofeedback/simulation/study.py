@@ -33,7 +33,8 @@ The known effect
 Participant *i* has a true effect ``delta_i ~ N(effect_ln_rmssd, effect_sd)``: the expected
 lnRMSSD of the self-soothing practice phases minus that of the attention practice phases, as
 the analysis measures it (RMSSD of the clean series). The attention practice keeps the
-simulator's default practice vagal level (:data:`protocols.simulation.VAGAL_LEVEL_BY_CATEGORY`);
+simulator's default practice vagal level
+(:data:`sensors.simulated.protocol_schedule.VAGAL_LEVEL_BY_CATEGORY`);
 the self-soothing practice's vagal level is solved by bisection so that the clean model
 lnRMSSD at the person's own breathing rates differs by exactly ``delta_i``. Breathing also
 moves RMSSD (slower breathing raises RSA, Vaschillo et al. 2002), so the vagal level absorbs
@@ -398,7 +399,7 @@ def _plan_participant(
     max_missed_extra: float,
 ) -> tuple[ParticipantTruth, int]:
     """Draw and calibrate one participant; returns the truth and the calibration seed."""
-    from protocols.simulation import REST_BREATHING_BPM, phase_conditions
+    from sensors.simulated.protocol_schedule import REST_BREATHING_BPM, phase_conditions
 
     soothing, attention = conditions
     hr = float(np.clip(rng.normal(HR_MEAN_BPM, HR_SD_BPM), *HR_RANGE_BPM))
@@ -507,11 +508,12 @@ def _schedule(
 ) -> list[PhysiologySegment]:
     """The protocol's simulator schedule with this person's breathing and vagal levels.
 
-    Starts from :func:`protocols.simulation.physiology_schedule` (vagal level by phase kind)
+    Starts from :func:`sensors.simulated.protocol_schedule.physiology_schedule` (vagal level
+    by phase kind)
     and replaces the practice phases' values with the participant's calibrated ones and the
     unpaced phases' breathing with their own spontaneous rate.
     """
-    from protocols.simulation import physiology_schedule
+    from sensors.simulated.protocol_schedule import physiology_schedule
 
     segments = physiology_schedule(protocol)
     seen: dict[str, int] = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Final
 
 from protocols.model import Phase, PhaseKind, PracticeProtocol, ProtocolCategory
-from sensors.simulated import PhysiologySegment
+from sensors.simulated.physiology import PhysiologySegment
 
 REST_BREATHING_BPM: Final = 12.0
 """Spontaneous breathing at rest, breaths/min (adult norm about 12-16)."""
