@@ -30,7 +30,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Export and print the paths written."""
-    from biofeedback.io.exporters import export_session, export_study
+    from biofeedback.export.stored import export_session, export_study
     from biofeedback.store.database import SessionStore
 
     if (args.session is None) == (args.study is None):

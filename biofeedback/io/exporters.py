@@ -1,9 +1,10 @@
-"""Export sessions for other tools: CSV, Kubios RR text, a BIDS dataset, EDF+.
+"""File formats for other tools: CSV, Kubios RR text, a BIDS dataset, EDF+.
 
 Every export is written atomically: files are written to a temporary name in the target
 folder and renamed into place, and a BIDS dataset is built in a temporary folder beside the
 target and renamed into place, so a failed export never leaves a partial file or folder.
-Formats follow docs/domain.md section 7.
+Formats follow docs/domain.md section 7. These writers take a :class:`Recording`; exporting
+what is in the session store is :mod:`biofeedback.export.stored`.
 """
 
 from __future__ import annotations
@@ -20,18 +21,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.recording import FloatArray, Recording
 
-if TYPE_CHECKING:
-    from biofeedback.store.database import SessionInfo, SessionStore
-
 FORMATS = ("csv", "kubios", "bids", "edf")
-"""Export formats of :func:`export_session`."""
+"""Export formats (:func:`biofeedback.export.stored.export_session` takes one by name)."""
 
 BIDS_VERSION = "1.10.0"
 """BIDS specification version the datasets declare."""
@@ -608,104 +606,3 @@ def export_bids(sessions: Sequence[BidsSession], out: str | os.PathLike[str], *,
                 f"sub-{label} in BIDS (labels keep letters and digits only); rename one."
             )
     return _atomic_folder(Path(out), lambda root: _build_bids(root, sessions, name))
-
-
-# -- from the session store ----------------------------------------------------------------------
-
-
-def _start_time(info: SessionInfo) -> datetime | None:
-    try:
-        return datetime.fromisoformat(info.started_utc)
-    except (TypeError, ValueError):
-        return None
-
-
-def export_session(
-    store: SessionStore, session_id: int, fmt: str, out: str | os.PathLike[str]
-) -> list[Path]:
-    """Export one stored session.
-
-    Parameters
-    ----------
-    store : SessionStore
-        The open session database.
-    session_id : int
-        The session.
-    fmt : {"csv", "kubios", "bids", "edf"}
-        Export format.
-    out : path-like
-        File (csv, kubios, edf) or dataset folder (bids).
-
-    Returns
-    -------
-    list of Path
-        Files (or the dataset folder) written.
-
-    Raises
-    ------
-    SessionNotFoundError
-        No such session (nothing is written).
-    ExportError
-        Unknown format, no beats, or the target cannot be written.
-    """
-    from biofeedback.store.studies import session_study
-
-    if fmt not in FORMATS:
-        raise ExportError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
-    info = store.session_info(session_id)
-    recording = store.load_recording(session_id)
-    if fmt == "csv":
-        return export_csv(recording, out)
-    if fmt == "kubios":
-        return [export_kubios(recording, out)]
-    if fmt == "edf":
-        return [export_edf(recording, out, participant_id=info.participant_id,
-                           start=_start_time(info))]
-    placed = session_study(store, session_id)
-    session = BidsSession(
-        recording, session_id, info.participant_id, info.protocol_id,
-        condition=placed.condition if placed else None,
-        condition_position=placed.condition_position if placed else None,
-        condition_order=placed.condition_order if placed else (),
-    )
-    return [export_bids([session], out, name=f"{APP_NAME} session {session_id}")]
-
-
-def export_study(store: SessionStore, name: str, out: str | os.PathLike[str]) -> Path:
-    """Export every session of a study as one BIDS dataset.
-
-    Parameters
-    ----------
-    store : SessionStore
-        The open session database.
-    name : str
-        Study name (also the dataset ``Name``).
-    out : path-like
-        The dataset folder to create.
-
-    Returns
-    -------
-    Path
-        The dataset folder.
-
-    Raises
-    ------
-    StudyNotFoundError
-        No such study.
-    ExportError
-        The study has no sessions, or the target cannot be written.
-    """
-    from biofeedback.store.studies import study_sessions
-
-    placed = study_sessions(store, name)
-    if not placed:
-        raise ExportError(f"Study {name!r} has no recorded sessions; nothing to export.")
-    sessions = []
-    for s in placed:
-        info = store.session_info(s.session_id)
-        sessions.append(BidsSession(
-            store.load_recording(s.session_id), s.session_id, s.participant_id,
-            info.protocol_id, condition=s.condition, condition_position=s.condition_position,
-            condition_order=s.condition_order,
-        ))
-    return export_bids(sessions, out, name=name)

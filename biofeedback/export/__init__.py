@@ -1,0 +1,1 @@
+"""Store-backed export services (the file formats are :mod:`biofeedback.io.exporters`)."""
