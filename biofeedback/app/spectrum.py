@@ -152,14 +152,31 @@ def live_spectrum(
 
 
 def session_spectrum(
-    source: LiveSession | LiveProcessor, window_s: float = 120.0
+    source: LiveSession | LiveProcessor, window_s: float | None = None
 ) -> LiveSpectrum | None:
     """The live spectrum of a session's (or processor's) current gap-free segment.
 
-    ``live_spectrum(*current_segment(source), window_s)``: about 2 ms, meant for a
-    once-a-second refresh (see :func:`live_spectrum` for when it is None).
+    Computed with the live indices' own settings (:class:`~biofeedback.live.indices.
+    LiveHrvSettings`): their HF window (120 s by default), LF and HF bands and breathing
+    window as the shortest span shown, so the shaded bands match the values shown. About
+    2 ms, meant for a once-a-second refresh (see :func:`live_spectrum` for when it is None).
+
+    Parameters
+    ----------
+    source : LiveSession or LiveProcessor
+        A running session (its current processor) or a processor.
+    window_s : float, optional
+        Newest span used, s; default the live indices' ``hf_window_s``.
     """
-    return live_spectrum(*current_segment(source), window_s)
+    processor = getattr(source, "processor", source)
+    settings = processor.hrv.settings
+    return live_spectrum(
+        *current_segment(processor),
+        settings.hf_window_s if window_s is None else window_s,
+        min_duration_s=settings.breathing_window_s,
+        lf_band_hz=settings.lf_band_hz,
+        hf_band_hz=settings.hf_band_hz,
+    )
 
 
 def current_segment(source: LiveSession | LiveProcessor) -> tuple[FloatArray, FloatArray]:

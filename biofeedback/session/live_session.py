@@ -19,11 +19,14 @@ from biofeedback.core.source import HeartRateSource
 from biofeedback.core.types import (
     ArtifactClass,
     BeatBatch,
+    Connected,
     Gap,
     GapReason,
     Marker,
     MarkerKind,
     PhaseSpan,
+    Reconnecting,
+    Seeked,
     SourceState,
     StatusChange,
 )
@@ -38,6 +41,9 @@ from biofeedback.store.database import BeatClassification, SessionStore
 class BeatsProcessed:
     """A notification went through the pipeline (and, when recording, into the store).
 
+    A value: it holds everything a subscriber needs, as it was when it was published, and
+    no reference back to the session (a list of them can be replayed into a model later).
+
     Attributes
     ----------
     batch : BeatBatch
@@ -46,19 +52,14 @@ class BeatsProcessed:
         Session sequence number of its first beat.
     classified : tuple of ClassifiedBeat
         Beats (of this or earlier notifications) whose artifact class became final.
-    session : LiveSession
-        The session, for :attr:`indices`.
+    indices : LiveIndices
+        The live indices computed with these beats.
     """
 
     batch: BeatBatch
     first_seq: int
     classified: tuple[ClassifiedBeat, ...]
-    session: LiveSession = field(repr=False)
-
-    @property
-    def indices(self) -> LiveIndices:
-        """The session's live indices now (computed on demand, cached until new beats)."""
-        return self.session.indices()
+    indices: LiveIndices
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,10 @@ class NeuroKitUpdate:
     result: NeuroKitResult
 
 
-SessionEvent = BeatsProcessed | Gap | Marker | StatusChange | NeuroKitUpdate
+SessionEvent = (
+    BeatsProcessed | Gap | Marker | StatusChange | Connected | Reconnecting | Seeked
+    | NeuroKitUpdate
+)
 """What subscribers of a :class:`LiveSession` receive."""
 
 
@@ -331,7 +335,9 @@ class LiveSession:
 
     async def _consume(self, duration_s: float | None) -> None:
         async for event in self.source:
-            if not isinstance(event, StatusChange) or event.state is SourceState.STREAMING:
+            if not isinstance(event, StatusChange | Reconnecting) or (
+                isinstance(event, StatusChange) and event.state is SourceState.STREAMING
+            ):
                 self._ensure_session()
             if isinstance(event, BeatBatch):
                 self._on_batch(event)
@@ -343,6 +349,12 @@ class LiveSession:
                 self._record_marker(event)
             elif isinstance(event, StatusChange):
                 self._on_status(event)
+            elif isinstance(event, Seeked):
+                self._on_seek(event)
+            elif isinstance(event, Connected):
+                self._on_connected(event)
+            else:
+                self._publish(event)
             if self._stop.is_set():
                 # Queued events would otherwise drain first (get() does not yield while the
                 # queue has items), recording past the point the stop was asked for.
@@ -383,7 +395,7 @@ class LiveSession:
         if update.nk is not None and update.nk is not self.latest_neurokit:
             self.latest_neurokit = update.nk
             self._publish(NeuroKitUpdate(update.nk))
-        self._publish(BeatsProcessed(batch, first_seq, classified, self))
+        self._publish(BeatsProcessed(batch, first_seq, classified, self.processor.snapshot()))
 
     def _on_gap(self, gap: Gap) -> None:
         classified = self.processor.process_gap(gap)
@@ -396,28 +408,30 @@ class LiveSession:
         self.stats.gap_s += gap.duration_s
         self._publish(gap)
 
-    def _on_status(self, status: StatusChange) -> None:
-        if "seek_s" in status.detail:
-            # A jump in a replay: finish the segment so no index spans the jump; when
-            # recording, the decided classes are stored and the jump is a gap.
-            finished = self.processor.finish()
-            self._count(finished)
-            if self.store is not None and self.session_id is not None:
-                self.store.write_classes(self.session_id, [_as_stored(c) for c in finished])
-                last = self.stats.last_beat_s
-                if last is not None and float(status.detail["seek_s"]) > last:
-                    self._pending_gaps.append(
-                        Gap(last, float(status.detail["seek_s"]), GapReason.SOURCE)
-                    )
-            self.processor = self._new_processor()
+    def _on_seek(self, seek: Seeked) -> None:
+        # A jump in a replay: finish the segment so no index spans the jump; when
+        # recording, the decided classes are stored and the jump is a gap.
+        finished = self.processor.finish()
+        self._count(finished)
+        if self.store is not None and self.session_id is not None:
+            self.store.write_classes(self.session_id, [_as_stored(c) for c in finished])
+            last = self.stats.last_beat_s
+            if last is not None and seek.t_s > last:
+                self._pending_gaps.append(Gap(last, seek.t_s, GapReason.SOURCE))
+        self.processor = self._new_processor()
+        self._publish(seek)
+
+    def _on_connected(self, connected: Connected) -> None:
         if (
-            status.state is SourceState.STREAMING
+            connected.address is not None
             and self.store is not None
             and self.session_id is not None
-            and status.detail.get("address")
         ):
-            # (Re)connected: keep what the strap reports (battery, firmware) current.
-            self.store.update_session(self.session_id, device_info=self.source.device_info)
+            # (Re)connected to a strap: keep what it reports (battery, firmware) current.
+            self.store.update_session(self.session_id, device_info=dict(connected.device_info))
+        self._publish(connected)
+
+    def _on_status(self, status: StatusChange) -> None:
         self.stats.final_state = status.state
         self.stats.final_message = status.message
         self._publish(status)

@@ -1,7 +1,7 @@
 """The live view: heart rate, RR tachogram, lnRMSSD/HF trend and spectrum (pyqtgraph).
 
-The widget only draws a :class:`~biofeedback.app.traces.LiveTraces` model: session events go
-into the model (:meth:`LiveView.on_session_event`, cheap, no repaint) and
+The widget only draws a :class:`~biofeedback.app.traces.LiveTraces` model it is given
+(:meth:`LiveView.set_traces`; the session's view-model feeds it, cheaply, without repaint) and
 :meth:`LiveView.redraw`, called by the window from a coalescing timer, hands each curve the
 clipped and decimated slice of its series for the visible time range. Nothing is redrawn
 per beat, and with 2 h of data a curve holds about two points per pixel column.
@@ -22,8 +22,6 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 from biofeedback.app.spectrum import LiveSpectrum
 from biofeedback.app.traces import LiveTraces
 from biofeedback.core.types import Marker, PhaseSpan
-from biofeedback.live.indices import LiveIndices
-from biofeedback.session.live_session import SessionEvent
 
 __all__ = ["PHASE_COLOURS", "SPAN_CHOICES_S", "ClockAxis", "LiveView"]
 
@@ -377,7 +375,8 @@ class LiveView(QWidget):
     Parameters
     ----------
     traces : LiveTraces, optional
-        The model drawn (a new one when not given); the view feeds it session events.
+        The model drawn (an empty one when not given; see :meth:`set_traces`). The view
+        never feeds it: a :class:`~biofeedback.app.session_view.SessionViewModel` does.
     span_s : float
         Initial visible span, s (0 = whole session).
     parent : QWidget, optional
@@ -627,25 +626,31 @@ class LiveView(QWidget):
             self.redraw(self._now_s)
 
     # ------------------------------------------------------------------ model
-    def on_session_event(self, event: SessionEvent, indices: LiveIndices | None = None) -> None:
-        """Feed one session event to the model (cheap; nothing is repainted until
-        :meth:`redraw`). ``indices``: the live indices when a recorded event was published
-        (see :meth:`LiveTraces.on_event`)."""
-        self.traces.on_event(event, indices)
+    def set_traces(self, traces: LiveTraces) -> None:
+        """Draw ``traces`` from now on (a new session's), with its phases; no spectrum yet."""
+        self.traces = traces
+        self._draw_phases()
+        self._reset_view()
 
-    def set_phases(self, phases: Sequence[PhaseSpan]) -> None:
-        """Shade these phases (an open phase, ``end_s <= start_s``, reaches to now)."""
+    def _draw_phases(self) -> None:
         for items in self._phase_items:
             items.remove()
-        self.traces.set_phases(phases)
         plots = self._time_plots
         self._phase_items = [_PhaseItems(p, plots, self._theme) for p in self.traces.phases]
         self._drawn_key = None
+
+    def set_phases(self, phases: Sequence[PhaseSpan]) -> None:
+        """Shade these phases (an open phase, ``end_s <= start_s``, reaches to now)."""
+        self.traces.set_phases(phases)
+        self._draw_phases()
 
     def reset(self) -> None:
         """Forget the session: empty plots, no phases, no spectrum."""
         self.traces.clear()
         self.set_phases(())
+        self._reset_view()
+
+    def _reset_view(self) -> None:
         self._now_s = None
         for stable in (self._hr_range, self._rr_range, self._ln_range, self._hf_range):
             stable.reset()

@@ -14,7 +14,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QPaintEvent, QShowEvent
@@ -34,7 +34,7 @@ from biofeedback.app.session_request import SessionRequest
 from biofeedback.app.settings import AppSettings
 from biofeedback.app.status_model import SessionStatus
 from biofeedback.core.errors import BiofeedbackError
-from biofeedback.core.types import Marker, MarkerKind, SourceState, StatusChange
+from biofeedback.core.types import Connected, SourceState, StatusChange
 from biofeedback.ui.comparison_view import ComparisonView
 from biofeedback.ui.event_loop import spawn
 from biofeedback.ui.guidance_panel import GuidancePanel
@@ -47,15 +47,13 @@ from protocols.runner import PhaseEnded, PhaseStarted, RunnerEvent
 
 if TYPE_CHECKING:
     from biofeedback.app.session_runner import PreparedSession
+    from biofeedback.app.session_view import SessionViewModel
     from biofeedback.lsl import LslPublisher
     from biofeedback.session.live_session import SessionEvent
     from biofeedback.ui.live_view import LiveView
+    from sensors.replay import ReplaySource
 
 __all__ = ["MainWindow"]
-
-_UNDRAWN_MARKERS = frozenset({MarkerKind.STRESSOR, MarkerKind.SELF_REPORT})
-"""Marker kinds not drawn as lines: a stressor task marks every prompt and answer, and the
-phases already show where self-reports were given (all are stored and listed)."""
 
 FRAME_S = 1 / 30
 """Least time between two redraws of the plots, s (about 30 frames per second)."""
@@ -98,7 +96,10 @@ class MainWindow(QMainWindow):
         self.neurokit = neurokit
         self.current: PreparedSession | None = None
         self.last_error: str = ""
-        self.status = SessionStatus()
+        self.view_model: SessionViewModel | None = None
+        """What the live tab shows of the running (or last) session."""
+        self._idle_status = SessionStatus()
+        self._drawn_indices: object = None
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe: list[Callable[[], None]] = []
         self._dirty = False
@@ -164,7 +165,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.comparison, "Compare")
         self.setCentralWidget(self.tabs)
 
-        self.status_label = QLabel(self.status.text())
+        self.status_label = QLabel(self._idle_status.text())
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         bar = QStatusBar()
         # Permanent: showMessage() would hide a normal status-bar widget.
@@ -177,9 +178,6 @@ class MainWindow(QMainWindow):
         self._clock_timer = QTimer(self)
         self._clock_timer.setInterval(250)
         self._clock_timer.timeout.connect(self._on_clock)
-        self._spectrum_timer = QTimer(self)
-        self._spectrum_timer.setInterval(1000)
-        self._spectrum_timer.timeout.connect(self._update_spectrum)
 
     def _wire(self) -> None:
         self.source_panel.start_requested.connect(self.start_session)
@@ -218,6 +216,12 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, lambda: self.live_view)
 
     # -- sessions --------------------------------------------------------------------------
+
+    @property
+    def status(self) -> SessionStatus:
+        """The status line's model: the running (or last) session's."""
+        vm = self.view_model
+        return vm.status if vm is not None else self._idle_status
 
     @property
     def running(self) -> bool:
@@ -281,11 +285,16 @@ class MainWindow(QMainWindow):
                 spawn(self.browser.refresh())
 
     def _attach(self, prepared: PreparedSession) -> None:
+        from biofeedback.app.session_view import SessionViewModel
+
         session = prepared.session
-        self.status = SessionStatus()
-        self.live_view.reset()
+        vm = SessionViewModel(session)
+        self.view_model = vm
+        self.live_view.set_traces(vm.traces)
         self.values_panel.show_indices(None)
-        self._unsubscribe.append(session.subscribe(self._on_session_event))
+        self._drawn_indices = None
+        self._unsubscribe.append(vm.close)
+        self._unsubscribe.append(vm.subscribe(self._on_session_event))
         if prepared.request.lsl:
             from biofeedback.lsl import LslPublisher
 
@@ -298,19 +307,15 @@ class MainWindow(QMainWindow):
         else:
             self._show_free_practice()
         self.guidance.set_clock(session.source.session_time_s)
-        from sensors.replay import ReplaySource
-
-        if isinstance(session.source, ReplaySource):
-            self.replay_bar.attach(session.source)
+        if vm.capabilities.seekable:
+            # A seekable source has the replay controls (capabilities say so).
+            self.replay_bar.attach(cast("ReplaySource", session.source))
             self.replay_bar.show()
-            self.live_view.set_phases(session.source.recording.phases)
-            # Nobody practises along with a replay: no pacer or prompts.
-            self.guidance.hide()
         else:
             self.replay_bar.hide()
-            self.guidance.show()
+        # Nobody practises along with a recording: no pacer or prompts.
+        self.guidance.setVisible(vm.practice_along)
         self._clock_timer.start()
-        self._spectrum_timer.start()
         kind = prepared.request.source_kind
         title = {"sim": "simulated strap", "ble": "Bluetooth strap", "replay": "replay"}[kind]
         what = prepared.protocol.name if prepared.protocol is not None else "free practice"
@@ -326,7 +331,6 @@ class MainWindow(QMainWindow):
             self.lsl_publisher.close()
             self.lsl_publisher = None
         self._clock_timer.stop()
-        self._spectrum_timer.stop()
         self.guidance.detach()
         self.guidance.show()
         self.replay_bar.detach()
@@ -373,31 +377,19 @@ class MainWindow(QMainWindow):
     # -- events ----------------------------------------------------------------------------
 
     def _on_session_event(self, event: SessionEvent) -> None:
-        from biofeedback.session.live_session import BeatsProcessed
-
-        if not (isinstance(event, Marker) and event.kind in _UNDRAWN_MARKERS):
-            self.live_view.on_session_event(event)
-        if self.status.on_event(event):
-            self._refresh_status()
-        if isinstance(event, BeatsProcessed):
-            self.values_panel.show_indices(event.indices)
-            self._request_frame()
-        elif isinstance(event, StatusChange):
-            if "seek_s" in event.detail:
-                self.live_view.truncate_after(float(event.detail["seek_s"]))
-            message = self.statusBar().currentMessage()
-            if event.state is SourceState.STREAMING and message.startswith("Starting"):
-                self.statusBar().clearMessage()
-            if event.state is SourceState.STREAMING and event.detail.get("address"):
-                self.settings.remember_strap(
-                    str(event.detail["address"]), str(event.detail.get("name") or "")
-                )
-                self.settings.last_source = f"ble:{event.detail['address']}"
-                self.source_panel.update_strap_list()
-                self.save_settings()
-            self._request_frame()
-        else:
-            self._request_frame()
+        """After the view-model took ``event`` in: draw soon; persist a strap connected to."""
+        if isinstance(event, Connected) and event.address is not None:
+            self.settings.remember_strap(event.address, event.name or "")
+            self.settings.last_source = f"ble:{event.address}"
+            self.source_panel.update_strap_list()
+            self.save_settings()
+        elif (
+            isinstance(event, StatusChange)
+            and event.state is SourceState.STREAMING
+            and self.statusBar().currentMessage().startswith("Starting")
+        ):
+            self.statusBar().clearMessage()
+        self._request_frame()
 
     def _on_runner_event(self, event: RunnerEvent) -> None:
         if isinstance(event, PhaseStarted | PhaseEnded) and self.current is not None:
@@ -428,6 +420,12 @@ class MainWindow(QMainWindow):
                 # The pipeline is behind a fast source: scroll with the data, not the clock
                 # (otherwise the plots show an empty stretch that is only queued, not missing).
                 now = min(now, last)
+        vm = self.view_model
+        if vm is not None:
+            self._refresh_status()
+            if vm.indices is not self._drawn_indices:
+                self._drawn_indices = vm.indices
+                self.values_panel.show_indices(vm.indices)
         started = time.perf_counter()
         self.live_view.redraw(now)
         self._last_frame = time.perf_counter()
@@ -442,16 +440,12 @@ class MainWindow(QMainWindow):
         if self.replay_bar.isVisible():
             self.replay_bar.set_position(now)
         self.status.time_s = max(self.status.time_s, now)
+        vm = self.view_model
+        if vm is not None and vm.refresh_spectrum():
+            self.live_view.show_spectrum(vm.spectrum)
 
-    def _update_spectrum(self) -> None:
-        if self.current is None:
-            return
-        from biofeedback.app.spectrum import session_spectrum
-
-        self.live_view.show_spectrum(session_spectrum(self.current.session))
-
-    def _on_seek(self, t_s: float) -> None:
-        self.live_view.truncate_after(t_s)
+    def _on_seek(self, _t_s: float) -> None:
+        # The source answers with a Seeked event; the view-model truncates the plots then.
         self._request_frame()
 
     # -- settings and messages -------------------------------------------------------------
