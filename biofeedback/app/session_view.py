@@ -130,15 +130,19 @@ class SessionViewModel:
             callback(event)
 
     def refresh_spectrum(self) -> bool:
-        """Recompute the spectrum when the data moved on by a spectrum period of session
-        time (or jumped); True when :attr:`spectrum` was recomputed.
+        """Recompute the spectrum when the data entered a new spectrum period of session time
+        (or jumped); True when :attr:`spectrum` was recomputed.
 
         Cheap when not due, so a window may ask on every tick of any timer.
         """
         if self._data_s == -math.inf:
             return False
-        since = self._data_s - self._spectrum_s
-        if 0.0 <= since < self.spectrum_period_s:
+        # Once per period of session time, on its grid (whole seconds by default), like the
+        # live indices' spectral values, so the spectrum and the numbers shown move together.
+        if self._spectrum_s != -math.inf and self._data_s >= self._spectrum_s and (
+            self._data_s // self.spectrum_period_s
+            == self._spectrum_s // self.spectrum_period_s
+        ):
             return False
         from biofeedback.app.spectrum import session_spectrum
 
