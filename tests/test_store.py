@@ -106,6 +106,33 @@ def test_raw_rr_is_never_changed_by_classification(tmp_path):
     assert rec.rr_ms[0] == 400.0 and rec.artifact[0] == "extra" and rec.corrected_count[0] == 0
 
 
+def test_the_detectors_classified_beats_are_stored_as_they_are(tmp_path):
+    """The session hands ClassifiedBeat over unchanged; rows equal the plain classification."""
+    from biofeedback.core.types import ArtifactClass
+    from biofeedback.live.artifacts import ClassifiedBeat
+
+    def rows(classified) -> list[tuple]:
+        with SessionStore.open(tmp_path / str(len(list(tmp_path.iterdir())))) as store:
+            sid = store.create_session(source="sim")
+            store.append_notification(sid, 0, 0, batch(1.0, [800.0, 1600.0], 0.0))
+            store.append_notification(sid, 1, 2, batch(2.0, [810.0], 2.4), classified[:1])
+            store.write_classes(sid, classified[1:])
+            return store._conn.execute(
+                "SELECT seq, artifact, rr_corrected_ms, corrected_count FROM beats ORDER BY seq"
+            ).fetchall()
+
+    detector = [
+        ClassifiedBeat(0, 800.0, 0.8, ArtifactClass.NORMAL, (800.0,)),
+        ClassifiedBeat(1, 1600.0, 2.4, ArtifactClass.MISSED, (800.0, 800.0)),
+    ]
+    plain = [BeatClassification(0, "normal", (800.0,)),
+             BeatClassification(1, "missed", (800.0, 800.0))]
+    stored = rows(detector)
+    assert stored == rows(plain)
+    assert stored[:2] == [(0, "normal", 800.0, 1), (1, "missed", 800.0, 2)]
+    assert type(stored[1][1]) is str  # the enum's value, not its repr
+
+
 def test_participant_ids_must_be_pseudonymous_tokens(tmp_path):
     with SessionStore.open(tmp_path) as store, pytest.raises(StoreError, match="participant"):
         store.create_session(source="sim", participant_id="Jane Doe")

@@ -34,7 +34,7 @@ from biofeedback.live.artifacts import ClassifiedBeat
 from biofeedback.live.indices import LiveHrvSettings, LiveIndices
 from biofeedback.live.nk_worker import NeuroKitResult, NeuroKitWorker
 from biofeedback.live.processor import LiveProcessor
-from biofeedback.store.database import BeatClassification, SessionStore
+from biofeedback.store.database import SessionStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,7 +373,7 @@ class LiveSession:
                 self._next_notification,
                 first_seq,
                 batch,
-                [_as_stored(c) for c in classified],
+                classified,
                 self._pending_gaps,
                 commit=commit,
             )
@@ -402,7 +402,7 @@ class LiveSession:
         self._count(classified)
         if self.store is not None and self.session_id is not None:
             # Written with the next notification, in the same transaction as its beats.
-            self.store.write_classes(self.session_id, [_as_stored(c) for c in classified])
+            self.store.write_classes(self.session_id, classified)
             self._pending_gaps.append(gap)
         self.stats.n_gaps += 1
         self.stats.gap_s += gap.duration_s
@@ -414,7 +414,7 @@ class LiveSession:
         finished = self.processor.finish()
         self._count(finished)
         if self.store is not None and self.session_id is not None:
-            self.store.write_classes(self.session_id, [_as_stored(c) for c in finished])
+            self.store.write_classes(self.session_id, finished)
             last = self.stats.last_beat_s
             if last is not None and seek.t_s > last:
                 self._pending_gaps.append(Gap(last, seek.t_s, GapReason.SOURCE))
@@ -457,11 +457,7 @@ class LiveSession:
             self.store.commit()
             for gap in self._pending_gaps:
                 self.store.add_gap(self.session_id, gap)
-            self.store.write_classes(self.session_id, [_as_stored(c) for c in remaining])
+            self.store.write_classes(self.session_id, remaining)
             self.store.finish_session(self.session_id, status)
         if error is not None:
             raise error
-
-
-def _as_stored(beat: ClassifiedBeat) -> BeatClassification:
-    return BeatClassification(beat.seq, str(beat.artifact), beat.corrected_ms)

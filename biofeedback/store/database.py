@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import psutil
@@ -37,9 +37,32 @@ from biofeedback.store.paths import database_path
 SESSION_STATUSES = ("recording", "complete", "interrupted")
 
 
+class BeatClass(Protocol):
+    """The detector's decision for one stored beat, as the store reads it.
+
+    :class:`~biofeedback.live.artifacts.ClassifiedBeat` is one (the session hands those over
+    as they are); :class:`BeatClassification` is a plain one.
+    """
+
+    @property
+    def seq(self) -> int:
+        """Beat sequence number within the session."""
+        ...
+
+    @property
+    def artifact(self) -> str:
+        """Artifact class (an :class:`~biofeedback.core.types.ArtifactClass` value)."""
+        ...
+
+    @property
+    def corrected_ms(self) -> tuple[float, ...]:
+        """Corrected intervals the raw beat stands for, ms (empty when removed)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class BeatClassification:
-    """The detector's decision for one stored beat.
+    """The detector's decision for one stored beat (a plain :class:`BeatClass`).
 
     Attributes
     ----------
@@ -331,7 +354,7 @@ class SessionStore:
         notification_seq: int,
         first_beat_seq: int,
         batch: BeatBatch,
-        classified: Sequence[BeatClassification] = (),
+        classified: Sequence[BeatClass] = (),
         gaps: Sequence[Gap] = (),
         *,
         commit: bool = True,
@@ -348,8 +371,9 @@ class SessionStore:
             Sequence number of the notification's first beat.
         batch : BeatBatch
             The notification.
-        classified : sequence of BeatClassification
-            Beats (of this or earlier notifications) whose class became final.
+        classified : sequence of BeatClass
+            Beats (of this or earlier notifications) whose class became final (e.g. the
+            detector's :class:`~biofeedback.live.artifacts.ClassifiedBeat` as they are).
         gaps : sequence of Gap
             Gaps the source reported before this notification.
         commit : bool
@@ -389,19 +413,19 @@ class SessionStore:
         if self._conn.in_transaction:
             self._conn.execute("COMMIT")
 
-    def write_classes(self, session_id: int, classified: Sequence[BeatClassification]) -> None:
+    def write_classes(self, session_id: int, classified: Sequence[BeatClass]) -> None:
         """Store the artifact class and corrected value of beats already written."""
         with self.transaction():
             self._write_classes(session_id, classified)
 
-    def _write_classes(self, session_id: int, classified: Sequence[BeatClassification]) -> None:
+    def _write_classes(self, session_id: int, classified: Sequence[BeatClass]) -> None:
         if not classified:
             return
         self._conn.executemany(
             "UPDATE beats SET artifact = ?, rr_corrected_ms = ?, corrected_count = ?"
             " WHERE session_id = ? AND seq = ?",
             [
-                (c.artifact, c.corrected_ms[0] if c.corrected_ms else None,
+                (str(c.artifact), c.corrected_ms[0] if c.corrected_ms else None,
                  len(c.corrected_ms), session_id, c.seq)
                 for c in classified
             ],
