@@ -34,8 +34,8 @@ def _idle_session() -> LiveSession:
 
 
 def _beats(seq: int, t_s: float, indices: LiveIndices | None = None) -> BeatsProcessed:
-    batch = BeatBatch(t_s, (Beat(1000.0, t_s, t_s, "test"),))
-    return BeatsProcessed(batch, seq, (), indices or LiveIndices(t_s, 0))
+    batch = BeatBatch(t_s, (Beat(1000.0, t_s, t_s, "test", None, seq),))
+    return BeatsProcessed(batch, (), indices or LiveIndices(t_s, 0))
 
 
 def test_seek_truncates_the_plots_once():

@@ -38,8 +38,10 @@ def _batch(
 ) -> BeatsProcessed:
     """A notification carrying (time s, RR ms) beats: a constructed event, no session."""
     received = beats[-1][0] if beats else 0.0
-    batch = BeatBatch(received, tuple(Beat(rr, t, received, "test") for t, rr in beats))
-    return BeatsProcessed(batch, first_seq, classified, indices)
+    batch = BeatBatch(received, tuple(
+        Beat(rr, t, received, "test", None, first_seq + k) for k, (t, rr) in enumerate(beats)
+    ))
+    return BeatsProcessed(batch, classified, indices)
 
 
 def _cls(seq: int, t: float, rr: float, artifact: ArtifactClass) -> ClassifiedBeat:

@@ -148,7 +148,7 @@ class LiveTraces:
 
     Notes
     -----
-    Beats arrive raw in ``BeatsProcessed.batch.beats`` (numbered ``first_seq + i``); their
+    Beats arrive raw in ``BeatsProcessed.batch.beats`` (numbered, ``Beat.seq``); their
     final artifact class arrives later, in ``BeatsProcessed.classified``, and is matched by
     sequence number. Until then a beat counts as normal.
     """
@@ -278,7 +278,7 @@ class LiveTraces:
                     > _BREAK_FACTOR * first.rr_ms / 1000.0 + _BREAK_SLACK_S
                 ):
                     self._break_all(prev_t)
-            self._map_seqs(event.first_seq, len(beats), rr_series.x.n)
+            self._map_seqs(first.seq, len(beats), rr_series.x.n)
             cls = self._cls
             for beat in beats:
                 rr = beat.rr_ms

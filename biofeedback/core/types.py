@@ -78,6 +78,9 @@ class Beat:
         Kind of source (``"sim"``, ``"replay"``, ``"ble"``, ``"import"``).
     sensor_contact : bool or None
         Skin contact reported with the notification; None when the sensor does not report it.
+    seq : int
+        Sequence number of the beat within the session (0, 1, ...), assigned once by the
+        live session as the beat enters the pipeline; -1 until then (as a source yields it).
     """
 
     rr_ms: float
@@ -85,6 +88,7 @@ class Beat:
     received_s: float
     source: str
     sensor_contact: bool | None = None
+    seq: int = -1
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from typing import Any
 from biofeedback.core.source import HeartRateSource
 from biofeedback.core.types import (
     ArtifactClass,
+    Beat,
     BeatBatch,
     Connected,
     Gap,
@@ -47,9 +48,8 @@ class BeatsProcessed:
     Attributes
     ----------
     batch : BeatBatch
-        The notification as the source delivered it (raw RR).
-    first_seq : int
-        Session sequence number of its first beat.
+        The notification as the source delivered it (raw RR), its beats numbered
+        (``Beat.seq``).
     classified : tuple of ClassifiedBeat
         Beats (of this or earlier notifications) whose artifact class became final.
     indices : LiveIndices
@@ -57,7 +57,6 @@ class BeatsProcessed:
     """
 
     batch: BeatBatch
-    first_seq: int
     classified: tuple[ClassifiedBeat, ...]
     indices: LiveIndices
 
@@ -361,9 +360,8 @@ class LiveSession:
                 return
 
     def _on_batch(self, batch: BeatBatch) -> None:
-        first_seq = self._next_seq
-        update = self.processor.process_batch(batch, first_seq)
-        self._next_seq += len(batch.beats)
+        batch = self._numbered(batch)
+        update = self.processor.process_batch(batch)
         classified = update.beats
         now_wall = time.monotonic()
         if self.store is not None and self.session_id is not None:
@@ -371,7 +369,6 @@ class LiveSession:
             self.store.append_notification(
                 self.session_id,
                 self._next_notification,
-                first_seq,
                 batch,
                 classified,
                 self._pending_gaps,
@@ -395,7 +392,22 @@ class LiveSession:
         if update.nk is not None and update.nk is not self.latest_neurokit:
             self.latest_neurokit = update.nk
             self._publish(NeuroKitUpdate(update.nk))
-        self._publish(BeatsProcessed(batch, first_seq, classified, self.processor.snapshot()))
+        self._publish(BeatsProcessed(batch, classified, self.processor.snapshot()))
+
+    def _numbered(self, batch: BeatBatch) -> BeatBatch:
+        """The batch with its beats' session sequence numbers, the one place they are set."""
+        if not batch.beats:
+            return batch
+        seq = self._next_seq
+        self._next_seq += len(batch.beats)
+        return BeatBatch(
+            batch.received_s,
+            tuple(
+                Beat(b.rr_ms, b.time_s, b.received_s, b.source, b.sensor_contact, seq + i)
+                for i, b in enumerate(batch.beats)
+            ),
+            batch.heart_rate_bpm,
+        )
 
     def _on_gap(self, gap: Gap) -> None:
         classified = self.processor.process_gap(gap)

@@ -352,7 +352,6 @@ class SessionStore:
         self,
         session_id: int,
         notification_seq: int,
-        first_beat_seq: int,
         batch: BeatBatch,
         classified: Sequence[BeatClass] = (),
         gaps: Sequence[Gap] = (),
@@ -367,10 +366,8 @@ class SessionStore:
             Session being recorded.
         notification_seq : int
             Running number of the notification.
-        first_beat_seq : int
-            Sequence number of the notification's first beat.
         batch : BeatBatch
-            The notification.
+            The notification, its beats numbered (``Beat.seq``).
         classified : sequence of BeatClass
             Beats (of this or earlier notifications) whose class became final (e.g. the
             detector's :class:`~biofeedback.live.artifacts.ClassifiedBeat` as they are).
@@ -396,9 +393,9 @@ class SessionStore:
                 "INSERT INTO beats (session_id, seq, time_s, received_s, rr_ms, sensor_contact)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    (session_id, first_beat_seq + i, b.time_s, b.received_s, b.rr_ms,
+                    (session_id, b.seq, b.time_s, b.received_s, b.rr_ms,
                      None if b.sensor_contact is None else int(b.sensor_contact))
-                    for i, b in enumerate(batch.beats)
+                    for b in batch.beats
                 ],
             )
             self._write_classes(session_id, classified)
