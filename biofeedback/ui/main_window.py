@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -235,6 +236,10 @@ class MainWindow(QMainWindow):
             return None
         self._show_request(request)
         self.source_panel.set_running(True)
+        # Widgets of earlier sessions or windows can wait in garbage cycles; if the set-up
+        # thread triggered the cyclic collector, it would delete those Qt objects from the
+        # wrong thread (a crash in Qt's timer list). Collect them here, on the GUI thread.
+        gc.collect()
         self._task = spawn(self._run_session(request))
         return self._task
 
