@@ -168,7 +168,7 @@ def session_spectrum(
     window_s : float, optional
         Newest span used, s; default the live indices' ``hf_window_s``.
     """
-    processor = getattr(source, "processor", source)
+    processor = _processor(source)
     settings = processor.hrv.settings
     return live_spectrum(
         *current_segment(processor),
@@ -193,5 +193,12 @@ def current_segment(source: LiveSession | LiveProcessor) -> tuple[FloatArray, Fl
         Copies; the beats whose artifact class is final (the live indices' input), i.e. up
         to two beats behind the newest raw beat.
     """
-    processor = getattr(source, "processor", source)
+    processor = _processor(source)
     return processor.hrv.segment_arrays()
+
+
+def _processor(source: LiveSession | LiveProcessor) -> LiveProcessor:
+    """A session's current processor (a replay seek replaces it), or the processor itself."""
+    from biofeedback.live.processor import LiveProcessor
+
+    return source if isinstance(source, LiveProcessor) else source.processor
