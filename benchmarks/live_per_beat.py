@@ -38,8 +38,8 @@ def main() -> None:
         rr, _, _ = inject_artifacts(rr, args.artifacts, seed=args.seed + 1)
     t = np.cumsum(rr) / 1000.0
     batches = [
-        BeatBatch(tt, (Beat(r, tt, tt, "bench"),))
-        for r, tt in zip(rr.tolist(), t.tolist(), strict=True)
+        BeatBatch(tt, (Beat(r, tt, tt, "bench", None, seq),))
+        for seq, (r, tt) in enumerate(zip(rr.tolist(), t.tolist(), strict=True))
     ]
 
     # the pre-built batches are not part of a live session: keep them out of the cyclic GC's
@@ -54,7 +54,7 @@ def main() -> None:
     t_start = time.perf_counter()
     for i, batch in enumerate(batches):
         a = clock()
-        proc.process_batch(batch, i)
+        proc.process_batch(batch)
         b = clock()
         ran = proc.refresh_spectral_if_due()
         c = clock()

@@ -9,7 +9,7 @@ timed as the window's timer would run it: :meth:`LiveView.redraw` (clip + decima
 ``view.repaint()`` of the whole widget; ``frame_ms`` is the sum, an upper bound (the event loop
 paints once; here it may paint twice). Nothing waits: only the work of a frame is measured.
 Done for a 5-min span and for the whole session.
-Also timed: the model's per-notification cost (:meth:`LiveView.on_session_event`) and the
+Also timed: the model's per-notification cost (:meth:`LiveTraces.on_event`) and the
 once-a-second spectrum (:func:`live_spectrum` + :meth:`LiveView.show_spectrum`). Prints JSON.
 
 Usage: ``python benchmarks/ui_frame_time.py [--hours 2] [--frames 300] [--seed 0]``
@@ -45,7 +45,7 @@ def _stats_ms(samples_s: list[float]) -> dict[str, float]:
 
 def _record(hours: float, extra_s: float, seed: int) -> tuple[list, object]:
     """Events of a simulated session with the indices of their moment."""
-    from biofeedback.session.live_session import BeatsProcessed, LiveSession
+    from biofeedback.session.live_session import LiveSession
     from sensors.simulated import ArtifactRates, SimulatedStrap
 
     duration = hours * 3600.0 + extra_s
@@ -57,9 +57,7 @@ def _record(hours: float, extra_s: float, seed: int) -> tuple[list, object]:
     )
     session = LiveSession(strap, store=None, neurokit=False)
     events: list = []
-    session.subscribe(
-        lambda e: events.append((e, e.indices if isinstance(e, BeatsProcessed) else None))
-    )
+    session.subscribe(events.append)  # events are values: they keep their indices
     asyncio.run(session.run(duration_s=duration))
     return events, session
 
@@ -88,11 +86,11 @@ def main() -> None:
     events, session = _record(args.hours, 1.1 * args.frames * len(spans) + 10.0, args.seed)
     record_s = time.perf_counter() - t0
     beats_at = [
-        i for i, (e, _) in enumerate(events) if isinstance(e, BeatsProcessed) and e.batch.beats
+        i for i, e in enumerate(events) if isinstance(e, BeatsProcessed) and e.batch.beats
     ]
     limit = args.hours * 3600.0
     first_live = next(
-        i for i in beats_at if events[i][0].batch.received_s >= limit
+        i for i in beats_at if events[i].batch.received_s >= limit
     )
 
     view = LiveView(span_s=300.0)
@@ -100,9 +98,9 @@ def main() -> None:
     view.show()
     app.processEvents()
     feed_s: list[float] = []
-    for event, indices in events[:first_live]:
+    for event in events[:first_live]:
         a = time.perf_counter()
-        view.on_session_event(event, indices)
+        view.traces.on_event(event)
         feed_s.append(time.perf_counter() - a)
     view.redraw()
     app.processEvents()
@@ -123,13 +121,13 @@ def main() -> None:
         none_refs_before = sys.getrefcount(None)
         for _ in range(args.frames):
             # the notifications of the next ~1 s of session time (a live strap's rate)
-            target = events[cursor][0].batch.received_s + 0.8 if cursor < len(events) else 0
+            target = events[cursor].batch.received_s + 0.8 if cursor < len(events) else 0
             while cursor < len(events):
-                event, indices = events[cursor]
+                event = events[cursor]
                 if isinstance(event, BeatsProcessed) and event.batch.received_s > target:
                     break
                 a = time.perf_counter()
-                view.on_session_event(event, indices)
+                view.traces.on_event(event)
                 feed_s.append(time.perf_counter() - a)
                 cursor += 1
             a = time.perf_counter()

@@ -66,7 +66,7 @@ class Meter:
     def __init__(self, window: MainWindow) -> None:
         self.window = window
         self.pending: list[float] = []
-        self.emitted: dict[int, float] = {}
+        self.emitted: dict[float, float] = {}
         self.latencies: list[float] = []
         self.frames: list[float] = []
         self.paints: list[float] = []
@@ -91,14 +91,15 @@ class Meter:
 
         async def stamped(event: object) -> None:
             if isinstance(event, BeatBatch):
-                self.emitted[id(event)] = time.perf_counter()
+                # by receive time: the session hands on a copy with numbered beats
+                self.emitted[event.received_s] = time.perf_counter()
             await handover(event)
 
         source._emit = stamped  # benchmark instrumentation: when the source hands a batch on
 
     def on_event(self, event: object) -> None:
         if isinstance(event, BeatsProcessed):
-            stamp = self.emitted.pop(id(event.batch), None)
+            stamp = self.emitted.pop(event.batch.received_s, None)
             if self.active and stamp is not None and event.batch.beats:
                 self.pending.append(stamp)
 

@@ -15,8 +15,17 @@ from typing import Any
 import numpy as np
 
 from biofeedback.core.recording import Recording
-from biofeedback.core.source import HeartRateSource, SourceError
-from biofeedback.core.types import Beat, BeatBatch, Gap, Marker, SourceState, StatusChange
+from biofeedback.core.source import HeartRateSource, SourceCapabilities, SourceError
+from biofeedback.core.types import (
+    Beat,
+    BeatBatch,
+    Gap,
+    Marker,
+    PhaseSpan,
+    Seeked,
+    SourceState,
+    StatusChange,
+)
 
 
 def _parse_speed(speed: float | str | None) -> float | None:
@@ -44,11 +53,13 @@ class ReplaySource(HeartRateSource):
     -----
     Stored gaps are replayed as :class:`~biofeedback.core.types.Gap` events before the first
     beat after them, and stored markers when the replay clock passes their onset. A seek
-    emits a :class:`StatusChange` whose ``detail["seek_s"]`` tells the consumer to start a new
-    segment: indices are never computed across a jump.
+    emits :class:`~biofeedback.core.types.Seeked`, which tells the consumer to start a new
+    segment (indices are never computed across a jump), then a :class:`StatusChange` saying
+    so.
     """
 
     kind = "replay"
+    capabilities = SourceCapabilities(live=False, seekable=True)
 
     def __init__(
         self, recording: Recording, *, speed: float | str | None = 1.0, start_s: float = 0.0
@@ -161,6 +172,10 @@ class ReplaySource(HeartRateSource):
         }
 
     @property
+    def phases(self) -> tuple[PhaseSpan, ...]:
+        return tuple(self.recording.phases)
+
+    @property
     def device_info(self) -> dict[str, Any]:
         info = self.recording.metadata.get("session", {}).get("device_info", {})
         return dict(info) if isinstance(info, dict) else {}
@@ -189,12 +204,12 @@ class ReplaySource(HeartRateSource):
                 self._position(target)
                 self._consumed_s = None
                 origin_wall, origin_s = loop.time(), target
+                await self._emit(Seeked(target))
                 await self._emit(
                     StatusChange(
                         SourceState.PAUSED if self._paused else SourceState.STREAMING,
                         f"Jumped to {target:.1f} s",
                         target,
-                        {"seek_s": target},
                     )
                 )
             if self._next >= n:

@@ -16,31 +16,33 @@ from biofeedback.core.types import (
     Gap,
     GapReason,
     Marker,
+    Seeked,
     SourceState,
     StatusChange,
 )
 from biofeedback.io.rr_text import read_rr_text
 from biofeedback.live.artifacts import ClassifiedBeat
+from biofeedback.live.indices import LiveIndices
 from biofeedback.session.live_session import BeatsProcessed, LiveSession
 from sensors.replay import ReplaySource
 from sensors.simulated import ArtifactRates, SimulatedStrap
 
-
-def _session() -> LiveSession:
-    """A session object whose indices the events read (no run needed for these tests)."""
-    return LiveSession(SimulatedStrap(seed=0, speed=None, duration_s=1.0), neurokit=False)
+_NO_INDICES = LiveIndices(0.0, 0)
+"""Live indices before any NN interval (what a session publishes with its first beats)."""
 
 
 def _batch(
-    session: LiveSession,
     first_seq: int,
     beats: list[tuple[float, float]],
     classified: tuple[ClassifiedBeat, ...] = (),
+    indices: LiveIndices = _NO_INDICES,
 ) -> BeatsProcessed:
-    """A notification carrying (time s, RR ms) beats."""
+    """A notification carrying (time s, RR ms) beats: a constructed event, no session."""
     received = beats[-1][0] if beats else 0.0
-    batch = BeatBatch(received, tuple(Beat(rr, t, received, "test") for t, rr in beats))
-    return BeatsProcessed(batch, first_seq, classified, session)
+    batch = BeatBatch(received, tuple(
+        Beat(rr, t, received, "test", None, first_seq + k) for k, (t, rr) in enumerate(beats)
+    ))
+    return BeatsProcessed(batch, classified, indices)
 
 
 def _cls(seq: int, t: float, rr: float, artifact: ArtifactClass) -> ClassifiedBeat:
@@ -48,7 +50,6 @@ def _cls(seq: int, t: float, rr: float, artifact: ArtifactClass) -> ClassifiedBe
 
 
 def test_beats_are_appended_with_instantaneous_heart_rate():
-    session = _session()
     traces = LiveTraces(capacity=4)  # small: the arrays must grow
     t = 0.0
     seq = 0
@@ -61,7 +62,7 @@ def test_beats_are_appended_with_instantaneous_heart_rate():
             beats.append((t, rr))
             expected_t.append(t)
             expected_rr.append(rr)
-        traces.on_event(_batch(session, seq, beats))
+        traces.on_event(_batch(seq, beats))
         seq += len(beats)
     times, rr, hr, cls = traces.beat_arrays()
     np.testing.assert_allclose(times, expected_t)
@@ -74,12 +75,11 @@ def test_beats_are_appended_with_instantaneous_heart_rate():
 
 
 def test_a_gap_breaks_every_curve_with_one_nan_row():
-    session = _session()
     traces = LiveTraces()
-    traces.on_event(_batch(session, 0, [(1.0, 1000.0), (2.0, 1000.0)]))
+    traces.on_event(_batch(0, [(1.0, 1000.0), (2.0, 1000.0)]))
     traces.on_event(Gap(2.0, 10.0, GapReason.LINK_LOSS))
     traces.on_event(Gap(10.0, 11.0, GapReason.LINK_LOSS))  # a second gap: still one break
-    traces.on_event(_batch(session, 2, [(11.0, 1000.0), (12.0, 1000.0)]))
+    traces.on_event(_batch(2, [(11.0, 1000.0), (12.0, 1000.0)]))
     x, y = traces.view("rr", 0.0, 20.0, 100)
     np.testing.assert_allclose(x, [1.0, 2.0, 2.0, 11.0, 12.0])
     assert np.isnan(y[2]) and np.isfinite(y[[0, 1, 3, 4]]).all()
@@ -89,24 +89,21 @@ def test_a_gap_breaks_every_curve_with_one_nan_row():
 
 
 def test_an_unreported_jump_in_beat_times_also_breaks_the_curve():
-    session = _session()
     traces = LiveTraces()
-    traces.on_event(_batch(session, 0, [(1.0, 1000.0), (2.0, 1000.0)]))
-    traces.on_event(_batch(session, 2, [(60.0, 1000.0)]))  # a forward seek in a replay
+    traces.on_event(_batch(0, [(1.0, 1000.0), (2.0, 1000.0)]))
+    traces.on_event(_batch(2, [(60.0, 1000.0)]))  # a forward seek in a replay
     _, y = traces.view("rr", 0.0, 100.0, 100)
     assert np.isnan(y).sum() == 1
     assert np.isnan(y[2])
 
 
 def test_artifact_flags_arrive_later_and_are_matched_by_sequence_number():
-    session = _session()
     traces = LiveTraces()
-    traces.on_event(_batch(session, 10, [(1.0, 1000.0)]))
-    traces.on_event(_batch(session, 11, [(1.5, 500.0)]))
+    traces.on_event(_batch(10, [(1.0, 1000.0)]))
+    traces.on_event(_batch(11, [(1.5, 500.0)]))
     traces.on_event(Gap(1.5, 5.0, GapReason.CLOCK_DRIFT))
     traces.on_event(
         _batch(
-            session,
             12,
             [(6.0, 1000.0)],
             classified=(
@@ -116,7 +113,7 @@ def test_artifact_flags_arrive_later_and_are_matched_by_sequence_number():
         )
     )
     traces.on_event(
-        _batch(session, 13, [(7.0, 1000.0)], (_cls(12, 6.0, 1000.0, ArtifactClass.ECTOPIC),))
+        _batch(13, [(7.0, 1000.0)], (_cls(12, 6.0, 1000.0, ArtifactClass.ECTOPIC),))
     )
     flags = traces.artifact_flags()
     # rows: beat 10, beat 11, gap break, beat 12, beat 13
@@ -129,7 +126,7 @@ def test_artifact_flags_arrive_later_and_are_matched_by_sequence_number():
     _, hy = traces.view("hr_artifacts", 0.0, 10.0, 100)
     np.testing.assert_allclose(hy, [120.0, 60.0])
     # unknown sequence numbers (e.g. from before a clear) are ignored
-    traces.on_event(_batch(session, 14, [(8.0, 1000.0)], (_cls(3, 0.1, 900.0, "extra"),)))
+    traces.on_event(_batch(14, [(8.0, 1000.0)], (_cls(3, 0.1, 900.0, "extra"),)))
     assert traces.artifact_flags().sum() == 2
 
 
@@ -151,11 +148,10 @@ def test_markers_and_phases_are_kept_and_filtered_by_range():
 
 
 def test_truncate_after_drops_everything_from_that_time_on():
-    session = _session()
     traces = LiveTraces()
     for seq, k in enumerate(range(1, 21)):
         cls = (_cls(seq - 1, k - 1.0, 1000.0, ArtifactClass.MISSED),) if k % 5 == 0 else ()
-        traces.on_event(_batch(session, seq, [(float(k), 1000.0)], cls))
+        traces.on_event(_batch(seq, [(float(k), 1000.0)], cls))
     traces.on_event(Gap(20.0, 25.0, GapReason.LINK_LOSS))
     traces.on_event(Marker(8.0, 0.0, "a"))
     traces.on_event(Marker(12.0, 0.0, "b"))
@@ -168,9 +164,9 @@ def test_truncate_after_drops_everything_from_that_time_on():
     ax, _ = traces.view("rr_artifacts", 0.0, 100.0, 100)
     np.testing.assert_allclose(ax, [4.0, 9.0])
     # a replay re-sends from the seek point: sequence numbers continue, classes still land
-    traces.on_event(_batch(session, 100, [(10.0, 1000.0)]))
+    traces.on_event(_batch(100, [(10.0, 1000.0)]))
     traces.on_event(
-        _batch(session, 101, [(11.0, 1000.0)], (_cls(100, 10.0, 1000.0, "ectopic"),))
+        _batch(101, [(11.0, 1000.0)], (_cls(100, 10.0, 1000.0, "ectopic"),))
     )
     ax, _ = traces.view("rr_artifacts", 0.0, 100.0, 100)
     np.testing.assert_allclose(ax, [4.0, 9.0, 10.0])
@@ -179,18 +175,17 @@ def test_truncate_after_drops_everything_from_that_time_on():
     assert traces.view("rr", 0.0, 10.0, 10)[0].size == 0
 
 
-def test_seek_status_truncates_backwards_and_breaks_forwards():
-    session = _session()
+def test_seek_event_truncates_backwards_and_breaks_forwards():
     traces = LiveTraces()
     for k in range(1, 11):
-        traces.on_event(_batch(session, k, [(float(k), 1000.0)]))
-    traces.on_event(StatusChange(SourceState.STREAMING, "seek", 5.5, {"seek_s": 5.5}))
+        traces.on_event(_batch(k, [(float(k), 1000.0)]))
+    traces.on_event(Seeked(5.5))
     x, y = traces.view("rr", 0.0, 100.0, 100)
     np.testing.assert_allclose(x, [1, 2, 3, 4, 5])  # re-sent from 5.5 on: continues them
     assert np.isfinite(y).all()
-    traces.on_event(_batch(session, 20, [(6.0, 1000.0)]))
-    traces.on_event(StatusChange(SourceState.STREAMING, "seek", 6.0, {"seek_s": 60.0}))
-    traces.on_event(_batch(session, 21, [(60.5, 1000.0)]))
+    traces.on_event(_batch(20, [(6.0, 1000.0)]))
+    traces.on_event(Seeked(60.0))
+    traces.on_event(_batch(21, [(60.5, 1000.0)]))
     x, y = traces.view("rr", 0.0, 100.0, 100)
     np.testing.assert_allclose(x, [1, 2, 3, 4, 5, 6, 6, 60.5])
     assert np.isnan(y[6]) and np.isfinite(y[[5, 7]]).all()  # no line across the jump
@@ -343,8 +338,8 @@ def test_replay_seek_backwards_through_the_session_keeps_times_sorted(tmp_path):
 
         def take(event: object) -> None:
             traces.on_event(event)  # type: ignore[arg-type]
-            if isinstance(event, StatusChange) and "seek_s" in event.detail:
-                seeks.append(float(event.detail["seek_s"]))
+            if isinstance(event, Seeked):
+                seeks.append(event.t_s)
             if isinstance(event, BeatsProcessed) and not seeks and event.batch.received_s > 200:
                 source.seek(100.0)
 
@@ -360,3 +355,24 @@ def test_replay_seek_backwards_through_the_session_keeps_times_sorted(tmp_path):
     # the beats between 100 s and 200 s are there once, not twice
     mid = times[finite][(times[finite] > 110.0) & (times[finite] < 190.0)]
     assert np.unique(mid).size == mid.size
+
+
+def test_trend_takes_the_indices_the_event_carries():
+    """Events are values: the trend holds the indices published with each notification."""
+    traces = LiveTraces()
+    traces.on_event(_batch(0, [(1.0, 1000.0)]))  # no NN interval yet: no trend value
+    traces.on_event(_batch(1, [(2.0, 1000.0)], indices=LiveIndices(
+        2.0, 2, hr_bpm=60.0, ln_rmssd_30=3.0, hf_ms2=None)))
+    traces.on_event(_batch(2, [(3.0, 1000.0)], indices=LiveIndices(
+        3.0, 3, hr_bpm=61.0, ln_rmssd_30=3.1, ln_rmssd_60=3.2, hf_ms2=500.0)))
+    traces.on_event(_batch(3, [(4.0, 1000.0)], indices=LiveIndices(  # same time: skipped
+        3.0, 3, hr_bpm=99.0, ln_rmssd_60=9.0, hf_ms2=999.0)))
+    lx, ly = traces.view("ln_rmssd", 0.0, 10.0, 100)
+    np.testing.assert_allclose(lx, [2.0, 3.0])
+    np.testing.assert_allclose(ly, [3.0, 3.2])  # the 60-s value once there is one
+    hx, hy = traces.view("hf", 0.0, 10.0, 100)
+    np.testing.assert_allclose(hx, [3.0])  # no HF yet at 2 s: nothing to break after
+    np.testing.assert_allclose(hy, [500.0])
+    tx, ty = traces.view("trend_hr", 0.0, 10.0, 100)
+    np.testing.assert_allclose(tx, [2.0, 3.0])
+    np.testing.assert_allclose(ty, [60.0, 61.0])

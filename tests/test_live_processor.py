@@ -12,12 +12,13 @@ from biofeedback.live.processor import LiveProcessor
 from biofeedback.live.synthetic import inject_artifacts, synth_rr
 
 
-def batches(rr, t0=0.0, per=2):
+def batches(rr, t0=0.0, per=2, first_seq=0):
+    """Notifications of ``per`` beats, numbered from ``first_seq`` as a session numbers them."""
     t = t0 + np.cumsum(rr) / 1000.0
     for i in range(0, rr.size, per):
         beats = tuple(
-            Beat(float(r), float(tt), float(tt), "sim")
-            for r, tt in zip(rr[i : i + per], t[i : i + per], strict=True)
+            Beat(float(r), float(tt), float(tt), "sim", None, first_seq + i + k)
+            for k, (r, tt) in enumerate(zip(rr[i : i + per], t[i : i + per], strict=True))
         )
         yield i, BeatBatch(float(t[min(i + per, rr.size) - 1]), beats)
 
@@ -36,8 +37,8 @@ def test_processor_classifies_corrects_and_indexes():
     bad, labels, _ = inject_artifacts(rr, 0.02, seed=3)
     proc = LiveProcessor()
     got = []
-    for i, batch in batches(bad):
-        upd = proc.process_batch(batch, first_seq=i)
+    for _, batch in batches(bad):
+        upd = proc.process_batch(batch)
         proc.refresh_spectral_if_due()
         got += upd.beats
     got += proc.finish()
@@ -46,8 +47,8 @@ def test_processor_classifies_corrects_and_indexes():
     assert np.mean(cl == labels) > 0.99
     s = proc.snapshot()
     clean = LiveProcessor()
-    for i, batch in batches(rr):
-        clean.process_batch(batch, first_seq=i)
+    for _, batch in batches(rr):
+        clean.process_batch(batch)
         clean.refresh_spectral_if_due()
     clean.finish()
     c = clean.snapshot()
@@ -62,16 +63,16 @@ def test_processor_classifies_corrects_and_indexes():
 def test_processor_gap():
     rr = synth_rr(200.0, seed=12)
     proc = LiveProcessor()
-    for i, batch in batches(rr):
-        proc.process_batch(batch, first_seq=i)
+    for _, batch in batches(rr):
+        proc.process_batch(batch)
         proc.refresh_spectral_if_due()
     assert proc.detector.n_pending == 2
     t_end = float(np.sum(rr) / 1000)
     flushed = proc.process_gap(Gap(t_end, t_end + 10, GapReason.LINK_LOSS))
     assert len(flushed) == 2 and proc.detector.n_pending == 0
     rr2 = synth_rr(40.0, mean_ms=700, seed=13)
-    for i, batch in batches(rr2, t0=t_end + 10):
-        upd = proc.process_batch(batch, first_seq=rr.size + i)
+    for _, batch in batches(rr2, t0=t_end + 10, first_seq=rr.size):
+        upd = proc.process_batch(batch)
         proc.refresh_spectral_if_due()
         assert all(b.artifact is ArtifactClass.NORMAL for b in upd.beats)
     s = proc.snapshot()
@@ -81,8 +82,8 @@ def test_processor_gap():
 def live_snapshot(rr):
     """Feed ``rr`` one beat per batch (refreshing spectra as the session does); final indices."""
     proc = LiveProcessor()
-    for i, batch in batches(rr, per=1):
-        proc.process_batch(batch, first_seq=i)
+    for _, batch in batches(rr, per=1):
+        proc.process_batch(batch)
         proc.refresh_spectral_if_due()
     proc.finish()
     return proc.snapshot()
@@ -133,20 +134,20 @@ def test_worker_runs_on_wall_clock_in_its_process():
     rr = synth_rr(130.0, seed=16)
     try:
         upd = None
-        for i, batch in batches(rr):
-            upd = proc.process_batch(batch, first_seq=i)
+        for _, batch in batches(rr):
+            upd = proc.process_batch(batch)
         # the clock never advanced: exactly one job was started, on the first due poll
         res = worker.wait(timeout_s=120)
         assert res is not None and res.error is None
         assert res.n_beats < 20  # snapshot taken when the first 10 beats were in
         now[0] = 6.0
-        proc.process_batch(BeatBatch(0.0, ()), first_seq=rr.size)
+        proc.process_batch(BeatBatch(0.0, ()))
         res2 = worker.wait(timeout_s=120)
         assert res2 is not res
         assert res2.values["RMSSD"] is not None and res2.values["HF"] is not None
         assert res2.values["LF"] is None  # 130 s < 300 s
         assert res2.lf_window_s is None and res2.hf_window_s is not None
-        upd = proc.process_batch(BeatBatch(0.0, ()), first_seq=rr.size)
+        upd = proc.process_batch(BeatBatch(0.0, ()))
         assert upd.nk is res2
     finally:
         proc.close()
@@ -162,8 +163,8 @@ def test_processor_settings_json_and_lazy_snapshot():
     assert cfg["artifacts"]["alpha"] == 5.2 and cfg["indices"]["lf_band_hz"] == [0.04, 0.15]
     assert cfg["indices"]["spectral_inline"] is False
     rr = synth_rr(150.0, seed=17)
-    for i, batch in batches(rr, per=1):
-        upd = proc.process_batch(batch, first_seq=i)
+    for _, batch in batches(rr, per=1):
+        upd = proc.process_batch(batch)
         assert not hasattr(upd, "indices")
     s = proc.snapshot()
     assert proc.snapshot() is s and s.hf_ms2 is None  # nobody refreshed yet

@@ -7,7 +7,7 @@ import asyncio
 import numpy as np
 
 from biofeedback.core.recording import Recording
-from biofeedback.core.types import Marker, MarkerKind, StatusChange
+from biofeedback.core.types import Marker, MarkerKind, Seeked
 from biofeedback.session.live_session import BeatsProcessed, LiveSession
 from biofeedback.store import SessionStore
 from sensors.replay import ReplaySource
@@ -33,7 +33,7 @@ def test_seek_starts_a_fresh_segment_and_keeps_one_worker():
             if seen["batches"] == 400:
                 seen["before"] = session.indices()
                 source.seek(600.0)
-        if isinstance(event, StatusChange) and "seek_s" in event.detail:
+        if isinstance(event, Seeked):
             seen["after"] = session.indices()
 
     session.subscribe(listen)

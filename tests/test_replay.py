@@ -10,7 +10,7 @@ import pytest
 
 from biofeedback.core.recording import Recording
 from biofeedback.core.source import SourceError
-from biofeedback.core.types import BeatBatch, Gap, GapReason, Marker, StatusChange
+from biofeedback.core.types import BeatBatch, Gap, GapReason, Marker, Seeked, StatusChange
 from sensors.replay import ReplaySource
 
 
@@ -99,8 +99,8 @@ def test_seek_jumps_and_tells_the_consumer():
                 times.append(event.received_s)
                 if len(times) == 3:
                     src.seek(150.0)
-            elif isinstance(event, StatusChange) and "seek_s" in event.detail:
-                seek_events.append(event.detail["seek_s"])
+            elif isinstance(event, Seeked):
+                seek_events.append(event.t_s)
         return times, seek_events
 
     times, seeks = asyncio.run(scenario())

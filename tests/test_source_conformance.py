@@ -21,8 +21,11 @@ from biofeedback.core.recording import Recording
 from biofeedback.core.source import HeartRateSource, SourceError
 from biofeedback.core.types import (
     BeatBatch,
+    Connected,
     Gap,
     Marker,
+    Reconnecting,
+    Seeked,
     SourceState,
     StatusChange,
 )
@@ -88,7 +91,7 @@ SOURCE_FACTORIES: dict[str, Callable[[pytest.FixtureRequest], HeartRateSource]] 
 }
 COMPRESSED = {"ble-virtual-strap"}
 
-EVENT_TYPES = (BeatBatch, Gap, Marker, StatusChange)
+EVENT_TYPES = (BeatBatch, Gap, Marker, StatusChange, Connected, Reconnecting, Seeked)
 
 
 async def _drain(source: HeartRateSource) -> list:
@@ -125,6 +128,14 @@ def test_stream_is_well_formed(factory, compressed):
     assert sum(len(b.beats) for b in batches) > 40
     received = [b.received_s for b in batches]
     assert received == sorted(received)
+    # A live source says it connected (once here, no link loss) before its first beats;
+    # a recording played back connects to nothing.
+    connected = [i for i, e in enumerate(events) if isinstance(e, Connected)]
+    first_batch = next(i for i, e in enumerate(events) if isinstance(e, BeatBatch))
+    if source.capabilities.live:
+        assert len(connected) == 1 and connected[0] < first_batch
+    else:
+        assert connected == []
 
     previous = None
     for event in events:

@@ -21,11 +21,12 @@ from biofeedback.store import (
 )
 
 
-def batch(t: float, rrs: list[float], start: float) -> BeatBatch:
+def batch(t: float, rrs: list[float], start: float, first_seq: int = 0) -> BeatBatch:
+    """A notification of ``rrs`` (ms) numbered from ``first_seq``, as a session numbers it."""
     beats, time_s = [], start
-    for rr in rrs:
+    for k, rr in enumerate(rrs):
         time_s += rr / 1000
-        beats.append(Beat(rr, time_s, t, "sim", True))
+        beats.append(Beat(rr, time_s, t, "sim", True, first_seq + k))
     return BeatBatch(t, tuple(beats), 60.0)
 
 
@@ -47,7 +48,7 @@ def test_new_database_is_private_wal_and_current(tmp_path):
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
         sid = store.create_session(source="sim")
-        store.append_notification(sid, 0, 0, batch(1.0, [800.0], 0.0))
+        store.append_notification(sid, 0, batch(1.0, [800.0], 0.0, first_seq=0))
         wal = store.path.with_name(store.path.name + "-wal")
         assert wal.exists() and stat.S_IMODE(wal.stat().st_mode) == 0o600
 
@@ -55,10 +56,10 @@ def test_new_database_is_private_wal_and_current(tmp_path):
 def test_each_notification_is_visible_to_another_connection_at_once(tmp_path):
     with SessionStore.open(tmp_path) as store:
         sid = store.create_session(source="sim", participant_id="P01")
-        store.append_notification(sid, 0, 0, batch(1.0, [800.0, 810.0], 0.0))
+        store.append_notification(sid, 0, batch(1.0, [800.0, 810.0], 0.0, first_seq=0))
         other = sqlite3.connect(store.path)
         assert other.execute("SELECT COUNT(*) FROM beats").fetchone()[0] == 2
-        store.append_notification(sid, 1, 2, batch(2.0, [820.0], 1.61))
+        store.append_notification(sid, 1, batch(2.0, [820.0], 1.61, first_seq=2))
         assert other.execute("SELECT COUNT(*) FROM beats").fetchone()[0] == 3
         assert other.execute("SELECT status FROM sessions").fetchone()[0] == "recording"
 
@@ -70,9 +71,9 @@ def test_round_trip_of_beats_classes_gaps_markers_phases(tmp_path):
             device_info={"model": "X"}, settings={"seed": 3}, versions={"numpy": "2"},
         )
         row = store.start_phase(sid, PhaseSpan("baseline", "Baseline", "baseline", 0.0, 0.0))
-        store.append_notification(sid, 0, 0, batch(1.0, [800.0, 1600.0], 0.0))
+        store.append_notification(sid, 0, batch(1.0, [800.0, 1600.0], 0.0, first_seq=0))
         store.append_notification(
-            sid, 1, 2, batch(4.0, [810.0], 3.0),
+            sid, 1, batch(4.0, [810.0], 3.0, first_seq=2),
             [BeatClassification(0, "normal", (800.0,)),
              BeatClassification(1, "missed", (800.0, 800.0))],
             [Gap(2.4, 3.0, GapReason.CLOCK_DRIFT)],
@@ -100,10 +101,37 @@ def test_round_trip_of_beats_classes_gaps_markers_phases(tmp_path):
 def test_raw_rr_is_never_changed_by_classification(tmp_path):
     with SessionStore.open(tmp_path) as store:
         sid = store.create_session(source="sim")
-        store.append_notification(sid, 0, 0, batch(1.0, [400.0], 0.0))
+        store.append_notification(sid, 0, batch(1.0, [400.0], 0.0, first_seq=0))
         store.write_classes(sid, [BeatClassification(0, "extra", ())])
         rec = store.load_recording(sid)
     assert rec.rr_ms[0] == 400.0 and rec.artifact[0] == "extra" and rec.corrected_count[0] == 0
+
+
+def test_the_detectors_classified_beats_are_stored_as_they_are(tmp_path):
+    """The session hands ClassifiedBeat over unchanged; rows equal the plain classification."""
+    from biofeedback.core.types import ArtifactClass
+    from biofeedback.live.artifacts import ClassifiedBeat
+
+    def rows(classified) -> list[tuple]:
+        with SessionStore.open(tmp_path / str(len(list(tmp_path.iterdir())))) as store:
+            sid = store.create_session(source="sim")
+            store.append_notification(sid, 0, batch(1.0, [800.0, 1600.0], 0.0, first_seq=0))
+            store.append_notification(sid, 1, batch(2.0, [810.0], 2.4, first_seq=2), classified[:1])
+            store.write_classes(sid, classified[1:])
+            return store._conn.execute(
+                "SELECT seq, artifact, rr_corrected_ms, corrected_count FROM beats ORDER BY seq"
+            ).fetchall()
+
+    detector = [
+        ClassifiedBeat(0, 800.0, 0.8, ArtifactClass.NORMAL, (800.0,)),
+        ClassifiedBeat(1, 1600.0, 2.4, ArtifactClass.MISSED, (800.0, 800.0)),
+    ]
+    plain = [BeatClassification(0, "normal", (800.0,)),
+             BeatClassification(1, "missed", (800.0, 800.0))]
+    stored = rows(detector)
+    assert stored == rows(plain)
+    assert stored[:2] == [(0, "normal", 800.0, 1), (1, "missed", 800.0, 2)]
+    assert type(stored[1][1]) is str  # the enum's value, not its repr
 
 
 def test_participant_ids_must_be_pseudonymous_tokens(tmp_path):
@@ -149,7 +177,7 @@ def test_session_of_dead_process_becomes_interrupted(tmp_path):
         "from biofeedback.core.types import Beat, BeatBatch\n"
         "s = SessionStore(sys.argv[1])\n"
         "sid = s.create_session(source='sim')\n"
-        "s.append_notification(sid, 0, 0, BeatBatch(1.0, (Beat(800.0, 0.8, 1.0, 'sim'),)))\n"
+        "s.append_notification(sid, 0, BeatBatch(1.0, (Beat(800.0, 0.8, 1.0, 'sim', None, 0),)))\n"
         "print(sid)\n"
         "import os; os._exit(0)\n"  # no finish_session: as if killed
     )
@@ -175,7 +203,7 @@ def test_live_session_of_this_process_stays_recording(tmp_path):
 def test_list_sessions_counts_beats_and_durations(tmp_path):
     with SessionStore(tmp_path / "db") as store:
         a = store.create_session(source="sim", participant_id="P1")
-        store.append_notification(a, 0, 0, batch(1.0, [800.0, 800.0], 0.0))
+        store.append_notification(a, 0, batch(1.0, [800.0, 800.0], 0.0, first_seq=0))
         store.finish_session(a)
         b = store.create_session(source="replay")
         rows = store.list_sessions()

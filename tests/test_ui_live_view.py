@@ -7,7 +7,6 @@ import pytest
 
 from biofeedback.app.spectrum import current_segment, live_spectrum
 from biofeedback.core.types import Gap, Marker, PhaseSpan
-from biofeedback.live.indices import LiveIndices
 from biofeedback.session.live_session import BeatsProcessed, LiveSession, SessionEvent
 from biofeedback.ui.live_view import PHASE_COLOURS, LiveView
 from biofeedback.ui.values_panel import DASH, ValuesPanel
@@ -23,7 +22,7 @@ PHASES = [
 MARKERS = {200.0: "itchy nose", 420.0: "talked", 560.0: "noise"}
 
 
-Recorded = list[tuple[SessionEvent, "LiveIndices | None"]]
+Recorded = list[SessionEvent]
 
 
 def _run_session(
@@ -44,12 +43,11 @@ def _run_session(
     # spectral values every second of session time, as at real time (max speed would
     # otherwise refresh them a few times per wall second only)
     session = LiveSession(strap, store=None, neurokit=False, spectral_min_wall_s=spectral_wall_s)
-    events: list[tuple[SessionEvent, LiveIndices | None]] = []
+    events: Recorded = []
     pending = sorted(MARKERS.items())
 
     def record(event: SessionEvent) -> None:
-        # with the indices of that moment: the session's indices move on
-        events.append((event, event.indices if isinstance(event, BeatsProcessed) else None))
+        events.append(event)  # a value: it carries the indices of its moment
         if not isinstance(event, BeatsProcessed):
             return
         if pending and event.batch.received_s >= pending[0][0]:
@@ -81,14 +79,14 @@ def _view(qtbot, events: Recorded, span_s: float = 300.0) -> LiveView:
     view.resize(900, 600)
     view.show()
     qtbot.waitExposed(view)
-    for event, indices in events:
-        view.on_session_event(event, indices)
+    for event in events:
+        view.traces.on_event(event)
     return view
 
 
 def test_live_view_draws_the_visible_span_of_a_real_session(qtbot, ten_minutes):
     session, recorded = ten_minutes
-    events = [e for e, _ in recorded]
+    events = recorded
     view = _view(qtbot, recorded)
     view.set_phases(PHASES)
     view.redraw()
@@ -193,8 +191,8 @@ def test_redraw_is_cheap_when_nothing_changed_and_follows_now(qtbot, ten_minutes
     view.redraw()
     drawn = view.hr_curve.getData()[0].size
     first_half_end = view.traces.last_time_s
-    for event, indices in recorded[half:]:
-        view.on_session_event(event, indices)
+    for event in recorded[half:]:
+        view.traces.on_event(event)
     # feeding does not repaint
     assert view.hr_curve.getData()[0].size == drawn
     view.redraw(now_s=first_half_end + 30.0)
@@ -224,7 +222,7 @@ def test_two_hours_on_screen_are_decimated_and_keep_their_peaks(qtbot, qt_loop):
     session, recorded = _run_session(
         qt_loop, 7200.0, seed=11, dropped=0.0005, spectral_wall_s=0.002
     )
-    events = [e for e, _ in recorded]
+    events = recorded
     view = _view(qtbot, recorded, span_s=0.0)
     view.set_phases(
         [PhaseSpan("baseline", "Baseline", "baseline", 0.0, 1800.0),
@@ -293,7 +291,7 @@ def test_values_panel_shows_values_units_and_dashes(qtbot, ten_minutes):
 def test_marker_label_with_braces_is_shown_literally(qtbot):
     view = LiveView(span_s=60.0)
     qtbot.addWidget(view)
-    view.on_session_event(Marker(10.0, 0.0, "answer {1009}"))
+    view.traces.on_event(Marker(10.0, 0.0, "answer {1009}"))
     view.redraw(now_s=30.0)
     line = next(line for line in view._marker_lines[0].lines if line.isVisible())
     assert line.label.toPlainText() == "answer {1009}"

@@ -12,7 +12,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 from biofeedback.core.recording import Recording
-from biofeedback.core.types import StatusChange
+from biofeedback.core.types import Seeked
 from biofeedback.session.live_session import BeatsProcessed, LiveSession
 from biofeedback.store.database import SessionStore
 from biofeedback.ui.replay_bar import ReplayBar, format_hms
@@ -61,8 +61,8 @@ class Replay:
             self.beat_times.extend(times)
             if self.seeks:
                 self.beats_after_seek.extend(times)
-        elif isinstance(event, StatusChange) and "seek_s" in event.detail:
-            self.seeks.append(float(event.detail["seek_s"]))
+        elif isinstance(event, Seeked):
+            self.seeks.append(event.t_s)
             self.beats_after_seek.clear()
 
     def start(self) -> None:

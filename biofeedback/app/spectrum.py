@@ -10,7 +10,7 @@ picked with the rule shared by the live indices and the analysis
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -149,14 +149,31 @@ def live_spectrum(
 
 
 def session_spectrum(
-    source: LiveSession | LiveProcessor, window_s: float = 120.0
+    source: LiveSession | LiveProcessor, window_s: float | None = None
 ) -> LiveSpectrum | None:
     """The live spectrum of a session's (or processor's) current gap-free segment.
 
-    ``live_spectrum(*current_segment(source), window_s)``: about 2 ms, meant for a
-    once-a-second refresh (see :func:`live_spectrum` for when it is None).
+    Computed with the live indices' own settings (:class:`~biofeedback.live.indices.
+    LiveHrvSettings`): their HF window (120 s by default), LF and HF bands and breathing
+    window as the shortest span shown, so the shaded bands match the values shown. About
+    2 ms, meant for a once-a-second refresh (see :func:`live_spectrum` for when it is None).
+
+    Parameters
+    ----------
+    source : LiveSession or LiveProcessor
+        A running session (its current processor) or a processor.
+    window_s : float, optional
+        Newest span used, s; default the live indices' ``hf_window_s``.
     """
-    return live_spectrum(*current_segment(source), window_s)
+    processor = _processor(source)
+    settings = processor.hrv.settings
+    return live_spectrum(
+        *current_segment(processor),
+        settings.hf_window_s if window_s is None else window_s,
+        min_duration_s=settings.breathing_window_s,
+        lf_band_hz=settings.lf_band_hz,
+        hf_band_hz=settings.hf_band_hz,
+    )
 
 
 def current_segment(source: LiveSession | LiveProcessor) -> tuple[FloatArray, FloatArray]:
@@ -173,7 +190,12 @@ def current_segment(source: LiveSession | LiveProcessor) -> tuple[FloatArray, Fl
         Copies; the beats whose artifact class is final (the live indices' input), i.e. up
         to two beats behind the newest raw beat.
     """
-    # A session exposes its current processor (a replay seek replaces it); duck-typed so
-    # this module needs neither class at run time.
-    processor = cast("LiveProcessor", getattr(source, "processor", source))
+    processor = _processor(source)
     return processor.hrv.segment_arrays()
+
+
+def _processor(source: LiveSession | LiveProcessor) -> LiveProcessor:
+    """A session's current processor (a replay seek replaces it), or the processor itself."""
+    from biofeedback.live.processor import LiveProcessor
+
+    return source if isinstance(source, LiveProcessor) else source.processor

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from biofeedback.core.types import Gap, SourceState, StatusChange
+from biofeedback.core.types import Connected, Gap, Reconnecting, SourceState, StatusChange
 
 if TYPE_CHECKING:
     from biofeedback.session.live_session import SessionEvent
@@ -77,13 +77,16 @@ class SessionStatus:
             self.gap_s += event.duration_s
             return True
         if isinstance(event, StatusChange):
-            if event.state is SourceState.RECONNECTING and self.state is SourceState.STREAMING:
-                self.reconnections += 1
             self.state = event.state
             self.message = event.message
-            battery = event.detail.get("battery")
-            if isinstance(battery, int):
-                self.battery_pct = battery
+            return True
+        if isinstance(event, Connected):
+            if event.battery_pct is not None:
+                self.battery_pct = event.battery_pct
+            return True
+        if isinstance(event, Reconnecting) and event.attempt == 0:
+            # the link was just lost (attempts > 0 are retries of the same reconnection)
+            self.reconnections += 1
             return True
         return False
 

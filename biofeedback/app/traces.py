@@ -20,8 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from biofeedback.core.decimate import decimate_min_max
-from biofeedback.core.types import ArtifactClass, Gap, Marker, PhaseSpan, StatusChange
-from biofeedback.live.indices import LiveIndices
+from biofeedback.core.types import ArtifactClass, Gap, Marker, PhaseSpan, Seeked
 from biofeedback.session.live_session import BeatsProcessed, SessionEvent
 
 FloatArray = npt.NDArray[np.float64]
@@ -150,7 +149,7 @@ class LiveTraces:
 
     Notes
     -----
-    Beats arrive raw in ``BeatsProcessed.batch.beats`` (numbered ``first_seq + i``); their
+    Beats arrive raw in ``BeatsProcessed.batch.beats`` (numbered, ``Beat.seq``); their
     final artifact class arrives later, in ``BeatsProcessed.classified``, and is matched by
     sequence number. Until then a beat counts as normal.
     """
@@ -177,29 +176,25 @@ class LiveTraces:
         """Incremented on every change (a view can skip work when it did not move)."""
 
     # ------------------------------------------------------------------ feeding
-    def on_event(self, event: SessionEvent, indices: LiveIndices | None = None) -> None:
+    def on_event(self, event: SessionEvent) -> None:
         """Take one session event: beats, gaps, markers and replay seeks; others are ignored.
 
         Parameters
         ----------
         event : SessionEvent
-            What :meth:`LiveSession.subscribe` delivers.
-        indices : LiveIndices, optional
-            The live indices when the event was published, for events fed later (recorded);
-            by default a :class:`BeatsProcessed` event's ``indices`` are read now, which is
-            right while the session runs.
+            What :meth:`LiveSession.subscribe` delivers (live or recorded: events are values).
         """
         if isinstance(event, BeatsProcessed):
-            self._on_beats(event, indices)
+            self._on_beats(event)
         elif isinstance(event, Gap):
             self.add_gap(event)
         elif isinstance(event, Marker):
             self.markers.append(event)
             self.version += 1
-        elif isinstance(event, StatusChange) and "seek_s" in event.detail:
+        elif isinstance(event, Seeked):
             # a replay jumped. Backwards: what follows is re-sent from the seek point and
             # continues the beats kept before it. Forwards: no line across the jump.
-            seek_s = float(event.detail["seek_s"])
+            seek_s = event.t_s
             last = self.last_time_s
             if last is None:
                 return
@@ -268,7 +263,7 @@ class LiveTraces:
             rows.extend(np.full(offset - rows.n, -1, dtype=np.int64))
         rows.extend(np.arange(first_row, first_row + count, dtype=np.int64))
 
-    def _on_beats(self, event: BeatsProcessed, indices: LiveIndices | None) -> None:
+    def _on_beats(self, event: BeatsProcessed) -> None:
         beats = event.batch.beats
         rr_series, hr_series = self._rr, self._hr
         if beats:
@@ -284,7 +279,7 @@ class LiveTraces:
                     > _BREAK_FACTOR * first.rr_ms / 1000.0 + _BREAK_SLACK_S
                 ):
                     self._break_all(prev_t)
-            self._map_seqs(event.first_seq, len(beats), rr_series.x.n)
+            self._map_seqs(first.seq, len(beats), rr_series.x.n)
             cls = self._cls
             for beat in beats:
                 rr = beat.rr_ms
@@ -295,7 +290,7 @@ class LiveTraces:
         if event.classified:
             self._apply_classes(event)
         if beats:
-            self._add_trend(indices if indices is not None else event.indices)
+            self._add_trend(event)
         self.version += 1
 
     def _apply_classes(self, event: BeatsProcessed) -> None:
@@ -320,7 +315,8 @@ class LiveTraces:
                     self._art_sorted = False
                 rows.append(row)
 
-    def _add_trend(self, indices: LiveIndices) -> None:
+    def _add_trend(self, event: BeatsProcessed) -> None:
+        indices = event.indices
         t = indices.time_s
         if indices.n_beats == 0 or t <= self._last_trend_t:
             return  # no newer NN interval: the same values again

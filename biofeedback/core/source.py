@@ -11,10 +11,11 @@ import abc
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
 from biofeedback.core.errors import BiofeedbackError
-from biofeedback.core.types import SourceEvent, SourceState, StatusChange
+from biofeedback.core.types import PhaseSpan, SourceEvent, SourceState, StatusChange
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,28 @@ _END: Final = _End()
 
 class SourceError(RuntimeError):
     """A source could not start or went wrong in a way the user must be told about."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCapabilities:
+    """What a source can do, so a window can ask instead of checking classes.
+
+    Attributes
+    ----------
+    live : bool
+        Beats happen now, on a person wearing the strap (a BLE or simulated strap): someone
+        can practise along, so guidance (pacer, protocol prompts) makes sense.
+    seekable : bool
+        The source plays something recorded and can pause, change speed and seek
+        (``pause``/``resume``/``set_speed``/``seek`` and ``duration_s``, as
+        :class:`~sensors.replay.ReplaySource`).
+    has_battery : bool
+        The device reports a battery level (in :class:`~biofeedback.core.types.Connected`).
+    """
+
+    live: bool = True
+    seekable: bool = False
+    has_battery: bool = False
 
 
 class HeartRateSource(abc.ABC):
@@ -47,6 +70,9 @@ class HeartRateSource(abc.ABC):
 
     kind: ClassVar[str] = "abstract"
     """Short name stored with each beat and session (``"sim"``, ``"replay"``, ``"ble"``)."""
+
+    capabilities: ClassVar[SourceCapabilities] = SourceCapabilities()
+    """What this kind of source can do (a live source without battery by default)."""
 
     def __init__(self, *, queue_size: int = 256) -> None:
         self._queue: asyncio.Queue[SourceEvent | _End] = asyncio.Queue(maxsize=queue_size)
@@ -74,6 +100,11 @@ class HeartRateSource(abc.ABC):
     def settings(self) -> dict[str, Any]:
         """The source's own settings, stored with the session (seed, speed, file name...)."""
         return {}
+
+    @property
+    def phases(self) -> tuple[PhaseSpan, ...]:
+        """Protocol phases the source already knows (a replay's recorded phases), else none."""
+        return ()
 
     @property
     def backlog(self) -> int:
@@ -129,8 +160,8 @@ class HeartRateSource(abc.ABC):
             self._state = event.state
         await self._queue.put(event)
 
-    async def _set_state(self, state: SourceState, message: str, **detail: Any) -> None:
-        await self._emit(StatusChange(state, message, self.session_time_s(), dict(detail)))
+    async def _set_state(self, state: SourceState, message: str) -> None:
+        await self._emit(StatusChange(state, message, self.session_time_s()))
 
     # -- internals -------------------------------------------------------------------------
 

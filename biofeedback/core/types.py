@@ -78,6 +78,9 @@ class Beat:
         Kind of source (``"sim"``, ``"replay"``, ``"ble"``, ``"import"``).
     sensor_contact : bool or None
         Skin contact reported with the notification; None when the sensor does not report it.
+    seq : int
+        Sequence number of the beat within the session (0, 1, ...), assigned once by the
+        live session as the beat enters the pipeline; -1 until then (as a source yields it).
     """
 
     rr_ms: float
@@ -85,6 +88,7 @@ class Beat:
     received_s: float
     source: str
     sensor_contact: bool | None = None
+    seq: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +193,10 @@ class PhaseSpan:
 
 @dataclass(frozen=True, slots=True)
 class StatusChange:
-    """A change of source state the user should be able to read.
+    """A change of source state, or a sentence about it, the user should be able to read.
+
+    Facts a program acts on travel as their own events (:class:`Connected`,
+    :class:`Reconnecting`, :class:`Seeked`); this one carries what the user reads.
 
     Attributes
     ----------
@@ -199,15 +206,74 @@ class StatusChange:
         Plain-language explanation (``"Strap out of range; reconnecting (attempt 3)"``).
     at_s : float
         Session-clock time of the change, s.
-    detail : dict
-        Machine-readable detail (battery %, device model, error class).
     """
 
     state: SourceState
     message: str
     at_s: float = 0.0
-    detail: dict[str, Any] = field(default_factory=dict)
 
 
-SourceEvent = BeatBatch | Gap | Marker | StatusChange
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """The source (re)connected to its device and streams from it.
+
+    Emitted before the :class:`StatusChange` to ``streaming`` that tells the user.
+
+    Attributes
+    ----------
+    at_s : float
+        Session-clock time of the connection, s.
+    device_info : dict
+        What the device reports of itself (model, firmware, serial, body location, battery
+        %), as the source's ``device_info``; stored with the session.
+    address : str or None
+        Bluetooth address the device can be reached at again (None: not a Bluetooth device,
+        e.g. the simulated strap).
+    name : str or None
+        Name the device advertises, when it does.
+    """
+
+    at_s: float
+    device_info: dict[str, Any] = field(default_factory=dict)
+    address: str | None = None
+    name: str | None = None
+
+    @property
+    def battery_pct(self) -> int | None:
+        """Battery level the device reported, %, when it did."""
+        battery = self.device_info.get("battery")
+        return battery if isinstance(battery, int) and not isinstance(battery, bool) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnecting:
+    """The link to the device was lost and the source tries to connect again.
+
+    Attributes
+    ----------
+    at_s : float
+        Session-clock time, s.
+    attempt : int
+        0 when the link was just lost, then the number of the attempt that last failed
+        (one event per new kind of failure, not per attempt).
+    """
+
+    at_s: float
+    attempt: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Seeked:
+    """A replay jumped: what follows starts at ``t_s`` and no index spans the jump.
+
+    Attributes
+    ----------
+    t_s : float
+        Session-clock time played from now on, s.
+    """
+
+    t_s: float
+
+
+SourceEvent = BeatBatch | Gap | Marker | StatusChange | Connected | Reconnecting | Seeked
 """Everything a heart-rate source can yield."""

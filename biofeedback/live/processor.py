@@ -82,15 +82,13 @@ class LiveProcessor:
         self._seg_t = array("d")
 
     # ------------------------------------------------------------------ pipeline API
-    def process_batch(self, batch: BeatBatch, first_seq: int) -> LiveUpdate:
+    def process_batch(self, batch: BeatBatch) -> LiveUpdate:
         """Classify the beats of one notification and update the indices.
 
         Parameters
         ----------
         batch : BeatBatch
-            The notification's beats; they are numbered ``first_seq, first_seq + 1, ...``.
-        first_seq : int
-            Session sequence number of the batch's first beat.
+            The notification's beats, numbered (``Beat.seq``) by the session.
 
         Returns
         -------
@@ -105,14 +103,14 @@ class LiveProcessor:
             t = beat.time_s
             self._seg_rr.append(rr)
             self._seg_t.append(t)
-            final = push(first_seq, rr, t)
+            final = push(beat.seq, rr, t)
         else:
             final = []
             seg_rr, seg_t = self._seg_rr, self._seg_t
-            for k, beat in enumerate(beats):
+            for beat in beats:
                 seg_rr.append(beat.rr_ms)
                 seg_t.append(beat.time_s)
-                final.extend(push(first_seq + k, beat.rr_ms, beat.time_s))
+                final.extend(push(beat.seq, beat.rr_ms, beat.time_s))
         if final:
             self._feed(final)
         nk = None

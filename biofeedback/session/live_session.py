@@ -19,12 +19,16 @@ from typing import Any
 from biofeedback.core.source import HeartRateSource
 from biofeedback.core.types import (
     ArtifactClass,
+    Beat,
     BeatBatch,
+    Connected,
     Gap,
     GapReason,
     Marker,
     MarkerKind,
     PhaseSpan,
+    Reconnecting,
+    Seeked,
     SourceState,
     StatusChange,
 )
@@ -32,7 +36,7 @@ from biofeedback.live.artifacts import ClassifiedBeat
 from biofeedback.live.indices import LiveHrvSettings, LiveIndices
 from biofeedback.live.nk_worker import NeuroKitResult, NeuroKitWorker
 from biofeedback.live.processor import LiveProcessor
-from biofeedback.store.database import BeatClassification, SessionStore
+from biofeedback.store.database import SessionStore
 
 logger = logging.getLogger(__name__)
 
@@ -41,27 +45,23 @@ logger = logging.getLogger(__name__)
 class BeatsProcessed:
     """A notification went through the pipeline (and, when recording, into the store).
 
+    A value: it holds everything a subscriber needs, as it was when it was published, and
+    no reference back to the session (a list of them can be replayed into a model later).
+
     Attributes
     ----------
     batch : BeatBatch
-        The notification as the source delivered it (raw RR).
-    first_seq : int
-        Session sequence number of its first beat.
+        The notification as the source delivered it (raw RR), its beats numbered
+        (``Beat.seq``).
     classified : tuple of ClassifiedBeat
         Beats (of this or earlier notifications) whose artifact class became final.
-    session : LiveSession
-        The session, for :attr:`indices`.
+    indices : LiveIndices
+        The live indices computed with these beats.
     """
 
     batch: BeatBatch
-    first_seq: int
     classified: tuple[ClassifiedBeat, ...]
-    session: LiveSession = field(repr=False)
-
-    @property
-    def indices(self) -> LiveIndices:
-        """The session's live indices now (computed on demand, cached until new beats)."""
-        return self.session.indices()
+    indices: LiveIndices
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +71,10 @@ class NeuroKitUpdate:
     result: NeuroKitResult
 
 
-SessionEvent = BeatsProcessed | Gap | Marker | StatusChange | NeuroKitUpdate
+SessionEvent = (
+    BeatsProcessed | Gap | Marker | StatusChange | Connected | Reconnecting | Seeked
+    | NeuroKitUpdate
+)
 """What subscribers of a :class:`LiveSession` receive."""
 
 
@@ -335,7 +338,9 @@ class LiveSession:
 
     async def _consume(self, duration_s: float | None) -> None:
         async for event in self.source:
-            if not isinstance(event, StatusChange) or event.state is SourceState.STREAMING:
+            if not isinstance(event, StatusChange | Reconnecting) or (
+                isinstance(event, StatusChange) and event.state is SourceState.STREAMING
+            ):
                 self._ensure_session()
             if isinstance(event, BeatBatch):
                 self._on_batch(event)
@@ -347,15 +352,20 @@ class LiveSession:
                 self._record_marker(event)
             elif isinstance(event, StatusChange):
                 self._on_status(event)
+            elif isinstance(event, Seeked):
+                self._on_seek(event)
+            elif isinstance(event, Connected):
+                self._on_connected(event)
+            else:
+                self._publish(event)
             if self._stop.is_set():
                 # Queued events would otherwise drain first (get() does not yield while the
                 # queue has items), recording past the point the stop was asked for.
                 return
 
     def _on_batch(self, batch: BeatBatch) -> None:
-        first_seq = self._next_seq
-        update = self.processor.process_batch(batch, first_seq)
-        self._next_seq += len(batch.beats)
+        batch = self._numbered(batch)
+        update = self.processor.process_batch(batch)
         classified = update.beats
         now_wall = time.monotonic()
         if self.store is not None and self.session_id is not None:
@@ -363,9 +373,8 @@ class LiveSession:
             self.store.append_notification(
                 self.session_id,
                 self._next_notification,
-                first_seq,
                 batch,
-                [_as_stored(c) for c in classified],
+                classified,
                 self._pending_gaps,
                 commit=commit,
             )
@@ -387,41 +396,58 @@ class LiveSession:
         if update.nk is not None and update.nk is not self.latest_neurokit:
             self.latest_neurokit = update.nk
             self._publish(NeuroKitUpdate(update.nk))
-        self._publish(BeatsProcessed(batch, first_seq, classified, self))
+        self._publish(BeatsProcessed(batch, classified, self.processor.snapshot()))
+
+    def _numbered(self, batch: BeatBatch) -> BeatBatch:
+        """The batch with its beats' session sequence numbers, the one place they are set."""
+        if not batch.beats:
+            return batch
+        seq = self._next_seq
+        self._next_seq += len(batch.beats)
+        return BeatBatch(
+            batch.received_s,
+            tuple(
+                Beat(b.rr_ms, b.time_s, b.received_s, b.source, b.sensor_contact, seq + i)
+                for i, b in enumerate(batch.beats)
+            ),
+            batch.heart_rate_bpm,
+        )
 
     def _on_gap(self, gap: Gap) -> None:
         classified = self.processor.process_gap(gap)
         self._count(classified)
         if self.store is not None and self.session_id is not None:
             # Written with the next notification, in the same transaction as its beats.
-            self.store.write_classes(self.session_id, [_as_stored(c) for c in classified])
+            self.store.write_classes(self.session_id, classified)
             self._pending_gaps.append(gap)
         self.stats.n_gaps += 1
         self.stats.gap_s += gap.duration_s
         self._publish(gap)
 
-    def _on_status(self, status: StatusChange) -> None:
-        if "seek_s" in status.detail:
-            # A jump in a replay: finish the segment so no index spans the jump; when
-            # recording, the decided classes are stored and the jump is a gap.
-            finished = self.processor.finish()
-            self._count(finished)
-            if self.store is not None and self.session_id is not None:
-                self.store.write_classes(self.session_id, [_as_stored(c) for c in finished])
-                last = self.stats.last_beat_s
-                if last is not None and float(status.detail["seek_s"]) > last:
-                    self._pending_gaps.append(
-                        Gap(last, float(status.detail["seek_s"]), GapReason.SOURCE)
-                    )
-            self.processor = self._new_processor()
+    def _on_seek(self, seek: Seeked) -> None:
+        # A jump in a replay: finish the segment so no index spans the jump; when
+        # recording, the decided classes are stored and the jump is a gap.
+        finished = self.processor.finish()
+        self._count(finished)
+        if self.store is not None and self.session_id is not None:
+            self.store.write_classes(self.session_id, finished)
+            last = self.stats.last_beat_s
+            if last is not None and seek.t_s > last:
+                self._pending_gaps.append(Gap(last, seek.t_s, GapReason.SOURCE))
+        self.processor = self._new_processor()
+        self._publish(seek)
+
+    def _on_connected(self, connected: Connected) -> None:
         if (
-            status.state is SourceState.STREAMING
+            connected.address is not None
             and self.store is not None
             and self.session_id is not None
-            and status.detail.get("address")
         ):
-            # (Re)connected: keep what the strap reports (battery, firmware) current.
-            self.store.update_session(self.session_id, device_info=self.source.device_info)
+            # (Re)connected to a strap: keep what it reports (battery, firmware) current.
+            self.store.update_session(self.session_id, device_info=dict(connected.device_info))
+        self._publish(connected)
+
+    def _on_status(self, status: StatusChange) -> None:
         self.stats.final_state = status.state
         self.stats.final_message = status.message
         self._publish(status)
@@ -450,11 +476,7 @@ class LiveSession:
             self.store.commit()
             for gap in self._pending_gaps:
                 self.store.add_gap(self.session_id, gap)
-            self.store.write_classes(self.session_id, [_as_stored(c) for c in remaining])
+            self.store.write_classes(self.session_id, remaining)
             self.store.finish_session(self.session_id, status)
         if error is not None:
             raise error
-
-
-def _as_stored(beat: ClassifiedBeat) -> BeatClassification:
-    return BeatClassification(beat.seq, str(beat.artifact), beat.corrected_ms)

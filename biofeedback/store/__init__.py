@@ -10,6 +10,7 @@ from typing import Any
 
 __all__ = [
     "DATA_DIR_ENV",
+    "BeatClass",
     "BeatClassification",
     "SessionInfo",
     "SessionStore",
@@ -18,7 +19,9 @@ __all__ = [
     "resolve_data_dir",
 ]
 
-_FROM_DATABASE = {"BeatClassification", "SessionInfo", "SessionStore", "SessionSummary"}
+_FROM_DATABASE = {
+    "BeatClass", "BeatClassification", "SessionInfo", "SessionStore", "SessionSummary",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import psutil
@@ -38,9 +38,32 @@ from biofeedback.store.paths import database_path
 SESSION_STATUSES = ("recording", "complete", "interrupted")
 
 
+class BeatClass(Protocol):
+    """The detector's decision for one stored beat, as the store reads it.
+
+    :class:`~biofeedback.live.artifacts.ClassifiedBeat` is one (the session hands those over
+    as they are); :class:`BeatClassification` is a plain one.
+    """
+
+    @property
+    def seq(self) -> int:
+        """Beat sequence number within the session."""
+        ...
+
+    @property
+    def artifact(self) -> str:
+        """Artifact class (an :class:`~biofeedback.core.types.ArtifactClass` value)."""
+        ...
+
+    @property
+    def corrected_ms(self) -> tuple[float, ...]:
+        """Corrected intervals the raw beat stands for, ms (empty when removed)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class BeatClassification:
-    """The detector's decision for one stored beat.
+    """The detector's decision for one stored beat (a plain :class:`BeatClass`).
 
     Attributes
     ----------
@@ -329,9 +352,8 @@ class SessionStore:
         self,
         session_id: int,
         notification_seq: int,
-        first_beat_seq: int,
         batch: BeatBatch,
-        classified: Sequence[BeatClassification] = (),
+        classified: Sequence[BeatClass] = (),
         gaps: Sequence[Gap] = (),
         *,
         commit: bool = True,
@@ -344,12 +366,11 @@ class SessionStore:
             Session being recorded.
         notification_seq : int
             Running number of the notification.
-        first_beat_seq : int
-            Sequence number of the notification's first beat.
         batch : BeatBatch
-            The notification.
-        classified : sequence of BeatClassification
-            Beats (of this or earlier notifications) whose class became final.
+            The notification, its beats numbered (``Beat.seq``).
+        classified : sequence of BeatClass
+            Beats (of this or earlier notifications) whose class became final (e.g. the
+            detector's :class:`~biofeedback.live.artifacts.ClassifiedBeat` as they are).
         gaps : sequence of Gap
             Gaps the source reported before this notification.
         commit : bool
@@ -372,9 +393,9 @@ class SessionStore:
                 "INSERT INTO beats (session_id, seq, time_s, received_s, rr_ms, sensor_contact)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    (session_id, first_beat_seq + i, b.time_s, b.received_s, b.rr_ms,
+                    (session_id, b.seq, b.time_s, b.received_s, b.rr_ms,
                      None if b.sensor_contact is None else int(b.sensor_contact))
-                    for i, b in enumerate(batch.beats)
+                    for b in batch.beats
                 ],
             )
             self._write_classes(session_id, classified)
@@ -389,19 +410,19 @@ class SessionStore:
         if self._conn.in_transaction:
             self._conn.execute("COMMIT")
 
-    def write_classes(self, session_id: int, classified: Sequence[BeatClassification]) -> None:
+    def write_classes(self, session_id: int, classified: Sequence[BeatClass]) -> None:
         """Store the artifact class and corrected value of beats already written."""
         with self.transaction():
             self._write_classes(session_id, classified)
 
-    def _write_classes(self, session_id: int, classified: Sequence[BeatClassification]) -> None:
+    def _write_classes(self, session_id: int, classified: Sequence[BeatClass]) -> None:
         if not classified:
             return
         self._conn.executemany(
             "UPDATE beats SET artifact = ?, rr_corrected_ms = ?, corrected_count = ?"
             " WHERE session_id = ? AND seq = ?",
             [
-                (c.artifact, c.corrected_ms[0] if c.corrected_ms else None,
+                (str(c.artifact), c.corrected_ms[0] if c.corrected_ms else None,
                  len(c.corrected_ms), session_id, c.seq)
                 for c in classified
             ],

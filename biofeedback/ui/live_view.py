@@ -1,7 +1,7 @@
 """The live view: heart rate, RR tachogram, lnRMSSD/HF trend and spectrum (pyqtgraph).
 
-The widget only draws a :class:`~biofeedback.app.traces.LiveTraces` model: session events go
-into the model (:meth:`LiveView.on_session_event`, cheap, no repaint) and
+The widget only draws a :class:`~biofeedback.app.traces.LiveTraces` model it is given
+(:meth:`LiveView.set_traces`; the session's view-model feeds it, cheaply, without repaint) and
 :meth:`LiveView.redraw`, called by the window from a coalescing timer, hands each curve the
 clipped and decimated slice of its series for the visible time range. Nothing is redrawn
 per beat, and with 2 h of data a curve holds about two points per pixel column.
@@ -9,22 +9,27 @@ per beat, and with 2 h of data a curve holds about two points per pixel column.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from biofeedback.app.spectrum import LiveSpectrum
 from biofeedback.app.traces import LiveTraces
-from biofeedback.core.formatting import format_clock
-from biofeedback.core.types import Marker, PhaseSpan
-from biofeedback.live.indices import LiveIndices
-from biofeedback.session.live_session import SessionEvent
+from biofeedback.core.types import PhaseSpan
+from biofeedback.ui.plot_items import (
+    PHASE_COLOURS,
+    ClockAxis,
+    Curve,
+    Grid,
+    MarkerLines,
+    PhaseItems,
+    StableRange,
+    Theme,
+    finite_min_max,
+)
 
 __all__ = ["PHASE_COLOURS", "SPAN_CHOICES_S", "ClockAxis", "LiveView"]
 
@@ -38,329 +43,9 @@ SPAN_CHOICES_S: tuple[tuple[str, float], ...] = (
 )
 """Choices of the span selector: label and visible span, s (0 = the whole session)."""
 
-PHASE_COLOURS: dict[str, str] = {
-    "baseline": "#7f8c9a",
-    "stressor": "#e0524a",
-    "practice": "#34a86b",
-    "recovery": "#3a8ee6",
-    "rest": "#a0a0a0",
-    "self_report": "#e0b030",
-}
-"""Shading colour of each phase kind (drawn translucent)."""
-
 SPECTRUM_MAX_HZ = 0.5
 """Right edge of the spectrum plot, Hz (breathing band up to 30/min)."""
 
-_PHASE_ALPHA = 46
-_MARKER_POOL_GROWTH = 8
-_MARKER_LABEL_GAP_PX = 70.0
-"""Least distance between two marker labels, px (closer ones are left out)."""
-
-
-class _Curve(pg.PlotCurveItem):
-    """A curve that keeps its data bounds when the view scrolls.
-
-    pyqtgraph forgets a curve's data bounds on every view change and recomputes them (NaN-aware
-    min and max over the data) many times per paint; a scrolling plot changes its view every
-    frame, so that was about a fifth of the paint with 2 h on screen. The data bounds only
-    change with the data (``setData`` still resets them); the pixel padding is recomputed.
-    """
-
-    def viewTransformChanged(self) -> None:  # noqa: N802 - pyqtgraph's name
-        self._boundingRect = None
-        self.prepareGeometryChange()
-
-
-def _onset(marker: Marker) -> float:
-    return marker.onset_s
-
-
-@dataclass(frozen=True)
-class _Theme:
-    background: QColor
-    foreground: QColor
-    hr: QColor
-    rr: QColor
-    artifact: QColor
-    ln_rmssd: QColor
-    hf: QColor
-    lf_fill: QColor
-    hf_fill: QColor
-    marker: QColor
-    peak: QColor
-
-    @classmethod
-    def from_palette(cls, palette: QPalette) -> _Theme:
-        background = palette.color(QPalette.ColorRole.Base)
-        foreground = palette.color(QPalette.ColorRole.Text)
-        dark = background.lightness() < 128
-        # mid-saturation colours that read on dark and light backgrounds; a little lighter
-        # on dark ones
-        return cls(
-            background=background,
-            foreground=foreground,
-            hr=QColor("#ff6b5e" if dark else "#c8372d"),
-            rr=QColor("#5aa9ff" if dark else "#1f6fc5"),
-            artifact=QColor("#ffb020" if dark else "#d97a00"),
-            ln_rmssd=QColor("#4cc38a" if dark else "#1e8a55"),
-            hf=QColor("#c08cf0" if dark else "#7d3cb5"),
-            lf_fill=QColor(90, 169, 255, 110) if dark else QColor(31, 111, 197, 90),
-            hf_fill=QColor(76, 195, 138, 110) if dark else QColor(30, 138, 85, 90),
-            marker=QColor("#d0d0d0" if dark else "#505050"),
-            peak=QColor("#ffb020" if dark else "#d97a00"),
-        )
-
-
-class ClockAxis(pg.AxisItem):
-    """Time axis in session clock time: ``m:ss`` (``h:mm:ss`` from 1 h), ticks on round
-    seconds/minutes."""
-
-    _STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400)
-
-    def tickSpacing(  # noqa: N802 - pyqtgraph's name
-        self, minVal: float, maxVal: float, size: float  # noqa: N803
-    ) -> list[tuple[float, float]]:
-        """Major and minor spacing, s: about one major tick per 90 px."""
-        span = max(maxVal - minVal, 1e-9)
-        wanted = span / max(size / 90.0, 1.0)
-        major = next((s for s in self._STEPS_S if s >= wanted), self._STEPS_S[-1])
-        minor_candidates = [s for s in self._STEPS_S if s < major and major % s == 0]
-        minor = minor_candidates[-2] if len(minor_candidates) >= 2 else major
-        return [(float(major), 0.0), (float(minor), 0.0)]
-
-    def tickStrings(  # noqa: N802 - pyqtgraph's name
-        self, values: list[float], scale: float, spacing: float
-    ) -> list[str]:
-        """Tick labels as clock time."""
-        del scale, spacing
-        return [format_clock(v, signed=True) for v in values]
-
-
-class _StableRange:
-    """A y range that follows the data without jitter: it grows at once when data leave it,
-    shrinks only when it is more than twice as wide as needed, and sits on round steps."""
-
-    def __init__(self, min_span: float, step: float, floor: float | None = None) -> None:
-        self.min_span = min_span
-        self.step = step
-        self.floor = floor
-        self.lo: float | None = None
-        self.hi: float | None = None
-
-    def reset(self) -> None:
-        self.lo = self.hi = None
-
-    def update(self, y_min: float, y_max: float) -> tuple[float, float] | None:
-        """New range, or None when the current one still fits."""
-        if not (math.isfinite(y_min) and math.isfinite(y_max)):
-            return None
-        pad = max(0.08 * (y_max - y_min), 0.1 * self.min_span)
-        need_lo, need_hi = y_min - pad, y_max + pad
-        if need_hi - need_lo < self.min_span:
-            mid = 0.5 * (need_lo + need_hi)
-            need_lo, need_hi = mid - 0.5 * self.min_span, mid + 0.5 * self.min_span
-        if self.floor is not None and need_lo < self.floor:
-            need_lo = self.floor
-        lo, hi = self.lo, self.hi
-        if (
-            lo is not None
-            and hi is not None
-            and lo <= y_min
-            and hi >= y_max
-            and (hi - lo) <= 2.0 * (need_hi - need_lo)
-        ):
-            return None
-        step = self.step
-        lo = math.floor(need_lo / step) * step
-        hi = math.ceil(need_hi / step) * step
-        if self.floor is not None:
-            lo = max(lo, self.floor)
-        self.lo, self.hi = lo, hi
-        return lo, hi
-
-
-def _finite_min_max(*arrays: np.ndarray) -> tuple[float, float]:
-    lows, highs = [], []
-    for a in arrays:
-        if a.size:
-            finite = a[np.isfinite(a)]
-            if finite.size:
-                lows.append(float(finite.min()))
-                highs.append(float(finite.max()))
-    if not lows:
-        return math.nan, math.nan
-    return min(lows), max(highs)
-
-
-class _Grid:
-    """Lines at the major ticks of a plot, as one path.
-
-    pyqtgraph's own grid (``showGrid``) made a repaint of this view about three times
-    slower (about 5 ms per plot, offscreen raster); one path of a dozen lines costs nothing.
-    """
-
-    def __init__(self, plot: pg.PlotItem, theme: _Theme, y_axis: str = "left") -> None:
-        self.plot = plot
-        self.y_axis = y_axis
-        colour = QColor(theme.foreground)
-        colour.setAlpha(40)
-        self.item = _Curve(pen=pg.mkPen(colour, width=1), connect="pairs")
-        self.item.setZValue(-15)
-        plot.addItem(self.item, ignoreBounds=True)
-        self._key: tuple[float, ...] | None = None
-        self._y_key: tuple[float, ...] | None = None
-        self._y_values = np.empty(0)
-        plot.vb.sigResized.connect(self.update)
-
-    def update(self, *_: object) -> None:
-        vb = self.plot.vb
-        (x0, x1), (y0, y1) = vb.viewRange()
-        width, height = vb.width(), vb.height()
-        key = (x0, x1, y0, y1, width, height)
-        if key == self._key or width < 2 or height < 2:
-            return
-        self._key = key
-        y_ticks = self._y_ticks(y0, y1, height)
-        x_ticks = _major_ticks(self.plot.getAxis("bottom"), x0, x1, width)
-        n_y, n_x = y_ticks.size, x_ticks.size
-        xs = np.empty(2 * (n_y + n_x))
-        ys = np.empty_like(xs)
-        xs[: 2 * n_y : 2], xs[1 : 2 * n_y : 2] = x0, x1
-        ys[: 2 * n_y : 2] = ys[1 : 2 * n_y : 2] = y_ticks
-        xs[2 * n_y :: 2] = xs[2 * n_y + 1 :: 2] = x_ticks
-        ys[2 * n_y :: 2], ys[2 * n_y + 1 :: 2] = y0, y1
-        self.item.setData(xs, ys, connect="pairs")
-
-    def _y_ticks(self, y0: float, y1: float, height: float) -> np.ndarray:
-        # the y range rarely changes (stable ranges): pyqtgraph's tick search only then
-        key = (y0, y1, height)
-        if self._y_key != key:
-            self._y_key = key
-            self._y_values = _major_ticks(self.plot.getAxis(self.y_axis), y0, y1, height)
-        return self._y_values
-
-
-def _major_ticks(axis: pg.AxisItem, lo: float, hi: float, size_px: float) -> np.ndarray:
-    """Values of an axis's major ticks in ``[lo, hi]``."""
-    if isinstance(axis, ClockAxis):
-        # the scrolling time axis: computed here on every frame, without pyqtgraph's search
-        step = axis.tickSpacing(lo, hi, size_px)[0][0]
-        return np.arange(math.ceil(lo / step) * step, hi, step)
-    levels = axis.tickValues(lo, hi, size_px)
-    return np.asarray(levels[0][1] if levels else [], dtype=np.float64)
-
-
-class _PhaseItems:
-    """The shading of one phase in each time plot, and its name in the top plot."""
-
-    def __init__(
-        self, phase: PhaseSpan, plots: Sequence[pg.PlotItem], theme: _Theme
-    ) -> None:
-        self.phase = phase
-        colour = QColor(PHASE_COLOURS.get(phase.kind, "#a0a0a0"))
-        colour.setAlpha(_PHASE_ALPHA)
-        self.regions: list[pg.LinearRegionItem] = []
-        self.plots = list(plots)
-        for plot in self.plots:
-            region = pg.LinearRegionItem(
-                values=(phase.start_s, max(phase.end_s, phase.start_s)),
-                brush=pg.mkBrush(colour),
-                pen=pg.mkPen(None),
-                movable=False,
-            )
-            region.setZValue(-20)
-            region.setAcceptHoverEvents(False)
-            plot.addItem(region, ignoreBounds=True)
-            self.regions.append(region)
-        label_colour = QColor(PHASE_COLOURS.get(phase.kind, "#a0a0a0"))
-        label_colour.setAlpha(90)
-        self.label = pg.TextItem(
-            phase.name, color=theme.foreground, anchor=(0, 0), fill=pg.mkBrush(label_colour)
-        )
-        self.label.setToolTip(f"{phase.name} ({phase.kind})")
-        self.label.setZValue(-5)
-        self.plots[0].addItem(self.label, ignoreBounds=True)
-
-    def place(
-        self, x0: float, x1: float, now_s: float, y_top: float | None, px_per_s: float
-    ) -> bool:
-        """Move into the visible range; returns whether the phase is in view. The name is
-        shown only where it fits in the phase's visible width (short phases overlap else)."""
-        start = self.phase.start_s
-        end = self.phase.end_s if self.phase.end_s > start else max(now_s, start)
-        visible = start <= x1 and end >= x0
-        for region in self.regions:
-            region.setVisible(visible)
-            if visible:
-                region.setRegion((start, end))
-        width_px = (min(end, x1) - max(start, x0)) * px_per_s
-        fits = width_px >= self.label.boundingRect().width()
-        self.label.setVisible(visible and y_top is not None and fits)
-        if visible and y_top is not None:
-            self.label.setPos(max(start, x0), y_top)
-        return visible
-
-    def remove(self) -> None:
-        for plot, region in zip(self.plots, self.regions, strict=True):
-            plot.removeItem(region)
-        self.plots[0].removeItem(self.label)
-
-
-class _MarkerLines:
-    """A pool of vertical lines for the markers in view of one plot (created on demand)."""
-
-    def __init__(self, plot: pg.PlotItem, theme: _Theme, *, labelled: bool) -> None:
-        self.plot = plot
-        self.theme = theme
-        self.labelled = labelled
-        self.lines: list[pg.InfiniteLine] = []
-
-    def show(self, markers: Sequence[Marker], px_per_s: float) -> None:
-        """Show lines at these markers (hide the rest); a label closer than
-        :data:`_MARKER_LABEL_GAP_PX` to the previous one is left out (its tooltip stays)."""
-        while len(self.lines) < len(markers):
-            for _ in range(_MARKER_POOL_GROWTH):
-                self.lines.append(self._new_line())
-        last_label_x = -math.inf
-        for line, marker in zip(self.lines, sorted(markers, key=_onset), strict=False):
-            line.setVisible(True)  # first: a hidden label does not update its text
-            line.setValue(marker.onset_s)
-            if self.labelled and line.label is not None:
-                x_px = marker.onset_s * px_per_s
-                room = x_px - last_label_x >= _MARKER_LABEL_GAP_PX
-                line.label.setVisible(room)
-                if room:
-                    last_label_x = x_px
-                    # InfLineLabel formats with str.format: braces in a label are literal
-                    text = marker.label.replace("{", "{{").replace("}", "}}")
-                    if line.label.format != text:
-                        line.label.setFormat(text)
-            onset = format_clock(marker.onset_s, signed=True)
-            line.setToolTip(f"{onset} {marker.label} ({marker.kind})")
-        for line in self.lines[len(markers) :]:
-            line.setVisible(False)
-
-    def visible_count(self) -> int:
-        return sum(1 for line in self.lines if line.isVisible())
-
-    def _new_line(self) -> pg.InfiniteLine:
-        pen = pg.mkPen(self.theme.marker, width=1, style=Qt.PenStyle.DashLine)
-        kwargs: dict[str, object] = {}
-        if self.labelled:
-            kwargs = {
-                "label": "",
-                "labelOpts": {
-                    "position": 0.06,
-                    "color": self.theme.foreground,
-                    "anchors": [(0, 1), (0, 1)],
-                    "rotateAxis": None,
-                },
-            }
-        line = pg.InfiniteLine(pos=0.0, angle=90, movable=False, pen=pen, **kwargs)
-        line.setZValue(5)
-        line.setVisible(False)
-        self.plot.addItem(line, ignoreBounds=True)
-        return line
 
 
 class LiveView(QWidget):
@@ -369,7 +54,8 @@ class LiveView(QWidget):
     Parameters
     ----------
     traces : LiveTraces, optional
-        The model drawn (a new one when not given); the view feeds it session events.
+        The model drawn (an empty one when not given; see :meth:`set_traces`). The view
+        never feeds it: a :class:`~biofeedback.app.session_view.SessionViewModel` does.
     span_s : float
         Initial visible span, s (0 = whole session).
     parent : QWidget, optional
@@ -394,7 +80,7 @@ class LiveView(QWidget):
         super().__init__(parent)
         self.traces = traces if traces is not None else LiveTraces()
         self._span_s = float(span_s)
-        self._theme = _Theme.from_palette(self.palette())
+        self._theme = Theme.from_palette(self.palette())
         self._now_s: float | None = None
         self._drawn_key: tuple[object, ...] | None = None
         self._spectrum: LiveSpectrum | None = None
@@ -467,7 +153,7 @@ class LiveView(QWidget):
         # (a) heart rate and RR tachogram, linked time axes
         self.hr_plot = self._time_plot(0, 0, 1, show_time=False)
         self.hr_plot.setLabel("left", "HR (bpm)", color=theme.hr.name())
-        self.hr_curve = _Curve(pen=pg.mkPen(theme.hr, width=1), connect="finite")
+        self.hr_curve = Curve(pen=pg.mkPen(theme.hr, width=1), connect="finite")
         self.hr_artifacts = self._artifact_points()
         self.hr_plot.addItem(self.hr_curve)
         self.hr_plot.addItem(self.hr_artifacts)
@@ -475,7 +161,7 @@ class LiveView(QWidget):
         self.rr_plot = self._time_plot(1, 0, 1, show_time=False)
         self.rr_plot.setLabel("left", "RR (ms)", color=theme.rr.name())
         self.rr_plot.setXLink(self.hr_plot)
-        self.rr_curve = _Curve(pen=pg.mkPen(theme.rr, width=1), connect="finite")
+        self.rr_curve = Curve(pen=pg.mkPen(theme.rr, width=1), connect="finite")
         self.rr_artifacts = self._artifact_points()
         self.rr_plot.addItem(self.rr_curve)
         self.rr_plot.addItem(self.rr_artifacts)
@@ -485,7 +171,7 @@ class LiveView(QWidget):
         self.trend_plot.setXLink(self.hr_plot)
         self.trend_plot.setLabel("left", "lnRMSSD (ln ms)", color=theme.ln_rmssd.name())
         self.trend_plot.setLabel("bottom", "session time (min:s)", color=theme.foreground.name())
-        self.ln_rmssd_curve = _Curve(
+        self.ln_rmssd_curve = Curve(
             pen=pg.mkPen(theme.ln_rmssd, width=2), connect="finite"
         )
         self.trend_plot.addItem(self.ln_rmssd_curve)
@@ -499,7 +185,7 @@ class LiveView(QWidget):
         right.setStyle(showValues=True)
         right.setWidth(58)
         self.hf_view.setXLink(self.trend_plot)
-        self.hf_curve = _Curve(
+        self.hf_curve = Curve(
             pen=pg.mkPen(theme.hf, width=2, style=Qt.PenStyle.DashLine), connect="finite"
         )
         self.hf_view.addItem(self.hf_curve)
@@ -538,7 +224,7 @@ class LiveView(QWidget):
         self.spectrum_plot.addItem(self.breathing_line, ignoreBounds=True)
         self.spectrum_message = pg.TextItem("", color=theme.foreground, anchor=(0.5, 0.5))
         self.spectrum_plot.addItem(self.spectrum_message, ignoreBounds=True)
-        self._spectrum_range = _StableRange(min_span=100.0, step=100.0, floor=0.0)
+        self._spectrum_range = StableRange(min_span=100.0, step=100.0, floor=0.0)
 
         layout = self.graphics.ci.layout
         layout.setColumnStretchFactor(0, 7)
@@ -546,23 +232,23 @@ class LiveView(QWidget):
         for row in range(3):
             layout.setRowStretchFactor(row, 1)
 
-        self._hr_range = _StableRange(min_span=20.0, step=5.0, floor=0.0)
-        self._rr_range = _StableRange(min_span=200.0, step=50.0, floor=0.0)
-        self._ln_range = _StableRange(min_span=1.0, step=0.25)
-        self._hf_range = _StableRange(min_span=200.0, step=100.0, floor=0.0)
+        self._hr_range = StableRange(min_span=20.0, step=5.0, floor=0.0)
+        self._rr_range = StableRange(min_span=200.0, step=50.0, floor=0.0)
+        self._ln_range = StableRange(min_span=1.0, step=0.25)
+        self._hf_range = StableRange(min_span=200.0, step=100.0, floor=0.0)
         self.hr_plot.setYRange(50, 90, padding=0)
         self.rr_plot.setYRange(600, 1100, padding=0)
         self.trend_plot.setYRange(2.5, 4.5, padding=0)
         self.hf_view.setYRange(0, 1000, padding=0)
 
         self._time_plots = (self.hr_plot, self.rr_plot, self.trend_plot)
-        self._grids = [_Grid(plot, theme) for plot in self._time_plots]
-        self._spectrum_grid = _Grid(self.spectrum_plot, theme)
-        self._phase_items: list[_PhaseItems] = []
+        self._grids = [Grid(plot, theme) for plot in self._time_plots]
+        self._spectrum_grid = Grid(self.spectrum_plot, theme)
+        self._phase_items: list[PhaseItems] = []
         self._marker_lines = [
-            _MarkerLines(self.hr_plot, theme, labelled=True),
-            _MarkerLines(self.rr_plot, theme, labelled=False),
-            _MarkerLines(self.trend_plot, theme, labelled=False),
+            MarkerLines(self.hr_plot, theme, labelled=True),
+            MarkerLines(self.rr_plot, theme, labelled=False),
+            MarkerLines(self.trend_plot, theme, labelled=False),
         ]
 
     def _artifact_points(self) -> pg.ScatterPlotItem:
@@ -619,25 +305,31 @@ class LiveView(QWidget):
             self.redraw(self._now_s)
 
     # ------------------------------------------------------------------ model
-    def on_session_event(self, event: SessionEvent, indices: LiveIndices | None = None) -> None:
-        """Feed one session event to the model (cheap; nothing is repainted until
-        :meth:`redraw`). ``indices``: the live indices when a recorded event was published
-        (see :meth:`LiveTraces.on_event`)."""
-        self.traces.on_event(event, indices)
+    def set_traces(self, traces: LiveTraces) -> None:
+        """Draw ``traces`` from now on (a new session's), with its phases; no spectrum yet."""
+        self.traces = traces
+        self._draw_phases()
+        self._reset_view()
+
+    def _draw_phases(self) -> None:
+        for items in self._phase_items:
+            items.remove()
+        plots = self._time_plots
+        self._phase_items = [PhaseItems(p, plots, self._theme) for p in self.traces.phases]
+        self._drawn_key = None
 
     def set_phases(self, phases: Sequence[PhaseSpan]) -> None:
         """Shade these phases (an open phase, ``end_s <= start_s``, reaches to now)."""
-        for items in self._phase_items:
-            items.remove()
         self.traces.set_phases(phases)
-        plots = self._time_plots
-        self._phase_items = [_PhaseItems(p, plots, self._theme) for p in self.traces.phases]
-        self._drawn_key = None
+        self._draw_phases()
 
     def reset(self) -> None:
         """Forget the session: empty plots, no phases, no spectrum."""
         self.traces.clear()
         self.set_phases(())
+        self._reset_view()
+
+    def _reset_view(self) -> None:
         self._now_s = None
         for stable in (self._hr_range, self._rr_range, self._ln_range, self._hf_range):
             stable.reset()
@@ -727,14 +419,14 @@ class LiveView(QWidget):
     @staticmethod
     def _fit_y(
         target: pg.PlotItem | pg.ViewBox,
-        stable: _StableRange,
+        stable: StableRange,
         x: np.ndarray,
         y: np.ndarray,
         x0: float,
         x1: float,
     ) -> None:
         inside = (x >= x0) & (x <= x1)
-        lo, hi = _finite_min_max(y[inside] if inside.any() else y)
+        lo, hi = finite_min_max(y[inside] if inside.any() else y)
         new = stable.update(lo, hi)
         if new is not None:
             target.setYRange(new[0], new[1], padding=0)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QPaintEvent, QShowEvent
@@ -34,7 +35,7 @@ from biofeedback.app.pacer import free_practice_pacer
 from biofeedback.app.settings import AppSettings
 from biofeedback.app.status_model import SessionStatus
 from biofeedback.core.errors import BiofeedbackError
-from biofeedback.core.types import Marker, MarkerKind, SourceState, StatusChange
+from biofeedback.core.types import Connected, SourceState, StatusChange
 from biofeedback.session.launch import SessionRequest
 from biofeedback.ui.comparison_view import ComparisonView
 from biofeedback.ui.event_loop import spawn
@@ -49,16 +50,14 @@ from protocols.runner import PhaseEnded, PhaseStarted, RunnerEvent
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
+    from biofeedback.app.session_view import SessionViewModel
     from biofeedback.lsl import LslPublisher
     from biofeedback.session.launch import PreparedSession
     from biofeedback.session.live_session import SessionEvent
     from biofeedback.ui.live_view import LiveView
+    from sensors.replay import ReplaySource
 
 __all__ = ["MainWindow"]
-
-_UNDRAWN_MARKERS = frozenset({MarkerKind.STRESSOR, MarkerKind.SELF_REPORT})
-"""Marker kinds not drawn as lines: a stressor task marks every prompt and answer, and the
-phases already show where self-reports were given (all are stored and listed)."""
 
 FRAME_S = 1 / 30
 """Least time between two redraws of the plots, s (about 30 frames per second)."""
@@ -101,7 +100,10 @@ class MainWindow(QMainWindow):
         self.neurokit = neurokit
         self.current: PreparedSession | None = None
         self.last_error: str = ""
-        self.status = SessionStatus()
+        self.view_model: SessionViewModel | None = None
+        """What the live tab shows of the running (or last) session."""
+        self._idle_status = SessionStatus()
+        self._drawn_indices: object = None
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe: list[Callable[[], None]] = []
         self._dirty = False
@@ -167,7 +169,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.comparison, "Compare")
         self.setCentralWidget(self.tabs)
 
-        self.status_label = QLabel(self.status.text())
+        self.status_label = QLabel(self._idle_status.text())
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         bar = QStatusBar()
         # Permanent: showMessage() would hide a normal status-bar widget.
@@ -180,9 +182,6 @@ class MainWindow(QMainWindow):
         self._clock_timer = QTimer(self)
         self._clock_timer.setInterval(250)
         self._clock_timer.timeout.connect(self._on_clock)
-        self._spectrum_timer = QTimer(self)
-        self._spectrum_timer.setInterval(1000)
-        self._spectrum_timer.timeout.connect(self._update_spectrum)
 
     def _wire(self) -> None:
         self.source_panel.start_requested.connect(self.start_session)
@@ -223,6 +222,12 @@ class MainWindow(QMainWindow):
     # -- sessions --------------------------------------------------------------------------
 
     @property
+    def status(self) -> SessionStatus:
+        """The status line's model: the running (or last) session's."""
+        vm = self.view_model
+        return vm.status if vm is not None else self._idle_status
+
+    @property
     def running(self) -> bool:
         """A session is being set up or runs."""
         return self._task is not None and not self._task.done()
@@ -234,6 +239,10 @@ class MainWindow(QMainWindow):
             return None
         self._show_request(request)
         self.source_panel.set_running(True)
+        # Widgets of earlier sessions or windows can wait in garbage cycles; if the set-up
+        # thread triggered the cyclic collector, it would delete those Qt objects from the
+        # wrong thread (a crash in Qt's timer list). Collect them here, on the GUI thread.
+        gc.collect()
         self._task = spawn(self._run_session(request))
         return self._task
 
@@ -285,11 +294,16 @@ class MainWindow(QMainWindow):
                 spawn(self.browser.refresh())
 
     def _attach(self, prepared: PreparedSession) -> None:
+        from biofeedback.app.session_view import SessionViewModel
+
         session = prepared.session
-        self.status = SessionStatus()
-        self.live_view.reset()
+        vm = SessionViewModel(session)
+        self.view_model = vm
+        self.live_view.set_traces(vm.traces)
         self.values_panel.show_indices(None)
-        self._unsubscribe.append(session.subscribe(self._on_session_event))
+        self._drawn_indices = None
+        self._unsubscribe.append(vm.close)
+        self._unsubscribe.append(vm.subscribe(self._on_session_event))
         if prepared.request.lsl:
             from biofeedback.lsl import LslPublisher
 
@@ -302,19 +316,15 @@ class MainWindow(QMainWindow):
         else:
             self._show_free_practice()
         self.guidance.set_clock(session.source.session_time_s)
-        from sensors.replay import ReplaySource
-
-        if isinstance(session.source, ReplaySource):
-            self.replay_bar.attach(session.source)
+        if vm.capabilities.seekable:
+            # A seekable source has the replay controls (capabilities say so).
+            self.replay_bar.attach(cast("ReplaySource", session.source))
             self.replay_bar.show()
-            self.live_view.set_phases(session.source.recording.phases)
-            # Nobody practises along with a replay: no pacer or prompts.
-            self.guidance.hide()
         else:
             self.replay_bar.hide()
-            self.guidance.show()
+        # Nobody practises along with a recording: no pacer or prompts.
+        self.guidance.setVisible(vm.practice_along)
         self._clock_timer.start()
-        self._spectrum_timer.start()
         kind = prepared.request.source_kind
         title = {"sim": "simulated strap", "ble": "Bluetooth strap", "replay": "replay"}[kind]
         what = prepared.protocol.name if prepared.protocol is not None else "free practice"
@@ -330,7 +340,6 @@ class MainWindow(QMainWindow):
             self.lsl_publisher.close()
             self.lsl_publisher = None
         self._clock_timer.stop()
-        self._spectrum_timer.stop()
         self.guidance.detach()
         self.guidance.show()
         self.replay_bar.detach()
@@ -377,31 +386,19 @@ class MainWindow(QMainWindow):
     # -- events ----------------------------------------------------------------------------
 
     def _on_session_event(self, event: SessionEvent) -> None:
-        from biofeedback.session.live_session import BeatsProcessed
-
-        if not (isinstance(event, Marker) and event.kind in _UNDRAWN_MARKERS):
-            self.live_view.on_session_event(event)
-        if self.status.on_event(event):
-            self._refresh_status()
-        if isinstance(event, BeatsProcessed):
-            self.values_panel.show_indices(event.indices)
-            self._request_frame()
-        elif isinstance(event, StatusChange):
-            if "seek_s" in event.detail:
-                self.live_view.truncate_after(float(event.detail["seek_s"]))
-            message = self.statusBar().currentMessage()
-            if event.state is SourceState.STREAMING and message.startswith("Starting"):
-                self.statusBar().clearMessage()
-            if event.state is SourceState.STREAMING and event.detail.get("address"):
-                self.settings.remember_strap(
-                    str(event.detail["address"]), str(event.detail.get("name") or "")
-                )
-                self.settings.last_source = f"ble:{event.detail['address']}"
-                self.source_panel.update_strap_list()
-                self.save_settings()
-            self._request_frame()
-        else:
-            self._request_frame()
+        """After the view-model took ``event`` in: draw soon; persist a strap connected to."""
+        if isinstance(event, Connected) and event.address is not None:
+            self.settings.remember_strap(event.address, event.name or "")
+            self.settings.last_source = f"ble:{event.address}"
+            self.source_panel.update_strap_list()
+            self.save_settings()
+        elif (
+            isinstance(event, StatusChange)
+            and event.state is SourceState.STREAMING
+            and self.statusBar().currentMessage().startswith("Starting")
+        ):
+            self.statusBar().clearMessage()
+        self._request_frame()
 
     def _on_runner_event(self, event: RunnerEvent) -> None:
         if isinstance(event, PhaseStarted | PhaseEnded) and self.current is not None:
@@ -432,6 +429,12 @@ class MainWindow(QMainWindow):
                 # The pipeline is behind a fast source: scroll with the data, not the clock
                 # (otherwise the plots show an empty stretch that is only queued, not missing).
                 now = min(now, last)
+        vm = self.view_model
+        if vm is not None:
+            self._refresh_status()
+            if vm.indices is not self._drawn_indices:
+                self._drawn_indices = vm.indices
+                self.values_panel.show_indices(vm.indices)
         started = time.perf_counter()
         self.live_view.redraw(now)
         self._last_frame = time.perf_counter()
@@ -446,16 +449,12 @@ class MainWindow(QMainWindow):
         if self.replay_bar.isVisible():
             self.replay_bar.set_position(now)
         self.status.time_s = max(self.status.time_s, now)
+        vm = self.view_model
+        if vm is not None and vm.refresh_spectrum():
+            self.live_view.show_spectrum(vm.spectrum)
 
-    def _update_spectrum(self) -> None:
-        if self.current is None:
-            return
-        from biofeedback.app.spectrum import session_spectrum
-
-        self.live_view.show_spectrum(session_spectrum(self.current.session))
-
-    def _on_seek(self, t_s: float) -> None:
-        self.live_view.truncate_after(t_s)
+    def _on_seek(self, _t_s: float) -> None:
+        # The source answers with a Seeked event; the view-model truncates the plots then.
         self._request_frame()
 
     # -- settings and messages -------------------------------------------------------------

@@ -16,8 +16,15 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from biofeedback.core.beat_clock import BeatClock
-from biofeedback.core.source import HeartRateSource
-from biofeedback.core.types import GapReason, Marker, MarkerKind, SourceState
+from biofeedback.core.source import HeartRateSource, SourceCapabilities
+from biofeedback.core.types import (
+    Connected,
+    GapReason,
+    Marker,
+    MarkerKind,
+    Reconnecting,
+    SourceState,
+)
 from sensors.ble.errors import StrapError, describe_ble_error
 from sensors.ble.gatt import (
     BATTERY_LEVEL_UUID,
@@ -92,6 +99,7 @@ class BleHeartRateStrap(HeartRateSource):
     """
 
     kind = "ble"
+    capabilities = SourceCapabilities(live=True, has_battery=True)
 
     def __init__(
         self,
@@ -151,7 +159,7 @@ class BleHeartRateStrap(HeartRateSource):
         await self._set_state(SourceState.CONNECTING, f"Looking for {target}")
         device = await self._find(self._scan_timeout_s)
         await self._connect(device)
-        await self._set_state(SourceState.STREAMING, self._connected_message(), **self._info)
+        await self._announce_connection(self._connected_message())
         while await self._pump():
             await self._emit(
                 Marker(self.session_time_s(), 0.0, "disconnected", MarkerKind.CONNECTION)
@@ -172,9 +180,18 @@ class BleHeartRateStrap(HeartRateSource):
                     {"after_s": round(after, 3)},
                 )
             )
-            await self._set_state(
-                SourceState.STREAMING, f"Reconnected after {after:.1f} s", **self._info
+            await self._announce_connection(f"Reconnected after {after:.1f} s")
+
+    async def _announce_connection(self, message: str) -> None:
+        info = self._info
+        name = info.get("name")
+        await self._emit(
+            Connected(
+                self.session_time_s(), dict(info), str(info["address"]),
+                str(name) if name else None,
             )
+        )
+        await self._set_state(SourceState.STREAMING, message)
 
     async def _cleanup(self) -> None:
         client, self._client = self._client, None
@@ -294,7 +311,6 @@ class BleHeartRateStrap(HeartRateSource):
                     await self._set_state(
                         SourceState.STREAMING,
                         f"Ignored {self._malformed} malformed packet(s) from the strap: {exc}",
-                        malformed=self._malformed,
                     )
                 continue
             contact = measurement.sensor_contact
@@ -304,7 +320,6 @@ class BleHeartRateStrap(HeartRateSource):
                         SourceState.STREAMING,
                         "Skin contact restored" if contact
                         else "No skin contact: moisten the electrodes and tighten the strap",
-                        sensor_contact=contact,
                     )
                 self._contact = contact
             batch, gap = self._clock.push(
@@ -326,6 +341,7 @@ class BleHeartRateStrap(HeartRateSource):
                 "disconnecting the lost link", asyncio.wait_for(old.disconnect(), 2.0)
             )
         deadline = self._loop.time() + self._give_up_after_s
+        await self._emit(Reconnecting(self.session_time_s(), 0))
         await self._set_state(
             SourceState.RECONNECTING, "Connection to the strap lost; reconnecting"
         )
@@ -344,10 +360,10 @@ class BleHeartRateStrap(HeartRateSource):
                 # One status per new kind of failure, not one per attempt: no status storm.
                 if message != last_message:
                     last_message = message
+                    await self._emit(Reconnecting(self.session_time_s(), attempt))
                     await self._set_state(
                         SourceState.RECONNECTING,
                         f"Reconnecting (attempt {attempt}): {message}",
-                        attempt=attempt,
                     )
             wait = self._backoff_s[min(attempt - 1, len(self._backoff_s) - 1)]
             await asyncio.sleep(min(wait, max(0.0, deadline - self._loop.time())))

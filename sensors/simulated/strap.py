@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from biofeedback.core.beat_clock import BeatClock
-from biofeedback.core.source import HeartRateSource
-from biofeedback.core.types import SourceState
+from biofeedback.core.source import HeartRateSource, SourceCapabilities
+from biofeedback.core.types import Connected, SourceState
 from sensors.simulated.artifacts import ArtifactRates
 from sensors.simulated.engine import RR_RESOLUTION_S, UNCHANGED, SimulationEngine
 from sensors.simulated.physiology import PhysiologyParams, PhysiologySegment
@@ -69,6 +69,7 @@ class SimulatedStrap(HeartRateSource):
     """
 
     kind: ClassVar[str] = "sim"
+    capabilities: ClassVar[SourceCapabilities] = SourceCapabilities(live=True, has_battery=True)
 
     def __init__(
         self,
@@ -179,14 +180,13 @@ class SimulatedStrap(HeartRateSource):
     # -- producer ----------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        info = self.device_info
-        await self._set_state(SourceState.CONNECTING, "Connecting to the simulated strap",
-                              **info)
+        await self._set_state(SourceState.CONNECTING, "Connecting to the simulated strap")
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._t0_wall = loop.time()
-        await self._set_state(SourceState.STREAMING, "Streaming from the simulated strap",
-                              battery=info["battery"])
+        # No address: a simulated strap is not one to remember and connect to again.
+        await self._emit(Connected(self.session_time_s(), self.device_info))
+        await self._set_state(SourceState.STREAMING, "Streaming from the simulated strap")
         engine = self._engine
         while True:
             due = engine.next_notification_s()
