@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 __all__ = [
     "METRIC_LABELS",
@@ -16,6 +17,7 @@ __all__ = [
     "format_value",
     "metric_label",
     "parse_participants",
+    "settings_line",
 ]
 
 METRIC_LABELS: dict[str, tuple[str, str, int]] = {
@@ -82,3 +84,27 @@ def parse_participants(text: str) -> list[str]:
     ['P1', 'P2']
     """
     return list(dict.fromkeys(w for w in re.split(r"[\s,;]+", text) if w))
+
+
+def settings_line(settings: dict[str, Any]) -> str:
+    """Windows, exclusion threshold, artifact correction and spectrum behind the numbers."""
+    parts = []
+    window = settings.get("window") or {}
+    if "length_s" in window:
+        minutes = float(window["length_s"]) / 60.0
+        parts.append(
+            f"windows: {minutes:g} min at the {window.get('anchor', 'end')} of each phase"
+        )
+    if "exclusion_threshold_pct" in window:
+        parts.append(f"excluded above {window['exclusion_threshold_pct']:g} % artifacts")
+    analysis = settings.get("analysis") or {}
+    if "correction" in analysis:
+        parts.append(f"artifact correction: {analysis['correction']}")
+    if "psd_method" in analysis:
+        parts.append(f"spectrum: {analysis['psd_method']}")
+    hf = analysis.get("hf_band_hz")
+    if isinstance(hf, list | tuple) and len(hf) == 2:
+        parts.append(f"HF {hf[0]:g}-{hf[1]:g} Hz")
+    if "confidence" in settings:
+        parts.append(f"{float(settings['confidence']) * 100:g} % intervals")
+    return " · ".join(parts)

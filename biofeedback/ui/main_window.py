@@ -35,7 +35,7 @@ from biofeedback.app.settings import AppSettings
 from biofeedback.app.status_model import SessionStatus
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.types import Marker, MarkerKind, SourceState, StatusChange
-from biofeedback.ui.comparison_view import ComparisonView
+from biofeedback.ui.comparison import ComparisonView
 from biofeedback.ui.event_loop import spawn
 from biofeedback.ui.guidance_panel import GuidancePanel
 from biofeedback.ui.marker_bar import MarkerBar
