@@ -15,37 +15,30 @@ import html
 import math
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QIntValidator, QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QButtonGroup,
-    QCheckBox,
-    QComboBox,
-    QFileDialog,
-    QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QRadioButton,
-    QSizePolicy,
-    QTreeWidget,
-    QTreeWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
+from biofeedback.app.queries import (
+    StudyPlan,
+    load_study_names,
+    load_study_plan,
+    participant_id_problem,
+)
 from biofeedback.app.session_request import SessionRequest, SourceSpecError, parse_source_spec
 from biofeedback.app.settings import AppSettings
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.ui.event_loop import spawn
+from biofeedback.ui.session_box import (
+    FREE_PRACTICE_LABEL,
+    SessionBox,
+    load_protocol_choices,
+    study_plan_html,
+)
+from biofeedback.ui.source_box import SPEED_CHOICES, SourceBox, error_label, set_speed
 from biofeedback.ui.wording import as_sentence
 
 if TYPE_CHECKING:
@@ -60,29 +53,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-FREE_PRACTICE_LABEL = "Free practice (no protocol)"
-
-SPEED_CHOICES: tuple[tuple[str, float | None], ...] = (
-    ("1x (real time)", 1.0),
-    ("2x", 2.0),
-    ("10x", 10.0),
-    ("60x", 60.0),
-    ("max (as fast as possible)", None),
-)
-"""Speeds offered for the simulated strap and replay: label and multiple of real time
-(None = as fast as the pipeline goes)."""
-
-_CATEGORY_LABELS = {
-    "self_soothing": "Self-soothing (self-compassion)",
-    "attention": "Attention (mindfulness)",
-    "breathing": "Paced breathing",
-    "stress_reactivity": "Lab: stress reactivity",
-    "neutral": "Rest and practice comparison",
-}
-
-_ERROR_STYLE = "color: #b00020;"
-_NOTE_STYLE = "color: #555555;"
 
 
 class SessionRequestError(BiofeedbackError):
@@ -102,158 +72,6 @@ class SessionRequestError(BiofeedbackError):
         self.field = field
 
 
-def participant_id_problem(participant_id: str) -> str | None:
-    """Why ``participant_id`` would be refused by the store, or None when it is fine.
-
-    Mirrors :meth:`~biofeedback.store.database.SessionStore.ensure_participant`: letters,
-    digits, ``-`` and ``_`` only (a pseudonym such as ``P07``, never a person's name).
-    """
-    if not participant_id:
-        return None
-    if all(c.isalnum() or c in "-_" for c in participant_id):
-        return None
-    return (
-        f"Participant id {participant_id!r} may only hold letters, digits, '-' or '_' "
-        "(a pseudonym such as P07, never a name)."
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _ProtocolChoice:
-    """One entry of the protocol combo (``protocol_id`` None = free practice)."""
-
-    label: str
-    protocol_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class _StudyPlan:
-    """A participant's place in a study, as loaded from the store.
-
-    ``position`` is the index in ``order`` of the next condition to run (None when all are
-    done); ``problem`` is a sentence when the study cannot be run for them.
-    """
-
-    study: str
-    participant_id: str
-    order: tuple[str, ...]
-    enrolled: bool
-    enrol_index: int
-    done: frozenset[int]
-    position: int | None
-    problem: str | None = None
-
-    @property
-    def next_condition(self) -> str | None:
-        return None if self.position is None else self.order[self.position]
-
-
-# ------------------------------------------------------------------------- worker threads
-
-
-def _load_protocol_choices() -> list[tuple[str, list[_ProtocolChoice]]]:
-    """Built-in protocols grouped by category, plus every stress-reactivity composition.
-
-    Runs in a worker thread: the library reads its TOML files on first use (~0.1 s)."""
-    from protocols.library import STRESS_TEMPLATE, list_practices, list_protocols
-
-    groups: dict[str, list[_ProtocolChoice]] = {}
-    for protocol in list_protocols():
-        label = _CATEGORY_LABELS.get(protocol.category.value, protocol.category.value)
-        groups.setdefault(label, []).append(_ProtocolChoice(protocol.name, protocol.id))
-        if protocol.id == STRESS_TEMPLATE:
-            # The template alone runs quiet rest; offer it with every practice too.
-            groups[label].extend(
-                _ProtocolChoice(f"{protocol.name}: {practice.name}",
-                                f"{STRESS_TEMPLATE}:{practice.id}")
-                for practice in list_practices()
-            )
-    return list(groups.items())
-
-
-def _load_study_names(data_dir: Path) -> list[str]:
-    """Names of the studies in the data folder's store (none when there is no database)."""
-    from biofeedback.store.database import SessionStore
-    from biofeedback.store.paths import database_path
-    from biofeedback.store.studies import list_studies
-
-    if not database_path(data_dir).exists():
-        return []  # do not create a database just by opening the window
-    with SessionStore.open(data_dir) as store:
-        return [study.name for study in list_studies(store)]
-
-
-def _load_study_plan(data_dir: Path, study_name: str, participant_id: str) -> _StudyPlan:
-    """The participant's condition order and next condition (same rule as ``record --study``).
-
-    Raises a :class:`BiofeedbackError` (no such study...) with a sentence."""
-    from biofeedback.session.planning import completed_positions
-    from biofeedback.store.database import SessionStore
-    from biofeedback.store.studies import get_study
-    from protocols.library import get_protocol
-
-    with SessionStore.open(data_dir) as store:
-        study = get_study(store, study_name)
-        enrolment = study.enrolment(participant_id)
-        if enrolment is not None:
-            order = tuple(enrolment.condition_order)
-            index = enrolment.enrol_index
-            done = frozenset(completed_positions(store, study_name, participant_id))
-        else:
-            order = tuple(study.next_order)
-            index = len(study.participants)
-            done = frozenset()
-    position = next((i for i in range(len(order)) if i not in done), None)
-    problem = None
-    if position is None:
-        problem = (
-            f"Participant {participant_id} has done all {len(order)} conditions of study "
-            f"{study_name!r}."
-        )
-    else:
-        try:
-            get_protocol(order[position])
-        except BiofeedbackError as exc:
-            problem = f"The next condition {order[position]!r} is not a protocol: {exc}"
-    return _StudyPlan(
-        study_name, participant_id, order, enrolment is not None, index, done, position, problem
-    )
-
-
-# ------------------------------------------------------------------------------- widgets
-
-
-def _error_label() -> QLabel:
-    label = QLabel()
-    label.setWordWrap(True)
-    label.setStyleSheet(_ERROR_STYLE)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.hide()
-    return label
-
-
-def _note_label(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    label.setStyleSheet(_NOTE_STYLE)
-    return label
-
-
-def _speed_combo() -> QComboBox:
-    combo = QComboBox()
-    for label, speed in SPEED_CHOICES:
-        combo.addItem(label, speed)
-    return combo
-
-
-def _set_speed(combo: QComboBox, speed: float | None) -> None:
-    for i in range(combo.count()):
-        if combo.itemData(i) == speed:
-            combo.setCurrentIndex(i)
-            return
-    # A speed saved from the command line (e.g. 20x) is kept as an extra choice.
-    combo.addItem(f"{speed:g}x", speed)
-    combo.setCurrentIndex(combo.count() - 1)
 
 
 class SourcePanel(QWidget):
@@ -321,7 +139,7 @@ class SourcePanel(QWidget):
         self._plan_task: asyncio.Task[None] | None = None
         self._study_names: list[str] = []
         self._wanted_study: str | None = None
-        self._plan: _StudyPlan | None = None
+        self._plan: StudyPlan | None = None
         self._plan_error: str | None = None
         self._protocol_before_study: str | None = None
         self._studying = False
@@ -333,9 +151,13 @@ class SourcePanel(QWidget):
     def _build(self) -> None:
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         outer = QVBoxLayout(self)
-        self.start_error = _error_label()
-        outer.addWidget(self._build_source_box())
-        outer.addWidget(self._build_session_box())
+        self.start_error = error_label()
+        self.source_box = SourceBox()
+        self.session_box = SessionBox()
+        self._alias_controls()
+        self._connect_controls()
+        outer.addWidget(self.source_box)
+        outer.addWidget(self.session_box)
         self.start_button = QPushButton("Start")
         font = QFont(self.start_button.font())
         font.setPointSizeF(font.pointSizeF() * 1.25)
@@ -347,158 +169,43 @@ class SourcePanel(QWidget):
         outer.addWidget(self.start_error)
         outer.addStretch(1)
 
-    def _build_source_box(self) -> QGroupBox:
-        box = QGroupBox("Source")
-        layout = QVBoxLayout(box)
-        self.sim_radio = QRadioButton("Simulated strap")
-        self.ble_radio = QRadioButton("Bluetooth strap")
-        self.replay_radio = QRadioButton("Recording (replay)")
-        self.source_group = QButtonGroup(self)
-        for radio in (self.sim_radio, self.ble_radio, self.replay_radio):
-            self.source_group.addButton(radio)
-        self.sim_radio.setChecked(True)
-
-        # Simulated strap: seed and speed.
-        self.sim_options = QWidget()
-        sim_form = QFormLayout(self.sim_options)
-        sim_form.setContentsMargins(20, 0, 0, 0)
-        self.seed_edit = QLineEdit()
-        self.seed_edit.setPlaceholderText("random (from the clock)")
-        self.seed_edit.setValidator(QIntValidator(0, 2**31 - 1, self.seed_edit))
-        self.seed_edit.setToolTip("The same seed gives the same simulated heart (reproducible).")
-        self.sim_speed_combo = _speed_combo()
-        sim_form.addRow("Seed", self.seed_edit)
-        sim_form.addRow("Speed", self.sim_speed_combo)
-
-        # Bluetooth strap: scan, list, forget.
-        self.ble_options = QWidget()
-        ble_layout = QVBoxLayout(self.ble_options)
-        ble_layout.setContentsMargins(20, 0, 0, 0)
-        buttons = QHBoxLayout()
-        self.scan_button = QPushButton("Scan")
-        self.scan_button.setToolTip("Look for every device with the Heart Rate service")
-        self.scan_button.clicked.connect(self.start_scan)
-        self.forget_button = QPushButton("Forget")
-        self.forget_button.setToolTip("Remove the selected remembered strap")
-        self.forget_button.setEnabled(False)
-        self.forget_button.clicked.connect(self.forget_selected_strap)
-        buttons.addWidget(self.scan_button)
-        buttons.addWidget(self.forget_button)
-        buttons.addStretch(1)
-        ble_layout.addLayout(buttons)
-        self.strap_list = QTreeWidget()
-        self.strap_list.setColumnCount(4)
-        self.strap_list.setHeaderLabels(["Name", "Address", "Signal", ""])
-        self.strap_list.setRootIsDecorated(False)
-        self.strap_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.strap_list.setMinimumHeight(90)
-        self.strap_list.setMaximumHeight(150)
-        header = self.strap_list.header()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in (1, 2, 3):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        self.strap_list.itemSelectionChanged.connect(self._on_strap_selected)
-        ble_layout.addWidget(self.strap_list)
-        self.ble_status = _note_label(
-            "Without a selection, Start connects to the strongest strap in range."
-        )
-        ble_layout.addWidget(self.ble_status)
-        self.ble_error = _error_label()
-        ble_layout.addWidget(self.ble_error)
-
-        # Recording: a stored session id or an RR file, and the replay speed.
-        self.replay_options = QWidget()
-        replay_form = QFormLayout(self.replay_options)
-        replay_form.setContentsMargins(20, 0, 0, 0)
-        target_row = QHBoxLayout()
-        self.replay_edit = QLineEdit()
-        self.replay_edit.setPlaceholderText("session id, or an RR file")
-        self.replay_edit.textChanged.connect(lambda _: self._show_error("replay", None))
-        self.open_file_button = QPushButton("Open RR file…")
-        self.open_file_button.clicked.connect(self._choose_rr_file)
-        target_row.addWidget(self.replay_edit, 1)
-        target_row.addWidget(self.open_file_button)
-        replay_form.addRow("Session", target_row)
-        self.replay_speed_combo = _speed_combo()
-        replay_form.addRow("Speed", self.replay_speed_combo)
-        self.replay_error = _error_label()
-        replay_form.addRow(self.replay_error)
-
-        for radio, options in (
-            (self.sim_radio, self.sim_options),
-            (self.ble_radio, self.ble_options),
-            (self.replay_radio, self.replay_options),
+    def _alias_controls(self) -> None:
+        """The boxes' controls under the panel's names (the window and tests use them)."""
+        source, session = self.source_box, self.session_box
+        for name in (
+            "sim_radio", "ble_radio", "replay_radio", "source_group", "sim_options",
+            "seed_edit", "sim_speed_combo", "ble_options", "scan_button", "forget_button",
+            "strap_list", "ble_status", "ble_error", "replay_options", "replay_edit",
+            "open_file_button", "replay_speed_combo", "replay_error",
         ):
-            layout.addWidget(radio)
-            layout.addWidget(options)
+            setattr(self, name, getattr(source, name))
+        for name in (
+            "participant_edit", "participant_error", "study_combo", "refresh_studies_button",
+            "study_info", "study_error", "protocol_combo", "protocol_error", "record_check",
+            "lsl_check",
+        ):
+            setattr(self, name, getattr(session, name))
+
+    def _connect_controls(self) -> None:
+        self.scan_button.clicked.connect(self.start_scan)
+        self.forget_button.clicked.connect(self.forget_selected_strap)
+        self.strap_list.itemSelectionChanged.connect(self._on_strap_selected)
+        self.replay_edit.textChanged.connect(lambda _: self._show_error("replay", None))
+        self.open_file_button.clicked.connect(self._choose_rr_file)
+        for radio in (self.sim_radio, self.ble_radio, self.replay_radio):
             radio.toggled.connect(self._on_source_toggled)
         self._countdown = QTimer(self)
         self._countdown.setInterval(200)
         self._countdown.timeout.connect(self._update_scan_button)
-        self._on_source_toggled()
-        return box
-
-    def _build_session_box(self) -> QGroupBox:
-        box = QGroupBox("Session")
-        form = QFormLayout(box)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.participant_edit = QLineEdit()
-        self.participant_edit.setPlaceholderText("pseudonym, e.g. P07 (optional)")
-        self.participant_edit.setMaxLength(64)
         self.participant_edit.textChanged.connect(self._on_participant_changed)
-        form.addRow("Participant", self.participant_edit)
-        self.participant_error = _error_label()
-        form.addRow(self.participant_error)
-
-        study_row = QHBoxLayout()
-        self.study_combo = QComboBox()
-        self.study_combo.addItem("No study", None)
         self.study_combo.currentIndexChanged.connect(self._on_study_changed)
-        self.refresh_studies_button = QPushButton("Refresh")
-        self.refresh_studies_button.setToolTip("Read the studies from the database again")
         self.refresh_studies_button.clicked.connect(lambda: self._spawn("load", self.load))
-        study_row.addWidget(self.study_combo, 1)
-        study_row.addWidget(self.refresh_studies_button)
-        form.addRow("Study", study_row)
-        self.study_info = _note_label()
-        self.study_info.setTextFormat(Qt.TextFormat.RichText)
-        self.study_info.hide()
-        form.addRow(self.study_info)
-        self.study_error = _error_label()
-        form.addRow(self.study_error)
-
-        self.protocol_combo = QComboBox()
-        self.protocol_combo.setModel(QStandardItemModel(self.protocol_combo))
-        self.protocol_combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
-        self.protocol_combo.setMinimumContentsLength(18)
-        self._fill_protocols([])
-        form.addRow("Protocol", self.protocol_combo)
-        self.protocol_error = _error_label()
-        form.addRow(self.protocol_error)
-
-        self.record_check = QCheckBox("Record to the database")
-        self.record_check.setChecked(True)
-        form.addRow(self.record_check)
-        self.lsl_check = QCheckBox("Publish to Lab Streaming Layer (RR, HR, lnRMSSD, markers)")
-        self.lsl_check.setToolTip(
-            "Streams named biofeedback-RR, -HR, -lnRMSSD and -Markers, for a lab's LSL "
-            "recorder; RR samples are stamped at the beat times"
-        )
-        form.addRow(self.lsl_check)
-        return box
 
     # ------------------------------------------------------------------ source choice
 
     def source_kind(self) -> str:
         """The chosen kind of source: ``sim``, ``ble`` or ``replay``."""
-        if self.ble_radio.isChecked():
-            return "ble"
-        if self.replay_radio.isChecked():
-            return "replay"
-        return "sim"
+        return self.source_box.source_kind()
 
     def set_source(self, spec: str) -> None:
         """Choose a source by its spec (``sim``, ``ble``, ``ble:ADDRESS``, ``replay:TARGET``).
@@ -523,10 +230,6 @@ class SourcePanel(QWidget):
         self.replay_edit.setText(target)
 
     def _on_source_toggled(self, _checked: bool = False) -> None:
-        kind = self.source_kind()
-        self.sim_options.setVisible(kind == "sim")
-        self.ble_options.setVisible(kind == "ble")
-        self.replay_options.setVisible(kind == "replay")
         self.start_error.hide()
 
     def _choose_rr_file(self) -> None:
@@ -581,36 +284,15 @@ class SourcePanel(QWidget):
         if self._selected_address is not None and self._selected_address not in seen:
             # e.g. ble:ADDRESS from the command line: shown so the selection is visible.
             rows.append(("(no name)", self._selected_address, "", "chosen"))
-        blocked = self.strap_list.blockSignals(True)
-        try:
-            self.strap_list.clear()
-            for name, address, signal, note in rows:
-                item = QTreeWidgetItem([name, address, signal, note])
-                item.setData(0, Qt.ItemDataRole.UserRole, address)
-                item.setTextAlignment(
-                    2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-                )
-                self.strap_list.addTopLevelItem(item)
-                if self._selected_address == address.upper():
-                    item.setSelected(True)
-                    self.strap_list.setCurrentItem(item)
-        finally:
-            self.strap_list.blockSignals(blocked)
+        self.strap_list.set_rows(rows, self._selected_address)
         self._update_forget_button()
 
     def strap_rows(self) -> list[tuple[str, str, str, str]]:
         """The list as shown: (name, address, signal, note) per row, top to bottom."""
-        rows = []
-        for i in range(self.strap_list.topLevelItemCount()):
-            item = self.strap_list.topLevelItem(i)
-            rows.append((item.text(0), item.text(1), item.text(2), item.text(3)))
-        return rows
+        return self.strap_list.rows()
 
     def _on_strap_selected(self) -> None:
-        items = self.strap_list.selectedItems()
-        self._selected_address = (
-            str(items[0].data(0, Qt.ItemDataRole.UserRole)).upper() if items else None
-        )
+        self._selected_address = self.strap_list.selected_address()
         self._show_error("strap", None)
         self._update_forget_button()
 
@@ -728,60 +410,21 @@ class SourcePanel(QWidget):
 
     # --------------------------------------------------------------------- protocols
 
-    def _fill_protocols(self, groups: list[tuple[str, list[_ProtocolChoice]]]) -> None:
-        """Rebuild the combo: free practice first, then a header per category."""
-        keep = self.protocol_id() if self.protocol_combo.count() else None
-        model = self.protocol_combo.model()
-        assert isinstance(model, QStandardItemModel)
-        blocked = self.protocol_combo.blockSignals(True)
-        try:
-            model.clear()
-            free = QStandardItem(FREE_PRACTICE_LABEL)
-            free.setData(None, Qt.ItemDataRole.UserRole)
-            model.appendRow(free)
-            for header_text, choices in groups:
-                header = QStandardItem(f"— {header_text} —")
-                header.setFlags(Qt.ItemFlag.NoItemFlags)  # a heading, not a choice
-                font = header.font()
-                font.setBold(True)
-                header.setFont(font)
-                model.appendRow(header)
-                for choice in choices:
-                    item = QStandardItem(choice.label)
-                    item.setData(choice.protocol_id, Qt.ItemDataRole.UserRole)
-                    item.setToolTip(choice.protocol_id or "")
-                    model.appendRow(item)
-            self.set_protocol(keep)
-        finally:
-            self.protocol_combo.blockSignals(blocked)
-
     def protocol_id(self) -> str | None:
         """The chosen protocol id (None: free practice)."""
-        data = self.protocol_combo.currentData(Qt.ItemDataRole.UserRole)
-        return None if data is None else str(data)
+        return self.protocol_combo.protocol_id()
 
     def set_protocol(self, protocol_id: str | None) -> None:
         """Choose a protocol by id (a template such as ``stress_reactivity:soothing_touch``
         or a ``.toml`` path not in the list is added as its own entry); None = free practice."""
-        if protocol_id is None:
-            self.protocol_combo.setCurrentIndex(0)
-            return
-        index = self.protocol_combo.findData(protocol_id, Qt.ItemDataRole.UserRole)
-        if index < 0:
-            item = QStandardItem(protocol_id)
-            item.setData(protocol_id, Qt.ItemDataRole.UserRole)
-            model = self.protocol_combo.model()
-            assert isinstance(model, QStandardItemModel)
-            model.appendRow(item)
-            index = model.rowCount() - 1
-        self.protocol_combo.setCurrentIndex(index)
+        self.protocol_combo.set_protocol(protocol_id)
 
     # ---------------------------------------------------------------------- loading
 
     async def load(self) -> None:
         """Load the protocol library and the studies in worker threads and fill the combos."""
-        groups = await asyncio.to_thread(_load_protocol_choices)
-        self._fill_protocols(groups)
+        groups = await asyncio.to_thread(load_protocol_choices)
+        self.protocol_combo.fill(groups)
         await self.refresh_studies()
 
     async def refresh_studies(self) -> list[str]:
@@ -793,7 +436,7 @@ class SourcePanel(QWidget):
             Study names, sorted. A store that cannot be read is shown as a sentence.
         """
         try:
-            names = await asyncio.to_thread(_load_study_names, self.data_dir)
+            names = await asyncio.to_thread(load_study_names, self.data_dir)
         except BiofeedbackError as exc:
             self._show_error("study", f"Studies could not be read: {exc}")
             return []
@@ -930,7 +573,7 @@ class SourcePanel(QWidget):
 
     async def _load_plan(self, study: str, participant: str) -> None:
         try:
-            plan = await asyncio.to_thread(_load_study_plan, self.data_dir, study, participant)
+            plan = await asyncio.to_thread(load_study_plan, self.data_dir, study, participant)
         except BiofeedbackError as exc:
             self._plan_error = str(exc)
             self.study_info.hide()
@@ -945,27 +588,8 @@ class SourcePanel(QWidget):
             self.set_protocol(plan.next_condition)
         self.study_plan_changed.emit()
 
-    def _show_study_plan(self, plan: _StudyPlan) -> None:
-        steps = []
-        for i, condition in enumerate(plan.order):
-            text = html.escape(condition)
-            if i == plan.position:
-                text = f"<b>{text}</b>"
-            elif i in plan.done:
-                text = f"<s>{text}</s>"
-            steps.append(text)
-        order = " → ".join(steps)
-        who = html.escape(plan.participant_id)
-        if plan.enrolled:
-            head = f"{who} (participant {plan.enrol_index + 1} of this study): {order}"
-        else:
-            head = f"{who} is new to this study and will get the order {order}"
-        if plan.position is not None:
-            tail = (f"Next: <b>{html.escape(plan.order[plan.position])}</b> "
-                    f"(condition {plan.position + 1} of {len(plan.order)}).")
-        else:
-            tail = "All conditions done."
-        self._show_study_info(f"{head}.<br>{tail}", rich=True)
+    def _show_study_plan(self, plan: StudyPlan) -> None:
+        self._show_study_info(study_plan_html(plan), rich=True)
         self._show_error("study", plan.problem)
 
     def _show_study_info(self, text: str, *, rich: bool = False) -> None:
@@ -1106,8 +730,8 @@ class SourcePanel(QWidget):
             self.set_source(s.last_source)
         except SourceSpecError:
             self.set_source("sim")
-        _set_speed(self.sim_speed_combo, s.speed)
-        _set_speed(self.replay_speed_combo, s.speed)
+        set_speed(self.sim_speed_combo, s.speed)
+        set_speed(self.replay_speed_combo, s.speed)
         self.set_participant(s.participant_id)
         if self.study() is None:
             self.set_protocol(s.protocol_id)
