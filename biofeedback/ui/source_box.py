@@ -3,9 +3,13 @@ list of scanned and remembered straps."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import math
+import time
+from collections.abc import Callable, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QIntValidator
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,6 +28,13 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from biofeedback.app.settings import AppSettings
+from biofeedback.ui.event_loop import spawn
+from biofeedback.ui.wording import as_sentence
+
+if TYPE_CHECKING:
+    from sensors.ble.scan import StrapAdvertisement
 
 __all__ = [
     "SPEED_CHOICES",
@@ -140,10 +151,46 @@ class StrapList(QTreeWidget):
 
 
 class SourceBox(QGroupBox):
-    """The Source group: three radios, each with its options shown only when chosen."""
+    """The Source group: three radios, each with its options shown only when chosen, and the
+    Bluetooth strap list with its scan (an asyncio task on the shared Qt-asyncio loop).
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    Parameters
+    ----------
+    settings : AppSettings
+        Holds the remembered straps ("Forget" removes one from it).
+    scan_timeout_s : float
+        How long a Bluetooth scan listens, s.
+    parent : QWidget, optional
+        Parent widget.
+
+    Signals
+    -------
+    scan_finished(list)
+        A scan ended with these straps (empty after an error).
+    settings_changed()
+        A strap was forgotten: ``settings`` changed.
+    """
+
+    scan_finished = Signal(object)
+    settings_changed = Signal()
+
+    def __init__(
+        self, settings: AppSettings, scan_timeout_s: float, parent: QWidget | None = None
+    ) -> None:
         super().__init__("Source", parent)
+        self.settings = settings
+        self.scan_timeout_s = scan_timeout_s
+        self._running = False
+        self._found: list[StrapAdvertisement] = []
+        self._scanned_once = False
+        self._selected_address: str | None = None
+        self.scan_task: asyncio.Task[Any] | None = None
+        """The running (or last) scan task."""
+        self.spawn_job: Callable[[str, Callable[[], Coroutine[Any, Any, Any]]], asyncio.Task[Any]]
+        self.spawn_job = lambda _what, job: spawn(job())
+        """Starts a background job (the panel replaces it with its error-reporting guard)."""
+        self._scanning = False
+        self._scan_deadline = 0.0
         layout = QVBoxLayout(self)
         self.sim_radio = QRadioButton("Simulated strap")
         self.ble_radio = QRadioButton("Bluetooth strap")
@@ -164,6 +211,12 @@ class SourceBox(QGroupBox):
             layout.addWidget(options)
             radio.toggled.connect(self._show_chosen_options)
         self._show_chosen_options()
+        self._countdown = QTimer(self)
+        self._countdown.setInterval(200)
+        self._countdown.timeout.connect(self._update_scan_button)
+        self.scan_button.clicked.connect(self.start_scan)
+        self.forget_button.clicked.connect(self.forget_selected_strap)
+        self.strap_list.itemSelectionChanged.connect(self._on_strap_selected)
 
     def _build_sim_options(self) -> None:
         self.sim_options = QWidget()
@@ -229,3 +282,180 @@ class SourceBox(QGroupBox):
         self.sim_options.setVisible(kind == "sim")
         self.ble_options.setVisible(kind == "ble")
         self.replay_options.setVisible(kind == "replay")
+
+    def set_running(self, running: bool) -> None:
+        """Lock the choices while a session runs."""
+        self._running = running
+        self._update_scan_button()
+        self._update_forget_button()
+
+    def _show_ble_error(self, message: str | None) -> None:
+        self.ble_error.setText(message or "")
+        self.ble_error.setVisible(bool(message))
+
+    # -- straps ---------------------------------------------------------------------------
+
+    @property
+    def found_straps(self) -> list[StrapAdvertisement]:
+        """Straps of the last scan, strongest first."""
+        return list(self._found)
+
+    @property
+    def selected_strap(self) -> str | None:
+        """Address of the selected strap (None: the strongest in range is used)."""
+        return self._selected_address
+
+    def select_strap(self, address: str | None) -> None:
+        """Select a strap by address (it need not be listed yet; None clears)."""
+        self._selected_address = address.upper() if address else None
+        self.update_strap_list()
+
+    def show_scan_results(self, straps: list[StrapAdvertisement]) -> None:
+        """List these straps (strongest first) with the remembered ones."""
+        self._found = sorted(straps, key=lambda s: -(s.rssi if s.rssi is not None else -1000))
+        self._scanned_once = True
+        self.update_strap_list()
+
+    def update_strap_list(self) -> None:
+        """Redraw the list: scanned straps strongest first, then remembered ones not seen."""
+        remembered = {s.address.upper(): s.name for s in self.settings.known_straps}
+        rows: list[tuple[str, str, str, str]] = []
+        seen: set[str] = set()
+        for strap in self._found:
+            address = strap.address.upper()
+            seen.add(address)
+            name = strap.name or remembered.get(address) or "(no name)"
+            signal = "?" if strap.rssi is None else f"{strap.rssi} dBm"
+            rows.append((name, strap.address, signal, "remembered" if address in remembered
+                         else ""))
+        for known in self.settings.known_straps:
+            if known.address.upper() not in seen:
+                seen.add(known.address.upper())
+                signal = "not seen" if self._scanned_once else ""
+                rows.append((known.name or "(no name)", known.address, signal, "remembered"))
+        if self._selected_address is not None and self._selected_address not in seen:
+            # e.g. ble:ADDRESS from the command line: shown so the selection is visible.
+            rows.append(("(no name)", self._selected_address, "", "chosen"))
+        self.strap_list.set_rows(rows, self._selected_address)
+        self._update_forget_button()
+
+    def strap_rows(self) -> list[tuple[str, str, str, str]]:
+        """The list as shown: (name, address, signal, note) per row, top to bottom."""
+        return self.strap_list.rows()
+
+    def _on_strap_selected(self) -> None:
+        self._selected_address = self.strap_list.selected_address()
+        self._show_ble_error(None)
+        self._update_forget_button()
+
+    def _is_remembered(self, address: str | None) -> bool:
+        return address is not None and any(
+            s.address.upper() == address.upper() for s in self.settings.known_straps
+        )
+
+    def _update_forget_button(self) -> None:
+        self.forget_button.setEnabled(
+            not self._running and self._is_remembered(self._selected_address)
+        )
+
+    def forget_selected_strap(self) -> None:
+        """Forget the selected remembered strap and emit :attr:`settings_changed`."""
+        address = self._selected_address
+        if not self._is_remembered(address):
+            return
+        assert address is not None
+        self.settings.forget_strap(address)
+        if address not in {s.address.upper() for s in self._found}:
+            self._selected_address = None  # gone from the list with the memory of it
+        self.update_strap_list()
+        self._set_ble_status(f"Forgot strap {address}.")
+        self.settings_changed.emit()
+
+    # -- scanning ------------------------------------------------------------------------
+
+    @property
+    def is_scanning(self) -> bool:
+        """True while a scan runs."""
+        return self._scanning
+
+    def start_scan(self) -> None:
+        """Start a scan as an asyncio task; while one runs, cancel it (the button's action)."""
+        if self._scanning:
+            self.cancel_scan()
+            return
+        self._begin_scan(self.scan_timeout_s)  # feedback now, not when the task first runs
+        self.scan_task = self.spawn_job("scan", self.scan)
+
+    def cancel_scan(self) -> None:
+        """Cancel a running scan (the list keeps the previous results)."""
+        if self.scan_task is not None and not self.scan_task.done():
+            self.scan_task.cancel()
+
+    async def scan(self, timeout_s: float | None = None) -> list[StrapAdvertisement]:
+        """Scan for straps and list them; errors are shown in the panel, never raised.
+
+        Parameters
+        ----------
+        timeout_s : float, optional
+            Listening time, s (default :attr:`scan_timeout_s`).
+
+        Returns
+        -------
+        list of StrapAdvertisement
+            Every device advertising the Heart Rate service, strongest first (empty after
+            an error).
+        """
+        from sensors.ble.errors import StrapError
+        from sensors.ble.scan import scan_for_straps
+
+        timeout = self.scan_timeout_s if timeout_s is None else timeout_s
+        self._begin_scan(timeout)
+        found: list[StrapAdvertisement] = []
+        try:
+            found = await scan_for_straps(timeout)
+        except StrapError as exc:
+            self.ble_status.hide()  # the error below says it all
+            self._show_ble_error(as_sentence(str(exc)))
+        except asyncio.CancelledError:
+            self._set_ble_status("Scan stopped.")
+            raise
+        else:
+            self.show_scan_results(found)
+            if found:
+                self._set_ble_status(
+                    f"Found {len(found)} strap{'s' if len(found) != 1 else ''}; select one "
+                    "(or none for the strongest) and press Start."
+                )
+            else:
+                self._set_ble_status(
+                    f"No heart-rate strap found in {timeout:g} s: is it worn with moist "
+                    "electrodes, and not connected to another app?"
+                )
+        finally:
+            self._scanning = False
+            self._countdown.stop()
+            self._update_scan_button()
+        self.scan_finished.emit(found)
+        return found
+
+    def _set_ble_status(self, text: str) -> None:
+        self.ble_status.setText(text)
+        self.ble_status.show()
+
+    def _begin_scan(self, timeout_s: float) -> None:
+        self._scan_deadline = time.monotonic() + timeout_s
+        self._show_ble_error(None)
+        self._set_ble_status("Looking for heart-rate straps… press the button again to stop.")
+        self._scanning = True
+        self._countdown.start()
+        self._update_scan_button()
+
+    def _update_scan_button(self) -> None:
+        if self._scanning:
+            left = max(0, math.ceil(self._scan_deadline - time.monotonic()))
+            self.scan_button.setText(f"Scanning… {left} s")
+            self.scan_button.setToolTip("Click to stop scanning")
+        else:
+            self.scan_button.setText("Scan")
+            self.scan_button.setToolTip("Look for every device with the Heart Rate service")
+        self.scan_button.setEnabled(not self._running)

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import html
-import math
-import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
@@ -129,12 +127,6 @@ class SourcePanel(QWidget):
         self.data_dir = Path(data_dir)
         self.scan_timeout_s = scan_timeout_s
         self._running = False
-        self._found: list[StrapAdvertisement] = []
-        self._scanned_once = False
-        self._selected_address: str | None = None
-        self._scan_task: asyncio.Task[list[StrapAdvertisement] | None] | None = None
-        self._scanning = False
-        self._scan_deadline = 0.0
         self._load_task: asyncio.Task[None] | None = None
         self._plan_task: asyncio.Task[None] | None = None
         self._study_names: list[str] = []
@@ -152,7 +144,10 @@ class SourcePanel(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         outer = QVBoxLayout(self)
         self.start_error = error_label()
-        self.source_box = SourceBox()
+        self.source_box = SourceBox(self.settings, self.scan_timeout_s)
+        self.source_box.spawn_job = self._spawn
+        self.source_box.scan_finished.connect(self.scan_finished)
+        self.source_box.settings_changed.connect(self.settings_changed)
         self.session_box = SessionBox()
         self._alias_controls()
         self._connect_controls()
@@ -187,16 +182,10 @@ class SourcePanel(QWidget):
             setattr(self, name, getattr(session, name))
 
     def _connect_controls(self) -> None:
-        self.scan_button.clicked.connect(self.start_scan)
-        self.forget_button.clicked.connect(self.forget_selected_strap)
-        self.strap_list.itemSelectionChanged.connect(self._on_strap_selected)
         self.replay_edit.textChanged.connect(lambda _: self._show_error("replay", None))
         self.open_file_button.clicked.connect(self._choose_rr_file)
         for radio in (self.sim_radio, self.ble_radio, self.replay_radio):
             radio.toggled.connect(self._on_source_toggled)
-        self._countdown = QTimer(self)
-        self._countdown.setInterval(200)
-        self._countdown.timeout.connect(self._update_scan_button)
         self.participant_edit.textChanged.connect(self._on_participant_changed)
         self.study_combo.currentIndexChanged.connect(self._on_study_changed)
         self.refresh_studies_button.clicked.connect(lambda: self._spawn("load", self.load))
@@ -246,167 +235,50 @@ class SourcePanel(QWidget):
     @property
     def found_straps(self) -> list[StrapAdvertisement]:
         """Straps of the last scan, strongest first."""
-        return list(self._found)
+        return self.source_box.found_straps
 
     @property
     def selected_strap(self) -> str | None:
         """Address of the selected strap (None: the strongest in range is used)."""
-        return self._selected_address
+        return self.source_box.selected_strap
 
     def select_strap(self, address: str | None) -> None:
         """Select a strap by address (it need not be listed yet; None clears)."""
-        self._selected_address = address.upper() if address else None
-        self.update_strap_list()
+        self.source_box.select_strap(address)
 
     def show_scan_results(self, straps: list[StrapAdvertisement]) -> None:
         """List these straps (strongest first) with the remembered ones."""
-        self._found = sorted(straps, key=lambda s: -(s.rssi if s.rssi is not None else -1000))
-        self._scanned_once = True
-        self.update_strap_list()
+        self.source_box.show_scan_results(straps)
 
     def update_strap_list(self) -> None:
         """Redraw the list: scanned straps strongest first, then remembered ones not seen."""
-        remembered = {s.address.upper(): s.name for s in self.settings.known_straps}
-        rows: list[tuple[str, str, str, str]] = []
-        seen: set[str] = set()
-        for strap in self._found:
-            address = strap.address.upper()
-            seen.add(address)
-            name = strap.name or remembered.get(address) or "(no name)"
-            signal = "?" if strap.rssi is None else f"{strap.rssi} dBm"
-            rows.append((name, strap.address, signal, "remembered" if address in remembered
-                         else ""))
-        for known in self.settings.known_straps:
-            if known.address.upper() not in seen:
-                seen.add(known.address.upper())
-                signal = "not seen" if self._scanned_once else ""
-                rows.append((known.name or "(no name)", known.address, signal, "remembered"))
-        if self._selected_address is not None and self._selected_address not in seen:
-            # e.g. ble:ADDRESS from the command line: shown so the selection is visible.
-            rows.append(("(no name)", self._selected_address, "", "chosen"))
-        self.strap_list.set_rows(rows, self._selected_address)
-        self._update_forget_button()
+        self.source_box.update_strap_list()
 
     def strap_rows(self) -> list[tuple[str, str, str, str]]:
         """The list as shown: (name, address, signal, note) per row, top to bottom."""
         return self.strap_list.rows()
 
-    def _on_strap_selected(self) -> None:
-        self._selected_address = self.strap_list.selected_address()
-        self._show_error("strap", None)
-        self._update_forget_button()
-
-    def _is_remembered(self, address: str | None) -> bool:
-        return address is not None and any(
-            s.address.upper() == address.upper() for s in self.settings.known_straps
-        )
-
-    def _update_forget_button(self) -> None:
-        self.forget_button.setEnabled(
-            not self._running and self._is_remembered(self._selected_address)
-        )
-
     def forget_selected_strap(self) -> None:
         """Forget the selected remembered strap and emit :attr:`settings_changed`."""
-        address = self._selected_address
-        if not self._is_remembered(address):
-            return
-        assert address is not None
-        self.settings.forget_strap(address)
-        if address not in {s.address.upper() for s in self._found}:
-            self._selected_address = None  # gone from the list with the memory of it
-        self.update_strap_list()
-        self._set_ble_status(f"Forgot strap {address}.")
-        self.settings_changed.emit()
-
-    # ------------------------------------------------------------------------ scanning
+        self.source_box.forget_selected_strap()
 
     @property
     def is_scanning(self) -> bool:
         """True while a scan runs."""
-        return self._scanning
+        return self.source_box.is_scanning
 
     def start_scan(self) -> None:
         """Start a scan as an asyncio task; while one runs, cancel it (the button's action)."""
-        if self._scanning:
-            self.cancel_scan()
-            return
-        self._begin_scan(self.scan_timeout_s)  # feedback now, not when the task first runs
-        self._scan_task = self._spawn("scan", self.scan)
+        self.source_box.start_scan()
 
     def cancel_scan(self) -> None:
         """Cancel a running scan (the list keeps the previous results)."""
-        if self._scan_task is not None and not self._scan_task.done():
-            self._scan_task.cancel()
+        self.source_box.cancel_scan()
 
     async def scan(self, timeout_s: float | None = None) -> list[StrapAdvertisement]:
-        """Scan for straps and list them; errors are shown in the panel, never raised.
-
-        Parameters
-        ----------
-        timeout_s : float, optional
-            Listening time, s (default :attr:`scan_timeout_s`).
-
-        Returns
-        -------
-        list of StrapAdvertisement
-            Every device advertising the Heart Rate service, strongest first (empty after
-            an error).
-        """
-        from sensors.ble.errors import StrapError
-        from sensors.ble.scan import scan_for_straps
-
-        timeout = self.scan_timeout_s if timeout_s is None else timeout_s
-        self._begin_scan(timeout)
-        found: list[StrapAdvertisement] = []
-        try:
-            found = await scan_for_straps(timeout)
-        except StrapError as exc:
-            self.ble_status.hide()  # the error below says it all
-            self._show_error("ble", as_sentence(str(exc)))
-        except asyncio.CancelledError:
-            self._set_ble_status("Scan stopped.")
-            raise
-        else:
-            self.show_scan_results(found)
-            if found:
-                self._set_ble_status(
-                    f"Found {len(found)} strap{'s' if len(found) != 1 else ''}; select one "
-                    "(or none for the strongest) and press Start."
-                )
-            else:
-                self._set_ble_status(
-                    f"No heart-rate strap found in {timeout:g} s: is it worn with moist "
-                    "electrodes, and not connected to another app?"
-                )
-        finally:
-            self._scanning = False
-            self._countdown.stop()
-            self._update_scan_button()
-        self.scan_finished.emit(found)
-        return found
-
-    def _set_ble_status(self, text: str) -> None:
-        self.ble_status.setText(text)
-        self.ble_status.show()
-
-    def _begin_scan(self, timeout_s: float) -> None:
-        self._scan_deadline = time.monotonic() + timeout_s
-        self._show_error("ble", None)
-        self._set_ble_status("Looking for heart-rate straps… press the button again to stop.")
-        self._scanning = True
-        self._countdown.start()
-        self._update_scan_button()
-
-    def _update_scan_button(self) -> None:
-        if self._scanning:
-            left = max(0, math.ceil(self._scan_deadline - time.monotonic()))
-            self.scan_button.setText(f"Scanning… {left} s")
-            self.scan_button.setToolTip("Click to stop scanning")
-        else:
-            self.scan_button.setText("Scan")
-            self.scan_button.setToolTip("Look for every device with the Heart Rate service")
-        self.scan_button.setEnabled(not self._running)
+        """Scan for straps and list them; errors are shown in the panel, never raised
+        (see :meth:`SourceBox.scan <biofeedback.ui.source_box.SourceBox.scan>`)."""
+        return await self.source_box.scan(timeout_s)
 
     # --------------------------------------------------------------------- protocols
 
@@ -462,7 +334,7 @@ class SourcePanel(QWidget):
         """Wait until the panel's background work (scan, loading, study order) has ended."""
         while True:
             pending = [
-                t for t in (self._scan_task, self._load_task, self._plan_task)
+                t for t in (self.source_box.scan_task, self._load_task, self._plan_task)
                 if t is not None and not t.done()
             ]
             if not pending:
@@ -624,7 +496,7 @@ class SourcePanel(QWidget):
                     ) from None
             speed = self.sim_speed_combo.currentData()
         elif kind == "ble":
-            source = f"ble:{self._selected_address}" if self._selected_address else "ble"
+            source = f"ble:{self.selected_strap}" if self.selected_strap else "ble"
         else:
             source = self._replay_source()
             speed = self.replay_speed_combo.currentData()
@@ -717,8 +589,7 @@ class SourcePanel(QWidget):
         ):
             widget.setEnabled(not running)
         self.protocol_combo.setEnabled(not running and self.study() is None)
-        self._update_scan_button()
-        self._update_forget_button()
+        self.source_box.set_running(running)
 
     # ----------------------------------------------------------------------- settings
 
@@ -745,7 +616,7 @@ class SourcePanel(QWidget):
         s = self.settings
         kind = self.source_kind()
         if kind == "ble":
-            s.last_source = f"ble:{self._selected_address}" if self._selected_address else "ble"
+            s.last_source = f"ble:{self.selected_strap}" if self.selected_strap else "ble"
         elif kind == "replay":
             target = self.replay_edit.text().strip()
             if target:
