@@ -3,10 +3,14 @@ in it), protocol, and whether to record and publish to LSL."""
 
 from __future__ import annotations
 
+import asyncio
 import html
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -14,13 +18,22 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QWidget,
 )
 
-from biofeedback.app.queries import StudyPlan
+from biofeedback.app.queries import (
+    StudyPlan,
+    load_study_names,
+    load_study_plan,
+    participant_id_problem,
+)
+from biofeedback.core.errors import BiofeedbackError
+from biofeedback.ui.event_loop import spawn
 from biofeedback.ui.source_box import error_label, note_label
+from biofeedback.ui.wording import as_sentence
 
 __all__ = [
     "FREE_PRACTICE_LABEL",
@@ -157,10 +170,43 @@ class ProtocolCombo(QComboBox):
 
 
 class SessionBox(QGroupBox):
-    """The Session group's controls (the source panel wires them)."""
+    """The Session group: participant, study with the participant's place in it (read from
+    the store in a worker thread), protocol, record and LSL.
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    Parameters
+    ----------
+    data_dir : Path
+        Data folder holding the session database (studies are read from it).
+    parent : QWidget, optional
+        Parent widget.
+
+    Signals
+    -------
+    study_plan_changed()
+        The study information under the study choice was redrawn.
+    """
+
+    study_plan_changed = Signal()
+
+    def __init__(self, data_dir: Path, parent: QWidget | None = None) -> None:
         super().__init__("Session", parent)
+        self.data_dir = Path(data_dir)
+        self.running = False
+        """Whether a session runs (the protocol stays locked then)."""
+        self.spawn_job: Callable[[str, Callable[[], Coroutine[Any, Any, Any]]], asyncio.Task[Any]]
+        self.spawn_job = lambda _what, job: spawn(job())
+        """Starts a background job (the panel replaces it with its error-reporting guard)."""
+        self.plan_task: asyncio.Task[Any] | None = None
+        """The running (or last) read of the participant's study plan."""
+        self._study_names: list[str] = []
+        self.wanted_study: str | None = None
+        """A study asked for before the studies were loaded."""
+        self._plan: StudyPlan | None = None
+        self.plan_error: str | None = None
+        """Why the study plan could not be read (None when it could)."""
+        self.protocol_before_study: str | None = None
+        """The free protocol chosen before a study took over the protocol choice."""
+        self._studying = False
         form = QFormLayout(self)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.participant_edit = QLineEdit()
@@ -199,3 +245,152 @@ class SessionBox(QGroupBox):
             "recorder; RR samples are stamped at the beat times"
         )
         form.addRow(self.lsl_check)
+        self.participant_edit.textChanged.connect(self._on_participant_changed)
+        self.study_combo.currentIndexChanged.connect(self._on_study_changed)
+
+    @property
+    def plan(self) -> StudyPlan | None:
+        """The chosen participant's place in the chosen study (None while unknown)."""
+        return self._plan
+
+    @staticmethod
+    def _show_field_error(label: QLabel, message: str | None) -> None:
+        label.setText(message or "")
+        label.setVisible(bool(message))
+
+    # -- studies -------------------------------------------------------------------------
+
+    async def refresh_studies(self) -> list[str]:
+        """Read the study names from the store (worker thread) and refill the study combo.
+
+        Returns
+        -------
+        list of str
+            Study names, sorted. A store that cannot be read is shown as a sentence.
+        """
+        try:
+            names = await asyncio.to_thread(load_study_names, self.data_dir)
+        except BiofeedbackError as exc:
+            self._show_field_error(self.study_error, f"Studies could not be read: {exc}")
+            return []
+        self._study_names = names
+        wanted = self.wanted_study if self.wanted_study is not None else self.study()
+        blocked = self.study_combo.blockSignals(True)
+        try:
+            self.study_combo.clear()
+            self.study_combo.addItem("No study", None)
+            for name in names:
+                self.study_combo.addItem(name, name)
+        finally:
+            self.study_combo.blockSignals(blocked)
+        index = self.study_combo.findData(wanted) if wanted else 0
+        if wanted and index < 0:
+            self._show_field_error(
+                self.study_error, f"The study {wanted!r} is no longer in the database."
+            )
+        self.wanted_study = None
+        self.study_combo.setCurrentIndex(max(index, 0))
+        self._on_study_changed()
+        return names
+
+    def study(self) -> str | None:
+        """The chosen study name (None: no study)."""
+        data = self.study_combo.currentData()
+        return None if data is None else str(data)
+
+    def set_study(self, name: str | None) -> None:
+        """Choose a study by name; before the studies are loaded it is chosen once they are."""
+        if name is None:
+            self.study_combo.setCurrentIndex(0)
+            return
+        index = self.study_combo.findData(name)
+        if index >= 0:
+            self.study_combo.setCurrentIndex(index)
+        else:
+            self.wanted_study = name
+
+    def participant_id(self) -> str | None:
+        """The participant id as typed (None when empty)."""
+        return self.participant_edit.text().strip() or None
+
+    def set_participant(self, participant_id: str | None) -> None:
+        """Fill in the participant id."""
+        self.participant_edit.setText(participant_id or "")
+
+    @property
+    def study_order(self) -> tuple[str, ...] | None:
+        """Condition order of the chosen participant in the chosen study (None if unknown)."""
+        return None if self._plan is None else self._plan.order
+
+    @property
+    def next_condition(self) -> str | None:
+        """The participant's next condition in the chosen study (None if unknown or done)."""
+        return None if self._plan is None else self._plan.next_condition
+
+    def _on_participant_changed(self, _text: str) -> None:
+        problem = participant_id_problem(self.participant_edit.text().strip())
+        self._show_field_error(self.participant_error, problem)
+        self._schedule_plan()
+
+    def _on_study_changed(self, _index: int = 0) -> None:
+        study = self.study()
+        studying = study is not None
+        # Track the change itself: the combo is also disabled while a session runs.
+        if studying and not self._studying:
+            self.protocol_before_study = self.protocol_combo.protocol_id()
+        elif not studying and self._studying:
+            self.protocol_combo.set_protocol(self.protocol_before_study)
+        self._studying = studying
+        self.protocol_combo.setEnabled(not studying and not self.running)
+        self.protocol_combo.setToolTip(
+            "The study gives the protocol: the participant's next condition" if studying else ""
+        )
+        self._schedule_plan()
+
+    def _schedule_plan(self) -> None:
+        """Reload the participant's place in the chosen study (worker thread)."""
+        if self.plan_task is not None and not self.plan_task.done():
+            self.plan_task.cancel()
+        self._plan = None
+        self.plan_error = None
+        study = self.study()
+        participant = self.participant_id()
+        self._show_field_error(self.study_error, None)
+        if study is None:
+            self.study_info.hide()
+        elif participant is None:
+            self._show_study_info(
+                f"Enter the participant's id to see their condition order in {study!r}."
+            )
+        elif participant_id_problem(participant) is None:
+            self._show_study_info("Reading the condition order…")
+            self.plan_task = self.spawn_job("plan", lambda: self._load_plan(study, participant))
+            return
+        else:
+            self.study_info.hide()
+        self.study_plan_changed.emit()
+
+    async def _load_plan(self, study: str, participant: str) -> None:
+        try:
+            plan = await asyncio.to_thread(load_study_plan, self.data_dir, study, participant)
+        except BiofeedbackError as exc:
+            self.plan_error = str(exc)
+            self.study_info.hide()
+            self._show_field_error(self.study_error, as_sentence(str(exc)))
+            self.study_plan_changed.emit()
+            return
+        if (self.study(), self.participant_id()) != (study, participant):
+            return  # the choice moved on while the store was read
+        self._plan = plan
+        self._show_study_plan(plan)
+        if plan.next_condition is not None:
+            self.protocol_combo.set_protocol(plan.next_condition)
+        self.study_plan_changed.emit()
+
+    def _show_study_plan(self, plan: StudyPlan) -> None:
+        self._show_study_info(study_plan_html(plan), rich=True)
+        self._show_field_error(self.study_error, plan.problem)
+
+    def _show_study_info(self, text: str, *, rich: bool = False) -> None:
+        self.study_info.setText(text if rich else html.escape(text, quote=False))
+        self.study_info.show()

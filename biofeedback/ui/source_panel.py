@@ -11,7 +11,6 @@ an own :class:`~biofeedback.store.database.SessionStore` per worker thread) are 
 from __future__ import annotations
 
 import asyncio
-import html
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -21,9 +20,6 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from biofeedback.app.queries import (
-    StudyPlan,
-    load_study_names,
-    load_study_plan,
     participant_id_problem,
 )
 from biofeedback.app.session_request import SessionRequest, SourceSpecError, parse_source_spec
@@ -34,7 +30,6 @@ from biofeedback.ui.session_box import (
     FREE_PRACTICE_LABEL,
     SessionBox,
     load_protocol_choices,
-    study_plan_html,
 )
 from biofeedback.ui.source_box import SPEED_CHOICES, SourceBox, error_label, set_speed
 from biofeedback.ui.wording import as_sentence
@@ -128,13 +123,6 @@ class SourcePanel(QWidget):
         self.scan_timeout_s = scan_timeout_s
         self._running = False
         self._load_task: asyncio.Task[None] | None = None
-        self._plan_task: asyncio.Task[None] | None = None
-        self._study_names: list[str] = []
-        self._wanted_study: str | None = None
-        self._plan: StudyPlan | None = None
-        self._plan_error: str | None = None
-        self._protocol_before_study: str | None = None
-        self._studying = False
         self._build()
         self.apply_settings()
 
@@ -148,7 +136,9 @@ class SourcePanel(QWidget):
         self.source_box.spawn_job = self._spawn
         self.source_box.scan_finished.connect(self.scan_finished)
         self.source_box.settings_changed.connect(self.settings_changed)
-        self.session_box = SessionBox()
+        self.session_box = SessionBox(self.data_dir)
+        self.session_box.spawn_job = self._spawn
+        self.session_box.study_plan_changed.connect(self.study_plan_changed)
         self._alias_controls()
         self._connect_controls()
         outer.addWidget(self.source_box)
@@ -186,8 +176,6 @@ class SourcePanel(QWidget):
         self.open_file_button.clicked.connect(self._choose_rr_file)
         for radio in (self.sim_radio, self.ble_radio, self.replay_radio):
             radio.toggled.connect(self._on_source_toggled)
-        self.participant_edit.textChanged.connect(self._on_participant_changed)
-        self.study_combo.currentIndexChanged.connect(self._on_study_changed)
         self.refresh_studies_button.clicked.connect(lambda: self._spawn("load", self.load))
 
     # ------------------------------------------------------------------ source choice
@@ -307,34 +295,13 @@ class SourcePanel(QWidget):
         list of str
             Study names, sorted. A store that cannot be read is shown as a sentence.
         """
-        try:
-            names = await asyncio.to_thread(load_study_names, self.data_dir)
-        except BiofeedbackError as exc:
-            self._show_error("study", f"Studies could not be read: {exc}")
-            return []
-        self._study_names = names
-        wanted = self._wanted_study if self._wanted_study is not None else self.study()
-        blocked = self.study_combo.blockSignals(True)
-        try:
-            self.study_combo.clear()
-            self.study_combo.addItem("No study", None)
-            for name in names:
-                self.study_combo.addItem(name, name)
-        finally:
-            self.study_combo.blockSignals(blocked)
-        index = self.study_combo.findData(wanted) if wanted else 0
-        if wanted and index < 0:
-            self._show_error("study", f"The study {wanted!r} is no longer in the database.")
-        self._wanted_study = None
-        self.study_combo.setCurrentIndex(max(index, 0))
-        self._on_study_changed()
-        return names
+        return await self.session_box.refresh_studies()
 
     async def wait_idle(self) -> None:
         """Wait until the panel's background work (scan, loading, study order) has ended."""
         while True:
             pending = [
-                t for t in (self.source_box.scan_task, self._load_task, self._plan_task)
+                t for t in (self.source_box.scan_task, self._load_task, self.session_box.plan_task)
                 if t is not None and not t.done()
             ]
             if not pending:
@@ -366,107 +333,29 @@ class SourcePanel(QWidget):
 
     def study(self) -> str | None:
         """The chosen study name (None: no study)."""
-        data = self.study_combo.currentData()
-        return None if data is None else str(data)
+        return self.session_box.study()
 
     def set_study(self, name: str | None) -> None:
         """Choose a study by name; before the studies are loaded it is chosen once they are."""
-        if name is None:
-            self.study_combo.setCurrentIndex(0)
-            return
-        index = self.study_combo.findData(name)
-        if index >= 0:
-            self.study_combo.setCurrentIndex(index)
-        else:
-            self._wanted_study = name
+        self.session_box.set_study(name)
 
     def participant_id(self) -> str | None:
         """The participant id as typed (None when empty)."""
-        return self.participant_edit.text().strip() or None
+        return self.session_box.participant_id()
 
     def set_participant(self, participant_id: str | None) -> None:
         """Fill in the participant id."""
-        self.participant_edit.setText(participant_id or "")
+        self.session_box.set_participant(participant_id)
 
     @property
     def study_order(self) -> tuple[str, ...] | None:
         """Condition order of the chosen participant in the chosen study (None if unknown)."""
-        return None if self._plan is None else self._plan.order
+        return self.session_box.study_order
 
     @property
     def next_condition(self) -> str | None:
         """The participant's next condition in the chosen study (None if unknown or done)."""
-        return None if self._plan is None else self._plan.next_condition
-
-    def _on_participant_changed(self, _text: str) -> None:
-        problem = participant_id_problem(self.participant_edit.text().strip())
-        self._show_error("participant", problem)
-        self._schedule_plan()
-
-    def _on_study_changed(self, _index: int = 0) -> None:
-        study = self.study()
-        studying = study is not None
-        # Track the change itself: the combo is also disabled while a session runs.
-        if studying and not self._studying:
-            self._protocol_before_study = self.protocol_id()
-        elif not studying and self._studying:
-            self.set_protocol(self._protocol_before_study)
-        self._studying = studying
-        self.protocol_combo.setEnabled(not studying and not self._running)
-        self.protocol_combo.setToolTip(
-            "The study gives the protocol: the participant's next condition" if studying else ""
-        )
-        self._schedule_plan()
-
-    def _schedule_plan(self) -> None:
-        """Reload the participant's place in the chosen study (worker thread)."""
-        if self._plan_task is not None and not self._plan_task.done():
-            self._plan_task.cancel()
-        self._plan = None
-        self._plan_error = None
-        study = self.study()
-        participant = self.participant_id()
-        self._show_error("study", None)
-        if study is None:
-            self.study_info.hide()
-        elif participant is None:
-            self._show_study_info(
-                f"Enter the participant's id to see their condition order in {study!r}."
-            )
-        elif participant_id_problem(participant) is None:
-            self._show_study_info("Reading the condition order…")
-            self._plan_task = self._spawn(
-                "plan", lambda: self._load_plan(study, participant)
-            )
-            return
-        else:
-            self.study_info.hide()
-        self.study_plan_changed.emit()
-
-    async def _load_plan(self, study: str, participant: str) -> None:
-        try:
-            plan = await asyncio.to_thread(load_study_plan, self.data_dir, study, participant)
-        except BiofeedbackError as exc:
-            self._plan_error = str(exc)
-            self.study_info.hide()
-            self._show_error("study", as_sentence(str(exc)))
-            self.study_plan_changed.emit()
-            return
-        if (self.study(), self.participant_id()) != (study, participant):
-            return  # the choice moved on while the store was read
-        self._plan = plan
-        self._show_study_plan(plan)
-        if plan.next_condition is not None:
-            self.set_protocol(plan.next_condition)
-        self.study_plan_changed.emit()
-
-    def _show_study_plan(self, plan: StudyPlan) -> None:
-        self._show_study_info(study_plan_html(plan), rich=True)
-        self._show_error("study", plan.problem)
-
-    def _show_study_info(self, text: str, *, rich: bool = False) -> None:
-        self.study_info.setText(text if rich else html.escape(text, quote=False))
-        self.study_info.show()
+        return self.session_box.next_condition
 
     # ------------------------------------------------------------------- the request
 
@@ -544,9 +433,9 @@ class SourcePanel(QWidget):
                 "condition order.",
                 "participant",
             )
-        if self._plan_error is not None:
-            raise SessionRequestError(as_sentence(self._plan_error), "study")
-        plan = self._plan
+        if self.session_box.plan_error is not None:
+            raise SessionRequestError(as_sentence(self.session_box.plan_error), "study")
+        plan = self.session_box.plan
         if plan is None or (plan.study, plan.participant_id) != (study, participant):
             raise SessionRequestError(
                 "The participant's condition order is still being read; try again in a moment.",
@@ -581,6 +470,7 @@ class SourcePanel(QWidget):
     def set_running(self, running: bool) -> None:
         """Show Stop and lock the choices while a session runs (or Start and unlock them)."""
         self._running = running
+        self.session_box.running = running
         self.start_button.setText("Stop" if running else "Start")
         for widget in (
             self.sim_radio, self.ble_radio, self.replay_radio, self.sim_options,
@@ -607,7 +497,7 @@ class SourcePanel(QWidget):
         if self.study() is None:
             self.set_protocol(s.protocol_id)
         else:
-            self._protocol_before_study = s.protocol_id
+            self.session_box.protocol_before_study = s.protocol_id
         self.set_study(s.study)
         self.update_strap_list()
 
@@ -625,9 +515,11 @@ class SourcePanel(QWidget):
         else:
             s.last_source = "sim"
             s.speed = self.sim_speed_combo.currentData()
-        study = self.study() or self._wanted_study
+        study = self.study() or self.session_box.wanted_study
         s.study = study
-        s.protocol_id = self._protocol_before_study if study is not None else self.protocol_id()
+        s.protocol_id = (
+            self.session_box.protocol_before_study if study is not None else self.protocol_id()
+        )
         s.participant_id = self.participant_id()
 
     # ------------------------------------------------------------------------ errors
