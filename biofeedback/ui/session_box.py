@@ -32,7 +32,8 @@ from biofeedback.app.queries import (
 )
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.ui.event_loop import spawn
-from biofeedback.ui.source_box import error_label, note_label
+from biofeedback.ui.source_box import SessionRequestError
+from biofeedback.ui.widgets import error_label, note_label
 from biofeedback.ui.wording import as_sentence
 
 __all__ = [
@@ -394,3 +395,30 @@ class SessionBox(QGroupBox):
     def _show_study_info(self, text: str, *, rich: bool = False) -> None:
         self.study_info.setText(text if rich else html.escape(text, quote=False))
         self.study_info.show()
+
+    def study_protocol(self, study: str, participant: str | None) -> str:
+        """The protocol the study gives this participant now: their next condition.
+
+        Raises
+        ------
+        SessionRequestError
+            No participant, a study that could not be read, a plan still being read, or
+            nothing left to run.
+        """
+        if participant is None:
+            raise SessionRequestError(
+                f"Study {study!r} needs a participant id: the study gives that participant's "
+                "condition order.",
+                "participant",
+            )
+        if self.plan_error is not None:
+            raise SessionRequestError(as_sentence(self.plan_error), "study")
+        plan = self.plan
+        if plan is None or (plan.study, plan.participant_id) != (study, participant):
+            raise SessionRequestError(
+                "The participant's condition order is still being read; try again in a moment.",
+                "study",
+            )
+        if plan.problem is not None or plan.next_condition is None:
+            raise SessionRequestError(plan.problem or "Nothing left to run.", "study")
+        return plan.next_condition

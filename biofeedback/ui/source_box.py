@@ -7,6 +7,7 @@ import asyncio
 import math
 import time
 from collections.abc import Callable, Coroutine, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -19,7 +20,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QPushButton,
     QRadioButton,
@@ -30,7 +30,9 @@ from PySide6.QtWidgets import (
 )
 
 from biofeedback.app.settings import AppSettings
+from biofeedback.core.errors import BiofeedbackError
 from biofeedback.ui.event_loop import spawn
+from biofeedback.ui.widgets import error_label, note_label
 from biofeedback.ui.wording import as_sentence
 
 if TYPE_CHECKING:
@@ -38,10 +40,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SPEED_CHOICES",
+    "SessionRequestError",
     "SourceBox",
     "StrapList",
-    "error_label",
-    "note_label",
     "set_speed",
     "speed_combo",
 ]
@@ -56,29 +57,26 @@ SPEED_CHOICES: tuple[tuple[str, float | None], ...] = (
 """Speeds offered for the simulated strap and replay: label and multiple of real time
 (None = as fast as the pipeline goes)."""
 
-_ERROR_STYLE = "color: #b00020;"
-_NOTE_STYLE = "color: #555555;"
+
+class SessionRequestError(BiofeedbackError):
+    """The panel's choices do not make a session; the message says what to change.
+
+    Parameters
+    ----------
+    message : str
+        One sentence for the user.
+    field : str
+        Which control it is about: ``"seed"``, ``"strap"``, ``"replay"``, ``"participant"``,
+        ``"study"`` or ``"protocol"``.
+    """
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
 
 StrapRow = tuple[str, str, str, str]
 """(name, address, signal, note) of one row of the strap list."""
-
-
-def error_label() -> QLabel:
-    """A hidden, selectable red sentence under a control."""
-    label = QLabel()
-    label.setWordWrap(True)
-    label.setStyleSheet(_ERROR_STYLE)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.hide()
-    return label
-
-
-def note_label(text: str = "") -> QLabel:
-    """A grey explanatory sentence."""
-    label = QLabel(text)
-    label.setWordWrap(True)
-    label.setStyleSheet(_NOTE_STYLE)
-    return label
 
 
 def speed_combo() -> QComboBox:
@@ -268,6 +266,53 @@ class SourceBox(QGroupBox):
         replay_form.addRow("Speed", self.replay_speed_combo)
         self.replay_error = error_label()
         replay_form.addRow(self.replay_error)
+
+    def source_choice(self) -> tuple[str, int | None, float | None]:
+        """The chosen source as a spec, its seed and its speed (multiple of real time, None
+        = as fast as possible).
+
+        Raises
+        ------
+        SessionRequestError
+            A seed that is not a number, no replay target or a missing file.
+        """
+        kind = self.source_kind()
+        seed: int | None = None
+        speed: float | None = 1.0
+        if kind == "sim":
+            source = "sim"
+            seed_text = self.seed_edit.text().strip()
+            if seed_text:
+                try:
+                    seed = int(seed_text)
+                except ValueError:
+                    raise SessionRequestError(
+                        f"The seed {seed_text!r} must be a whole number (or empty for random).",
+                        "seed",
+                    ) from None
+            speed = self.sim_speed_combo.currentData()
+        elif kind == "ble":
+            source = f"ble:{self.selected_strap}" if self.selected_strap else "ble"
+        else:
+            source = self._replay_source()
+            speed = self.replay_speed_combo.currentData()
+        return source, seed, speed
+
+    def _replay_source(self) -> str:
+        target = self.replay_edit.text().strip()
+        if not target:
+            raise SessionRequestError(
+                "Choose what to replay: a stored session's id, or an RR file (Open RR file…).",
+                "replay",
+            )
+        if target.isdigit():
+            if int(target) < 1:
+                raise SessionRequestError(f"There is no session {target}.", "replay")
+            return f"replay:{int(target)}"
+        path = Path(target).expanduser()
+        if not path.is_file():
+            raise SessionRequestError(f"There is no RR file {str(path)!r}.", "replay")
+        return f"replay:{path.resolve()}"
 
     def source_kind(self) -> str:
         """The chosen kind of source: ``sim``, ``ble`` or ``replay``."""

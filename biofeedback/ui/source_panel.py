@@ -24,14 +24,19 @@ from biofeedback.app.queries import (
 )
 from biofeedback.app.session_request import SessionRequest, SourceSpecError, parse_source_spec
 from biofeedback.app.settings import AppSettings
-from biofeedback.core.errors import BiofeedbackError
 from biofeedback.ui.event_loop import spawn
 from biofeedback.ui.session_box import (
     FREE_PRACTICE_LABEL,
     SessionBox,
     load_protocol_choices,
 )
-from biofeedback.ui.source_box import SPEED_CHOICES, SourceBox, error_label, set_speed
+from biofeedback.ui.source_box import (
+    SPEED_CHOICES,
+    SessionRequestError,
+    SourceBox,
+    set_speed,
+)
+from biofeedback.ui.widgets import error_label
 from biofeedback.ui.wording import as_sentence
 
 if TYPE_CHECKING:
@@ -46,25 +51,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-class SessionRequestError(BiofeedbackError):
-    """The panel's choices do not make a session; the message says what to change.
-
-    Parameters
-    ----------
-    message : str
-        One sentence for the user.
-    field : str
-        Which control it is about: ``"seed"``, ``"strap"``, ``"replay"``, ``"participant"``,
-        ``"study"`` or ``"protocol"``.
-    """
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
 
 
 class SourcePanel(QWidget):
@@ -369,27 +355,7 @@ class SourcePanel(QWidget):
             that is not a number, no replay target or a missing file, a participant id the
             store refuses, a study without a participant or with nothing left to run.
         """
-        kind = self.source_kind()
-        seed: int | None = None
-        speed: float | None = 1.0
-        if kind == "sim":
-            source = "sim"
-            seed_text = self.seed_edit.text().strip()
-            if seed_text:
-                try:
-                    seed = int(seed_text)
-                except ValueError:
-                    raise SessionRequestError(
-                        f"The seed {seed_text!r} must be a whole number (or empty for random).",
-                        "seed",
-                    ) from None
-            speed = self.sim_speed_combo.currentData()
-        elif kind == "ble":
-            source = f"ble:{self.selected_strap}" if self.selected_strap else "ble"
-        else:
-            source = self._replay_source()
-            speed = self.replay_speed_combo.currentData()
-
+        source, seed, speed = self.source_box.source_choice()
         participant = self.participant_id()
         if participant is not None:
             problem = participant_id_problem(participant)
@@ -398,7 +364,7 @@ class SourcePanel(QWidget):
         study = self.study()
         protocol = self.protocol_id()
         if study is not None:
-            protocol = self._study_protocol(study, participant)
+            protocol = self.session_box.study_protocol(study, participant)
         return SessionRequest(
             source=source,
             protocol_id=protocol,
@@ -409,41 +375,6 @@ class SourcePanel(QWidget):
             lsl=self.lsl_check.isChecked(),
             seed=seed,
         )
-
-    def _replay_source(self) -> str:
-        target = self.replay_edit.text().strip()
-        if not target:
-            raise SessionRequestError(
-                "Choose what to replay: a stored session's id, or an RR file (Open RR file…).",
-                "replay",
-            )
-        if target.isdigit():
-            if int(target) < 1:
-                raise SessionRequestError(f"There is no session {target}.", "replay")
-            return f"replay:{int(target)}"
-        path = Path(target).expanduser()
-        if not path.is_file():
-            raise SessionRequestError(f"There is no RR file {str(path)!r}.", "replay")
-        return f"replay:{path.resolve()}"
-
-    def _study_protocol(self, study: str, participant: str | None) -> str:
-        if participant is None:
-            raise SessionRequestError(
-                f"Study {study!r} needs a participant id: the study gives that participant's "
-                "condition order.",
-                "participant",
-            )
-        if self.session_box.plan_error is not None:
-            raise SessionRequestError(as_sentence(self.session_box.plan_error), "study")
-        plan = self.session_box.plan
-        if plan is None or (plan.study, plan.participant_id) != (study, participant):
-            raise SessionRequestError(
-                "The participant's condition order is still being read; try again in a moment.",
-                "study",
-            )
-        if plan.problem is not None or plan.next_condition is None:
-            raise SessionRequestError(plan.problem or "Nothing left to run.", "study")
-        return plan.next_condition
 
     # ---------------------------------------------------------------- start and stop
 

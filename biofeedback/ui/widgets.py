@@ -8,9 +8,11 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-__all__ = ["ERROR_STYLE", "ErrorLabel", "ProgressRow"]
+__all__ = ["ERROR_STYLE", "ErrorLabel", "ProgressRow", "error_label", "note_label"]
 
 ERROR_STYLE = "QLabel { color: #8b1a1a; background: #fdecea; padding: 6px; }"
+_FIELD_ERROR_STYLE = "color: #b00020;"
+_NOTE_STYLE = "color: #555555;"
 
 _ELAPSED_INTERVAL_MS = 100
 
@@ -109,3 +111,21 @@ class ErrorLabel(QLabel):
         """Show ``message``."""
         self.setText(message)
         self.show()
+
+
+def error_label() -> QLabel:
+    """A hidden, selectable red sentence under a control."""
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setStyleSheet(_FIELD_ERROR_STYLE)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.hide()
+    return label
+
+
+def note_label(text: str = "") -> QLabel:
+    """A grey explanatory sentence."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setStyleSheet(_NOTE_STYLE)
+    return label
