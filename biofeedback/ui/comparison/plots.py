@@ -27,9 +27,9 @@ _NOT_SIGNIFICANT = "#757575"
 _MAX_LEGEND_ENTRIES = 12
 
 
-def _caption(parent: QWidget, text: str = "") -> QLabel:
+def _caption(parent: QWidget, text: str = "", *, wrap: bool = True) -> QLabel:
     label = QLabel(text, parent)
-    label.setWordWrap(True)
+    label.setWordWrap(wrap)
     label.setStyleSheet("color: palette(placeholder-text);")
     return label
 
@@ -92,7 +92,7 @@ class DifferencePlots(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self.caption = _caption(
             self, "Paired mean difference, self-soothing − attention, with its 95 % CI "
-            "(blue: the CI excludes 0)",
+            "(blue: the CI excludes 0)", wrap=False,
         )
         self._layout.addWidget(self.caption)
         self.plots: Any = None
