@@ -10,6 +10,7 @@ import time
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
+from ui_helpers import waiter
 
 from biofeedback.core.recording import Recording
 from biofeedback.core.types import Seeked
@@ -73,11 +74,7 @@ class Replay:
         await asyncio.wait_for(self.task, 10)
 
 
-async def wait_for(predicate, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
+wait_for = waiter(10.0)
 
 
 def test_format_hms():

@@ -10,7 +10,6 @@ import asyncio
 import json
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
+from ui_helpers import waiter
 
 from biofeedback.app.settings import AppSettings
 from biofeedback.core.types import MarkerKind, SourceState
@@ -95,15 +95,7 @@ instructions = "Rest quietly."
 """
 
 
-async def wait_for(
-    condition: Callable[[], object], timeout_s: float = 20.0, what: str = ""
-) -> None:
-    """Let the loop run until ``condition()`` is true."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        await asyncio.sleep(0.01)
+wait_for = waiter(20.0)
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ from biofeedback.app.status_model import SessionStatus
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.types import Connected, SourceState, StatusChange
 from biofeedback.session.launch import SessionRequest
-from biofeedback.ui.comparison_view import ComparisonView
+from biofeedback.ui.comparison import ComparisonView
 from biofeedback.ui.event_loop import spawn
 from biofeedback.ui.guidance_panel import GuidancePanel
 from biofeedback.ui.marker_bar import MarkerBar
