@@ -77,9 +77,9 @@ def main() -> None:
     app = QApplication.instance() or QApplication([])
     import pyqtgraph
 
-    from biofeedback.app.spectrum import current_segment, live_spectrum
     from biofeedback.session.live_session import BeatsProcessed
     from biofeedback.ui.live_view import LiveView
+    from biofeedback.viewmodels.spectrum import current_segment, live_spectrum
 
     spans = {"5 min": 300.0, "whole session": 0.0}
     t0 = time.perf_counter()

@@ -34,13 +34,13 @@ import pyqtgraph as pg
 from _common import machine
 from PySide6.QtWidgets import QApplication
 
-from biofeedback.app.settings import AppSettings
 from biofeedback.core.types import BeatBatch
 from biofeedback.session.launch import SessionRequest
 from biofeedback.session.live_session import BeatsProcessed, LiveSession
 from biofeedback.store.database import SessionStore
 from biofeedback.ui.event_loop import run_until_complete
 from biofeedback.ui.main_window import MainWindow
+from biofeedback.viewmodels.preferences import WindowPreferences
 from sensors.simulated import SimulatedStrap
 
 
@@ -169,7 +169,7 @@ def main() -> None:
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)
-        window = MainWindow(data_dir, AppSettings(), neurokit=False)
+        window = MainWindow(data_dir, WindowPreferences(), neurokit=False)
         window.show()
         meter = Meter(window)
 

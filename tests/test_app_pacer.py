@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from biofeedback.app.pacer import (
+from biofeedback.session.live_session import LiveSession
+from biofeedback.viewmodels.pacer import (
     PacerSettingsError,
     describe_pacer,
     free_practice_pacer,
     pacer_state,
 )
-from biofeedback.session.live_session import LiveSession
 from protocols.model import PacerSettings, Phase, PhaseKind, PracticeProtocol, ProtocolCategory
 from protocols.runner import PacerStage, ProtocolRunner, pacer_stages
 from sensors.simulated import SimulatedStrap

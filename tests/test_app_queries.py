@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from biofeedback.app.queries import (
+from biofeedback.core.errors import BiofeedbackError
+from biofeedback.core.types import Marker, MarkerKind
+from biofeedback.session.protocol_session import PROTOCOL_COMPLETED
+from biofeedback.session.studies import create_study, enrol
+from biofeedback.store import SessionStore
+from biofeedback.store.paths import database_path
+from biofeedback.store.studies import record_session_in_study
+from biofeedback.viewmodels.queries import (
     ComparisonChoices,
     StudyPlan,
     list_sessions,
@@ -14,12 +21,6 @@ from biofeedback.app.queries import (
     load_study_plan,
     participant_id_problem,
 )
-from biofeedback.core.errors import BiofeedbackError
-from biofeedback.core.types import Marker, MarkerKind
-from biofeedback.session.protocol_session import PROTOCOL_COMPLETED
-from biofeedback.store import SessionStore
-from biofeedback.store.paths import database_path
-from biofeedback.store.studies import create_study, enrol, record_session_in_study
 
 CONDITIONS = ["soothing_touch", "mindfulness_of_breathing"]
 

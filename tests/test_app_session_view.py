@@ -7,8 +7,6 @@ import asyncio
 import numpy as np
 import pytest
 
-from biofeedback.app.session_view import SessionViewModel
-from biofeedback.app.spectrum import session_spectrum
 from biofeedback.core.recording import Recording
 from biofeedback.core.types import (
     Beat,
@@ -24,6 +22,8 @@ from biofeedback.core.types import (
 )
 from biofeedback.live.indices import LiveIndices
 from biofeedback.session.live_session import BeatsProcessed, LiveSession, SessionEvent
+from biofeedback.viewmodels.session_view import SessionViewModel
+from biofeedback.viewmodels.spectrum import session_spectrum
 from sensors.replay import ReplaySource
 from sensors.simulated import SimulatedStrap
 

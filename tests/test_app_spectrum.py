@@ -7,17 +7,17 @@ import asyncio
 import numpy as np
 import pytest
 
-from biofeedback.app.spectrum import (
+from biofeedback.core.types import Beat, BeatBatch, Gap, GapReason
+from biofeedback.live import spectral
+from biofeedback.live.processor import LiveProcessor
+from biofeedback.session.live_session import LiveSession
+from biofeedback.viewmodels.spectrum import (
     HF_BAND_HZ,
     LF_BAND_HZ,
     current_segment,
     live_spectrum,
     session_spectrum,
 )
-from biofeedback.core.types import Beat, BeatBatch, Gap, GapReason
-from biofeedback.live import spectral
-from biofeedback.live.processor import LiveProcessor
-from biofeedback.session.live_session import LiveSession
 from sensors.simulated import SimulatedStrap
 
 

@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 
-from biofeedback.app.traces import LiveTraces, decimate_min_max
 from biofeedback.core.types import (
     ArtifactClass,
     Beat,
@@ -24,6 +23,7 @@ from biofeedback.io.rr_text import read_rr_text
 from biofeedback.live.artifacts import ClassifiedBeat
 from biofeedback.live.indices import LiveIndices
 from biofeedback.session.live_session import BeatsProcessed, LiveSession
+from biofeedback.viewmodels.traces import LiveTraces, decimate_min_max
 from sensors.replay import ReplaySource
 from sensors.simulated import ArtifactRates, SimulatedStrap
 

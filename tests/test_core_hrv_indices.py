@@ -10,7 +10,6 @@ import pytest
 from biofeedback.analysis import analyze_recording
 from biofeedback.analysis.results import PHASE_KEYS, format_table
 from biofeedback.analysis.settings import AnalysisSettings
-from biofeedback.app import spectrum
 from biofeedback.comparison import report
 from biofeedback.comparison.contrasts import METRICS
 from biofeedback.core import breathing
@@ -29,6 +28,7 @@ from biofeedback.core.hrv_indices import (
 from biofeedback.core.recording import Recording
 from biofeedback.live import spectral
 from biofeedback.live.indices import LiveHrvSettings, LiveIndices
+from biofeedback.viewmodels import spectrum
 
 # Structural columns of a phase row, not indices.
 _PHASE_STRUCTURE = {"name", "start_s", "duration_s", "hf_valid"}

@@ -12,10 +12,10 @@ import subprocess
 import pytest
 from ui_helpers import JobWatch, assert_job_left_the_gui_free, waiter, watch_job
 
-from biofeedback.app.comparison_format import format_p, format_value, parse_participants
 from biofeedback.cli.main import main
 from biofeedback.store.paths import database_path
 from biofeedback.ui.comparison import ComparisonView
+from biofeedback.viewmodels.comparison_format import format_p, format_value, parse_participants
 from conftest import PYTHON, cli_env, save_screenshot
 
 PARTICIPANTS = ("P1", "P2", "P3")

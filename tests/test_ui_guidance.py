@@ -10,7 +10,6 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
 
-from biofeedback.app.pacer import free_practice_pacer, pacer_state
 from biofeedback.core.types import Marker, MarkerKind
 from biofeedback.session.live_session import LiveSession
 from biofeedback.session.protocol_session import ProtocolSession
@@ -25,6 +24,7 @@ from biofeedback.ui.guidance_panel import (
 from biofeedback.ui.marker_bar import MarkerBar
 from biofeedback.ui.pacer_widget import PacerWidget
 from biofeedback.ui.self_report_panel import SelfReportPanel
+from biofeedback.viewmodels.pacer import free_practice_pacer, pacer_state
 from conftest import save_screenshot
 from protocols.library import get_protocol
 from protocols.model import PacerSettings, PhaseKind, PracticeProtocol

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from biofeedback.app.spectrum import current_segment, live_spectrum
 from biofeedback.core.types import Gap, Marker, PhaseSpan
 from biofeedback.session.live_session import BeatsProcessed, LiveSession, SessionEvent
 from biofeedback.ui.live_view import PHASE_COLOURS, LiveView
 from biofeedback.ui.values_panel import DASH, ValuesPanel
+from biofeedback.viewmodels.spectrum import current_segment, live_spectrum
 from conftest import save_screenshot
 from sensors.simulated import ArtifactRates, SimulatedStrap
 

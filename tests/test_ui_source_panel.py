@@ -8,7 +8,6 @@ import asyncio
 import pytest
 from PySide6.QtCore import Qt
 
-from biofeedback.app.settings import AppSettings
 from biofeedback.core.types import Marker, MarkerKind
 from biofeedback.session.launch import SessionRequest
 from biofeedback.session.protocol_session import PROTOCOL_COMPLETED
@@ -21,14 +20,15 @@ from biofeedback.ui.source_panel import (
     SourcePanel,
     participant_id_problem,
 )
+from biofeedback.viewmodels.preferences import WindowPreferences
 from conftest import save_screenshot
 from sensors.ble.scan import StrapAdvertisement
 
 OLD_STRAP = "C0:FF:EE:00:00:07"
 
 
-def make_panel(qtbot, data_dir, settings: AppSettings | None = None, **kwargs) -> SourcePanel:
-    panel = SourcePanel(settings or AppSettings(), data_dir, **kwargs)
+def make_panel(qtbot, data_dir, settings: WindowPreferences | None = None, **kwargs) -> SourcePanel:
+    panel = SourcePanel(settings or WindowPreferences(), data_dir, **kwargs)
     qtbot.addWidget(panel)
     panel.resize(420, 760)
     panel.show()
@@ -104,7 +104,7 @@ def test_simulated_strap_request_with_seed_speed_and_protocol(qtbot, qt_loop, da
 def test_scan_lists_the_virtual_strap_with_rssi_and_start_connects_to_it(
     qtbot, qt_loop, data_dir, virtual_strap
 ):
-    settings = AppSettings()
+    settings = WindowPreferences()
     settings.remember_strap(OLD_STRAP, "Old strap")
     panel = make_panel(qtbot, data_dir, settings, scan_timeout_s=1.5)
     panel.ble_radio.click()
@@ -193,7 +193,7 @@ def test_scan_with_the_adapter_off_shows_the_reason_in_the_panel(
 
 
 def test_remembered_straps_are_listed_and_forget_removes_one(qtbot, data_dir):
-    settings = AppSettings(last_source=f"ble:{OLD_STRAP}")
+    settings = WindowPreferences(last_source=f"ble:{OLD_STRAP}")
     settings.remember_strap("A0:9E:1A:00:00:02", "TICKR")
     settings.remember_strap(OLD_STRAP, "Polar H10 7E2A")
     panel = make_panel(qtbot, data_dir, settings)
@@ -266,7 +266,7 @@ def test_study_gives_the_participants_order_and_next_condition(qtbot, qt_loop, d
         record_session_in_study(store, session_id, "msc-pilot", "P01", 0)
     assert first == ("soothing_touch", "mindfulness_of_breathing")
 
-    settings = AppSettings(protocol_id="resonance_breathing", study="msc-pilot")
+    settings = WindowPreferences(protocol_id="resonance_breathing", study="msc-pilot")
     panel = make_panel(qtbot, data_dir, settings)
     assert panel.study() is None  # studies are not loaded yet: chosen once they are
     qt_loop.run_until_complete(panel.load())
@@ -361,7 +361,7 @@ def test_set_running_switches_to_stop_and_locks_the_choices(qtbot, data_dir):
 
 
 def test_apply_and_store_settings(qtbot, data_dir):
-    settings = AppSettings(last_source="replay:7", speed=20.0, participant_id="P05",
+    settings = WindowPreferences(last_source="replay:7", speed=20.0, participant_id="P05",
                            protocol_id="stress_reactivity:body_scan")
     panel = make_panel(qtbot, data_dir, settings)
     assert panel.source_kind() == "replay" and panel.replay_edit.text() == "7"
@@ -380,5 +380,5 @@ def test_apply_and_store_settings(qtbot, data_dir):
     assert (settings.last_source, settings.speed, settings.participant_id,
             settings.protocol_id, settings.study) == ("sim", None, None, None, None)
 
-    broken = AppSettings(last_source="usb")  # a spec that names no source: simulated strap
+    broken = WindowPreferences(last_source="usb")  # a spec that names no source: simulated strap
     assert make_panel(qtbot, data_dir, broken).source_kind() == "sim"

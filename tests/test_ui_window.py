@@ -19,12 +19,12 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 from ui_helpers import waiter
 
-from biofeedback.app.settings import AppSettings
 from biofeedback.core.types import MarkerKind, SourceState
 from biofeedback.session.launch import SessionRequest
 from biofeedback.session.live_session import LiveSession
 from biofeedback.store.database import SessionStore
 from biofeedback.ui.main_window import MainWindow
+from biofeedback.viewmodels.preferences import WindowPreferences
 from conftest import PYTHON, cli_env, save_screenshot
 from sensors.simulated import SimulatedStrap
 
@@ -100,7 +100,7 @@ wait_for = waiter(20.0)
 
 @pytest.fixture
 def window(qtbot, qt_loop, data_dir):
-    win = MainWindow(data_dir, AppSettings(), neurokit=False)
+    win = MainWindow(data_dir, WindowPreferences(), neurokit=False)
     qtbot.addWidget(win)
     win.show()
     yield win
@@ -168,7 +168,7 @@ def test_settings_persist_between_runs(qtbot, qt_loop, data_dir):
     first.guidance.pacer.rate_spin.setValue(5.5)
     first.source_panel.set_participant("p42")
     first.close()
-    saved = AppSettings.load(data_dir)
+    saved = WindowPreferences.load(data_dir)
     assert saved.plot_span_s == 600.0
     assert saved.pacer_rate_bpm == 5.5
     assert saved.participant_id == "p42"
@@ -285,7 +285,7 @@ def test_ble_strap_through_the_window_scan_connect_link_loss_reconnect(
     ]
     assert len(rec.gaps) >= 1
     assert window.settings.known_straps[0].address == virtual_strap.device_address
-    assert AppSettings.load(data_dir).known_straps[0].address == virtual_strap.device_address
+    assert WindowPreferences.load(data_dir).known_straps[0].address == virtual_strap.device_address
 
 
 def test_app_command_writes_a_screenshot_and_finishes_the_session(data_dir, tmp_path):

@@ -67,9 +67,9 @@ def run(args: argparse.Namespace) -> int:
     elif args.protocol or args.study:
         raise UsageError("--protocol and --study need --source (or choose them in the window)")
     _check_display()
-    from biofeedback.ui.app import AppOptions, run_app
+    from biofeedback.ui.launch import WindowOptions, run_window
 
-    return run_app(AppOptions(
+    return run_window(WindowOptions(
         request=request, data_dir=args.data_dir, screenshot=args.screenshot,
         quit_after_s=args.quit_after, neurokit=not args.no_neurokit,
     ))

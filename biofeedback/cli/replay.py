@@ -42,11 +42,11 @@ def run(args: argparse.Namespace) -> int:
     """Replay and summarise."""
     request = SessionRequest(source=f"replay:{args.target}", speed=args.speed, record=False)
     if not args.headless:
-        from biofeedback.ui.app import AppOptions, run_app
+        from biofeedback.ui.launch import WindowOptions, run_window
 
         # Validate here so a wrong target is a one-line error, not an empty window.
         load_target(args.target, args.data_dir)
-        return run_app(AppOptions(request=request, data_dir=args.data_dir,
+        return run_window(WindowOptions(request=request, data_dir=args.data_dir,
                                   neurokit=not args.no_neurokit))
     printer = () if args.quiet or args.json else (LiveStatusPrinter(sys.stderr),)
     prepared = prepare_session(request, args.data_dir, neurokit=not args.no_neurokit,

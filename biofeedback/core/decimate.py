@@ -1,6 +1,6 @@
 """Min/max decimation of a curve for drawing: keeps every spike, never joins across a gap.
 
-Used by the live plots (:meth:`biofeedback.app.traces.LiveTraces.view`) and the report's
+Used by the live plots (:meth:`biofeedback.viewmodels.traces.LiveTraces.view`) and the report's
 tachogram (:func:`biofeedback.comparison.report.downsample_minmax`).
 """
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
+import typing
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final
@@ -51,6 +52,48 @@ class SourceCapabilities:
     live: bool = True
     seekable: bool = False
     has_battery: bool = False
+
+
+
+@typing.runtime_checkable
+class SeekableSource(typing.Protocol):
+    """The controls of a source whose capabilities say ``seekable`` (a replay): what a
+    replay bar drives, without knowing the source's class."""
+
+    @property
+    def duration_s(self) -> float:
+        """Session time of the last notification, s."""
+        ...
+
+    @property
+    def paused(self) -> bool:
+        """Whether playback is paused."""
+        ...
+
+    @property
+    def speed(self) -> float | None:
+        """Current speed (None = as fast as possible)."""
+        ...
+
+    def pause(self) -> None:
+        """Hold playback where it is."""
+        ...
+
+    def resume(self) -> None:
+        """Continue after :meth:`pause`."""
+        ...
+
+    def set_speed(self, speed: float | str | None) -> None:
+        """Change the speed (takes effect at once)."""
+        ...
+
+    def seek(self, t_s: float) -> None:
+        """Jump to session time ``t_s``, s."""
+        ...
+
+    def session_time_s(self) -> float:
+        """The source's session clock, s."""
+        ...
 
 
 class HeartRateSource(abc.ABC):

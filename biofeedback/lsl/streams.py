@@ -23,20 +23,45 @@ import asyncio
 import logging
 import math
 import threading
+import typing
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.types import Marker, MarkerKind, SourceState, StatusChange
-from biofeedback.session.live_session import BeatsProcessed
+from biofeedback.live.events import BeatsProcessed, SessionEvent
 
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from biofeedback.session.live_session import LiveSession, SessionEvent
+    from biofeedback.core.source import HeartRateSource
 
-_OFFSETS: weakref.WeakKeyDictionary[LiveSession, float] = weakref.WeakKeyDictionary()
+class PublishedSession(typing.Protocol):
+    """What the LSL bridges need of a session (:class:`~biofeedback.session.live_session.
+    LiveSession` is one), typed by shape so that this layer never imports the session."""
+
+    source: HeartRateSource
+    before_finish: list[Callable[[float], None]]
+
+    def subscribe(self, callback: Callable[[SessionEvent], None]) -> Callable[[], None]:
+        """Call ``callback`` with every session event; returns an unsubscribe function."""
+        ...
+
+    def add_marker(
+        self,
+        label: str,
+        *,
+        kind: MarkerKind = ...,
+        duration_s: float = ...,
+        onset_s: float | None = ...,
+        extra: dict[str, Any] | None = ...,
+    ) -> Marker:
+        """Record a marker at ``onset_s`` on the session clock."""
+        ...
+
+
+_OFFSETS: weakref.WeakKeyDictionary[PublishedSession, float] = weakref.WeakKeyDictionary()
 
 LSL_EXTRA_KEY = "lsl_stream"
 """Key of :attr:`Marker.extra` naming the LSL stream an external marker came from."""
@@ -52,7 +77,7 @@ def _pylsl() -> Any:
     return pylsl
 
 
-def lsl_time_offset(session: LiveSession) -> float:
+def lsl_time_offset(session: PublishedSession) -> float:
     """Offset from the session clock to the LSL clock, s (``lsl = session + offset``).
 
     Fixed the first time it is asked for a session (``pylsl.local_clock()`` minus the
@@ -75,12 +100,12 @@ def lsl_time_offset(session: LiveSession) -> float:
     return offset
 
 
-def _anchor_when_streaming(session: LiveSession, event: SessionEvent) -> None:
+def _anchor_when_streaming(session: PublishedSession, event: SessionEvent) -> None:
     if isinstance(event, StatusChange) and event.state is SourceState.STREAMING:
         lsl_time_offset(session)
 
 
-def _source_id(session: LiveSession, source_id: str | None) -> str:
+def _source_id(session: PublishedSession, source_id: str | None) -> str:
     if source_id:
         return source_id
     info = session.source.device_info
@@ -108,7 +133,7 @@ class LslPublisher:
 
     def __init__(
         self,
-        session: LiveSession,
+        session: PublishedSession,
         *,
         source_id: str | None = None,
         name_prefix: str = "biofeedback",
@@ -208,7 +233,9 @@ class LslMarkerInlet:
         How long :meth:`start` looks for the stream, s.
     """
 
-    def __init__(self, session: LiveSession, stream_name: str, *, timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, session: PublishedSession, stream_name: str, *, timeout_s: float = 5.0
+    ) -> None:
         self.session = session
         self.stream_name = stream_name
         self.timeout_s = timeout_s

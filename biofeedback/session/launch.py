@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from biofeedback.core.errors import BiofeedbackError, StoreError
 from biofeedback.store.participants import validate_participant_id
+from biofeedback.store.paths import resolve_data_dir
 
 # Only light modules at import time: the window imports SessionRequest at start-up, and
 # the pipeline (numpy, the store, the protocol runner) loads when a session is prepared.
@@ -76,6 +77,7 @@ __all__ = [
     "place_in_study",
     "prepare_session",
     "protocol_summary",
+    "resolve_data_dir",
     "resolve_protocol",
     "session_settings",
 ]

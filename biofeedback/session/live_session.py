@@ -33,6 +33,7 @@ from biofeedback.core.types import (
     StatusChange,
 )
 from biofeedback.live.artifacts import ClassifiedBeat
+from biofeedback.live.events import BeatsProcessed, NeuroKitUpdate, SessionEvent
 from biofeedback.live.indices import LiveHrvSettings, LiveIndices
 from biofeedback.live.nk_worker import NeuroKitResult, NeuroKitWorker
 from biofeedback.live.processor import LiveProcessor
@@ -40,42 +41,13 @@ from biofeedback.store.database import SessionStore
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class BeatsProcessed:
-    """A notification went through the pipeline (and, when recording, into the store).
-
-    A value: it holds everything a subscriber needs, as it was when it was published, and
-    no reference back to the session (a list of them can be replayed into a model later).
-
-    Attributes
-    ----------
-    batch : BeatBatch
-        The notification as the source delivered it (raw RR), its beats numbered
-        (``Beat.seq``).
-    classified : tuple of ClassifiedBeat
-        Beats (of this or earlier notifications) whose artifact class became final.
-    indices : LiveIndices
-        The live indices computed with these beats.
-    """
-
-    batch: BeatBatch
-    classified: tuple[ClassifiedBeat, ...]
-    indices: LiveIndices
-
-
-@dataclass(frozen=True, slots=True)
-class NeuroKitUpdate:
-    """A new neurokit2 result on the rolling window."""
-
-    result: NeuroKitResult
-
-
-SessionEvent = (
-    BeatsProcessed | Gap | Marker | StatusChange | Connected | Reconnecting | Seeked
-    | NeuroKitUpdate
-)
-"""What subscribers of a :class:`LiveSession` receive."""
+__all__ = [
+    "BeatsProcessed",
+    "LiveSession",
+    "NeuroKitUpdate",
+    "SessionEvent",
+    "SessionStats",
+]
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The live view: heart rate, RR tachogram, lnRMSSD/HF trend and spectrum (pyqtgraph).
 
-The widget only draws a :class:`~biofeedback.app.traces.LiveTraces` model it is given
+The widget only draws a :class:`~biofeedback.viewmodels.traces.LiveTraces` model it is given
 (:meth:`LiveView.set_traces`; the session's view-model feeds it, cheaply, without repaint) and
 :meth:`LiveView.redraw`, called by the window from a coalescing timer, hands each curve the
 clipped and decimated slice of its series for the visible time range. Nothing is redrawn
@@ -16,8 +16,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from biofeedback.app.spectrum import LiveSpectrum
-from biofeedback.app.traces import LiveTraces
 from biofeedback.core.types import PhaseSpan
 from biofeedback.ui.plot_items import (
     PHASE_COLOURS,
@@ -30,6 +28,8 @@ from biofeedback.ui.plot_items import (
     Theme,
     finite_min_max,
 )
+from biofeedback.viewmodels.spectrum import LiveSpectrum
+from biofeedback.viewmodels.traces import LiveTraces
 
 __all__ = ["PHASE_COLOURS", "SPAN_CHOICES_S", "ClockAxis", "LiveView"]
 
@@ -55,7 +55,7 @@ class LiveView(QWidget):
     ----------
     traces : LiveTraces, optional
         The model drawn (an empty one when not given; see :meth:`set_traces`). The view
-        never feeds it: a :class:`~biofeedback.app.session_view.SessionViewModel` does.
+        never feeds it: a :class:`~biofeedback.viewmodels.session_view.SessionViewModel` does.
     span_s : float
         Initial visible span, s (0 = whole session).
     parent : QWidget, optional

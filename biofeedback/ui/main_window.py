@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QPaintEvent, QShowEvent
@@ -31,10 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from biofeedback.app.pacer import free_practice_pacer
-from biofeedback.app.settings import AppSettings
-from biofeedback.app.status_model import SessionStatus
 from biofeedback.core.errors import BiofeedbackError
+from biofeedback.core.source import SeekableSource
 from biofeedback.core.types import Connected, SourceState, StatusChange
 from biofeedback.session.launch import SessionRequest
 from biofeedback.ui.comparison import ComparisonView
@@ -45,17 +43,18 @@ from biofeedback.ui.replay_bar import ReplayBar
 from biofeedback.ui.session_browser import SessionBrowser
 from biofeedback.ui.source_panel import SourcePanel
 from biofeedback.ui.values_panel import ValuesPanel
+from biofeedback.viewmodels.pacer import free_practice_pacer
+from biofeedback.viewmodels.preferences import WindowPreferences
+from biofeedback.viewmodels.status import SessionStatus
 from protocols.runner import PhaseEnded, PhaseStarted, RunnerEvent
 
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from biofeedback.app.session_view import SessionViewModel
-    from biofeedback.lsl import LslPublisher
+    from biofeedback.live.events import SessionEvent
     from biofeedback.session.launch import PreparedSession
-    from biofeedback.session.live_session import SessionEvent
     from biofeedback.ui.live_view import LiveView
-    from sensors.replay import ReplaySource
+    from biofeedback.viewmodels.session_view import SessionViewModel
 
 __all__ = ["MainWindow"]
 
@@ -70,7 +69,7 @@ class MainWindow(QMainWindow):
     ----------
     data_dir : Path
         Folder of the session database and of ``settings.json``.
-    settings : AppSettings, optional
+    settings : WindowPreferences, optional
         Loaded settings (read from ``data_dir`` when omitted).
     neurokit : bool
         Run neurokit2 on the rolling window during sessions (in a worker process).
@@ -90,13 +89,13 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         data_dir: Path,
-        settings: AppSettings | None = None,
+        settings: WindowPreferences | None = None,
         *,
         neurokit: bool = True,
     ) -> None:
         super().__init__()
         self.data_dir = data_dir
-        self.settings = settings if settings is not None else AppSettings.load(data_dir)
+        self.settings = settings if settings is not None else WindowPreferences.load(data_dir)
         self.neurokit = neurokit
         self.current: PreparedSession | None = None
         self.last_error: str = ""
@@ -111,7 +110,6 @@ class MainWindow(QMainWindow):
         self.last_redraw_s = 0.0
         """Time the last redraw of the plots took, s (benchmarks read it)."""
         self._close_requested = False
-        self.lsl_publisher: LslPublisher | None = None
         self._loaded = False
         self._painted = False
         self.setWindowTitle("biofeedback")
@@ -232,6 +230,11 @@ class MainWindow(QMainWindow):
         """A session is being set up or runs."""
         return self._task is not None and not self._task.done()
 
+    @property
+    def lsl_publisher(self) -> object | None:
+        """The running session's Lab Streaming Layer streams, or None when it has none."""
+        return None if self.current is None else self.current.lsl_publisher
+
     def start_session(self, request: SessionRequest) -> asyncio.Task[None] | None:
         """Set up and run ``request``; returns the task (None if one already runs)."""
         if self.running:
@@ -294,7 +297,7 @@ class MainWindow(QMainWindow):
                 spawn(self.browser.refresh())
 
     def _attach(self, prepared: PreparedSession) -> None:
-        from biofeedback.app.session_view import SessionViewModel
+        from biofeedback.viewmodels.session_view import SessionViewModel
 
         session = prepared.session
         vm = SessionViewModel(session)
@@ -305,9 +308,7 @@ class MainWindow(QMainWindow):
         self._unsubscribe.append(vm.close)
         self._unsubscribe.append(vm.subscribe(self._on_session_event))
         if prepared.request.lsl:
-            from biofeedback.lsl import LslPublisher
-
-            self.lsl_publisher = LslPublisher(session)
+            prepared.start_lsl()
         if prepared.protocol_session is not None:
             self.guidance.attach(prepared.protocol_session)
             self._unsubscribe.append(
@@ -316,9 +317,9 @@ class MainWindow(QMainWindow):
         else:
             self._show_free_practice()
         self.guidance.set_clock(session.source.session_time_s)
-        if vm.capabilities.seekable:
+        if vm.capabilities.seekable and isinstance(session.source, SeekableSource):
             # A seekable source has the replay controls (capabilities say so).
-            self.replay_bar.attach(cast("ReplaySource", session.source))
+            self.replay_bar.attach(session.source)
             self.replay_bar.show()
         else:
             self.replay_bar.hide()
@@ -336,9 +337,8 @@ class MainWindow(QMainWindow):
             with contextlib.suppress(ValueError):
                 unsubscribe()
         self._unsubscribe.clear()
-        if self.lsl_publisher is not None:
-            self.lsl_publisher.close()
-            self.lsl_publisher = None
+        if self.current is not None:
+            self.current.close()  # the LSL streams, also when the run never started
         self._clock_timer.stop()
         self.guidance.detach()
         self.guidance.show()

@@ -1,7 +1,7 @@
 """Add a marker to the recording: a button, the M key, and reusable labels.
 
 The bar only asks for a marker (:attr:`MarkerBar.marker_requested`); the window records it in
-the session and keeps the labels in its settings (``AppSettings.use_marker_label``).
+the session and keeps the labels in its settings (``WindowPreferences.use_marker_label``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ __all__ = ["DEFAULT_LABEL", "MAX_LABELS", "MarkerBar"]
 DEFAULT_LABEL = "marker"
 """Label used when the label box is empty."""
 MAX_LABELS = 20
-"""Labels kept in the list (as ``AppSettings.marker_labels``)."""
+"""Labels kept in the list (as ``WindowPreferences.marker_labels``)."""
 
 
 class MarkerBar(QWidget):

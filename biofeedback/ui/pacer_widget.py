@@ -1,7 +1,7 @@
 """The animated breathing pacer: a ball that fills on the in-breath and empties on the out-breath.
 
-The widget draws :func:`biofeedback.app.pacer.pacer_state` at the time its clock gives, so the
-animation never drifts from the protocol: the clock is the session (or protocol) clock, and a
+The widget draws :func:`biofeedback.viewmodels.pacer.pacer_state` at the time its clock gives,
+so the animation never drifts from the protocol: the clock is the session (or protocol) clock, and a
 replay at 10x or a paused protocol moves the ball exactly as the runner's ``PacerStage`` events.
 """
 
@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from biofeedback.app.pacer import (
+from biofeedback.viewmodels.pacer import (
     PacerSettingsError,
     PacerState,
     describe_pacer,

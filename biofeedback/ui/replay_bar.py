@@ -1,9 +1,10 @@
 """Replay controls: play/pause, speed (1x, 2x, 10x, max) and a seekable timeline.
 
-The bar drives a :class:`~sensors.replay.ReplaySource` directly (pause, resume, set_speed,
-seek) and tells the window what it did through signals; it draws nothing about the session
-itself. The window reports the replay position a few times per second with
-:meth:`ReplayBar.set_position`, which never moves the handle while the user drags it.
+The bar drives a seekable source (:class:`~biofeedback.core.source.SeekableSource`, e.g.
+a replay) directly (pause, resume, set_speed, seek) and tells the window what it did
+through signals; it draws nothing about the session itself. The window reports the replay
+position a few times per second with :meth:`ReplayBar.set_position`, which never moves the
+handle while the user drags it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from biofeedback.core.formatting import format_clock
-from sensors.replay import ReplaySource
+from biofeedback.core.source import SeekableSource
 
 __all__ = ["SPEEDS", "ReplayBar", "format_hms"]
 
@@ -117,7 +118,7 @@ class ReplayBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._source: ReplaySource | None = None
+        self._source: SeekableSource | None = None
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
         self.play_button = QToolButton(self)
@@ -177,17 +178,17 @@ class ReplayBar(QWidget):
     # -- attaching -------------------------------------------------------------------------
 
     @property
-    def source(self) -> ReplaySource | None:
+    def source(self) -> SeekableSource | None:
         """The replay being controlled, or None."""
         return self._source
 
-    def attach(self, source: ReplaySource) -> None:
+    def attach(self, source: SeekableSource) -> None:
         """Control ``source``: its length sets the timeline, its speed and pause state the
         buttons.
 
         Parameters
         ----------
-        source : ReplaySource
+        source : SeekableSource
             A replay, started or not.
         """
         self._source = source

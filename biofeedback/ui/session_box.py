@@ -24,17 +24,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from biofeedback.app.queries import (
-    StudyPlan,
-    load_study_names,
-    load_study_plan,
-    participant_id_problem,
-)
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.ui.event_loop import spawn
 from biofeedback.ui.source_box import SessionRequestError
 from biofeedback.ui.widgets import error_label, note_label
 from biofeedback.ui.wording import as_sentence
+from biofeedback.viewmodels.queries import (
+    StudyPlan,
+    load_study_names,
+    load_study_plan,
+    participant_id_problem,
+)
 
 __all__ = [
     "FREE_PRACTICE_LABEL",

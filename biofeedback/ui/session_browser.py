@@ -1,6 +1,6 @@
 """The session browser: every stored session, searchable, to replay or analyse.
 
-The list is read in a worker thread (through :mod:`biofeedback.app.queries`, with its own
+The list is read in a worker thread (through :mod:`biofeedback.viewmodels.queries`, with its own
 connection: SQLite connections are per thread) and the per-phase analysis runs in a separate
 process (``python -m biofeedback analyze ID --json``, see :mod:`biofeedback.ui.cli_job`), so
 neither the database nor neurokit2 ever touches the GUI thread. Results are kept in memory
@@ -27,9 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from biofeedback.app.queries import list_sessions
 from biofeedback.core.errors import BiofeedbackError
-from biofeedback.store.database import SessionSummary
 from biofeedback.ui.analysis_table import AnalysisTable
 from biofeedback.ui.cli_job import CliJob, cli_error_sentence
 from biofeedback.ui.event_loop import spawn
@@ -41,6 +39,7 @@ from biofeedback.ui.session_table import (
     plural,
 )
 from biofeedback.ui.widgets import ErrorLabel, ProgressRow
+from biofeedback.viewmodels.queries import SessionSummary, list_sessions
 
 __all__ = [
     "EMPTY_MESSAGE",

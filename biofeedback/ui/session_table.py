@@ -19,8 +19,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import QTableView
 
-from biofeedback.store.database import SessionSummary
 from biofeedback.ui.replay_bar import format_hms
+from biofeedback.viewmodels.queries import SessionSummary
 
 __all__ = ["SORT_ROLE", "SessionFilterProxy", "SessionTableModel", "SessionTableView", "plural"]
 

@@ -29,14 +29,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from biofeedback.app.settings import AppSettings
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.ui.event_loop import spawn
 from biofeedback.ui.widgets import error_label, note_label
 from biofeedback.ui.wording import as_sentence
+from biofeedback.viewmodels.preferences import WindowPreferences
 
 if TYPE_CHECKING:
-    from sensors.ble.scan import StrapAdvertisement
+    from biofeedback.session.straps import StrapAdvertisement
 
 __all__ = [
     "SPEED_CHOICES",
@@ -155,7 +155,7 @@ class SourceBox(QGroupBox):
 
     Parameters
     ----------
-    settings : AppSettings
+    settings : WindowPreferences
         Holds the remembered straps ("Forget" removes one from it).
     scan_timeout_s : float
         How long a Bluetooth scan listens, s.
@@ -174,7 +174,7 @@ class SourceBox(QGroupBox):
     settings_changed = Signal()
 
     def __init__(
-        self, settings: AppSettings, scan_timeout_s: float, parent: QWidget | None = None
+        self, settings: WindowPreferences, scan_timeout_s: float, parent: QWidget | None = None
     ) -> None:
         super().__init__("Source", parent)
         self.settings = settings
@@ -451,8 +451,7 @@ class SourceBox(QGroupBox):
             Every device advertising the Heart Rate service, strongest first (empty after
             an error).
         """
-        from sensors.ble.errors import StrapError
-        from sensors.ble.scan import scan_for_straps
+        from biofeedback.session.straps import StrapError, scan_for_straps
 
         timeout = self.scan_timeout_s if timeout_s is None else timeout_s
         self._begin_scan(timeout)

@@ -20,10 +20,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from biofeedback.app.queries import (
-    participant_id_problem,
-)
-from biofeedback.app.settings import AppSettings
 from biofeedback.session.launch import SessionRequest, SourceSpecError, parse_source_spec
 from biofeedback.ui.event_loop import spawn
 from biofeedback.ui.session_box import (
@@ -39,11 +35,15 @@ from biofeedback.ui.source_box import (
 )
 from biofeedback.ui.widgets import error_label
 from biofeedback.ui.wording import as_sentence
+from biofeedback.viewmodels.preferences import WindowPreferences
+from biofeedback.viewmodels.queries import (
+    participant_id_problem,
+)
 
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from sensors.ble.scan import StrapAdvertisement
+    from biofeedback.session.straps import StrapAdvertisement
 
 __all__ = [
     "FREE_PRACTICE_LABEL",
@@ -61,7 +61,7 @@ class SourcePanel(QWidget):
 
     Parameters
     ----------
-    settings : AppSettings
+    settings : WindowPreferences
         The window's settings: remembered straps and last choices (read by
         :meth:`apply_settings`, written by :meth:`store_into_settings` and by "Forget").
     data_dir : Path
@@ -100,7 +100,7 @@ class SourcePanel(QWidget):
 
     def __init__(
         self,
-        settings: AppSettings,
+        settings: WindowPreferences,
         data_dir: Path,
         parent: QWidget | None = None,
         *,

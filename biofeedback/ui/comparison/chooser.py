@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from biofeedback.app.comparison_format import parse_participants
-from biofeedback.app.queries import ComparisonChoices
+from biofeedback.viewmodels.comparison_format import parse_participants
+from biofeedback.viewmodels.queries import ComparisonChoices
 
 __all__ = ["ComparisonChooser"]
 

@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from biofeedback.app.comparison_format import METRIC_LABELS, format_value
 from biofeedback.ui.comparison.tables import make_item, make_table
+from biofeedback.viewmodels.comparison_format import METRIC_LABELS, format_value
 
 if TYPE_CHECKING:
     import pyqtgraph as pg

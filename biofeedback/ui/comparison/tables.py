@@ -19,14 +19,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from biofeedback.app.comparison_format import (
+from biofeedback.ui.widgets import ERROR_STYLE
+from biofeedback.viewmodels.comparison_format import (
     decimals,
     format_ci,
     format_p,
     format_value,
     metric_label,
 )
-from biofeedback.ui.widgets import ERROR_STYLE
 
 __all__ = [
     "COMPARISON_COLUMNS",

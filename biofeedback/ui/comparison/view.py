@@ -1,7 +1,7 @@
 """The comparison view: self-soothing vs attention practices for a study or some participants.
 
 The list of studies and participants is read in a worker thread (through
-:mod:`biofeedback.app.queries`), and the comparison itself runs in a separate process
+:mod:`biofeedback.viewmodels.queries`), and the comparison itself runs in a separate process
 (``python -m biofeedback compare --json (--study NAME | --participant ID...)``, see
 :mod:`biofeedback.ui.cli_job`), whose ``analysed k/n sessions`` lines on standard error drive
 a progress bar. Neither the database nor the statistics ever touch the GUI thread. The
@@ -28,12 +28,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from biofeedback.app.comparison_format import (
-    format_ci,
-    format_value,
-    settings_line,
-)
-from biofeedback.app.queries import ComparisonChoices, load_choices
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.ui.cli_job import CliJob
 from biofeedback.ui.comparison.chooser import ComparisonChooser
@@ -49,6 +43,12 @@ from biofeedback.ui.comparison.tables import (
 )
 from biofeedback.ui.event_loop import spawn
 from biofeedback.ui.widgets import ErrorLabel, ProgressRow
+from biofeedback.viewmodels.comparison_format import (
+    format_ci,
+    format_value,
+    settings_line,
+)
+from biofeedback.viewmodels.queries import ComparisonChoices, load_choices
 
 __all__ = ["ComparisonView"]
 

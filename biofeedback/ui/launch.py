@@ -17,15 +17,14 @@ from pathlib import Path
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from biofeedback.app.settings import AppSettings
-from biofeedback.session.launch import SessionRequest
-from biofeedback.store.paths import resolve_data_dir
+from biofeedback.session.launch import SessionRequest, resolve_data_dir
 from biofeedback.ui.event_loop import run_until_complete, spawn
 from biofeedback.ui.main_window import MainWindow
+from biofeedback.viewmodels.preferences import WindowPreferences
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["AppOptions", "run_app"]
+__all__ = ["WindowOptions", "run_window"]
 
 STARTUP_REPORT_ENV = "BIOFEEDBACK_REPORT_STARTUP"
 """When set, print ``window visible at T (X s after process start)`` on standard output at the
@@ -34,7 +33,7 @@ process start time from the OS is only good to about a second)."""
 
 
 @dataclass(frozen=True, slots=True)
-class AppOptions:
+class WindowOptions:
     """What ``biofeedback app`` was asked to do.
 
     Attributes
@@ -58,7 +57,7 @@ class AppOptions:
     neurokit: bool = True
 
 
-def run_app(options: AppOptions) -> int:
+def run_window(options: WindowOptions) -> int:
     """Open the window and run until it is closed; returns the exit status."""
     started = _process_start()
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -69,7 +68,7 @@ def run_app(options: AppOptions) -> int:
     app.setQuitOnLastWindowClosed(False)
     app.setWindowIcon(QIcon())
     data_dir = resolve_data_dir(options.data_dir)
-    settings = AppSettings.load(data_dir)
+    settings = WindowPreferences.load(data_dir)
     window = MainWindow(data_dir, settings, neurokit=options.neurokit)
 
     async def main() -> int:
@@ -97,7 +96,7 @@ def run_app(options: AppOptions) -> int:
     return run_until_complete(app, main)
 
 
-async def _screenshot_and_quit(window: MainWindow, options: AppOptions) -> None:
+async def _screenshot_and_quit(window: MainWindow, options: WindowOptions) -> None:
     await asyncio.sleep(options.quit_after_s or 0.0)
     if options.screenshot is not None:
         options.screenshot.parent.mkdir(parents=True, exist_ok=True)

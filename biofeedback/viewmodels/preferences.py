@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_MARKER_LABELS", "SETTINGS_FILE", "AppSettings", "KnownStrap"]
+__all__ = ["DEFAULT_MARKER_LABELS", "SETTINGS_FILE", "KnownStrap", "WindowPreferences"]
 
 SETTINGS_FILE = "settings.json"
 
@@ -26,7 +26,7 @@ class KnownStrap:
 
 
 @dataclass
-class AppSettings:
+class WindowPreferences:
     """What the window remembers.
 
     Attributes
@@ -66,7 +66,7 @@ class AppSettings:
     # -- persistence -----------------------------------------------------------------------
 
     @classmethod
-    def load(cls, folder: Path) -> AppSettings:
+    def load(cls, folder: Path) -> WindowPreferences:
         """Read ``folder/settings.json``; a missing file gives the defaults, and a broken one
         the defaults plus a :attr:`problems` entry naming the file, line and field."""
         path = folder / SETTINGS_FILE

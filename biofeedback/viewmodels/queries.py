@@ -18,6 +18,7 @@ from biofeedback.store.paths import database_path
 
 __all__ = [
     "ComparisonChoices",
+    "SessionSummary",
     "StudyPlan",
     "list_sessions",
     "load_choices",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from biofeedback.core.types import Connected, Gap, Reconnecting, SourceState, StatusChange
 
 if TYPE_CHECKING:
-    from biofeedback.session.live_session import SessionEvent
+    from biofeedback.live.events import SessionEvent
 
 __all__ = ["SessionStatus"]
 
@@ -62,7 +62,7 @@ class SessionStatus:
     def on_event(self, event: SessionEvent) -> bool:
         """Take a session event; True when something the line shows changed."""
         # Imported here: the window shows this line before the pipeline modules load.
-        from biofeedback.session.live_session import BeatsProcessed
+        from biofeedback.live.events import BeatsProcessed
 
         if isinstance(event, BeatsProcessed):
             batch = event.batch

@@ -2,7 +2,7 @@
 
 :class:`SessionViewModel` subscribes to a :class:`~biofeedback.session.live_session.
 LiveSession` and owns everything the live tab draws: the plot buffers (:class:`~biofeedback.
-app.traces.LiveTraces`), the status line (:class:`~biofeedback.app.status_model.
+app.traces.LiveTraces`), the status line (:class:`~biofeedback.viewmodels.status.
 SessionStatus`), the newest live indices and the live spectrum with its cadence. Widgets
 are given it (or its parts) and draw; the window only wires it up. Like
 :attr:`LiveTraces.version`, :attr:`SessionViewModel.version` lets a view skip a redraw when
@@ -16,16 +16,16 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from biofeedback.app.status_model import SessionStatus
-from biofeedback.app.traces import LiveTraces
 from biofeedback.core.source import SourceCapabilities
 from biofeedback.core.types import Connected, Marker, MarkerKind, Seeked
-from biofeedback.session.live_session import BeatsProcessed, SessionEvent
+from biofeedback.live.events import BeatsProcessed, SessionEvent
+from biofeedback.viewmodels.status import SessionStatus
+from biofeedback.viewmodels.traces import LiveTraces
 
 if TYPE_CHECKING:
-    from biofeedback.app.spectrum import LiveSpectrum
     from biofeedback.live.indices import LiveIndices
     from biofeedback.session.live_session import LiveSession
+    from biofeedback.viewmodels.spectrum import LiveSpectrum
 
 __all__ = ["UNDRAWN_MARKERS", "SessionViewModel"]
 
@@ -144,7 +144,7 @@ class SessionViewModel:
             == self._spectrum_s // self.spectrum_period_s
         ):
             return False
-        from biofeedback.app.spectrum import session_spectrum
+        from biofeedback.viewmodels.spectrum import session_spectrum
 
         self._spectrum_s = self._data_s
         self.spectrum = session_spectrum(self.session)

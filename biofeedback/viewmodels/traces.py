@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from biofeedback.core.decimate import decimate_min_max
 from biofeedback.core.types import ArtifactClass, Gap, Marker, PhaseSpan, Seeked
-from biofeedback.session.live_session import BeatsProcessed, SessionEvent
+from biofeedback.live.events import BeatsProcessed, SessionEvent
 
 FloatArray = npt.NDArray[np.float64]
 
