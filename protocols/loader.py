@@ -32,7 +32,7 @@ Each ``[[phases]]``:
 ``category``                category of that practice (practice phases only; defaults to the
                             protocol's category when that is a practice category)
 ``instructions``            text shown when the phase starts
-``expected_breathing_bpm``  breaths/min the phase is expected to produce (default: the pacer
+``expected_breaths_per_min``  breaths/min the phase is expected to produce (default: the pacer
                             rate when there is a pacer)
 ``[phases.pacer]``          ``breaths_per_min`` (2-30) and ``inhale_exhale_ratio`` (> 0,
                             default 1), or ``inhale_s`` + ``exhale_s`` (rate derived, or checked
@@ -64,7 +64,7 @@ Example::
     name = "Settling in"
     kind = "baseline"
     duration_min = 2
-    expected_breathing_bpm = 12
+    expected_breaths_per_min = 12
 
     [[phases]]
     id = "report_pre"
@@ -150,7 +150,7 @@ _TOP_KEYS = ("id", "name", "category", "description", "sources", "defaults", "ph
 _DEFAULT_KEYS = ("practice", "category", "pacer", "self_report")
 _PHASE_KEYS = (
     "id", "name", "kind", "duration_s", "duration_min", "practice", "category", "instructions",
-    "expected_breathing_bpm", "pacer", "prompts", "self_report", "stressor",
+    "expected_breaths_per_min", "pacer", "prompts", "self_report", "stressor",
 )
 _PACER_KEYS = (
     "breaths_per_min", "inhale_exhale_ratio", "inhale_s", "exhale_s",
@@ -617,11 +617,11 @@ def _phase(
         pacer = defaults.get("pacer")
 
     expected: float | None
-    if "expected_breathing_bpm" in table:
-        given = c.number(table["expected_breathing_bpm"], (*path, "expected_breathing_bpm"))
+    if "expected_breaths_per_min" in table:
+        given = c.number(table["expected_breaths_per_min"], (*path, "expected_breaths_per_min"))
         if not MIN_BREATHS_PER_MIN <= given <= 60.0:
             c.fail(
-                (*path, "expected_breathing_bpm"),
+                (*path, "expected_breaths_per_min"),
                 f"{given:g} breaths/min is outside {MIN_BREATHS_PER_MIN:g}-60",
             )
         expected = given
@@ -669,7 +669,7 @@ def _phase(
         instructions=instructions,
         prompts=prompts,
         pacer=pacer,
-        expected_breathing_bpm=expected,
+        expected_breaths_per_min=expected,
         self_report=items,
         stressor=stressor,
     )
@@ -853,9 +853,9 @@ def dump_protocol_toml(protocol: PracticeProtocol) -> str:
             lines.append(f"category = {_toml_string(phase.category.value)}")
         if phase.instructions:
             lines.append(f"instructions = {_toml_string(phase.instructions)}")
-        if phase.expected_breathing_bpm is not None:
+        if phase.expected_breaths_per_min is not None:
             lines.append(
-                f"expected_breathing_bpm = {_toml_value(float(phase.expected_breathing_bpm))}"
+                f"expected_breaths_per_min = {_toml_value(float(phase.expected_breaths_per_min))}"
             )
         if phase.pacer is not None:
             p = phase.pacer

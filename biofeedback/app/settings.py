@@ -35,7 +35,7 @@ class AppSettings:
         Source spec of the last session (``sim``, ``ble:ADDRESS``...).
     known_straps : list of KnownStrap
         Straps connected to before, most recent first ("forget" removes one).
-    pacer_rate_bpm : float
+    pacer_breaths_per_min : float
         Breathing pacer rate in free practice, breaths/min (default 6/min: resonance
         breathing near 0.1 Hz, Lehrer & Gevirtz 2014).
     pacer_ie_ratio : float
@@ -52,7 +52,7 @@ class AppSettings:
 
     last_source: str = "sim"
     known_straps: list[KnownStrap] = field(default_factory=list)
-    pacer_rate_bpm: float = 6.0
+    pacer_breaths_per_min: float = 6.0
     pacer_ie_ratio: float = 1 / 1.5
     plot_span_s: float = 300.0
     speed: float | None = 1.0
@@ -157,11 +157,11 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
         if not speed > 0:
             raise ValueError("must be positive or null")
         return speed
-    if key in ("pacer_rate_bpm", "pacer_ie_ratio", "plot_span_s"):
+    if key in ("pacer_breaths_per_min", "pacer_ie_ratio", "plot_span_s"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TypeError("expected a number")
         number = float(value)
-        limits = {"pacer_rate_bpm": (2.0, 30.0), "pacer_ie_ratio": (0.2, 5.0),
+        limits = {"pacer_breaths_per_min": (2.0, 30.0), "pacer_ie_ratio": (0.2, 5.0),
                   "plot_span_s": (0.0, 86400.0)}[key]
         if not limits[0] <= number <= limits[1]:
             raise ValueError(f"outside {limits[0]:g}..{limits[1]:g}")
