@@ -32,8 +32,11 @@ Each ``[[phases]]``:
 ``category``                category of that practice (practice phases only; defaults to the
                             protocol's category when that is a practice category)
 ``instructions``            text shown when the phase starts
-``expected_breaths_per_min``  breaths/min the phase is expected to produce (default: the pacer
-                            rate when there is a pacer)
+``expected_breaths_per_min``
+                            breaths/min the phase is expected to produce (default: the pacer
+                            rate when there is a pacer); files written before the breathing
+                            rate was renamed spell it ``expected_breathing_bpm``, which is
+                            still read (giving both in one phase is an error)
 ``[phases.pacer]``          ``breaths_per_min`` (2-30) and ``inhale_exhale_ratio`` (> 0,
                             default 1), or ``inhale_s`` + ``exhale_s`` (rate derived, or checked
                             when also given); optional ``hold_after_inhale_s``,
@@ -152,6 +155,9 @@ _PHASE_KEYS = (
     "id", "name", "kind", "duration_s", "duration_min", "practice", "category", "instructions",
     "expected_breaths_per_min", "pacer", "prompts", "self_report", "stressor",
 )
+_OLD_EXPECTED_KEY = "expected_breathing_bpm"
+"""Old name of ``expected_breaths_per_min`` (protocol files written before the breathing rate
+was renamed); still read, never written, and not offered in "allowed keys" messages."""
 _PACER_KEYS = (
     "breaths_per_min", "inhale_exhale_ratio", "inhale_s", "exhale_s",
     "hold_after_inhale_s", "hold_after_exhale_s",
@@ -554,6 +560,27 @@ def _prompts(c: _Checker, raw: Any, path: Path_, duration: float) -> tuple[Guida
     return tuple(prompts)
 
 
+def _expected_breathing(
+    c: _Checker, table: dict[str, Any], path: Path_, pacer: PacerSettings | None
+) -> float | None:
+    """The phase's expected breathing rate, breaths/min, under its new or its old key name."""
+    key = "expected_breaths_per_min"
+    if _OLD_EXPECTED_KEY in table:
+        if key in table:
+            c.fail(
+                (*path, _OLD_EXPECTED_KEY),
+                f"both {key!r} and its old name {_OLD_EXPECTED_KEY!r} are given; keep only "
+                f"{key!r}",
+            )
+        key = _OLD_EXPECTED_KEY
+    if key not in table:
+        return pacer.breaths_per_min if pacer is not None else None
+    given = c.number(table[key], (*path, key))
+    if not MIN_BREATHS_PER_MIN <= given <= 60.0:
+        c.fail((*path, key), f"{given:g} breaths/min is outside {MIN_BREATHS_PER_MIN:g}-60")
+    return given
+
+
 def _phase(
     c: _Checker,
     table: dict[str, Any],
@@ -561,7 +588,7 @@ def _phase(
     protocol_category: ProtocolCategory,
     defaults: dict[str, Any],
 ) -> Phase:
-    c.keys(table, _PHASE_KEYS, path)
+    c.keys({k: v for k, v in table.items() if k != _OLD_EXPECTED_KEY}, _PHASE_KEYS, path)
     phase_id = c.identifier(c.required(table, "id", path), (*path, "id"))
     name = c.string(c.required(table, "name", path), (*path, "name"))
     kind = c.choice(c.required(table, "kind", path), PhaseKind, (*path, "kind"), "phase kind")
@@ -616,17 +643,7 @@ def _phase(
     elif kind is PhaseKind.PRACTICE:
         pacer = defaults.get("pacer")
 
-    expected: float | None
-    if "expected_breaths_per_min" in table:
-        given = c.number(table["expected_breaths_per_min"], (*path, "expected_breaths_per_min"))
-        if not MIN_BREATHS_PER_MIN <= given <= 60.0:
-            c.fail(
-                (*path, "expected_breaths_per_min"),
-                f"{given:g} breaths/min is outside {MIN_BREATHS_PER_MIN:g}-60",
-            )
-        expected = given
-    else:
-        expected = pacer.breaths_per_min if pacer is not None else None
+    expected = _expected_breathing(c, table, path, pacer)
 
     prompts = _prompts(c, table.get("prompts", []), (*path, "prompts"), duration)
 

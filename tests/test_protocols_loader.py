@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -453,3 +454,43 @@ def test_nothing_partial_is_returned(tmp_path):
     assert result is None
     # the error is raised after phases before the bad one were read: none of them leak out
     assert dataclasses.is_dataclass(load_protocol_text(VALID))
+
+
+# ------------------------------------------- old key name (before the breathing-rate rename)
+
+OLD_FORMAT = Path(__file__).parent / "data" / "old_format"
+BUILTIN_DIR = Path(__file__).parents[1] / "protocols" / "builtin"
+
+
+def test_old_expected_breathing_bpm_file_still_loads():
+    # A built-in protocol exactly as the release before the rename wrote it.
+    old = load_protocol_file(OLD_FORMAT / "stress_reactivity_expected_breathing_bpm.toml")
+    new = load_protocol_file(BUILTIN_DIR / "stress_reactivity.toml")
+    assert old == new
+    assert old.phase("stressor").expected_breaths_per_min == 16.0
+    dumped = dump_protocol_toml(old)
+    assert "expected_breaths_per_min = 16" in dumped
+    assert "expected_breathing_bpm" not in dumped
+
+
+def test_old_expected_key_in_text_is_read_and_checked():
+    old = VALID.replace("expected_breaths_per_min = 12", "expected_breathing_bpm = 12")
+    assert load_protocol_text(old) == load_protocol_text(VALID)
+    text = replace_line(VALID, "expected_breaths_per_min = 12", "expected_breathing_bpm = 0.5")
+    refuse(text, line=16, field="phases[0].expected_breathing_bpm", match="outside")
+
+
+def test_old_and_new_expected_keys_together_are_refused():
+    text = VALID.replace(
+        "expected_breaths_per_min = 12",
+        "expected_breaths_per_min = 12\nexpected_breathing_bpm = 12",
+    )
+    err = refuse(text, line=17, field="phases[0].expected_breathing_bpm", match="old name")
+    assert "'expected_breaths_per_min'" in err.reason
+
+
+def test_old_expected_key_is_not_offered_as_allowed():
+    text = replace_line(VALID, "expected_breaths_per_min = 12", "expected_breaths = 12")
+    err = refuse(text, line=16, field="phases[0].expected_breaths", match="unknown key")
+    assert "expected_breathing_bpm" not in err.reason
+    assert "did you mean 'expected_breaths_per_min'" in err.reason
