@@ -16,6 +16,9 @@ SETTINGS_FILE = "settings.json"
 DEFAULT_MARKER_LABELS = ("distraction", "movement", "noise", "talked", "insight")
 """Reusable marker labels offered before the user adds their own."""
 
+_OLD_NAMES = {"pacer_rate_bpm": "pacer_breaths_per_min"}
+"""Setting names older versions wrote (old -> current); read, never written."""
+
 
 @dataclass
 class KnownStrap:
@@ -89,14 +92,20 @@ class AppSettings:
             settings.problems.append(f"{path}: expected an object; using defaults")
             return settings
         names = {f.name for f in fields(cls)} - {"problems"}
-        for key, value in data.items():
+        for stored, value in data.items():
+            key = _OLD_NAMES.get(stored, stored)
+            if key != stored and key in data:
+                settings.problems.append(
+                    f"{path}: old setting {stored!r} ignored ({key!r} is also set)"
+                )
+                continue
             if key not in names:
-                settings.problems.append(f"{path}: unknown setting {key!r} ignored")
+                settings.problems.append(f"{path}: unknown setting {stored!r} ignored")
                 continue
             try:
                 setattr(settings, key, _coerce(key, value, getattr(settings, key)))
             except (TypeError, ValueError) as exc:
-                settings.problems.append(f"{path}: setting {key!r} ignored ({exc})")
+                settings.problems.append(f"{path}: setting {stored!r} ignored ({exc})")
         return settings
 
     def save(self, folder: Path) -> Path:
