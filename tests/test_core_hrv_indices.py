@@ -72,7 +72,7 @@ def test_live_windows_are_the_live_settings_defaults():
         "ln_rmssd_30": s.rmssd_short_s, "rmssd_60_ms": s.rmssd_long_s,
         "ln_rmssd_60": s.rmssd_long_s, "sdnn_ms": s.stats_window_s,
         "pnn50_pct": s.stats_window_s, "sd1_ms": s.stats_window_s, "hf_ms2": s.hf_window_s,
-        "lf_ms2": s.lf_window_s, "breathing_rate_bpm": s.breathing_window_s,
+        "lf_ms2": s.lf_window_s, "breaths_per_min": s.breathing_window_s,
         "coherence_score": s.coherence_window_s, "coherence_ratio": s.coherence_window_s,
         "artifact_pct": s.artifact_window_s,
     }
@@ -83,7 +83,7 @@ def test_live_windows_are_the_live_settings_defaults():
 
 def test_every_comparison_metric_has_a_spec():
     assert set(COMPARISON_METRICS) == {f"delta_{m}" for m in METRICS}
-    assert report.METRIC_LABELS["delta_breathing_rate_bpm"] == ("Δ breathing rate",
+    assert report.METRIC_LABELS["delta_breaths_per_min"] == ("Δ breathing rate",
                                                                 "breaths/min")
     assert report.METRIC_LABELS["delta_ln_rmssd"] == ("Δ lnRMSSD", "ln ms")
 
@@ -92,7 +92,7 @@ def test_report_and_terminal_tables_come_from_the_registry():
     keys = [k for k, _, _ in report._PHASE_COLUMNS if k not in _PHASE_STRUCTURE | {"kind"}]
     assert keys == list(PHASE_INDICES)
     headers = {k: h for k, h, _ in report._PHASE_COLUMNS}
-    assert headers["breathing_rate_bpm"] == "Breathing (breaths/min)"
+    assert headers["breaths_per_min"] == "Breathing (breaths/min)"
     assert headers["lf_hf"] == "LF/HF (ratio)" and headers["ln_rmssd"] == "lnRMSSD (ln ms)"
     rr = np.full(200, 800.0)
     table = format_table(analyze_recording(Recording(np.cumsum(rr) / 1000.0, rr)))

@@ -461,7 +461,7 @@ class MainWindow(QMainWindow):
 
     def _show_free_practice(self) -> None:
         self.guidance.show_free_practice(
-            free_practice_pacer(self.settings.pacer_rate_bpm, self.settings.pacer_ie_ratio)
+            free_practice_pacer(self.settings.pacer_breaths_per_min, self.settings.pacer_ie_ratio)
         )
 
     def _on_span_changed(self, span_s: float) -> None:
@@ -472,8 +472,8 @@ class MainWindow(QMainWindow):
         self.settings.speed = speed
         self.save_settings()
 
-    def _on_pacer_changed(self, rate_bpm: float, ie_ratio: float) -> None:
-        self.settings.pacer_rate_bpm = float(rate_bpm)
+    def _on_pacer_changed(self, breaths_per_min: float, ie_ratio: float) -> None:
+        self.settings.pacer_breaths_per_min = float(breaths_per_min)
         self.settings.pacer_ie_ratio = float(ie_ratio)
         self.save_settings()
 
