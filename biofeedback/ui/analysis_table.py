@@ -49,7 +49,7 @@ _ANALYSIS_COLUMNS: tuple[_Metric, ...] = (
     _Metric("hf_ms2", "HF\n(ms²)", ".0f"),
     _Metric("lf_ms2", "LF\n(ms²)", ".0f"),
     _Metric("lf_hf", "LF/HF", ".2f"),
-    _Metric("breathing_rate_bpm", "Breathing\n(/min)", ".1f"),
+    _Metric("breaths_per_min", "Breathing\n(/min)", ".1f"),
     _Metric("hf_valid", "HF\nvalid", "bool"),
 )
 _HIDDEN_KEYS = frozenset({"phase_id"})

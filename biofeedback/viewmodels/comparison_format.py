@@ -25,7 +25,7 @@ METRIC_LABELS: dict[str, tuple[str, str, int]] = {
     "delta_hr_bpm": ("Δ HR", "bpm", 2),
     "delta_hf_ms2": ("Δ HF", "ms²", 0),
     "delta_lf_ms2": ("Δ LF", "ms²", 0),
-    "delta_breathing_rate_bpm": ("Δ breathing", "/min", 2),
+    "delta_breaths_per_min": ("Δ breathing", "/min", 2),
 }
 """JSON metric -> (name, unit, decimals shown)."""
 
