@@ -16,6 +16,8 @@ import pytest
 if TYPE_CHECKING:
     from helpers import CliStep
 
+    from biofeedback.store.database import SessionStore
+
 # Qt widgets are real but drawn off screen (CI has no display).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -33,7 +35,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def store(data_dir: Path) -> Iterator[object]:
+def store(data_dir: Path) -> Iterator[SessionStore]:
     """An empty session store in the test's private data folder (``data_dir``)."""
     from biofeedback.store.database import SessionStore
 
