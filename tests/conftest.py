@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import shutil
 import sys
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from helpers import CliStep
+
+    from biofeedback.store.database import SessionStore
 
 # Qt widgets are real but drawn off screen (CI has no display).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -22,6 +32,67 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "data"
     monkeypatch.setenv("BIOFEEDBACK_DATA_DIR", str(folder))
     return folder
+
+
+@pytest.fixture
+def store(data_dir: Path) -> Iterator[SessionStore]:
+    """An empty session store in the test's private data folder (``data_dir``)."""
+    from biofeedback.store.database import SessionStore
+
+    with SessionStore.open(data_dir) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="session")
+def recorded_template(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[Sequence[CliStep]], Path]:
+    """``template(steps) -> folder``: a data folder made by running the ``biofeedback``
+    commands ``steps`` (see ``helpers.s1_study``) in order, made once per test run.
+
+    The folders are shared by every test: read them or copy them (``recorded_data_dir``),
+    never write to them. A folder for ``steps`` starts as a copy of the one made for the
+    longest prefix of ``steps`` already made, so modules that record the same study with one
+    session more or less simulate the common sessions once.
+    """
+    from biofeedback.cli.main import main
+
+    made: dict[tuple[CliStep, ...], Path] = {(): tmp_path_factory.mktemp("recorded") / "data"}
+
+    def run(step: CliStep, folder: Path) -> None:
+        # Captured here, not by the test that happens to ask first (its capsys reads stdout).
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main([*step, "--data-dir", str(folder)])
+        assert code == 0, f"{' '.join(step)}: {err.getvalue()}"
+
+    def template(steps: Sequence[CliStep]) -> Path:
+        key = tuple(tuple(step) for step in steps)
+        n = max(i for i in range(len(key) + 1) if key[:i] in made)
+        for i in range(n, len(key)):
+            # Every prefix is kept: another module may want the study one session shorter.
+            folder = tmp_path_factory.mktemp("recorded") / "data"
+            if made[key[:i]].exists():
+                shutil.copytree(made[key[:i]], folder)
+            run(key[i], folder)
+            made[key[:i + 1]] = folder
+        return made[key]
+
+    return template
+
+
+@pytest.fixture
+def recorded_data_dir(
+    recorded_template: Callable[[Sequence[CliStep]], Path], data_dir: Path
+) -> Callable[[Sequence[CliStep]], Path]:
+    """``fill(steps) -> data_dir``: this test's own copy of ``recorded_template(steps)`` in
+    its private ``data_dir``, so a test may write to its store without touching others."""
+
+    def fill(steps: Sequence[CliStep]) -> Path:
+        shutil.copytree(recorded_template(steps), data_dir)
+        return data_dir
+
+    return fill
 
 
 def cli_env(data_dir: Path) -> dict[str, str]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import math
 
 import numpy as np
 import pytest
+from helpers import run_simulated_protocol
 
 from biofeedback.analysis import AnalysisSettings, analyze_recording
 from biofeedback.analysis.windows import (
@@ -19,12 +19,7 @@ from biofeedback.analysis.windows import (
 )
 from biofeedback.core.recording import Recording
 from biofeedback.core.types import Gap, GapReason, PhaseSpan
-from biofeedback.session.live_session import LiveSession
-from biofeedback.session.protocol_session import ProtocolSession
 from biofeedback.store import SessionStore
-from protocols.library import get_protocol
-from sensors.simulated import SimulatedStrap
-from sensors.simulated.protocol_schedule import physiology_schedule
 
 SPEC = "stress_reactivity:soothing_touch"
 ANALYSED = ["baseline", "stressor", "practice", "recovery"]
@@ -33,15 +28,9 @@ ANALYSED = ["baseline", "stressor", "practice", "recovery"]
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory) -> Recording:
     """A simulated soothing-touch stress-reactivity session, recorded at max speed."""
-    protocol = get_protocol(SPEC)
     path = tmp_path_factory.mktemp("windows") / "db.sqlite3"
     with SessionStore(path) as store:
-        strap = SimulatedStrap(seed=1, speed="max", duration_s=protocol.duration_s + 60.0,
-                               schedule=physiology_schedule(protocol))
-        session = LiveSession(strap, store=store, protocol_id=protocol.id, neurokit=False,
-                              commit_interval_s=0.05)
-        ProtocolSession(session, protocol, simulated_participant=True, seed=1)
-        asyncio.run(session.run())
+        _, session, _ = run_simulated_protocol(store, SPEC, seed=1)
         return store.load_recording(session.session_id)
 
 
@@ -106,14 +95,10 @@ def test_stressor_raises_hr_and_lowers_ln_rmssd(windows):
 
 def test_hf_is_withheld_when_not_valid(tmp_path):
     # Slow paced breathing (about 6/min) moves RSA into LF: HF must not be reported.
-    protocol = get_protocol("stress_reactivity:resonance_breathing")
     with SessionStore(tmp_path / "db.sqlite3") as store:
-        strap = SimulatedStrap(seed=4, speed="max", duration_s=protocol.duration_s + 60.0,
-                               schedule=physiology_schedule(protocol))
-        session = LiveSession(strap, store=store, protocol_id=protocol.id, neurokit=False,
-                              commit_interval_s=0.05)
-        ProtocolSession(session, protocol, simulated_participant=True, seed=4)
-        asyncio.run(session.run())
+        _, session, _ = run_simulated_protocol(
+            store, "stress_reactivity:resonance_breathing", seed=4
+        )
         rec = store.load_recording(session.session_id)
     # 240-s windows get LF only when the 250-s LF minimum is relaxed below the window length
     # (the intervals inside a window add up to a little less than its length).

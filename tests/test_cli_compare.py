@@ -6,23 +6,15 @@ import csv
 import json
 
 import pytest
+from helpers import s1_study
 
 from biofeedback.cli.main import main
 
 
-@pytest.fixture(scope="module")
-def study_dir(tmp_path_factory):
-    data = str(tmp_path_factory.mktemp("compare") / "data")
-
-    def cli(*args):
-        assert main([*args, "--data-dir", data]) == 0
-
-    cli("study", "create", "S1", "--conditions", "soothing_touch,mindfulness_of_breathing")
-    for seed in range(1, 5):
-        cli("record", "--source", "sim", "--speed", "max", "--seed", str(seed), "--study", "S1",
-            "--participant", f"P{seed}", "--protocol", "practice_comparison", "--quiet",
-            "--no-neurokit")
-    return data
+@pytest.fixture
+def study_dir(recorded_data_dir) -> str:
+    """Study S1 with one practice_comparison session of each of P1-P4 (seeds 1-4)."""
+    return str(recorded_data_dir(s1_study(["P1", "P2", "P3", "P4"])))
 
 
 def test_compare_json_and_tidy_csv(study_dir, tmp_path, capsys):

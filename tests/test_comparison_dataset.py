@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
+from helpers import s1_study, sim_record
 
 from biofeedback.analysis.settings import AnalysisSettings
 from biofeedback.analysis.windows import WindowSettings
-from biofeedback.cli.main import main
 from biofeedback.comparison.dataset import (
     SelectionError,
     comparison_rows,
@@ -18,22 +19,16 @@ from biofeedback.store import SessionStore
 
 
 @pytest.fixture(scope="module")
-def study_data(tmp_path_factory):
+def study_data(recorded_template, tmp_path_factory):
     """Study S1 (soothing touch vs mindfulness of breathing): P1 and P2 each record both
     conditions in one practice_comparison session; P3 records one session then is cut off."""
     data = str(tmp_path_factory.mktemp("comparison") / "data")
-
-    def cli(*args):
-        assert main([*args, "--data-dir", data]) == 0
-
-    cli("study", "create", "S1", "--conditions", "soothing_touch,mindfulness_of_breathing")
-    for seed, pid in enumerate(("P1", "P2"), 1):
-        cli("record", "--source", "sim", "--speed", "max", "--seed", str(seed), "--study", "S1",
-            "--participant", pid, "--protocol", "practice_comparison", "--quiet",
-            "--no-neurokit")
-    # An interrupted session of the study (status set as a crash would leave it).
-    cli("record", "--source", "sim", "--speed", "max", "--seed", "9", "--study", "S1",
-        "--participant", "P3", "--quiet", "--no-neurokit", "--duration", "120")
+    shutil.copytree(recorded_template([
+        *s1_study(["P1", "P2"]),
+        sim_record(9, "P3", "--study", "S1", "--duration", "120"),
+    ]), data)
+    # P3's session becomes an interrupted session of the study (status set as a crash
+    # would leave it).
     with SessionStore.open(data) as store:
         last = store.list_sessions()[0].id
         store.finish_session(last, "interrupted")

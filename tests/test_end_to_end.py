@@ -24,12 +24,6 @@ def record(store: SessionStore, strap: SimulatedStrap, **kwargs) -> LiveSession:
     return session
 
 
-@pytest.fixture
-def store(tmp_path):
-    with SessionStore(tmp_path / "db.sqlite3") as s:
-        yield s
-
-
 def test_ten_minute_recording_agrees_with_ground_truth(store):
     strap = SimulatedStrap(seed=21, speed="max", duration_s=600.0)
     session = record(store, strap)

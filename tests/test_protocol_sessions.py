@@ -6,6 +6,7 @@ import asyncio
 import json
 
 import pytest
+from helpers import run_simulated_protocol as run_protocol
 
 from biofeedback.analysis import analyze_recording
 from biofeedback.cli.main import main
@@ -24,23 +25,6 @@ SPECS = [p.id for p in list_protocols()] + [
     "stress_reactivity:mindfulness_of_breathing",
     "practice_comparison:affectionate_breathing,body_scan",
 ]
-
-
-def run_protocol(store, spec: str, seed: int = 1):
-    protocol = get_protocol(spec)
-    strap = SimulatedStrap(seed=seed, speed="max", duration_s=protocol.duration_s + 60.0,
-                           schedule=physiology_schedule(protocol))
-    session = LiveSession(strap, store=store, protocol_id=protocol.id, neurokit=False,
-                          commit_interval_s=0.05)
-    runner = ProtocolSession(session, protocol, simulated_participant=True, seed=seed)
-    asyncio.run(session.run())
-    return protocol, session, runner
-
-
-@pytest.fixture
-def store(tmp_path):
-    with SessionStore(tmp_path / "db.sqlite3") as s:
-        yield s
 
 
 @pytest.mark.parametrize("spec", SPECS)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import s1_study, sim_record
 
 from biofeedback.cli import report as report_cli
 from biofeedback.cli.common import UsageError
-from biofeedback.cli.main import main
 from biofeedback.comparison import svg
 from biofeedback.comparison.report import (
     _breathing_section,
@@ -81,27 +82,25 @@ def assert_self_contained(html: str, parser: StrictParser) -> None:
     assert "@import" not in html and "url(" not in html
 
 
-def report_args(data: str, out: Path, session: int | None = None,
+def report_args(data: str | Path, out: Path, session: int | None = None,
                 study: str | None = None) -> argparse.Namespace:
     return argparse.Namespace(session=session, study=study, out=out, workers=1,
                               data_dir=data)
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    data = str(tmp_path_factory.mktemp("report") / "data")
+# Study S1 with P1-P3 (sessions 1-3) and session 4, a stress_reactivity session of Q1
+# outside any study.
+RECORDED = (*s1_study(["P1", "P2", "P3"]),
+            sim_record(7, "Q1", "--protocol", "stress_reactivity"))
 
-    def cli(*args):
-        assert main([*args, "--data-dir", data]) == 0
 
-    cli("study", "create", "S1", "--conditions", "soothing_touch,mindfulness_of_breathing")
-    for seed in range(1, 4):
-        cli("record", "--source", "sim", "--speed", "max", "--seed", str(seed), "--study", "S1",
-            "--participant", f"P{seed}", "--protocol", "practice_comparison", "--quiet",
-            "--no-neurokit")
-    cli("record", "--source", "sim", "--speed", "max", "--seed", "7", "--participant", "Q1",
-        "--protocol", "stress_reactivity", "--quiet", "--no-neurokit")
-    return data
+@pytest.fixture
+def data_dir(recorded_template, tmp_path_factory) -> Path:
+    """This test's own copy of ``RECORDED``, outside ``tmp_path`` (a test checks that a
+    failed report leaves ``tmp_path`` empty)."""
+    folder = tmp_path_factory.mktemp("report") / "data"
+    shutil.copytree(recorded_template(RECORDED), folder)
+    return folder
 
 
 def test_session_report(data_dir, tmp_path, capsys):
@@ -199,7 +198,7 @@ def test_bad_inputs_give_sentences_and_write_nothing(data_dir, tmp_path):
 
     parser = argparse.ArgumentParser(prog="biofeedback")
     report_cli.add_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["report", "3", "--out", str(out), "--data-dir", data_dir])
+    args = parser.parse_args(["report", "3", "--out", str(out), "--data-dir", str(data_dir)])
     assert args.session == 3 and args.study is None
     for bad in (["report", "--out", str(out)],                      # neither
                 ["report", "3", "--study", "S1", "--out", str(out)],  # both

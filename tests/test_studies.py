@@ -26,12 +26,6 @@ from protocols.design import design_orders
 from protocols.library import UnknownProtocolError
 
 
-@pytest.fixture
-def store(tmp_path):
-    with SessionStore.open(tmp_path / "data") as s:
-        yield s
-
-
 def test_create_and_get(store):
     created = create_study(store, "compassion-2025", ["soothing", "attention"], 7.5)
     assert created.conditions == ("soothing", "attention")

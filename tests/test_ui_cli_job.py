@@ -7,11 +7,10 @@ import asyncio
 import os
 
 import pytest
+from helpers import record_free_session
 
-from biofeedback.session.live_session import LiveSession
 from biofeedback.store.database import SessionStore
 from biofeedback.ui.cli_job import CliJob, cli_error_sentence
-from sensors.simulated import SimulatedStrap
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="process groups are POSIX")
 
@@ -21,11 +20,7 @@ def store_dir(tmp_path_factory):
     """A data folder holding one 2-min simulated session."""
     folder = tmp_path_factory.mktemp("cli_job") / "data"
     with SessionStore.open(folder) as store:
-        session = LiveSession(
-            SimulatedStrap(seed=5, speed=None, duration_s=120.0), store=store,
-            participant_id="p01", neurokit=False,
-        )
-        asyncio.run(session.run(duration_s=120.0))
+        session = record_free_session(store, seed=5, duration_s=120.0)
         n_beats = store.list_sessions()[0].n_beats
     return folder, session.session_id, n_beats
 

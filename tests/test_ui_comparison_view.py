@@ -10,9 +10,9 @@ import shutil
 import subprocess
 
 import pytest
+from helpers import s1_study
 from ui_helpers import JobWatch, assert_job_left_the_gui_free, waiter, watch_job
 
-from biofeedback.cli.main import main
 from biofeedback.store.paths import database_path
 from biofeedback.ui.comparison import ComparisonView
 from biofeedback.viewmodels.comparison_format import format_p, format_value, parse_participants
@@ -21,38 +21,30 @@ from conftest import PYTHON, cli_env, save_screenshot
 PARTICIPANTS = ("P1", "P2", "P3")
 
 
-@pytest.fixture(scope="module")
-def study_template(tmp_path_factory):
-    """Study S1 (soothing touch vs mindfulness of breathing) with one practice-comparison
-    session of each of three simulated participants, recorded once for the module."""
-    folder = tmp_path_factory.mktemp("comparison") / "data"
-
-    def cli(*args: str) -> None:
-        assert main([*args, "--data-dir", str(folder)]) == 0
-
-    cli("study", "create", "S1", "--conditions", "soothing_touch,mindfulness_of_breathing")
-    for seed, participant in enumerate(PARTICIPANTS, start=1):
-        cli("record", "--source", "sim", "--speed", "max", "--seed", str(seed), "--study", "S1",
-            "--participant", participant, "--protocol", "practice_comparison", "--quiet",
-            "--no-neurokit")
-    return folder
+# Study S1 (soothing touch vs mindfulness of breathing) with one practice-comparison session
+# of each of three simulated participants.
+STUDY = s1_study(PARTICIPANTS)
 
 
 @pytest.fixture(scope="module")
-def cli_result(study_template) -> dict:
+def cli_result(recorded_template, tmp_path_factory) -> dict:
     """What ``biofeedback compare --study S1 --json`` prints for the study."""
+    # On a copy: the template is shared by the whole run and must not be written to.
+    folder = tmp_path_factory.mktemp("comparison") / "data"
+    shutil.copytree(recorded_template(STUDY), folder)
     done = subprocess.run(
         [PYTHON, "-m", "biofeedback", "compare", "--study", "S1", "--json", "--workers", "1",
-         "--data-dir", str(study_template)],
-        capture_output=True, text=True, env=cli_env(study_template), timeout=120, check=False,
+         "--data-dir", str(folder)],
+        capture_output=True, text=True, env=cli_env(folder), timeout=120, check=False,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
 @pytest.fixture
-def study_dir(study_template, data_dir):
-    shutil.copytree(study_template, data_dir)
+def study_dir(recorded_data_dir, data_dir):
+    """The study in this test's private data folder (the view's ``data_dir``)."""
+    assert recorded_data_dir(STUDY) == data_dir
     return data_dir
 
 

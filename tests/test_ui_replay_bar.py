@@ -8,6 +8,7 @@ import math
 import time
 
 import pytest
+from helpers import record_free_session
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from ui_helpers import waiter
@@ -19,7 +20,6 @@ from biofeedback.store.database import SessionStore
 from biofeedback.ui.replay_bar import ReplayBar, format_hms
 from conftest import save_screenshot
 from sensors.replay import ReplaySource
-from sensors.simulated import SimulatedStrap
 
 
 @pytest.fixture(scope="module")
@@ -27,11 +27,7 @@ def recording(tmp_path_factory) -> Recording:
     """A stored 10-min simulated session, read back as the browser's Replay would."""
     folder = tmp_path_factory.mktemp("replay") / "data"
     with SessionStore.open(folder) as store:
-        session = LiveSession(
-            SimulatedStrap(seed=21, speed=None, duration_s=600.0), store=store,
-            participant_id="p01", neurokit=False,
-        )
-        asyncio.run(session.run(duration_s=600.0))
+        session = record_free_session(store, seed=21, duration_s=600.0)
         return store.load_recording(session.session_id)
 
 

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 
 import pytest
+from helpers import record_free_session
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from ui_helpers import JobWatch, assert_job_left_the_gui_free, wait_for, watch_job
@@ -35,12 +36,7 @@ def template_dir(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("browser") / "data"
     ids = {}
     with SessionStore.open(folder) as store:
-        session = LiveSession(
-            SimulatedStrap(seed=11, speed=None, duration_s=120.0), store=store,
-            participant_id="p01", neurokit=False,
-        )
-        asyncio.run(session.run(duration_s=120.0))
-        ids["free"] = session.session_id
+        ids["free"] = record_free_session(store, seed=11, duration_s=120.0).session_id
     done = subprocess.run(
         [PYTHON, "-m", "biofeedback", "record", "--source", "sim", "--seed", "3", "--speed",
          "max", "--protocol", "resonance_breathing", "--participant", "p02", "--no-neurokit",
@@ -50,11 +46,7 @@ def template_dir(tmp_path_factory) -> dict:
     assert done.returncode == 0, done.stderr
     ids["protocol"] = int(done.stdout.strip())
     with SessionStore.open(folder) as store:
-        session = LiveSession(
-            SimulatedStrap(seed=12, speed=None, duration_s=180.0), store=store,
-            participant_id="p01", neurokit=False,
-        )
-        asyncio.run(session.run(duration_s=180.0))
+        session = record_free_session(store, seed=12, duration_s=180.0)
         ids["interrupted"] = session.session_id
         # What the store does to a session whose recorder died.
         store.finish_session(session.session_id, "interrupted")
