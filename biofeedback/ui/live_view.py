@@ -163,30 +163,7 @@ class LiveView(QWidget):
         self.rr_plot.addItem(self.rr_curve)
         self.rr_plot.addItem(self.rr_artifacts)
 
-        # (c) trend of lnRMSSD (left axis) and HF (right axis, its own view box)
-        self.trend_plot = self._time_plot(2, 0, 1, show_time=True)
-        self.trend_plot.setXLink(self.hr_plot)
-        self.trend_plot.setLabel("left", "lnRMSSD (ln ms)", color=theme.ln_rmssd.name())
-        self.trend_plot.setLabel("bottom", "session time (min:s)", color=theme.foreground.name())
-        self.ln_rmssd_curve = Curve(
-            pen=pg.mkPen(theme.ln_rmssd, width=2), connect="finite"
-        )
-        self.trend_plot.addItem(self.ln_rmssd_curve)
-        self.hf_view = pg.ViewBox(enableMouse=False)
-        self.hf_view.disableAutoRange()
-        self.trend_plot.showAxis("right")
-        self.trend_plot.scene().addItem(self.hf_view)
-        right = self.trend_plot.getAxis("right")
-        right.linkToView(self.hf_view)
-        right.setLabel("HF (ms²)", color=theme.hf.name())
-        right.setStyle(showValues=True)
-        right.setWidth(58)
-        self.hf_view.setXLink(self.trend_plot)
-        self.hf_curve = Curve(
-            pen=pg.mkPen(theme.hf, width=2, style=Qt.PenStyle.DashLine), connect="finite"
-        )
-        self.hf_view.addItem(self.hf_curve)
-        self.trend_plot.vb.sigResized.connect(self._sync_hf_view)
+        self._build_trend_plot()
 
         # (d) spectrum, beside the three time plots
         spectrum = SpectrumPlot(self.graphics, theme, self._style_plot)
@@ -219,6 +196,33 @@ class LiveView(QWidget):
             MarkerLines(self.rr_plot, theme, labelled=False),
             MarkerLines(self.trend_plot, theme, labelled=False),
         ]
+
+    def _build_trend_plot(self) -> None:
+        """(c) the trend of lnRMSSD (left axis) and HF (right axis, its own view box)."""
+        theme = self._theme
+        self.trend_plot = self._time_plot(2, 0, 1, show_time=True)
+        self.trend_plot.setXLink(self.hr_plot)
+        self.trend_plot.setLabel("left", "lnRMSSD (ln ms)", color=theme.ln_rmssd.name())
+        self.trend_plot.setLabel("bottom", "session time (min:s)", color=theme.foreground.name())
+        self.ln_rmssd_curve = Curve(
+            pen=pg.mkPen(theme.ln_rmssd, width=2), connect="finite"
+        )
+        self.trend_plot.addItem(self.ln_rmssd_curve)
+        self.hf_view = pg.ViewBox(enableMouse=False)
+        self.hf_view.disableAutoRange()
+        self.trend_plot.showAxis("right")
+        self.trend_plot.scene().addItem(self.hf_view)
+        right = self.trend_plot.getAxis("right")
+        right.linkToView(self.hf_view)
+        right.setLabel("HF (ms²)", color=theme.hf.name())
+        right.setStyle(showValues=True)
+        right.setWidth(58)
+        self.hf_view.setXLink(self.trend_plot)
+        self.hf_curve = Curve(
+            pen=pg.mkPen(theme.hf, width=2, style=Qt.PenStyle.DashLine), connect="finite"
+        )
+        self.hf_view.addItem(self.hf_curve)
+        self.trend_plot.vb.sigResized.connect(self._sync_hf_view)
 
     def _artifact_points(self) -> pg.ScatterPlotItem:
         theme = self._theme
