@@ -340,7 +340,7 @@ def apply_overrides(protocol: PracticeProtocol, **overrides: Any) -> PracticePro
                 if problem:
                     raise ProtocolOverrideError(f"phase {phase.id!r}: {problem}")
                 phase = dataclasses.replace(
-                    phase, pacer=pacer, expected_breathing_bpm=pacer.breaths_per_min
+                    phase, pacer=pacer, expected_breaths_per_min=pacer.breaths_per_min
                 )
             if "practice_min" in values:
                 phase = _resize(phase, float(values["practice_min"]) * 60.0)

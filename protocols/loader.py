@@ -32,8 +32,11 @@ Each ``[[phases]]``:
 ``category``                category of that practice (practice phases only; defaults to the
                             protocol's category when that is a practice category)
 ``instructions``            text shown when the phase starts
-``expected_breathing_bpm``  breaths/min the phase is expected to produce (default: the pacer
-                            rate when there is a pacer)
+``expected_breaths_per_min``
+                            breaths/min the phase is expected to produce (default: the pacer
+                            rate when there is a pacer); files written before the breathing
+                            rate was renamed spell it ``expected_breathing_bpm``, which is
+                            still read (giving both in one phase is an error)
 ``[phases.pacer]``          ``breaths_per_min`` (2-30) and ``inhale_exhale_ratio`` (> 0,
                             default 1), or ``inhale_s`` + ``exhale_s`` (rate derived, or checked
                             when also given); optional ``hold_after_inhale_s``,
@@ -64,7 +67,7 @@ Example::
     name = "Settling in"
     kind = "baseline"
     duration_min = 2
-    expected_breathing_bpm = 12
+    expected_breaths_per_min = 12
 
     [[phases]]
     id = "report_pre"
@@ -150,8 +153,11 @@ _TOP_KEYS = ("id", "name", "category", "description", "sources", "defaults", "ph
 _DEFAULT_KEYS = ("practice", "category", "pacer", "self_report")
 _PHASE_KEYS = (
     "id", "name", "kind", "duration_s", "duration_min", "practice", "category", "instructions",
-    "expected_breathing_bpm", "pacer", "prompts", "self_report", "stressor",
+    "expected_breaths_per_min", "pacer", "prompts", "self_report", "stressor",
 )
+_OLD_EXPECTED_KEY = "expected_breathing_bpm"
+"""Old name of ``expected_breaths_per_min`` (protocol files written before the breathing rate
+was renamed); still read, never written, and not offered in "allowed keys" messages."""
 _PACER_KEYS = (
     "breaths_per_min", "inhale_exhale_ratio", "inhale_s", "exhale_s",
     "hold_after_inhale_s", "hold_after_exhale_s",
@@ -554,6 +560,27 @@ def _prompts(c: _Checker, raw: Any, path: Path_, duration: float) -> tuple[Guida
     return tuple(prompts)
 
 
+def _expected_breathing(
+    c: _Checker, table: dict[str, Any], path: Path_, pacer: PacerSettings | None
+) -> float | None:
+    """The phase's expected breathing rate, breaths/min, under its new or its old key name."""
+    key = "expected_breaths_per_min"
+    if _OLD_EXPECTED_KEY in table:
+        if key in table:
+            c.fail(
+                (*path, _OLD_EXPECTED_KEY),
+                f"both {key!r} and its old name {_OLD_EXPECTED_KEY!r} are given; keep only "
+                f"{key!r}",
+            )
+        key = _OLD_EXPECTED_KEY
+    if key not in table:
+        return pacer.breaths_per_min if pacer is not None else None
+    given = c.number(table[key], (*path, key))
+    if not MIN_BREATHS_PER_MIN <= given <= 60.0:
+        c.fail((*path, key), f"{given:g} breaths/min is outside {MIN_BREATHS_PER_MIN:g}-60")
+    return given
+
+
 def _phase(
     c: _Checker,
     table: dict[str, Any],
@@ -561,7 +588,7 @@ def _phase(
     protocol_category: ProtocolCategory,
     defaults: dict[str, Any],
 ) -> Phase:
-    c.keys(table, _PHASE_KEYS, path)
+    c.keys({k: v for k, v in table.items() if k != _OLD_EXPECTED_KEY}, _PHASE_KEYS, path)
     phase_id = c.identifier(c.required(table, "id", path), (*path, "id"))
     name = c.string(c.required(table, "name", path), (*path, "name"))
     kind = c.choice(c.required(table, "kind", path), PhaseKind, (*path, "kind"), "phase kind")
@@ -616,17 +643,7 @@ def _phase(
     elif kind is PhaseKind.PRACTICE:
         pacer = defaults.get("pacer")
 
-    expected: float | None
-    if "expected_breathing_bpm" in table:
-        given = c.number(table["expected_breathing_bpm"], (*path, "expected_breathing_bpm"))
-        if not MIN_BREATHS_PER_MIN <= given <= 60.0:
-            c.fail(
-                (*path, "expected_breathing_bpm"),
-                f"{given:g} breaths/min is outside {MIN_BREATHS_PER_MIN:g}-60",
-            )
-        expected = given
-    else:
-        expected = pacer.breaths_per_min if pacer is not None else None
+    expected = _expected_breathing(c, table, path, pacer)
 
     prompts = _prompts(c, table.get("prompts", []), (*path, "prompts"), duration)
 
@@ -669,7 +686,7 @@ def _phase(
         instructions=instructions,
         prompts=prompts,
         pacer=pacer,
-        expected_breathing_bpm=expected,
+        expected_breaths_per_min=expected,
         self_report=items,
         stressor=stressor,
     )
@@ -853,9 +870,9 @@ def dump_protocol_toml(protocol: PracticeProtocol) -> str:
             lines.append(f"category = {_toml_string(phase.category.value)}")
         if phase.instructions:
             lines.append(f"instructions = {_toml_string(phase.instructions)}")
-        if phase.expected_breathing_bpm is not None:
+        if phase.expected_breaths_per_min is not None:
             lines.append(
-                f"expected_breathing_bpm = {_toml_value(float(phase.expected_breathing_bpm))}"
+                f"expected_breaths_per_min = {_toml_value(float(phase.expected_breaths_per_min))}"
             )
         if phase.pacer is not None:
             p = phase.pacer

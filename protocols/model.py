@@ -140,7 +140,7 @@ class Phase:
         Timed guidance, sorted by ``at_s``.
     pacer : PacerSettings or None
         Breathing pacer; None = no pacer (natural breathing).
-    expected_breathing_bpm : float or None
+    expected_breaths_per_min : float or None
         Breathing rate the phase is expected to produce, breaths/min (pacer rate, or a typical
         value), used by the simulated strap and by the analysis' breathing checks.
     self_report : tuple of SelfReportItem
@@ -158,7 +158,7 @@ class Phase:
     instructions: str = ""
     prompts: tuple[GuidancePrompt, ...] = ()
     pacer: PacerSettings | None = None
-    expected_breathing_bpm: float | None = None
+    expected_breaths_per_min: float | None = None
     self_report: tuple[SelfReportItem, ...] = ()
     stressor: StressorSettings | None = None
 

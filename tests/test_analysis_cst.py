@@ -122,5 +122,5 @@ def test_spectral_equals_neurokit2(derived, reference, index):
     assert phase.hf_ms2 == pytest.approx(direct["HRV_HF"], rel=1e-9)
     assert phase.lf_ms2 == pytest.approx(direct["HRV_LF"], rel=1e-9)
     assert phase.lf_hf == pytest.approx(direct["HRV_LFHF"], rel=1e-9)
-    assert phase.breathing_rate_bpm is not None
-    assert 3.0 <= phase.breathing_rate_bpm <= 30.0
+    assert phase.breaths_per_min is not None
+    assert 3.0 <= phase.breaths_per_min <= 30.0

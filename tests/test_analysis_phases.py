@@ -106,7 +106,7 @@ def test_format_table_lists_every_phase():
 def test_settings_to_dict_and_validation():
     d = AnalysisSettings().to_dict()
     assert d["correction"] == "kubios" and d["hf_band_hz"] == [0.15, 0.4]
-    assert d["interpolation_rate_hz"] == 4.0 and d["min_hf_breathing_bpm"] == 9.0
+    assert d["interpolation_rate_hz"] == 4.0 and d["min_hf_breaths_per_min"] == 9.0
     json.dumps(d)
     with pytest.raises(ValueError):
         AnalysisSettings(correction="spline")  # type: ignore[arg-type]
@@ -175,7 +175,7 @@ def test_invalid_input_raises():
 def test_breathing_rate_and_hf_validity(breaths_per_min, valid):
     rr, t = synth(300, breath_hz=breaths_per_min / 60.0, seed=7)
     row = analyze_recording(Recording(rr, t)).phases[0]
-    assert row.breathing_rate_bpm == pytest.approx(breaths_per_min, abs=0.5)
+    assert row.breaths_per_min == pytest.approx(breaths_per_min, abs=0.5)
     assert row.hf_valid is valid
     if not valid:
         assert any("below 9/min" in note for note in row.notes)

@@ -91,7 +91,7 @@ def test_window_values_equal_analyze_recording_on_the_same_span(recording):
         assert w.rmssd_ms == pytest.approx(row.rmssd_ms, rel=1e-12)
         assert w.ln_rmssd == pytest.approx(row.ln_rmssd, rel=1e-12)
         assert w.lf_ms2 == pytest.approx(row.lf_ms2, rel=1e-9)
-        assert w.breathing_rate_bpm == pytest.approx(row.breathing_rate_bpm, rel=1e-12)
+        assert w.breaths_per_min == pytest.approx(row.breaths_per_min, rel=1e-12)
         assert w.hf_valid == row.hf_valid
         assert w.hf_ms2 == (pytest.approx(row.hf_ms2, rel=1e-9) if row.hf_valid else None)
 
@@ -120,7 +120,7 @@ def test_hf_is_withheld_when_not_valid(tmp_path):
     lf240 = AnalysisSettings(min_lf_duration_s=235.0)
     practice = next(w for w in phase_windows(rec, analysis_settings=lf240)
                     if w.kind == "practice")
-    assert practice.breathing_rate_bpm == pytest.approx(6.0, abs=0.5)
+    assert practice.breaths_per_min == pytest.approx(6.0, abs=0.5)
     assert practice.hf_valid is False and practice.hf_ms2 is None
     assert practice.lf_ms2 is not None and not practice.excluded
 
@@ -188,7 +188,7 @@ def test_to_dict_is_json_ready(windows):
     record = windows["practice"].to_dict()
     json.dumps(record, allow_nan=False)
     assert record["phase_id"] == "practice" and record["duration_s"] == 240.0
-    assert {"hr_bpm", "rmssd_ms", "ln_rmssd", "hf_ms2", "lf_ms2", "breathing_rate_bpm",
+    assert {"hr_bpm", "rmssd_ms", "ln_rmssd", "hf_ms2", "lf_ms2", "breaths_per_min",
             "hf_valid", "excluded", "exclusion_reason", "short"} <= set(record)
     json.dumps(WindowSettings().to_dict())
 

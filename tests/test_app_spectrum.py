@@ -38,7 +38,7 @@ def test_the_peak_sits_at_the_modulation_frequency(freq_hz, band):
     spec = live_spectrum(times, rr, window_s=120.0)
     assert spec is not None
     assert spec.breathing_peak_hz == pytest.approx(freq_hz, abs=0.01)
-    assert spec.breathing_rate_bpm == pytest.approx(60 * freq_hz, abs=0.6)
+    assert spec.breaths_per_min == pytest.approx(60 * freq_hz, abs=0.6)
     peak = spec.freq_hz[np.argmax(spec.psd_ms2_hz)]
     assert peak == pytest.approx(freq_hz, abs=0.01)
     assert spec.lf_band_hz == LF_BAND_HZ and spec.hf_band_hz == HF_BAND_HZ
@@ -108,6 +108,6 @@ def test_current_segment_of_a_running_session():
     assert spec is not None
     same = session_spectrum(session)
     np.testing.assert_array_equal(same.psd_ms2_hz, spec.psd_ms2_hz)
-    assert spec.breathing_rate_bpm == pytest.approx(
-        session.indices().breathing_rate_bpm, abs=2.0
+    assert spec.breaths_per_min == pytest.approx(
+        session.indices().breaths_per_min, abs=2.0
     )

@@ -51,7 +51,7 @@ def test_analyze_json_has_every_field(recorded, capsys):
     phase = doc["phases"][0]
     for key in ("name", "start_s", "duration_s", "n_beats", "artifact_pct", "mean_hr_bpm",
                 "mean_rr_ms", "rmssd_ms", "ln_rmssd", "sdnn_ms", "pnn50_pct", "sd1_ms",
-                "sd2_ms", "hf_ms2", "lf_ms2", "lf_hf", "breathing_rate_bpm", "hf_valid"):
+                "sd2_ms", "hf_ms2", "lf_ms2", "lf_hf", "breaths_per_min", "hf_valid"):
         assert key in phase
     assert 40 < phase["mean_hr_bpm"] < 100
     assert doc["settings"]["correction"] == "kubios"

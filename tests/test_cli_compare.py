@@ -38,7 +38,7 @@ def test_compare_json_and_tidy_csv(study_dir, tmp_path, capsys):
             "d_z_ci_high", "p_t", "p_wilcoxon"}
     metrics = [c["metric"] for c in result["comparisons"]]
     assert metrics == ["delta_ln_rmssd", "delta_hr_bpm", "delta_hf_ms2", "delta_lf_ms2",
-                       "delta_breathing_rate_bpm"]
+                       "delta_breaths_per_min"]
     for c in result["comparisons"]:
         assert keys <= set(c)
         assert c["n"] == 4 and c["contrast"] == "self_soothing - attention"
@@ -67,8 +67,8 @@ def test_compare_json_and_tidy_csv(study_dir, tmp_path, capsys):
     )
     # Breathing beside every contrast: the simulator breathes 10/min in soothing touch and
     # 11/min in mindfulness of breathing.
-    assert ln["breathing_rate_bpm_self_soothing"] == pytest.approx(10.0, abs=0.5)
-    assert ln["breathing_rate_bpm_attention"] == pytest.approx(11.0, abs=0.5)
+    assert ln["breaths_per_min_self_soothing"] == pytest.approx(10.0, abs=0.5)
+    assert ln["breaths_per_min_attention"] == pytest.approx(11.0, abs=0.5)
     trend = result["trends"][0]
     assert trend["participant_id"] == "P1" and len(trend["sessions"]) == 1
     with table.open() as f:

@@ -18,7 +18,7 @@ def window(kind, *, practice=None, category=None, ln=3.5, hr=65.0, hf=500.0, lf=
     return {
         "phase_id": phase_id or (practice or kind), "kind": kind, "practice": practice,
         "category": category, "ln_rmssd": ln, "hr_bpm": hr, "hf_ms2": hf if hf_valid else None,
-        "lf_ms2": lf, "breathing_rate_bpm": breathing, "hf_valid": hf_valid,
+        "lf_ms2": lf, "breaths_per_min": breathing, "hf_valid": hf_valid,
         "excluded": excluded, "exclusion_reason": "artifacts 8.0 % > 5 %" if excluded else None,
     }
 
@@ -59,7 +59,7 @@ def test_deltas_from_the_session_baseline_with_reasons_for_what_is_missing():
     p1 = {r.practice: r for r in responses if r.participant_id == "P1"}
     assert p1["soothing_touch"].delta["ln_rmssd"] == pytest.approx(0.4)
     assert p1["soothing_touch"].delta["hr_bpm"] == pytest.approx(-3.0)
-    assert p1["soothing_touch"].breathing_rate_bpm == 10.0
+    assert p1["soothing_touch"].breaths_per_min == 10.0
     p2 = next(r for r in responses if r.session_id == 2 and r.category == "self_soothing")
     assert p2.delta["hf_ms2"] is None
     assert "HF not valid in the practice window" in p2.missing["hf_ms2"]

@@ -72,7 +72,7 @@ def test_rows_are_tidy_one_per_window_and_equal_serial_and_parallel(study_data, 
     flat = parallel[0].to_dict()
     assert flat["participant_id"] == "P1" and flat["study"] == "S1"
     assert flat["end_s"] - flat["start_s"] == pytest.approx(240.0)
-    assert {"hr_bpm", "ln_rmssd", "hf_ms2", "lf_ms2", "breathing_rate_bpm", "excluded",
+    assert {"hr_bpm", "ln_rmssd", "hf_ms2", "lf_ms2", "breaths_per_min", "excluded",
             "exclusion_reason", "artifact_pct"} <= set(flat)
     json.dumps([r.to_dict() for r in parallel])
 

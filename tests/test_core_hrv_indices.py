@@ -75,7 +75,7 @@ def test_live_windows_are_the_live_settings_defaults():
         "ln_rmssd_30": s.rmssd_short_s, "rmssd_60_ms": s.rmssd_long_s,
         "ln_rmssd_60": s.rmssd_long_s, "sdnn_ms": s.stats_window_s,
         "pnn50_pct": s.stats_window_s, "sd1_ms": s.stats_window_s, "hf_ms2": s.hf_window_s,
-        "lf_ms2": s.lf_window_s, "breathing_rate_bpm": s.breathing_window_s,
+        "lf_ms2": s.lf_window_s, "breaths_per_min": s.breathing_window_s,
         "coherence_score": s.coherence_window_s, "coherence_ratio": s.coherence_window_s,
         "artifact_pct": s.artifact_window_s,
     }
@@ -86,7 +86,7 @@ def test_live_windows_are_the_live_settings_defaults():
 
 def test_every_comparison_metric_has_a_spec():
     assert set(COMPARISON_METRICS) == {f"delta_{m}" for m in METRICS}
-    assert report.METRIC_LABELS["delta_breathing_rate_bpm"] == ("Δ breathing rate",
+    assert report.METRIC_LABELS["delta_breaths_per_min"] == ("Δ breathing rate",
                                                                 "breaths/min")
     assert report.METRIC_LABELS["delta_ln_rmssd"] == ("Δ lnRMSSD", "ln ms")
 
@@ -95,7 +95,7 @@ def test_report_and_terminal_tables_come_from_the_registry():
     keys = [k for k, _, _ in report._PHASE_COLUMNS if k not in _PHASE_STRUCTURE | {"kind"}]
     assert keys == list(PHASE_INDICES)
     headers = {k: h for k, h, _ in report._PHASE_COLUMNS}
-    assert headers["breathing_rate_bpm"] == "Breathing (breaths/min)"
+    assert headers["breaths_per_min"] == "Breathing (breaths/min)"
     assert headers["lf_hf"] == "LF/HF (ratio)" and headers["ln_rmssd"] == "lnRMSSD (ln ms)"
     rr = np.full(200, 800.0)
     table = format_table(analyze_recording(Recording(np.cumsum(rr) / 1000.0, rr)))
@@ -149,7 +149,7 @@ def test_window_analysis_table_columns_come_from_the_registry():
         assert columns[key].header.startswith(spec.label) and columns[key].fmt == "index"
         assert columns[key].decimals == spec.decimals
     # narrow columns: the short units ("/min", "%"), no unit for counts and ratios
-    assert columns["breathing_rate_bpm"].header == "Breathing\n(/min)"
+    assert columns["breaths_per_min"].header == "Breathing\n(/min)"
     assert columns["artifact_pct"].header == "Artifacts\n(%)"
     assert columns["hf_ms2"].header == "HF\n(ms²)" and columns["lf_hf"].header == "LF/HF"
     assert columns["n_beats"].header == "Beats"
@@ -163,7 +163,7 @@ def test_window_comparison_wording_comes_from_the_registry():
         assert comparison_format.metric_parts(key) == (spec.abbrev, spec.unit_short,
                                                         spec.decimals)
         assert comparison_format.decimals(key) == spec.decimals
-    assert comparison_format.metric_label("delta_breathing_rate_bpm") == "Δ breathing (/min)"
+    assert comparison_format.metric_label("delta_breaths_per_min") == "Δ breathing (/min)"
     assert comparison_format.metric_label("delta_hr_bpm") == "Δ HR (bpm)"
     assert comparison_format.metric_parts("delta_new") == ("delta_new", "", 3)
     assert comparison_format.format_ci(-0.1234, None, 2) == "-0.12 .. –"

@@ -52,7 +52,7 @@ def test_ten_minute_recording_agrees_with_ground_truth(store):
     assert whole["n_beats"] == rec.n_beats
     assert whole["mean_hr_bpm"] == pytest.approx(60000 / clean.mean(), abs=0.5)
     assert whole["rmssd_ms"] == pytest.approx(rmssd(clean), rel=0.05)
-    assert whole["breathing_rate_bpm"] == pytest.approx(12.0, abs=1.0)
+    assert whole["breaths_per_min"] == pytest.approx(12.0, abs=1.0)
     assert whole["hf_valid"] is True
     assert whole["artifact_pct"] < 1.0
 
@@ -60,7 +60,7 @@ def test_ten_minute_recording_agrees_with_ground_truth(store):
     last = truth.clean_window(540.0, 600.0)
     assert live.rmssd_60_ms == pytest.approx(rmssd(last), rel=0.1)
     assert live.hr_bpm == pytest.approx(60000 / truth.clean_window(590, 600).mean(), rel=0.05)
-    assert live.breathing_rate_bpm == pytest.approx(12.0, abs=1.0)
+    assert live.breaths_per_min == pytest.approx(12.0, abs=1.0)
     assert live.hf_ms2 is not None and live.lf_ms2 is not None
 
 
@@ -94,9 +94,9 @@ def test_two_percent_artifacts_are_detected_live_and_corrected(store):
 
 def test_phases_with_different_breathing_and_vagal_tone(store):
     schedule = [
-        PhysiologySegment(0.0, breathing_rate_bpm=12.0, vagal_level=0.5),
-        PhysiologySegment(300.0, breathing_rate_bpm=15.0, vagal_level=0.25),
-        PhysiologySegment(600.0, breathing_rate_bpm=6.0, vagal_level=0.6),
+        PhysiologySegment(0.0, breaths_per_min=12.0, vagal_level=0.5),
+        PhysiologySegment(300.0, breaths_per_min=15.0, vagal_level=0.25),
+        PhysiologySegment(600.0, breaths_per_min=6.0, vagal_level=0.6),
     ]
     strap = SimulatedStrap(seed=4, speed="max", duration_s=900.0, schedule=schedule)
     session = record(store, strap)
@@ -106,9 +106,9 @@ def test_phases_with_different_breathing_and_vagal_tone(store):
         store.add_phase(sid, PhaseSpan(pid, pid.title(), kind, start + 5.0, start + 300.0))
     rows = {p["name"]: p for p in analyze_recording(store.load_recording(sid)).to_dict()["phases"]}
     base, stress, paced = rows["Baseline"], rows["Stressor"], rows["Paced"]
-    assert base["breathing_rate_bpm"] == pytest.approx(12.0, abs=1.0) and base["hf_valid"]
-    assert stress["breathing_rate_bpm"] == pytest.approx(15.0, abs=1.0) and stress["hf_valid"]
-    assert paced["breathing_rate_bpm"] == pytest.approx(6.0, abs=1.0)
+    assert base["breaths_per_min"] == pytest.approx(12.0, abs=1.0) and base["hf_valid"]
+    assert stress["breaths_per_min"] == pytest.approx(15.0, abs=1.0) and stress["hf_valid"]
+    assert paced["breaths_per_min"] == pytest.approx(6.0, abs=1.0)
     assert paced["hf_valid"] is False
     assert stress["mean_hr_bpm"] > base["mean_hr_bpm"] + 5
     assert stress["ln_rmssd"] < base["ln_rmssd"] - 0.3
@@ -160,13 +160,13 @@ def test_subscribers_and_neurokit_in_real_time(store):
 @pytest.mark.parametrize("seed", [4, 5, 6])
 def test_live_breathing_under_stress_is_not_mistaken_for_the_mayer_wave(store, seed):
     # Weak RSA at 15/min under a 0.1-Hz Mayer wave: the live estimate must stay at 15/min.
-    schedule = [PhysiologySegment(0.0, breathing_rate_bpm=15.0, vagal_level=0.25)]
+    schedule = [PhysiologySegment(0.0, breaths_per_min=15.0, vagal_level=0.25)]
     strap = SimulatedStrap(seed=seed, speed="max", duration_s=200.0, schedule=schedule)
     readings = []
 
     def listen(event):
         if isinstance(event, BeatsProcessed) and event.batch.received_s > 70:
-            readings.append(event.indices.breathing_rate_bpm)
+            readings.append(event.indices.breaths_per_min)
 
     session = LiveSession(strap, neurokit=False, spectral_min_wall_s=0.0)
     session.subscribe(listen)

@@ -125,14 +125,14 @@ def test_gap_resets_differences_and_spectral():
     hrv.mark_gap()
     hrv.add(600.0, t2[-1] + 30)
     s = hrv.snapshot()
-    assert s.rmssd_30_ms is None and s.hf_ms2 is None and s.breathing_rate_bpm is None
+    assert s.rmssd_30_ms is None and s.hf_ms2 is None and s.breaths_per_min is None
 
 
 @pytest.mark.parametrize("rate_per_min", [12.0, 6.0])
 def test_breathing_rate(rate_per_min):
     rr = synth_rr(180.0, rsa_hz=rate_per_min / 60, rsa_ms=50.0, lf_ms=0.0, seed=7)
     hrv, _ = feed(rr)
-    br = hrv.snapshot().breathing_rate_bpm
+    br = hrv.snapshot().breaths_per_min
     assert br is not None and abs(br - rate_per_min) <= 1.0
 
 
@@ -165,7 +165,7 @@ def test_spectral_refresh_from_timer_equals_inline():
     assert not timer.refresh_spectral_if_due()
     a, b = inline.snapshot(), timer.snapshot()
     assert b.hf_ms2 == pytest.approx(a.hf_ms2, rel=1e-12)
-    assert b.breathing_rate_bpm == pytest.approx(a.breathing_rate_bpm, rel=1e-12)
+    assert b.breaths_per_min == pytest.approx(a.breaths_per_min, rel=1e-12)
 
 
 def test_snapshot_cache_equals_fresh_computation():

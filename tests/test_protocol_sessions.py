@@ -77,10 +77,10 @@ def test_simulated_physiology_follows_the_phases(store):
                                         ("baseline", "stressor", "practice", "recovery"))
     assert stress["mean_hr_bpm"] > base["mean_hr_bpm"] + 5
     assert stress["ln_rmssd"] < base["ln_rmssd"] - 0.3
-    assert practice["breathing_rate_bpm"] == pytest.approx(6.0, abs=0.5)
+    assert practice["breaths_per_min"] == pytest.approx(6.0, abs=0.5)
     assert practice["hf_valid"] is False
-    assert base["breathing_rate_bpm"] == pytest.approx(12.0, abs=1.0)
-    assert stress["breathing_rate_bpm"] == pytest.approx(16.0, abs=1.0)
+    assert base["breaths_per_min"] == pytest.approx(12.0, abs=1.0)
+    assert stress["breaths_per_min"] == pytest.approx(16.0, abs=1.0)
     assert base["ln_rmssd"] - 0.3 < recovery["ln_rmssd"] < base["ln_rmssd"] + 0.3
 
 

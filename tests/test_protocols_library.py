@@ -28,7 +28,7 @@ SELF_SOOTHING = {
 }
 ATTENTION = {"mindfulness_of_breathing", "body_scan", "open_awareness"}
 PRACTICES = sorted(SELF_SOOTHING | ATTENTION | {"resonance_breathing", "quiet_rest"})
-EXPECTED_BPM = {
+EXPECTED_BREATHS_PER_MIN = {
     "soothing_touch": 10, "affectionate_breathing": 9, "self_compassion_break": 11,
     "loving_kindness_self": 11, "compassionate_body_scan": 10, "soothing_rhythm_breathing": 5.5,
     "mindfulness_of_breathing": 11, "body_scan": 11, "open_awareness": 12,
@@ -93,7 +93,7 @@ def test_every_builtin_is_well_formed(protocol):
         if ph.kind is PhaseKind.SELF_REPORT:
             assert [i.id for i in ph.self_report] == ITEMS
         else:
-            assert ph.expected_breathing_bpm is not None
+            assert ph.expected_breaths_per_min is not None
         if ph.kind is PhaseKind.PRACTICE:
             times = [pr.at_s for pr in ph.prompts] + [ph.duration_s]
             gaps = [b - a for a, b in itertools.pairwise(times)]
@@ -108,9 +108,9 @@ def test_practices_durations_and_breathing(pid):
     p = get_protocol(pid)
     assert [ph.id for ph in p.phases] == ["settle_in", "report_pre", "practice", "report_post"]
     assert [ph.duration_s for ph in p.phases] == [120, 60, 600, 60]
-    assert p.phase("practice").expected_breathing_bpm == EXPECTED_BPM[pid]
+    assert p.phase("practice").expected_breaths_per_min == EXPECTED_BREATHS_PER_MIN[pid]
     assert p.phase("practice").practice == pid
-    assert p.phase("settle_in").expected_breathing_bpm == 12
+    assert p.phase("settle_in").expected_breaths_per_min == 12
     if p.category is ProtocolCategory.SELF_SOOTHING:
         assert "some compassion practices can briefly lower HRV" in p.description
 
@@ -168,9 +168,9 @@ def test_stress_reactivity_template():
     assert stressor.stressor.task == "serial_subtraction"
     assert stressor.stressor.options["start"] == 1022
     assert stressor.stressor.options["step"] == 13
-    assert stressor.expected_breathing_bpm == 16
+    assert stressor.expected_breaths_per_min == 16
     assert p.phase("practice").practice == "quiet_rest"
-    assert p.phase("recovery").expected_breathing_bpm == 12
+    assert p.phase("recovery").expected_breaths_per_min == 12
 
 
 @pytest.mark.parametrize("pid", PRACTICES)
@@ -187,7 +187,7 @@ def test_stress_reactivity_with_every_practice(pid):
     assert slot.practice == pid
     assert slot.category == source.category
     assert slot.pacer == source.pacer
-    assert slot.expected_breathing_bpm == source.expected_breathing_bpm
+    assert slot.expected_breaths_per_min == source.expected_breaths_per_min
     assert slot.prompts == source.prompts  # same 10 min: unchanged
     assert load_protocol_text(dump_protocol_toml(p)) == p
     assert (p.category is ProtocolCategory.STRESS_REACTIVITY)
@@ -258,7 +258,7 @@ def test_rate_and_ratio_overrides():
     p = get_protocol("resonance_breathing", rate=5.5, ie_ratio=1.0)
     pacer = p.phase("practice").pacer
     assert (pacer.breaths_per_min, pacer.inhale_exhale_ratio) == (5.5, 1.0)
-    assert p.phase("practice").expected_breathing_bpm == 5.5
+    assert p.phase("practice").expected_breaths_per_min == 5.5
     assert p.phase("settle_in").pacer is None
     assert get_protocol("resonance_breathing").phase("practice").pacer.breaths_per_min == 6
     composed = get_protocol("stress_reactivity:resonance_breathing", rate=4.5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -41,7 +42,7 @@ id = "settle_in"
 name = "Settling in"
 kind = "baseline"
 duration_min = 2
-expected_breathing_bpm = 12
+expected_breaths_per_min = 12
 
 [[phases]]
 id = "report_pre"
@@ -141,7 +142,7 @@ def test_valid_text_loads_everything():
         "settle_in", "report_pre", "practice", "stressor", "report_post",
     ]
     assert p.phases[0].duration_s == 120.0
-    assert p.phases[0].expected_breathing_bpm == 12.0
+    assert p.phases[0].expected_breaths_per_min == 12.0
     # defaults: self-report items go to self_report phases without their own
     assert p.phases[1].self_report == (SelfReportItem("calm", "How calm are you?"),)
     practice = p.phase("practice")
@@ -149,7 +150,7 @@ def test_valid_text_loads_everything():
     assert practice.practice == "soothing_touch"
     assert practice.category is ProtocolCategory.SELF_SOOTHING  # inherited from the protocol
     assert practice.pacer == PacerSettings(6.0, 0.67)
-    assert practice.expected_breathing_bpm == 6.0  # the pacer rate
+    assert practice.expected_breaths_per_min == 6.0  # the pacer rate
     assert practice.prompts == (
         GuidancePrompt(0.0, "Settle in."), GuidancePrompt(60.0, "Notice the warmth of your hand."),
     )
@@ -182,7 +183,7 @@ def test_round_trip_awkward_values():
             Phase(
                 "p", "Paced", PhaseKind.PRACTICE, 123.456, practice="x",
                 category=ProtocolCategory.BREATHING,
-                pacer=PacerSettings(5.5, 0.8, 0.5, 1.25), expected_breathing_bpm=5.5,
+                pacer=PacerSettings(5.5, 0.8, 0.5, 1.25), expected_breaths_per_min=5.5,
                 prompts=(GuidancePrompt(0.5, "a"), GuidancePrompt(100.25, "b")),
             ),
             Phase("r", "Rest", PhaseKind.REST, 1.0),
@@ -405,7 +406,7 @@ def test_practice_needs_practice_id_and_category():
     text = VALID.replace('category = "self_soothing"', 'category = "stress_reactivity"')
     refuse(text, line=line_of(VALID, "[[phases]]", 3), field="phases[2].category",
            match="needs 'category'")
-    text = replace_line(VALID, "expected_breathing_bpm = 12", 'practice = "x"')
+    text = replace_line(VALID, "expected_breaths_per_min = 12", 'practice = "x"')
     refuse(text, line=16, field="phases[0].practice", match="only practice phases")
 
 
@@ -417,8 +418,8 @@ def test_empty_or_missing_phases():
 
 
 def test_expected_breathing_range():
-    text = replace_line(VALID, "expected_breathing_bpm = 12", "expected_breathing_bpm = 0.5")
-    refuse(text, line=16, field="phases[0].expected_breathing_bpm", match="outside")
+    text = replace_line(VALID, "expected_breaths_per_min = 12", "expected_breaths_per_min = 0.5")
+    refuse(text, line=16, field="phases[0].expected_breaths_per_min", match="outside")
 
 
 def test_inline_table_errors_fall_back_to_the_key_line():
@@ -453,3 +454,43 @@ def test_nothing_partial_is_returned(tmp_path):
     assert result is None
     # the error is raised after phases before the bad one were read: none of them leak out
     assert dataclasses.is_dataclass(load_protocol_text(VALID))
+
+
+# ------------------------------------------- old key name (before the breathing-rate rename)
+
+OLD_FORMAT = Path(__file__).parent / "data" / "old_format"
+BUILTIN_DIR = Path(__file__).parents[1] / "protocols" / "builtin"
+
+
+def test_old_expected_breathing_bpm_file_still_loads():
+    # A built-in protocol exactly as the release before the rename wrote it.
+    old = load_protocol_file(OLD_FORMAT / "stress_reactivity_expected_breathing_bpm.toml")
+    new = load_protocol_file(BUILTIN_DIR / "stress_reactivity.toml")
+    assert old == new
+    assert old.phase("stressor").expected_breaths_per_min == 16.0
+    dumped = dump_protocol_toml(old)
+    assert "expected_breaths_per_min = 16" in dumped
+    assert "expected_breathing_bpm" not in dumped
+
+
+def test_old_expected_key_in_text_is_read_and_checked():
+    old = VALID.replace("expected_breaths_per_min = 12", "expected_breathing_bpm = 12")
+    assert load_protocol_text(old) == load_protocol_text(VALID)
+    text = replace_line(VALID, "expected_breaths_per_min = 12", "expected_breathing_bpm = 0.5")
+    refuse(text, line=16, field="phases[0].expected_breathing_bpm", match="outside")
+
+
+def test_old_and_new_expected_keys_together_are_refused():
+    text = VALID.replace(
+        "expected_breaths_per_min = 12",
+        "expected_breaths_per_min = 12\nexpected_breathing_bpm = 12",
+    )
+    err = refuse(text, line=17, field="phases[0].expected_breathing_bpm", match="old name")
+    assert "'expected_breaths_per_min'" in err.reason
+
+
+def test_old_expected_key_is_not_offered_as_allowed():
+    text = replace_line(VALID, "expected_breaths_per_min = 12", "expected_breaths = 12")
+    err = refuse(text, line=16, field="phases[0].expected_breaths", match="unknown key")
+    assert "expected_breathing_bpm" not in err.reason
+    assert "did you mean 'expected_breaths_per_min'" in err.reason

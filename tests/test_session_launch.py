@@ -225,3 +225,22 @@ def test_validate_participant_id(text, ok):
     assert (problem is None) is ok
     if not ok:
         assert problem.startswith("participant id")
+
+
+def test_only_the_launcher_constructs_a_live_session():
+    # One composition root: every entry point (CLI, window, replay, study simulator) gets its
+    # session from biofeedback.session.launch; tests and benchmarks may build one directly.
+    import ast
+
+    root = Path(__file__).resolve().parent.parent
+    builders = []
+    for pkg in ("biofeedback", "sensors", "protocols"):
+        for path in sorted((root / pkg).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            builders += [
+                f"{path.relative_to(root)}:{node.lineno}"
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Call)
+                and getattr(node.func, "id", getattr(node.func, "attr", None)) == "LiveSession"
+            ]
+    assert len(builders) == 1 and builders[0].startswith("biofeedback/session/launch.py:")

@@ -104,8 +104,8 @@ def test_mean_hr_follows_the_schedule(hr):
 
 def test_rsa_peak_sits_at_the_breathing_rate_and_follows_a_change():
     schedule = [
-        PhysiologySegment(0.0, breathing_rate_bpm=12.0),
-        PhysiologySegment(300.0, breathing_rate_bpm=6.0, transition_s=10.0),
+        PhysiologySegment(0.0, breaths_per_min=12.0),
+        PhysiologySegment(300.0, breaths_per_min=6.0, transition_s=10.0),
     ]
     truth = simulate_recording(600, seed=2, schedule=schedule).truth
     rest_t = truth.clean_time_s < 300
@@ -116,9 +116,9 @@ def test_rsa_peak_sits_at_the_breathing_rate_and_follows_a_change():
     assert paced == pytest.approx(6.0, abs=1.0)
     # Resonance: the oscillation at 6/min is larger than at 12/min.
     assert truth.clean_rr_ms[paced_t].std() > 1.5 * truth.clean_rr_ms[rest_t].std()
-    assert truth.conditions_at(100.0).breathing_rate_bpm == pytest.approx(12.0)
-    assert truth.conditions_at(400.0).breathing_rate_bpm == pytest.approx(6.0)
-    assert 6.0 < truth.conditions_at(305.0).breathing_rate_bpm < 12.0  # smooth transition
+    assert truth.conditions_at(100.0).breaths_per_min == pytest.approx(12.0)
+    assert truth.conditions_at(400.0).breaths_per_min == pytest.approx(6.0)
+    assert 6.0 < truth.conditions_at(305.0).breaths_per_min < 12.0  # smooth transition
 
 
 def test_rsa_gain_peaks_near_six_per_minute():
@@ -157,7 +157,7 @@ def test_schedule_rejects_nonsense():
     with pytest.raises(ValueError):
         PhysiologySegment(vagal_level=1.5)
     with pytest.raises(ValueError):
-        PhysiologySegment(breathing_rate_bpm=0.5)
+        PhysiologySegment(breaths_per_min=0.5)
     with pytest.raises(ValueError):
         Schedule([PhysiologySegment(10.0), PhysiologySegment(5.0)], PhysiologyParams())
     with pytest.raises(ValueError):

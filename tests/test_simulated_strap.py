@@ -57,7 +57,7 @@ def test_status_changes_and_information():
     assert info["battery"] == 100
     settings = json.loads(json.dumps(source.settings))
     assert settings["seed"] == 1 and settings["speed"] == "max"
-    assert settings["schedule"][0]["breathing_rate_bpm"] == 12.0
+    assert settings["schedule"][0]["breaths_per_min"] == 12.0
 
 
 def test_beat_times_track_the_truth_without_drops():
@@ -178,15 +178,15 @@ def test_set_conditions_changes_breathing_mid_session():
 
     async def on_batch(source: SimulatedStrap, batch: BeatBatch) -> None:
         if not changed and batch.received_s >= 300.0:
-            changed["segment"] = source.set_conditions(breathing_rate_bpm=6.0, vagal_level=0.6)
+            changed["segment"] = source.set_conditions(breaths_per_min=6.0, vagal_level=0.6)
 
     source = SimulatedStrap(seed=5, speed=None, duration_s=660.0)
     run(source, on_batch)
     seg = changed["segment"]
     assert 300.0 <= seg.start_s < 302.0
     truth = source.ground_truth()
-    assert truth.conditions_at(200.0).breathing_rate_bpm == pytest.approx(12.0)
-    assert truth.conditions_at(seg.start_s + 60).breathing_rate_bpm == pytest.approx(6.0)
+    assert truth.conditions_at(200.0).breaths_per_min == pytest.approx(12.0)
+    assert truth.conditions_at(seg.start_s + 60).breaths_per_min == pytest.approx(6.0)
     assert truth.conditions_at(seg.start_s + 60).vagal_level == pytest.approx(0.6)
     assert source.schedule[-1] == seg
     # The clean series shows it: the RSA peak moves from 12 to 6 breaths/min.

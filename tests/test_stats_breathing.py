@@ -59,7 +59,7 @@ def test_similar_breathing_does_not_warn():
 def test_one_category_below_hf_band_warns_even_without_a_difference():
     a = [8.0, 8.2, 7.8, 8.0]
     b = [8.1, 8.0, 7.9, 8.0]
-    check = breathing_confound(a, b, threshold_bpm=2.0)
+    check = breathing_confound(a, b, threshold_breaths_per_min=2.0)
     assert check.mean_a == pytest.approx(8.0)
     assert abs(check.mean_diff) < 2.0
     assert check.warning is not None
@@ -94,7 +94,7 @@ def test_missing_pairs_counted_and_to_dict_json():
     assert check.mean_a == pytest.approx(12.2)
     data = check.to_dict()
     assert json.loads(json.dumps(data, allow_nan=False)) == data
-    assert data["threshold_bpm"] == 2.0
+    assert data["threshold_breaths_per_min"] == 2.0
     assert set(data) >= {"mean_a", "sd_a", "mean_b", "sd_b", "mean_diff", "ci_low", "ci_high",
                          "warning", "hf_difference", "n", "n_missing"}
 
@@ -114,4 +114,4 @@ def test_bad_input_raises():
     with pytest.raises(ValueError, match="positive"):
         breathing_confound([0.0], [12.0])
     with pytest.raises(ValueError, match="threshold"):
-        breathing_confound([12.0], [12.0], threshold_bpm=0.0)
+        breathing_confound([12.0], [12.0], threshold_breaths_per_min=0.0)

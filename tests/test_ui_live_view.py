@@ -263,7 +263,7 @@ def test_values_panel_shows_values_units_and_dashes(qtbot, ten_minutes):
     assert panel.text_of("hr") == f"{indices.hr_bpm:.0f}"
     assert panel.text_of("rmssd") == f"{indices.rmssd_60_ms:.0f}"
     assert panel.tiles["rmssd"].detail.text() == f"lnRMSSD {indices.ln_rmssd_60:.2f}"
-    assert panel.text_of("breathing") == f"{indices.breathing_rate_bpm:.1f}"
+    assert panel.text_of("breathing") == f"{indices.breaths_per_min:.1f}"
     assert panel.text_of("coherence") == f"{indices.coherence_score:.1f}"
     assert panel.text_of("hf") == f"{indices.hf_ms2:.0f}"
     assert panel.tiles["hr"].unit.text() == "bpm"

@@ -170,7 +170,7 @@ def test_settings_persist_between_runs(qtbot, qt_loop, data_dir):
     first.close()
     saved = WindowPreferences.load(data_dir)
     assert saved.plot_span_s == 600.0
-    assert saved.pacer_rate_bpm == 5.5
+    assert saved.pacer_breaths_per_min == 5.5
     assert saved.participant_id == "p42"
     second = MainWindow(data_dir, neurokit=False)
     qtbot.addWidget(second)

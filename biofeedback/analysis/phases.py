@@ -408,24 +408,24 @@ def _frequency_domain(
         )
     if row.lf_ms2 is not None and row.hf_ms2:
         row.lf_hf = row.lf_ms2 / row.hf_ms2
-    row.breathing_rate_bpm = breathing_rate(
+    row.breaths_per_min = breathing_rate(
         spectra, settings.breathing_band_hz, settings.breathing_slow_peak_dominance
     )
 
     if row.hf_ms2 is None:
         row.notes.append("HF power could not be computed")
-    elif row.breathing_rate_bpm is None:
+    elif row.breaths_per_min is None:
         row.notes.append("no spectral peak in the breathing band: HF not interpretable")
-    elif row.breathing_rate_bpm < settings.min_hf_breathing_bpm:
+    elif row.breaths_per_min < settings.min_hf_breaths_per_min:
         row.notes.append(
-            f"breathing {row.breathing_rate_bpm:.1f}/min is below "
-            f"{settings.min_hf_breathing_bpm:g}/min: respiratory sinus arrhythmia lies in LF, "
+            f"breathing {row.breaths_per_min:.1f}/min is below "
+            f"{settings.min_hf_breaths_per_min:g}/min: respiratory sinus arrhythmia lies in LF, "
             "HF not interpretable"
         )
-    elif row.breathing_rate_bpm > settings.max_hf_breathing_bpm:
+    elif row.breaths_per_min > settings.max_hf_breaths_per_min:
         row.notes.append(
-            f"breathing {row.breathing_rate_bpm:.1f}/min is above "
-            f"{settings.max_hf_breathing_bpm:g}/min: HF not interpretable"
+            f"breathing {row.breaths_per_min:.1f}/min is above "
+            f"{settings.max_hf_breaths_per_min:g}/min: HF not interpretable"
         )
     else:
         row.hf_valid = True

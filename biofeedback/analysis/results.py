@@ -26,7 +26,7 @@ PHASE_KEYS: tuple[str, ...] = (
     "hf_ms2",
     "lf_ms2",
     "lf_hf",
-    "breathing_rate_bpm",
+    "breaths_per_min",
     "hf_valid",
 )
 """Keys every phase row of :meth:`AnalysisResult.to_dict` carries, in order."""
@@ -77,7 +77,7 @@ class PhaseResult:
         averaged over gap-free runs long enough for the band, weighted by run duration.
     lf_hf : float or None
         ``lf_ms2 / hf_ms2``; a descriptive ratio only.
-    breathing_rate_bpm : float or None
+    breaths_per_min : float or None
         Frequency of the highest spectral peak in the breathing band, breaths/min.
     hf_valid : bool
         True only when HF was computed and the breathing rate lies inside the HF band
@@ -112,7 +112,7 @@ class PhaseResult:
     hf_ms2: float | None = None
     lf_ms2: float | None = None
     lf_hf: float | None = None
-    breathing_rate_bpm: float | None = None
+    breaths_per_min: float | None = None
     hf_valid: bool = False
     n_analysed: int = 0
     artifact_counts: dict[str, int] = field(default_factory=dict)
@@ -187,7 +187,7 @@ class AnalysisResult:
 _WIDTHS: dict[str, int] = {
     "n_beats": 6, "artifact_pct": 6, "mean_hr_bpm": 6, "mean_rr_ms": 7, "rmssd_ms": 7,
     "ln_rmssd": 7, "sdnn_ms": 7, "pnn50_pct": 6, "sd1_ms": 6, "sd2_ms": 6, "hf_ms2": 8,
-    "lf_ms2": 8, "lf_hf": 6, "breathing_rate_bpm": 6,
+    "lf_ms2": 8, "lf_hf": 6, "breaths_per_min": 6,
 }
 """Terminal column width of each index (labels, units and decimals: the HRV registry)."""
 

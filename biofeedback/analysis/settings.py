@@ -77,7 +77,7 @@ class AnalysisSettings:
         A spectral peak below 0.15 Hz is read as the breathing rate only when it is this many
         times higher than the highest peak above 0.15 Hz (default 20; see
         :data:`biofeedback.core.breathing.SLOW_PEAK_DOMINANCE` for the calibration).
-    min_hf_breathing_bpm, max_hf_breathing_bpm : float
+    min_hf_breaths_per_min, max_hf_breaths_per_min : float
         HF power is interpretable as respiratory sinus arrhythmia only when breathing lies in
         the HF band: 9-24 breaths/min = 0.15-0.40 Hz x 60 (docs/domain.md section 3).
     pnn_threshold_ms : float
@@ -106,8 +106,8 @@ class AnalysisSettings:
     min_lf_duration_s: float = 250.0
     breathing_band_hz: Band = BREATHING_BAND_HZ
     breathing_slow_peak_dominance: float = 20.0
-    min_hf_breathing_bpm: float = 9.0
-    max_hf_breathing_bpm: float = 24.0
+    min_hf_breaths_per_min: float = 9.0
+    max_hf_breaths_per_min: float = 24.0
     pnn_threshold_ms: float = 50.0
 
     def __post_init__(self) -> None:

@@ -171,7 +171,7 @@ class PhaseWindow:
         HF power (0.15-0.40 Hz), ms^2, only when ``hf_valid``; None otherwise.
     lf_ms2 : float or None
         LF power (0.04-0.15 Hz), ms^2 (None when no gap-free run reaches 250 s).
-    breathing_rate_bpm : float or None
+    breaths_per_min : float or None
         Breaths/min from the interval spectrum's breathing peak.
     hf_valid : bool
         HF was computed and breathing lies within the HF band (9-24/min).
@@ -197,7 +197,7 @@ class PhaseWindow:
     ln_rmssd: float | None
     hf_ms2: float | None
     lf_ms2: float | None
-    breathing_rate_bpm: float | None
+    breaths_per_min: float | None
     hf_valid: bool
     notes: tuple[str, ...] = ()
 
@@ -311,7 +311,7 @@ def _window(
         # (docs/domain.md section 3).
         hf_ms2=row.hf_ms2 if row.hf_valid else None,
         lf_ms2=row.lf_ms2,
-        breathing_rate_bpm=row.breathing_rate_bpm,
+        breaths_per_min=row.breaths_per_min,
         hf_valid=row.hf_valid,
         notes=tuple(row.notes),
     )

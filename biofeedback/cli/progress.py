@@ -62,7 +62,7 @@ class LiveStatusPrinter:
             self._print(
                 f"[{format_clock(x.time_s)}] HR {_fmt(x.hr_bpm, '.0f')} bpm  "
                 f"RMSSD {_fmt(x.rmssd_60_ms, '.1f')} ms  lnRMSSD {_fmt(x.ln_rmssd_60, '.2f')}  "
-                f"HF {_fmt(x.hf_ms2, '.0f')} ms2  breathing {_fmt(x.breathing_rate_bpm, '.1f')}"
+                f"HF {_fmt(x.hf_ms2, '.0f')} ms2  breathing {_fmt(x.breaths_per_min, '.1f')}"
                 f"/min  coherence {_fmt(x.coherence_score, '.1f')}  "
                 f"artifacts {_fmt(x.artifact_pct, '.1f')} %"
             )

@@ -69,7 +69,7 @@ def phase_dict(phase: Phase) -> dict[str, Any]:
         "practice": phase.practice,
         "category": phase.category.value if phase.category else None,
         "instructions": phase.instructions,
-        "expected_breathing_bpm": phase.expected_breathing_bpm,
+        "expected_breaths_per_min": phase.expected_breaths_per_min,
         "pacer": None
         if phase.pacer is None
         else {
@@ -174,8 +174,8 @@ def run_show(args: argparse.Namespace) -> int:
             print(f"   instructions: {phase.instructions}")
         if phase.kind.value not in ("self_report", "stressor") or phase.pacer is not None:
             print(f"   pacer: {_pacer_text(phase)}")
-        if phase.expected_breathing_bpm is not None:
-            print(f"   expected breathing: {phase.expected_breathing_bpm:g}/min")
+        if phase.expected_breaths_per_min is not None:
+            print(f"   expected breathing: {phase.expected_breaths_per_min:g}/min")
         if phase.stressor is not None:
             options = ", ".join(f"{k}={v}" for k, v in phase.stressor.options.items())
             print(f"   stressor: {phase.stressor.task}" + (f" ({options})" if options else ""))

@@ -219,7 +219,7 @@ def _breathing_beside(means: dict[str, dict[str, float]]) -> dict[str, float | N
     out: dict[str, float | None] = {}
     for category in ("self_soothing", "attention"):
         values = [m[category] for m in means.values() if category in m]
-        out[f"breathing_rate_bpm_{category}"] = sum(values) / len(values) if values else None
+        out[f"breaths_per_min_{category}"] = sum(values) / len(values) if values else None
     return out
 
 
@@ -235,7 +235,7 @@ def _participants(responses: Sequence[PracticeResponse]) -> list[dict[str, Any]]
             for category in ("self_soothing", "attention"):
                 entry[f"delta_{metric}_{category}"] = means[metric][participant][category]
         for category in ("self_soothing", "attention"):
-            entry[f"breathing_rate_bpm_{category}"] = breathing[participant].get(category)
+            entry[f"breaths_per_min_{category}"] = breathing[participant].get(category)
         entry["per_practice"] = {
             practice: {
                 f"delta_{metric}": participant_means(responses, metric, practice=practice)
@@ -254,8 +254,8 @@ def _breathing_means(responses: Sequence[PracticeResponse]) -> dict[str, dict[st
     values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in responses:
         values[r.participant_id]  # every participant appears, even without a breathing rate
-        if r.breathing_rate_bpm is not None:
-            values[r.participant_id][r.category].append(r.breathing_rate_bpm)
+        if r.breaths_per_min is not None:
+            values[r.participant_id][r.category].append(r.breaths_per_min)
     return {p: {c: sum(v) / len(v) for c, v in cats.items()} for p, cats in values.items()}
 
 

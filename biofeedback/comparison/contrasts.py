@@ -25,7 +25,7 @@ __all__ = [
     "practice_responses",
 ]
 
-METRICS = ("ln_rmssd", "hr_bpm", "hf_ms2", "lf_ms2", "breathing_rate_bpm")
+METRICS = ("ln_rmssd", "hr_bpm", "hf_ms2", "lf_ms2", "breaths_per_min")
 """Window metrics compared: lnRMSSD (ln ms), HR (bpm), HF and LF (ms^2), breathing (/min)."""
 
 CATEGORIES = ("self_soothing", "attention")
@@ -43,7 +43,7 @@ class PracticeResponse:
         Position of the session's condition in the participant's order (order effects).
     delta : dict
         Metric -> practice minus baseline (None where not computable; see ``missing``).
-    breathing_rate_bpm : float or None
+    breaths_per_min : float or None
         Breathing during the practice window, breaths/min (reported beside every contrast).
     missing : dict
         Metric -> why its delta is None (excluded window, HF not valid, no value).
@@ -57,7 +57,7 @@ class PracticeResponse:
     phase_id: str
     position: int | None
     delta: dict[str, float | None]
-    breathing_rate_bpm: float | None
+    breaths_per_min: float | None
     missing: dict[str, str] = field(default_factory=dict)
 
 
@@ -84,7 +84,7 @@ def practice_responses(rows: Iterable[WindowRow]) -> list[PracticeResponse]:
                 row.participant_id, row.session_id, row.session_started_utc,
                 str(window.get("practice") or window["phase_id"]), str(window["category"]),
                 str(window["phase_id"]), row.position, delta,
-                _number(window.get("breathing_rate_bpm")), missing,
+                _number(window.get("breaths_per_min")), missing,
             ))
     return responses
 

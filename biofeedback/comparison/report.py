@@ -339,13 +339,13 @@ def session_methods(
         "untransformed; LF/HF is descriptive only. Mean HR = 60000 / mean NN; pNN50 counts "
         f"|ΔNN| > {s['pnn_threshold_ms']:g} ms; SD1 and SD2 from the Poincaré plot."
     )
-    breathing = _join([f"{p['name']} {_fmt(p['breathing_rate_bpm'], 1)}" for p in phases])
+    breathing = _join([f"{p['name']} {_fmt(p['breaths_per_min'], 1)}" for p in phases])
     parts.append(
         "Breathing: the rate per phase is the frequency of the highest peak of the interval "
         f"spectrum in {_band(s['breathing_band_hz'])} ({s['breathing_band_hz'][0] * 60:g}–"
         f"{s['breathing_band_hz'][1] * 60:g} breaths/min); HF is interpreted as vagal only "
-        f"when breathing lies within {s['min_hf_breathing_bpm']:g}–"
-        f"{s['max_hf_breathing_bpm']:g} breaths/min (column HF valid). Breaths/min per phase: "
+        f"when breathing lies within {s['min_hf_breaths_per_min']:g}–"
+        f"{s['max_hf_breaths_per_min']:g} breaths/min (column HF valid). Breaths/min per phase: "
         f"{breathing}."
     )
     parts.append(
@@ -530,8 +530,8 @@ def study_methods(
         f"interpolated at {a['interpolation_rate_hz']:g} Hz, mean removed; bands "
         f"HF {_band(a['hf_band_hz'])}, LF {_band(a['lf_band_hz'])}; HF from gap-free runs of "
         f"at least {a['min_hf_duration_s']:g} s, LF of at least {a['min_lf_duration_s']:g} s. "
-        f"HF entered only where breathing lay within {a['min_hf_breathing_bpm']:g}–"
-        f"{a['max_hf_breathing_bpm']:g} breaths/min; breathing rate from the highest peak of the "
+        f"HF entered only where breathing lay within {a['min_hf_breaths_per_min']:g}–"
+        f"{a['max_hf_breaths_per_min']:g} breaths/min; breathing rate from the highest peak of the "
         f"interval spectrum in {_band(a['breathing_band_hz'])}. Transforms: lnRMSSD (natural "
         "log of RMSSD in ms) is the primary vagal index; HF and LF in ms²."
     )
@@ -610,7 +610,7 @@ def _breathing_section(breathing: dict[str, Any]) -> list[str]:
         f"<p>Difference {escape(_fmt(breathing.get('mean_diff'), 2))} breaths/min "
         f"(CI {escape(_fmt(breathing.get('ci_low'), 2))} to "
         f"{escape(_fmt(breathing.get('ci_high'), 2))}); warning threshold "
-        f"{escape(_fmt(breathing.get('threshold_bpm'), 1))} breaths/min.</p>"
+        f"{escape(_fmt(breathing.get('threshold_breaths_per_min'), 1))} breaths/min.</p>"
     )
     if breathing.get("warning"):
         out.append(f'<p class="warning">Warning: {escape(str(breathing["warning"]))}</p>')
@@ -679,7 +679,7 @@ def _per_practice_section(per_practice: Sequence[dict[str, Any]]) -> list[str]:
     rows = [[p["practice"], p["category"], _fmt(p.get("delta_ln_rmssd"), 3),
              str(p.get("n_ln_rmssd", "")), _fmt(p.get("delta_hr_bpm"), 2),
              _fmt(p.get("delta_hf_ms2"), 0), _fmt(p.get("delta_lf_ms2"), 0),
-             _fmt(p.get("delta_breathing_rate_bpm"), 2)] for p in per_practice]
+             _fmt(p.get("delta_breaths_per_min"), 2)] for p in per_practice]
     return ['<h2 id="per-practice">Per practice</h2>',
             _table(["Practice", "Category", "Δ lnRMSSD (ln ms)", "n", "Δ HR (bpm)",
                     "Δ HF (ms²)", "Δ LF (ms²)", "Δ breathing (breaths/min)"], rows,

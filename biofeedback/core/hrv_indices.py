@@ -156,7 +156,7 @@ PHASE_INDICES: Mapping[str, IndexSpec] = _table(
               TASK_FORCE_1996, nk_name="HRV_LF", abbrev="LF ms2"),
     IndexSpec("lf_hf", "LF/HF", "ratio", 2, "LF power / HF power", TASK_FORCE_1996,
               nk_name="HRV_LFHF"),
-    IndexSpec("breathing_rate_bpm", "Breathing", "breaths/min", 1,
+    IndexSpec("breaths_per_min", "Breathing", "breaths/min", 1,
               f"Frequency of the RSA peak of the RR spectrum in {_BR}", _OURS,
               abbrev="br/min", unit_short="/min"),
 )
@@ -190,7 +190,7 @@ LIVE_INDICES: Mapping[str, IndexSpec] = _table(
     IndexSpec("lf_ms2", "LF power", "ms²", 0, f"{_LF} power of the NN series",
               TASK_FORCE_1996 + " (LF needs >= 250 s)", window_s=300.0, nk_name="HRV_LF",
               abbrev="LF"),
-    IndexSpec("breathing_rate_bpm", "Breathing", "breaths/min", 1,
+    IndexSpec("breaths_per_min", "Breathing", "breaths/min", 1,
               "Breathing rate from the respiratory peak of the RR spectrum", _OURS,
               window_s=64.0, abbrev="breathing", unit_short="/min"),
     IndexSpec("coherence_score", "Coherence", "/ 10", 1,
@@ -213,7 +213,7 @@ COMPARISON_METRICS: Mapping[str, IndexSpec] = _table(
               "Within-participant difference of the phase HF power", _OURS),
     IndexSpec("delta_lf_ms2", "Δ LF", "ms²", 0,
               "Within-participant difference of the phase LF power", _OURS),
-    IndexSpec("delta_breathing_rate_bpm", "Δ breathing rate", "breaths/min", 2,
+    IndexSpec("delta_breaths_per_min", "Δ breathing rate", "breaths/min", 2,
               "Within-participant difference of the phase breathing rate", _OURS,
               abbrev="Δ breathing", unit_short="/min"),
 )

@@ -30,7 +30,7 @@ index                     window     minimum    definition
 ``hf_ms2``                120 s      120 s      0.15-0.40 Hz Welch power (spectral.py); HF needs
                                                 >= 67 s (Task Force 1996)
 ``lf_ms2``                300 s      300 s      0.04-0.15 Hz; LF needs >= 250 s (Task Force)
-``breathing_rate_bpm``    64 s       64 s       RSA peak frequency (spectral.py), 2 Hz
+``breaths_per_min``    64 s       64 s       RSA peak frequency (spectral.py), 2 Hz
 ``coherence_*``           64 s       64 s       spectral.coherence, refreshed every 5 s
 ``artifact_pct``          60 s       1 beat     non-normal share of the raw beats classified in
                                                 the last 60 s of session time, %
@@ -89,7 +89,7 @@ class LiveIndices:
         Poincare SD1 over the last 60 s, ms.
     hf_ms2, lf_ms2 : float or None
         HF (0.15-0.40 Hz, last 120 s) and LF (0.04-0.15 Hz, last 300 s) power, ms^2.
-    breathing_rate_bpm : float or None
+    breaths_per_min : float or None
         Breathing-rate estimate from the last 64 s, breaths/min.
     coherence_ratio : float or None
         Peak / outside power ratio, last 64 s (spectral.coherence).
@@ -111,7 +111,7 @@ class LiveIndices:
     sd1_ms: float | None = None
     hf_ms2: float | None = None
     lf_ms2: float | None = None
-    breathing_rate_bpm: float | None = None
+    breaths_per_min: float | None = None
     coherence_ratio: float | None = None
     coherence_score: float | None = None
     artifact_pct: float | None = None
@@ -138,7 +138,7 @@ class LiveHrvSettings:
     lf_window_s: float = live_window_s("lf_ms2")
     hf_band_hz: tuple[float, float] = HF_BAND_HZ
     lf_band_hz: tuple[float, float] = LF_BAND_HZ
-    breathing_window_s: float = live_window_s("breathing_rate_bpm")
+    breathing_window_s: float = live_window_s("breaths_per_min")
     coherence_window_s: float = live_window_s("coherence_score")
     spectral_period_s: float = 1.0
     coherence_period_s: float = 5.0
@@ -461,7 +461,7 @@ class LiveHrv:
             sd1_ms=sd1,
             hf_ms2=self._hf,
             lf_ms2=self._lf,
-            breathing_rate_bpm=self._br,
+            breaths_per_min=self._br,
             coherence_ratio=coh.ratio if coh else None,
             coherence_score=coh.score if coh else None,
             artifact_pct=self.artifact_pct(),

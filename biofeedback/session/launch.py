@@ -670,7 +670,7 @@ def protocol_summary(protocol: PracticeProtocol) -> dict[str, Any]:
         "phases": [
             {"id": p.id, "kind": str(p.kind), "duration_s": p.duration_s, "practice": p.practice,
              "category": None if p.category is None else str(p.category),
-             "pacer_bpm": None if p.pacer is None else p.pacer.breaths_per_min}
+             "pacer_breaths_per_min": None if p.pacer is None else p.pacer.breaths_per_min}
             for p in protocol.phases
         ],
         "sources": list(protocol.sources),

@@ -19,7 +19,7 @@ What varies between participants (all seeded)
   (:class:`~sensors.simulated.PhysiologyParams`, passed to the strap), calibrated by
   simulation so the person's clean resting lnRMSSD (vagal level 0.5) hits the draw.
 * Spontaneous breathing: 12/min + N(0, 1.5) per person, in every unpaced phase; each practice
-  adds its own expected rate difference (``expected_breathing_bpm`` of the protocol, e.g.
+  adds its own expected rate difference (``expected_breaths_per_min`` of the protocol, e.g.
   soothing touch 10/min, mindfulness of breathing 11/min) plus N(0, 0.75) per person and
   practice; paced phases breathe at the pacer rate. Clipped to 5-20 breaths/min.
 * Artifacts: missed + extra beats ~ U(0, 3 %) per person (split at random between the two),
@@ -89,9 +89,9 @@ LN_RMSSD_MEAN: Final = math.log(42.0)
 """Resting RMSSD 42 ms (Nunan et al. 2010)."""
 LN_RMSSD_SD: Final = 0.4
 LN_RMSSD_RANGE: Final = (math.log(12.0), math.log(110.0))
-REST_BREATHING_SD_BPM: Final = 1.5
-PRACTICE_BREATHING_SD_BPM: Final = 0.75
-BREATHING_RANGE_BPM: Final = (5.0, 20.0)
+REST_SD_BREATHS_PER_MIN: Final = 1.5
+PRACTICE_SD_BREATHS_PER_MIN: Final = 0.75
+BREATHING_RANGE_BREATHS_PER_MIN: Final = (5.0, 20.0)
 MAX_MISSED_EXTRA: Final = 0.03
 ECTOPIC_PAIR_RATE: Final = 0.002
 DAY_SD_LN: Final = 0.1
@@ -173,9 +173,9 @@ class ParticipantTruth:
         Clean model lnRMSSD at rest after calibration, ln ms.
     amplitude_gain : float
         Multiplier of the simulator's oscillation amplitudes (RSA, Mayer, VLF, jitter).
-    rest_breathing_bpm : float
+    rest_breaths_per_min : float
         Spontaneous breathing rate, breaths/min (unpaced non-practice phases: 12 + offset).
-    practice_breathing_bpm : dict
+    practice_breaths_per_min : dict
         Condition -> breathing rate of each of its practice phases, breaths/min.
     practice_vagal_level : dict
         Condition -> vagal level (0..1) of each of its practice phases.
@@ -205,8 +205,8 @@ class ParticipantTruth:
     baseline_ln_rmssd: float
     baseline_ln_rmssd_model: float
     amplitude_gain: float
-    rest_breathing_bpm: float
-    practice_breathing_bpm: dict[str, list[float]]
+    rest_breaths_per_min: float
+    practice_breaths_per_min: dict[str, list[float]]
     practice_vagal_level: dict[str, list[float]]
     practice_ln_rmssd_model: dict[str, list[float]]
     true_effect_ln_rmssd: float
@@ -292,7 +292,7 @@ def _person_params(gain: float, rest_hr: float) -> PhysiologyParams:
 def clean_ln_rmssd(
     params: PhysiologyParams,
     vagal_level: float,
-    breathing_bpm: float,
+    breaths_per_min: float,
     *,
     seed: int,
     duration_s: float = CALIBRATION_S,
@@ -305,7 +305,7 @@ def clean_ln_rmssd(
         Model constants (the person).
     vagal_level : float
         Vagal level, 0..1.
-    breathing_bpm : float
+    breaths_per_min : float
         Breathing rate, breaths/min.
     seed : int
         Simulation seed (common random numbers: the same seed for every level compared).
@@ -321,14 +321,14 @@ def clean_ln_rmssd(
 
     rec = simulate_recording(
         duration_s, seed=seed, params=params, rr_resolution_s=None,
-        schedule=[PhysiologySegment(vagal_level=vagal_level, breathing_rate_bpm=breathing_bpm)],
+        schedule=[PhysiologySegment(vagal_level=vagal_level, breaths_per_min=breaths_per_min)],
     )
     rr = rec.rr_ms[2:]  # the first interval follows the pre-roll; skip it
     return float(np.log(np.sqrt(np.mean(np.diff(rr) ** 2))))
 
 
 def _solve_vagal(
-    target: float, params: PhysiologyParams, breathing_bpm: float, seed: int
+    target: float, params: PhysiologyParams, breaths_per_min: float, seed: int
 ) -> tuple[float, bool]:
     """Vagal level giving clean lnRMSSD ``target`` (bisection; lnRMSSD rises with the level).
 
@@ -338,7 +338,7 @@ def _solve_vagal(
         # At extreme levels with a large amplitude gain the oscillations can stall the
         # integrate-and-fire model (no beat for seconds): too much, like a too-high value.
         try:
-            return clean_ln_rmssd(params, level, breathing_bpm, seed=seed)
+            return clean_ln_rmssd(params, level, breaths_per_min, seed=seed)
         except RuntimeError:
             return math.inf
 
@@ -356,7 +356,7 @@ def _solve_vagal(
     return 0.5 * (lo + hi), False
 
 
-def _solve_gain(target: float, rest_hr: float, breathing_bpm: float, seed: int) -> float:
+def _solve_gain(target: float, rest_hr: float, breaths_per_min: float, seed: int) -> float:
     """Amplitude gain giving clean resting lnRMSSD ``target`` at vagal level 0.5.
 
     RMSSD is nearly proportional to the amplitudes (RSA, jitter), so a multiplicative
@@ -365,7 +365,7 @@ def _solve_gain(target: float, rest_hr: float, breathing_bpm: float, seed: int) 
     """
     gain = 1.0
     for _ in range(4):
-        got = clean_ln_rmssd(_person_params(gain, rest_hr), 0.5, breathing_bpm, seed=seed)
+        got = clean_ln_rmssd(_person_params(gain, rest_hr), 0.5, breaths_per_min, seed=seed)
         gain = float(np.clip(gain * math.exp(target - got), 0.15, 6.0))
     return gain
 
@@ -379,14 +379,14 @@ def _practice_phases(practice: str) -> list[tuple[float | None, float | None, An
 
     protocol = get_protocol(practice)
     return [
-        (None if p.pacer is None else p.pacer.breaths_per_min, p.expected_breathing_bpm, p)
+        (None if p.pacer is None else p.pacer.breaths_per_min, p.expected_breaths_per_min, p)
         for p in protocol.phases
         if p.kind is PhaseKind.PRACTICE
     ]
 
 
 def _clip_breathing(value: float) -> float:
-    return float(np.clip(value, *BREATHING_RANGE_BPM))
+    return float(np.clip(value, *BREATHING_RANGE_BREATHS_PER_MIN))
 
 
 def _plan_participant(
@@ -399,19 +399,19 @@ def _plan_participant(
     max_missed_extra: float,
 ) -> tuple[ParticipantTruth, int]:
     """Draw and calibrate one participant; returns the truth and the calibration seed."""
-    from sensors.simulated.protocol_schedule import REST_BREATHING_BPM, phase_conditions
+    from sensors.simulated.protocol_schedule import REST_BREATHS_PER_MIN, phase_conditions
 
     soothing, attention = conditions
     hr = float(np.clip(rng.normal(HR_MEAN_BPM, HR_SD_BPM), *HR_RANGE_BPM))
     ln_rest = float(np.clip(rng.normal(LN_RMSSD_MEAN, LN_RMSSD_SD), *LN_RMSSD_RANGE))
-    rest_offset = float(rng.normal(0.0, REST_BREATHING_SD_BPM))
-    practice_offset = {c: float(rng.normal(0.0, PRACTICE_BREATHING_SD_BPM)) for c in conditions}
+    rest_offset = float(rng.normal(0.0, REST_SD_BREATHS_PER_MIN))
+    practice_offset = {c: float(rng.normal(0.0, PRACTICE_SD_BREATHS_PER_MIN)) for c in conditions}
     missed_extra = float(rng.uniform(0.0, 1.0)) * max_missed_extra
     split = float(rng.uniform())
     delta = float(rng.normal(effect, effect_sd)) if effect_sd > 0 else float(effect)
     calib_seed = int(rng.integers(0, 2**31 - 1))
 
-    rest_breathing = _clip_breathing(REST_BREATHING_BPM + rest_offset)
+    rest_breathing = _clip_breathing(REST_BREATHS_PER_MIN + rest_offset)
     gain = _solve_gain(ln_rest, hr, rest_breathing, calib_seed)
     params = _person_params(gain, hr)
     ln_rest_model = clean_ln_rmssd(params, 0.5, rest_breathing, seed=calib_seed)
@@ -424,7 +424,7 @@ def _plan_participant(
             if pacer is not None:
                 rate = float(pacer)  # people follow a pacer closely
             else:
-                base = REST_BREATHING_BPM if expected is None else expected
+                base = REST_BREATHS_PER_MIN if expected is None else expected
                 rate = _clip_breathing(base + rest_offset + practice_offset[c])
             breathing[c].append(rate)
             default_vagal[c].append(phase_conditions(phase)["vagal_level"])
@@ -458,8 +458,8 @@ def _plan_participant(
         baseline_ln_rmssd=ln_rest,
         baseline_ln_rmssd_model=ln_rest_model,
         amplitude_gain=gain,
-        rest_breathing_bpm=rest_breathing,
-        practice_breathing_bpm=breathing,
+        rest_breaths_per_min=rest_breathing,
+        practice_breaths_per_min=breathing,
         practice_vagal_level={attention: default_vagal[attention], soothing: soo_levels},
         practice_ln_rmssd_model={attention: att_ln, soothing: soo_ln},
         true_effect_ln_rmssd=delta,
@@ -518,7 +518,7 @@ def _schedule(
     segments = physiology_schedule(protocol)
     seen: dict[str, int] = {}
     out = []
-    rest_offset = truth.rest_breathing_bpm - 12.0
+    rest_offset = truth.rest_breaths_per_min - 12.0
     for segment, phase in zip(segments, protocol.phases, strict=True):
         cond = phase.practice
         if phase.kind is PhaseKind.PRACTICE and cond in truth.practice_vagal_level:
@@ -526,13 +526,13 @@ def _schedule(
             seen[cond] = j + 1
             segment = dataclasses.replace(
                 segment,
-                breathing_rate_bpm=truth.practice_breathing_bpm[cond][j],
+                breaths_per_min=truth.practice_breaths_per_min[cond][j],
                 vagal_level=truth.practice_vagal_level[cond][j],
             )
         elif phase.pacer is None:
             segment = dataclasses.replace(
                 segment,
-                breathing_rate_bpm=_clip_breathing(segment.breathing_rate_bpm + rest_offset),
+                breaths_per_min=_clip_breathing(segment.breaths_per_min + rest_offset),
             )
         out.append(segment)
     return out
@@ -720,9 +720,9 @@ def simulate_study(
             "baseline_ln_rmssd": {"normal": [LN_RMSSD_MEAN, LN_RMSSD_SD],
                                   "clip": list(LN_RMSSD_RANGE),
                                   "source": "Nunan et al. 2010 (RMSSD 42 ms, 19-75)"},
-            "rest_breathing_offset_bpm": {"normal": [0.0, REST_BREATHING_SD_BPM]},
-            "practice_breathing_offset_bpm": {"normal": [0.0, PRACTICE_BREATHING_SD_BPM]},
-            "breathing_clip_bpm": list(BREATHING_RANGE_BPM),
+            "rest_offset_breaths_per_min": {"normal": [0.0, REST_SD_BREATHS_PER_MIN]},
+            "practice_offset_breaths_per_min": {"normal": [0.0, PRACTICE_SD_BREATHS_PER_MIN]},
+            "breathing_clip_breaths_per_min": list(BREATHING_RANGE_BREATHS_PER_MIN),
             "missed_plus_extra": {"uniform": [0.0, artifact_max]},
             "ectopic_pair": ECTOPIC_PAIR_RATE,
             "day_ln_offset": {"normal": [0.0, DAY_SD_LN]},

@@ -9,9 +9,9 @@ therefore only interpretable beside the breathing rates of both (Laborde, Mosley
 docs/domain.md section 3). :func:`breathing_confound` reports those rates per category, their paired
 difference with a 95 % t interval, and a warning when breathing may explain an HF difference:
 
-- the mean paired difference exceeds ``threshold_bpm`` in absolute value, or its 95 % CI
-  reaches beyond ``-threshold_bpm .. +threshold_bpm`` (a difference that large cannot be ruled
-  out);
+- the mean paired difference exceeds ``threshold_breaths_per_min`` in absolute value, or its
+  95 % CI reaches beyond ``-threshold_breaths_per_min .. +threshold_breaths_per_min`` (a
+  difference that large cannot be ruled out);
 - either category's mean rate lies outside 9-24 breaths/min (0.15-0.40 Hz, the HF band).
 
 References
@@ -42,10 +42,10 @@ from biofeedback.core.formatting import format_number
 from biofeedback.core.hrv_indices import HF_BAND_HZ
 
 HF_LOW_HZ, HF_HIGH_HZ = HF_BAND_HZ
-HF_LOW_BPM = HF_LOW_HZ * 60.0
+HF_LOW_BREATHS_PER_MIN = HF_LOW_HZ * 60.0
 """9 breaths/min: below it RSA falls in LF, so HF no longer indexes vagal activity (Task Force
 1996)."""
-HF_HIGH_BPM = HF_HIGH_HZ * 60.0
+HF_HIGH_BREATHS_PER_MIN = HF_HIGH_HZ * 60.0
 """24 breaths/min: above it RSA lies beyond the HF band (Task Force 1996)."""
 
 # 95 % is the reporting convention of psychophysiology (docs/domain.md section 6).
@@ -73,7 +73,7 @@ class BreathingCheck:
         95 % t interval of ``mean_diff`` (Student 1908); None when ``n < 2``.
     hf_difference : float or None
         The HF contrast the check is for, as given by the caller (e.g. Δ lnHF, ln(ms^2)).
-    threshold_bpm : float
+    threshold_breaths_per_min : float
         Breathing difference taken as large enough to explain an HF difference.
     warning : str or None
         Why an HF difference may be explained by breathing; None when breathing does not
@@ -92,7 +92,7 @@ class BreathingCheck:
     ci_low: float | None
     ci_high: float | None
     hf_difference: float | None
-    threshold_bpm: float
+    threshold_breaths_per_min: float
     warning: str | None
 
     def to_dict(self) -> dict[str, str | int | float | None]:
@@ -124,7 +124,7 @@ class _Known(TypedDict):
     n: int
     n_missing: int
     hf_difference: float | None
-    threshold_bpm: float
+    threshold_breaths_per_min: float
 
 
 def breathing_confound(
@@ -132,7 +132,7 @@ def breathing_confound(
     breathing_b: npt.ArrayLike,
     *,
     hf_difference: float | None = None,
-    threshold_bpm: float = 2.0,
+    threshold_breaths_per_min: float = 2.0,
     labels: tuple[str, str] = ("self-soothing", "attention"),
 ) -> BreathingCheck:
     """Check whether two categories differ in breathing enough to explain an HF difference.
@@ -146,7 +146,7 @@ def breathing_confound(
     hf_difference : float, optional
         The HF contrast ``a - b`` being checked (e.g. mean Δ lnHF, ln(ms^2)); quoted in the
         warning.
-    threshold_bpm : float, default 2.0
+    threshold_breaths_per_min : float, default 2.0
         Breathing difference (breaths/min) considered large enough to shift HF power. 2/min
         moves a 12/min rhythm by 0.033 Hz, a sizeable part of the 0.25 Hz-wide HF band.
     labels : tuple of str, default ("self-soothing", "attention")
@@ -161,19 +161,21 @@ def breathing_confound(
     ------
     ValueError
         If the inputs differ in length, are not one-dimensional, hold rates <= 0 or infinite,
-        or ``threshold_bpm`` is not a positive finite number.
+        or ``threshold_breaths_per_min`` is not a positive finite number.
 
     Notes
     -----
-    The warning fires when (1) ``|mean_diff| > threshold_bpm``; (2) the 95 % CI of the
-    difference reaches beyond ``+/- threshold_bpm``, so such a difference is not ruled out;
+    The warning fires when (1) ``|mean_diff| > threshold_breaths_per_min``; (2) the 95 % CI of
+    the difference reaches beyond ``+/- threshold_breaths_per_min``, so such a difference is not
+    ruled out;
     (3) either category's mean is below 9/min or above 24/min, outside the HF band
     (0.15-0.40 Hz; Task Force 1996), where HF no longer indexes vagal activity (Grossman &
     Taylor 2007; Laborde et al. 2017); or (4) no complete pair exists, so breathing cannot be
     checked at all. With one pair there is no CI and (2) cannot fire.
     """
-    if not (math.isfinite(threshold_bpm) and threshold_bpm > 0.0):
-        raise ValueError(f"threshold_bpm must be positive and finite, got {threshold_bpm}")
+    threshold = threshold_breaths_per_min
+    if not (math.isfinite(threshold) and threshold > 0.0):
+        raise ValueError(f"threshold_breaths_per_min must be positive and finite, got {threshold}")
     a = _rates(breathing_a, "breathing_a")
     b = _rates(breathing_b, "breathing_b")
     if a.shape != b.shape:
@@ -185,7 +187,7 @@ def breathing_confound(
     hf = None if hf_difference is None else float(hf_difference)
     base: _Known = {
         "label_a": label_a, "label_b": label_b, "n": n, "n_missing": int(complete.size - n),
-        "hf_difference": hf, "threshold_bpm": float(threshold_bpm),
+        "hf_difference": hf, "threshold_breaths_per_min": float(threshold),
     }
     if n == 0:
         return BreathingCheck(
@@ -193,7 +195,7 @@ def breathing_confound(
             ci_low=None, ci_high=None,
             warning=f"no participant has breathing rates for both {label_a} and {label_b}: "
             f"an HF difference cannot be checked against breathing (threshold "
-            f"{_fmt(threshold_bpm)}/min)",
+            f"{_fmt(threshold)}/min)",
         )
 
     diff = a - b
@@ -207,26 +209,26 @@ def breathing_confound(
         ci_low, ci_high = mean_diff - half, mean_diff + half
 
     reasons: list[str] = []
-    if abs(mean_diff) > threshold_bpm:
+    if abs(mean_diff) > threshold:
         reasons.append(
             f"the mean paired difference {mean_diff:+.1f}/min exceeds the "
-            f"{_fmt(threshold_bpm)}/min threshold"
+            f"{_fmt(threshold)}/min threshold"
         )
-    elif ci_low is not None and ci_high is not None and max(-ci_low, ci_high) > threshold_bpm:
+    elif ci_low is not None and ci_high is not None and max(-ci_low, ci_high) > threshold:
         reasons.append(
             f"the 95 % CI of the difference ({ci_low:+.1f} to {ci_high:+.1f}/min) reaches "
-            f"beyond the {_fmt(threshold_bpm)}/min threshold"
+            f"beyond the {_fmt(threshold)}/min threshold"
         )
     for label, mean in ((label_a, mean_a), (label_b, mean_b)):
-        if mean < HF_LOW_BPM:
+        if mean < HF_LOW_BREATHS_PER_MIN:
             reasons.append(
-                f"{label} breathing ({_fmt(mean)}/min) is below {HF_LOW_BPM:.0f}/min "
+                f"{label} breathing ({_fmt(mean)}/min) is below {HF_LOW_BREATHS_PER_MIN:.0f}/min "
                 f"({HF_LOW_HZ} Hz, the HF lower edge), so respiratory sinus arrhythmia falls in "
                 "LF and HF no longer indexes vagal activity"
             )
-        elif mean > HF_HIGH_BPM:
+        elif mean > HF_HIGH_BREATHS_PER_MIN:
             reasons.append(
-                f"{label} breathing ({_fmt(mean)}/min) is above {HF_HIGH_BPM:.0f}/min "
+                f"{label} breathing ({_fmt(mean)}/min) is above {HF_HIGH_BREATHS_PER_MIN:.0f}/min "
                 f"({HF_HIGH_HZ} Hz, the HF upper edge)"
             )
 
@@ -237,7 +239,7 @@ def breathing_confound(
         )
         warning = (
             f"Breathing confound: {label_a} {_fmt(mean_a)}/min vs {label_b} "
-            f"{_fmt(mean_b)}/min (threshold {_fmt(threshold_bpm)}/min); "
+            f"{_fmt(mean_b)}/min (threshold {_fmt(threshold)}/min); "
             + "; ".join(reasons)
             + f". {hf_text[0].upper()}{hf_text[1:]} between the categories may be explained "
             "by breathing rather than vagal activity."

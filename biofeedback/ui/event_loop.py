@@ -16,15 +16,25 @@ from typing import Any, TypeVar
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from biofeedback.ui.gui_gc import GuiThreadCollector
+
 T = TypeVar("T")
 
 __all__ = ["close_event_loop", "create_event_loop", "run_until_complete", "spawn"]
 
 
 def create_event_loop(app: QApplication) -> asyncio.AbstractEventLoop:
-    """Make a qasync loop on ``app`` and install it as the current asyncio loop."""
+    """Make a qasync loop on ``app`` and install it as the current asyncio loop.
+
+    While it is open, garbage is collected on the GUI thread only
+    (:class:`~biofeedback.ui.gui_gc.GuiThreadCollector`): worker threads started from the
+    loop must never be the ones that delete Qt objects.
+    """
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    collector = GuiThreadCollector()
+    collector.start()
+    _collectors[loop] = collector
     return loop
 
 
@@ -37,6 +47,9 @@ def close_event_loop(loop: asyncio.AbstractEventLoop) -> None:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     loop.close()
     asyncio.set_event_loop(None)
+    collector = _collectors.pop(loop, None)
+    if collector is not None:
+        collector.stop()
 
 
 def run_until_complete(app: QApplication, main: Callable[[], Awaitable[T]]) -> T:
@@ -58,3 +71,4 @@ def spawn(coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
 
 
 _tasks: set[asyncio.Task[Any]] = set()
+_collectors: dict[asyncio.AbstractEventLoop, GuiThreadCollector] = {}

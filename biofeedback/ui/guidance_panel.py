@@ -297,10 +297,10 @@ class GuidancePanel(QWidget):
         self.stack.setCurrentIndex(PAGE_PACER if pacer is not None else PAGE_NATURAL)
         self.set_time(self._clock())
 
-    def _on_pacer_changed(self, rate_bpm: float, ie_ratio: float) -> None:
+    def _on_pacer_changed(self, breaths_per_min: float, ie_ratio: float) -> None:
         if self._free_practice:
             self._free_pacer = self.pacer.settings
-        self.pacer_changed.emit(rate_bpm, ie_ratio)
+        self.pacer_changed.emit(breaths_per_min, ie_ratio)
 
     # -- operator actions ------------------------------------------------------------------
 

@@ -415,7 +415,7 @@ class MainWindow(QMainWindow):
 
     def _show_free_practice(self) -> None:
         self.guidance.show_free_practice(
-            free_practice_pacer(self.settings.pacer_rate_bpm, self.settings.pacer_ie_ratio)
+            free_practice_pacer(self.settings.pacer_breaths_per_min, self.settings.pacer_ie_ratio)
         )
 
     def save_settings(self) -> None:

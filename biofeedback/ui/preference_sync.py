@@ -52,9 +52,9 @@ class PreferenceSync:
         self.settings.speed = speed
         self.save()
 
-    def pacer(self, rate_bpm: float, ie_ratio: float) -> None:
-        """The free-practice pacer breathes ``rate_bpm`` breaths/min at ``ie_ratio``."""
-        self.settings.pacer_rate_bpm = float(rate_bpm)
+    def pacer(self, breaths_per_min: float, ie_ratio: float) -> None:
+        """The free-practice pacer breathes ``breaths_per_min`` at ``ie_ratio``."""
+        self.settings.pacer_breaths_per_min = float(breaths_per_min)
         self.settings.pacer_ie_ratio = float(ie_ratio)
         self.save()
 

@@ -38,7 +38,7 @@ class _TileSpec:
 _TILE_INDICES: tuple[tuple[str, str, str, str], ...] = (
     ("hr", "hr_bpm", "hr_window_s", "188"),
     ("rmssd", "rmssd_60_ms", "rmssd_long_s", "188"),
-    ("breathing", "breathing_rate_bpm", "breathing_window_s", "18.8"),
+    ("breathing", "breaths_per_min", "breathing_window_s", "18.8"),
     ("coherence", "coherence_score", "coherence_window_s", "10.0"),
     ("hf", "hf_ms2", "hf_window_s", "8888"),
 )
@@ -177,7 +177,7 @@ class ValuesPanel(QWidget):
             _fmt(indices.rmssd_60_ms, tiles["rmssd"]),
             f"lnRMSSD {ln:.2f}" if ln is not None else "",
         )
-        tiles["breathing"].set(_fmt(indices.breathing_rate_bpm, tiles["breathing"]))
+        tiles["breathing"].set(_fmt(indices.breaths_per_min, tiles["breathing"]))
         tiles["coherence"].set(
             _fmt(indices.coherence_score, tiles["coherence"]),
             f"ratio {indices.coherence_ratio:.2f}" if indices.coherence_ratio is not None else "",

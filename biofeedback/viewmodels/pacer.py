@@ -130,7 +130,7 @@ def pacer_state(settings: PacerSettings, t_s: float) -> PacerState:
 
 
 def free_practice_pacer(
-    rate_bpm: float,
+    breaths_per_min: float,
     ie_ratio: float = 1 / 1.5,
     hold_after_inhale_s: float = 0.0,
     hold_after_exhale_s: float = 0.0,
@@ -139,7 +139,7 @@ def free_practice_pacer(
 
     Parameters
     ----------
-    rate_bpm : float
+    breaths_per_min : float
         Breathing rate, breaths/min (2-30, as protocol files).
     ie_ratio : float
         Inhale time / exhale time (0.67 = 4 s in, 6 s out at 6/min).
@@ -151,11 +151,11 @@ def free_practice_pacer(
     PacerSettingsError
         The rate, ratio or holds cannot make a breath; the message says why.
     """
-    for name, value in (("rate", rate_bpm), ("inhale:exhale ratio", ie_ratio)):
+    for name, value in (("rate", breaths_per_min), ("inhale:exhale ratio", ie_ratio)):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise PacerSettingsError(f"the pacer's {name} must be a number, not {value!r}")
     pacer = PacerSettings(
-        breaths_per_min=float(rate_bpm),
+        breaths_per_min=float(breaths_per_min),
         inhale_exhale_ratio=float(ie_ratio),
         hold_after_inhale_s=float(hold_after_inhale_s),
         hold_after_exhale_s=float(hold_after_exhale_s),

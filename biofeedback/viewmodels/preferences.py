@@ -16,6 +16,9 @@ SETTINGS_FILE = "settings.json"
 DEFAULT_MARKER_LABELS = ("distraction", "movement", "noise", "talked", "insight")
 """Reusable marker labels offered before the user adds their own."""
 
+_OLD_NAMES = {"pacer_rate_bpm": "pacer_breaths_per_min"}
+"""Setting names older versions wrote (old -> current); read, never written."""
+
 
 @dataclass
 class KnownStrap:
@@ -35,7 +38,7 @@ class WindowPreferences:
         Source spec of the last session (``sim``, ``ble:ADDRESS``...).
     known_straps : list of KnownStrap
         Straps connected to before, most recent first ("forget" removes one).
-    pacer_rate_bpm : float
+    pacer_breaths_per_min : float
         Breathing pacer rate in free practice, breaths/min (default 6/min: resonance
         breathing near 0.1 Hz, Lehrer & Gevirtz 2014).
     pacer_ie_ratio : float
@@ -52,7 +55,7 @@ class WindowPreferences:
 
     last_source: str = "sim"
     known_straps: list[KnownStrap] = field(default_factory=list)
-    pacer_rate_bpm: float = 6.0
+    pacer_breaths_per_min: float = 6.0
     pacer_ie_ratio: float = 1 / 1.5
     plot_span_s: float = 300.0
     speed: float | None = 1.0
@@ -89,14 +92,20 @@ class WindowPreferences:
             settings.problems.append(f"{path}: expected an object; using defaults")
             return settings
         names = {f.name for f in fields(cls)} - {"problems"}
-        for key, value in data.items():
+        for stored, value in data.items():
+            key = _OLD_NAMES.get(stored, stored)
+            if key != stored and key in data:
+                settings.problems.append(
+                    f"{path}: old setting {stored!r} ignored ({key!r} is also set)"
+                )
+                continue
             if key not in names:
-                settings.problems.append(f"{path}: unknown setting {key!r} ignored")
+                settings.problems.append(f"{path}: unknown setting {stored!r} ignored")
                 continue
             try:
                 setattr(settings, key, _coerce(key, value, getattr(settings, key)))
             except (TypeError, ValueError) as exc:
-                settings.problems.append(f"{path}: setting {key!r} ignored ({exc})")
+                settings.problems.append(f"{path}: setting {stored!r} ignored ({exc})")
         return settings
 
     def save(self, folder: Path) -> Path:
@@ -157,11 +166,11 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
         if not speed > 0:
             raise ValueError("must be positive or null")
         return speed
-    if key in ("pacer_rate_bpm", "pacer_ie_ratio", "plot_span_s"):
+    if key in ("pacer_breaths_per_min", "pacer_ie_ratio", "plot_span_s"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TypeError("expected a number")
         number = float(value)
-        limits = {"pacer_rate_bpm": (2.0, 30.0), "pacer_ie_ratio": (0.2, 5.0),
+        limits = {"pacer_breaths_per_min": (2.0, 30.0), "pacer_ie_ratio": (0.2, 5.0),
                   "plot_span_s": (0.0, 86400.0)}[key]
         if not limits[0] <= number <= limits[1]:
             raise ValueError(f"outside {limits[0]:g}..{limits[1]:g}")

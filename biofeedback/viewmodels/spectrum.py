@@ -35,7 +35,7 @@ __all__ = [
     "session_spectrum",
 ]
 
-MIN_SPECTRUM_S = live_window_s("breathing_rate_bpm")
+MIN_SPECTRUM_S = live_window_s("breaths_per_min")
 """Shortest gap-free span shown as a spectrum, s: the breathing-rate window of the live
 indices. Welch with neurokit2's settings starts at ``4 / duration`` Hz, 0.0625 Hz here, so the
 whole HF band and most of LF are drawn."""
@@ -75,7 +75,7 @@ class LiveSpectrum:
     n_beats: int
 
     @property
-    def breathing_rate_bpm(self) -> float | None:
+    def breaths_per_min(self) -> float | None:
         """The breathing peak in breaths/min."""
         return None if self.breathing_peak_hz is None else 60.0 * self.breathing_peak_hz
 
@@ -133,7 +133,7 @@ def live_spectrum(
     if resampled.size < 16:
         return None
     freq, psd = spectral.welch_psd(resampled, spectral.INTERPOLATION_RATE_HZ)
-    peak_bpm = pick_breathing_peak(freq, psd)
+    peak_breaths_per_min = pick_breathing_peak(freq, psd)
     return LiveSpectrum(
         freq_hz=freq,
         psd_ms2_hz=psd,
@@ -141,7 +141,7 @@ def live_spectrum(
         hf_band_hz=hf_band_hz,
         lf_ms2=spectral.band_power(freq, psd, *lf_band_hz),
         hf_ms2=spectral.band_power(freq, psd, *hf_band_hz),
-        breathing_peak_hz=None if peak_bpm is None else peak_bpm / 60.0,
+        breathing_peak_hz=None if peak_breaths_per_min is None else peak_breaths_per_min / 60.0,
         start_s=float(tw[0] - nw[0] / 1000.0),
         end_s=float(tw[-1]),
         n_beats=int(tw.size),

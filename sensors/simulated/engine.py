@@ -320,7 +320,7 @@ class SimulationEngine:
         at_s: float,
         *,
         mean_hr_bpm: float | None = UNCHANGED,
-        breathing_rate_bpm: float = UNCHANGED,
+        breaths_per_min: float = UNCHANGED,
         vagal_level: float = UNCHANGED,
         transition_s: float = UNCHANGED,
     ) -> PhysiologySegment:
@@ -340,7 +340,7 @@ class SimulationEngine:
             name: value
             for name, value in (
                 ("mean_hr_bpm", mean_hr_bpm),
-                ("breathing_rate_bpm", breathing_rate_bpm),
+                ("breaths_per_min", breaths_per_min),
                 ("vagal_level", vagal_level),
                 ("transition_s", transition_s),
             )

@@ -58,8 +58,8 @@ IntArray = npt.NDArray[np.int64]
 
 MIN_HR_BPM = 25.0
 MAX_HR_BPM = 220.0
-MIN_BREATHING_BPM = 2.0
-MAX_BREATHING_BPM = 40.0
+MIN_BREATHS_PER_MIN = 2.0
+MAX_BREATHS_PER_MIN = 40.0
 _MIN_RR_MS = 200.0
 """Floor of the instantaneous RR (300 bpm), a numerical guard only."""
 _JITTER_CLIP_SD = 3.0
@@ -77,7 +77,7 @@ class PhysiologySegment:
     mean_hr_bpm : float or None
         Mean heart rate, bpm. None derives it from ``vagal_level`` (65 bpm at 0.5, see the
         module notes), so lowering the vagal level alone raises the heart rate.
-    breathing_rate_bpm : float
+    breaths_per_min : float
         Breathing rate, breaths/min. 12 is typical at rest (adults breathe 12-20/min);
         about 6 is resonance-frequency (paced) breathing (Lehrer et al. 2000).
     vagal_level : float
@@ -89,7 +89,7 @@ class PhysiologySegment:
 
     start_s: float = 0.0
     mean_hr_bpm: float | None = None
-    breathing_rate_bpm: float = 12.0
+    breaths_per_min: float = 12.0
     vagal_level: float = 0.5
     transition_s: float = 5.0
 
@@ -103,10 +103,10 @@ class PhysiologySegment:
                 f"mean_hr_bpm must be within {MIN_HR_BPM}-{MAX_HR_BPM} bpm, "
                 f"got {self.mean_hr_bpm}"
             )
-        if not MIN_BREATHING_BPM <= self.breathing_rate_bpm <= MAX_BREATHING_BPM:
+        if not MIN_BREATHS_PER_MIN <= self.breaths_per_min <= MAX_BREATHS_PER_MIN:
             raise ValueError(
-                f"breathing_rate_bpm must be within {MIN_BREATHING_BPM}-{MAX_BREATHING_BPM}"
-                f" breaths/min, got {self.breathing_rate_bpm}"
+                f"breaths_per_min must be within {MIN_BREATHS_PER_MIN}-{MAX_BREATHS_PER_MIN}"
+                f" breaths/min, got {self.breaths_per_min}"
             )
         if not 0.0 <= self.vagal_level <= 1.0:
             raise ValueError(f"vagal_level must be within 0..1, got {self.vagal_level}")
@@ -134,7 +134,7 @@ class PhysiologyParams:
         RSA amplitude (half peak-to-trough of RR), ms, at level 0.5 and 12 breaths/min.
         Default 50 ms (peak-to-trough 100 ms, ~6 bpm at 65 bpm), calibrated so resting
         RMSSD lands near the 42 ms population mean of Nunan et al. 2010.
-    rsa_reference_bpm : float
+    rsa_reference_breaths_per_min : float
         Breathing rate at which ``rsa_amplitude_ms`` holds, breaths/min. Default 12.
     resonance_hz : float
         Breathing frequency of maximal RSA, Hz. Default 0.1 (Vaschillo et al. 2002).
@@ -164,7 +164,7 @@ class PhysiologyParams:
     rest_hr_bpm: float = 65.0
     intrinsic_hr_bpm: float = 100.0
     rsa_amplitude_ms: float = 50.0
-    rsa_reference_bpm: float = 12.0
+    rsa_reference_breaths_per_min: float = 12.0
     resonance_hz: float = 0.1
     resonance_damping: float = 0.4
     rsa_max_fraction: float = 0.25
@@ -210,7 +210,7 @@ def _jitter_scale(vagal_level: Any) -> Any:
 
 
 def rsa_gain(breathing_hz: float | FloatArray, params: PhysiologyParams) -> FloatArray:
-    """RSA amplitude relative to the reference breathing rate (1 at ``rsa_reference_bpm``).
+    """RSA amplitude relative to the rate ``rsa_reference_breaths_per_min`` (1 at that rate).
 
     Magnitude of a second-order low-pass with damping ``resonance_damping`` whose peak is at
     ``resonance_hz`` (Vaschillo et al. 2002 model the baroreflex loop as a resonant system).
@@ -222,7 +222,7 @@ def rsa_gain(breathing_hz: float | FloatArray, params: PhysiologyParams) -> Floa
         r = f / f_n
         return 1.0 / np.sqrt((1.0 - r * r) ** 2 + (2.0 * zeta * r) ** 2)
 
-    ref = mag(np.asarray(params.rsa_reference_bpm / 60.0))
+    ref = mag(np.asarray(params.rsa_reference_breaths_per_min / 60.0))
     return mag(np.asarray(breathing_hz, dtype=float)) / ref
 
 
@@ -230,7 +230,7 @@ class Conditions(NamedTuple):
     """Scheduled conditions at one or more times (floats or arrays, like the query)."""
 
     mean_hr_bpm: Any
-    breathing_rate_bpm: Any
+    breaths_per_min: Any
     vagal_level: Any
 
 
@@ -262,7 +262,7 @@ class Schedule:
                     s.mean_hr_bpm
                     if s.mean_hr_bpm is not None
                     else float(params.hr_for_vagal(s.vagal_level)),
-                    s.breathing_rate_bpm,
+                    s.breaths_per_min,
                     s.vagal_level,
                 ]
                 for s in segs
@@ -467,8 +467,8 @@ class BeatGenerator:
             rows[3] += np.sin(w / period + phase)
         return np.stack([np.interp(t, knots, row) for row in rows])
 
-    def _breathing_hz(self, rate_bpm: FloatArray, slow: FloatArray) -> FloatArray:
-        return rate_bpm / 60.0 * (1.0 + self.params.breathing_wander * slow[0])
+    def _breathing_hz(self, breaths_per_min: FloatArray, slow: FloatArray) -> FloatArray:
+        return breaths_per_min / 60.0 * (1.0 + self.params.breathing_wander * slow[0])
 
     def _rr(
         self, t: FloatArray, resp: FloatArray, f: FloatArray, sched: FloatArray, slow: FloatArray

@@ -14,7 +14,7 @@ from typing import Final
 from protocols.model import Phase, PhaseKind, PracticeProtocol, ProtocolCategory
 from sensors.simulated.physiology import PhysiologySegment
 
-REST_BREATHING_BPM: Final = 12.0
+REST_BREATHS_PER_MIN: Final = 12.0
 """Spontaneous breathing at rest, breaths/min (adult norm about 12-16)."""
 
 VAGAL_LEVEL_BY_KIND: Final = {
@@ -39,14 +39,14 @@ def phase_conditions(phase: Phase) -> dict[str, float]:
     """Breathing rate (breaths/min) and vagal level the simulator uses during ``phase``."""
     if phase.pacer is not None:
         breathing = phase.pacer.breaths_per_min
-    elif phase.expected_breathing_bpm is not None:
-        breathing = phase.expected_breathing_bpm
+    elif phase.expected_breaths_per_min is not None:
+        breathing = phase.expected_breaths_per_min
     else:
-        breathing = REST_BREATHING_BPM
+        breathing = REST_BREATHS_PER_MIN
     vagal = VAGAL_LEVEL_BY_KIND.get(phase.kind, 0.5)
     if phase.kind is PhaseKind.PRACTICE and phase.category is not None:
         vagal = VAGAL_LEVEL_BY_CATEGORY.get(phase.category, vagal)
-    return {"breathing_rate_bpm": float(breathing), "vagal_level": float(vagal)}
+    return {"breaths_per_min": float(breathing), "vagal_level": float(vagal)}
 
 
 def physiology_schedule(

@@ -153,7 +153,7 @@ class SimulatedStrap(HeartRateSource):
         self,
         *,
         mean_hr_bpm: float | None = UNCHANGED,
-        breathing_rate_bpm: float = UNCHANGED,
+        breaths_per_min: float = UNCHANGED,
         vagal_level: float = UNCHANGED,
         transition_s: float = UNCHANGED,
     ) -> PhysiologySegment:
@@ -172,7 +172,7 @@ class SimulatedStrap(HeartRateSource):
         return self._engine.set_conditions(
             self.session_time_s(),
             mean_hr_bpm=mean_hr_bpm,
-            breathing_rate_bpm=breathing_rate_bpm,
+            breaths_per_min=breaths_per_min,
             vagal_level=vagal_level,
             transition_s=transition_s,
         )

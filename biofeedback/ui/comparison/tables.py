@@ -40,7 +40,7 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
 )
 """Headers of the comparison table, left to right."""
 
-PER_PRACTICE_METRICS = ("ln_rmssd", "hr_bpm", "hf_ms2", "lf_ms2", "breathing_rate_bpm")
+PER_PRACTICE_METRICS = ("ln_rmssd", "hr_bpm", "hf_ms2", "lf_ms2", "breaths_per_min")
 
 _EXCLUDED_COLOUR = "#b35c00"
 
