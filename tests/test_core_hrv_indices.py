@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,7 +30,8 @@ from biofeedback.core.hrv_indices import (
 from biofeedback.core.recording import Recording
 from biofeedback.live import spectral
 from biofeedback.live.indices import LiveHrvSettings, LiveIndices
-from biofeedback.viewmodels import spectrum
+from biofeedback.ui import analysis_table
+from biofeedback.viewmodels import comparison_format, spectrum
 
 # Structural columns of a phase row, not indices.
 _PHASE_STRUCTURE = {"name", "start_s", "duration_s", "hf_valid"}
@@ -136,3 +139,50 @@ def test_lookup_and_unknown_keys():
         index_spec("rmssd_ms", "nope")  # type: ignore[arg-type]
     assert issubclass(UnknownIndexError, BiofeedbackError)
     assert issubclass(UnknownIndexError, LookupError)
+
+
+def test_window_analysis_table_columns_come_from_the_registry():
+    columns = {c.key: c for c in analysis_table._ANALYSIS_COLUMNS}
+    keys = [k for k in columns if k not in _PHASE_STRUCTURE | {"kind"}]
+    assert keys == list(PHASE_INDICES)
+    for key, spec in PHASE_INDICES.items():
+        assert columns[key].header.startswith(spec.label) and columns[key].fmt == "index"
+        assert columns[key].decimals == spec.decimals
+    # narrow columns: the short units ("/min", "%"), no unit for counts and ratios
+    assert columns["breaths_per_min"].header == "Breathing\n(/min)"
+    assert columns["artifact_pct"].header == "Artifacts\n(%)"
+    assert columns["hf_ms2"].header == "HF\n(ms²)" and columns["lf_hf"].header == "LF/HF"
+    assert columns["n_beats"].header == "Beats"
+    row = {"mean_rr_ms": 812.34, "ln_rmssd": 3.456, "n_beats": 120, "lf_hf": None}
+    shown = {k: analysis_table._format_metric(v, columns[k]) for k, v in row.items()}
+    assert shown == {"mean_rr_ms": "812.3", "ln_rmssd": "3.46", "n_beats": "120", "lf_hf": "–"}
+
+
+def test_window_comparison_wording_comes_from_the_registry():
+    for key, spec in COMPARISON_METRICS.items():
+        assert comparison_format.metric_parts(key) == (spec.abbrev, spec.unit_short,
+                                                        spec.decimals)
+        assert comparison_format.decimals(key) == spec.decimals
+    assert comparison_format.metric_label("delta_breaths_per_min") == "Δ breathing (/min)"
+    assert comparison_format.metric_label("delta_hr_bpm") == "Δ HR (bpm)"
+    assert comparison_format.metric_parts("delta_new") == ("delta_new", "", 3)
+    assert comparison_format.format_ci(-0.1234, None, 2) == "-0.12 .. –"
+
+
+@pytest.mark.parametrize("module", [analysis_table, comparison_format])
+def test_window_modules_keep_no_table_of_their_own(module):
+    # A label, unit or short form of an index written in the module itself would be a second
+    # table that can drift from the registry; they must be read from it.
+    specs = [*PHASE_INDICES.values(), *COMPARISON_METRICS.values()]
+    registry_text = {t for s in specs for t in (s.label, s.unit, s.abbrev, s.unit_short)}
+    registry_text -= {"n", "ratio", ""}  # the unitless marks the table's rule names
+    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+    texts = {n.value for n in ast.walk(tree)
+             if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    assert not texts & registry_text
+    for node in ast.walk(tree):  # no literal table keyed by index names
+        if isinstance(node, ast.Dict | ast.Tuple | ast.List | ast.Set):
+            elts = node.keys if isinstance(node, ast.Dict) else node.elts
+            keys = [e.value for e in elts if isinstance(e, ast.Constant)
+                    and e.value in PHASE_INDICES.keys() | COMPARISON_METRICS.keys()]
+            assert len(keys) <= 2, f"{module.__name__}:{node.lineno} lists indices {keys}"

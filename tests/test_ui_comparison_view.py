@@ -13,9 +13,10 @@ import pytest
 from helpers import s1_study
 from ui_helpers import JobWatch, assert_job_left_the_gui_free, waiter, watch_job
 
+from biofeedback.core.formatting import format_number, format_p
 from biofeedback.store.paths import database_path
 from biofeedback.ui.comparison import ComparisonView
-from biofeedback.viewmodels.comparison_format import format_p, format_value, parse_participants
+from biofeedback.viewmodels.comparison_format import parse_participants
 from conftest import PYTHON, cli_env, save_screenshot
 
 PARTICIPANTS = ("P1", "P2", "P3")
@@ -273,8 +274,8 @@ def test_breathing_warning_is_shown_prominently(view, cli_result):
 
 def test_formatting_helpers():
     assert parse_participants(" P1, P2 ;P1  P3 ") == ["P1", "P2", "P3"]
-    assert format_value(None, 2) == "–" and format_value(float("nan"), 2) == "–"
-    assert format_value(1174.98, 0) == "1175"
+    assert format_number(None, 2) == "–" and format_number(float("nan"), 2) == "–"
+    assert format_number(1174.98, 0) == "1175"
     assert format_p(0.0004) == "< 0.001" and format_p(0.25) == "0.250" and format_p(None) == "–"
 
 

@@ -87,7 +87,8 @@ class IndexSpec:
         Short name for narrow places (terminal table headers, tile captions); defaults to
         ``label``.
     unit_short : str
-        Short unit for narrow places (``"/min"``, ASCII ``"ms2"``); defaults to ``unit``.
+        Short unit for narrow places (``"/min"``, ``"%"``; the window's column headers and
+        tiles); defaults to ``unit``. ASCII forms for the terminal go in ``abbrev``.
     """
 
     key: str
@@ -150,9 +151,9 @@ PHASE_INDICES: Mapping[str, IndexSpec] = _table(
     IndexSpec("sd2_ms", "SD2", "ms", 1, "Poincare SD2: sqrt(2 SDNN² - SD1²)",
               "Brennan et al. 2001", nk_name="HRV_SD2"),
     IndexSpec("hf_ms2", "HF", "ms²", 0, f"Welch power of the 4 Hz NN series in {_HF}",
-              TASK_FORCE_1996, nk_name="HRV_HF", abbrev="HF ms2", unit_short="ms2"),
+              TASK_FORCE_1996, nk_name="HRV_HF", abbrev="HF ms2"),
     IndexSpec("lf_ms2", "LF", "ms²", 0, f"Welch power of the 4 Hz NN series in {_LF}",
-              TASK_FORCE_1996, nk_name="HRV_LF", abbrev="LF ms2", unit_short="ms2"),
+              TASK_FORCE_1996, nk_name="HRV_LF", abbrev="LF ms2"),
     IndexSpec("lf_hf", "LF/HF", "ratio", 2, "LF power / HF power", TASK_FORCE_1996,
               nk_name="HRV_LFHF"),
     IndexSpec("breaths_per_min", "Breathing", "breaths/min", 1,

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from biofeedback.core.formatting import MISSING, format_number
+from biofeedback.core.hrv_indices import PHASE_INDICES, IndexSpec
 from biofeedback.ui.replay_bar import format_hms
 from biofeedback.ui.session_table import SORT_ROLE, plural
 
@@ -28,7 +30,21 @@ _ModelIndex = QModelIndex | QPersistentModelIndex
 class _Metric:
     key: str
     header: str
-    fmt: str  # a format spec, "hms" for h:mm:ss, "s" for text, "bool" for yes/no
+    # "hms" h:mm:ss, "s" text, "bool" yes/no, "index" a registry index (with its decimals),
+    # "extra" a key the registry does not know (3 significant digits)
+    fmt: str
+    decimals: int = 0
+
+
+# Counts and ratios carry no unit in a column header ("Beats", "LF/HF").
+_UNITLESS = frozenset({"n", "ratio", ""})
+
+
+def _index_column(spec: IndexSpec) -> _Metric:
+    """A column of a registry index: its label over its short unit (columns are narrow)."""
+    unit = "" if spec.unit in _UNITLESS else spec.unit_short
+    header = f"{spec.label}\n({unit})" if unit else spec.label
+    return _Metric(spec.key, header, "index", spec.decimals)
 
 
 _ANALYSIS_COLUMNS: tuple[_Metric, ...] = (
@@ -36,22 +52,10 @@ _ANALYSIS_COLUMNS: tuple[_Metric, ...] = (
     _Metric("kind", "Kind", "s"),
     _Metric("start_s", "Start\n(h:mm:ss)", "hms"),
     _Metric("duration_s", "Duration\n(h:mm:ss)", "hms"),
-    _Metric("n_beats", "Beats", "d"),
-    _Metric("artifact_pct", "Artifacts\n(%)", ".1f"),
-    _Metric("mean_hr_bpm", "HR\n(bpm)", ".1f"),
-    _Metric("mean_rr_ms", "Mean RR\n(ms)", ".0f"),
-    _Metric("rmssd_ms", "RMSSD\n(ms)", ".1f"),
-    _Metric("ln_rmssd", "lnRMSSD\n(ln ms)", ".2f"),
-    _Metric("sdnn_ms", "SDNN\n(ms)", ".1f"),
-    _Metric("pnn50_pct", "pNN50\n(%)", ".1f"),
-    _Metric("sd1_ms", "SD1\n(ms)", ".1f"),
-    _Metric("sd2_ms", "SD2\n(ms)", ".1f"),
-    _Metric("hf_ms2", "HF\n(ms²)", ".0f"),
-    _Metric("lf_ms2", "LF\n(ms²)", ".0f"),
-    _Metric("lf_hf", "LF/HF", ".2f"),
-    _Metric("breaths_per_min", "Breathing\n(/min)", ".1f"),
+    *(_index_column(spec) for spec in PHASE_INDICES.values()),
     _Metric("hf_valid", "HF\nvalid", "bool"),
 )
+"""The phase row's structural columns, then every registry index in registry order."""
 _HIDDEN_KEYS = frozenset({"phase_id"})
 
 _MISSING_TIP = "Not computed: too few beats, or no gap-free stretch long enough for this index"
@@ -61,16 +65,18 @@ _HF_INVALID_TIP = (
 )
 
 
-def _format_metric(value: Any, fmt: str) -> str:
+def _format_metric(value: Any, metric: _Metric) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    if fmt == "bool" or isinstance(value, bool):
-        return "yes" if value else "no"
-    if fmt == "hms":
+        return MISSING
+    if metric.fmt == "bool" or isinstance(value, bool):
+        return format_number(bool(value), 0)
+    if metric.fmt == "hms":
         return format_hms(float(value))
-    if fmt == "s" or not isinstance(value, int | float):
-        return str(value)
-    return format(value, fmt)
+    if metric.fmt == "index" and isinstance(value, int | float):
+        return format_number(value, metric.decimals)
+    if metric.fmt == "extra" and isinstance(value, int | float):
+        return format(value, ".3g")
+    return str(value)
 
 
 class _AnalysisModel(QAbstractTableModel):
@@ -91,7 +97,7 @@ class _AnalysisModel(QAbstractTableModel):
             if key not in known and key not in _HIDDEN_KEYS
         ]
         self.columns = [c for c in _ANALYSIS_COLUMNS if any(c.key in r for r in rows)] + [
-            _Metric(key, key, ".3g") for key in dict.fromkeys(extra)
+            _Metric(key, key, "extra") for key in dict.fromkeys(extra)
         ]
         self.endResetModel()
 
@@ -109,7 +115,7 @@ class _AnalysisModel(QAbstractTableModel):
         value = row.get(metric.key)
         hf_invalid = metric.key in ("hf_ms2", "lf_hf") and not row.get("hf_valid", True)
         if role == Qt.ItemDataRole.DisplayRole:
-            return _format_metric(value, metric.fmt)
+            return _format_metric(value, metric)
         if role == SORT_ROLE:
             return value
         if role == Qt.ItemDataRole.TextAlignmentRole and metric.fmt not in ("s",):

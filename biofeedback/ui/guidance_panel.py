@@ -140,22 +140,7 @@ class GuidancePanel(QWidget):
         countdown_font.setPointSizeF(countdown_font.pointSizeF() * 1.2)
         self.countdown_label.setFont(countdown_font)
 
-        self.pause_button = QPushButton("Pause", self)
-        self.pause_button.setToolTip("Hold the protocol clock (the recording goes on)")
-        self.skip_button = QPushButton("Skip phase", self)
-        self.skip_button.setToolTip("End this phase now and start the next")
-        self.extend_button = QPushButton("+1 min", self)
-        self.extend_button.setToolTip("Lengthen this phase by one minute")
-        self.pause_button.clicked.connect(self.toggle_pause)
-        self.skip_button.clicked.connect(self.skip_phase)
-        self.extend_button.clicked.connect(lambda: self.extend_phase(EXTEND_STEP_S))
-        self.operator_row = QWidget(self)
-        ops = QHBoxLayout(self.operator_row)
-        ops.setContentsMargins(0, 0, 0, 0)
-        ops.addWidget(self.countdown_label, 1)
-        ops.addWidget(self.pause_button)
-        ops.addWidget(self.skip_button)
-        ops.addWidget(self.extend_button)
+        self._build_operator_row()
 
         self.pacer = PacerWidget(self, controls=False)
         self.stressor_screen = StressorScreen(self)
@@ -190,6 +175,25 @@ class GuidancePanel(QWidget):
         layout.addWidget(self.stack, 1)
         self.pacer.pacer_changed.connect(self._on_pacer_changed)
         self._show_nothing()
+
+    def _build_operator_row(self) -> None:
+        """Countdown and the operator's buttons: pause, skip, one more minute."""
+        self.pause_button = QPushButton("Pause", self)
+        self.pause_button.setToolTip("Hold the protocol clock (the recording goes on)")
+        self.skip_button = QPushButton("Skip phase", self)
+        self.skip_button.setToolTip("End this phase now and start the next")
+        self.extend_button = QPushButton("+1 min", self)
+        self.extend_button.setToolTip("Lengthen this phase by one minute")
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.skip_button.clicked.connect(self.skip_phase)
+        self.extend_button.clicked.connect(lambda: self.extend_phase(EXTEND_STEP_S))
+        self.operator_row = QWidget(self)
+        ops = QHBoxLayout(self.operator_row)
+        ops.setContentsMargins(0, 0, 0, 0)
+        ops.addWidget(self.countdown_label, 1)
+        ops.addWidget(self.pause_button)
+        ops.addWidget(self.skip_button)
+        ops.addWidget(self.extend_button)
 
     # -- wiring ----------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from biofeedback.ui.plot_items import (
     Theme,
     finite_min_max,
 )
+from biofeedback.ui.spectrum_plot import SpectrumPlot
 from biofeedback.viewmodels.spectrum import LiveSpectrum
 from biofeedback.viewmodels.traces import LiveTraces
 
@@ -42,10 +43,6 @@ SPAN_CHOICES_S: tuple[tuple[str, float], ...] = (
     ("whole session", 0.0),
 )
 """Choices of the span selector: label and visible span, s (0 = the whole session)."""
-
-SPECTRUM_MAX_HZ = 0.5
-"""Right edge of the spectrum plot, Hz (breathing band up to 30/min)."""
-
 
 
 class LiveView(QWidget):
@@ -166,7 +163,43 @@ class LiveView(QWidget):
         self.rr_plot.addItem(self.rr_curve)
         self.rr_plot.addItem(self.rr_artifacts)
 
-        # (c) trend of lnRMSSD (left axis) and HF (right axis, its own view box)
+        self._build_trend_plot()
+
+        # (d) spectrum, beside the three time plots
+        spectrum = SpectrumPlot(self.graphics, theme, self._style_plot)
+        self._spectrum_view = spectrum
+        self.spectrum_plot, self.psd_curve = spectrum.plot, spectrum.psd_curve
+        self.lf_fill, self.hf_fill = spectrum.lf_fill, spectrum.hf_fill
+        self.breathing_line = spectrum.breathing_line
+        self.spectrum_message = spectrum.message
+
+        layout = self.graphics.ci.layout
+        layout.setColumnStretchFactor(0, 7)
+        layout.setColumnStretchFactor(1, 2)
+        for row in range(3):
+            layout.setRowStretchFactor(row, 1)
+
+        self._hr_range = StableRange(min_span=20.0, step=5.0, floor=0.0)
+        self._rr_range = StableRange(min_span=200.0, step=50.0, floor=0.0)
+        self._ln_range = StableRange(min_span=1.0, step=0.25)
+        self._hf_range = StableRange(min_span=200.0, step=100.0, floor=0.0)
+        self.hr_plot.setYRange(50, 90, padding=0)
+        self.rr_plot.setYRange(600, 1100, padding=0)
+        self.trend_plot.setYRange(2.5, 4.5, padding=0)
+        self.hf_view.setYRange(0, 1000, padding=0)
+
+        self._time_plots = (self.hr_plot, self.rr_plot, self.trend_plot)
+        self._grids = [Grid(plot, theme) for plot in self._time_plots]
+        self._phase_items: list[PhaseItems] = []
+        self._marker_lines = [
+            MarkerLines(self.hr_plot, theme, labelled=True),
+            MarkerLines(self.rr_plot, theme, labelled=False),
+            MarkerLines(self.trend_plot, theme, labelled=False),
+        ]
+
+    def _build_trend_plot(self) -> None:
+        """(c) the trend of lnRMSSD (left axis) and HF (right axis, its own view box)."""
+        theme = self._theme
         self.trend_plot = self._time_plot(2, 0, 1, show_time=True)
         self.trend_plot.setXLink(self.hr_plot)
         self.trend_plot.setLabel("left", "lnRMSSD (ln ms)", color=theme.ln_rmssd.name())
@@ -190,66 +223,6 @@ class LiveView(QWidget):
         )
         self.hf_view.addItem(self.hf_curve)
         self.trend_plot.vb.sigResized.connect(self._sync_hf_view)
-
-        # (d) spectrum, beside the three time plots
-        self.spectrum_plot = self.graphics.addPlot(row=0, col=1, rowspan=3)
-        self._style_plot(self.spectrum_plot)
-        self.spectrum_plot.setMouseEnabled(x=False, y=False)
-        self.spectrum_plot.setLabel("bottom", "frequency (Hz)", color=theme.foreground.name())
-        self.spectrum_plot.setLabel("left", "PSD (ms²/Hz)", color=theme.foreground.name())
-        self.spectrum_plot.getAxis("left").setWidth(72)  # PSD reaches 6 digits
-        self.spectrum_plot.setXRange(0.0, SPECTRUM_MAX_HZ, padding=0)
-        self.lf_fill = pg.PlotCurveItem(
-            pen=pg.mkPen(None), brush=pg.mkBrush(theme.lf_fill), fillLevel=0.0
-        )
-        self.hf_fill = pg.PlotCurveItem(
-            pen=pg.mkPen(None), brush=pg.mkBrush(theme.hf_fill), fillLevel=0.0
-        )
-        self.psd_curve = pg.PlotCurveItem(pen=pg.mkPen(theme.foreground, width=1.5))
-        for item in (self.lf_fill, self.hf_fill, self.psd_curve):
-            self.spectrum_plot.addItem(item)
-        self.lf_label = pg.TextItem("LF", color=theme.foreground, anchor=(0.5, 0))
-        self.hf_label = pg.TextItem("HF", color=theme.foreground, anchor=(0.5, 0))
-        for item in (self.lf_label, self.hf_label):
-            self.spectrum_plot.addItem(item, ignoreBounds=True)
-        self.breathing_line = pg.InfiniteLine(
-            pos=0.1,
-            angle=90,
-            movable=False,
-            pen=pg.mkPen(theme.peak, width=2),
-            label="",
-            labelOpts={"position": 0.93, "color": theme.peak, "anchors": [(0, 0.5), (1, 0.5)]},
-        )
-        self.breathing_line.setToolTip("breathing rate: the respiratory peak of the spectrum")
-        self.spectrum_plot.addItem(self.breathing_line, ignoreBounds=True)
-        self.spectrum_message = pg.TextItem("", color=theme.foreground, anchor=(0.5, 0.5))
-        self.spectrum_plot.addItem(self.spectrum_message, ignoreBounds=True)
-        self._spectrum_range = StableRange(min_span=100.0, step=100.0, floor=0.0)
-
-        layout = self.graphics.ci.layout
-        layout.setColumnStretchFactor(0, 7)
-        layout.setColumnStretchFactor(1, 2)
-        for row in range(3):
-            layout.setRowStretchFactor(row, 1)
-
-        self._hr_range = StableRange(min_span=20.0, step=5.0, floor=0.0)
-        self._rr_range = StableRange(min_span=200.0, step=50.0, floor=0.0)
-        self._ln_range = StableRange(min_span=1.0, step=0.25)
-        self._hf_range = StableRange(min_span=200.0, step=100.0, floor=0.0)
-        self.hr_plot.setYRange(50, 90, padding=0)
-        self.rr_plot.setYRange(600, 1100, padding=0)
-        self.trend_plot.setYRange(2.5, 4.5, padding=0)
-        self.hf_view.setYRange(0, 1000, padding=0)
-
-        self._time_plots = (self.hr_plot, self.rr_plot, self.trend_plot)
-        self._grids = [Grid(plot, theme) for plot in self._time_plots]
-        self._spectrum_grid = Grid(self.spectrum_plot, theme)
-        self._phase_items: list[PhaseItems] = []
-        self._marker_lines = [
-            MarkerLines(self.hr_plot, theme, labelled=True),
-            MarkerLines(self.rr_plot, theme, labelled=False),
-            MarkerLines(self.trend_plot, theme, labelled=False),
-        ]
 
     def _artifact_points(self) -> pg.ScatterPlotItem:
         theme = self._theme
@@ -436,50 +409,7 @@ class LiveView(QWidget):
         """Draw the spectrum with its LF and HF bands shaded and the breathing peak marked;
         None shows why there is none yet."""
         self._spectrum = spectrum
-        plot = self.spectrum_plot
-        if spectrum is None:
-            for curve in (self.psd_curve, self.lf_fill, self.hf_fill):
-                curve.setData([], [])
-            self.breathing_line.setVisible(False)
-            self.lf_label.setVisible(False)
-            self.hf_label.setVisible(False)
-            self._spectrum_range.reset()
-            plot.setYRange(0.0, 1000.0, padding=0)
-            self.spectrum_message.setText("Spectrum\nafter 64 s\nwithout\na gap")
-            self.spectrum_message.setPos(0.5 * SPECTRUM_MAX_HZ, 500.0)
-            self.spectrum_message.setVisible(True)
-            plot.setTitle("Spectrum", color=self._theme.foreground.name(), size="9pt")
-            self._spectrum_grid.update()
-            return
-        self.spectrum_message.setVisible(False)
-        freq = spectrum.freq_hz
-        psd = spectrum.psd_ms2_hz
-        shown = freq <= SPECTRUM_MAX_HZ + 1e-9
-        self.psd_curve.setData(freq[shown], psd[shown])
-        bands = ((self.lf_fill, spectrum.lf_band_hz), (self.hf_fill, spectrum.hf_band_hz))
-        for curve, band in bands:
-            fx, fy = _band_slice(freq, psd, band)
-            curve.setData(fx, fy)
-        peak_max = float(psd[shown].max()) if shown.any() else 0.0
-        new = self._spectrum_range.update(0.0, peak_max)
-        if new is not None:
-            plot.setYRange(new[0], new[1], padding=0)
-        top = self._spectrum_range.hi or peak_max
-        self.lf_label.setPos(0.5 * sum(spectrum.lf_band_hz), top)
-        self.hf_label.setPos(0.5 * sum(spectrum.hf_band_hz), top)
-        self.lf_label.setVisible(True)
-        self.hf_label.setVisible(True)
-        peak = spectrum.breathing_peak_hz
-        self.breathing_line.setVisible(peak is not None)
-        if peak is not None:
-            self.breathing_line.setValue(peak)
-            self.breathing_line.label.setFormat(f"{60.0 * peak:.1f}/min")
-        plot.setTitle(
-            f"Spectrum, last {spectrum.duration_s:.0f} s",
-            color=self._theme.foreground.name(),
-            size="9pt",
-        )
-        self._spectrum_grid.update()
+        self._spectrum_view.show(spectrum)
 
     @property
     def spectrum(self) -> LiveSpectrum | None:
@@ -498,18 +428,4 @@ def _set_points(points: pg.ScatterPlotItem, x: np.ndarray, y: np.ndarray) -> Non
     ):
         return
     points.setData(x, y)
-
-
-def _band_slice(
-    freq: np.ndarray, psd: np.ndarray, band: tuple[float, float]
-) -> tuple[np.ndarray, np.ndarray]:
-    """The PSD over a band, its edges interpolated so neighbouring fills meet."""
-    lo, hi = band
-    inside = (freq > lo) & (freq < hi)
-    if freq.size < 2 or hi <= freq[0]:
-        return np.empty(0), np.empty(0)
-    lo = max(lo, float(freq[0]))
-    x = np.concatenate(([lo], freq[inside], [hi]))
-    y = np.interp(x, freq, psd)
-    return x, y
 

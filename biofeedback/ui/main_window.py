@@ -2,9 +2,9 @@
 
 The window owns no data: it builds a session from the panel's request (off the GUI thread),
 subscribes its widgets to the session's events, and forwards user actions (stop, marker,
-seek, answers) to the session. Redraws are coalesced to at most ~30 frames per second, and
-a beat that arrives when no frame was drawn for a frame's time is drawn at once, which keeps
-the beat-to-screen latency low at a live rate without redrawing per beat at max speed.
+seek, answers) to the session. Redraws are coalesced to at most ~30 frames per second
+(:mod:`biofeedback.ui.frame_cadence`); the settings follow the user's choices through
+:mod:`biofeedback.ui.preference_sync`.
 """
 
 from __future__ import annotations
@@ -21,11 +21,9 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QLabel,
     QMainWindow,
     QScrollArea,
     QSplitter,
-    QStatusBar,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -36,16 +34,20 @@ from biofeedback.core.source import SeekableSource
 from biofeedback.core.types import Connected, SourceState, StatusChange
 from biofeedback.session.launch import SessionRequest
 from biofeedback.ui.comparison import ComparisonView
+from biofeedback.ui.deferred_plots import DeferredPlots
 from biofeedback.ui.event_loop import spawn
+from biofeedback.ui.frame_cadence import FrameCadence, plot_time_s
 from biofeedback.ui.guidance_panel import GuidancePanel
 from biofeedback.ui.marker_bar import MarkerBar
+from biofeedback.ui.preference_sync import PreferenceSync
 from biofeedback.ui.replay_bar import ReplayBar
 from biofeedback.ui.session_browser import SessionBrowser
 from biofeedback.ui.source_panel import SourcePanel
+from biofeedback.ui.status_bar import WindowStatusBar
 from biofeedback.ui.values_panel import ValuesPanel
 from biofeedback.viewmodels.pacer import free_practice_pacer
 from biofeedback.viewmodels.preferences import WindowPreferences
-from biofeedback.viewmodels.status import SessionStatus
+from biofeedback.viewmodels.status import SessionStatus, finished_message, window_title
 from protocols.runner import PhaseEnded, PhaseStarted, RunnerEvent
 
 logger = logging.getLogger(__name__)
@@ -57,10 +59,6 @@ if TYPE_CHECKING:
     from biofeedback.viewmodels.session_view import SessionViewModel
 
 __all__ = ["MainWindow"]
-
-FRAME_S = 1 / 30
-"""Least time between two redraws of the plots, s (about 30 frames per second)."""
-
 
 class MainWindow(QMainWindow):
     """The biofeedback window.
@@ -97,6 +95,8 @@ class MainWindow(QMainWindow):
         self.data_dir = data_dir
         self.settings = settings if settings is not None else WindowPreferences.load(data_dir)
         self.neurokit = neurokit
+        self.preferences = PreferenceSync(self.settings, data_dir, self.show_message)
+        """Writes the user's choices into :attr:`settings` and saves them."""
         self.current: PreparedSession | None = None
         self.last_error: str = ""
         self.view_model: SessionViewModel | None = None
@@ -105,10 +105,7 @@ class MainWindow(QMainWindow):
         self._drawn_indices: object = None
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe: list[Callable[[], None]] = []
-        self._dirty = False
-        self._last_frame = 0.0
-        self.last_redraw_s = 0.0
-        """Time the last redraw of the plots took, s (benchmarks read it)."""
+        self._frames = FrameCadence(self._draw_frame, self)
         self._close_requested = False
         self._loaded = False
         self._painted = False
@@ -126,9 +123,6 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.source_panel = SourcePanel(self.settings, self.data_dir)
         self.values_panel = ValuesPanel()
-        self._live_view: LiveView | None = None
-        self._plots_placeholder = QLabel("Loading plots…")
-        self._plots_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.replay_bar = ReplayBar()
         self.replay_bar.hide()
         self.marker_bar = MarkerBar()
@@ -141,8 +135,7 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(centre)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.values_panel)
-        column.addWidget(self._plots_placeholder, 1)
-        self._centre_column = column
+        self._plots = DeferredPlots(column, self.settings.plot_span_s, self.preferences.plot_span)
         column.addWidget(self.replay_bar)
         column.addWidget(self.marker_bar)
 
@@ -167,16 +160,10 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.comparison, "Compare")
         self.setCentralWidget(self.tabs)
 
-        self.status_label = QLabel(self._idle_status.text())
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        bar = QStatusBar()
-        # Permanent: showMessage() would hide a normal status-bar widget.
-        bar.addPermanentWidget(self.status_label)
-        self.setStatusBar(bar)
+        self.status_bar = WindowStatusBar(self._idle_status.text())
+        self.status_label = self.status_bar.status_label
+        self.setStatusBar(self.status_bar)
 
-        self._frame_timer = QTimer(self)
-        self._frame_timer.setSingleShot(True)
-        self._frame_timer.timeout.connect(self._draw_frame)
         self._clock_timer = QTimer(self)
         self._clock_timer.setInterval(250)
         self._clock_timer.timeout.connect(self._on_clock)
@@ -186,28 +173,19 @@ class MainWindow(QMainWindow):
         self.source_panel.stop_requested.connect(self.stop_session)
         self.source_panel.settings_changed.connect(self.save_settings)
         self.marker_bar.marker_requested.connect(self.add_marker)
-        self.guidance.pacer_changed.connect(self._on_pacer_changed)
+        self.guidance.pacer_changed.connect(self.preferences.pacer)
         self.replay_bar.seek_requested.connect(self._on_seek)
-        self.replay_bar.speed_changed.connect(self._on_replay_speed)
+        self.replay_bar.speed_changed.connect(self.preferences.replay_speed)
         self.browser.replay_requested.connect(self._replay_session)
-        self.browser.status_message.connect(self._on_browser_message)
-        self.comparison.status_message.connect(self._on_comparison_message)
+        for page in (self.browser, self.comparison):
+            page.status_message.connect(self.status_bar.message_from(self.tabs, page))
         self.tabs.currentChanged.connect(self._on_tab)
 
     @property
     def live_view(self) -> LiveView:
         """The plots (built right after the window's first frame: pyqtgraph takes a few
         hundred ms to import, and the window should be on screen before that)."""
-        if self._live_view is None:
-            from biofeedback.ui.live_view import LiveView
-
-            view = LiveView(span_s=self.settings.plot_span_s)
-            view.span_changed.connect(self._on_span_changed)
-            self._centre_column.replaceWidget(self._plots_placeholder, view)
-            self._centre_column.setStretchFactor(view, 1)
-            self._plots_placeholder.deleteLater()
-            self._live_view = view
-        return self._live_view
+        return self._plots.view()
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         """The first frame is on screen: report it, then build the plots."""
@@ -215,7 +193,7 @@ class MainWindow(QMainWindow):
         if not self._painted:
             self._painted = True
             self.first_painted.emit()
-            QTimer.singleShot(0, lambda: self.live_view)
+            QTimer.singleShot(0, self._plots.view)
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -269,7 +247,7 @@ class MainWindow(QMainWindow):
     async def _run_session(self, request: SessionRequest) -> None:
         prepared: PreparedSession | None = None
         try:
-            self.show_message(f"Starting {request.source}…")
+            self.status_bar.show_starting(request.source)
             prepared = await asyncio.to_thread(
                 _prepare_session, request, self.data_dir, self.neurokit
             )
@@ -326,10 +304,10 @@ class MainWindow(QMainWindow):
         # Nobody practises along with a recording: no pacer or prompts.
         self.guidance.setVisible(vm.practice_along)
         self._clock_timer.start()
-        kind = prepared.request.source_kind
-        title = {"sim": "simulated strap", "ble": "Bluetooth strap", "replay": "replay"}[kind]
-        what = prepared.protocol.name if prepared.protocol is not None else "free practice"
-        self.setWindowTitle(f"biofeedback — {what} ({title})")
+        protocol = prepared.protocol
+        self.setWindowTitle(window_title(
+            prepared.request.source_kind, protocol.name if protocol is not None else None
+        ))
         self._refresh_status()
 
     def _detach(self) -> None:
@@ -352,14 +330,7 @@ class MainWindow(QMainWindow):
         if stats.final_state == SourceState.FAILED:
             self._show_error(stats.final_message)
             return
-        saved = (
-            f"; saved as session {prepared.session.session_id}"
-            if prepared.session.session_id is not None else ""
-        )
-        self.show_message(
-            f"Session finished: {stats.n_beats} beats, {stats.artifact_pct:.1f} % artifacts, "
-            f"{stats.n_gaps} gaps{saved}."
-        )
+        self.show_message(finished_message(stats, prepared.session.session_id))
 
     def _replay_session(self, session_id: int) -> None:
         self.tabs.setCurrentIndex(0)
@@ -379,25 +350,17 @@ class MainWindow(QMainWindow):
             ps.runner.add_marker(label)
         else:
             self.current.session.add_marker(label)
-        self.settings.use_marker_label(label)
-        self.marker_bar.set_labels(self.settings.marker_labels)
-        self.save_settings()
+        self.marker_bar.set_labels(self.preferences.marker_used(label))
 
     # -- events ----------------------------------------------------------------------------
 
     def _on_session_event(self, event: SessionEvent) -> None:
         """After the view-model took ``event`` in: draw soon; persist a strap connected to."""
         if isinstance(event, Connected) and event.address is not None:
-            self.settings.remember_strap(event.address, event.name or "")
-            self.settings.last_source = f"ble:{event.address}"
+            self.preferences.strap_connected(event.address, event.name or "")
             self.source_panel.update_strap_list()
-            self.save_settings()
-        elif (
-            isinstance(event, StatusChange)
-            and event.state is SourceState.STREAMING
-            and self.statusBar().currentMessage().startswith("Starting")
-        ):
-            self.statusBar().clearMessage()
+        elif isinstance(event, StatusChange) and event.state is SourceState.STREAMING:
+            self.status_bar.clear_starting()
         self._request_frame()
 
     def _on_runner_event(self, event: RunnerEvent) -> None:
@@ -405,30 +368,23 @@ class MainWindow(QMainWindow):
             self.live_view.set_phases(self.current.session.phases)
             self._request_frame()
 
+    @property
+    def last_redraw_s(self) -> float:
+        """Time the last redraw of the plots took, s (benchmarks read it)."""
+        return self._frames.last_redraw_s
+
     def _request_frame(self) -> None:
-        """Draw now if no frame was drawn for a frame's time, else at the next frame."""
-        self._dirty = True
-        if self._frame_timer.isActive():
-            return
-        wait = FRAME_S - (time.perf_counter() - self._last_frame)
-        if wait <= 0:
-            self._draw_frame()
-        else:
-            self._frame_timer.start(int(wait * 1000) + 1)
+        self._frames.request()
 
     def _draw_frame(self) -> None:
-        if not self._dirty:
+        if not self._frames.take():
             return
-        self._dirty = False
         now = None
         if self.current is not None:
             source = self.current.source
-            now = source.session_time_s()
-            last = self.live_view.traces.last_time_s
-            if source.backlog > 1 and last is not None:
-                # The pipeline is behind a fast source: scroll with the data, not the clock
-                # (otherwise the plots show an empty stretch that is only queued, not missing).
-                now = min(now, last)
+            now = plot_time_s(
+                source.session_time_s(), source.backlog, self.live_view.traces.last_time_s
+            )
         vm = self.view_model
         if vm is not None:
             self._refresh_status()
@@ -437,9 +393,7 @@ class MainWindow(QMainWindow):
                 self.values_panel.show_indices(vm.indices)
         started = time.perf_counter()
         self.live_view.redraw(now)
-        self._last_frame = time.perf_counter()
-        self.last_redraw_s = self._last_frame - started
-        self.frame_drawn.emit(self._last_frame)
+        self.frame_drawn.emit(self._frames.drawn(started))
 
     def _on_clock(self) -> None:
         if self.current is None:
@@ -464,46 +418,21 @@ class MainWindow(QMainWindow):
             free_practice_pacer(self.settings.pacer_breaths_per_min, self.settings.pacer_ie_ratio)
         )
 
-    def _on_span_changed(self, span_s: float) -> None:
-        self.settings.plot_span_s = float(span_s)
-        self.save_settings()
-
-    def _on_replay_speed(self, speed: float | None) -> None:
-        self.settings.speed = speed
-        self.save_settings()
-
-    def _on_pacer_changed(self, breaths_per_min: float, ie_ratio: float) -> None:
-        self.settings.pacer_breaths_per_min = float(breaths_per_min)
-        self.settings.pacer_ie_ratio = float(ie_ratio)
-        self.save_settings()
-
     def save_settings(self) -> None:
         """Write the settings (a small JSON file; a failure is reported, never raised)."""
-        try:
-            self.settings.save(self.data_dir)
-        except OSError as exc:
-            self.show_message(f"Could not save settings: {exc}")
+        self.preferences.save()
 
     def show_message(self, text: str) -> None:
         """Show a sentence in the status bar (kept until the next one)."""
-        self.statusBar().showMessage(text)
+        self.status_bar.showMessage(text)
 
     def _show_error(self, text: str) -> None:
         self.last_error = text
-        self.statusBar().showMessage(f"Error: {text}")
+        self.status_bar.showMessage(f"Error: {text}")
         self.source_panel.show_error(text)
 
     def _refresh_status(self) -> None:
-        self.status_label.setText(self.status.text())
-
-    def _on_browser_message(self, text: str) -> None:
-        # Only while the browser is in front: its news must not hide a session's error.
-        if self.tabs.currentWidget() is self.browser:
-            self.show_message(text)
-
-    def _on_comparison_message(self, text: str) -> None:
-        if self.tabs.currentWidget() is self.comparison:
-            self.show_message(text)
+        self.status_bar.set_status(self.status.text())
 
     def _on_tab(self, index: int) -> None:
         if self.tabs.widget(index) is self.browser:

@@ -104,35 +104,17 @@ class PacerCanvas(QWidget):
         empty = full * _MIN_RADIUS_SHARE
         radius = empty + (full - empty) * state.volume
         colour = _STAGE_COLOURS[state.stage]
+        _draw_ball(painter, centre, radius, full, empty, colour)
+        _draw_ring(painter, centre, full + ring_width, ring_width, colour, state.fraction)
+        self._draw_words(painter, state, centre, full)
+        if self._caption:
+            self._draw_caption(painter, rect, caption_h)
+        painter.end()
 
-        # Guides: where the ball stops at the top and at the bottom of the breath.
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.setPen(QPen(_GUIDE, 1.2, Qt.PenStyle.DashLine))
-        painter.drawEllipse(centre, full, full)
-        painter.drawEllipse(centre, empty, empty)
-
-        gradient = QRadialGradient(centre, radius)
-        gradient.setColorAt(0.0, colour.lighter(150))
-        gradient.setColorAt(1.0, colour)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(gradient)
-        painter.drawEllipse(centre, radius, radius)
-
-        # The ring shows how much of the stage is done, clockwise from the top.
-        ring_r = full + ring_width
-        ring = QRectF(centre.x() - ring_r, centre.y() - ring_r, 2 * ring_r, 2 * ring_r)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        track = QColor(_GUIDE)
-        track.setAlpha(70)
-        painter.setPen(QPen(track, ring_width))
-        painter.drawEllipse(ring)
-        pen = QPen(colour.darker(110), ring_width)
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        painter.setPen(pen)
-        span = -round(state.fraction * 360 * 16)
-        if span:
-            painter.drawArc(ring, 90 * 16, span)
-
+    def _draw_words(
+        self, painter: QPainter, state: PacerState, centre: QPointF, full: float
+    ) -> None:
+        """The stage's words and its seconds left, on the ball (sized by its full radius)."""
         # Dark words with a white halo: readable on the ball and beside it at any size.
         words_font = QFont(self.font())
         words_font.setPixelSize(int(min(30.0, max(12.0, full * 0.2))))
@@ -144,15 +126,54 @@ class PacerCanvas(QWidget):
         _draw_outlined(painter, secs_font, seconds, centre.x(),
                        centre.y() + 4.0 + QFontMetricsF(secs_font).ascent())
 
-        if self._caption:
-            caption_font = QFont(self.font())
-            caption_font.setPixelSize(int(min(16.0, max(11.0, caption_h * 0.7))))
-            painter.setFont(caption_font)
-            painter.setPen(_TEXT)
-            caption_rect = QRectF(rect.left(), rect.bottom() - caption_h - 2, rect.width(),
-                                  caption_h)
-            painter.drawText(caption_rect, Qt.AlignmentFlag.AlignCenter, self._caption)
-        painter.end()
+    def _draw_caption(self, painter: QPainter, rect: QRectF, caption_h: float) -> None:
+        """The caption in a strip ``caption_h`` px high at the bottom of ``rect``."""
+        caption_font = QFont(self.font())
+        caption_font.setPixelSize(int(min(16.0, max(11.0, caption_h * 0.7))))
+        painter.setFont(caption_font)
+        painter.setPen(_TEXT)
+        caption_rect = QRectF(rect.left(), rect.bottom() - caption_h - 2, rect.width(),
+                              caption_h)
+        painter.drawText(caption_rect, Qt.AlignmentFlag.AlignCenter, self._caption)
+
+
+def _draw_ball(
+    painter: QPainter, centre: QPointF, radius: float, full: float, empty: float,
+    colour: QColor,
+) -> None:
+    """The breathing ball of ``radius`` px, inside its full and empty guides (px)."""
+    # Guides: where the ball stops at the top and at the bottom of the breath.
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.setPen(QPen(_GUIDE, 1.2, Qt.PenStyle.DashLine))
+    painter.drawEllipse(centre, full, full)
+    painter.drawEllipse(centre, empty, empty)
+
+    gradient = QRadialGradient(centre, radius)
+    gradient.setColorAt(0.0, colour.lighter(150))
+    gradient.setColorAt(1.0, colour)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(gradient)
+    painter.drawEllipse(centre, radius, radius)
+
+
+def _draw_ring(
+    painter: QPainter, centre: QPointF, ring_r: float, ring_width: float, colour: QColor,
+    fraction: float,
+) -> None:
+    """The ring of radius ``ring_r`` px around the ball, ``fraction`` of it drawn."""
+    # The ring shows how much of the stage is done, clockwise from the top.
+    ring = QRectF(centre.x() - ring_r, centre.y() - ring_r, 2 * ring_r, 2 * ring_r)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    track = QColor(_GUIDE)
+    track.setAlpha(70)
+    painter.setPen(QPen(track, ring_width))
+    painter.drawEllipse(ring)
+    pen = QPen(colour.darker(110), ring_width)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    painter.setPen(pen)
+    span = -round(fraction * 360 * 16)
+    if span:
+        painter.drawArc(ring, 90 * 16, span)
 
 
 def _draw_outlined(painter: QPainter, font: QFont, text: str, centre_x: float,

@@ -1,36 +1,33 @@
 """The Source group of the source panel: simulated strap, Bluetooth strap or replay, with the
-list of scanned and remembered straps."""
+list of scanned and remembered straps (drawn by :class:`biofeedback.ui.strap_list.StrapList`)."""
 
 from __future__ import annotations
 
 import asyncio
 import math
 import time
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QIntValidator
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QButtonGroup,
     QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLineEdit,
     QPushButton,
     QRadioButton,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.ui.event_loop import spawn
+from biofeedback.ui.strap_list import StrapList
 from biofeedback.ui.widgets import error_label, note_label
 from biofeedback.ui.wording import as_sentence
 from biofeedback.viewmodels.preferences import WindowPreferences
@@ -75,10 +72,6 @@ class SessionRequestError(BiofeedbackError):
         self.field = field
 
 
-StrapRow = tuple[str, str, str, str]
-"""(name, address, signal, note) of one row of the strap list."""
-
-
 def speed_combo() -> QComboBox:
     """A combo of :data:`SPEED_CHOICES`."""
     combo = QComboBox()
@@ -96,57 +89,6 @@ def set_speed(combo: QComboBox, speed: float | None) -> None:
     # A speed saved from the command line (e.g. 20x) is kept as an extra choice.
     combo.addItem(f"{speed:g}x", speed)
     combo.setCurrentIndex(combo.count() - 1)
-
-
-class StrapList(QTreeWidget):
-    """Straps as rows of name, address, signal and a note (remembered, not seen...)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setColumnCount(4)
-        self.setHeaderLabels(["Name", "Address", "Signal", ""])
-        self.setRootIsDecorated(False)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setMinimumHeight(90)
-        self.setMaximumHeight(150)
-        header = self.header()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in (1, 2, 3):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-
-    def set_rows(self, rows: Iterable[StrapRow], selected: str | None) -> None:
-        """Show these rows, selecting the one whose address is ``selected`` (upper case),
-        without emitting selection signals."""
-        blocked = self.blockSignals(True)
-        try:
-            self.clear()
-            for name, address, signal, note in rows:
-                item = QTreeWidgetItem([name, address, signal, note])
-                item.setData(0, Qt.ItemDataRole.UserRole, address)
-                item.setTextAlignment(
-                    2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-                )
-                self.addTopLevelItem(item)
-                if selected == address.upper():
-                    item.setSelected(True)
-                    self.setCurrentItem(item)
-        finally:
-            self.blockSignals(blocked)
-
-    def rows(self) -> list[StrapRow]:
-        """The rows as shown, top to bottom."""
-        rows = []
-        for i in range(self.topLevelItemCount()):
-            item = self.topLevelItem(i)
-            if item is not None:  # Qt's getter is typed optional; every index here has a row
-                rows.append((item.text(0), item.text(1), item.text(2), item.text(3)))
-        return rows
-
-    def selected_address(self) -> str | None:
-        """Address of the selected row (upper case), or None."""
-        items = self.selectedItems()
-        return str(items[0].data(0, Qt.ItemDataRole.UserRole)).upper() if items else None
 
 
 class SourceBox(QGroupBox):

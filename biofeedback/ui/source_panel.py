@@ -11,17 +11,15 @@ an own :class:`~biofeedback.store.database.SessionStore` per worker thread) are 
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from biofeedback.session.launch import SessionRequest, SourceSpecError, parse_source_spec
-from biofeedback.ui.event_loop import spawn
+from biofeedback.ui.panel_jobs import PanelJobs
 from biofeedback.ui.session_box import (
     FREE_PRACTICE_LABEL,
     SessionBox,
@@ -40,8 +38,6 @@ from biofeedback.viewmodels.queries import (
     participant_id_problem,
 )
 
-logger = logging.getLogger(__name__)
-
 if TYPE_CHECKING:
     from biofeedback.session.straps import StrapAdvertisement
 
@@ -52,8 +48,6 @@ __all__ = [
     "SourcePanel",
     "participant_id_problem",
 ]
-
-T = TypeVar("T")
 
 
 class SourcePanel(QWidget):
@@ -111,7 +105,7 @@ class SourcePanel(QWidget):
         self.data_dir = Path(data_dir)
         self.scan_timeout_s = scan_timeout_s
         self._running = False
-        self._load_task: asyncio.Task[None] | None = None
+        self._jobs = PanelJobs(self._show_error)
         self._build()
         self.apply_settings()
 
@@ -122,11 +116,11 @@ class SourcePanel(QWidget):
         outer = QVBoxLayout(self)
         self.start_error = error_label()
         self.source_box = SourceBox(self.settings, self.scan_timeout_s)
-        self.source_box.spawn_job = self._spawn
+        self.source_box.spawn_job = self._jobs.spawn
         self.source_box.scan_finished.connect(self.scan_finished)
         self.source_box.settings_changed.connect(self.settings_changed)
         self.session_box = SessionBox(self.data_dir)
-        self.session_box.spawn_job = self._spawn
+        self.session_box.spawn_job = self._jobs.spawn
         self.session_box.study_plan_changed.connect(self.study_plan_changed)
         self._alias_controls()
         self._connect_controls()
@@ -180,7 +174,7 @@ class SourcePanel(QWidget):
         self.open_file_button.clicked.connect(self._choose_rr_file)
         for radio in (self.sim_radio, self.ble_radio, self.replay_radio):
             radio.toggled.connect(self._on_source_toggled)
-        self.refresh_studies_button.clicked.connect(lambda: self._spawn("load", self.load))
+        self.refresh_studies_button.clicked.connect(lambda: self._jobs.spawn("load", self.load))
 
     # ------------------------------------------------------------------ source choice
 
@@ -304,35 +298,11 @@ class SourcePanel(QWidget):
     async def wait_idle(self) -> None:
         """Wait until the panel's background work (scan, loading, study order) has ended."""
         while True:
-            pending = [
-                t for t in (self.source_box.scan_task, self._load_task, self.session_box.plan_task)
-                if t is not None and not t.done()
-            ]
+            tasks = (self.source_box.scan_task, self._jobs.load_task, self.session_box.plan_task)
+            pending = [t for t in tasks if t is not None and not t.done()]
             if not pending:
                 return
             await asyncio.gather(*pending, return_exceptions=True)
-
-    def _spawn(
-        self, what: str, job: Callable[[], Coroutine[Any, Any, T]]
-    ) -> asyncio.Task[T | None]:
-        task = spawn(self._guard(what, job))
-        if what == "load":
-            self._load_task = task  # type: ignore[assignment]
-        return task
-
-    async def _guard(self, what: str, job: Callable[[], Coroutine[Any, Any, T]]) -> T | None:
-        """Run a background job; an unexpected error becomes a sentence in the panel (the
-        panel is a place to choose, so it never lets a traceback reach the user)."""
-        # The coroutine is made here, so a task cancelled before it ran leaves none unawaited.
-        try:
-            return await job()
-        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
-            raise
-        except Exception as exc:  # broad on purpose: any failure becomes a sentence, and a log
-            logger.debug("background job %r failed", what, exc_info=True)
-            field = {"scan": "ble", "load": "study", "plan": "study"}.get(what, "start")
-            self._show_error(field, f"Could not {_ACTIONS.get(what, what)}: {exc}")
-            return None
 
     # ------------------------------------------------------------------------ study
 
@@ -501,11 +471,4 @@ class SourcePanel(QWidget):
         label = self._error_labels().get(field, self.start_error)
         label.setText(message or "")
         label.setVisible(bool(message))
-
-
-_ACTIONS = {
-    "scan": "scan for straps",
-    "load": "read the protocols and studies",
-    "plan": "read the study",
-}
 

@@ -1,78 +1,68 @@
-"""Numbers of a practice comparison as text: metric labels, values, p values and CIs.
+"""Numbers of a practice comparison as text: metric labels, decimals and CIs.
 
-Qt-free, so the comparison view and any other reader format them the same way.
+Qt-free, so the comparison view and any other reader format them the same way. Names, units
+and decimals come from the HRV index registry (:data:`biofeedback.core.hrv_indices.
+COMPARISON_METRICS`); numbers and p values are written by :mod:`biofeedback.core.formatting`.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
+from biofeedback.core.formatting import MISSING, format_number
+from biofeedback.core.hrv_indices import COMPARISON_METRICS
+
 __all__ = [
-    "METRIC_LABELS",
     "decimals",
     "format_ci",
-    "format_p",
-    "format_value",
     "metric_label",
+    "metric_parts",
     "parse_participants",
     "settings_line",
 ]
 
-METRIC_LABELS: dict[str, tuple[str, str, int]] = {
-    "delta_ln_rmssd": ("Δ lnRMSSD", "ln ms", 3),
-    "delta_hr_bpm": ("Δ HR", "bpm", 2),
-    "delta_hf_ms2": ("Δ HF", "ms²", 0),
-    "delta_lf_ms2": ("Δ LF", "ms²", 0),
-    "delta_breaths_per_min": ("Δ breathing", "/min", 2),
-}
-"""JSON metric -> (name, unit, decimals shown)."""
+_UNKNOWN_DECIMALS = 3
+"""Decimals of a metric the registry does not know (a newer CLI's), so it still shows."""
 
 
-def format_value(value: float | None, decimals: int) -> str:
-    """A number with ``decimals`` decimals (``–`` for a missing or non-finite one).
+def metric_parts(metric: str) -> tuple[str, str, int]:
+    """Name, unit and decimals of a comparison metric as the window shows them.
 
     Parameters
     ----------
-    value : float or None
-        The number.
-    decimals : int
-        Decimals shown.
+    metric : str
+        JSON ``metric`` of a comparison, e.g. ``"delta_hr_bpm"``.
 
     Returns
     -------
-    str
-        E.g. ``"0.150"``, ``"-0.91"``, ``"1175"`` or ``"–"``.
+    tuple of (str, str, int)
+        The registry's short name and short unit (the window's plot titles and table cells
+        are narrow) and its decimals, e.g. ``("Δ HR", "bpm", 2)``; an unknown metric is
+        shown by its name, without a unit, with 3 decimals.
     """
-    if value is None or not math.isfinite(value):
-        return "–"
-    return f"{value:.{decimals}f}"
-
-
-def format_p(p: float | None) -> str:
-    """A p value as published: three decimals, ``< 0.001`` below that, ``–`` when missing."""
-    if p is None or not math.isfinite(p):
-        return "–"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    spec = COMPARISON_METRICS.get(metric)
+    if spec is None:
+        return metric, "", _UNKNOWN_DECIMALS
+    return spec.abbrev, spec.unit_short, spec.decimals
 
 
 def format_ci(low: float | None, high: float | None, decimals: int) -> str:
     """A confidence interval ``low .. high`` (``–`` when both ends are missing)."""
     if low is None and high is None:
-        return "–"
-    return f"{format_value(low, decimals)} .. {format_value(high, decimals)}"
+        return MISSING
+    return f"{format_number(low, decimals)} .. {format_number(high, decimals)}"
 
 
 def metric_label(metric: str) -> str:
     """``delta_hr_bpm`` -> ``"Δ HR (bpm)"``; an unknown metric is shown by its name."""
-    name, unit, _ = METRIC_LABELS.get(metric, (metric, "", 3))
+    name, unit, _ = metric_parts(metric)
     return f"{name} ({unit})" if unit else name
 
 
 def decimals(metric: str) -> int:
     """Decimals shown for a metric (3 for an unknown one)."""
-    return METRIC_LABELS.get(metric, (metric, "", 3))[2]
+    return metric_parts(metric)[2]
 
 
 def parse_participants(text: str) -> list[str]:

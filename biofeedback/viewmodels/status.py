@@ -1,4 +1,5 @@
-"""What the window's status line says: connection, battery, contact, artifacts, gaps."""
+"""What the window's status line and title say: connection, battery, contact, artifacts,
+gaps; what runs; how a session ended."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from biofeedback.core.types import Connected, Gap, Reconnecting, SourceState, St
 
 if TYPE_CHECKING:
     from biofeedback.live.events import SessionEvent
+    from biofeedback.session.live_session import SessionStats
 
-__all__ = ["SessionStatus"]
+__all__ = ["SessionStatus", "finished_message", "window_title"]
+
+_SOURCE_WORDS = {"sim": "simulated strap", "ble": "Bluetooth strap", "replay": "replay"}
 
 _STATE_WORDS = {
     SourceState.IDLE: "Not started",
@@ -114,3 +118,44 @@ class SessionStatus:
     def text(self) -> str:
         """The whole line."""
         return " · ".join(self.parts())
+
+
+def window_title(source_kind: str, protocol_name: str | None) -> str:
+    """The window's title while a session runs.
+
+    Parameters
+    ----------
+    source_kind : str
+        ``"sim"``, ``"ble"`` or ``"replay"`` (a request's ``source_kind``).
+    protocol_name : str or None
+        Name of the protocol that runs, None for free practice.
+
+    Returns
+    -------
+    str
+        E.g. ``"biofeedback — free practice (simulated strap)"``.
+    """
+    what = protocol_name if protocol_name is not None else "free practice"
+    return f"biofeedback — {what} ({_SOURCE_WORDS[source_kind]})"
+
+
+def finished_message(stats: SessionStats, session_id: int | None) -> str:
+    """The sentence shown when a session ended normally.
+
+    Parameters
+    ----------
+    stats : SessionStats
+        The session's totals.
+    session_id : int or None
+        Its id in the store, None when it was not recorded.
+
+    Returns
+    -------
+    str
+        E.g. ``"Session finished: 120 beats, 1.5 % artifacts, 0 gaps; saved as session 3."``.
+    """
+    saved = f"; saved as session {session_id}" if session_id is not None else ""
+    return (
+        f"Session finished: {stats.n_beats} beats, {stats.artifact_pct:.1f} % artifacts, "
+        f"{stats.n_gaps} gaps{saved}."
+    )

@@ -14,8 +14,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from biofeedback.core.formatting import format_number
 from biofeedback.ui.comparison.tables import make_item, make_table
-from biofeedback.viewmodels.comparison_format import METRIC_LABELS, format_value
+from biofeedback.viewmodels.comparison_format import metric_parts
 
 if TYPE_CHECKING:
     import pyqtgraph as pg
@@ -116,7 +117,7 @@ class DifferencePlots(QWidget):
         plots.clear()
         for column, c in enumerate(comparisons):
             metric = str(c.get("metric"))
-            name, unit, decimals = METRIC_LABELS.get(metric, (metric, "", 3))
+            name, unit, decimals = metric_parts(metric)
             plot = plots.addPlot(row=0, col=column)
             plot.setTitle(name, size="10pt", color="#202020")
             plot.setLabel("left", unit)
@@ -154,7 +155,7 @@ class DifferencePlots(QWidget):
         plot.plot([0.0], [mean], pen=None, symbol="o", symbolSize=10,
                   symbolBrush=colour, symbolPen=colour)
         label = pg.TextItem(
-            f"{format_value(mean, decimals)}\nd_z {format_value(c.get('d_z'), 2)}",
+            f"{format_number(mean, decimals)}\nd_z {format_number(c.get('d_z'), 2)}",
             color=colour, anchor=(0.0, 0.5),
         )
         plot.addItem(label)
@@ -358,7 +359,7 @@ class TrendsPage(QWidget):
         cells = [
             make_item(participant, participant, numeric=False),
             make_item(str(len(sessions)), len(sessions)),
-            make_item(format_value(slope, 3) if slope is None else f"{slope:+.3f}", slope,
+            make_item(format_number(slope, 3) if slope is None else f"{slope:+.3f}", slope,
                       tip=tip),
         ]
         for column, cell in enumerate(cells):

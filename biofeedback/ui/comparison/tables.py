@@ -19,14 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from biofeedback.core.formatting import format_number, format_p
 from biofeedback.ui.widgets import ERROR_STYLE
-from biofeedback.viewmodels.comparison_format import (
-    decimals,
-    format_ci,
-    format_p,
-    format_value,
-    metric_label,
-)
+from biofeedback.viewmodels.comparison_format import decimals, format_ci, metric_label
 
 __all__ = [
     "COMPARISON_COLUMNS",
@@ -105,10 +100,10 @@ def fill_comparisons(table: QTableWidget, comparisons: list[dict[str, Any]]) -> 
         _set_row(table, row, [
             make_item(metric_label(metric), metric, numeric=False, tip=note),
             make_item(str(c.get("n")), c.get("n"), tip=n_tip),
-            make_item(format_value(c.get("mean_diff"), d), c.get("mean_diff")),
+            make_item(format_number(c.get("mean_diff"), d), c.get("mean_diff")),
             make_item(format_ci(c.get("ci_low"), c.get("ci_high"), d),
                       (c.get("ci_low"), c.get("ci_high"))),
-            make_item(format_value(c.get("d_z"), 2), c.get("d_z")),
+            make_item(format_number(c.get("d_z"), 2), c.get("d_z")),
             make_item(format_ci(c.get("d_z_ci_low"), c.get("d_z_ci_high"), 2),
                       (c.get("d_z_ci_low"), c.get("d_z_ci_high")), tip=note),
             make_item(format_p(c.get("p_t")), c.get("p_t")),
@@ -138,7 +133,7 @@ def fill_per_practice(table: QTableWidget, entries: list[dict[str, Any]]) -> Non
         for metric in PER_PRACTICE_METRICS:
             key = f"delta_{metric}"
             cells.append(make_item(
-                format_value(entry.get(key), decimals(key)), entry.get(key),
+                format_number(entry.get(key), decimals(key)), entry.get(key),
                 tip=f"mean of {entry.get(f'n_{metric}', 0)} participants",
             ))
         n = max((int(entry.get(f"n_{m}") or 0) for m in PER_PRACTICE_METRICS), default=0)
@@ -190,11 +185,11 @@ class ModelPage(QWidget):
         for row, e in enumerate(effects):
             _set_row(table, row, [
                 make_item(str(e.get("term")), e.get("term"), numeric=False),
-                make_item(format_value(e.get("estimate"), 4), e.get("estimate")),
-                make_item(format_value(e.get("std_error"), 4), e.get("std_error")),
+                make_item(format_number(e.get("estimate"), 4), e.get("estimate")),
+                make_item(format_number(e.get("std_error"), 4), e.get("std_error")),
                 make_item(format_ci(e.get("ci_low"), e.get("ci_high"), 4),
                           (e.get("ci_low"), e.get("ci_high"))),
-                make_item(format_value(e.get("z"), 2), e.get("z")),
+                make_item(format_number(e.get("z"), 2), e.get("z")),
                 make_item(format_p(e.get("p")), e.get("p")),
             ])
         self.notes.setPlainText("\n".join(str(n) for n in model.get("notes") or []))

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from biofeedback.core.errors import BiofeedbackError
+from biofeedback.core.formatting import format_number
 from biofeedback.ui.cli_job import CliJob
 from biofeedback.ui.comparison.chooser import ComparisonChooser
 from biofeedback.ui.comparison.plots import DifferencePlots, IndividualsPage, TrendsPage
@@ -43,11 +44,7 @@ from biofeedback.ui.comparison.tables import (
 )
 from biofeedback.ui.event_loop import spawn
 from biofeedback.ui.widgets import ErrorLabel, ProgressRow
-from biofeedback.viewmodels.comparison_format import (
-    format_ci,
-    format_value,
-    settings_line,
-)
+from biofeedback.viewmodels.comparison_format import format_ci, settings_line
 from biofeedback.viewmodels.queries import ComparisonChoices, load_choices
 
 __all__ = ["ComparisonView"]
@@ -482,10 +479,10 @@ class ComparisonView(QWidget):
             return
         self.breathing_label.setText(
             f"Breathing rate during the practices: {breathing.get('label_a', 'self-soothing')} "
-            f"{format_value(breathing.get('mean_a'), 1)}/min, "
+            f"{format_number(breathing.get('mean_a'), 1)}/min, "
             f"{breathing.get('label_b', 'attention')} "
-            f"{format_value(breathing.get('mean_b'), 1)}/min; difference "
-            f"{format_value(breathing.get('mean_diff'), 2)}/min (95 % CI "
+            f"{format_number(breathing.get('mean_b'), 1)}/min; difference "
+            f"{format_number(breathing.get('mean_diff'), 2)}/min (95 % CI "
             f"{format_ci(breathing.get('ci_low'), breathing.get('ci_high'), 2)})"
             + ("" if warning else " — not enough to explain an HF difference")
         )

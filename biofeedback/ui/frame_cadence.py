@@ -1,0 +1,95 @@
+"""When the window redraws its plots: coalesced to ~30 frames per second, a beat drawn at once.
+
+A beat that arrives when no frame was drawn for a frame's time is drawn at once, which keeps
+the beat-to-screen latency low at a live rate; beats that arrive faster are drawn together
+at the next frame, so the window does not redraw per beat at max speed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QTimer
+
+__all__ = ["FRAME_S", "FrameCadence", "plot_time_s"]
+
+FRAME_S = 1 / 30
+"""Least time between two redraws of the plots, s (about 30 frames per second)."""
+
+
+class FrameCadence(QObject):
+    """Coalesces redraw requests into frames at most :data:`FRAME_S` apart.
+
+    Parameters
+    ----------
+    draw : callable
+        Draws one frame; called on the GUI thread when a requested frame is due. It calls
+        :meth:`take` first (a frame without news is not drawn) and reports the time its
+        plot redraw took with :meth:`drawn`.
+    parent : QObject, optional
+        Owner of the timer.
+    """
+
+    def __init__(self, draw: Callable[[], None], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._dirty = False
+        self._last_frame = 0.0
+        self.last_redraw_s = 0.0
+        """Time the last redraw of the plots took, s (benchmarks read it)."""
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(draw)
+        self._draw = draw
+
+    def request(self) -> None:
+        """Draw now if no frame was drawn for a frame's time, else at the next frame."""
+        self._dirty = True
+        if self._timer.isActive():
+            return
+        wait = FRAME_S - (time.perf_counter() - self._last_frame)
+        if wait <= 0:
+            self._draw()
+        else:
+            self._timer.start(int(wait * 1000) + 1)
+
+    def take(self) -> bool:
+        """Whether a frame was requested since the last one (and forget the request)."""
+        dirty, self._dirty = self._dirty, False
+        return dirty
+
+    def drawn(self, started: float) -> float:
+        """Note a frame whose plot redraw began at ``started`` (``time.perf_counter()``, s).
+
+        Returns
+        -------
+        float
+            ``time.perf_counter()`` after the frame, s.
+        """
+        self._last_frame = time.perf_counter()
+        self.last_redraw_s = self._last_frame - started
+        return self._last_frame
+
+
+def plot_time_s(source_time_s: float, backlog: int, last_beat_s: float | None) -> float:
+    """The time the plots end at.
+
+    Parameters
+    ----------
+    source_time_s : float
+        The source's session clock, s.
+    backlog : int
+        Events the source has queued that the pipeline has not taken yet.
+    last_beat_s : float or None
+        Time of the last beat drawn, s (None before the first).
+
+    Returns
+    -------
+    float
+        The source's clock, or the last beat's time when the pipeline is behind a fast
+        source: the plots then scroll with the data, not the clock (otherwise they would
+        show an empty stretch that is only queued, not missing).
+    """
+    if backlog > 1 and last_beat_s is not None:
+        return min(source_time_s, last_beat_s)
+    return source_time_s
