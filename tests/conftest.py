@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 TESTS = Path(__file__).parent
+ROOT = TESTS.parent
+"""The repository (tests live in a tree that mirrors the packages below tests/)."""
 DATA = TESTS / "data"
 OUTPUT = TESTS.parent / "test-output"
 

@@ -61,7 +61,7 @@ def test_the_scan_finds_the_known_references():
     md = _md_references()
     assert sum(1 for _, path, _ in md if path == "docs/domain.md") >= 45
     assert {section for _, path, section in md if path == "docs/domain.md"} >= {1, 3, 4, 5, 6, 7}
-    assert ("biofeedback/analysis/artifacts.py", "tests/test_analysis_correction_runs.py") in {
+    assert ("biofeedback/analysis/artifacts.py", "tests/analysis/test_artifacts.py") in {
         (where.split(":")[0], path) for where, path in _test_references()
     }
 

@@ -10,8 +10,8 @@ compensatory long one as "ectopic") and then moves *both* peaks at once to the m
 their *original* neighbours, which leaves the two intervals wrong by up to about 100 ms. With
 2 % simulated ectopic beats its corrected RMSSD was 20-60 % off the clean value; with this
 module's correction it was within 1 %. The tests guard looser bounds: RMSSD within 2 % with 3 %
-missed and extra beats (tests/test_analysis_correction_runs.py) and within 5 % with 2 % mixed
-missed, extra and ectopic beats (tests/test_analysis_phases.py). The rules, after Lipponen &
+missed and extra beats (tests/analysis/test_artifacts.py) and within 5 % with 2 % mixed
+missed, extra and ectopic beats (tests/analysis/test_phases.py). The rules, after Lipponen &
 Tarvainen (2019):
 
 - extra beat (peak k): delete peak k, merging its two intervals;

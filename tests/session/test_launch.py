@@ -23,6 +23,7 @@ from biofeedback.session.launch import (
 from biofeedback.session.studies import create_study, enrol, study_plan
 from biofeedback.store import SessionStore, database_path
 from biofeedback.store.participants import validate_participant_id
+from conftest import ROOT
 from protocols.design import design_orders
 
 EVERY = DurabilityPolicy(commit_interval_s=0.0, fsync=True)
@@ -232,7 +233,7 @@ def test_only_the_launcher_constructs_a_live_session():
     # session from biofeedback.session.launch; tests and benchmarks may build one directly.
     import ast
 
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     builders = []
     for pkg in ("biofeedback", "sensors", "protocols"):
         for path in sorted((root / pkg).rglob("*.py")):

@@ -1,7 +1,6 @@
 """Live indices against straightforward numpy and neurokit2 on the same windows."""
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,8 +8,9 @@ import pytest
 from biofeedback.core.types import ArtifactClass, Gap, GapReason
 from biofeedback.live.indices import LiveHrv, LiveHrvSettings
 from biofeedback.live.synthetic import synth_rr
+from conftest import DATA as TEST_DATA
 
-DATA = Path(__file__).parent / "data"
+DATA = TEST_DATA
 INLINE = LiveHrvSettings(spectral_inline=True)  # refresh inside add(): every whole second
 
 

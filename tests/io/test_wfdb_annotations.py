@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,8 +16,9 @@ from biofeedback.io.wfdb_annotations import (
     read_header_sampling_rate,
     read_wfdb_annotations,
 )
+from conftest import DATA as TEST_DATA
 
-DATA = Path(__file__).parent / "data"
+DATA = TEST_DATA
 
 
 def word(a: int, i: int) -> bytes:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from biofeedback.analysis import AnalysisSettings, analyze_recording
 from biofeedback.core.recording import Recording
+from conftest import DATA as TEST_DATA
 
-DATA = Path(__file__).parent / "data"
+DATA = TEST_DATA
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 
 from biofeedback.core.errors import InputFileError
+from conftest import DATA as TEST_DATA
+from conftest import ROOT
 from protocols.loader import (
     dump_protocol_toml,
     load_protocol_file,
@@ -458,8 +459,8 @@ def test_nothing_partial_is_returned(tmp_path):
 
 # ------------------------------------------- old key name (before the breathing-rate rename)
 
-OLD_FORMAT = Path(__file__).parent / "data" / "old_format"
-BUILTIN_DIR = Path(__file__).parents[1] / "protocols" / "builtin"
+OLD_FORMAT = TEST_DATA / "old_format"
+BUILTIN_DIR = ROOT / "protocols" / "builtin"
 
 
 def test_old_expected_breathing_bpm_file_still_loads():

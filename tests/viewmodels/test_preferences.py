@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 from biofeedback.viewmodels.preferences import SETTINGS_FILE, KnownStrap, WindowPreferences
+from conftest import DATA as TEST_DATA
 
-OLD_FORMAT = Path(__file__).parent / "data" / "old_format"
+OLD_FORMAT = TEST_DATA / "old_format"
 
 
 def test_settings_json_from_before_the_breathing_rename_loads(tmp_path):

@@ -8,7 +8,6 @@ the derived NN series exactly as given (125 Hz time base, see the SOURCE traps),
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,8 +16,9 @@ import pytest
 from biofeedback.analysis import AnalysisSettings, analyze_recording
 from biofeedback.core.recording import Recording
 from biofeedback.core.types import PhaseSpan
+from conftest import DATA as TEST_DATA
 
-DATA = Path(__file__).parent / "data"
+DATA = TEST_DATA
 WINDOW_S = 300.0
 
 

@@ -7,7 +7,6 @@ What is measured: *sensitivity* = share of injected artifact beats classified no
 out, since that real recording has its own artifacts and bursts).
 """
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +14,9 @@ import pytest
 from biofeedback.core.types import ArtifactClass
 from biofeedback.live.artifacts import StreamingArtifactDetector, corrected_times
 from biofeedback.live.synthetic import inject_artifacts, synth_rr
+from conftest import DATA as TEST_DATA
 
-DATA = Path(__file__).parent / "data"
+DATA = TEST_DATA
 
 
 def run(rr, gap_before=()):
