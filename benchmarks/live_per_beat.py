@@ -38,7 +38,7 @@ def main() -> None:
         rr, _, _ = inject_artifacts(rr, args.artifacts, seed=args.seed + 1)
     t = np.cumsum(rr) / 1000.0
     batches = [
-        BeatBatch(tt, (Beat(r, tt, tt, "bench", None, seq),))
+        BeatBatch(tt, (Beat(r, tt, tt, None, seq),))
         for seq, (r, tt) in enumerate(zip(rr.tolist(), t.tolist(), strict=True))
     ]
 

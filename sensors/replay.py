@@ -277,7 +277,7 @@ class ReplaySource(HeartRateSource):
             self._next_marker += 1
         contact = self._contact
         beats = tuple(
-            Beat(self._rr[i], self._times[i], due, "replay", contact[i] if contact else None)
+            Beat(self._rr[i], self._times[i], due, contact[i] if contact else None)
             for i in range(start, end)
         )
         self._now_s = due

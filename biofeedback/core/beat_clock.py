@@ -37,8 +37,6 @@ class BeatClock:
 
     Parameters
     ----------
-    source : str
-        Source kind stamped on every beat.
     gap_factor : float
         A gap is recorded when the receive clock leads the beat clock by more than this many
         median RR intervals. Default 1.5 (docs/domain.md section 1).
@@ -46,7 +44,6 @@ class BeatClock:
         Number of recent RR intervals the median is taken over.
     """
 
-    source: str
     gap_factor: float = DEFAULT_GAP_FACTOR
     median_window: int = 31
     _offset_s: float | None = None
@@ -123,7 +120,7 @@ class BeatClock:
         t = first_start
         for rr in rr_ms:
             t += rr / 1000.0
-            beats.append(Beat(float(rr), t, received_s, self.source, sensor_contact))
+            beats.append(Beat(float(rr), t, received_s, sensor_contact))
             self._recent.append(float(rr))
             if len(self._recent) > self.median_window:
                 self._recent.popleft()

@@ -74,8 +74,6 @@ class Beat:
         cumulative sum of RR and anchored to the host receive clock (docs/domain.md section 1).
     received_s : float
         Session-clock time at which the host received the notification that carried it, s.
-    source : str
-        Kind of source (``"sim"``, ``"replay"``, ``"ble"``, ``"import"``).
     sensor_contact : bool or None
         Skin contact reported with the notification; None when the sensor does not report it.
     seq : int
@@ -86,7 +84,6 @@ class Beat:
     rr_ms: float
     time_s: float
     received_s: float
-    source: str
     sensor_contact: bool | None = None
     seq: int = -1
 

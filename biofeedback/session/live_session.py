@@ -379,7 +379,7 @@ class LiveSession:
         return BeatBatch(
             batch.received_s,
             tuple(
-                Beat(b.rr_ms, b.time_s, b.received_s, b.source, b.sensor_contact, seq + i)
+                Beat(b.rr_ms, b.time_s, b.received_s, b.sensor_contact, seq + i)
                 for i, b in enumerate(batch.beats)
             ),
             batch.heart_rate_bpm,

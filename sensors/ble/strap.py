@@ -116,7 +116,7 @@ class BleHeartRateStrap(HeartRateSource):
         self._connect_timeout_s = connect_timeout_s
         self._give_up_after_s = give_up_after_s
         self._backoff_s = backoff_s or DEFAULT_BACKOFF_S
-        self._clock = BeatClock(self.kind)
+        self._clock = BeatClock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._t0: float | None = None
         self._client: Any = None

@@ -93,7 +93,7 @@ class SimulatedStrap(HeartRateSource):
             rr_resolution_s=rr_resolution_s,
         )
         self._initial_schedule = self._engine.schedule
-        self._clock = BeatClock(self.kind)
+        self._clock = BeatClock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._t0_wall: float | None = None
         self._delivered_s = 0.0

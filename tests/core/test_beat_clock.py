@@ -11,15 +11,15 @@ from biofeedback.core.types import GapReason
 
 
 def test_first_notification_anchors_last_beat_at_receive_time():
-    clock = BeatClock("sim")
+    clock = BeatClock()
     batch, gap = clock.push(10.0, [800.0, 900.0])
     assert gap is None
     assert [b.time_s for b in batch.beats] == pytest.approx([9.1, 10.0])
-    assert all(b.received_s == 10.0 and b.source == "sim" for b in batch.beats)
+    assert all(b.received_s == 10.0 for b in batch.beats)
 
 
 def test_steady_stream_has_no_gap_and_follows_cumulative_rr():
-    clock = BeatClock("sim")
+    clock = BeatClock()
     times = []
     for k in range(1, 60):
         batch, gap = clock.push(float(k) + 0.2, [1000.0])  # constant 0.2 s latency
@@ -30,7 +30,7 @@ def test_steady_stream_has_no_gap_and_follows_cumulative_rr():
 
 
 def test_lost_notifications_make_a_clock_drift_gap():
-    clock = BeatClock("ble")
+    clock = BeatClock()
     for k in range(1, 20):
         clock.push(float(k), [1000.0])
     last = clock.last_beat_s
@@ -43,7 +43,7 @@ def test_lost_notifications_make_a_clock_drift_gap():
 
 
 def test_drift_below_threshold_is_not_a_gap():
-    clock = BeatClock("ble")
+    clock = BeatClock()
     for k in range(1, 20):
         clock.push(float(k), [1000.0])
     _, gap = clock.push(20.0 + 1.4, [1000.0])  # 1.4 s late < 1.5 x 1000 ms
@@ -51,7 +51,7 @@ def test_drift_below_threshold_is_not_a_gap():
 
 
 def test_rr_faster_than_clock_reanchors_without_gap():
-    clock = BeatClock("ble")
+    clock = BeatClock()
     times = []
     # A compressed strap: 10 s of RR arrive every wall second.
     for k in range(1, 30):
@@ -66,13 +66,13 @@ def test_rr_faster_than_clock_reanchors_without_gap():
 
 
 def test_empty_notification_carries_heart_rate_only():
-    clock = BeatClock("ble")
+    clock = BeatClock()
     batch, gap = clock.push(3.0, [], heart_rate_bpm=61)
     assert batch.beats == () and batch.heart_rate_bpm == 61 and gap is None
 
 
 def test_repeated_gaps_never_push_beats_into_the_future():
-    clock = BeatClock("ble")
+    clock = BeatClock()
     beat_t = 0.0
     worst = 0.0
     for k in range(400):
@@ -87,7 +87,7 @@ def test_repeated_gaps_never_push_beats_into_the_future():
 
 
 def test_link_loss_always_breaks_the_segment_and_never_goes_back_in_time():
-    clock = BeatClock("ble")
+    clock = BeatClock()
     for k in range(1, 20):
         clock.push(float(k), [1000.0])
     last = clock.last_beat_s
@@ -103,7 +103,7 @@ def test_link_loss_always_breaks_the_segment_and_never_goes_back_in_time():
 
 
 def test_link_loss_of_a_compressed_stream_keeps_times_increasing():
-    clock = BeatClock("ble")
+    clock = BeatClock()
     for k in range(1, 10):
         clock.push(k * 0.05, [1000.0])  # 20 x faster than the clock
     last = clock.last_beat_s

@@ -17,7 +17,7 @@ def batches(rr, t0=0.0, per=2, first_seq=0):
     t = t0 + np.cumsum(rr) / 1000.0
     for i in range(0, rr.size, per):
         beats = tuple(
-            Beat(float(r), float(tt), float(tt), "sim", None, first_seq + i + k)
+            Beat(float(r), float(tt), float(tt), None, first_seq + i + k)
             for k, (r, tt) in enumerate(zip(rr[i : i + per], t[i : i + per], strict=True))
         )
         yield i, BeatBatch(float(t[min(i + per, rr.size) - 1]), beats)

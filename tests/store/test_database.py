@@ -26,7 +26,7 @@ def batch(t: float, rrs: list[float], start: float, first_seq: int = 0) -> BeatB
     beats, time_s = [], start
     for k, rr in enumerate(rrs):
         time_s += rr / 1000
-        beats.append(Beat(rr, time_s, t, "sim", True, first_seq + k))
+        beats.append(Beat(rr, time_s, t, True, first_seq + k))
     return BeatBatch(t, tuple(beats), 60.0)
 
 
@@ -177,7 +177,7 @@ def test_session_of_dead_process_becomes_interrupted(tmp_path):
         "from biofeedback.core.types import Beat, BeatBatch\n"
         "s = SessionStore(sys.argv[1])\n"
         "sid = s.create_session(source='sim')\n"
-        "s.append_notification(sid, 0, BeatBatch(1.0, (Beat(800.0, 0.8, 1.0, 'sim', None, 0),)))\n"
+        "s.append_notification(sid, 0, BeatBatch(1.0, (Beat(800.0, 0.8, 1.0, None, 0),)))\n"
         "print(sid)\n"
         "import os; os._exit(0)\n"  # no finish_session: as if killed
     )

@@ -173,7 +173,7 @@ def test_migration_from_v1_keeps_the_data(tmp_path):
         assert session_study(store, 1).condition == "B"
         # a v2 database still takes new sessions and beats as before
         sid = store.create_session(source="sim")
-        store.append_notification(sid, 0, BeatBatch(1.0, (Beat(800.0, 0.8, 1.0, "sim", None, 0),)))
+        store.append_notification(sid, 0, BeatBatch(1.0, (Beat(800.0, 0.8, 1.0, None, 0),)))
         assert store.beat_count(sid) == 1
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 2

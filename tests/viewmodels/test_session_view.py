@@ -34,7 +34,7 @@ def _idle_session() -> LiveSession:
 
 
 def _beats(seq: int, t_s: float, indices: LiveIndices | None = None) -> BeatsProcessed:
-    batch = BeatBatch(t_s, (Beat(1000.0, t_s, t_s, "test", None, seq),))
+    batch = BeatBatch(t_s, (Beat(1000.0, t_s, t_s, None, seq),))
     return BeatsProcessed(batch, (), indices or LiveIndices(t_s, 0))
 
 

@@ -79,7 +79,7 @@ def test_current_segment_starts_after_the_last_gap_and_matches_the_live_hf():
     for seq, (t, r) in enumerate(zip(times, rr, strict=True)):
         if seq == 100:
             proc.process_gap(Gap(float(t) - 2.0, float(t) - 0.9, GapReason.LINK_LOSS))
-        beat = Beat(float(r), float(t), float(t), "test", None, seq)
+        beat = Beat(float(r), float(t), float(t), None, seq)
         proc.process_batch(BeatBatch(float(t), (beat,)))
     proc.refresh_spectral_if_due()
     seg_t, seg_nn = current_segment(proc)

@@ -40,7 +40,7 @@ def _batch(
     """A notification carrying (time s, RR ms) beats: a constructed event, no session."""
     received = beats[-1][0] if beats else 0.0
     batch = BeatBatch(received, tuple(
-        Beat(rr, t, received, "test", None, first_seq + k) for k, (t, rr) in enumerate(beats)
+        Beat(rr, t, received, None, first_seq + k) for k, (t, rr) in enumerate(beats)
     ))
     return BeatsProcessed(batch, classified, indices)
 
