@@ -368,7 +368,8 @@ class LiveSession:
         if update.nk is not None and update.nk is not self.latest_neurokit:
             self.latest_neurokit = update.nk
             self._publish(NeuroKitUpdate(update.nk))
-        self._publish(BeatsProcessed(batch, classified, self.processor.snapshot()))
+        if self._subscribers:  # the indices are computed for the event only when it has readers
+            self._publish(BeatsProcessed(batch, classified, self.processor.snapshot()))
 
     def _numbered(self, batch: BeatBatch) -> BeatBatch:
         """The batch with its beats' session sequence numbers, the one place they are set."""
