@@ -1,0 +1,1 @@
+"""One module per tool whose files are imported; see :mod:`biofeedback.io.importers`."""
