@@ -17,7 +17,13 @@ from biofeedback.io.readers.base import (
     NotRRDataError,
     ReadOptions,
 )
-from biofeedback.io.readers.text import find_column, parse_number, read_table, split_fields
+from biofeedback.io.readers.text import (
+    find_column,
+    parse_interval,
+    parse_number,
+    read_table,
+    split_fields,
+)
 from biofeedback.io.readers.timeline import (
     EXACT_CLOCK_TOLERANCE_S,
     PHONE_CLOCK_TOLERANCE_S,
@@ -46,7 +52,7 @@ def read_selfloops(probe: FileProbe, options: ReadOptions) -> ImportedRecording:
     line, first = numbered[0]
     started = parse_timestamp(probe.path, first, line, "start date")
     table = read_table(probe.path, probe.text, header_index=1, delimiter=",")
-    rr, _ = table.values(table.column("R-R (ms)"))
+    rr, _ = table.values(table.column("R-R (ms)"), interval=True)
     clock_ms, _ = table.values(table.column("Time (ms)"))
     if not rr:
         raise InputFileError(probe.path, "no rows after the header", line=table.header_line)
@@ -88,7 +94,7 @@ def read_empatica(probe: FileProbe, options: ReadOptions) -> ImportedRecording:
             raise InputFileError(probe.path, f"{len(fields)} field(s), expected 2 (time since "
                                  "start s, IBI s)", line=number)
         t.append(parse_number(probe.path, fields[0], number, "time s"))
-        ibi.append(parse_number(probe.path, fields[1], number, "IBI s"))
+        ibi.append(parse_interval(probe.path, fields[1], number, "IBI s"))
     if not ibi:
         raise InputFileError(probe.path, "no IBI rows after the first line", line=line)
     rr_ms = np.round(np.asarray(ibi) * 1000.0, 6)
@@ -121,6 +127,9 @@ def sniff_empatica_signal(probe: FileProbe) -> int:
 
 def read_empatica_signal(probe: FileProbe, options: ReadOptions) -> ImportedRecording:
     """Refused: an E4 signal file holds samples of one signal, not beat intervals."""
+    if sniff_empatica_signal(probe) == 0:
+        raise InputFileError(probe.path, "not an Empatica E4 signal file: the first two lines "
+                             "are not the start epoch and the sampling rate", line=1)
     what = _E4_SIGNALS.get(re.split(r"[_\-. ]", probe.path.stem.lower())[-1],
                            "samples of one signal")
     rate = probe.head_text().first_lines(2)[1].split(",")[0].strip()
@@ -155,7 +164,7 @@ def read_garmin(probe: FileProbe, options: ReadOptions) -> ImportedRecording:
         if fields[1] != GARMIN_RR_TYPE:
             continue
         when.append(parse_timestamp(probe.path, fields[0], number, "time"))
-        rr.append(parse_number(probe.path, fields[2], number, "value"))
+        rr.append(parse_interval(probe.path, fields[2], number, "value"))
     if not rr:
         raise NotRRDataError(
             probe.path, "this Garmin logger file holds "

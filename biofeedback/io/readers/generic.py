@@ -130,7 +130,7 @@ def read(probe: FileProbe, options: ReadOptions) -> ImportedRecording:
 
 def _intervals(probe: FileProbe, table: Table, rr_col: int, time_col: int | None, comma: bool
                ) -> ImportedRecording:
-    values, _ = table.values(rr_col, decimal_comma=comma, skip_blank=True)
+    values, _ = table.values(rr_col, decimal_comma=comma, skip_blank=True, interval=True)
     if not values:
         raise InputFileError(probe.path, "no RR values after the header",
                              line=table.header_line, field=table.header[rr_col])

@@ -92,7 +92,7 @@ def read(probe: FileProbe, options: ReadOptions) -> ImportedRecording:
         raise InputFileError(probe.path, "not an HRV Logger RR log: the header lacks "
                              "'rr', 'since start' and a date/timestamp column", line=1)
     table = read_table(probe.path, probe.text, delimiter=",")
-    rr, _ = table.values(table.column("rr"))
+    rr, _ = table.values(table.column("rr"), interval=True)
     if not rr:
         raise InputFileError(probe.path, "no RR rows after the header", line=table.header_line)
     clock_index = table.column(*_CLOCK)

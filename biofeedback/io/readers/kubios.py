@@ -20,7 +20,7 @@ import numpy as np
 
 from biofeedback.core.errors import InputFileError
 from biofeedback.io.readers.base import FileProbe, FormatReader, ImportedRecording, ReadOptions
-from biofeedback.io.readers.text import parse_number, split_fields
+from biofeedback.io.readers.text import parse_interval, parse_number, split_fields
 from biofeedback.io.readers.timeline import EXACT_CLOCK_TOLERANCE_S, beat_times, make_recording
 
 NAME = "kubios"
@@ -78,7 +78,7 @@ def read(probe: FileProbe, options: ReadOptions) -> ImportedRecording:
         fields = split_fields(lines[i], delimiter)
         if rr_col >= len(fields) or not fields[rr_col]:
             continue
-        rr.append(parse_number(probe.path, fields[rr_col], i + 1, "RR interval"))
+        rr.append(parse_interval(probe.path, fields[rr_col], i + 1, "RR interval"))
         if time_col is not None and time_col < len(fields) and fields[time_col]:
             times.append(parse_number(probe.path, fields[time_col], i + 1, "Time"))
     scale = 1000.0 if unit == "s" or (unit == "" and float(np.median(rr)) < 10) else 1.0

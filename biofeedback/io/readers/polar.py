@@ -22,7 +22,7 @@ from biofeedback.io.readers.base import (
     NotRRDataError,
     ReadOptions,
 )
-from biofeedback.io.readers.text import is_number, parse_number, split_fields
+from biofeedback.io.readers.text import is_number, parse_interval, parse_number, split_fields
 from biofeedback.io.readers.timeline import EXACT_CLOCK_TOLERANCE_S, beat_times, make_recording
 
 HRM_RR_INTERVAL = 238
@@ -73,7 +73,7 @@ def read_hrm(probe: FileProbe, options: ReadOptions) -> ImportedRecording:
     rr = []
     for number, content in rows:
         fields = content.split()
-        rr.append(parse_number(probe.path, fields[0], number, "RR"))
+        rr.append(parse_interval(probe.path, fields[0], number, "RR"))
     start = None
     if "Date" in params and "StartTime" in params:
         text = f"{params['Date'][1]} {params['StartTime'][1]}"
@@ -126,7 +126,7 @@ def read_flow(probe: FileProbe, options: ReadOptions) -> ImportedRecording:
             raise InputFileError(probe.path, f"{len(fields)} tab-separated field(s), expected 2 "
                                  "(elapsed s, RR ms)", line=number)
         elapsed.append(parse_number(probe.path, fields[0], number, "elapsed s"))
-        rr.append(parse_number(probe.path, fields[1], number, "RR ms"))
+        rr.append(parse_interval(probe.path, fields[1], number, "RR ms"))
     rr_ms = np.asarray(rr, dtype=np.float64)
     time_s, gaps = beat_times(rr_ms, np.asarray(elapsed), tolerance_s=EXACT_CLOCK_TOLERANCE_S)
     return ImportedRecording(

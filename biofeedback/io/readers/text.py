@@ -98,7 +98,11 @@ def decode_text(path: Path, raw: bytes, *, partial: bool = False) -> DecodedText
                     raw.decode("cp1252")
                 except UnicodeDecodeError:
                     encoding = "latin-1"
-    text = raw.decode(encoding, errors="ignore" if partial else "strict")
+    try:
+        text = raw.decode(encoding, errors="ignore" if partial else "strict")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(path, f"not valid {encoding.upper()} text (byte {exc.start}): a "
+                             "damaged or binary file") from None
     if "\r\n" in text:
         newline = "CRLF"
     elif "\r" in text:
@@ -162,6 +166,21 @@ def parse_number(
     return value
 
 
+def parse_interval(
+    path: Path, text: str, line: int, field: str, *, decimal_comma: bool = False
+) -> float:
+    """One interval (any unit): a finite number above zero, or an error naming line and field.
+
+    An implausible but positive interval is returned as it is (the artifact detector classes
+    it); zero or a negative value is not an interval at all.
+    """
+    value = parse_number(path, text, line, field, decimal_comma=decimal_comma)
+    if value <= 0:
+        raise InputFileError(path, f"interval {shown(text.strip())} is zero or negative: not "
+                             "an interval", line=line, field=field)
+    return value
+
+
 def uses_decimal_comma(values: list[str]) -> bool:
     """Whether numeric fields are written with a decimal comma (``0,812``) and no point."""
     with_comma = [v for v in values if re.fullmatch(r"\s*-?\d+,\d+\s*", v)]
@@ -215,15 +234,18 @@ class Table:
                 f"{', '.join(map(repr, self.header))})", line=self.header_line, field=names[0])
         return index
 
-    def values(self, index: int, *, decimal_comma: bool = False, skip_blank: bool = False
-               ) -> tuple[list[float], list[int]]:
+    def values(self, index: int, *, decimal_comma: bool = False, skip_blank: bool = False,
+               interval: bool = False) -> tuple[list[float], list[int]]:
         """Numbers of one column and their line numbers.
 
         Parameters
         ----------
         skip_blank : bool
             Leave out rows whose field is empty (instead of refusing them).
+        interval : bool
+            The column holds intervals: zero and negative values are refused.
         """
+        parse = parse_interval if interval else parse_number
         name = self.header[index]
         values: list[float] = []
         lines: list[int] = []
@@ -233,7 +255,7 @@ class Table:
                     continue
                 raise InputFileError(self.path, f"{len(fields)} field(s): the column "
                                      f"{name!r} is missing", line=line, field=name)
-            values.append(parse_number(self.path, fields[index], line, name,
+            values.append(parse(self.path, fields[index], line, name,
                                        decimal_comma=decimal_comma))
             lines.append(line)
         return values, lines
