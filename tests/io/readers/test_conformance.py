@@ -14,12 +14,12 @@ import json
 
 import numpy as np
 import pytest
-from reader_checks import check_recording
 
 from biofeedback.core.errors import InputFileError
 from biofeedback.io.importers import FORMATS, detect_format, read_import
 from biofeedback.io.readers.base import NotRRDataError
 from conftest import DATA
+from reader_checks import check_recording
 
 REAL = DATA / "real"
 REFERENCE = [

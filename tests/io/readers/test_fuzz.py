@@ -23,7 +23,8 @@ from reader_checks import check_recording
 REAL = DATA / "real"
 IMPORT = DATA / "import"
 SEEDS: dict[str, Path] = {
-    "polar_sensor_logger": REAL / "polar_sensor_logger" / "Polar_H10_AEFD6B29_20240219_100811_RR.txt",
+    "polar_sensor_logger":
+        REAL / "polar_sensor_logger" / "Polar_H10_AEFD6B29_20240219_100811_RR.txt",
     "hrv_logger": IMPORT / "2017-10-15 08-31-03_RR_session.csv",
     "fatmaxxer": REAL / "fatmaxxer" / "IanPeake_FatMaxOptimiser.20210606_161059.features.csv",
     "hrv_logger_events": IMPORT / "2017-10-15 08-31-03_events_session.csv",

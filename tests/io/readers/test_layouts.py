@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 import pytest
-from reader_checks import check_recording
 
 from biofeedback.core.errors import InputFileError
 from biofeedback.io.importers import detect_format, read_import
 from biofeedback.io.readers.base import NotRRDataError
 from conftest import DATA
+from reader_checks import check_recording
 
 IMPORT = DATA / "import"
 RR = [812, 790, 805, 830, 4189, 801, 150, 799]  # a pause and an extra beat: both kept
