@@ -25,7 +25,11 @@ from biofeedback.io.readers.timeline import EXACT_CLOCK_TOLERANCE_S, beat_times,
 
 NAME = "kubios"
 _DATA_SECTION = "rr interval data"
-_VALUE_LINE = re.compile(r"^\s*(?P<name>[^,;]+?):?\s*[,;](?P<values>.*)$")
+
+
+def _value_line(delimiter: str) -> re.Pattern[str]:
+    """``  Name (unit):   , value, value,`` with the report's delimiter."""
+    return re.compile(rf"^\s*(?P<name>[^{delimiter}]+?):?\s*{delimiter}(?P<values>.*)$")
 
 
 def sniff(probe: FileProbe) -> int:
@@ -50,26 +54,34 @@ def read(probe: FileProbe, options: ReadOptions) -> ImportedRecording:
             probe.path, "this Kubios report has no 'RR INTERVAL DATA' section: export the "
             "report with its RR data (or import the RR file Kubios analysed)")
     delimiter = ";" if lines[section].count(";") > lines[section].count(",") else ","
+    # Reports from locales that write decimal commas separate fields with semicolons.
+    comma = delimiter == ";"
     rr_col = time_col = None
     unit_row = None
+    inline_unit = ""
     first_data = None
     for i in range(section + 1, min(section + 12, len(lines))):
         fields = [f.strip().lower() for f in split_fields(lines[i], delimiter)]
-        if rr_col is None and "rr interval" in fields:
-            rr_col = fields.index("rr interval")
-            time_col = fields.index("time") if "time" in fields else None
+        named = [k for k, f in enumerate(fields) if f.startswith("rr interval") or
+                 re.fullmatch(r"rri?( \((m?s)\))?", f)]
+        if rr_col is None and named:
+            rr_col = named[0]
+            m = re.search(r"\((m?s)\)", fields[rr_col])
+            inline_unit = m.group(1) if m else ""
+            time_cols = [k for k, f in enumerate(fields) if f.startswith("time")]
+            time_col = time_cols[0] if time_cols else None
             continue
         if rr_col is not None and unit_row is None and rr_col < len(fields) and \
                 fields[rr_col].startswith("("):
             unit_row = fields
             continue
-        if rr_col is not None and rr_col < len(fields) and _numeric(fields[rr_col]):
+        if rr_col is not None and rr_col < len(fields) and _numeric(fields[rr_col], comma):
             first_data = i
             break
     if rr_col is None or first_data is None:
         raise InputFileError(probe.path, "the 'RR INTERVAL DATA' section has no 'RR interval' "
                              "column with values", line=section + 1)
-    unit = unit_row[rr_col].strip("()") if unit_row is not None else ""
+    unit = unit_row[rr_col].strip("()") if unit_row is not None else inline_unit
     rr: list[float] = []
     times: list[float] = []
     for i in range(first_data, len(lines)):
@@ -78,14 +90,16 @@ def read(probe: FileProbe, options: ReadOptions) -> ImportedRecording:
         fields = split_fields(lines[i], delimiter)
         if rr_col >= len(fields) or not fields[rr_col]:
             continue
-        rr.append(parse_interval(probe.path, fields[rr_col], i + 1, "RR interval"))
+        rr.append(parse_interval(probe.path, fields[rr_col], i + 1, "RR interval",
+                                 decimal_comma=comma))
         if time_col is not None and time_col < len(fields) and fields[time_col]:
-            times.append(parse_number(probe.path, fields[time_col], i + 1, "Time"))
+            times.append(parse_number(probe.path, fields[time_col], i + 1, "Time",
+                                      decimal_comma=comma))
     scale = 1000.0 if unit == "s" or (unit == "" and float(np.median(rr)) < 10) else 1.0
     rr_ms = np.round(np.asarray(rr) * scale, 6)
     clock = np.asarray(times) if len(times) == len(rr) else None
     time_s, gaps = beat_times(rr_ms, clock, tolerance_s=EXACT_CLOCK_TOLERANCE_S)
-    tool, values, info = _report_values(lines[:section])
+    tool, values, info = _report_values(lines[:section], delimiter)
     start = _measurement_date(info.get("Measurement date", ""))
     return ImportedRecording(
         make_recording(probe.path, NAME, rr_ms, time_s=time_s, gaps=gaps, unit=unit or "ms"),
@@ -95,30 +109,32 @@ def read(probe: FileProbe, options: ReadOptions) -> ImportedRecording:
     )
 
 
-def _numeric(text: str) -> bool:
+def _numeric(text: str, decimal_comma: bool = False) -> bool:
     try:
-        return math.isfinite(float(text))
+        return math.isfinite(float(text.replace(",", ".") if decimal_comma else text))
     except ValueError:
         return False
 
 
-def _report_values(lines: list[str]) -> tuple[str, dict[str, float], dict[str, str]]:
+def _report_values(lines: list[str], delimiter: str
+                   ) -> tuple[str, dict[str, float], dict[str, str]]:
     """The tool name, numeric results (``name [column]``) and text settings of a report."""
     tool = " ".join(line.strip() for line in lines[1:3] if line.strip()) or "Kubios HRV"
     values: dict[str, float] = {}
     info: dict[str, str] = {}
     columns: list[str] = []
     for line in lines[1:]:
-        if ":" in line and not re.search(r":\s*[,;]", line):
+        if ":" in line and not re.search(r":\s*" + delimiter, line):
             key, _, value = line.partition(":")
             if key.strip() and value.strip():
                 info[key.strip()] = value.strip()
             continue
-        m = _VALUE_LINE.match(line)
+        m = _value_line(delimiter).match(line)
         if m is None:
             continue
         name = " ".join(m.group("name").split())
-        fields = [f.strip() for f in re.split(r"[,;]", m.group("values"))]
+        fields = [f.strip().replace(",", ".") if delimiter == ";" else f.strip()
+                  for f in m.group("values").split(delimiter)]
         fields = fields[:-1] if fields and fields[-1] == "" else fields
         if not line.rstrip().rstrip(",;").endswith(":") and ":" not in line:
             # A section title such as "Frequency-Domain Results , FFT spectrum, AR spectrum,"

@@ -9,6 +9,7 @@ markers right, and pass the conformance checks every reader passes.
 from __future__ import annotations
 
 import codecs
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
@@ -324,3 +325,17 @@ def test_timezone_offsets_are_kept():
     assert imported.start_time is not None
     assert imported.start_time.utcoffset() == timedelta(hours=2)
     assert imported.start_time.tzinfo == timezone(timedelta(hours=2))
+
+
+def test_kubios_report_with_semicolons_and_decimal_commas(tmp_path):
+    """A report from a locale that writes decimal commas separates fields with semicolons."""
+    src = (DATA / "real" / "kubios" / "kubios_report_pgomes_SampleReport.txt").read_text(
+        encoding="ascii")
+    converted = re.sub(r"(\d)\.(\d)", r"\1#\2", src).replace(",", ";").replace("#", ",")
+    path = tmp_path / "report_de.txt"
+    path.write_bytes(converted.encode("cp1252"))
+    imported = read_import(path)
+    assert imported.format == "kubios" and imported.n_beats == 423
+    assert imported.recording.rr_ms[:3].tolist() == [766.0, 766.0, 727.0]
+    assert imported.reference is not None
+    assert imported.reference["values"]["RMSSD (ms)"] == 56.8586
