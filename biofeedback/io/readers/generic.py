@@ -19,6 +19,8 @@ from biofeedback.io.readers.base import FileProbe, FormatReader, ImportedRecordi
 from biofeedback.io.readers.text import (
     Table,
     is_number,
+    parse_interval,
+    parse_number,
     read_table,
     sniff_delimiter,
     split_fields,
@@ -130,19 +132,26 @@ def read(probe: FileProbe, options: ReadOptions) -> ImportedRecording:
 
 def _intervals(probe: FileProbe, table: Table, rr_col: int, time_col: int | None, comma: bool
                ) -> ImportedRecording:
-    values, _ = table.values(rr_col, decimal_comma=comma, skip_blank=True, interval=True)
+    name = table.header[rr_col]
+    values: list[float] = []
+    times: list[float] = []
+    for line, fields in table.rows:
+        if rr_col >= len(fields) or not fields[rr_col]:
+            continue  # a row of other columns only (a spreadsheet's trailing rows)
+        values.append(parse_interval(probe.path, fields[rr_col], line, name,
+                                     decimal_comma=comma))
+        if time_col is not None and time_col < len(fields) and fields[time_col]:
+            times.append(parse_number(probe.path, fields[time_col], line,
+                                      table.header[time_col], decimal_comma=comma))
     if not values:
         raise InputFileError(probe.path, "no RR values after the header",
-                             line=table.header_line, field=table.header[rr_col])
+                             line=table.header_line, field=name)
     rr = np.asarray(values, dtype=np.float64)
-    unit = _unit(table.header[rr_col]) or ("s" if float(np.median(rr)) < SECONDS_BELOW
-                                           else "ms")
+    unit = _unit(name) or ("s" if float(np.median(rr)) < SECONDS_BELOW else "ms")
     rr_ms = np.round(rr * 1000.0, 6) if unit == "s" else rr
     clock = None
-    if time_col is not None:
-        times, _ = table.values(time_col, decimal_comma=comma, skip_blank=True)
-        if len(times) == len(values):
-            clock = _seconds(np.asarray(times), _unit(table.header[time_col]))
+    if time_col is not None and len(times) == len(values):
+        clock = _seconds(np.asarray(times), _unit(table.header[time_col]))
     time_s, gaps = beat_times(rr_ms, clock, tolerance_s=EXACT_CLOCK_TOLERANCE_S)
     return ImportedRecording(
         make_recording(probe.path, NAME, rr_ms, time_s=time_s, gaps=gaps, unit=unit,

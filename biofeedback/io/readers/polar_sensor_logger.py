@@ -115,7 +115,7 @@ def _phone_times(table: Table) -> tuple[list[datetime], list[int]]:
 def _intervals(probe: FileProbe, table: Table, stream: str, options: ReadOptions
                ) -> ImportedRecording:
     column = table.column(*(_RR_COLUMNS if stream == "RR" else _PPI_COLUMNS))
-    rr, _ = table.values(column, interval=True, skip_blank=True)
+    rr, _ = table.values(column, interval=True)
     if not rr:
         raise InputFileError(probe.path, "no intervals after the header",
                              line=table.header_line)
