@@ -20,7 +20,8 @@ from biofeedback.store.database import SessionStore
 
 from .summary import ImportedItem
 
-__all__ = ["ECG_METHOD", "import_file", "read_recording", "started_utc", "store_imported"]
+__all__ = ["ECG_METHOD", "find_ecg_beats", "import_file", "read_recording", "started_utc",
+           "store_imported"]
 
 ECG_METHOD = "neurokit"
 """R-peak detector used for ECG files (neurokit2's default ``ecg_peaks`` method)."""
@@ -85,11 +86,34 @@ def read_recording(
     imported = read_import(path, format, column=column, sampling_rate_hz=sampling_rate_hz)
     if imported.rr_source != "ecg" or imported.n_beats > 0:
         return imported, {}
-    return _beats_from_ecg(Path(path), imported)
+    return find_ecg_beats(imported, Path(path))
 
 
-def _beats_from_ecg(path: Path, imported: ImportedRecording
-                    ) -> tuple[ImportedRecording, dict[str, Any]]:
+def find_ecg_beats(imported: ImportedRecording, path: Path | None = None
+                   ) -> tuple[ImportedRecording, dict[str, Any]]:
+    """The recording with the RR intervals between the R-peaks of its (first) ECG channel.
+
+    Parameters
+    ----------
+    imported : ImportedRecording
+        An ECG recording as its reader returns it (no beats, an ECG :class:`RawChannel`).
+    path : Path, optional
+        The file, for messages (default: its original name).
+
+    Returns
+    -------
+    ImportedRecording
+        A copy with the beats (gaps and markers as the reader gave them).
+    dict
+        ``{"ecg_peaks": {channel, method, kwargs, neurokit_version, n_peaks}}`` for the
+        session settings.
+
+    Raises
+    ------
+    InputFileError
+        No ECG channel, or fewer than two R-peaks found.
+    """
+    path = Path(imported.original_name) if path is None else path
     ecg = [c for c in imported.channels if c.kind == "ecg"]
     if not ecg:
         raise InputFileError(path, "an ECG recording without an ECG channel: nothing to find "
