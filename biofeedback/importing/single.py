@@ -139,6 +139,7 @@ def find_ecg_beats(imported: ImportedRecording, path: Path | None = None
         "channel": channel.name,
         "method": beats.method,
         "kwargs": dict(beats.kwargs),
+        "clean_kwargs": dict(getattr(beats, "clean_kwargs", {})),
         "neurokit_version": beats.neurokit_version,
         "n_peaks": int(np.asarray(beats.peaks).size),
     }
