@@ -104,7 +104,7 @@ def test_kubios_reads_back_identically(data, session2, tmp_path):
     from biofeedback.io.importers import read_import
 
     imported = read_import(out)
-    assert imported.format == "kubios"
+    assert imported.format == "kubios_rr"
     np.testing.assert_array_equal(imported.recording.rr_ms, session2.rr_ms)
 
 
