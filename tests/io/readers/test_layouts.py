@@ -148,7 +148,7 @@ def test_synthetic_fixtures(tmp_path):
         "Polar_H10_A1B2C3D4_20210312_101530_RR.txt": "polar_sensor_logger",
         "Polar_H10_A1B2C3D4_20210312_111530_RR_comma.txt": "polar_sensor_logger",
         "polar_flow_hrv.tsv": "polar_flow", "generic_rr.csv": "csv",
-        "generic_beat_times.tsv": "csv",
+        "generic_beat_times.tsv": "csv", "synthetic_rr_secs.txt": "physionet_rr",
     }
     for name, fmt in expected.items():
         imported = read_import(IMPORT / name)
@@ -164,6 +164,8 @@ def test_synthetic_fixtures(tmp_path):
     assert hrv.start_time == datetime(2017, 10, 15, 8, 31, 3)
     assert read_import(IMPORT / "2019-03-14 07-25-31.txt").start_time == datetime(
         2019, 3, 14, 7, 25, 31)
+    physionet = read_import(IMPORT / "synthetic_rr_secs.txt").recording
+    assert physionet.time_s[0] == pytest.approx(1.25 + 0.820)
 
 
 def test_hrv_logger_companions(tmp_path):
