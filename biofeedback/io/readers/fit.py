@@ -79,20 +79,24 @@ def _decode(probe: FileProbe) -> tuple[list[Any], list[str]]:
                     if isinstance(frame, fitdecode.FitDataMessage):
                         messages.append(frame)
         except fitdecode.FitHeaderError as exc:
-            raise InputFileError(probe.path, f"not a valid FIT file: {exc}") from None
+            raise InputFileError(probe.path, f"not a valid FIT file: {_said(exc)}") from None
         except fitdecode.FitCRCError as exc:
-            raise InputFileError(probe.path, f"corrupt FIT file: {exc}") from None
+            raise InputFileError(probe.path, f"corrupt FIT file: {_said(exc)}") from None
         except fitdecode.FitEOFError as exc:
-            raise InputFileError(
-                probe.path, f"truncated FIT file: {exc} (byte offset)") from None
+            raise InputFileError(probe.path, f"truncated FIT file: {_said(exc)}") from None
         except fitdecode.FitError as exc:
-            raise InputFileError(probe.path, f"corrupt FIT file: {exc}") from None
+            raise InputFileError(probe.path, f"corrupt FIT file: {_said(exc)}") from None
         except Exception as exc:
             # fitdecode lets struct/index errors of a mangled header or definition through;
             # the user should read what is wrong with the file, not a traceback.
             raise InputFileError(
                 probe.path, f"not a valid FIT file: {type(exc).__name__}: {exc}") from None
     return messages, [str(w.message) for w in caught]
+
+
+def _said(exc: Exception) -> str:
+    """fitdecode's message, its ``@ N`` (a byte offset) spelled out."""
+    return str(exc).replace(" @ ", " at byte offset ")
 
 
 def _field(message: Any, name: str) -> Any:

@@ -121,8 +121,8 @@ def test_truncated_file_names_file_and_offset(tmp_path):
     with pytest.raises(InputFileError) as caught:
         read_import(path)
     assert caught.value.path == path
-    assert caught.value.reason == ("truncated FIT file: expected 10 bytes, got 9 @ 2991 "
-                                   "(byte offset)")
+    assert caught.value.reason == ("truncated FIT file: expected 10 bytes, got 9 at byte "
+                                   "offset 2991")
 
 
 def test_flipped_byte_is_a_crc_error(tmp_path):
@@ -141,7 +141,8 @@ def test_undefined_local_message(tmp_path):
     path = tmp_path / "mangled.fit"
     path.write_bytes(bytes(raw))
     with pytest.raises(InputFileError, match=r"mangled\.fit: corrupt FIT file: FIT parsing "
-                                             r"error @ 41: local message 3 not defined"):
+                                             r"error at byte offset 41: local message 3 "
+                                             r"not defined"):
         read_import(path)
 
 
