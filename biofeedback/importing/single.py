@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from biofeedback.analysis.ecg_peaks import rr_from_ecg
 from biofeedback.core.errors import InputFileError
 from biofeedback.core.types import ArtifactClass
 from biofeedback.io.importers import ImportedRecording, read_import
@@ -118,12 +118,9 @@ def find_ecg_beats(imported: ImportedRecording, path: Path | None = None
     if not ecg:
         raise InputFileError(path, "an ECG recording without an ECG channel: nothing to find "
                              "R-peaks in")
-    # analysis.ecg_peaks imports neurokit2 lazily; imported by name here because it is
-    # written beside this layer (see the issue-12 contract).
-    ecg_peaks: Any = importlib.import_module("biofeedback.analysis.ecg_peaks")
     channel = ecg[0]
     try:
-        beats = ecg_peaks.rr_from_ecg(channel, method=ECG_METHOD)
+        beats = rr_from_ecg(channel, method=ECG_METHOD)
     except (ValueError, IndexError, ZeroDivisionError) as exc:
         raise InputFileError(path, f"R-peaks could not be found in the ECG channel "
                              f"{channel.name!r}: {exc}") from exc
@@ -139,7 +136,7 @@ def find_ecg_beats(imported: ImportedRecording, path: Path | None = None
         "channel": channel.name,
         "method": beats.method,
         "kwargs": dict(beats.kwargs),
-        "clean_kwargs": dict(getattr(beats, "clean_kwargs", {})),
+        "clean_kwargs": dict(beats.clean_kwargs),
         "neurokit_version": beats.neurokit_version,
         "n_peaks": int(np.asarray(beats.peaks).size),
     }

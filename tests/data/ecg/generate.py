@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import neurokit2 as nk
 import numpy as np
+from pyedflib import highlevel
 
 HERE = Path(__file__).parent
 
@@ -53,6 +55,13 @@ def main() -> None:
     uv = ecg_uv(60, 250, 60, seed=9)
     lines = ["ECG [uV]"] + [f"{v:.1f}" for v in uv]
     (HERE / "ecg_uv_250hz.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    uv = ecg_uv(30, 256, 66, seed=10)
+    header = highlevel.make_header(startdate=datetime(2024, 5, 6, 9, 30, 0))
+    header["annotations"] = [[10.0, 0.0, "practice start"]]
+    signal = highlevel.make_signal_header("ECG I", dimension="uV", sample_frequency=256,
+                                          physical_min=-3000, physical_max=3000)
+    highlevel.write_edf(str(HERE / "ecg_256hz.edf"), [uv], [signal], header)
 
 
 if __name__ == "__main__":

@@ -75,10 +75,10 @@ def test_every_format_is_covered_by_a_real_or_synthetic_file():
             seen.add(read_import(REAL / entry["file"]).format)
         except NotRRDataError:
             seen.add(detect_format(REAL / entry["file"]))
-    for path in sorted((DATA / "import").iterdir()):
-        if path.name != "SOURCE.txt":
+    for path in sorted([*(DATA / "import").iterdir(), *(DATA / "ecg").iterdir()]):
+        if path.suffix in (".txt", ".csv", ".tsv", ".edf") and path.name != "SOURCE.txt":
             try:
-                seen.add(read_import(path).format)
+                seen.add(read_import(path, sampling_rate_hz=250.0).format)
             except NotRRDataError:
                 seen.add(detect_format(path))
     assert seen == set(FORMATS), sorted(set(FORMATS) - seen)

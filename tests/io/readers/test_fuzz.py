@@ -44,6 +44,9 @@ SEEDS: dict[str, Path] = {
     "csv": IMPORT / "generic_beat_times.tsv",
     "garmin_fit": REAL / "garmin_fit" / "garmin-fenix-5-run.fit",
     "physionet_wfdb": REAL / "physionet_wfdb" / "e002a.hea",
+    "apple_health_ecg": DATA / "ecg" / "apple_health_ecg_decimal_comma.csv",
+    "ecg_text": DATA / "ecg" / "ecg_uv_250hz.txt",
+    "edf_ecg": DATA / "ecg" / "ecg_256hz.edf",
 }
 HEAD = 3000
 """Bytes of a seed the fuzzer mutates (the rest is cut: small files keep examples fast)."""
@@ -87,7 +90,7 @@ def _seed_files(fmt: str, tmp: Path) -> Path:
 
 def _check_outcome(path: Path, fmt: str | None) -> None:
     try:
-        imported = read_import(path, fmt, companions=False)
+        imported = read_import(path, fmt, companions=False, sampling_rate_hz=250.0)
     except InputFileError as exc:
         assert exc.path == path
         assert str(exc).startswith(str(path))
@@ -107,7 +110,7 @@ def test_reader_survives_mutations(tmp_path_factory, fmt, mutations):
     tmp = tmp_path_factory.mktemp(fmt)
     path = _seed_files(fmt, tmp)
     data = SEEDS[fmt].read_bytes()
-    binary = fmt in ("garmin_fit", "physionet_wfdb")
+    binary = fmt in ("garmin_fit", "physionet_wfdb", "edf_ecg")
     if not binary:
         data = data[:HEAD]
     target = path
