@@ -109,3 +109,15 @@ def test_domain_reference_sections_are_numbered_in_order():
     # renumber every later citation.
     numbers = [int(n) for n in _HEADING.findall((ROOT / "docs/domain.md").read_text("utf-8"))]
     assert numbers == list(range(1, len(numbers) + 1))
+
+
+def test_every_import_format_is_listed_in_readme_and_formats_md():
+    """README lists each format on one line; docs/formats.md describes each in a heading."""
+    from biofeedback.io.importers import READERS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    headings = [line for line in (ROOT / "docs" / "formats.md").read_text(
+        encoding="utf-8").splitlines() if line.startswith("## ")]
+    for reader in READERS:
+        assert sum(line.startswith(f"| `{reader.name}` |") for line in readme) == 1, reader.name
+        assert any(f"`{reader.name}`" in h for h in headings), reader.name

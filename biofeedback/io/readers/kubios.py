@@ -166,7 +166,7 @@ READERS: tuple[FormatReader, ...] = (
     FormatReader(
         NAME, "Kubios HRV",
         "results report `.txt` (any encoding): the `RR interval` column of its RR data "
-        "section, the report's own values kept as the reference; RR input files (`#` "
-        "comments, one interval per line) too",
+        "section, the report's own values kept as the reference (CRLF, `,` or `;` with "
+        "decimal commas)",
         sniff, read),
 )

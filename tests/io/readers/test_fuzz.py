@@ -8,6 +8,7 @@ into its parser), read both forced to that format and with detection.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -48,6 +49,9 @@ SEEDS: dict[str, Path] = {
     "ecg_text": DATA / "ecg" / "ecg_uv_250hz.txt",
     "edf_ecg": DATA / "ecg" / "ecg_256hz.edf",
 }
+EXAMPLES = int(os.environ.get("BIOFEEDBACK_FUZZ_EXAMPLES", "25"))
+"""Examples per format (raise it for a longer hunt: BIOFEEDBACK_FUZZ_EXAMPLES=500)."""
+
 HEAD = 3000
 """Bytes of a seed the fuzzer mutates (the rest is cut: small files keep examples fast)."""
 
@@ -101,7 +105,7 @@ def _check_outcome(path: Path, fmt: str | None) -> None:
 
 
 @pytest.mark.parametrize("fmt", sorted(SEEDS))
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(mutations=st.lists(mutation, min_size=1, max_size=4))
 def test_reader_survives_mutations(tmp_path_factory, fmt, mutations):
@@ -122,7 +126,7 @@ def test_reader_survives_mutations(tmp_path_factory, fmt, mutations):
     _check_outcome(path, None)
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=2 * EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=400), name=st.sampled_from(
     ["x.txt", "x.csv", "x.fit", "x_RR_y.csv", "2019-03-14 07-25-31.txt", "IBI.csv", "x.hrm"]))
