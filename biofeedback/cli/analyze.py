@@ -31,11 +31,28 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     """Analyse and print."""
     from biofeedback.analysis import AnalysisSettings, analyze_recording, format_table
+    from biofeedback.analysis.reference import (
+        compare_with_reference,
+        format_reference,
+        reference_of,
+    )
 
     recording = load_target(args.target, args.data_dir)
     result = analyze_recording(recording, AnalysisSettings(correction=args.correction))
+    reference = reference_of(recording.metadata)
+    rows = [] if reference is None else compare_with_reference(result, reference)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        out = result.to_dict()
+        if reference is not None:
+            out["reference"] = {
+                "tool": reference.get("tool"),
+                "indices": [{"index": r.index, "name": r.name, "theirs": r.theirs,
+                             "ours": r.ours, "difference": r.difference} for r in rows],
+            }
+        print(json.dumps(out, indent=2))
     else:
         print(format_table(result))
+        if rows:
+            print()
+            print(format_reference(str(reference.get("tool") if reference else ""), rows))
     return 0

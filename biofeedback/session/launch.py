@@ -642,6 +642,8 @@ def load_replay_target(target: str, data_dir: str | Path | None) -> Recording:
         from biofeedback.importing.single import read_recording
 
         imported, _ = read_recording(path)
+        # What a stored import keeps in its settings (the tool's own results among them).
+        imported.recording.metadata["import"] = imported.settings()
         return imported.recording
     if target.isdigit():
         from biofeedback.store.database import SessionStore
