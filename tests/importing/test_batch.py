@@ -134,8 +134,7 @@ def test_import_file_stores_start_time_and_settings(store):
 
 
 def test_every_real_file_imports_as_expected(store):
-    expected = [*json.loads((REAL / "expected.json").read_text(encoding="utf-8")),
-                *json.loads((REAL / "expected_more.json").read_text(encoding="utf-8"))]
+    expected = json.loads((REAL / "expected.json").read_text(encoding="utf-8"))
     summary = import_paths(store, [REAL])
     imported = {i.file.removeprefix(f"{REAL}/"): i for i in summary.imported}
     refused = {r.file.removeprefix(f"{REAL}/"): r.reason for r in summary.refused}
@@ -152,7 +151,7 @@ def test_every_real_file_imports_as_expected(store):
             assert name in refused or name in consumed, name
     # Besides the corpus, only its notes are in the folder (licence texts are skipped).
     assert set(refused) - {e["file"] for e in expected} == {
-        "expected.json", "expected_more.json", "SOURCE.md", "LAYOUTS.md"}
+        "expected.json", "SOURCE.md", "LAYOUTS.md"}
     assert counts(store)["sessions"] == len(imported)
 
 

@@ -2,7 +2,7 @@
 
 ``tests/data/real/`` holds files written by other tools and devices, taken from public
 repositories (SOURCE.md), with an independently computed reference of what each holds
-(``expected.json``, ``expected_more.json``: count, mean and first values of the RR series,
+(``expected.json``: count, mean and first values of the RR series,
 what a file that holds no RR is). Every RR file must read with the exact count and the mean
 and first values within 1 ms, and pass the same structural checks; every other file must be
 refused with a sentence that names what it holds.
@@ -22,10 +22,7 @@ from conftest import DATA
 from reader_checks import check_recording
 
 REAL = DATA / "real"
-REFERENCE = [
-    *json.loads((REAL / "expected.json").read_text()),
-    *json.loads((REAL / "expected_more.json").read_text()),
-]
+REFERENCE = json.loads((REAL / "expected.json").read_text())
 RR_FILES = [e for e in REFERENCE if e["kind"] == "rr"]
 REFUSED_FILES = [e for e in REFERENCE if e["kind"] in ("hr_only", "no_rr", "other")]
 

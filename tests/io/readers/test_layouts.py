@@ -341,3 +341,23 @@ def test_kubios_report_with_semicolons_and_decimal_commas(tmp_path):
     assert imported.recording.rr_ms[:3].tolist() == [766.0, 766.0, 727.0]
     assert imported.reference is not None
     assert imported.reference["values"]["RMSSD (ms)"] == 56.8586
+
+
+REFUSED = [
+    # (file in tests/data/import, words the refusal must hold)
+    ("pyhrv_report.txt", "pyHRV results report holds HRV results"),
+    ("E4_HR.csv", "Empatica E4 file holds heart rate (bpm, 1 Hz)"),
+    ("FatMaxOptimiser.20210606_161059.features.csv", "FatMaxxer features file holds HRV "
+     "features per window (rmssd, sdnn, alpha1)"),
+    ("Polar_Sense_A40F6F28_20220425_113903_HR.txt", "HR file holds heart rate only"),
+    ("2017-10-15 08-31-03_events_session.csv", "events file holds markers only"),
+]
+
+
+@pytest.mark.parametrize(("name", "words"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_files_without_rr_are_refused_saying_what_they_hold(name, words):
+    with pytest.raises(NotRRDataError) as caught:
+        read_import(IMPORT / name)
+    assert words in caught.value.reason
+    assert "no RR" in caught.value.reason or "not RR" in caught.value.reason or \
+        "not the intervals" in caught.value.reason
