@@ -441,8 +441,10 @@ class SessionBrowser(QWidget):
 
     @property
     def import_running(self) -> bool:
-        """Whether an import process is running."""
-        return self.importer.running
+        """Whether an import was asked for and has not ended (its process may not have
+        started yet: a second import then must not supersede it)."""
+        task = self._import_task
+        return self.importer.running or (task is not None and not task.done())
 
     def import_paths(
         self, paths: Sequence[str | Path]
@@ -509,8 +511,11 @@ class SessionBrowser(QWidget):
         return dialog
 
     def cancel_import(self) -> None:
-        """Stop the running import; nothing happens if none runs."""
+        """Stop the running import, also one whose process is still starting (the window
+        is closing); nothing happens if none runs."""
         self.importer.cancel()
+        if self._import_task is not None and not self.importer.running:
+            self._import_task.cancel()
 
     @staticmethod
     def dropped_paths(mime: QMimeData) -> list[Path]:
