@@ -2,7 +2,7 @@
 
 Scenarios (each in its own interpreter, so peak RSS is per scenario):
 
-* ``nsr001``: the real 24-h beat annotations of PhysioNet nsr2db record nsr001;
+* ``nsr001``: the real 24-h NN intervals of PhysioNet nsr2db record nsr001;
 * ``simulated``: a simulated 24-h recording (2 % artifacts, 0.5 % dropped notifications);
 * ``record_1h``: ``record --speed max``-style recording of 1 h into a real SQLite store.
 
@@ -29,14 +29,12 @@ def load(name: str):
     from biofeedback.core.recording import Recording
 
     if name == "nsr001":
-        from biofeedback.io.wfdb_annotations import (
-            beat_intervals,
-            intervals_to_recording,
-            read_wfdb_annotations,
-        )
+        from biofeedback.io.importers import read_import
 
-        ann = read_wfdb_annotations(DATA / "nsr001.ecg")
-        return intervals_to_recording(beat_intervals(ann, 128.0), name="nsr001")
+        # NN intervals with gaps where ectopic beats and noise marks interrupt them.
+        recording = read_import(DATA / "nsr001.hea").recording
+        recording.name = "nsr001"
+        return recording
     from sensors.simulated import ArtifactRates, simulate_recording
 
     sim = simulate_recording(

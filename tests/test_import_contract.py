@@ -42,13 +42,14 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "lsl": ("core", "live"),
     "comparison": ("core", "protocols", "analysis", "stats", "store"),
     "export": ("core", "io", "store"),
-    "session": ("core", "protocols", "live", "io", "store", "sensors", "lsl"),
+    "importing": ("core", "io", "live", "analysis", "store"),
+    "session": ("core", "protocols", "live", "io", "store", "sensors", "lsl", "importing"),
     "simulation": ("core", "protocols", "live", "store", "sensors", "session"),
     "viewmodels": ("core", "protocols", "live", "store", "analysis", "comparison", "session"),
     "ui": ("core", "protocols", "live", "session", "viewmodels"),
     "cli": (
         "core", "stats", "protocols", "live", "io", "store", "sensors", "analysis", "lsl",
-        "comparison", "export", "session", "simulation", "viewmodels", "ui",
+        "comparison", "export", "importing", "session", "simulation", "viewmodels", "ui",
     ),
     "biofeedback": ("cli",),
 }

@@ -1,63 +1,124 @@
-"""``biofeedback import``: store another tool's RR recording as a session."""
+"""``biofeedback import``: store other tools' recordings (files, folders, zips) as sessions."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
+from typing import TextIO
 
-from biofeedback.cli.common import UsageError, add_data_dir
+from biofeedback.cli.common import UsageError, add_data_dir, positive_float
 from biofeedback.io.importers import FORMATS
+
+GENERIC_FORMAT = "csv"
+"""The format ``--column`` applies to (a generic CSV/TSV of RR intervals or beat times)."""
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the command."""
     p = commands.add_parser(
         "import",
-        help="import an RR recording from another tool as a session",
-        description="Import Kubios RR text, HRV Logger, Elite HRV, Polar Sensor Logger, Polar "
-        "Flow HRV or a generic CSV/TSV of RR intervals or beat times. The format is detected "
-        "unless --format is given; a bad file is refused with its line and creates nothing.",
+        help="import RR or ECG recordings from other tools as sessions",
+        description="Import recordings of other tools and devices (RR, PPI or ECG; see "
+        "docs/formats.md): files, folders (searched recursively) and zip archives, one "
+        "session per recording. The format is detected unless --format is given. Each "
+        "recording is stored in one transaction: a bad file is refused with its line and "
+        "leaves nothing behind, and the others still import. Exit status 0 when every file "
+        "was imported, 1 when any was refused (the summary is printed either way).",
     )
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("paths", metavar="PATH", nargs="+",
+                   help="recording file, folder or zip archive")
     p.add_argument("--format", choices=FORMATS, help="force the format (default: detect)")
     p.add_argument("--column", metavar="NAME",
-                   help="column of RR intervals or beat times (csv format)")
-    p.add_argument("--participant", metavar="ID", help="pseudonymous participant id")
-    p.add_argument("--protocol", metavar="ID", help="protocol id to record with the session")
-    p.add_argument("--json", action="store_true", help="print JSON")
+                   help=f"column of RR intervals or beat times ({GENERIC_FORMAT} format)")
+    p.add_argument("--sampling-rate", metavar="HZ", type=positive_float, dest="sampling_rate",
+                   help="sampling rate of a single-column ECG file, Hz")
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--participant", metavar="ID",
+                     help="pseudonymous participant id for every recording")
+    who.add_argument("--participant-from-name", metavar="REGEX",
+                     help="regular expression giving each file's participant from its name "
+                     "(group 'participant', else the first group, else the whole match); a "
+                     "file it does not match is refused")
+    p.add_argument("--protocol", metavar="ID", help="protocol id to record with the sessions")
+    p.add_argument("--json", action="store_true",
+                   help="print the summary as JSON: {imported: [...], refused: [...]}")
+    p.add_argument("--progress-json", action="store_true",
+                   help="progress as one JSON object per line on standard error")
     add_data_dir(p)
     p.set_defaults(run=run)
 
 
+def _check_column(args: argparse.Namespace) -> None:
+    from biofeedback.io.importers import detect_format
+
+    if args.column is None:
+        return
+    if args.format is not None:
+        if args.format != GENERIC_FORMAT:
+            raise UsageError(f"--column applies to the {GENERIC_FORMAT} format, "
+                             f"not {args.format!r}")
+        return
+    for path in args.paths:
+        if Path(path).is_file() and Path(path).suffix.lower() != ".zip":
+            fmt = detect_format(path)
+            if fmt != GENERIC_FORMAT:
+                raise UsageError(f"--column applies to the {GENERIC_FORMAT} format, not "
+                                 f"{fmt!r} ({path})")
+
+
+class ProgressPrinter:
+    """``progress(done, total, file)`` printing ``import: 3/12 name`` or a JSON line.
+
+    Parameters
+    ----------
+    stream : text stream
+        Standard error (standard output carries the summary).
+    as_json : bool
+        One JSON object per line (``{"done", "total", "file"}``) for the window.
+    """
+
+    def __init__(self, stream: TextIO, as_json: bool) -> None:
+        self.stream = stream
+        self.as_json = as_json
+
+    def __call__(self, done: int, total: int, file: str) -> None:
+        if self.as_json:
+            line = json.dumps({"done": done, "total": total, "file": file})
+        elif total > 1:
+            line = f"import: {done}/{total} {file}"
+        else:
+            return  # one file: the summary says it all
+        print(line, file=self.stream, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Read the file, store it in one transaction and print the session id."""
-    from biofeedback.io.importers import detect_format, read_import
+    """Import every recording, print the summary; 0 when all imported, else 1."""
+    from biofeedback.importing import import_paths, render_table
     from biofeedback.store.database import SessionStore
 
-    fmt = getattr(args, "format", None)
-    column = getattr(args, "column", None)
-    if column is not None:
-        fmt = fmt or detect_format(args.file)
-        if fmt != "csv":
-            raise UsageError(f"--column applies to the csv format, not {fmt!r}")
-    imported = read_import(args.file, fmt, column=column)
+    _check_column(args)
+    progress = ProgressPrinter(sys.stderr, args.progress_json)
     with SessionStore.open(args.data_dir) as store:
-        session_id = store.import_recording(
-            imported.recording,
-            source="import",
-            participant_id=args.participant,
-            protocol_id=args.protocol,
-            settings=imported.settings(),
-        )
+        try:
+            summary = import_paths(
+                store, args.paths,
+                participant_id=args.participant,
+                participant_from_name=args.participant_from_name,
+                protocol_id=args.protocol,
+                format=args.format,
+                column=args.column,
+                sampling_rate_hz=args.sampling_rate,
+                progress=progress,
+            )
+        except ValueError as exc:  # a bad regular expression
+            raise UsageError(str(exc)) from None
     if args.json:
-        print(json.dumps({
-            "session_id": session_id,
-            "format": imported.format,
-            "original_file": imported.original_name,
-            "beats": imported.recording.n_beats,
-            "markers": len(imported.markers),
-            "start_time": imported.start_time,
-        }, indent=2))
+        print(json.dumps(summary.to_dict(), indent=2))
     else:
-        print(session_id)
-    return 0
+        print(render_table(summary))
+    if not summary.imported and not summary.refused:
+        print("biofeedback import: no recording files found in "
+              f"{', '.join(map(str, args.paths))}", file=sys.stderr)
+    return 0 if summary.ok else 1

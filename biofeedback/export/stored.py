@@ -72,7 +72,7 @@ def export_session(
         return [export_kubios(recording, out)]
     if fmt == "edf":
         return [export_edf(recording, out, participant_id=info.participant_id,
-                           start=_start_time(info))]
+                           start=_start_time(info), channels=store.load_channels(session_id))]
     placed = session_study(store, session_id)
     session = BidsSession(
         recording, session_id, info.participant_id, info.protocol_id,

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from biofeedback.core.channels import RawChannel
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.recording import FloatArray, Recording
 
@@ -357,6 +359,51 @@ def resample_rr(recording: Recording, rate_hz: float = EDF_RATE_HZ) -> tuple[Flo
     return rr_grid, 60000.0 / rr_grid
 
 
+EDF_MAX_RECORD_S = 60
+"""Longest EDF+ data record, s (the format's limit): a sampling rate must give a whole number
+of samples in some record of 1 to 60 s."""
+
+
+def _record_duration(rates: Sequence[float]) -> int:
+    """Shortest whole-second data record holding a whole number of samples of every rate."""
+    for seconds in range(1, EDF_MAX_RECORD_S + 1):
+        if all(abs(r * seconds - round(r * seconds)) < 1e-6 for r in rates):
+            return seconds
+    raise ExportError(
+        f"The sampling rates {', '.join(f'{r:g}' for r in rates)} Hz give no whole number of "
+        f"samples in an EDF+ data record of at most {EDF_MAX_RECORD_S} s.")
+
+
+def _ecg_signals(channels: Sequence[RawChannel], n_seconds: int
+                 ) -> list[tuple[dict[str, Any], FloatArray]]:
+    """Headers and samples of the ECG channels on the session clock (0 s = file start).
+
+    Samples before session time 0 are left out and the span without ECG is written as 0 uV
+    (EDF has no missing value); the physical range is the signal's own, rounded outwards
+    to whole units, so the 16-bit resolution is (max - min) / 65535.
+    """
+    out = []
+    for channel in channels:
+        rate = float(channel.sampling_rate_hz)
+        total = round(n_seconds * rate)
+        offset = round(channel.start_s * rate)
+        for k, column in enumerate(channel.columns):
+            values = np.asarray(channel.samples[:, k], dtype=np.float64)
+            values = values[-offset:] if offset < 0 else np.concatenate(
+                [np.zeros(offset), values])
+            values = np.concatenate([values[:total], np.zeros(max(0, total - values.size))])
+            lo = math.floor(float(values.min())) - 1.0
+            hi = math.ceil(float(values.max())) + 1.0
+            label = channel.name if len(channel.columns) == 1 else f"{channel.name} {column}"
+            out.append(({"label": _edf_text(label, 16), "dimension": _edf_text(channel.unit, 8),
+                         "sample_frequency": rate, "physical_min": lo, "physical_max": hi,
+                         "digital_min": -32768, "digital_max": 32767,
+                         "transducer": "ECG electrodes",
+                         "prefilter": _edf_text(f"as recorded ({channel.source_file})", 80)},
+                        values))
+    return out
+
+
 def _edf_text(text: str, limit: int) -> str:
     clean = re.sub(r"[^\x20-\x7e]", "_", text)
     return clean[:limit]
@@ -369,8 +416,9 @@ def export_edf(
     rate_hz: float = EDF_RATE_HZ,
     participant_id: str | None = None,
     start: datetime | None = None,
+    channels: Sequence[RawChannel] = (),
 ) -> Path:
-    """Write HR and RR resampled to a regular rate as an EDF+ file with annotations.
+    """Write HR and RR resampled to a regular rate, and the ECG, as an EDF+ file.
 
     Parameters
     ----------
@@ -384,13 +432,19 @@ def export_edf(
         Pseudonymous id written as the EDF+ patient code.
     start : datetime, optional
         Recording start written in the header.
+    channels : sequence of RawChannel
+        Raw channels of the session; each ECG one (``kind == "ecg"``) is written as a signal
+        per column at its own sampling rate and unit (other kinds are not written).
 
     Returns
     -------
     Path
         The file written. Signals ``RR`` (ms, :data:`EDF_RR_RANGE_MS`) and ``HR`` (bpm,
-        :data:`EDF_HR_RANGE_BPM`), one-second data records; annotations: each phase (its
-        name, over its span), each marker (its label) and each gap (``gap: REASON``).
+        :data:`EDF_HR_RANGE_BPM`), then the ECG (its unit, its own range); data records of
+        one second, or of the shortest whole number of seconds holding a whole number of
+        samples of every rate (an ECG at 130.5 Hz: 2 s); the RR and HR hold their last value
+        to the end of the ECG. Annotations: each phase (its name, over its span), each
+        marker (its label) and each gap (``gap: REASON``).
 
     Raises
     ------
@@ -404,6 +458,15 @@ def export_edf(
     rr, hr = resample_rr(recording, rate_hz)
     rr = np.clip(rr, *EDF_RR_RANGE_MS)
     hr = np.clip(hr, *EDF_HR_RANGE_BPM)
+    ecg = [c for c in channels if c.kind == "ecg" and c.n_samples > 0]
+    record_s = _record_duration([rate_hz, *(c.sampling_rate_hz for c in ecg)])
+    end_s = max([rr.size / rate_hz,
+                 *(c.start_s + c.n_samples / c.sampling_rate_hz for c in ecg)])
+    n_seconds = record_s * max(1, math.ceil(end_s / record_s - 1e-9))
+    n_grid = round(n_seconds * rate_hz)
+    rr = np.pad(rr, (0, n_grid - rr.size), mode="edge")
+    hr = np.pad(hr, (0, n_grid - hr.size), mode="edge")
+    extra = _ecg_signals(ecg, n_seconds)
 
     def header(label: str, unit: str, lo: float, hi: float) -> dict[str, Any]:
         return {"label": label, "dimension": unit, "sample_frequency": rate_hz,
@@ -412,10 +475,18 @@ def export_edf(
                 "prefilter": "linear interpolation of RR at beat times"}
 
     def write(tmp: Path) -> None:
-        writer = pyedflib.EdfWriter(str(tmp), 2, file_type=pyedflib.FILETYPE_EDFPLUS)
+        writer = pyedflib.EdfWriter(str(tmp), 2 + len(extra),
+                                    file_type=pyedflib.FILETYPE_EDFPLUS)
         try:
             writer.setSignalHeaders([header("RR", "ms", *EDF_RR_RANGE_MS),
-                                     header("HR", "bpm", *EDF_HR_RANGE_BPM)])
+                                     header("HR", "bpm", *EDF_HR_RANGE_BPM),
+                                     *(h for h, _ in extra)])
+            if record_s != 1:
+                with warnings.catch_warnings():
+                    # pyedflib warns that a forced record changes the rates it derives; ours
+                    # is chosen so that every rate is whole in it.
+                    warnings.simplefilter("ignore")
+                    writer.setDatarecordDuration(record_s)
             if participant_id:
                 writer.setPatientCode(_edf_text(participant_id, 60))
             writer.setEquipment(APP_NAME)
@@ -430,7 +501,7 @@ def export_edf(
             for gap in recording.gaps:
                 writer.writeAnnotation(gap.start_s, max(0.0, gap.duration_s),
                                        _edf_text(f"gap: {gap.reason}", 40))
-            writer.writeSamples([rr, hr])
+            writer.writeSamples([rr, hr, *(v for _, v in extra)])
         finally:
             writer.close()
 

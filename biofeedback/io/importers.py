@@ -27,6 +27,7 @@ from biofeedback.io.readers import (
     plain,
     polar,
     polar_sensor_logger,
+    reports,
     wfdb_record,
 )
 from biofeedback.io.readers.base import (
@@ -47,6 +48,7 @@ READERS: tuple[FormatReader, ...] = (
     *polar_sensor_logger.READERS,
     *hrv_logger.READERS,
     *kubios.READERS,
+    *reports.READERS,
     *polar.READERS,
     *apps.READERS,
     *plain.READERS,

@@ -626,21 +626,23 @@ def make_source(
 
 
 def load_replay_target(target: str, data_dir: str | Path | None) -> Recording:
-    """Read ``SESSION_ID|FILE``: an existing file is read as an RR text file, a whole number
-    as a stored session id.
+    """Read ``SESSION_ID|FILE``: an existing file is read as an import (any format of
+    :data:`biofeedback.io.importers.FORMATS`, the R-peaks of an ECG found as an import finds
+    them), a whole number as a stored session id.
 
     Raises
     ------
     SourceSpecError
         Neither an existing file nor a whole number.
     InputFileError, SessionNotFoundError
-        A file that is not an RR text file, or no stored session of that id.
+        A file that is not a recording this program reads, or no stored session of that id.
     """
     path = Path(target)
     if path.exists():
-        from biofeedback.io.rr_text import read_rr_text
+        from biofeedback.importing.single import read_recording
 
-        return read_rr_text(path)
+        imported, _ = read_recording(path)
+        return imported.recording
     if target.isdigit():
         from biofeedback.store.database import SessionStore
 

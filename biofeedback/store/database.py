@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 import psutil
 
+from biofeedback.core.channels import RawChannel
 from biofeedback.core.errors import SessionNotFoundError, StoreError
 from biofeedback.core.recording import Recording
 from biofeedback.core.types import (
@@ -36,6 +37,15 @@ from biofeedback.store.participants import validate_participant_id
 from biofeedback.store.paths import database_path
 
 SESSION_STATUSES = ("recording", "complete", "interrupted")
+
+CHUNK_ROWS = 65536
+"""Sample rows per stored chunk of a raw channel (about a minute of 1 kHz ECG, 256 KB)."""
+
+_FLOAT32_KINDS = frozenset({"ecg", "acc"})
+"""Channel kinds stored as float32. Its 24-bit significand resolves an ECG of +-5000 uV to
+0.0005 uV and an acceleration of +-16000 mg to 0.001 mg, far below the least significant bit
+of the devices' converters (about 0.1-1 uV, 1 mg), so nothing measured is lost and the file
+is half the size. Other kinds (whose resolution we cannot vouch for) keep float64."""
 
 
 class BeatClass(Protocol):
@@ -339,7 +349,11 @@ class SessionStore:
         return dead
 
     def delete_session(self, session_id: int) -> None:
-        """Remove a session and everything recorded in it."""
+        """Remove a session and everything recorded in it.
+
+        Its raw channels and their chunks go with it by the foreign keys' ``ON DELETE
+        CASCADE`` (the connection turns ``PRAGMA foreign_keys`` on).
+        """
         self.session_info(session_id)
         with self.transaction() as conn:
             for table in ("beats", "notifications", "gaps", "markers", "phases"):
@@ -576,12 +590,41 @@ class SessionStore:
         protocol_id: str | None = None,
         settings: dict[str, Any] | None = None,
         versions: dict[str, Any] | None = None,
-        classified: Iterable[BeatClassification] = (),
+        classified: Iterable[BeatClass] = (),
+        started_utc: str | None = None,
+        channels: Sequence[RawChannel] = (),
     ) -> int:
         """Store a whole recording as one complete session in a single transaction.
 
         Nothing is written if anything fails, so a bad file never leaves half a session.
+
+        Parameters
+        ----------
+        recording : Recording
+            Raw beats, gaps, markers and phases.
+        source : str
+            Source kind stored with the session (``"import"``).
+        participant_id, protocol_id : str, optional
+            Pseudonymous participant (created when new) and protocol id.
+        settings, versions : dict, optional
+            Provenance and software versions (JSON).
+        classified : iterable of BeatClass
+            Artifact class and corrected intervals per beat (by ``seq``, 0-based in
+            ``recording`` order).
+        started_utc : str, optional
+            Wall clock at session time 0, ISO 8601: in UTC with its offset when the file
+            told the zone, without an offset (the recording device's local time, as the
+            file gave it) when it did not. Default: now, in UTC.
+        channels : sequence of RawChannel
+            Raw signals kept with the session (:meth:`load_channels` reads them back).
+
+        Raises
+        ------
+        StoreError
+            A channel whose samples are not a finite ``(n, len(columns))`` array (checked
+            before anything is written), a bad participant id, or a database failure.
         """
+        blocks = [_channel_blocks(channel) for channel in channels]
         with self.transaction():
             if participant_id is not None:
                 self.ensure_participant(participant_id)
@@ -592,7 +635,10 @@ class SessionStore:
                 settings=settings,
                 versions=versions,
                 device_info=recording.metadata.get("device_info", {}),
+                started_utc=started_utc,
             )
+            for channel, (sample_format, chunks) in zip(channels, blocks, strict=True):
+                self._insert_channel(session_id, channel, sample_format, chunks)
             self._conn.executemany(
                 "INSERT INTO beats (session_id, seq, time_s, received_s, rr_ms)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -627,6 +673,88 @@ class SessionStore:
                  session_id),
             )
         return session_id
+
+    def _insert_channel(self, session_id: int, channel: RawChannel, sample_format: str,
+                        chunks: list[bytes]) -> None:
+        cur = self._conn.execute(
+            "INSERT INTO channels (session_id, name, kind, unit, sampling_rate_hz, start_s,"
+            " columns, n_samples, sample_format, source_file)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (session_id, channel.name, channel.kind, channel.unit,
+             float(channel.sampling_rate_hz), float(channel.start_s),
+             json.dumps(list(channel.columns)), channel.n_samples, sample_format,
+             channel.source_file),
+        )
+        channel_id = cur.lastrowid
+        self._conn.executemany(
+            "INSERT INTO channel_chunks (channel_id, chunk_index, data) VALUES (?, ?, ?)",
+            ((channel_id, index, data) for index, data in enumerate(chunks)),
+        )
+
+    def load_channels(self, session_id: int) -> list[RawChannel]:
+        """The raw channels stored with a session, in the order they were imported.
+
+        Returns
+        -------
+        list of RawChannel
+            Samples as float64 ``(n, len(columns))`` arrays (empty list when none).
+
+        Raises
+        ------
+        SessionNotFoundError
+            No such session.
+        """
+        self.session_info(session_id)
+        rows = self._conn.execute(
+            "SELECT id, name, kind, unit, sampling_rate_hz, start_s, columns, n_samples,"
+            " sample_format, source_file FROM channels WHERE session_id = ? ORDER BY id",
+            (session_id,),
+        ).fetchall()
+        out = []
+        for (channel_id, name, kind, unit, rate, start_s, columns_json, n_samples,
+             sample_format, source_file) in rows:
+            columns = tuple(json.loads(columns_json))
+            data = b"".join(
+                blob for (blob,) in self._conn.execute(
+                    "SELECT data FROM channel_chunks WHERE channel_id = ? ORDER BY chunk_index",
+                    (channel_id,),
+                )
+            )
+            flat = np.frombuffer(data, dtype=np.dtype(sample_format))
+            if flat.size != n_samples * len(columns):
+                raise StoreError(
+                    f"channel {name!r} of session {session_id} holds {flat.size} values, "
+                    f"not {n_samples} x {len(columns)}: the database is damaged")
+            samples = flat.astype(np.float64).reshape(n_samples, len(columns))
+            out.append(RawChannel(name, kind, unit, float(rate), float(start_s), columns,
+                                  samples, source_file))
+        return out
+
+
+def _channel_blocks(channel: RawChannel) -> tuple[str, list[bytes]]:
+    """The sample format and the little-endian chunks of a channel, checked before writing."""
+    samples = np.asarray(channel.samples, dtype=np.float64)
+    if samples.ndim != 2 or samples.shape[1] != len(channel.columns):
+        raise StoreError(
+            f"channel {channel.name!r}: samples of shape {samples.shape} do not match its "
+            f"{len(channel.columns)} columns {list(channel.columns)}")
+    if not np.all(np.isfinite(samples)):
+        bad = int(np.flatnonzero(~np.isfinite(samples).all(axis=1))[0])
+        raise StoreError(
+            f"channel {channel.name!r} from {channel.source_file}: sample {bad} is not a "
+            "finite number; nothing was stored")
+    if not (np.isfinite(channel.sampling_rate_hz) and channel.sampling_rate_hz > 0):
+        raise StoreError(
+            f"channel {channel.name!r}: sampling rate {channel.sampling_rate_hz} Hz is not "
+            "a positive number")
+    sample_format = "<f4" if channel.kind in _FLOAT32_KINDS else "<f8"
+    with np.errstate(over="ignore"):
+        typed = samples.astype(sample_format)
+    if sample_format == "<f4" and not np.all(np.isfinite(typed)):
+        raise StoreError(
+            f"channel {channel.name!r}: values beyond the float32 range (about 3.4e38)")
+    chunks = [typed[i:i + CHUNK_ROWS].tobytes() for i in range(0, typed.shape[0], CHUNK_ROWS)]
+    return sample_format, chunks
 
 
 def _process_alive(pid: int | None, started: float | None) -> bool:

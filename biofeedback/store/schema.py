@@ -116,7 +116,35 @@ ALTER TABLE sessions ADD COLUMN condition_position INTEGER;  -- 0-based index in
 CREATE INDEX sessions_study ON sessions(study_id, participant_id);
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2)
+# Raw channels (ECG, acceleration) kept with a session. The samples are cut into chunks of
+# rows (row-major, little-endian) so that a day of 1 kHz ECG is not one 350 MB value that
+# SQLite must hold in memory at once. channel_chunks keeps its rowid on purpose: SQLite
+# advises against WITHOUT ROWID tables for rows this large (hundreds of KB).
+_V3: Final = """
+CREATE TABLE channels (
+    id               INTEGER PRIMARY KEY,
+    session_id       INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    name             TEXT NOT NULL,
+    kind             TEXT NOT NULL,               -- 'ecg', 'acc'
+    unit             TEXT NOT NULL,
+    sampling_rate_hz REAL NOT NULL CHECK (sampling_rate_hz > 0),
+    start_s          REAL NOT NULL,               -- session time of the first sample
+    columns          TEXT NOT NULL,               -- JSON list of column names
+    n_samples        INTEGER NOT NULL CHECK (n_samples >= 0),
+    sample_format    TEXT NOT NULL CHECK (sample_format IN ('<f4', '<f8')),
+    source_file      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX channels_session ON channels(session_id);
+
+CREATE TABLE channel_chunks (
+    channel_id  INTEGER NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+    chunk_index INTEGER NOT NULL,
+    data        BLOB NOT NULL,                    -- rows of sample_format, row-major
+    PRIMARY KEY (channel_id, chunk_index)
+);
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3)
 """``MIGRATIONS[i]`` upgrades a database at schema version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -104,7 +104,7 @@ def test_kubios_reads_back_identically(data, session2, tmp_path):
     from biofeedback.io.importers import read_import
 
     imported = read_import(out)
-    assert imported.format == "kubios"
+    assert imported.format == "kubios_rr"
     np.testing.assert_array_equal(imported.recording.rr_ms, session2.rr_ms)
 
 
@@ -277,3 +277,43 @@ def test_gaps_empty_recordings_and_failed_builds(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         export_bids([exporters.BidsSession(rec, 1, "P1")], tmp_path / "ds", name="x")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.edf", "g.txt"]
+
+
+@pytest.mark.parametrize(("rate_hz", "record_s"), [(130.0, 1.0), (130.5, 2.0)])
+def test_edf_of_a_session_imported_with_ecg_holds_the_ecg(tmp_path, rate_hz, record_s):
+    from biofeedback.core.channels import RawChannel
+    from biofeedback.core.recording import Recording
+
+    n = int(rate_hz * 61)  # 61 s of ECG in uV, a little past the last beat
+    t = np.arange(n) / rate_hz
+    ecg = np.round(800.0 * np.sin(2 * np.pi * 1.25 * t) ** 15 + 50.0 * np.sin(t), 1)
+    channel = RawChannel("ECG", "ecg", "uV", rate_hz, 0.0, ("ecg",), ecg[:, None], "ecg.txt")
+    acc = RawChannel("ACC", "acc", "mg", 50.0, 0.0, ("x", "y", "z"), np.zeros((100, 3)), "a")
+    rr = np.full(74, 800.0)
+    data = tmp_path / "data"
+    with SessionStore.open(data) as store:
+        sid = store.import_recording(
+            Recording(rr_ms=rr, time_s=np.cumsum(rr) / 1000.0), source="import",
+            started_utc="2021-03-12T10:15:30", channels=[acc, channel])
+    out = tmp_path / "ecg.edf"
+    assert export(str(sid), "--format", "edf", "--out", str(out), "--data-dir", str(data)) == 0
+    with pyedflib.EdfReader(str(out)) as edf:
+        assert edf.getSignalLabels() == ["RR", "HR", "ECG"]  # acceleration is not written
+        assert edf.getSampleFrequency(2) == rate_hz
+        assert edf.getPhysicalDimension(2) == "uV"
+        assert edf.datarecord_duration == record_s
+        lo, hi = edf.getPhysicalMinimum(2), edf.getPhysicalMaximum(2)
+        assert lo == np.floor(ecg.min()) - 1 and hi == np.ceil(ecg.max()) + 1
+        back = edf.readSignal(2)
+        n_rr = edf.getNSamples()[0]
+        rr_back = edf.readSignal(0)
+        assert edf.getStartdatetime().isoformat() == "2021-03-12T10:15:30"
+    resolution = (hi - lo) / 65535
+    # whole records cover the 61 s of ECG (61 s, or 62 s of 2 s records), padded with 0 uV
+    seconds = 61 if record_s == 1.0 else 62
+    assert back.size == round(seconds * rate_hz)
+    np.testing.assert_allclose(back[:n], ecg, atol=resolution)
+    assert np.all(np.abs(back[n:]) <= resolution)
+    # RR and HR span the same records, holding the last value after the last beat
+    assert n_rr == seconds * 4
+    np.testing.assert_allclose(rr_back, 800.0, atol=5000 / 65535)

@@ -160,7 +160,7 @@ def test_migration_from_v1_keeps_the_data(tmp_path):
 
     with SessionStore(path) as store:
         with store.transaction() as conn:
-            assert schema.schema_version(conn) == 2
+            assert schema.schema_version(conn) == schema.SCHEMA_VERSION
         info = store.session_info(1)
         assert (info.participant_id, info.status, info.duration_s) == ("P01", "complete", 1.6)
         rec = store.load_recording(1)
@@ -176,7 +176,7 @@ def test_migration_from_v1_keeps_the_data(tmp_path):
         store.append_notification(sid, 0, BeatBatch(1.0, (Beat(800.0, 0.8, 1.0, None, 0),)))
         assert store.beat_count(sid) == 1
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
     cols = {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
     assert {"study_id", "condition_order", "condition_position"} <= cols
 

@@ -98,7 +98,11 @@ def decode_text(path: Path, raw: bytes, *, partial: bool = False) -> DecodedText
                     raw.decode("cp1252")
                 except UnicodeDecodeError:
                     encoding = "latin-1"
-    text = raw.decode(encoding, errors="ignore" if partial else "strict")
+    try:
+        text = raw.decode(encoding, errors="ignore" if partial else "strict")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(path, f"not valid {encoding.upper()} text (byte {exc.start}): a "
+                             "damaged or binary file") from None
     if "\r\n" in text:
         newline = "CRLF"
     elif "\r" in text:
@@ -162,6 +166,21 @@ def parse_number(
     return value
 
 
+def parse_interval(
+    path: Path, text: str, line: int, field: str, *, decimal_comma: bool = False
+) -> float:
+    """One interval (any unit): a finite number above zero, or an error naming line and field.
+
+    An implausible but positive interval is returned as it is (the artifact detector classes
+    it); zero or a negative value is not an interval at all.
+    """
+    value = parse_number(path, text, line, field, decimal_comma=decimal_comma)
+    if value <= 0:
+        raise InputFileError(path, f"interval {shown(text.strip())} is zero or negative: not "
+                             "an interval", line=line, field=field)
+    return value
+
+
 def uses_decimal_comma(values: list[str]) -> bool:
     """Whether numeric fields are written with a decimal comma (``0,812``) and no point."""
     with_comma = [v for v in values if re.fullmatch(r"\s*-?\d+,\d+\s*", v)]
@@ -180,3 +199,98 @@ def find_column(header: list[str], *names: str) -> int | None:
 
 def _key(name: str) -> str:
     return re.sub(r"[\s_]+", " ", name.strip().strip('"').lower())
+
+
+@dataclass(frozen=True)
+class Table:
+    """A delimited table: its header and data rows with their line numbers.
+
+    Attributes
+    ----------
+    path : Path
+        The file, for error messages.
+    header : list of str
+        Column names.
+    header_line : int
+        1-based line number of the header.
+    delimiter : str
+        Field delimiter.
+    rows : list of tuple of (int, list of str)
+        Line number and fields of each non-blank data row.
+    """
+
+    path: Path
+    header: list[str]
+    header_line: int
+    delimiter: str
+    rows: list[tuple[int, list[str]]]
+
+    def column(self, *names: str) -> int:
+        """Index of a column by name, or an error naming the header."""
+        index = find_column(self.header, *names)
+        if index is None:
+            raise InputFileError(
+                self.path, f"the header has no column {names[0]!r} (it has "
+                f"{', '.join(map(repr, self.header))})", line=self.header_line, field=names[0])
+        return index
+
+    def values(self, index: int, *, decimal_comma: bool = False, skip_blank: bool = False,
+               interval: bool = False) -> tuple[list[float], list[int]]:
+        """Numbers of one column and their line numbers.
+
+        Parameters
+        ----------
+        skip_blank : bool
+            Leave out rows whose field is empty (instead of refusing them).
+        interval : bool
+            The column holds intervals: zero and negative values are refused.
+        """
+        parse = parse_interval if interval else parse_number
+        name = self.header[index]
+        values: list[float] = []
+        lines: list[int] = []
+        for line, fields in self.rows:
+            if index >= len(fields) or not fields[index]:
+                if skip_blank:
+                    continue
+                raise InputFileError(self.path, f"{len(fields)} field(s): the column "
+                                     f"{name!r} is missing", line=line, field=name)
+            values.append(parse(self.path, fields[index], line, name,
+                                       decimal_comma=decimal_comma))
+            lines.append(line)
+        return values, lines
+
+    def texts(self, index: int) -> tuple[list[str], list[int]]:
+        """Text of one column and the line numbers (rows lacking it refused)."""
+        name = self.header[index]
+        out: list[str] = []
+        lines: list[int] = []
+        for line, fields in self.rows:
+            if index >= len(fields):
+                raise InputFileError(self.path, f"{len(fields)} field(s): the column "
+                                     f"{name!r} is missing", line=line, field=name)
+            out.append(fields[index])
+            lines.append(line)
+        return out, lines
+
+
+def read_table(
+    path: Path, text: DecodedText, *, header_index: int = 0, delimiter: str | None = None,
+    comment: str | None = None,
+) -> Table:
+    """The table whose header is the ``header_index``-th non-blank line.
+
+    Raises
+    ------
+    InputFileError
+        Fewer lines than that.
+    """
+    numbered = text.numbered(comment=comment)
+    if len(numbered) <= header_index:
+        raise InputFileError(path, "no header line: the file is shorter than its format")
+    header_line, header_text = numbered[header_index]
+    delimiter = delimiter or sniff_delimiter(header_text)
+    header = split_fields(header_text, delimiter)
+    rows = [(line, split_fields(content, delimiter)) for line, content in
+            numbered[header_index + 1:]]
+    return Table(path, header, header_line, delimiter, rows)

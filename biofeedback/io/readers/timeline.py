@@ -115,7 +115,7 @@ def beat_times(
     # notifications batch beats (the lead bounces by up to a second), and over a window so
     # a slow drift between the two clocks never adds up to a gap.
     lead = (clock - clock[0]) - (summed - summed[0])
-    padded = np.concatenate([np.full(GAP_WINDOW_BEATS - 1, lead[0]), lead[:-1]])
+    padded = np.concatenate([np.full(GAP_WINDOW_BEATS, lead[0]), lead[:-1]])
     before = np.lib.stride_tricks.sliding_window_view(padded, GAP_WINDOW_BEATS).max(axis=1)
     jump = lead - before
     jump[0] = 0.0
