@@ -148,7 +148,7 @@ def test_importing_files_shows_progress_the_summary_and_new_sessions_that_work(
     rows = {row.name: row for row in summary.imported}
     assert set(rows) == {KUBIOS.name, ELITE.name}
     assert rows[ELITE.name].start_time == "2019-03-14 07:25:31"
-    assert rows[KUBIOS.name].format == "kubios"
+    assert rows[KUBIOS.name].format == "kubios_rr"
     assert [r.beats for r in summary.imported] == [BEATS, BEATS]
     assert [r.name for r in summary.refused] == ["shopping list.txt"]
     reason = summary.refused[0].reason
@@ -310,6 +310,10 @@ def test_cancel_stops_the_import_and_keeps_the_recordings_done_before(
                        what="the first progress report")
         process = browser.importer.process
         assert process is not None
+        row = browser.importer.progress_row
+        assert row.isVisible() and row.bar.maximum() == n_files
+        assert row.label.text().startswith("Importing: ")
+        save_screenshot(browser, "import_progress")
         browser.importer.cancel_button.click()
         result = await task
         assert process.returncode is not None  # killed, and reaped
