@@ -11,6 +11,7 @@ standard output and the CLI's error turned into the user's sentence.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import json
 import logging
@@ -104,6 +105,15 @@ class CliJob:
     on_progress : callable, optional
         Called with ``(done, total)`` on the GUI thread for each progress line of the
         current job.
+    on_stderr_line : callable, optional
+        Called on the GUI thread with each whole line of the current job's standard error
+        (without its newline); it returns whether the line was a progress report, which is
+        then left out of error sentences. For commands whose progress is more than two
+        numbers (``import --progress-json`` prints a JSON object per file).
+    result_on_error : bool
+        A job that exits with a positive status yet prints a readable result is ``done``
+        (with its ``returncode``), not ``failed``: ``biofeedback import`` exits with 1 when
+        it refused a file, after printing the summary of what it did import.
     """
 
     def __init__(
@@ -113,11 +123,15 @@ class CliJob:
         *,
         progress: re.Pattern[str] | None = None,
         on_progress: Callable[[int, int], None] | None = None,
+        on_stderr_line: Callable[[str], bool] | None = None,
+        result_on_error: bool = False,
     ) -> None:
         self._what = what
         self._required = required_list
         self._progress = progress
         self._on_progress = on_progress
+        self._on_stderr_line = on_stderr_line
+        self._result_on_error = result_on_error
         self._process: asyncio.subprocess.Process | None = None
         self._generation = 0
         self._cancelled_generation = -1
@@ -218,18 +232,29 @@ class CliJob:
             return JobOutcome("superseded", returncode=returncode)
         if generation == self._cancelled_generation:
             return JobOutcome("cancelled", returncode=returncode)
+        result_expected = returncode == 0 or (
+            self._result_on_error and returncode is not None and returncode > 0
+        )
+        result = self._read_result(stdout) if result_expected else None
+        if result is not None:
+            return JobOutcome("done", result=result, returncode=returncode)
         if returncode != 0:
             return self._outcome_failed(generation, self._error_sentence(stderr, returncode),
                                         returncode)
+        return self._outcome_failed(
+            generation, f"The {self._what} did not return a readable result.", returncode
+        )
+
+    def _read_result(self, stdout: bytes) -> dict[str, Any] | None:
+        """The JSON object on standard output, or None when it is not one that holds the
+        required list."""
         try:
             result = json.loads(stdout.decode("utf-8"))
-            if not isinstance(result, dict) or not isinstance(result.get(self._required), list):
-                raise ValueError(f"no {self._required}")
         except (UnicodeDecodeError, ValueError):
-            return self._outcome_failed(
-                generation, f"The {self._what} did not return a readable result.", returncode
-            )
-        return JobOutcome("done", result=result, returncode=returncode)
+            return None
+        if not isinstance(result, dict) or not isinstance(result.get(self._required), list):
+            return None
+        return result
 
     def _outcome_failed(self, generation: int, message: str, returncode: int | None) -> JobOutcome:
         if generation != self._generation:
@@ -246,6 +271,9 @@ class CliJob:
         self, stream: asyncio.StreamReader, parts: list[str], generation: int
     ) -> None:
         """Collect standard error, reporting each progress line of the current job."""
+        if self._on_stderr_line is not None:
+            await self._read_stderr_lines(stream, parts, generation, self._on_stderr_line)
+            return
         while chunk := await stream.read(4096):
             text = chunk.decode("utf-8", "replace")
             parts.append(text)
@@ -255,6 +283,28 @@ class CliJob:
             if found and generation == self._generation:
                 done, total = (int(x) for x in found[-1])
                 self._on_progress(done, total)
+
+    async def _read_stderr_lines(
+        self,
+        stream: asyncio.StreamReader,
+        parts: list[str],
+        generation: int,
+        on_line: Callable[[str], bool],
+    ) -> None:
+        """Collect standard error line by line; lines the callback takes as progress are
+        not kept. Reads chunks rather than lines so a very long line cannot overrun the
+        reader's limit."""
+        pending = ""
+        # A character of a file name may straddle two chunks.
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        while chunk := await stream.read(4096):
+            pending += decoder.decode(chunk)
+            *lines, pending = pending.split("\n")
+            for line in lines:
+                if generation != self._generation or not on_line(line.rstrip("\r")):
+                    parts.append(line + "\n")
+        if pending and (generation != self._generation or not on_line(pending.rstrip("\r"))):
+            parts.append(pending)
 
     def _kill(self) -> None:
         if self._process is not None:

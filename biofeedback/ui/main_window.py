@@ -14,13 +14,14 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QPaintEvent, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QFileDialog,
     QMainWindow,
     QScrollArea,
     QSplitter,
@@ -56,9 +57,16 @@ if TYPE_CHECKING:
     from biofeedback.live.events import SessionEvent
     from biofeedback.session.launch import PreparedSession
     from biofeedback.ui.live_view import LiveView
+    from biofeedback.viewmodels.import_summary import ImportSummaryView
     from biofeedback.viewmodels.session_view import SessionViewModel
 
-__all__ = ["MainWindow"]
+__all__ = ["IMPORT_FILE_FILTER", "MainWindow"]
+
+IMPORT_FILE_FILTER = (
+    "Recordings and zip files (*.txt *.csv *.tsv *.hrm *.fit *.json *.edf *.dat *.hea *.zip);;"
+    "All files (*)"
+)
+"""File types offered by File > Import… (the command detects the format whatever the name)."""
 
 class MainWindow(QMainWindow):
     """The biofeedback window.
@@ -111,7 +119,10 @@ class MainWindow(QMainWindow):
         self._painted = False
         self.setWindowTitle("biofeedback")
         self.resize(1400, 860)
+        self._import_dir = Path.home()
+        """Folder the import dialogs open in: the last one imported from."""
         self._build()
+        self._build_menu()
         self._wire()
         self.source_panel.apply_settings()
         self._show_free_practice()
@@ -167,6 +178,23 @@ class MainWindow(QMainWindow):
         self._clock_timer = QTimer(self)
         self._clock_timer.setInterval(250)
         self._clock_timer.timeout.connect(self._on_clock)
+
+    def _build_menu(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.import_files_action = QAction("&Import…", self)
+        self.import_files_action.setShortcut(QKeySequence("Ctrl+I"))
+        self.import_files_action.setStatusTip(
+            "Import recordings of other apps (RR, ECG or zip files) as sessions"
+        )
+        self.import_files_action.triggered.connect(self.choose_import_files)
+        self.import_folder_action = QAction("Import &folder…", self)
+        self.import_folder_action.setStatusTip(
+            "Import every recording in a folder and its sub-folders as sessions"
+        )
+        self.import_folder_action.triggered.connect(self.choose_import_folder)
+        file_menu.addAction(self.import_files_action)
+        file_menu.addAction(self.import_folder_action)
+        self.file_menu = file_menu
 
     def _wire(self) -> None:
         self.source_panel.start_requested.connect(self.start_session)
@@ -411,6 +439,40 @@ class MainWindow(QMainWindow):
         # The source answers with a Seeked event; the view-model truncates the plots then.
         self._request_frame()
 
+    # -- importing -------------------------------------------------------------------------
+
+    def choose_import_files(self) -> None:
+        """File > Import…: ask for files (zip files too), then import them."""
+        paths, _filter = QFileDialog.getOpenFileNames(
+            self, "Import recordings", str(self._import_dir), IMPORT_FILE_FILTER
+        )
+        self.import_paths(paths)
+
+    def choose_import_folder(self) -> None:
+        """File > Import folder…: ask for a folder, then import every recording in it."""
+        folder = QFileDialog.getExistingDirectory(
+            self, "Import every recording in a folder", str(self._import_dir)
+        )
+        self.import_paths([folder] if folder else [])
+
+    def import_paths(
+        self, paths: Sequence[str | Path]
+    ) -> asyncio.Task[ImportSummaryView | None] | None:
+        """Import files, folders and zip files in the background and show the Sessions tab,
+        where the progress, the refreshed list and the summary appear.
+
+        Returns
+        -------
+        asyncio.Task or None
+            The import's task; None when nothing was chosen or an import already runs.
+        """
+        if not paths:
+            return None
+        first = Path(paths[0])
+        self._import_dir = first if first.is_dir() else first.parent
+        self.tabs.setCurrentWidget(self.browser)
+        return self.browser.import_paths(paths)
+
     # -- settings and messages -------------------------------------------------------------
 
     def _show_free_practice(self) -> None:
@@ -472,6 +534,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.browser.cancel_analysis()
+        self.browser.cancel_import()
         self.comparison.cancel()
         self.source_panel.store_into_settings()
         self.save_settings()

@@ -10,10 +10,12 @@ per session id.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -31,6 +33,8 @@ from biofeedback.core.errors import BiofeedbackError
 from biofeedback.ui.analysis_table import AnalysisTable
 from biofeedback.ui.cli_job import CliJob, cli_error_sentence
 from biofeedback.ui.event_loop import spawn
+from biofeedback.ui.import_dialog import ImportSummaryDialog
+from biofeedback.ui.import_job import ImportRunner
 from biofeedback.ui.session_table import (
     SORT_ROLE,
     SessionFilterProxy,
@@ -39,6 +43,7 @@ from biofeedback.ui.session_table import (
     plural,
 )
 from biofeedback.ui.widgets import ErrorLabel, ProgressRow
+from biofeedback.viewmodels.import_summary import ImportSummaryView
 from biofeedback.viewmodels.queries import SessionSummary, list_sessions
 
 __all__ = [
@@ -50,7 +55,10 @@ __all__ = [
     "cli_error_sentence",
 ]
 
-EMPTY_MESSAGE = "No sessions yet — start one from the Session panel"
+EMPTY_MESSAGE = (
+    "No sessions yet — start one from the Session panel, or import recordings of another "
+    "app (File > Import…, or drop files or folders here)"
+)
 
 
 class SessionBrowser(QWidget):
@@ -76,6 +84,10 @@ class SessionBrowser(QWidget):
         (``session``, ``phases``, ``settings``, ``versions``).
     status_message(str)
         A short sentence for the window's status bar.
+    import_finished(object)
+        An import ended with a summary (its
+        :class:`~biofeedback.viewmodels.import_summary.ImportSummaryView`); the list was
+        read again by then.
 
     Notes
     -----
@@ -87,6 +99,7 @@ class SessionBrowser(QWidget):
     replay_requested = Signal(int)
     analysis_finished = Signal(int, object)
     status_message = Signal(str)
+    import_finished = Signal(object)
 
     def __init__(
         self, data_dir: Path, parent: QWidget | None = None, *, correction: str = "kubios"
@@ -100,6 +113,9 @@ class SessionBrowser(QWidget):
         self._analysing_id: int | None = None
         self._refresh_count = 0
         self._load_error: str | None = None
+        self.import_dialog: ImportSummaryDialog | None = None
+        """The summary dialog of the last import (None until one finished)."""
+        self._import_task: asyncio.Task[ImportSummaryView | None] | None = None
 
         sessions_part = self._build_session_list()
         self.progress_row = ProgressRow("Stop the analysis", self)
@@ -131,6 +147,10 @@ class SessionBrowser(QWidget):
         self.table_view.doubleClicked.connect(lambda _index: self._request_replay())
         self.table_view.activated_by_key.connect(self._request_replay)
         self.table_view.selectionModel().selectionChanged.connect(self._sync_buttons)
+        self.importer.status_message.connect(self.status_message)
+        self.importer.summary_requested.connect(self.show_import_summary)
+        # Files and folders dropped anywhere on the tab are imported.
+        self.setAcceptDrops(True)
         self._update_list_state()
 
     def _build_session_list(self) -> QWidget:
@@ -140,6 +160,7 @@ class SessionBrowser(QWidget):
         self.search_edit.setClearButtonEnabled(True)
         self.refresh_button = QPushButton("Refresh", self)
         self.refresh_button.setToolTip("Read the session list again")
+        self.importer = ImportRunner(self._data_dir, self)
 
         self.model = SessionTableModel(self)
         self.proxy = SessionFilterProxy(self)
@@ -185,6 +206,7 @@ class SessionBrowser(QWidget):
         sessions_layout = QVBoxLayout(sessions_part)
         sessions_layout.setContentsMargins(0, 0, 0, 0)
         sessions_layout.addLayout(top)
+        sessions_layout.addWidget(self.importer)
         sessions_layout.addWidget(self._list_stack, 1)
         sessions_layout.addLayout(actions)
         return sessions_part
@@ -414,3 +436,113 @@ class SessionBrowser(QWidget):
     def _show_result(self, session_id: int, result: dict[str, Any]) -> None:
         self.error_label.hide()
         self.analysis_table.set_result(session_id, result)
+
+    # -- importing -------------------------------------------------------------------------
+
+    @property
+    def import_running(self) -> bool:
+        """Whether an import was asked for and has not ended (its process may not have
+        started yet: a second import then must not supersede it)."""
+        task = self._import_task
+        return self.importer.running or (task is not None and not task.done())
+
+    def import_paths(
+        self, paths: Sequence[str | Path]
+    ) -> asyncio.Task[ImportSummaryView | None] | None:
+        """Import files, folders and zip files in the background (see :meth:`run_import`).
+
+        Returns
+        -------
+        asyncio.Task or None
+            The import's task; None when nothing was given or an import already runs (the
+            user is told so).
+        """
+        if not paths:
+            return None
+        if self.import_running:
+            self.status_message.emit(
+                "An import is running; wait for it to finish (or cancel it) first."
+            )
+            return None
+        self._import_task = spawn(self.run_import(paths))
+        return self._import_task
+
+    async def run_import(self, paths: Sequence[str | Path]) -> ImportSummaryView | None:
+        """Import ``paths`` with ``biofeedback import`` in a subprocess, then list again.
+
+        A progress bar (files done of all) with Cancel shows meanwhile; the GUI stays
+        responsive. When it ends the session list is read again, the first new session is
+        selected and the summary dialog lists what was imported and refused.
+
+        Parameters
+        ----------
+        paths : sequence of str or Path
+            Files, folders and zip files.
+
+        Returns
+        -------
+        ImportSummaryView or None
+            The summary, also emitted with :attr:`import_finished`; None when the import
+            could not run (the reason is shown in words) or was cancelled.
+        """
+        summary = await self.importer.run(paths)
+        # Also after a cancel: the recordings finished before it are stored.
+        await self.refresh()
+        if summary is None:
+            return None
+        if summary.session_ids:
+            self.search_edit.clear()  # a search could hide the new sessions
+            self.select_session(summary.session_ids[0])
+        self.show_import_summary(summary)
+        self.status_message.emit(summary.headline)
+        self.import_finished.emit(summary)
+        return summary
+
+    def show_import_summary(self, summary: ImportSummaryView) -> ImportSummaryDialog:
+        """Show (non-modal) the dialog listing what an import stored and refused."""
+        if self.import_dialog is not None:
+            self.import_dialog.close()
+            self.import_dialog.deleteLater()
+        dialog = ImportSummaryDialog(summary, self.window())
+        dialog.session_chosen.connect(self.select_session)
+        self.import_dialog = dialog
+        dialog.show()
+        dialog.raise_()
+        return dialog
+
+    def cancel_import(self) -> None:
+        """Stop the running import, also one whose process is still starting (the window
+        is closing); nothing happens if none runs."""
+        self.importer.cancel()
+        if self._import_task is not None and not self.importer.running:
+            self._import_task.cancel()
+
+    @staticmethod
+    def dropped_paths(mime: QMimeData) -> list[Path]:
+        """The local files and folders in dragged data (other URLs are ignored)."""
+        if not mime.hasUrls():
+            return []
+        return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        """Files or folders dragged over the tab can be dropped to import them."""
+        if self.dropped_paths(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 - Qt override
+        """Keep accepting files over every part of the tab."""
+        if self.dropped_paths(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        """Import the dropped files and folders."""
+        paths = self.dropped_paths(event.mimeData())
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.import_paths(paths)
