@@ -102,6 +102,9 @@ class SessionSummary:
     started_utc: str
     duration_s: float
     n_beats: int
+    start_known: bool = True
+    """False for an import whose file told no start time: ``started_utc`` is then when it was
+    imported."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -114,6 +117,7 @@ class SessionSummary:
             "start": self.started_utc,
             "duration_s": round(self.duration_s, 3),
             "beats": self.n_beats,
+            "start_known": self.start_known,
         }
 
 
@@ -492,7 +496,9 @@ class SessionStore:
         sql = (
             "SELECT s.id, s.participant_id, s.source, s.protocol_id, s.status, s.started_utc,"
             " COALESCE(s.duration_s, (SELECT MAX(time_s) FROM beats b WHERE b.session_id = s.id),"
-            " 0), (SELECT COUNT(*) FROM beats b WHERE b.session_id = s.id)"
+            " 0), (SELECT COUNT(*) FROM beats b WHERE b.session_id = s.id),"
+            " json_extract(s.settings, '$.import_format') IS NULL"
+            " OR json_extract(s.settings, '$.original_start_time') IS NOT NULL"
             " FROM sessions s"
         )
         args: tuple[Any, ...] = ()
@@ -500,7 +506,7 @@ class SessionStore:
             sql += " WHERE s.participant_id = ?"
             args = (participant_id,)
         rows = self._conn.execute(sql + " ORDER BY s.id DESC", args).fetchall()
-        return [SessionSummary(*row) for row in rows]
+        return [SessionSummary(*row[:-1], start_known=bool(row[-1])) for row in rows]
 
     def session_info(self, session_id: int) -> SessionInfo:
         """Metadata of one session."""

@@ -52,6 +52,19 @@ def _local_time(started_utc: str) -> str:
 
 
 
+def _date_tooltip(session: SessionSummary) -> str:
+    if not session.start_known:
+        return (f"The imported file tells no start time; imported {session.started_utc} "
+                "(UTC)")
+    try:
+        aware = datetime.fromisoformat(session.started_utc).tzinfo is not None
+    except ValueError:
+        aware = True
+    if aware:
+        return f"Started {session.started_utc} (UTC)"
+    return f"Started {session.started_utc} (the recording device's local time)"
+
+
 @dataclass(frozen=True, slots=True)
 class _Column:
     header: str
@@ -66,7 +79,8 @@ _SESSION_COLUMNS: tuple[_Column, ...] = (
     _Column("Participant", lambda s: s.participant_id or "—",
             lambda s: s.participant_id or "", True),
     _Column("Protocol", lambda s: s.protocol_id or "—", lambda s: s.protocol_id or "", True),
-    _Column("Date", lambda s: _local_time(s.started_utc), lambda s: s.started_utc, True),
+    _Column("Date", lambda s: _local_time(s.started_utc) if s.start_known else
+            f"({_local_time(s.started_utc)[:10]} import)", lambda s: s.started_utc, True),
     _Column("Duration", lambda s: format_hms(s.duration_s), lambda s: s.duration_s, False,
             numeric=True),
     _Column("Status", lambda s: s.status, lambda s: s.status, True),
@@ -132,7 +146,7 @@ class SessionTableModel(QAbstractTableModel):
             return None if colour is None else QBrush(colour)
         if role == Qt.ItemDataRole.ToolTipRole:
             if column.header == "Date":
-                return f"Started {session.started_utc} (UTC)"
+                return _date_tooltip(session)
             if column.header == "Status" and session.status == "interrupted":
                 return "The recording stopped unexpectedly; everything up to then is kept."
             if column.header == "Status" and session.status == "recording":

@@ -91,3 +91,4 @@ def test_a_bad_participant_or_channel_stores_nothing(store):
     with pytest.raises(StoreError, match="not a finite number"):
         store_imported(store, imported(sinus(30), channels=[nan]))
     assert store.list_sessions() == []
+
