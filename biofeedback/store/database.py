@@ -506,7 +506,12 @@ class SessionStore:
             sql += " WHERE s.participant_id = ?"
             args = (participant_id,)
         rows = self._conn.execute(sql + " ORDER BY s.id DESC", args).fetchall()
-        return [SessionSummary(*row[:-1], start_known=bool(row[-1])) for row in rows]
+        return [
+            SessionSummary(sid, participant, source, protocol, status, started, duration,
+                           n_beats, start_known=bool(known))
+            for sid, participant, source, protocol, status, started, duration, n_beats, known
+            in rows
+        ]
 
     def session_info(self, session_id: int) -> SessionInfo:
         """Metadata of one session."""
