@@ -47,8 +47,8 @@ def parse_speed(text: str) -> float | None:
 
 
 def load_target(target: str, data_dir: str | None) -> Recording:
-    """Read ``SESSION_ID|FILE``: an existing file is read as an RR text file, a whole number
-    as a stored session id."""
+    """Read ``SESSION_ID|FILE``: an existing file is read with the importers (any format),
+    a whole number as a stored session id."""
     from biofeedback.session.launch import load_replay_target
 
     return load_replay_target(target, data_dir)

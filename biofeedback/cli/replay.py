@@ -21,7 +21,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = commands.add_parser(
         "replay",
         help="replay a session or RR file through the live pipeline",
-        description="Replay a stored session (by id) or an RR text file through the live "
+        description="Replay a stored session (by id) or a recording file (any format "
+        "biofeedback import reads) through the live "
         "pipeline (artifact detection, live indices, neurokit2) and print a summary.",
     )
     p.add_argument("target", metavar="SESSION_ID|FILE")

@@ -1,1 +1,1 @@
-"""File formats: RR text files (Kubios style) and WFDB beat annotations."""
+"""File formats: readers of other tools' files (:mod:`biofeedback.io.importers`) and writers."""

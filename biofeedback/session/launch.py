@@ -139,7 +139,8 @@ class SessionRequest:
     ----------
     source : str
         ``sim`` (simulated strap), ``ble`` (strongest strap), ``ble:ADDRESS`` or
-        ``replay:SESSION_ID_OR_FILE`` (a stored session id or an RR text file).
+        ``replay:SESSION_ID_OR_FILE`` (a stored session id or a recording file in
+        any format the importers read).
     protocol_id : str or None
         Protocol to run (see ``biofeedback protocols``); None for free practice.
     participant_id : str or None

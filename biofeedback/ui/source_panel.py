@@ -211,7 +211,9 @@ class SourcePanel(QWidget):
         start = self.replay_edit.text().strip()
         folder = str(Path(start).expanduser().parent) if start and not start.isdigit() else ""
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open an RR file", folder, "RR text files (*.txt *.rr *.csv);;All files (*)"
+            self, "Open a recording", folder,
+            "Recordings (*.txt *.csv *.tsv *.rr *.fit *.hea *.atr *.hrm *.edf *.bdf)"
+            ";;All files (*)",
         )
         if path:
             self.set_replay_target(path)

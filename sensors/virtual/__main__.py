@@ -15,7 +15,7 @@ from types import FrameType
 
 # The command line is the one place of the virtual strap that reads a file format: the
 # strap's sources themselves receive a Recording (sensors never parse files).
-from biofeedback.io.rr_text import read_rr_text
+from biofeedback.io.importers import read_import
 from sensors.ble.gatt import BODY_SENSOR_LOCATIONS
 from sensors.virtual.daemon import PrivateBus, SystemBusRefusedError, refuse_system_bus
 from sensors.virtual.gatt import StrapInfo
@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
         "SIGUSR1 = link loss; SIGTERM = clean exit.",
     )
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--rr-file", help="RR text file to play (default: the simulator)")
+    src.add_argument("--rr-file", help="RR file to play, any format biofeedback import reads "
+                     "(default: the simulator)")
     src.add_argument("--seed", type=int, default=0, help="simulator seed (default 0)")
     p.add_argument("--speed", type=_positive, default=1.0,
                    help="virtual seconds per wall second; one packet per 1/SPEED s (default 1)")
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     try:
         source: RRSource = (
-            FileRRSource(read_rr_text(args.rr_file)) if args.rr_file
+            FileRRSource(read_import(args.rr_file).recording) if args.rr_file
             else SimulatedRRSource(args.seed)
         )
     except (OSError, ValueError) as exc:

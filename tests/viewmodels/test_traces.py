@@ -19,7 +19,7 @@ from biofeedback.core.types import (
     SourceState,
     StatusChange,
 )
-from biofeedback.io.rr_text import read_rr_text
+from biofeedback.io.importers import read_import
 from biofeedback.live.artifacts import ClassifiedBeat
 from biofeedback.live.indices import LiveIndices
 from biofeedback.session.live_session import BeatsProcessed, LiveSession
@@ -333,7 +333,7 @@ def test_replay_seek_backwards_through_the_session_keeps_times_sorted(tmp_path):
     seeks: list[float] = []
 
     async def run() -> None:
-        source = ReplaySource(read_rr_text(rr_file), speed=None)
+        source = ReplaySource(read_import(rr_file).recording, speed=None)
         session = LiveSession(source, store=None, neurokit=False)
 
         def take(event: object) -> None:

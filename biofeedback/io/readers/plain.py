@@ -48,7 +48,7 @@ def _numbers_only(text: DecodedText, *, head: bool) -> tuple[bool, bool, int]:
         if content.startswith("#"):
             comments = True
             continue
-        tokens = _tokens(content)
+        tokens = _tokens(content.split("#", 1)[0])
         if len(tokens) == 1 and "," in tokens[0] and not _NUMBER.fullmatch(tokens[0]):
             tokens = tokens[0].split(",")
         if not tokens or not all(_NUMBER.fullmatch(t) for t in tokens):
