@@ -374,6 +374,29 @@ def _record_duration(rates: Sequence[float]) -> int:
         f"samples in an EDF+ data record of at most {EDF_MAX_RECORD_S} s.")
 
 
+def _fits_a_record(rate: float) -> bool:
+    return any(abs(rate * s - round(rate * s)) < 1e-6 for s in range(1, EDF_MAX_RECORD_S + 1))
+
+
+def _edf_rate(channel: RawChannel) -> tuple[float, FloatArray]:
+    """The channel's rate and samples as EDF+ can hold them.
+
+    A rate measured from a sensor clock (Polar Sensor Logger's ECG runs at about 130.63 Hz)
+    gives no whole number of samples in any record: such a signal is resampled linearly onto
+    the nearest whole rate, which keeps its timing (writing it at a rounded rate would not).
+    """
+    rate = float(channel.sampling_rate_hz)
+    if _fits_a_record(rate):
+        return rate, np.asarray(channel.samples, dtype=np.float64)
+    target = float(max(1, round(rate)))
+    n = channel.n_samples
+    t = np.arange(n) / rate
+    grid = np.arange(int(np.floor(t[-1] * target)) + 1) / target if n else np.zeros(0)
+    resampled = np.column_stack([np.interp(grid, t, channel.samples[:, k])
+                                 for k in range(channel.samples.shape[1])])
+    return target, resampled
+
+
 def _ecg_signals(channels: Sequence[RawChannel], n_seconds: int
                  ) -> list[tuple[dict[str, Any], FloatArray]]:
     """Headers and samples of the ECG channels on the session clock (0 s = file start).
@@ -384,11 +407,13 @@ def _ecg_signals(channels: Sequence[RawChannel], n_seconds: int
     """
     out = []
     for channel in channels:
-        rate = float(channel.sampling_rate_hz)
+        rate, samples = _edf_rate(channel)
+        note = "as recorded" if rate == channel.sampling_rate_hz else \
+            f"resampled from {channel.sampling_rate_hz:.6g} Hz"
         total = round(n_seconds * rate)
         offset = round(channel.start_s * rate)
         for k, column in enumerate(channel.columns):
-            values = np.asarray(channel.samples[:, k], dtype=np.float64)
+            values = samples[:, k]
             values = values[-offset:] if offset < 0 else np.concatenate(
                 [np.zeros(offset), values])
             values = np.concatenate([values[:total], np.zeros(max(0, total - values.size))])
@@ -399,7 +424,7 @@ def _ecg_signals(channels: Sequence[RawChannel], n_seconds: int
                          "sample_frequency": rate, "physical_min": lo, "physical_max": hi,
                          "digital_min": -32768, "digital_max": 32767,
                          "transducer": "ECG electrodes",
-                         "prefilter": _edf_text(f"as recorded ({channel.source_file})", 80)},
+                         "prefilter": _edf_text(f"{note} ({channel.source_file})", 80)},
                         values))
     return out
 
@@ -459,7 +484,7 @@ def export_edf(
     rr = np.clip(rr, *EDF_RR_RANGE_MS)
     hr = np.clip(hr, *EDF_HR_RANGE_BPM)
     ecg = [c for c in channels if c.kind == "ecg" and c.n_samples > 0]
-    record_s = _record_duration([rate_hz, *(c.sampling_rate_hz for c in ecg)])
+    record_s = _record_duration([rate_hz, *(_edf_rate(c)[0] for c in ecg)])
     end_s = max([rr.size / rate_hz,
                  *(c.start_s + c.n_samples / c.sampling_rate_hz for c in ecg)])
     n_seconds = record_s * max(1, math.ceil(end_s / record_s - 1e-9))

@@ -23,7 +23,7 @@ from biofeedback.io.exporters import (
     markers_path,
     resample_rr,
 )
-from biofeedback.io.rr_text import read_rr_text
+from biofeedback.io.importers import read_import
 from biofeedback.store.database import SessionStore
 
 
@@ -97,14 +97,10 @@ def test_kubios_reads_back_identically(data, session2, tmp_path):
     out = tmp_path / "s2.txt"
     assert export("2", "--format", "kubios", "--out", str(out), "--data-dir", data) == 0
     assert out.read_text().startswith("# RR intervals (ms)")
-    back = read_rr_text(out)
-    np.testing.assert_array_equal(back.rr_ms, session2.rr_ms)
-    assert back.metadata["unit"] == "ms"
-    # Round trip through the importer too: detected as Kubios, identical intervals.
-    from biofeedback.io.importers import read_import
-
+    # Round trip through the importer: detected as a Kubios RR file, identical intervals.
     imported = read_import(out)
     assert imported.format == "kubios_rr"
+    assert imported.recording.metadata["unit"] == "ms"
     np.testing.assert_array_equal(imported.recording.rr_ms, session2.rr_ms)
 
 
@@ -260,7 +256,7 @@ def test_gaps_empty_recordings_and_failed_builds(tmp_path, monkeypatch):
     assert list(texts) == ["gap: link_loss"] and durations[0] == pytest.approx(20.0)
     kubios = exporters.export_kubios(rec, tmp_path / "g.txt")
     assert "# gap 30.000-50.000 s (link_loss)" in kubios.read_text()
-    np.testing.assert_array_equal(read_rr_text(kubios).rr_ms, rr)
+    np.testing.assert_array_equal(read_import(kubios).recording.rr_ms, rr)
     with pytest.raises(ExportError, match="whole number of Hz"):
         exporters.export_edf(rec, tmp_path / "h.edf", rate_hz=2.5)
     with pytest.raises(ExportError, match="no beats"):
@@ -317,3 +313,30 @@ def test_edf_of_a_session_imported_with_ecg_holds_the_ecg(tmp_path, rate_hz, rec
     # RR and HR span the same records, holding the last value after the last beat
     assert n_rr == seconds * 4
     np.testing.assert_allclose(rr_back, 800.0, atol=5000 / 65535)
+
+
+def test_edf_resamples_an_ecg_whose_rate_fits_no_record(tmp_path):
+    """Polar Sensor Logger's ECG runs at about 130.63 Hz (its sensor clock): no whole number
+    of samples fits a record, so the ECG is written at 131 Hz, its timing kept."""
+    from biofeedback.core.channels import RawChannel
+    from biofeedback.core.recording import Recording
+
+    rate_hz = 1e9 / 7655280  # the sensor clock's step, ns
+    t = np.arange(int(rate_hz * 30)) / rate_hz
+    ecg = 500.0 * np.sin(2 * np.pi * 1.1 * t)
+    channel = RawChannel("ECG", "ecg", "uV", rate_hz, 0.0, ("ecg",), ecg[:, None], "psl.txt")
+    rr = np.full(36, 800.0)
+    data = tmp_path / "data"
+    with SessionStore.open(data) as store:
+        sid = store.import_recording(Recording(rr_ms=rr, time_s=np.cumsum(rr) / 1000.0),
+                                     source="import", channels=[channel])
+    out = tmp_path / "psl.edf"
+    assert export(str(sid), "--format", "edf", "--out", str(out), "--data-dir", str(data)) == 0
+    with pyedflib.EdfReader(str(out)) as edf:
+        assert edf.getSampleFrequency(2) == 131
+        assert edf.getSignalHeader(2)["prefilter"].startswith("resampled from 130.629 Hz")
+        back = edf.readSignal(2)
+    grid = np.arange(int(t[-1] * 131)) / 131
+    # The 1.1 Hz sine at its own times: linear resampling, 16-bit resolution.
+    np.testing.assert_allclose(back[: grid.size], 500.0 * np.sin(2 * np.pi * 1.1 * grid),
+                               atol=0.5)
