@@ -29,6 +29,9 @@ class GapReason(enum.StrEnum):
     """The receive clock ran ahead of cumulative RR: notifications were lost."""
     LINK_LOSS = "link_loss"
     """The connection to the strap dropped."""
+    NO_DATA = "no_data"
+    """The link looked up but no notification came (a silent "zombie" link): the source
+    dropped it and reconnected."""
     NO_CONTACT = "no_contact"
     """The strap reported no skin contact."""
     SOURCE = "source"

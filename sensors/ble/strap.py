@@ -57,6 +57,10 @@ STRONGEST_SCAN_ROUND_S: Final = 3.0
 second), s."""
 
 DEFAULT_BACKOFF_S: Final = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+DEFAULT_DATA_TIMEOUT_S: Final = 5.0
+"""Silence on a connected link after which it is taken as lost, s (five notifications of a
+1-Hz strap; ours)."""
 """Waits between reconnection attempts, s; the last one repeats."""
 
 
@@ -90,6 +94,11 @@ class BleHeartRateStrap(HeartRateSource):
         cleanly, s (default 120).
     backoff_s : tuple of float
         Waits between reconnection attempts, s; the last one repeats.
+    data_timeout_s : float
+        No notification for this long while connected means a silent link (BlueZ still says
+        connected after the strap, bluetoothd or the adapter went away): the source drops it,
+        records a gap of reason ``no_data`` and reconnects, s (default 5: five missed
+        notifications of a 1-Hz strap; docs/straps.md).
 
     Notes
     -----
@@ -109,8 +118,13 @@ class BleHeartRateStrap(HeartRateSource):
         connect_timeout_s: float = 20.0,
         give_up_after_s: float = 120.0,
         backoff_s: tuple[float, ...] = DEFAULT_BACKOFF_S,
+        data_timeout_s: float = DEFAULT_DATA_TIMEOUT_S,
     ) -> None:
         super().__init__()
+        if not data_timeout_s > 0:
+            raise ValueError(f"data_timeout_s must be positive, not {data_timeout_s}")
+        self._data_timeout_s = data_timeout_s
+        self._lost_reason = GapReason.LINK_LOSS
         self._address = address
         self._scan_timeout_s = scan_timeout_s
         self._connect_timeout_s = connect_timeout_s
@@ -141,6 +155,7 @@ class BleHeartRateStrap(HeartRateSource):
             "connect_timeout_s": self._connect_timeout_s,
             "give_up_after_s": self._give_up_after_s,
             "backoff_s": list(self._backoff_s),
+            "data_timeout_s": self._data_timeout_s,
             "gap_factor": self._clock.gap_factor,
         }
 
@@ -162,7 +177,8 @@ class BleHeartRateStrap(HeartRateSource):
         await self._announce_connection(self._connected_message())
         while await self._pump():
             await self._emit(
-                Marker(self.session_time_s(), 0.0, "disconnected", MarkerKind.CONNECTION)
+                Marker(self.session_time_s(), 0.0, "disconnected", MarkerKind.CONNECTION,
+                       {"reason": str(self._lost_reason)})
             )
             lost_at = self.session_time_s()
             if not await self._reconnect():
@@ -172,7 +188,7 @@ class BleHeartRateStrap(HeartRateSource):
                 )
                 return
             self._reconnections += 1
-            self._clock.break_segment(GapReason.LINK_LOSS)
+            self._clock.break_segment(self._lost_reason)
             after = self.session_time_s() - lost_at
             await self._emit(
                 Marker(
@@ -297,9 +313,18 @@ class BleHeartRateStrap(HeartRateSource):
     async def _pump(self) -> bool:
         """Turn notifications into events until the link drops (True) or forever."""
         while True:
-            item = await self._inbox.get()
+            try:
+                item = await asyncio.wait_for(self._inbox.get(), self._data_timeout_s)
+            except TimeoutError:
+                self._lost_reason = GapReason.NO_DATA
+                await self._set_state(
+                    SourceState.RECONNECTING,
+                    f"No data from the strap for {self._data_timeout_s:g} s although the "
+                    "link is up; reconnecting")
+                return True
             if isinstance(item, _LinkLost):
                 if item.client is self._client:
+                    self._lost_reason = GapReason.LINK_LOSS
                     return True
                 continue  # from a client a failed reconnection attempt already dropped
             received_s, data = item

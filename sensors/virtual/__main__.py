@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m sensors.virtual",
         description="Virtual BlueZ with one virtual heart-rate strap on a private D-Bus. "
         "Prints DBUS_SYSTEM_BUS_ADDRESS=... and READY, then takes commands on stdin "
-        "(link-loss, power off|on, gone, back, contact off|on, hr BPM, packets, status); "
+        "(link-loss, zombie, power off|on, gone, back, contact off|on, hr BPM, packets, "
+        "status); "
         "SIGUSR1 = link loss; SIGTERM = clean exit.",
     )
     src = p.add_mutually_exclusive_group()

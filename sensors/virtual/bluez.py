@@ -338,6 +338,8 @@ class VirtualBlueZ:
         self._rng = random.Random(seed)
         self.powered = True
         self.user_gone = False
+        self.zombie = False
+        """Connected, but no notification reaches the client (ble-real-world.md, F3)."""
         """``gone`` command in force (the strap is out of range until ``back``)."""
         self.in_range = True
         self.discovery_sessions: set[str] = set()
@@ -436,8 +438,9 @@ class VirtualBlueZ:
             self.log("notify_start" if now else "notify_stop")
 
     def notify_heart_rate(self, data: bytes) -> bool:
-        """Send one Heart Rate Measurement; False when no connected client listens."""
-        if not self.connected:
+        """Send one Heart Rate Measurement; False when no connected client listens (or the
+        link is a zombie)."""
+        if not self.connected or self.zombie:
             return False
         return self.gatt.heart_rate.notify(data)
 
@@ -548,6 +551,8 @@ class VirtualBlueZ:
         """Connected=false (+ ServicesResolved=false), then remove the GATT objects."""
         if not self.connected:
             return False
+        # A zombie link ends when either side lets it go.
+        self.zombie = False
         self.device.update(Connected=False, ServicesResolved=False)
         self.gatt.unexport()
         self._notify_changed()
@@ -555,6 +560,15 @@ class VirtualBlueZ:
         return True
 
     # -- test controls ------------------------------------------------------------------------
+
+    def set_zombie(self) -> bool:
+        """The link stays up (``Connected`` true, notifications on) but nothing arrives, as
+        when the strap, bluetoothd or the adapter stopped without BlueZ noticing; it lasts
+        until the link is dropped. Returns whether a client was connected."""
+        if self.connected:
+            self.zombie = True
+        self.log("zombie", was_connected=self.connected)
+        return self.connected
 
     def link_loss(self) -> bool:
         """Simulate a link loss; the strap advertises again after ``relink_delay_s``.

@@ -4,6 +4,9 @@ Commands (answer ``OK <command>`` unless noted; ``ERR <reason>`` on a bad comman
 
 ``link-loss``
     The connection drops (as SIGUSR1); the strap advertises again after ~0.5 s.
+``zombie``
+    The link stays up but goes silent: ``Connected`` stays true, no notification arrives
+    and no disconnect is signalled, until the client drops the link.
 ``power off`` / ``power on``
     Adapter Powered false/true. While off, discovery and Connect fail with
     ``org.bluez.Error.NotReady`` and a connected strap drops.
@@ -60,6 +63,7 @@ class Controller:
         self.scheduler = scheduler
         self._commands: dict[str, Callable[[], str | None]] = {
             "link-loss": self._link_loss,
+            "zombie": self._zombie,
             "power off": lambda: self.bluez.set_powered(False),
             "power on": lambda: self.bluez.set_powered(True),
             "gone": lambda: self.bluez.set_in_range(False),
@@ -72,6 +76,9 @@ class Controller:
 
     def _link_loss(self) -> None:
         self.bluez.link_loss()
+
+    def _zombie(self) -> str | None:
+        return None if self.bluez.set_zombie() else "ERR not connected"
 
     def _contact(self, on: bool) -> None:
         self.scheduler.sensor_contact = on

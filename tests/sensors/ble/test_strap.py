@@ -237,3 +237,40 @@ def test_beats_without_skin_contact_are_flagged(virtual_strap, tmp_path):
     assert off.size >= 10 and np.all(np.diff(off) == 1)  # one stretch, flagged beat by beat
     assert any(m.startswith("No skin contact") for m in statuses)
     assert any(m == "Skin contact restored" for m in statuses)
+
+
+def test_a_silent_link_is_dropped_recorded_as_no_data_and_reconnected(virtual_strap, tmp_path):
+    """A zombie link (BlueZ says connected, no notification comes, no disconnect callback):
+    the data watchdog drops it after ``data_timeout_s``, records a gap of reason no_data and
+    reconnects; everything delivered is stored once. (Before the watchdog, the source waited
+    on its inbox forever.)"""
+    state = {"silenced": False, "beats_after": 0}
+
+    def stop_when(event, session):
+        if isinstance(event, BeatsProcessed):
+            if not state["silenced"] and session.stats.n_beats >= 30:
+                state["silenced"] = True
+                assert virtual_strap.command("zombie") == "OK zombie"
+            elif state["silenced"] and session.stats.n_gaps:
+                state["beats_after"] += len(event.batch.beats)
+        return state["beats_after"] >= 30
+
+    with SessionStore(tmp_path / "db.sqlite3") as store:
+        strap = BleHeartRateStrap(virtual_strap.device_address, backoff_s=(0.2, 0.5),
+                                  data_timeout_s=2.0)
+        session = run_session(store, strap, stop_when=stop_when)
+        rec = store.load_recording(session.session_id)
+        info = store.session_info(session.session_id)
+    assert info.status == "complete"
+    assert [m.label for m in rec.markers] == ["disconnected", "reconnected"]
+    assert rec.markers[0].extra["reason"] == "no_data"
+    [gap] = rec.gaps
+    assert gap.reason is GapReason.NO_DATA
+    # The gap separates the beats before the silence from those after the reconnection.
+    seg = rec.segment_ids()
+    assert seg.max() == 1 and rec.time_s[seg == 1].min() >= gap.end_s
+    sent = delivered_rr_ms(virtual_strap.packets())
+    np.testing.assert_array_equal(rec.rr_ms, sent[: rec.n_beats])
+    assert virtual_strap.packets(delivered=False), "packets of the silent link were not sent"
+    assert virtual_strap.events("zombie")[0]["was_connected"] is True
+    assert virtual_strap.events("disconnect")[0]["reason"] == "local_disconnect"
