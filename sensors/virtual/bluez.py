@@ -339,7 +339,7 @@ class VirtualBlueZ:
         self.powered = True
         self.user_gone = False
         self.zombie = False
-        """Connected, but no notification reaches the client (ble-real-world.md, F3)."""
+        """Connected, but no notification reaches the client (a silent "zombie" link)."""
         """``gone`` command in force (the strap is out of range until ``back``)."""
         self.in_range = True
         self.discovery_sessions: set[str] = set()
