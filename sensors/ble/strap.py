@@ -314,7 +314,10 @@ class BleHeartRateStrap(HeartRateSource):
         """Turn notifications into events until the link drops (True) or forever."""
         while True:
             try:
-                item = await asyncio.wait_for(self._inbox.get(), self._data_timeout_s)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
+                # cancellation that lands as a notification arrives, and stop() never ends.
+                async with asyncio.timeout(self._data_timeout_s):
+                    item = await self._inbox.get()
             except TimeoutError:
                 self._lost_reason = GapReason.NO_DATA
                 await self._set_state(
