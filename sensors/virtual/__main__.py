@@ -62,9 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m sensors.virtual",
         description="Virtual BlueZ with one virtual heart-rate strap on a private D-Bus. "
-        "Prints DBUS_SYSTEM_BUS_ADDRESS=... and READY, then takes commands on stdin "
-        "(link-loss, zombie, power off|on, gone, back, contact off|on, hr BPM, packets, "
-        "status); "
+        "Prints DBUS_SYSTEM_BUS_ADDRESS=... and READY, then takes commands on stdin, one "
+        "per line: link-loss; zombie (link up, silent); restart-bluez [MS] (bluetoothd "
+        "crashes, back after MS ms with fresh objects); unplug-adapter [MS] / plug-adapter "
+        "(hci0 removed without Connected=false); off-body / on-body (HR 0, no RR, garbled "
+        "RR, the strap hangs up after 45 virtual s); h10-flags on|off (flags 0x10, no "
+        "contact support); late-gatt MS (ServicesResolved MS ms before the GATT objects); "
+        "power off|on; gone; back; contact off|on; hr BPM; packets; status. "
         "SIGUSR1 = link loss; SIGTERM = clean exit.",
     )
     src = p.add_mutually_exclusive_group()
@@ -88,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "org.bluez.Error.Failed le-connection-abort-by-local (default 20, as BlueZ)")
     p.add_argument("--relink-delay", type=_positive, default=0.5,
                    help="seconds of silence after a link loss before advertising again")
+    p.add_argument("--connected-at-start", action="store_true",
+                   help="the strap is already connected (a crashed app left the link up): "
+                   "it does not advertise")
+    p.add_argument("--late-gatt", type=float, default=0.0, metavar="MS",
+                   help="send ServicesResolved=true MS ms before the GATT objects")
+    p.add_argument("--h10-flags", action="store_true",
+                   help="flags 0x10 as a Polar H10: no skin-contact support")
     p.add_argument("--bus", help="use this existing private bus instead of starting a "
                    "dbus-daemon (the system bus is refused)")
     return p
@@ -132,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         relink_delay_s=args.relink_delay,
         rssi_dbm=args.rssi,
         seed=args.seed,
+        connected_at_start=args.connected_at_start,
+        late_gatt_s=max(args.late_gatt, 0.0) / 1000.0,
+        h10_flags=args.h10_flags,
     )
     daemon: PrivateBus | None = None
     log = PacketLog(args.packet_log)

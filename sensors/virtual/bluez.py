@@ -1,7 +1,7 @@
 """The fake ``org.bluez``: one adapter (``/org/bluez/hci0``) and one heart-rate strap.
 
-Behaviour follows bluetoothd closely enough for bleak 3.1.0 (see
-``docs/virtual-bluez.md``):
+Behaviour follows bluetoothd closely enough for bleak 3.1.0 (see ``docs/virtual-bluez.md``
+and the scenarios of ``docs/straps.md``):
 
 * ObjectManager at ``/`` (dbus-fast answers GetManagedObjects and emits InterfacesAdded /
   InterfacesRemoved for every export).
@@ -10,285 +10,77 @@ Behaviour follows bluetoothd closely enough for bleak 3.1.0 (see
   connection that leaves the bus loses its sessions. While anyone discovers and the strap
   advertises, the Device1 object appears (InterfacesAdded) and then gets an RSSI
   PropertiesChanged every 0.25 s (each one is an advertisement for bleak).
-* The strap advertises when the adapter is powered, the strap is in range and not
-  connected (a single-connection strap stops advertising while connected).
-* ``Connect``: PropertiesChanged ``Connected=true``, InterfacesAdded for the GATT objects,
-  ``ServicesResolved=true``, then the reply (bluetoothd replies to an LE Connect once the
-  services are resolved). While the strap is out of range the call is held, as the
-  controller keeps trying to connect, for ``connect_timeout_s`` (bluetoothd/kernel: 20 s),
-  then fails with ``org.bluez.Error.Failed: le-connection-abort-by-local``; it completes as
-  soon as the strap comes back; Disconnect aborts it with the same error.
+* The strap advertises when the adapter is powered, the strap is in range, awake (worn) and
+  not connected (a single-connection strap stops advertising while connected).
+* ``Connect``: ``Connected=true``, the GATT objects if not yet exported, then
+  ``ServicesResolved=true`` (with ``late_gatt_s`` the GATT objects come that long *after*
+  ``ServicesResolved``, an open BlueZ race). While the strap is unreachable the call is held,
+  as the controller keeps trying, for ``connect_timeout_s`` (bluetoothd/kernel: 20 s), then
+  fails with ``org.bluez.Error.Failed: le-connection-abort-by-local``; it completes as soon
+  as the strap comes back. A second Connect meanwhile is ``org.bluez.Error.InProgress``;
+  ``Disconnect`` ends the held one with ``br-connection-canceled``; ``Disconnect`` on a
+  device that is not connected succeeds.
+* GATT objects and StartNotify sessions persist across link loss (``Cache = always``): the
+  sessions are re-armed on reconnection and each notification is sent once per live
+  session (a stale session doubles the stream, bleak issue 2002).
+* Link loss: ``ServicesResolved=false``, the ``Disconnected(reason, message)`` signal, then
+  ``Connected=false``, as three signals; the strap is silent for ``relink_delay_s`` and
+  then advertises again.
 * Adapter off: StartDiscovery, StopDiscovery, SetDiscoveryFilter and Connect fail with
   ``org.bluez.Error.NotReady``; powering off drops the connection and every discovery
   session.
-* Link loss: one PropertiesChanged ``Connected=false, ServicesResolved=false``, then
-  InterfacesRemoved for the GATT objects; the strap is silent for ``relink_delay_s`` and
-  then advertises again.
+* Faults without a word to the client: a zombie link (connected, silent), bluetoothd
+  restarting (``org.bluez`` lost, then owned again by a new connection with fresh objects)
+  and the adapter unplugged (InterfacesRemoved for everything, no ``Connected=false``).
 """
 
 import asyncio
 import contextlib
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from dbus_fast import Message, MessageType, NameFlag, RequestNameReply, Variant
+from dbus_fast import Message, MessageType, NameFlag, RequestNameReply
 from dbus_fast.aio import MessageBus
-from dbus_fast.annotations import (
-    DBusBool,
-    DBusInt16,
-    DBusObjectPath,
-    DBusStr,
-    DBusUInt16,
-    DBusUInt32,
-)
-from dbus_fast.constants import PropertyAccess
-from dbus_fast.service import ServiceInterface, dbus_method, dbus_property
 
-from sensors.ble import gatt as sig
+from sensors.virtual.bluez_objects import ADAPTER_PATH, Adapter, Device
 from sensors.virtual.dbus_util import (
     BLUEZ,
     ERROR_DOES_NOT_EXIST,
     ERROR_FAILED,
     ERROR_IN_PROGRESS,
-    ERROR_NOT_CONNECTED,
     CallContext,
-    ManufacturerDict,
-    StrList,
-    VariantDict,
     bluez_error,
     not_ready,
 )
 from sensors.virtual.gatt import StrapGatt, StrapInfo
 
-ADAPTER_PATH = "/org/bluez/hci0"
-ADAPTER_ADDRESS = "00:1A:7D:DA:71:13"
 ADVERTISING_INTERVAL_S = 0.25
 """Period of the RSSI updates (advertisements) during discovery, s."""
 CONNECT_ABORT = "le-connection-abort-by-local"
 """bluetoothd's text when an LE connection attempt ends without a connection."""
-TEST_COMPANY_ID = 0xFFFF
-"""Bluetooth SIG company id reserved for tests; used for ManufacturerData."""
-HEART_RATE_BELT_APPEARANCE = 0x0341
+CONNECT_CANCELED = "br-connection-canceled"
+"""bluetoothd's text (even for LE) for a pending Connect ended by Disconnect or teardown."""
+
+DISCONNECT_REASONS = {
+    "link_loss": ("org.bluez.Reason.Timeout", "Connection timeout"),
+    "out_of_range": ("org.bluez.Reason.Timeout", "Connection timeout"),
+    "strap_off_body": ("org.bluez.Reason.Remote", "Connection terminated by remote user"),
+    "local_disconnect": ("org.bluez.Reason.Local", "Connection terminated by local host"),
+    "power_off": ("org.bluez.Reason.Local", "Connection terminated by local host"),
+    "removed": ("org.bluez.Reason.Local", "Connection terminated by local host"),
+}
+"""Arguments of the ``Disconnected`` signal per cause (bluez ``doc/org.bluez.Device.rst``)."""
 
 EventLogger = Callable[..., None]
 """``log(event_name, **details)``."""
+BusFactory = Callable[[], Awaitable[MessageBus]]
+"""Opens a new connection to the same private bus (bluetoothd coming back)."""
 
 
 def device_path(address: str) -> str:
     """BlueZ object path of a device: ``/org/bluez/hci0/dev_AA_BB_CC_DD_EE_FF``."""
     return f"{ADAPTER_PATH}/dev_{address.upper().replace(':', '_')}"
-
-
-class Adapter(ServiceInterface):
-    """``org.bluez.Adapter1`` at ``/org/bluez/hci0``; state lives in :class:`VirtualBlueZ`."""
-
-    def __init__(self, bluez: "VirtualBlueZ") -> None:
-        super().__init__("org.bluez.Adapter1")
-        self._bluez = bluez
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Address(self) -> DBusStr:  # noqa: N802 - D-Bus names
-        return ADAPTER_ADDRESS
-
-    @dbus_property(access=PropertyAccess.READ)
-    def AddressType(self) -> DBusStr:  # noqa: N802
-        return "public"
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Name(self) -> DBusStr:  # noqa: N802
-        return "virtual-bluez"
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Alias(self) -> DBusStr:  # noqa: N802
-        return "virtual-bluez"
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Class(self) -> DBusUInt32:  # noqa: N802
-        return 0
-
-    @dbus_property()
-    def Powered(self) -> DBusBool:  # noqa: N802
-        return self._bluez.powered
-
-    # dbus-fast's dbus_property returns a property subclass; mypy only knows the setter
-    # idiom for the builtin property, so it reads this as a redefinition.
-    @Powered.setter  # type: ignore[no-redef]
-    def Powered(self, value: DBusBool) -> None:  # noqa: N802
-        self._bluez.set_powered(bool(value))
-
-    @dbus_property(access=PropertyAccess.READ)
-    def PowerState(self) -> DBusStr:  # noqa: N802
-        return "on" if self._bluez.powered else "off"
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Discoverable(self) -> DBusBool:  # noqa: N802
-        return False
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Pairable(self) -> DBusBool:  # noqa: N802
-        return True
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Discovering(self) -> DBusBool:  # noqa: N802
-        return self._bluez.discovering
-
-    @dbus_property(access=PropertyAccess.READ)
-    def UUIDs(self) -> StrList:  # noqa: N802
-        return []
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Modalias(self) -> DBusStr:  # noqa: N802
-        return "usb:v1D6Bp0246d0542"
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Roles(self) -> StrList:  # noqa: N802
-        return ["central", "peripheral"]
-
-    @dbus_method()
-    def SetDiscoveryFilter(self, properties: VariantDict) -> None:  # noqa: N802
-        if not self._bluez.powered:
-            raise not_ready()
-
-    @dbus_method()
-    def StartDiscovery(self) -> None:  # noqa: N802
-        self._bluez.start_discovery(self._bluez.context.sender)
-
-    @dbus_method()
-    def StopDiscovery(self) -> None:  # noqa: N802
-        self._bluez.stop_discovery(self._bluez.context.sender)
-
-    @dbus_method()
-    def RemoveDevice(self, device: DBusObjectPath) -> None:  # noqa: N802
-        self._bluez.remove_device(device)
-
-    @dbus_method()
-    def GetDiscoveryFilters(self) -> StrList:  # noqa: N802
-        return ["UUIDs", "RSSI", "Pathloss", "Transport", "DuplicateData", "Discoverable"]
-
-
-class Device(ServiceInterface):
-    """``org.bluez.Device1`` of the strap; its changing properties live in ``state``."""
-
-    def __init__(self, bluez: "VirtualBlueZ", address: str, name: str) -> None:
-        super().__init__("org.bluez.Device1")
-        self._bluez = bluez
-        self._address = address.upper()
-        self._name = name
-        self.state: dict[str, Any] = {
-            "Connected": False,
-            "ServicesResolved": False,
-            "Paired": False,
-            "Trusted": False,
-            "RSSI": -60,
-        }
-
-    def update(self, **changes: Any) -> None:
-        """Change properties and emit one PropertiesChanged with all of them."""
-        self.state.update(changes)
-        self.emit_properties_changed(changes)
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Address(self) -> DBusStr:  # noqa: N802
-        return self._address
-
-    @dbus_property(access=PropertyAccess.READ)
-    def AddressType(self) -> DBusStr:  # noqa: N802
-        return "public"
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Name(self) -> DBusStr:  # noqa: N802
-        return self._name
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Alias(self) -> DBusStr:  # noqa: N802
-        return self._name
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Appearance(self) -> DBusUInt16:  # noqa: N802
-        return HEART_RATE_BELT_APPEARANCE
-
-    @dbus_property(access=PropertyAccess.READ)
-    def UUIDs(self) -> StrList:  # noqa: N802
-        return [
-            sig.HEART_RATE_SERVICE_UUID,
-            sig.BATTERY_SERVICE_UUID,
-            sig.DEVICE_INFORMATION_SERVICE_UUID,
-        ]
-
-    @dbus_property(access=PropertyAccess.READ)
-    def ManufacturerData(self) -> ManufacturerDict:  # noqa: N802
-        return {TEST_COMPANY_ID: Variant("ay", b"biofeedback")}
-
-    @dbus_property(access=PropertyAccess.READ)
-    def ServiceData(self) -> VariantDict:  # noqa: N802
-        return {}
-
-    @dbus_property(access=PropertyAccess.READ)
-    def TxPower(self) -> DBusInt16:  # noqa: N802
-        return 0
-
-    @dbus_property(access=PropertyAccess.READ)
-    def RSSI(self) -> DBusInt16:  # noqa: N802
-        return int(self.state["RSSI"])
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Adapter(self) -> DBusObjectPath:  # noqa: N802
-        return ADAPTER_PATH
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Connected(self) -> DBusBool:  # noqa: N802
-        return bool(self.state["Connected"])
-
-    @dbus_property(access=PropertyAccess.READ)
-    def ServicesResolved(self) -> DBusBool:  # noqa: N802
-        return bool(self.state["ServicesResolved"])
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Paired(self) -> DBusBool:  # noqa: N802
-        return bool(self.state["Paired"])
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Bonded(self) -> DBusBool:  # noqa: N802
-        return bool(self.state["Paired"])
-
-    @dbus_property()
-    def Trusted(self) -> DBusBool:  # noqa: N802
-        return bool(self.state["Trusted"])
-
-    # dbus-fast's dbus_property returns a property subclass; mypy only knows the setter
-    # idiom for the builtin property, so it reads this as a redefinition.
-    @Trusted.setter  # type: ignore[no-redef]
-    def Trusted(self, value: DBusBool) -> None:  # noqa: N802
-        if bool(value) != self.state["Trusted"]:
-            self.update(Trusted=bool(value))
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Blocked(self) -> DBusBool:  # noqa: N802
-        return False
-
-    @dbus_property(access=PropertyAccess.READ)
-    def LegacyPairing(self) -> DBusBool:  # noqa: N802
-        return False
-
-    @dbus_method()
-    async def Connect(self) -> None:  # noqa: N802
-        await self._bluez.connect()
-
-    @dbus_method()
-    def Disconnect(self) -> None:  # noqa: N802
-        self._bluez.disconnect_request()
-
-    @dbus_method()
-    async def Pair(self) -> None:  # noqa: N802
-        if self.state["Paired"]:
-            raise bluez_error("org.bluez.Error.AlreadyExists", "Already Exists")
-        await self._bluez.connect()
-        self.update(Paired=True)
-
-    @dbus_method()
-    def CancelPairing(self) -> None:  # noqa: N802
-        raise bluez_error(ERROR_DOES_NOT_EXIST, "Does Not Exist")
 
 
 class VirtualBlueZ:
@@ -314,6 +106,14 @@ class VirtualBlueZ:
         Mean advertised RSSI, dBm.
     seed : int
         Seed of the RSSI jitter.
+    new_bus : callable, optional
+        Opens a new connection to the same bus; needed by :meth:`restart`.
+    connected_at_start : bool
+        The strap is already connected when the fake starts (a crashed app left the link
+        up): Device1 and the GATT objects are on the bus with ``Connected=true`` and the
+        strap does not advertise.
+    late_gatt_s : float
+        Export the GATT objects this long after ``ServicesResolved=true`` (0: before it).
     """
 
     def __init__(
@@ -328,6 +128,9 @@ class VirtualBlueZ:
         relink_delay_s: float = 0.5,
         rssi_dbm: int = -60,
         seed: int = 0,
+        new_bus: BusFactory | None = None,
+        connected_at_start: bool = False,
+        late_gatt_s: float = 0.0,
     ) -> None:
         self.bus = bus
         self.context = CallContext()
@@ -335,28 +138,52 @@ class VirtualBlueZ:
         self.connect_timeout_s = connect_timeout_s
         self.relink_delay_s = relink_delay_s
         self.rssi_dbm = rssi_dbm
+        self.late_gatt_s = late_gatt_s
         self._rng = random.Random(seed)
+        self._address = address
+        self._name = name
+        self._info = info
+        self._new_bus = new_bus
+        self._connected_at_start = connected_at_start
         self.powered = True
+        self.adapter_present = True
+        self.restarting = False
         self.user_gone = False
+        """``gone`` command in force (the strap is out of range until ``back``)."""
+        self.asleep = False
+        """The strap is off the body long enough to have stopped advertising."""
         self.zombie = False
         """Connected, but no notification reaches the client (a silent "zombie" link)."""
-        """``gone`` command in force (the strap is out of range until ``back``)."""
         self.in_range = True
         self.discovery_sessions: set[str] = set()
         self.device_exported = False
-        self.adapter = Adapter(self)
         self.device_path = device_path(address)
-        self.device = Device(self, address, name)
-        self.gatt = StrapGatt(self.device_path, info, self.context, self._notify_changed)
+        self._build_objects()
         self._pending_connects: list[asyncio.Future[str]] = []
         self._tasks: list[asyncio.Task[None]] = []
-        self._relink: asyncio.TimerHandle | None = None
+        self._timers: dict[str, asyncio.TimerHandle] = {}
         self._was_subscribed = False
+
+    def _build_objects(self) -> None:
+        """Fresh D-Bus objects (at start, and when bluetoothd comes back)."""
+        self.adapter = Adapter(self)
+        self.device = Device(self, self._address, self._name)
+        self.gatt = StrapGatt(self.device_path, self._info, self.context, self._notify_changed)
 
     # -- set-up -------------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Export the adapter, claim ``org.bluez`` and start the advertising ticker."""
+        await self._claim_bus()
+        if self._connected_at_start:
+            self.device.state.update(Connected=True, ServicesResolved=True)
+            self.bus.export(self.device_path, self.device)
+            self.device_exported = True
+            self.gatt.export(self.bus)
+            self.log("connect", at_start=True)
+        self._tasks.append(asyncio.create_task(self._advertise_loop()))
+
+    async def _claim_bus(self) -> None:
         self.bus.add_message_handler(self.context)
         self.bus.add_message_handler(self._on_bus_message)
         reply = await self.bus.call(
@@ -378,18 +205,35 @@ class VirtualBlueZ:
         owner = await self.bus.request_name(BLUEZ, NameFlag.DO_NOT_QUEUE)
         if owner not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
             raise RuntimeError(f"{BLUEZ} is already owned on this bus (another virtual BlueZ?)")
-        self._tasks.append(asyncio.create_task(self._advertise_loop()))
 
     async def close(self) -> None:
-        """Stop the ticker and abort pending connects."""
+        """Stop the ticker, the timers and abort pending connects."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._finish_pending(CONNECT_ABORT)
-        if self._relink is not None:
-            self._relink.cancel()
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+
+    def _later(self, name: str, delay_s: float, action: Callable[[], object]) -> None:
+        """Run ``action`` once after ``delay_s``, replacing an earlier timer of that name."""
+        old = self._timers.pop(name, None)
+        if old is not None:
+            old.cancel()
+
+        def fire() -> None:
+            self._timers.pop(name, None)
+            action()
+
+        self._timers[name] = asyncio.get_running_loop().call_later(delay_s, fire)
+
+    def _cancel_timer(self, name: str) -> None:
+        timer = self._timers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
 
     def _on_bus_message(self, msg: Message) -> None:
         """Forget discovery and notify sessions of D-Bus connections that left the bus."""
@@ -422,14 +266,22 @@ class VirtualBlueZ:
         return self.powered and bool(self.discovery_sessions)
 
     @property
+    def reachable(self) -> bool:
+        """Whether a connection attempt can succeed now (in range and awake)."""
+        return self.in_range and not self.asleep
+
+    @property
     def advertising(self) -> bool:
         """Whether the strap can be seen (and connected to)."""
-        return self.powered and self.in_range and not self.connected
+        return (
+            self.powered and self.adapter_present and not self.restarting
+            and self.reachable and not self.connected
+        )
 
     @property
     def subscribed(self) -> bool:
         """Whether a connected client has Heart Rate Measurement notifications on."""
-        return self.connected and self.gatt.heart_rate.notifying
+        return self.connected and self.gatt.exported and self.gatt.heart_rate.notifying
 
     def _notify_changed(self) -> None:
         now = self.subscribed
@@ -437,11 +289,17 @@ class VirtualBlueZ:
             self._was_subscribed = now
             self.log("notify_start" if now else "notify_stop")
 
-    def notify_heart_rate(self, data: bytes) -> bool:
-        """Send one Heart Rate Measurement; False when no connected client listens (or the
-        link is a zombie)."""
-        if not self.connected or self.zombie:
-            return False
+    def notify_heart_rate(self, data: bytes) -> list[str]:
+        """Send one Heart Rate Measurement to every live session.
+
+        Returns
+        -------
+        list of str
+            The sessions (unique bus names) that received it: empty when the link is down
+            or silent (zombie), or nobody subscribed.
+        """
+        if not self.connected or self.zombie or not self.gatt.exported:
+            return []
         return self.gatt.heart_rate.notify(data)
 
     # -- discovery ----------------------------------------------------------------------------
@@ -475,6 +333,7 @@ class VirtualBlueZ:
             raise bluez_error(ERROR_DOES_NOT_EXIST, "Does Not Exist")
         self._drop_link("removed")
         self.device.state["Paired"] = False
+        self.gatt.unexport()
         self.bus.unexport(self.device_path, self.device)
         self.device_exported = False
 
@@ -503,7 +362,9 @@ class VirtualBlueZ:
             raise not_ready()
         if self.connected:
             return
-        if not self.in_range:
+        if self._pending_connects:
+            raise bluez_error(ERROR_IN_PROGRESS, "Operation already in progress")
+        if not self.reachable:
             fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
             self._pending_connects.append(fut)
             self.log("connect_pending", timeout_s=self.connect_timeout_s)
@@ -526,11 +387,24 @@ class VirtualBlueZ:
         self._establish()
 
     def _establish(self) -> None:
-        """The link is up: Connected, GATT objects, ServicesResolved (in BlueZ's order)."""
+        """The link is up: Connected, GATT objects (unless cached), ServicesResolved."""
         self.device.update(Connected=True)
-        self.gatt.export(self.bus)
-        self.device.update(ServicesResolved=True)
-        self.log("connect")
+        if self.gatt.exported:
+            self.device.update(ServicesResolved=True)  # cached objects, sessions re-armed
+        elif self.late_gatt_s > 0:
+            self.device.update(ServicesResolved=True)
+            self._later("late_gatt", self.late_gatt_s, self._export_gatt)
+        else:
+            self.gatt.export(self.bus)
+            self.device.update(ServicesResolved=True)
+        self._notify_changed()
+        self.log("connect", sessions=len(self.gatt.heart_rate.notify_sessions))
+
+    def _export_gatt(self) -> None:
+        if self.adapter_present and not self.restarting and self.device_exported:
+            self.gatt.export(self.bus)
+            self._notify_changed()
+            self.log("gatt_exported")
 
     def _finish_pending(self, outcome: str) -> None:
         for fut in self._pending_connects:
@@ -539,32 +413,43 @@ class VirtualBlueZ:
         self._pending_connects.clear()
 
     def disconnect_request(self) -> None:
-        """Device1.Disconnect: ends the link, or aborts a pending connect."""
+        """Device1.Disconnect: ends the link, or cancels a pending connect; succeeds on a
+        device that is not connected (bluez ``device_request_disconnect``)."""
         if self._pending_connects:
-            self._finish_pending(CONNECT_ABORT)
+            self._finish_pending(CONNECT_CANCELED)
             return
-        if not self.connected:
-            raise bluez_error(ERROR_NOT_CONNECTED, "Not Connected")
         self._drop_link("local_disconnect")
 
     def _drop_link(self, reason: str) -> bool:
-        """Connected=false (+ ServicesResolved=false), then remove the GATT objects."""
+        """End the link with BlueZ's three signals; GATT objects and sessions stay."""
         if not self.connected:
             return False
         # A zombie link ends when either side lets it go.
         self.zombie = False
-        self.device.update(Connected=False, ServicesResolved=False)
-        self.gatt.unexport()
+        self._cancel_timer("late_gatt")
+        self.device.update(ServicesResolved=False)
+        self.device.Disconnected(*DISCONNECT_REASONS[reason])
+        self.device.update(Connected=False)
         self._notify_changed()
         self.log("disconnect", reason=reason)
         return True
+
+    def _drop_link_silently(self) -> bool:
+        """The link is gone but nobody tells the clients (bluetoothd died, adapter gone)."""
+        was = self.connected
+        self.zombie = False
+        self._cancel_timer("late_gatt")
+        self.device.state.update(Connected=False, ServicesResolved=False)
+        self._finish_pending(CONNECT_ABORT)
+        self._notify_changed()
+        return was
 
     # -- test controls ------------------------------------------------------------------------
 
     def set_zombie(self) -> bool:
         """The link stays up (``Connected`` true, notifications on) but nothing arrives, as
-        when the strap, bluetoothd or the adapter stopped without BlueZ noticing; it lasts
-        until the link is dropped. Returns whether a client was connected."""
+        when the radio died without BlueZ noticing; it lasts until the link is dropped.
+        Returns whether a client was connected."""
         if self.connected:
             self.zombie = True
         self.log("zombie", was_connected=self.connected)
@@ -582,27 +467,21 @@ class VirtualBlueZ:
         self.log("link_loss", was_connected=was)
         if not self.user_gone:
             self.in_range = False
-            if self._relink is not None:
-                self._relink.cancel()
-            self._relink = asyncio.get_running_loop().call_later(
-                self.relink_delay_s, self._come_back
-            )
+            self._later("relink", self.relink_delay_s, self._come_back)
         return was
 
     def _come_back(self) -> None:
-        self._relink = None
         if not self.user_gone:
             self.in_range = True
             self.log("advertising")
-            self._finish_pending("connect")
+            if self.reachable:
+                self._finish_pending("connect")
             self._advertise()
 
     def set_in_range(self, in_range: bool) -> None:
         """``gone`` (False) / ``back`` (True)."""
         self.user_gone = not in_range
-        if self._relink is not None:
-            self._relink.cancel()
-            self._relink = None
+        self._cancel_timer("relink")
         if in_range:
             self.log("back")
             self._come_back()
@@ -610,6 +489,19 @@ class VirtualBlueZ:
             self.in_range = False
             self.log("gone")
             self._drop_link("out_of_range")
+
+    def set_asleep(self, asleep: bool) -> None:
+        """The strap, off the body, ends the link itself and stops advertising (True), or
+        wakes when worn again (False)."""
+        if asleep == self.asleep:
+            return
+        self.asleep = asleep
+        if asleep:
+            self._drop_link("strap_off_body")
+            self.log("strap_asleep")
+        else:
+            self.log("strap_awake")
+            self._come_back()
 
     def set_powered(self, powered: bool) -> None:
         """Adapter power (``power on`` / ``power off`` or a D-Bus Set of Powered)."""
@@ -629,3 +521,63 @@ class VirtualBlueZ:
             self.powered = True
             self.adapter.emit_properties_changed({"Powered": True, "PowerState": "on"})
         self.log("power", powered=powered)
+
+    def unplug_adapter(self, replug_after_s: float | None = None) -> bool:
+        """The USB adapter is pulled: InterfacesRemoved for the GATT objects, the device and
+        ``hci0``, and no ``Connected=false`` (bluez ``device_remove``); with
+        ``replug_after_s`` it comes back by itself. Returns whether it was present."""
+        if not self.adapter_present:
+            return False
+        was = self._drop_link_silently()
+        self.log("unplug_adapter", was_connected=was)
+        self.adapter_present = False
+        self.discovery_sessions.clear()
+        self.gatt.unexport()
+        if self.device_exported:
+            self.bus.unexport(self.device_path, self.device)
+            self.device_exported = False
+        self.bus.unexport(ADAPTER_PATH, self.adapter)
+        if replug_after_s is not None:
+            self._later("replug", replug_after_s, self.plug_adapter)
+        return True
+
+    def plug_adapter(self) -> bool:
+        """The adapter is back (InterfacesAdded for ``hci0``, powered); the strap shows up
+        again at the next discovery. Returns whether it was missing."""
+        self._cancel_timer("replug")
+        if self.adapter_present:
+            return False
+        self.adapter_present = True
+        self.powered = True
+        self.bus.export(ADAPTER_PATH, self.adapter)
+        self.log("plug_adapter")
+        return True
+
+    async def restart(self, down_s: float = 1.0) -> None:
+        """bluetoothd crashes and is restarted: its bus connection (and the ``org.bluez``
+        name) goes away without a signal about the link, and after ``down_s`` a new
+        connection owns the name with fresh objects; links and sessions are gone."""
+        if self._new_bus is None:
+            raise RuntimeError("restart-bluez needs the fake to know how to reconnect")
+        if self.restarting:
+            raise RuntimeError("bluetoothd is already restarting")
+        self.restarting = True
+        was = self._drop_link_silently()
+        self.log("restart_bluez", was_connected=was, down_s=down_s)
+        self.discovery_sessions.clear()
+        self._cancel_timer("relink")
+        self.in_range = not self.user_gone
+        old = self.bus
+        old.disconnect()
+        with contextlib.suppress(Exception):  # the old connection's end is of no interest
+            await asyncio.wait_for(old.wait_for_disconnect(), 2.0)
+        await asyncio.sleep(down_s)
+        self.bus = await self._new_bus()
+        self.device_exported = False
+        self.adapter_present = True
+        self.powered = True
+        self._build_objects()
+        self._was_subscribed = False
+        await self._claim_bus()
+        self.restarting = False
+        self.log("bluez_back")

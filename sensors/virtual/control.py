@@ -7,6 +7,23 @@ Commands (answer ``OK <command>`` unless noted; ``ERR <reason>`` on a bad comman
 ``zombie``
     The link stays up but goes silent: ``Connected`` stays true, no notification arrives
     and no disconnect is signalled, until the client drops the link.
+``restart-bluez [MS]``
+    bluetoothd crashes and restarts: the ``org.bluez`` name is lost with no word about the
+    link, and after MS milliseconds (default 1000) a new connection owns it with fresh
+    objects; links and notify sessions are gone.
+``unplug-adapter [MS]`` / ``plug-adapter``
+    The USB adapter is pulled: InterfacesRemoved for the GATT objects, the strap and
+    ``hci0``, no ``Connected=false``; it comes back with ``plug-adapter`` or by itself
+    after MS milliseconds.
+``off-body`` / ``on-body``
+    The strap is taken off / put back on: heart rate 0 and no RR (the first packets with
+    garbled RR), and 45 virtual seconds later the strap ends the link itself and stops
+    advertising until it is worn again.
+``h10-flags on`` / ``h10-flags off``
+    Flags byte without contact support (0x10), as a Polar H10 sends, or with it (0x16/0x06).
+``late-gatt MS``
+    From the next export of the GATT objects on (first connection, or after a restart or
+    unplug), send ``ServicesResolved=true`` MS milliseconds before the objects (0: off).
 ``power off`` / ``power on``
     Adapter Powered false/true. While off, discovery and Connect fail with
     ``org.bluez.Error.NotReady`` and a connected strap drops.
@@ -15,14 +32,17 @@ Commands (answer ``OK <command>`` unless noted; ``ERR <reason>`` on a bad comman
     stops advertising, and a Connect is held until it comes back or the connect timeout
     (default 20 s) ends it with ``org.bluez.Error.Failed: le-connection-abort-by-local``.
 ``contact off`` / ``contact on``
-    Sensor-contact-detected flag in the packets (RR keep coming).
+    Sensor-contact-detected flag in the packets (RR keep coming; ignored with H10 flags).
 ``hr <bpm>``
     Simulator only: move the mean heart rate to ``bpm`` (smooth transition).
 ``packets``
     Answers ``PACKETS <n>``: the number of packets delivered to a client so far.
 ``status``
     Answers ``STATUS powered=0|1 in_range=0|1 connected=0|1 notifying=0|1 discovering=0|1
-    built=<n> delivered=<n> virtual_time_s=<t>``.
+    sessions=<n> adapter=0|1 bluez=0|1 built=<n> delivered=<n> virtual_time_s=<t>``.
+
+The same controls are methods of :class:`Controller` (``execute("zombie")``) for a fake run
+in-process.
 
 End of input is ignored: the strap keeps running until SIGTERM.
 """
@@ -30,6 +50,7 @@ End of input is ignored: the strap keeps running until SIGTERM.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import stat
 import sys
@@ -47,6 +68,21 @@ def answer(line: str) -> None:
     sys.stdout.flush()
 
 
+def _milliseconds(text: str, default: float | None) -> float:
+    """A command's optional ``MS`` argument, in seconds."""
+    if not text:
+        if default is None:
+            raise ValueError("expected a number of milliseconds")
+        return default / 1000.0
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of milliseconds") from None
+    if not 0 <= value <= 600_000:
+        raise ValueError(f"{text} ms outside 0-600000")
+    return value / 1000.0
+
+
 class Controller:
     """Carries out the control commands.
 
@@ -61,9 +97,15 @@ class Controller:
     def __init__(self, bluez: VirtualBlueZ, scheduler: PacketScheduler) -> None:
         self.bluez = bluez
         self.scheduler = scheduler
+        self._background: set[asyncio.Task[None]] = set()
         self._commands: dict[str, Callable[[], str | None]] = {
             "link-loss": self._link_loss,
             "zombie": self._zombie,
+            "plug-adapter": lambda: None if self.bluez.plug_adapter() else "ERR adapter present",
+            "off-body": lambda: self._off_body(True),
+            "on-body": lambda: self._off_body(False),
+            "h10-flags on": lambda: self._h10_flags(True),
+            "h10-flags off": lambda: self._h10_flags(False),
             "power off": lambda: self.bluez.set_powered(False),
             "power on": lambda: self.bluez.set_powered(True),
             "gone": lambda: self.bluez.set_in_range(False),
@@ -80,6 +122,34 @@ class Controller:
     def _zombie(self) -> str | None:
         return None if self.bluez.set_zombie() else "ERR not connected"
 
+    def _off_body(self, off: bool) -> None:
+        self.scheduler.set_off_body(off)
+        self.bluez.log("off_body", off=off)
+
+    def _h10_flags(self, on: bool) -> None:
+        self.scheduler.h10_flags = on
+        self.bluez.log("h10_flags", on=on)
+
+    def _restart(self, down_s: float) -> None:
+        if self.bluez.restarting:
+            raise RuntimeError("bluetoothd is already restarting")
+        task = asyncio.create_task(self.bluez.restart(down_s))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _unplug(self, replug_after_s: float | None) -> str | None:
+        return None if self.bluez.unplug_adapter(replug_after_s) else "ERR adapter unplugged"
+
+    def _late_gatt(self, delay_s: float) -> None:
+        self.bluez.late_gatt_s = delay_s
+        self.bluez.log("late_gatt", ms=round(delay_s * 1000.0, 3))
+
+    async def close(self) -> None:
+        """Wait for a restart under way (so the fake stops on a whole bus)."""
+        for task in list(self._background):
+            with contextlib.suppress(asyncio.CancelledError, RuntimeError, OSError):
+                await task
+
     def _contact(self, on: bool) -> None:
         self.scheduler.sensor_contact = on
         self.bluez.log("contact", detected=on)
@@ -93,7 +163,10 @@ class Controller:
         return (
             f"STATUS powered={int(b.powered)} in_range={int(b.in_range)} "
             f"connected={int(b.connected)} notifying={int(b.subscribed)} "
-            f"discovering={int(b.discovering)} built={log.packets_built} "
+            f"discovering={int(b.discovering)} "
+            f"sessions={len(b.gatt.heart_rate.notify_sessions)} "
+            f"adapter={int(b.adapter_present)} bluez={int(not b.restarting)} "
+            f"built={log.packets_built} "
             f"delivered={log.packets_delivered} "
             f"virtual_time_s={self.scheduler.virtual_time_s:.3f}"
         )
@@ -113,10 +186,17 @@ class Controller:
     def execute(self, line: str) -> str:
         """Run one command line and return its answer line."""
         command = " ".join(line.split()).lower()
+        name, _, arg = command.partition(" ")
         try:
-            if command.startswith("hr "):
-                return self._heart_rate(command[3:])
-            action = self._commands.get(command)
+            if name == "hr":
+                return self._heart_rate(arg)
+            with_ms: dict[str, Callable[[], str | None]] = {
+                "restart-bluez": lambda: self._restart(_milliseconds(arg, 1000.0)),
+                "unplug-adapter": lambda: self._unplug(
+                    _milliseconds(arg, None) if arg else None),
+                "late-gatt": lambda: self._late_gatt(_milliseconds(arg, None)),
+            }
+            action = with_ms.get(name) or self._commands.get(command)
             if action is None:
                 return f"ERR unknown command {command!r}"
             result = action()

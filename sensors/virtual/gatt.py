@@ -1,4 +1,4 @@
-"""GATT objects of the virtual strap, exported on connect exactly as BlueZ lays them out.
+"""GATT objects of the virtual strap, exported as BlueZ lays them out and kept as BlueZ keeps them.
 
 Object paths are ``<device>/serviceXXXX/charYYYY/descZZZZ`` with four lowercase hex digits
 (bleak reads the handle from the last four characters and finds the device by cutting the
@@ -9,6 +9,12 @@ last 21 characters). Services:
 * Battery 0x180F: Battery Level 0x2A19 (read, notify; the level never changes);
 * Device Information 0x180A: model 0x2A24, serial 0x2A25, firmware 0x2A26, manufacturer
   0x2A29 (read).
+
+As in bluetoothd with its default ``Cache = always``, the objects are exported on the first
+connection and stay exported across link losses; StartNotify sessions belong to the D-Bus
+connection that started them, survive a link loss and are re-armed on the next connection;
+each notification is one ``PropertiesChanged(Value)`` per live session (bluez
+``src/gatt-client.c`` ``notify_cb``), which is how a stale session doubles a stream.
 
 No characteristic has a ``NotifyAcquired`` property, so bleak always uses StartNotify and
 the notifications travel as PropertiesChanged ``Value`` signals. Writes are refused with
@@ -28,7 +34,6 @@ from dbus_fast.service import ServiceInterface, dbus_method, dbus_property
 from sensors.ble import gatt as sig
 from sensors.virtual.dbus_util import (
     ERROR_FAILED,
-    ERROR_IN_PROGRESS,
     ERROR_INVALID_OFFSET,
     ERROR_NOT_PERMITTED,
     ERROR_NOT_SUPPORTED,
@@ -167,7 +172,7 @@ class GattCharacteristic(ServiceInterface):
             raise bluez_error(ERROR_NOT_SUPPORTED, "Operation is not supported")
         sender = self._context.sender
         if sender in self.notify_sessions:
-            raise bluez_error(ERROR_IN_PROGRESS, "Operation already in progress")
+            return  # bluetoothd answers success to a sender already registered
         was = self.notifying
         self.notify_sessions.add(sender)
         self._changed(was)
@@ -196,19 +201,26 @@ class GattCharacteristic(ServiceInterface):
         if self._on_notify_change is not None:
             self._on_notify_change()
 
-    def notify(self, value: bytes) -> bool:
-        """Send one notification (PropertiesChanged ``Value``) if anyone listens.
+    def notify(self, value: bytes) -> list[str]:
+        """Send one notification: one PropertiesChanged ``Value`` per live session.
 
         Returns
         -------
-        bool
-            Whether a client had notifications on (the value was sent).
+        list of str
+            The sessions (unique bus names) it was sent for, in a stable order; empty when
+            nobody listens.
         """
         self._value = bytes(value)
-        if not self.notifying:
-            return False
-        self.emit_properties_changed({"Value": self._value})
-        return True
+        sessions = sorted(self.notify_sessions)
+        for _ in sessions:
+            self.emit_properties_changed({"Value": self._value})
+        return sessions
+
+    def end_sessions(self) -> None:
+        """Forget every session (bluetoothd restarted, or the objects are freed)."""
+        if self.notify_sessions:
+            self.notify_sessions.clear()
+            self._changed(True)
 
 
 class GattDescriptor(ServiceInterface):
@@ -275,7 +287,7 @@ class StrapInfo:
 
 
 class StrapGatt:
-    """The strap's GATT database: built once, exported on connect, removed on disconnect.
+    """The strap's GATT database: built once, exported on the first connection, kept.
 
     Parameters
     ----------
@@ -356,15 +368,15 @@ class StrapGatt:
             self._exported_on = bus
 
     def unexport(self) -> None:
-        """Remove every object (InterfacesRemoved, innermost first) and end notify sessions."""
+        """Remove every object (InterfacesRemoved, innermost first) and end notify sessions
+        (the device was removed or the adapter went away)."""
         bus, self._exported_on = self._exported_on, None
-        for char in self.characteristics():
-            char.notify_sessions.clear()
-            if char.cccd is not None:
-                char.cccd.set_value(b"\x00\x00")
         if bus is not None:
             for path, obj in reversed(self.objects):
                 bus.unexport(path, obj)
+        # After the objects left the bus: the sessions die without a Notifying signal.
+        for char in self.characteristics():
+            char.end_sessions()
 
     def drop_client(self, name: str) -> None:
         """A D-Bus connection went away: end its notify sessions."""

@@ -6,23 +6,30 @@ Packet (one per virtual second)::
 
     {"seq": 12, "virtual_time_s": 12.0, "wall_time_s": 1718000000.123,
      "hex": "1640a003", "rr_raw": [928], "heart_rate_bpm": 64, "sensor_contact": true,
-     "delivered": true}
+     "delivered": true, "to": [":1.7"]}
 
-``delivered`` is false when nobody was subscribed (no connection, or no StartNotify on
-0x2A37): the strap discarded that second's RR as a real strap does. ``seq`` counts every
-packet the strap built, delivered or not, from 1.
+``to`` lists the notify sessions (unique bus names) that received it, one
+``PropertiesChanged(Value)`` each, so two names mean the client saw the packet twice.
+``delivered`` is false when nobody received it (no connection, a silent link, or no
+StartNotify on 0x2A37): the strap discarded that second's RR as a real strap does. ``seq``
+counts every packet the strap built, delivered or not, from 1. ``sensor_contact`` is null
+with H10 flags (contact not supported).
 
 Event::
 
     {"event": "link_loss", "virtual_time_s": 12.4, "wall_time_s": ..., ...details}
 
 Events and their details: ``start`` (address, strap_name, speed, device_path),
-``connect``, ``disconnect`` (reason: local_disconnect, link_loss, out_of_range, power_off,
-removed), ``link_loss`` (was_connected), ``advertising`` (again, after a link loss or
-``back``), ``connect_pending`` (timeout_s: Connect held while the strap is away),
-``connect_failed`` (reason), ``notify_start`` / ``notify_stop`` (a connected client
-subscribed to / left 0x2A37), ``power`` (powered), ``gone``, ``back``, ``contact``
-(detected), ``heart_rate`` (mean_hr_bpm), ``stop`` (packets_built, packets_delivered).
+``connect`` (sessions re-armed, or at_start), ``disconnect`` (reason: local_disconnect,
+link_loss, out_of_range, power_off, removed, strap_off_body), ``link_loss``
+(was_connected), ``advertising`` (again, after a link loss or ``back``),
+``connect_pending`` (timeout_s: Connect held while the strap is away), ``connect_failed``
+(reason), ``notify_start`` / ``notify_stop`` (a connected client subscribed to / left
+0x2A37), ``power`` (powered), ``gone``, ``back``, ``contact`` (detected), ``heart_rate``
+(mean_hr_bpm), ``zombie`` (was_connected), ``restart_bluez`` (was_connected, down_s),
+``bluez_back``, ``unplug_adapter`` (was_connected), ``plug_adapter``, ``off_body`` (off),
+``strap_asleep``, ``strap_awake``, ``h10_flags`` (on), ``late_gatt`` (ms),
+``gatt_exported``, ``stop`` (packets_built, packets_delivered).
 ``virtual_time_s`` of an event is the strap clock at that moment (not a whole second).
 """
 
@@ -64,10 +71,11 @@ class PacketLog:
         data: bytes,
         rr_raw: list[int],
         heart_rate_bpm: int,
-        sensor_contact: bool,
-        delivered: bool,
+        sensor_contact: bool | None,
+        sessions: list[str],
     ) -> None:
-        """Record one packet, delivered or dropped."""
+        """Record one packet, delivered (to ``sessions``) or dropped."""
+        delivered = bool(sessions)
         self.packets_built += 1
         self.packets_delivered += int(delivered)
         self._write({
@@ -79,6 +87,7 @@ class PacketLog:
             "heart_rate_bpm": heart_rate_bpm,
             "sensor_contact": sensor_contact,
             "delivered": delivered,
+            "to": list(sessions),
         })
 
     def event(self, name: str, virtual_time_s: float, /, **details: Any) -> None:

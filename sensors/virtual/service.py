@@ -44,6 +44,12 @@ class StrapOptions:
         Mean RSSI.
     seed : int
         Seed of the RSSI jitter (the RR source has its own).
+    connected_at_start : bool
+        The strap is connected (by a crashed app) when the fake starts: no advertising.
+    late_gatt_s : float
+        GATT objects exported this long after ``ServicesResolved`` (0: before it).
+    h10_flags : bool
+        Flags without contact support (0x10), as a Polar H10 sends.
     """
 
     address: str = "A0:9E:1A:00:00:01"
@@ -54,6 +60,9 @@ class StrapOptions:
     relink_delay_s: float = 0.5
     rssi_dbm: int = -60
     seed: int = 0
+    connected_at_start: bool = False
+    late_gatt_s: float = 0.0
+    h10_flags: bool = False
 
 
 async def serve(bus_address: str, source: RRSource, log: PacketLog, opts: StrapOptions) -> None:
@@ -79,7 +88,10 @@ async def serve(bus_address: str, source: RRSource, log: PacketLog, opts: StrapO
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
 
-    bus = await MessageBus(bus_address=bus_address).connect()
+    async def new_bus() -> MessageBus:
+        return await MessageBus(bus_address=bus_address).connect()
+
+    bus = await new_bus()
     scheduler: PacketScheduler
 
     def log_event(event: str, /, **details: Any) -> None:
@@ -95,8 +107,14 @@ async def serve(bus_address: str, source: RRSource, log: PacketLog, opts: StrapO
         relink_delay_s=opts.relink_delay_s,
         rssi_dbm=opts.rssi_dbm,
         seed=opts.seed,
+        new_bus=new_bus,
+        connected_at_start=opts.connected_at_start,
+        late_gatt_s=opts.late_gatt_s,
     )
-    scheduler = PacketScheduler(source, bluez.notify_heart_rate, log, speed=opts.speed)
+    scheduler = PacketScheduler(
+        source, bluez.notify_heart_rate, log, speed=opts.speed, on_sleep=bluez.set_asleep
+    )
+    scheduler.h10_flags = opts.h10_flags
     controller = Controller(bluez, scheduler)
     tasks: list[asyncio.Task[None]] = []
     try:
@@ -117,11 +135,12 @@ async def serve(bus_address: str, source: RRSource, log: PacketLog, opts: StrapO
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await controller.close()
         await bluez.close()
         log_event("stop", packets_built=log.packets_built,
                   packets_delivered=log.packets_delivered)
-        bus.disconnect()
+        bluez.bus.disconnect()
         try:
-            await asyncio.wait_for(bus.wait_for_disconnect(), 2.0)
+            await asyncio.wait_for(bluez.bus.wait_for_disconnect(), 2.0)
         except Exception:  # broad: dbus-fast re-raises whatever broke the bus; we are stopping
             logger.debug("waiting for the bus to disconnect failed", exc_info=True)
