@@ -25,21 +25,25 @@ from biofeedback.core.types import (
     Reconnecting,
     SourceState,
 )
+from sensors.ble.dedup import NotificationDeduplicator
 from sensors.ble.errors import StrapError, describe_ble_error
 from sensors.ble.gatt import (
     BATTERY_LEVEL_UUID,
     BODY_SENSOR_LOCATION_UUID,
     FIRMWARE_REVISION_UUID,
     HEART_RATE_MEASUREMENT_UUID,
+    HEART_RATE_SERVICE_UUID,
     MANUFACTURER_NAME_UUID,
     MODEL_NUMBER_UUID,
     SERIAL_NUMBER_UUID,
+    HeartRateMeasurement,
     MalformedMeasurementError,
     parse_battery_level,
     parse_body_sensor_location,
     parse_heart_rate_measurement,
     parse_utf8_string,
 )
+from sensors.ble.off_body import OFF_BODY_MESSAGE, ON_BODY_MESSAGE, OffBodyDetector
 from sensors.ble.scan import StrapAdvertisement, scan_for_straps
 
 logger = logging.getLogger(__name__)
@@ -57,11 +61,17 @@ STRONGEST_SCAN_ROUND_S: Final = 3.0
 second), s."""
 
 DEFAULT_BACKOFF_S: Final = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+"""Waits between reconnection attempts, s; the last one repeats."""
+
+CHARACTERISTIC_RETRIES: Final = 3
+"""Fresh connections tried when the heart-rate characteristic is missing after connect."""
+CHARACTERISTIC_RETRY_WAIT_S: Final = 0.5
+"""Wait before such a retry, times the retry number, s (ours: long enough for objects that
+follow an early ServicesResolved by a few hundred ms, bluez issue 1489)."""
 
 DEFAULT_DATA_TIMEOUT_S: Final = 5.0
 """Silence on a connected link after which it is taken as lost, s (five notifications of a
 1-Hz strap; ours)."""
-"""Waits between reconnection attempts, s; the last one repeats."""
 
 
 async def _best_effort(what: str, step: Awaitable[object]) -> None:
@@ -140,6 +150,11 @@ class BleHeartRateStrap(HeartRateSource):
         self._contact: bool | None = None
         self._malformed = 0
         self._reconnections = 0
+        self._dedup: NotificationDeduplicator[tuple[float, HeartRateMeasurement]] = (
+            NotificationDeduplicator()
+        )
+        self._off_body = OffBodyDetector()
+        self._copies_announced = 1
 
     # -- information -----------------------------------------------------------------------
 
@@ -172,7 +187,7 @@ class BleHeartRateStrap(HeartRateSource):
         self._loop = asyncio.get_running_loop()
         target = self._address or "the strongest heart-rate strap"
         await self._set_state(SourceState.CONNECTING, f"Looking for {target}")
-        device = await self._find(self._scan_timeout_s)
+        device = await self._find(self._scan_timeout_s, connected_first=True)
         await self._connect(device)
         await self._announce_connection(self._connected_message())
         while await self._pump():
@@ -222,25 +237,69 @@ class BleHeartRateStrap(HeartRateSource):
 
     # -- steps -----------------------------------------------------------------------------
 
-    async def _find(self, timeout_s: float) -> Any:
-        """The BLEDevice to connect to (by address, or the strongest strap)."""
+    async def _find(self, timeout_s: float, *, connected_first: bool = False) -> Any:
+        """The BLEDevice to connect to: by address or the strongest strap advertising, or
+        one already connected at the OS level (after a crash of an app the link stays up
+        and the strap does not advertise).
+
+        ``connected_first`` looks at connected devices before scanning; only right at the
+        start, when bleak's view of BlueZ is fresh: after bluetoothd restarted it can still
+        list a strap as connected that is not.
+        """
+        if connected_first:
+            device = await self._connected_strap()
+            if device is not None:
+                return device
+        try:
+            device = await self._scan_for(timeout_s)
+        except StrapError:
+            device = None if connected_first else await self._connected_strap()
+            if device is None:
+                raise
+        if device is None:
+            device = None if connected_first else await self._connected_strap()
+        if device is None:
+            raise StrapError(
+                f"strap {self._address} not found in {timeout_s:g} s: is it worn with moist "
+                "electrodes, in range, and not connected to another app?"
+            )
+        self._info.update(address=device.address, name=device.name)
+        self._address = device.address
+        return device
+
+    async def _scan_for(self, timeout_s: float) -> Any:
+        """Scan for the strap (by address, or the strongest one); None if not heard."""
         from bleak import BleakScanner
 
         address = self._address
         if address is None:
             address = (await self._strongest(timeout_s)).address
-            self._address = address
         try:
-            device = await BleakScanner.find_device_by_address(address, timeout=timeout_s)
+            return await BleakScanner.find_device_by_address(address, timeout=timeout_s)
         except Exception as exc:  # any backend error, translated for the user and re-raised
             raise describe_ble_error(exc, f"looking for strap {address}") from exc
-        if device is None:
-            raise StrapError(
-                f"strap {address} not found in {timeout_s:g} s: is it worn with moist "
-                "electrodes, in range, and not connected to another app?"
-            )
-        self._info.update(address=device.address, name=device.name)
-        return device
+
+    async def _connected_strap(self) -> Any:
+        """A heart-rate strap the OS already holds a link to (ours by address), or None.
+
+        bleak 3.1 lists them without scanning (``BleakAdapter.get_connected_devices``);
+        older bleak, or a backend without it, has no such list.
+        """
+        try:
+            from bleak import BleakAdapter
+
+            adapter = await BleakAdapter.get()
+            devices = await adapter.get_connected_devices([HEART_RATE_SERVICE_UUID])
+        except Exception:  # no adapter, no support: a scan decides as before
+            logger.debug("listing connected devices failed", exc_info=True)
+            return None
+        for device in devices:
+            if self._address is None or device.address.upper() == self._address.upper():
+                self._info.update(address=device.address, name=device.name,
+                                  already_connected=True)
+                self._address = device.address
+                return device
+        return None
 
     async def _strongest(self, timeout_s: float) -> StrapAdvertisement:
         """Listen in rounds of a few seconds (enough to compare signal strengths) until a strap
@@ -259,7 +318,26 @@ class BleHeartRateStrap(HeartRateSource):
                 )
 
     async def _connect(self, device: Any) -> None:
-        """Connect, read what the strap tells about itself, subscribe to 0x2A37."""
+        """Connect, read what the strap tells about itself, subscribe to 0x2A37.
+
+        BlueZ can say the services are resolved before it exports the GATT objects (bluez
+        issue 1489): the heart-rate characteristic is then missing, and a fresh connection a
+        moment later finds it. Up to :data:`CHARACTERISTIC_RETRIES` such retries.
+        """
+        from bleak.exc import BleakCharacteristicNotFoundError
+
+        for attempt in range(CHARACTERISTIC_RETRIES + 1):
+            try:
+                await self._connect_once(device)
+                return
+            except StrapError as exc:
+                missing = isinstance(exc.__cause__, BleakCharacteristicNotFoundError)
+                if not missing or attempt == CHARACTERISTIC_RETRIES:
+                    raise
+                logger.info("heart-rate characteristic not exported yet; connecting again")
+                await asyncio.sleep(CHARACTERISTIC_RETRY_WAIT_S * (attempt + 1))
+
+    async def _connect_once(self, device: Any) -> None:
         from bleak import BleakClient
 
         client = BleakClient(
@@ -312,6 +390,7 @@ class BleHeartRateStrap(HeartRateSource):
 
     async def _pump(self) -> bool:
         """Turn notifications into events until the link drops (True) or forever."""
+        self._off_body.reset()
         while True:
             try:
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
@@ -319,7 +398,7 @@ class BleHeartRateStrap(HeartRateSource):
                 async with asyncio.timeout(self._data_timeout_s):
                     item = await self._inbox.get()
             except TimeoutError:
-                self._lost_reason = GapReason.NO_DATA
+                await self._end_of_link(GapReason.NO_DATA)
                 await self._set_state(
                     SourceState.RECONNECTING,
                     f"No data from the strap for {self._data_timeout_s:g} s although the "
@@ -327,7 +406,7 @@ class BleHeartRateStrap(HeartRateSource):
                 return True
             if isinstance(item, _LinkLost):
                 if item.client is self._client:
-                    self._lost_reason = GapReason.LINK_LOSS
+                    await self._end_of_link(GapReason.LINK_LOSS)
                     return True
                 continue  # from a client a failed reconnection attempt already dropped
             received_s, data = item
@@ -341,24 +420,56 @@ class BleHeartRateStrap(HeartRateSource):
                         f"Ignored {self._malformed} malformed packet(s) from the strap: {exc}",
                     )
                 continue
-            contact = measurement.sensor_contact
-            if contact is not None and contact != self._contact:
-                if self._contact is not None or not contact:
-                    await self._set_state(
-                        SourceState.STREAMING,
-                        "Skin contact restored" if contact
-                        else "No skin contact: moisten the electrodes and tighten the strap",
-                    )
-                self._contact = contact
-            batch, gap = self._clock.push(
-                received_s,
-                measurement.rr_intervals_ms,
-                heart_rate_bpm=measurement.heart_rate_bpm,
-                sensor_contact=contact,
+            # Only packets with beats can double beats; an unworn strap repeats its empty
+            # packet for as long as it is off the body, which would keep a run open.
+            ready = (
+                self._dedup.push(data, (received_s, measurement))
+                if measurement.rr_intervals_ms else [(received_s, measurement)]
             )
-            if gap is not None:
-                await self._emit(gap)
-            await self._emit(batch)
+            for when, packet in ready:
+                await self._handle(when, packet)
+            if self._dedup.multiplicity > self._copies_announced:
+                self._copies_announced = self._dedup.multiplicity
+                await self._set_state(
+                    SourceState.STREAMING,
+                    f"Each packet arrives {self._dedup.multiplicity} times (a subscription "
+                    "another program left behind in BlueZ); the copies are dropped",
+                )
+
+    async def _end_of_link(self, reason: GapReason) -> None:
+        """The link ended: pass on the packets held for de-duplication, note why."""
+        for when, packet in self._dedup.flush():
+            await self._handle(when, packet)
+        self._dedup.reset()
+        self._lost_reason = reason
+
+    async def _handle(self, received_s: float, measurement: HeartRateMeasurement) -> None:
+        """One genuine packet: contact and off-body status, then its timed beats."""
+        contact = measurement.sensor_contact
+        if contact is not None and contact != self._contact:
+            if self._contact is not None or not contact:
+                await self._set_state(
+                    SourceState.STREAMING,
+                    "Skin contact restored" if contact
+                    else "No skin contact: moisten the electrodes and tighten the strap",
+                )
+            self._contact = contact
+        off_body = self._off_body.push(
+            measurement.heart_rate_bpm, measurement.rr_intervals_ms
+        )
+        if off_body is not None:
+            await self._set_state(
+                SourceState.STREAMING, OFF_BODY_MESSAGE if off_body else ON_BODY_MESSAGE
+            )
+        batch, gap = self._clock.push(
+            received_s,
+            measurement.rr_intervals_ms,
+            heart_rate_bpm=measurement.heart_rate_bpm,
+            sensor_contact=contact,
+        )
+        if gap is not None:
+            await self._emit(gap)
+        await self._emit(batch)
 
     async def _reconnect(self) -> bool:
         """Try to connect again with backoff until it works (True) or time runs out."""
