@@ -137,7 +137,7 @@ def test_restart_bluez_loses_the_name_and_comes_back_with_fresh_objects(
                 if len(owner_changes) == 2:
                     break
                 await asyncio.sleep(0.05)
-            (name, old, gone), (_, none, new) = owner_changes
+            (_, old, gone), (_, none, new) = owner_changes
             assert gone == "" and none == "" and new and new != old
             # Not a word about the link: no Connected=false, no InterfacesRemoved.
             during = rec.signals[before:]
