@@ -155,6 +155,7 @@ class BleHeartRateStrap(HeartRateSource):
         )
         self._off_body = OffBodyDetector()
         self._copies_announced = 1
+        self._last_failure = ""
 
     # -- information -----------------------------------------------------------------------
 
@@ -197,9 +198,10 @@ class BleHeartRateStrap(HeartRateSource):
             )
             lost_at = self.session_time_s()
             if not await self._reconnect():
+                why = f" (last attempt: {self._last_failure})" if self._last_failure else ""
                 self._end_message = (
-                    f"Could not reconnect to the strap within {self._give_up_after_s:g} s; "
-                    "the recording was finished"
+                    f"Could not reconnect to the strap within {self._give_up_after_s:g} s"
+                    f"{why}; the recording was finished"
                 )
                 return
             self._reconnections += 1
@@ -480,6 +482,7 @@ class BleHeartRateStrap(HeartRateSource):
                 "disconnecting the lost link", asyncio.wait_for(old.disconnect(), 2.0)
             )
         deadline = self._loop.time() + self._give_up_after_s
+        self._last_failure = ""
         await self._emit(Reconnecting(self.session_time_s(), 0))
         await self._set_state(
             SourceState.RECONNECTING, "Connection to the strap lost; reconnecting"
@@ -495,7 +498,7 @@ class BleHeartRateStrap(HeartRateSource):
                 await self._connect(device)
                 return True
             except StrapError as exc:
-                message = str(exc)
+                message = self._last_failure = str(exc)
                 # One status per new kind of failure, not one per attempt: no status storm.
                 if message != last_message:
                     last_message = message

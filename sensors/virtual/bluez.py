@@ -424,9 +424,9 @@ class VirtualBlueZ:
         """End the link with BlueZ's three signals; GATT objects and sessions stay."""
         if not self.connected:
             return False
-        # A zombie link ends when either side lets it go.
+        # A zombie link ends when either side lets it go. A late export still comes: bluetoothd
+        # has the attribute table by then, only its objects lag behind.
         self.zombie = False
-        self._cancel_timer("late_gatt")
         self.device.update(ServicesResolved=False)
         self.device.Disconnected(*DISCONNECT_REASONS[reason])
         self.device.update(Connected=False)

@@ -7,34 +7,13 @@ import json
 
 import numpy as np
 from bleak.exc import BleakDBusError
+from strap_sessions import delivered_rr_ms, rr_seconds, run_session
 
 from biofeedback.cli.main import main
 from biofeedback.core.types import GapReason, SourceState, StatusChange
 from biofeedback.session.live_session import BeatsProcessed, LiveSession
 from biofeedback.store import SessionStore
 from sensors.ble import BleHeartRateStrap, StrapError, describe_ble_error, scan_for_straps
-from sensors.ble.gatt import rr_raw_to_ms
-
-
-def delivered_rr_ms(packets: list[dict]) -> list[float]:
-    return [rr_raw_to_ms(r) for p in packets if p.get("delivered") for r in p["rr_raw"]]
-
-
-def run_session(store, strap, *, stop_when) -> LiveSession:
-    session = LiveSession(strap, store=store, neurokit=False)
-
-    def listen(event):
-        if stop_when(event, session):
-            session.request_stop()
-
-    session.subscribe(listen)
-    asyncio.run(asyncio.wait_for(session.run(), 60))
-    return session
-
-
-def rr_seconds(session: LiveSession) -> float:
-    st = session.stats
-    return 0.0 if st.last_beat_s is None else st.last_beat_s - (st.first_beat_s or 0.0)
 
 
 def test_scan_finds_the_strap_by_its_service(virtual_strap, capsys):
