@@ -98,7 +98,7 @@ def test_a_stale_subscription_doubles_every_packet_and_each_is_stored_once(
             joined["task"] = asyncio.get_running_loop().create_task(ghost.subscribe())
         return script(event, session)
 
-    session, rec, info = record(virtual_strap, tmp_path, stop_when)
+    _session, rec, info = record(virtual_strap, tmp_path, stop_when)
     assert info.status == "complete"
     doubled = [p for p in virtual_strap.packets(delivered=True) if len(p["to"]) == 2]
     # Doubled before the link loss (two live sessions) and after it (both re-armed).
@@ -114,7 +114,7 @@ def test_bluetoothd_restart_is_a_no_data_gap_then_a_reconnection(
     virtual_strap: VirtualStrap, tmp_path: Path
 ) -> None:
     script = Script(virtual_strap, [(30, "restart-bluez 500")])
-    session, rec, info = record(virtual_strap, tmp_path, script, data_timeout_s=1.0)
+    _session, rec, info = record(virtual_strap, tmp_path, script, data_timeout_s=1.0)
     assert script.answers == ["OK restart-bluez 500"]
     assert info.status == "complete"
     assert [m.label for m in rec.markers] == ["disconnected", "reconnected"]
@@ -128,7 +128,7 @@ def test_an_unplugged_adapter_is_waited_for_and_the_strap_reconnected(
     virtual_strap: VirtualStrap, tmp_path: Path
 ) -> None:
     script = Script(virtual_strap, [(30, "unplug-adapter 2000")])
-    session, rec, info = record(virtual_strap, tmp_path, script, data_timeout_s=1.0)
+    _session, rec, info = record(virtual_strap, tmp_path, script, data_timeout_s=1.0)
     assert info.status == "complete"
     assert [m.label for m in rec.markers] == ["disconnected", "reconnected"]
     assert [g.reason for g in rec.gaps] == [GapReason.NO_DATA]
@@ -173,7 +173,7 @@ def test_off_body_on_an_h10_is_told_without_contact_bits_and_its_hang_up_survive
                 assert strap.command("on-body") == "OK on-body"
         return done and state["woken"]
 
-    session, rec, info = record(strap, tmp_path, stop_when)
+    _session, rec, info = record(strap, tmp_path, stop_when)
     assert info.status == "complete"
     statuses = script.statuses
     assert statuses.count(OFF_BODY_MESSAGE) == 2 and ON_BODY_MESSAGE in statuses
