@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from strap_sessions import StaleSubscriber, delivered_rr_ms
+from strap_sessions import StaleSubscriber, match_packets
 from virtual_strap import VirtualStrap, bluetoothctl_stub
 
 from biofeedback.core.types import Marker, StatusChange
@@ -49,6 +49,17 @@ def schedule(n_faults: int, seed: int) -> list[str]:
     kinds = list(FAULTS) * 2
     kinds += [rng.choice(FAULTS) for _ in range(max(0, n_faults - len(kinds)))]
     rng.shuffle(kinds)
+    # A stale subscriber can only leave after one joined: swap an early leave with a join.
+    joined = 0
+    for i, kind in enumerate(kinds):
+        if kind == "stale-leave" and joined == 0:
+            j = next((k for k in range(i + 1, len(kinds)) if kinds[k] == "stale-join"), None)
+            if j is None:
+                kinds[i] = "stale-join"
+            else:
+                kinds[i], kinds[j] = kinds[j], kinds[i]
+            kind = kinds[i]
+        joined += {"stale-join": 1, "stale-leave": -1}.get(kind, 0)
     return kinds
 
 
@@ -89,6 +100,7 @@ class SoakReport:
             "gaps": self.gaps,
             "rss_growth_mb": round(self.rss_growth_mb, 2),
             "status": self.status,
+            "stale_subscriptions_seen": self.copies_dropped_sessions,
             "problems": self.problems,
         }
 
@@ -155,8 +167,7 @@ class _Driver:
 
             self.tasks.append(loop.create_task(join()))
         elif fault == "stale-leave":
-            if self.ghosts:
-                self.tasks.append(loop.create_task(self.ghosts.pop(0).leave()))
+            self.tasks.append(loop.create_task(self.ghosts.pop(0).leave()))
         self.done.append(fault)
         self.awaiting_reconnect = fault in BREAKING
         self.beats_since = 0
@@ -253,28 +264,24 @@ def _check(strap: VirtualStrap, rec: Any, status: str, driver: _Driver, wall_s: 
            rss_end: float, virtual_hours: float, speed: float) -> SoakReport:
     problems: list[str] = []
     packets = strap.packets()
-    ghosts = set(driver.ghost_names)
-    expected = delivered_rr_ms(packets, ignore=ghosts)
     stored = rec.rr_ms
     n = len(stored)
-    if list(stored) != expected[:n]:
-        k = next(i for i, (a, b) in enumerate(zip(stored, expected, strict=False)) if a != b) \
-            if any(a != b for a, b in zip(stored, expected, strict=False)) else min(n, len(expected))
-        problems.append(f"stored RR differ from the delivered ones from beat {k} "
-                        f"(stored {n}, delivered {len(expected)})")
-    tail = len(expected) - n
+    match = match_packets(stored, packets, ignore=driver.ghost_names)
+    if match.mismatch is not None:
+        problems.append(f"stored RR differ from the delivered ones from beat {match.mismatch}"
+                        f" (stored {n}, delivered {match.expected})")
+    tail = match.expected - n
     if not 0 <= tail <= 9:
         problems.append(f"{tail} delivered beats missing at the end (at most one packet)")
     if np.any(np.diff(rec.time_s) < 0):
         problems.append("beat times go backwards")
     # Every stretch the app did not hear (beats the strap sent, undelivered) lies at a
     # segment break, and every break is a gap with a reason.
-    breaks = set(np.flatnonzero(np.diff(rec.segment_ids()) != 0) + 1)
+    breaks = set((np.flatnonzero(np.diff(rec.segment_ids()) != 0) + 1).tolist())
     lost_outside = 0
     position = 0
     lost_before = False
-    for p in packets:
-        heard = p["delivered"] and bool(set(p["to"]) - ghosts)
+    for p, heard in zip(packets, match.heard, strict=True):
         if heard:
             if lost_before and p["rr_raw"] and position not in breaks and position < n:
                 lost_outside += 1
@@ -307,7 +314,7 @@ def _check(strap: VirtualStrap, rec: Any, status: str, driver: _Driver, wall_s: 
     copies = sum("Each packet arrives" in m for m in driver.statuses)
     return SoakReport(
         virtual_hours=virtual_hours, speed=speed, faults=driver.done, wall_s=wall_s,
-        beats_stored=n, beats_expected=len(expected), beats_lost_outside_gaps=lost_outside,
+        beats_stored=n, beats_expected=match.expected, beats_lost_outside_gaps=lost_outside,
         disconnections=len(disconnected),
         reconnect_s=[float(m.extra["after_s"]) for m in reconnected], gaps=gaps,
         rss_growth_mb=growth, status=status, copies_dropped_sessions=copies,

@@ -4,7 +4,8 @@ what the strap's packet log says the app should have stored."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from dbus_fast import MessageType
@@ -26,6 +27,56 @@ def delivered_rr_ms(packets: Iterable[dict[str, Any]], *, ignore: Iterable[str] 
         if p.get("delivered") and set(p.get("to", ["app"])) - others
         for r in p["rr_raw"]
     ]
+
+
+@dataclass
+class PacketMatch:
+    """The stored RR walked against the strap's packet log.
+
+    Attributes
+    ----------
+    heard : list of bool
+        Per packet record: whether its RR are in the store.
+    mismatch : int or None
+        First stored beat that differs from what the strap sent (None: none).
+    expected : int
+        Beats the app should have stored (delivered to it, each packet once).
+    """
+
+    heard: list[bool]
+    mismatch: int | None
+    expected: int
+
+
+def match_packets(stored_rr_ms: Sequence[float], packets: Iterable[dict[str, Any]], *,
+                  ignore: Iterable[str] = ()) -> PacketMatch:
+    """Walk the stored RR against the packets, each packet once however many copies it had.
+
+    A packet sent for the app's own subscription must be in the store. One sent only for
+    the subscriptions in ``ignore`` (another client) may or may not be: BlueZ signals go to
+    every listener, so the app hears them too once its callback is in place, a moment
+    before its own StartNotify comes back after a reconnection.
+    """
+    others = set(ignore)
+    stored = list(stored_rr_ms)
+    pos, mismatch, heard = 0, None, []
+    for p in packets:
+        rr = [rr_raw_to_ms(r) for r in p["rr_raw"]]
+        if not p.get("delivered"):
+            heard.append(False)
+            continue
+        fits = stored[pos:pos + len(rr)] == rr
+        if set(p.get("to", ["app"])) - others:
+            if not fits and mismatch is None and pos + len(rr) <= len(stored):
+                mismatch = pos
+            heard.append(True)
+            pos += len(rr)
+        elif rr and fits:
+            heard.append(True)
+            pos += len(rr)
+        else:
+            heard.append(False)
+    return PacketMatch(heard, mismatch, pos)
 
 
 def run_session(

@@ -84,6 +84,7 @@ def test_link_loss_reconnects_records_markers_and_a_gap_and_loses_nothing_else(
     np.testing.assert_array_equal(rec.rr_ms, sent[: rec.n_beats])
     assert virtual_strap.packets(delivered=False), "the strap discarded nothing while away"
     assert virtual_strap.events("disconnect")[0]["reason"] == "link_loss"
+    assert {len(p["to"]) for p in virtual_strap.packets(delivered=True)} == {1}
 
 
 def test_adapter_powered_off_is_a_clear_failure(virtual_strap, tmp_path, capsys):
@@ -251,5 +252,8 @@ def test_a_silent_link_is_dropped_recorded_as_no_data_and_reconnected(virtual_st
     sent = delivered_rr_ms(virtual_strap.packets())
     np.testing.assert_array_equal(rec.rr_ms, sent[: rec.n_beats])
     assert virtual_strap.packets(delivered=False), "packets of the silent link were not sent"
+    # The dropped client released its D-Bus connection: its subscription did not survive
+    # to double the stream after the reconnection (bleak issue 2002).
+    assert {len(p["to"]) for p in virtual_strap.packets(delivered=True)} == {1}
     assert virtual_strap.events("zombie")[0]["was_connected"] is True
     assert virtual_strap.events("disconnect")[0]["reason"] == "local_disconnect"
