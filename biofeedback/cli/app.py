@@ -51,14 +51,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Open the window (Qt is imported only here, so the other commands never load it)."""
-    from biofeedback.cli.common import UsageError
-    from biofeedback.session.launch import SessionRequest, parse_source_spec
+    from biofeedback.cli.common import UsageError, check_source
+    from biofeedback.session.launch import SessionRequest
 
     if args.screenshot is not None and args.quit_after is None:
         raise UsageError("--screenshot needs --quit-after S")
     request = None
     if args.source is not None:
-        parse_source_spec(args.source)
+        check_source(args.source)
         request = SessionRequest(
             source=args.source, protocol_id=args.protocol, participant_id=args.participant,
             study=args.study, speed=args.speed, record=not args.no_record, seed=args.seed,

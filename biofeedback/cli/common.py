@@ -46,6 +46,34 @@ def parse_speed(text: str) -> float | None:
         raise argparse.ArgumentTypeError(f"speed {exc} (or 'max')") from None
 
 
+def check_source(spec: str) -> None:
+    """Refuse a ``--source`` before anything is opened or scanned for.
+
+    Parameters
+    ----------
+    spec : str
+        The ``--source`` value.
+
+    Raises
+    ------
+    SourceSpecError
+        A spec that names no source, or a ``ble:ADDRESS`` whose address cannot name a strap
+        on this computer (a MAC address on macOS, a macOS UUID elsewhere, or neither); the
+        message says what to use instead.
+    """
+    from biofeedback.session.launch import SourceSpecError, parse_source_spec
+
+    kind, target = parse_source_spec(spec)
+    if kind == "ble" and target:
+        # Caught here, a Linux address copied to a Mac (or the reverse) is one clear sentence
+        # instead of a scan that can only time out.
+        from sensors.ble.platforms import address_problem
+
+        problem = address_problem(target)
+        if problem is not None:
+            raise SourceSpecError(problem)
+
+
 def load_target(target: str, data_dir: str | None) -> Recording:
     """Read ``SESSION_ID|FILE``: an existing file is read with the importers (any format),
     a whole number as a stored session id."""

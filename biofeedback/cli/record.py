@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 
-from biofeedback.cli.common import add_data_dir, parse_speed, positive_float
+from biofeedback.cli.common import add_data_dir, check_source, parse_speed, positive_float
 from biofeedback.cli.progress import LiveStatusPrinter
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.types import SourceState
@@ -92,6 +92,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Record until the duration is reached, the protocol ends, or a signal arrives."""
+    check_source(args.source)
     request = SessionRequest(
         source=args.source, protocol_id=args.protocol, participant_id=args.participant,
         study=args.study, speed=args.speed, seed=args.seed, lsl=args.lsl,

@@ -2,7 +2,8 @@
 
 :mod:`~sensors.ble.gatt` (Heart Rate, Battery and Device Information data),
 :mod:`~sensors.ble.scan` (find straps by the 0x180D service),
-:mod:`~sensors.ble.strap` (the strap as a heart-rate source), :mod:`~sensors.ble.errors`.
+:mod:`~sensors.ble.strap` (the strap as a heart-rate source), :mod:`~sensors.ble.errors`,
+:mod:`~sensors.ble.platforms` (what differs on macOS and Windows).
 bleak is imported only when scanning or connecting.
 """
 
@@ -12,6 +13,7 @@ from sensors.ble.gatt import (
     MalformedMeasurementError,
     parse_heart_rate_measurement,
 )
+from sensors.ble.platforms import address_problem, platform_hint
 from sensors.ble.scan import StrapAdvertisement, scan_for_straps
 from sensors.ble.strap import BleHeartRateStrap
 
@@ -21,7 +23,9 @@ __all__ = [
     "MalformedMeasurementError",
     "StrapAdvertisement",
     "StrapError",
+    "address_problem",
     "describe_ble_error",
     "parse_heart_rate_measurement",
+    "platform_hint",
     "scan_for_straps",
 ]

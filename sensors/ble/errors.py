@@ -1,12 +1,17 @@
 """Bluetooth failures in words a user can act on.
 
 bleak raises a handful of exception types and BlueZ names its errors on D-Bus; every one of
-them becomes a :class:`StrapError` whose message says what happened and what to try.
+them becomes a :class:`StrapError` whose message says what happened and what to try. Errors
+only the macOS or Windows stack raises get that platform's advice appended
+(:func:`~sensors.ble.platforms.platform_hint`).
 """
 
 from __future__ import annotations
 
+import sys
+
 from biofeedback.core.errors import BiofeedbackError
+from sensors.ble.platforms import platform_hint
 
 
 class StrapError(BiofeedbackError):
@@ -35,7 +40,9 @@ _DBUS_ERRORS = {
 }
 
 
-def describe_ble_error(exc: BaseException, action: str) -> StrapError:
+def describe_ble_error(
+    exc: BaseException, action: str, *, platform: str = sys.platform
+) -> StrapError:
     """Turn a bleak, D-Bus, OS or timeout error into a :class:`StrapError`.
 
     Parameters
@@ -44,11 +51,15 @@ def describe_ble_error(exc: BaseException, action: str) -> StrapError:
         What was raised.
     action : str
         What was being done, e.g. ``"scanning"`` or ``"connecting to A0:9E:1A:AB:C1:23"``.
+    platform : str, optional
+        A :data:`sys.platform` value (this computer's by default): whose stack raised
+        ``exc``, for the advice only that stack's errors need.
 
     Returns
     -------
     StrapError
-        An error whose message starts with the action and ends with the cause.
+        An error whose message starts with the action, then the cause, then the platform's
+        advice if there is any. A :class:`StrapError` is returned unchanged.
     """
     from bleak.exc import (
         BleakBluetoothNotAvailableError,
@@ -86,6 +97,9 @@ def describe_ble_error(exc: BaseException, action: str) -> StrapError:
         cause = f"system error: {exc.strerror or exc}"
     else:
         cause = f"{type(exc).__name__}: {exc}"
+    hint = platform_hint(exc, platform)
+    if hint:
+        cause += f"; {hint}"
     error = StrapError(f"{action}: {cause}")
     error.__cause__ = exc
     return error
