@@ -25,8 +25,8 @@ from sensors.virtual.packet_log import PacketLog
 from sensors.virtual.rr_source import RRSource
 
 OFF_BODY_DISCONNECT_S = 45.0
-"""Virtual seconds after removal at which an H10 ends the BLE link (Polar SDK
-``documentation/KnownIssues.md``, H10 issue 1)."""
+"""Virtual seconds after removal at which an H10 ends the BLE link (the known issues of
+the Polar BLE SDK, H10 issue 1)."""
 GARBLED_RR_RAW = (65535, 31, 40000)
 """RR (1/1024 s) of the first packets after removal, one per packet: implausible values as
 users report them near the start and end of wear (polar-ble-sdk issues 194, 312)."""
