@@ -271,6 +271,18 @@ def test_ble_strap_through_the_window_scan_connect_link_loss_reconnect(
         )
         assert window.status.reconnections == 1
         assert "1 reconnection" in window.status_label.text()
+        # A Polar H10 taken off: no contact bits, heart rate 0, no RR.
+        assert virtual_strap.command("h10-flags on") == "OK h10-flags on"
+        assert virtual_strap.command("off-body") == "OK off-body"
+
+        def says(text: str) -> bool:
+            window._refresh_status()
+            return text in window.status_label.text()
+
+        await wait_for(lambda: says("strap not on the skin?"), 10.0, "off-body status")
+        save_screenshot(window, "window_ble_off_body")
+        assert virtual_strap.command("on-body") == "OK on-body"  # before its 45-s hang-up
+        await wait_for(lambda: says("Heartbeats from the strap again"), 10.0, "back on")
         assert no_dialogs()
         session_id = window.current.session.session_id
         window.stop_session()
