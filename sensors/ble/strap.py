@@ -248,18 +248,18 @@ class BleHeartRateStrap(HeartRateSource):
         start, when bleak's view of BlueZ is fresh: after bluetoothd restarted it can still
         list a strap as connected that is not.
         """
-        if connected_first:
-            device = await self._connected_strap()
-            if device is not None:
-                return device
+        if connected_first and (device := await self._connected_strap()) is not None:
+            return device
         try:
             device = await self._scan_for(timeout_s)
         except StrapError:
-            device = None if connected_first else await self._connected_strap()
-            if device is None:
+            if connected_first or (device := await self._connected_strap()) is None:
                 raise
-        if device is None:
-            device = None if connected_first else await self._connected_strap()
+            return device
+        if device is None and not connected_first:
+            device = await self._connected_strap()
+            if device is not None:
+                return device
         if device is None:
             raise StrapError(
                 f"strap {self._address} not found in {timeout_s:g} s: is it worn with moist "
