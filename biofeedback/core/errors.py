@@ -45,3 +45,19 @@ class StoreError(BiofeedbackError):
 
 class SessionNotFoundError(StoreError, LookupError):
     """No session with that id."""
+
+
+class DiskFullError(StoreError):
+    """The disk holding the data folder (or an output file) is full."""
+
+
+class ReadOnlyStoreError(StoreError):
+    """The data folder or the database cannot be written (read-only medium or permissions)."""
+
+
+class DamagedStoreError(StoreError):
+    """The database file is not a SQLite database, is truncated, or has damaged pages."""
+
+
+class StoreBusyError(StoreError):
+    """Another program held the database's write lock for longer than the busy timeout."""
