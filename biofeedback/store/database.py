@@ -9,20 +9,26 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import psutil
 
 from biofeedback.core.channels import RawChannel
-from biofeedback.core.errors import SessionNotFoundError, StoreError
+from biofeedback.core.errors import (
+    DiskFullError,
+    ReadOnlyStoreError,
+    SessionNotFoundError,
+    StoreBusyError,
+    StoreError,
+)
 from biofeedback.core.recording import Recording
 from biofeedback.core.types import (
     BeatBatch,
@@ -32,11 +38,39 @@ from biofeedback.core.types import (
     MarkerKind,
     PhaseSpan,
 )
-from biofeedback.store import schema
+from biofeedback.store.connection import (
+    connect_read_only,
+    connect_writable,
+    keep_space_reserve,
+    release_space_reserve,
+)
+from biofeedback.store.faults import is_disk_full, store_error, translates_sqlite_errors
 from biofeedback.store.participants import validate_participant_id
 from biofeedback.store.paths import database_path
+from biofeedback.store.records import (
+    BeatClass,
+    BeatClassification,
+    SessionInfo,
+    SessionSummary,
+)
+
+__all__ = [
+    "BeatClass",
+    "BeatClassification",
+    "SessionInfo",
+    "SessionStore",
+    "SessionSummary",
+]
+
+logger = logging.getLogger(__name__)
 
 SESSION_STATUSES = ("recording", "complete", "interrupted")
+
+PROCESS_ENDED = "the recording process ended without finishing the session"
+"""Reason stored with a session whose writing process died (a crash, a kill, power loss)."""
+
+DISK_FULL = "disk full"
+"""Reason stored with a session stopped because its disk filled up."""
 
 CHUNK_ROWS = 65536
 """Sample rows per stored chunk of a raw channel (about a minute of 1 kHz ECG, 256 KB)."""
@@ -48,125 +82,8 @@ of the devices' converters (about 0.1-1 uV, 1 mg), so nothing measured is lost a
 is half the size. Other kinds (whose resolution we cannot vouch for) keep float64."""
 
 
-class BeatClass(Protocol):
-    """The detector's decision for one stored beat, as the store reads it.
-
-    :class:`~biofeedback.live.artifacts.ClassifiedBeat` is one (the session hands those over
-    as they are); :class:`BeatClassification` is a plain one.
-    """
-
-    @property
-    def seq(self) -> int:
-        """Beat sequence number within the session."""
-        ...
-
-    @property
-    def artifact(self) -> str:
-        """Artifact class (an :class:`~biofeedback.core.types.ArtifactClass` value)."""
-        ...
-
-    @property
-    def corrected_ms(self) -> tuple[float, ...]:
-        """Corrected intervals the raw beat stands for, ms (empty when removed)."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class BeatClassification:
-    """The detector's decision for one stored beat (a plain :class:`BeatClass`).
-
-    Attributes
-    ----------
-    seq : int
-        Beat sequence number within the session.
-    artifact : str
-        Artifact class (:class:`~biofeedback.core.types.ArtifactClass` value).
-    corrected_ms : tuple of float
-        Corrected intervals the raw beat stands for, ms (empty when removed).
-    """
-
-    seq: int
-    artifact: str
-    corrected_ms: tuple[float, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class SessionSummary:
-    """One row of the session list."""
-
-    id: int
-    participant_id: str | None
-    source: str
-    protocol_id: str | None
-    status: str
-    started_utc: str
-    duration_s: float
-    n_beats: int
-    start_known: bool = True
-    """False for an import whose file told no start time: ``started_utc`` is then when it was
-    imported."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return {
-            "id": self.id,
-            "participant": self.participant_id,
-            "source": self.source,
-            "protocol": self.protocol_id,
-            "status": self.status,
-            "start": self.started_utc,
-            "duration_s": round(self.duration_s, 3),
-            "beats": self.n_beats,
-            "start_known": self.start_known,
-        }
-
-
-@dataclass(slots=True)
-class SessionInfo:
-    """Everything stored about a session except its beats."""
-
-    id: int
-    participant_id: str | None
-    source: str
-    status: str
-    protocol_id: str | None
-    started_utc: str
-    ended_utc: str | None
-    duration_s: float | None
-    device_info: dict[str, Any] = field(default_factory=dict)
-    settings: dict[str, Any] = field(default_factory=dict)
-    versions: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return {
-            "id": self.id,
-            "participant": self.participant_id,
-            "source": self.source,
-            "status": self.status,
-            "protocol": self.protocol_id,
-            "start": self.started_utc,
-            "end": self.ended_utc,
-            "duration_s": self.duration_s,
-            "device_info": self.device_info,
-            "settings": self.settings,
-            "versions": self.versions,
-        }
-
-
 def _utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def _create_private_file(path: Path) -> None:
-    """Create the database file readable by its owner only (0600) before SQLite opens it.
-
-    SQLite gives its -wal and -shm files the permissions of the database file.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
-    os.chmod(path, 0o600)
 
 
 class SessionStore:
@@ -176,38 +93,61 @@ class SessionStore:
     ----------
     path : path-like
         Database file; created (0600) with its folder (0700) when missing.
+    read_only : bool
+        Open for reading only: nothing is written to the disk (not even the reconciliation
+        below, whose result is then only shown), so the store reads a full or read-only disk.
+
+    Raises
+    ------
+    StoreError
+        The file cannot be opened, with a sentence that says why and what to do:
+        :class:`~biofeedback.core.errors.DiskFullError`,
+        :class:`~biofeedback.core.errors.ReadOnlyStoreError`,
+        :class:`~biofeedback.core.errors.DamagedStoreError` (a damaged or foreign file, left as
+        it is), :class:`~biofeedback.core.errors.StoreBusyError`.
 
     Notes
     -----
-    Opening the store migrates the schema and marks as ``interrupted`` every session still
-    ``recording`` whose writing process is gone.
+    Opening the store for writing migrates the schema and marks as ``interrupted`` every
+    session still ``recording`` whose writing process is gone. No method lets a raw
+    ``sqlite3.Error`` escape: each becomes one of the errors above.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
+        self._presumed_interrupted: dict[int, str] = {}
+        if read_only:
+            self._conn = connect_read_only(self.path)
+        else:
+            self._conn = connect_writable(self.path)
+            keep_space_reserve(self.path.parent)
         try:
-            if not self.path.exists():
-                _create_private_file(self.path)
-            self._conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=10.0
-            )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            # WAL + NORMAL survives a process crash (kill -9) with every committed
-            # notification; sync_every_commit() raises it to FULL for live recording.
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            schema.migrate(self._conn)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open session database {self.path}: {exc}") from exc
-        except ValueError as exc:
-            raise StoreError(f"{self.path}: {exc}") from exc
-        self.reconcile_interrupted()
+            self.reconcile_interrupted()
+        except BaseException:  # broad on purpose: close on any exit, then re-raise
+            self._conn.close()
+            raise
 
     @classmethod
-    def open(cls, data_dir: str | os.PathLike[str] | None = None) -> SessionStore:
+    def open(
+        cls, data_dir: str | os.PathLike[str] | None = None, *, read_only: bool = False
+    ) -> SessionStore:
         """Open the database in the data folder (``--data-dir``, ``$BIOFEEDBACK_DATA_DIR``,
         or the platform's user data folder)."""
-        return cls(database_path(data_dir))
+        return cls(database_path(data_dir), read_only=read_only)
+
+    @classmethod
+    def open_for_reading(cls, data_dir: str | os.PathLike[str] | None = None) -> SessionStore:
+        """Open the database to read it, read-only when it cannot be written.
+
+        Reading commands use this: on a full disk or a read-only folder they still list,
+        analyse and export what is stored.
+        """
+        try:
+            return cls.open(data_dir)
+        except (DiskFullError, ReadOnlyStoreError, StoreBusyError) as exc:
+            logger.info("opening the session database read-only: %s", exc)
+            return cls.open(data_dir, read_only=True)
 
     def close(self) -> None:
         """Close the connection."""
@@ -228,21 +168,36 @@ class SessionStore:
         """One atomic write: everything inside is committed together or not at all.
 
         Inside a transaction left open by ``append_notification(commit=False)`` it joins that
-        transaction, which the next commit then closes.
+        transaction, which the next commit then closes. An SQLite failure inside leaves as
+        a :class:`~biofeedback.core.errors.StoreError` with its sentence.
         """
         if self._conn.in_transaction:
             yield self._conn
             return
-        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise store_error(exc, self.path, "write to") from exc
         try:
             yield self._conn
-        except BaseException:  # broad on purpose: roll back on any exit, then re-raise
-            self._conn.execute("ROLLBACK")
+            self._conn.execute("COMMIT")
+        except BaseException as exc:  # broad on purpose: roll back on any exit, then re-raise
+            self._rollback()
+            if isinstance(exc, sqlite3.Error):
+                raise store_error(exc, self.path, "write to") from exc
             raise
-        self._conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        # A failed COMMIT (disk full) may already have ended the transaction.
+        if self._conn.in_transaction:
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                logger.debug("rollback failed", exc_info=True)
 
     # -- participants and sessions ---------------------------------------------------------
 
+    @translates_sqlite_errors("write to")
     def ensure_participant(self, participant_id: str) -> None:
         """Create the participant if it does not exist yet.
 
@@ -259,6 +214,7 @@ class SessionStore:
             (participant_id, _utc_now()),
         )
 
+    @translates_sqlite_errors("write to")
     def create_session(
         self,
         *,
@@ -294,6 +250,7 @@ class SessionStore:
         assert cur.lastrowid is not None
         return int(cur.lastrowid)
 
+    @translates_sqlite_errors("write to")
     def update_session(
         self,
         session_id: int,
@@ -312,8 +269,20 @@ class SessionStore:
                 "UPDATE sessions SET settings = ? WHERE id = ?", (json.dumps(settings), session_id)
             )
 
-    def finish_session(self, session_id: int, status: str = "complete") -> None:
-        """Close a session: set its status, end time and duration (to its last beat)."""
+    def finish_session(
+        self, session_id: int, status: str = "complete", reason: str | None = None
+    ) -> None:
+        """Close a session: set its status, end time and duration (to its last beat).
+
+        Parameters
+        ----------
+        session_id : int
+            The session.
+        status : str
+            ``"complete"`` or ``"interrupted"``.
+        reason : str, optional
+            Why an interrupted session ended (``"disk full"``), stored with it.
+        """
         if status not in SESSION_STATUSES:
             raise ValueError(f"unknown session status {status!r}")
         with self.transaction() as conn:
@@ -325,18 +294,24 @@ class SessionStore:
             )
             conn.execute(
                 "UPDATE sessions SET status = ?, ended_utc = ?, owner_pid = NULL,"
+                " end_reason = ?,"
                 " duration_s = (SELECT MAX(time_s) FROM beats WHERE session_id = ?)"
                 " WHERE id = ?",
-                (status, _utc_now(), session_id, session_id),
+                (status, _utc_now(), reason, session_id, session_id),
             )
+        self._presumed_interrupted.pop(session_id, None)
 
+    @translates_sqlite_errors("read")
     def reconcile_interrupted(self) -> list[int]:
         """Mark ``interrupted`` every ``recording`` session whose writer process is gone.
+
+        Where that cannot be written (read-only, a full disk) the sessions are only shown as
+        interrupted; the next store opened for writing stores it.
 
         Returns
         -------
         list of int
-            Ids of the sessions marked.
+            Ids of the sessions found.
         """
         rows = self._conn.execute(
             "SELECT id, owner_host, owner_pid, owner_started FROM sessions"
@@ -349,9 +324,18 @@ class SessionStore:
             if owner_host == host and not _process_alive(pid, started)
         ]
         for session_id in dead:
-            self.finish_session(session_id, "interrupted")
+            if self.read_only:
+                self._presumed_interrupted[session_id] = PROCESS_ENDED
+                continue
+            try:
+                self.finish_session(session_id, "interrupted", PROCESS_ENDED)
+            except (DiskFullError, ReadOnlyStoreError, StoreBusyError) as exc:
+                logger.info("session %d is shown as interrupted, not stored: %s", session_id,
+                            exc)
+                self._presumed_interrupted[session_id] = PROCESS_ENDED
         return dead
 
+    @translates_sqlite_errors("write to")
     def delete_session(self, session_id: int) -> None:
         """Remove a session and everything recorded in it.
 
@@ -396,9 +380,9 @@ class SessionStore:
             several notifications in one transaction.
         """
         conn = self._conn
-        if not conn.in_transaction:
-            conn.execute("BEGIN IMMEDIATE")
         try:
+            if not conn.in_transaction:
+                conn.execute("BEGIN IMMEDIATE")
             for gap in gaps:
                 self._insert_gap(session_id, gap)
             conn.execute(
@@ -417,17 +401,79 @@ class SessionStore:
                 ],
             )
             self._write_classes(session_id, classified)
-        except BaseException:  # broad on purpose: roll back on any exit, then re-raise
-            conn.execute("ROLLBACK")
+            if commit:
+                conn.execute("COMMIT")
+        except BaseException as exc:  # broad on purpose: roll back on any exit, then re-raise
+            self._rollback()
+            if isinstance(exc, sqlite3.Error):
+                raise self._recording_failed(session_id, exc) from exc
             raise
-        if commit:
-            conn.execute("COMMIT")
 
-    def commit(self) -> None:
-        """Commit a transaction left open by ``append_notification(commit=False)``."""
-        if self._conn.in_transaction:
+    def commit(self, session_id: int | None = None) -> None:
+        """Commit a transaction left open by ``append_notification(commit=False)``.
+
+        Parameters
+        ----------
+        session_id : int, optional
+            The session being recorded, closed as interrupted if the commit fails.
+        """
+        if not self._conn.in_transaction:
+            return
+        try:
             self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            if session_id is None:
+                raise store_error(exc, self.path, "write to") from exc
+            raise self._recording_failed(session_id, exc) from exc
 
+    def _recording_failed(self, session_id: int, exc: sqlite3.Error) -> StoreError:
+        """Close a recording whose write failed and say what was kept.
+
+        On a full disk the space reserve is given up so that the session can be closed as
+        ``interrupted`` with its reason; if even that fails, the next store opened for
+        writing marks it (its writer is gone by then).
+        """
+        error = store_error(exc, self.path, "write to")
+        full = is_disk_full(exc)
+        if full:
+            release_space_reserve(self.path.parent)
+        closed = True
+        try:
+            self.finish_session(session_id, "interrupted", DISK_FULL if full else str(error))
+        except StoreError:
+            logger.debug("closing session %d after a failed write failed", session_id,
+                         exc_info=True)
+            closed = False
+        kept = self._saved_so_far(session_id)
+        what = (f"session {session_id} was saved {kept} and closed as interrupted" if closed
+                else f"session {session_id} was saved {kept}; it will show as interrupted")
+        if full:
+            return DiskFullError(
+                f"the disk holding {self.path.parent} is full: {what}; free space on it and "
+                "start a new recording")
+        return type(error)(f"{error}; {what}")
+
+    def _saved_so_far(self, session_id: int) -> str:
+        """``"up to 12:34:56 (1,582 beats)"``: the session's last stored beat, local time."""
+        try:
+            n, last, started = self._conn.execute(
+                "SELECT COUNT(*), MAX(b.time_s), s.started_utc FROM sessions s"
+                " LEFT JOIN beats b ON b.session_id = s.id WHERE s.id = ?",
+                (session_id,),
+            ).fetchone()
+        except sqlite3.Error:
+            return "up to its last committed beat"
+        if not n:
+            return "with no beats yet"
+        try:
+            start = datetime.fromisoformat(started)
+            clock = (start + timedelta(seconds=float(last))).astimezone().strftime("%H:%M:%S")
+        except (TypeError, ValueError):
+            clock = f"{float(last):.0f} s"
+        return f"up to {clock} ({n:,} beats)"
+
+    @translates_sqlite_errors("write to")
     def write_classes(self, session_id: int, classified: Sequence[BeatClass]) -> None:
         """Store the artifact class and corrected value of beats already written."""
         with self.transaction():
@@ -446,6 +492,7 @@ class SessionStore:
             ],
         )
 
+    @translates_sqlite_errors("write to")
     def add_gap(self, session_id: int, gap: Gap) -> None:
         """Record a gap."""
         with self.transaction():
@@ -457,6 +504,7 @@ class SessionStore:
             (session_id, gap.start_s, gap.end_s, str(gap.reason)),
         )
 
+    @translates_sqlite_errors("write to")
     def add_marker(self, session_id: int, marker: Marker) -> None:
         """Record a marker."""
         with self.transaction() as conn:
@@ -467,6 +515,7 @@ class SessionStore:
                  json.dumps(marker.extra)),
             )
 
+    @translates_sqlite_errors("write to")
     def start_phase(self, session_id: int, phase: PhaseSpan) -> int:
         """Record that a phase started (its end stays open until :meth:`end_phase`)."""
         with self.transaction() as conn:
@@ -479,6 +528,7 @@ class SessionStore:
         assert cur.lastrowid is not None
         return int(cur.lastrowid)
 
+    @translates_sqlite_errors("write to")
     def end_phase(self, row_id: int, end_s: float) -> None:
         """Close a phase started with :meth:`start_phase`."""
         with self.transaction() as conn:
@@ -491,6 +541,7 @@ class SessionStore:
 
     # -- reading ---------------------------------------------------------------------------
 
+    @translates_sqlite_errors("read")
     def list_sessions(self, participant_id: str | None = None) -> list[SessionSummary]:
         """All sessions, newest first, with their beat counts and durations."""
         sql = (
@@ -498,7 +549,7 @@ class SessionStore:
             " COALESCE(s.duration_s, (SELECT MAX(time_s) FROM beats b WHERE b.session_id = s.id),"
             " 0), (SELECT COUNT(*) FROM beats b WHERE b.session_id = s.id),"
             " json_extract(s.settings, '$.import_format') IS NULL"
-            " OR json_extract(s.settings, '$.original_start_time') IS NOT NULL"
+            " OR json_extract(s.settings, '$.original_start_time') IS NOT NULL, s.end_reason"
             " FROM sessions s"
         )
         args: tuple[Any, ...] = ()
@@ -506,31 +557,40 @@ class SessionStore:
             sql += " WHERE s.participant_id = ?"
             args = (participant_id,)
         rows = self._conn.execute(sql + " ORDER BY s.id DESC", args).fetchall()
+        presumed = self._presumed_interrupted
         return [
-            SessionSummary(sid, participant, source, protocol, status, started, duration,
-                           n_beats, start_known=bool(known))
-            for sid, participant, source, protocol, status, started, duration, n_beats, known
-            in rows
+            SessionSummary(sid, participant, source, protocol,
+                           "interrupted" if sid in presumed else status, started, duration,
+                           n_beats, start_known=bool(known),
+                           end_reason=presumed.get(sid, reason))
+            for (sid, participant, source, protocol, status, started, duration, n_beats, known,
+                 reason) in rows
         ]
 
+    @translates_sqlite_errors("read")
     def session_info(self, session_id: int) -> SessionInfo:
         """Metadata of one session."""
         row = self._conn.execute(
             "SELECT id, participant_id, source, status, protocol_id, started_utc, ended_utc,"
-            " duration_s, device_info, settings, versions FROM sessions WHERE id = ?",
+            " duration_s, device_info, settings, versions, end_reason FROM sessions"
+            " WHERE id = ?",
             (session_id,),
         ).fetchone()
         if row is None:
             raise SessionNotFoundError(f"no session {session_id} in {self.path}")
         (sid, participant_id, source, status, protocol_id, started_utc, ended_utc, duration_s,
-         device_info, settings, versions) = row
+         device_info, settings, versions, reason) = row
+        if sid in self._presumed_interrupted:
+            status, reason = "interrupted", self._presumed_interrupted[sid]
         return SessionInfo(
             sid, participant_id, source, status, protocol_id, started_utc, ended_utc, duration_s,
             device_info=json.loads(device_info),
             settings=json.loads(settings),
             versions=json.loads(versions),
+            end_reason=reason,
         )
 
+    @translates_sqlite_errors("read")
     def load_recording(self, session_id: int) -> Recording:
         """Read a whole session back as a :class:`Recording`."""
         info = self.session_info(session_id)
@@ -584,6 +644,7 @@ class SessionStore:
             metadata={"session": info.to_dict()},
         )
 
+    @translates_sqlite_errors("read")
     def beat_count(self, session_id: int) -> int:
         """Number of beats stored for a session."""
         return int(
@@ -592,6 +653,7 @@ class SessionStore:
             ).fetchone()[0]
         )
 
+    @translates_sqlite_errors("write to")
     def import_recording(
         self,
         recording: Recording,
@@ -702,6 +764,7 @@ class SessionStore:
             ((channel_id, index, data) for index, data in enumerate(chunks)),
         )
 
+    @translates_sqlite_errors("read")
     def load_channels(self, session_id: int) -> list[RawChannel]:
         """The raw channels stored with a session, in the order they were imported.
 

@@ -7,9 +7,11 @@ must never see ``OperationalError: database or disk is full``.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import Concatenate, Final, ParamSpec, Protocol, TypeVar
 
 from biofeedback.core.errors import (
     DamagedStoreError,
@@ -92,3 +94,37 @@ def store_error(exc: sqlite3.Error, path: Path, doing: str) -> StoreError:
             f"cannot {doing} {path}: the disk reported an input/output error ({exc}); check "
             "the disk, then run 'biofeedback check'")
     return StoreError(f"cannot {doing} {path}: {exc}")
+
+
+class _HasPath(Protocol):
+    @property
+    def path(self) -> Path: ...
+
+
+_S = TypeVar("_S", bound=_HasPath)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def translates_sqlite_errors(
+    doing: str,
+) -> Callable[[Callable[Concatenate[_S, _P], _R]], Callable[Concatenate[_S, _P], _R]]:
+    """Decorate a method of an object with a ``path`` so no raw ``sqlite3.Error`` escapes it.
+
+    Parameters
+    ----------
+    doing : str
+        What the method does to the file, as a verb phrase (``"read"``, ``"write to"``).
+    """
+
+    def decorate(method: Callable[Concatenate[_S, _P], _R]) -> Callable[Concatenate[_S, _P], _R]:
+        @functools.wraps(method)
+        def wrapper(self: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.Error as exc:
+                raise store_error(exc, self.path, doing) from exc
+
+        return wrapper
+
+    return decorate

@@ -144,7 +144,13 @@ CREATE TABLE channel_chunks (
 );
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3)
+# Why an interrupted session ended ("disk full", "the recording process ended without finishing
+# the session"), stored as soon as it can be written.
+_V4: Final = """
+ALTER TABLE sessions ADD COLUMN end_reason TEXT;
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4)
 """``MIGRATIONS[i]`` upgrades a database at schema version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

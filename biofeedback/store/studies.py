@@ -217,8 +217,10 @@ def create_study(
                 (name, _utc_now(), json.dumps(list(conditions)), threshold,
                  json.dumps(settings or {})),
             )
-    except sqlite3.IntegrityError:
-        raise StudyError(f"a study named {name!r} exists already") from None
+    except StoreError as exc:
+        if isinstance(exc.__cause__, sqlite3.IntegrityError):
+            raise StudyError(f"a study named {name!r} exists already") from None
+        raise
     return get_study(store, name)
 
 

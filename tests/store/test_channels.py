@@ -37,11 +37,11 @@ def ecg_channel(n: int = CHUNK_ROWS * 2 + 17) -> RawChannel:
     return RawChannel("ECG", "ecg", "uV", 130.0, -0.5, ("ecg",), samples, "ecg.txt")
 
 
-def test_schema_v3_is_current_and_foreign_keys_are_on(tmp_path):
+def test_schema_is_current_and_foreign_keys_are_on(tmp_path):
     with SessionStore(tmp_path / "s.sqlite3") as store:
         conn = store._conn
-        assert schema.SCHEMA_VERSION == 3
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert schema.SCHEMA_VERSION == 4
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"channels", "channel_chunks"} <= tables
@@ -138,7 +138,7 @@ def test_a_failure_midway_rolls_back_everything(tmp_path):
             blocks(session_id, channel, fmt, chunks)
 
         store._insert_channel = failing  # type: ignore[method-assign]
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(StoreError, match="CHECK constraint failed: simulated"):
             store.import_recording(rec, source="import", classified=classes,
                                    channels=[acc_channel(), zero_rate])
         assert calls == ["ACC", "ECG"]
@@ -158,7 +158,7 @@ def test_migrating_a_v2_database_file_keeps_its_sessions(tmp_path):
                  " VALUES (4, 0, 0.8, 0.8, 800.0)")
     conn.close()
     with SessionStore(path) as store:
-        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
         assert store.beat_count(4) == 1
         assert store.load_channels(4) == []
         sid = store.import_recording(recording(), source="import", channels=[acc_channel(10)])

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from biofeedback.core.errors import SessionNotFoundError, StoreError
+from biofeedback.core.errors import DamagedStoreError, SessionNotFoundError, StoreError
 from biofeedback.core.types import Beat, BeatBatch, Gap, GapReason, Marker, MarkerKind, PhaseSpan
 from biofeedback.store import (
     BeatClassification,
@@ -152,8 +152,12 @@ def test_migration_path_from_older_schema_and_refusal_of_newer(tmp_path):
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"sessions", "beats", "notes"} <= tables
     conn.close()
-    with pytest.raises(StoreError, match="newer than this program"):
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=r"written by a newer version of biofeedback \(database "
+                       rf"schema v{schema.SCHEMA_VERSION + 1}; this program reads up to "
+                       rf"v{schema.SCHEMA_VERSION}\); it was left as it is"):
         SessionStore(path)
+    assert path.read_bytes() == before
 
 
 def test_failed_migration_leaves_version_unchanged(tmp_path):
@@ -166,8 +170,10 @@ def test_failed_migration_leaves_version_unchanged(tmp_path):
 def test_not_a_database_is_a_clear_error(tmp_path):
     path = tmp_path / "biofeedback.sqlite3"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="cannot open session database"):
+    with pytest.raises(DamagedStoreError, match="is not a biofeedback database: it is not an "
+                       "SQLite file"):
         SessionStore(path)
+    assert path.read_bytes() == b"this is not sqlite" * 100
 
 
 def test_session_of_dead_process_becomes_interrupted(tmp_path):

@@ -1,0 +1,262 @@
+"""Opening the session database: for writing (created private, migrated) or for reading only.
+
+Reading must keep working when writing is impossible (a full disk, a read-only medium or
+folder), and a file that is damaged, foreign or from a newer program must be refused with a
+sentence before SQLite writes a byte to it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sqlite3
+import stat
+import urllib.parse
+from pathlib import Path
+from typing import Final
+
+from biofeedback.core.errors import (
+    DamagedStoreError,
+    DiskFullError,
+    ReadOnlyStoreError,
+    StoreError,
+)
+from biofeedback.store import schema
+from biofeedback.store.faults import store_error
+
+SQLITE_HEADER: Final = b"SQLite format 3\x00"
+"""The first 16 bytes of every SQLite database file (https://www.sqlite.org/fileformat.html)."""
+
+BUSY_TIMEOUT_S: Final = 10.0
+"""How long a write waits for another process's write lock before giving up, s. A live
+recording commits each notification in well under a millisecond and an import of a day-long
+file holds the lock for about a second, so 10 s is reached only when something is stuck."""
+
+SPACE_RESERVE_NAME: Final = ".space-reserve"
+SPACE_RESERVE_BYTES: Final = 256 * 1024
+"""Room kept free in the data folder: when the disk fills during a recording, deleting this
+file gives SQLite the few pages it needs to close the session as ``interrupted`` with its
+reason (a session close writes a handful of 4 KiB pages to the WAL)."""
+
+
+def check_database_file(path: Path) -> None:
+    """Refuse a file that is not an SQLite database, or is shorter than its header says.
+
+    Read with plain file I/O, so nothing is written to a foreign or damaged file.
+
+    Raises
+    ------
+    DamagedStoreError
+        Not an SQLite database, or truncated.
+    """
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            header = f.read(100)
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if size == 0:
+        return  # a new, empty database
+    if len(header) < 100 or not header.startswith(SQLITE_HEADER):
+        raise DamagedStoreError(
+            f"{path} is not a biofeedback database: it is not an SQLite file (it starts "
+            f"with {header[:16]!r}); it was left as it is: point --data-dir at the folder "
+            "that holds your recordings")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    change_counter = int.from_bytes(header[24:28], "big")
+    valid_for = int.from_bytes(header[92:96], "big")
+    # The header's page count is trusted only when it was written with the last change
+    # (https://www.sqlite.org/fileformat2.html#in_header_database_size).
+    if pages and valid_for == change_counter and size < pages * page_size:
+        raise DamagedStoreError(
+            f"{path} is damaged: it is cut short ({size:,} bytes of the {pages * page_size:,} "
+            "its header gives); it was left as it is: run 'biofeedback check --repair --out "
+            "NEW_FILE' to salvage what it holds")
+
+
+def _os_error(exc: OSError, path: Path, doing: str) -> StoreError:
+    if exc.errno == errno.ENOSPC:
+        return DiskFullError(
+            f"the disk holding {path.parent} is full: cannot {doing} {path.name}; free space "
+            "on it (or point --data-dir elsewhere) and try again")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return ReadOnlyStoreError(
+            f"cannot {doing} {path}: {exc.strerror} (a read-only disk, or no write permission "
+            f"on {path.parent}); reading still works, writing needs write access")
+    return StoreError(f"cannot {doing} {path}: {exc.strerror or exc}")
+
+
+def _make_private(path: Path, mode: int) -> None:
+    """Tighten a file or folder we own to ``mode`` when it is looser (best effort)."""
+    try:
+        st = path.stat()
+        if st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) & ~mode:
+            os.chmod(path, mode)
+    except OSError:
+        pass  # a read-only medium: reading still works, and nothing new is written there
+
+
+def prepare_private_file(path: Path) -> None:
+    """Create the data folder (0700) and the database file (0600) when missing, and tighten
+    existing ones that are looser, before SQLite opens the file.
+
+    SQLite gives its -wal and -shm files the permissions of the database file.
+
+    Raises
+    ------
+    DiskFullError, ReadOnlyStoreError, StoreError
+        The folder or the file cannot be created.
+    """
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise _os_error(exc, folder, "create the data folder") from exc
+    _make_private(folder, 0o700)
+    if path.exists():
+        _make_private(path, 0o600)
+        return
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        os.close(fd)
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        raise _os_error(exc, path, "create") from exc
+
+
+def _check_version(conn: sqlite3.Connection, path: Path, *, writable: bool) -> int:
+    version = schema.schema_version(conn)
+    if version > schema.SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} was written by a newer version of biofeedback (database schema "
+            f"v{version}; this program reads up to v{schema.SCHEMA_VERSION}); it was left as "
+            "it is: update biofeedback to open it")
+    if not writable and version < schema.SCHEMA_VERSION:
+        raise ReadOnlyStoreError(
+            f"{path} has database schema v{version} from an older version of biofeedback and "
+            f"must be upgraded to v{schema.SCHEMA_VERSION} before it can be read, which needs "
+            "writing to it: free space on its disk or make it writable, then run any command "
+            "once")
+    return version
+
+
+def connect_writable(path: Path) -> sqlite3.Connection:
+    """Open (creating when missing) and migrate the database for reading and writing.
+
+    Raises
+    ------
+    DiskFullError, ReadOnlyStoreError, DamagedStoreError, StoreBusyError, StoreError
+        With a sentence naming the file; a damaged, foreign or newer file is not modified.
+    """
+    prepare_private_file(path)
+    check_database_file(path)
+    try:
+        conn = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
+    except sqlite3.Error as exc:
+        raise store_error(exc, path, "open") from exc
+    try:
+        version = _check_version(conn, path, writable=True)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        # WAL + NORMAL survives a process crash (kill -9) with every committed notification;
+        # SessionStore.sync_every_commit() raises it to FULL for live recording.
+        conn.execute("PRAGMA synchronous=NORMAL")
+    except BaseException as exc:  # broad on purpose: close on any exit, then raise
+        conn.close()
+        if isinstance(exc, sqlite3.Error):
+            raise store_error(exc, path, "open") from exc
+        raise
+    try:
+        schema.migrate(conn)
+    except sqlite3.Error as exc:
+        conn.close()
+        error = store_error(exc, path, "upgrade")
+        raise type(error)(
+            f"{error}; the upgrade from database schema v{version} to v{schema.SCHEMA_VERSION} "
+            f"was rolled back: the file is still at v{version} with all its data") from exc
+    return conn
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """Open the database for reading only, writing nothing to its disk.
+
+    A WAL database read-only still needs its shared-memory file; where that cannot be made
+    (a full disk, a read-only folder) and no write-ahead log holds uncheckpointed data, the
+    file is opened as immutable, which needs neither.
+
+    Raises
+    ------
+    StoreError
+        No database there, or it cannot be read; :class:`DamagedStoreError` for a damaged or
+        foreign file; :class:`ReadOnlyStoreError` when it needs a schema upgrade first.
+    """
+    if not path.exists():
+        raise StoreError(
+            f"no session database at {path}: nothing has been recorded in this data folder "
+            "(check --data-dir or $BIOFEEDBACK_DATA_DIR)")
+    check_database_file(path)
+    quoted = urllib.parse.quote(str(path.resolve()))
+    conn = _probe(f"file:{quoted}?mode=ro")
+    if isinstance(conn, sqlite3.Error):
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise store_error(conn, path, "read") from conn
+        conn = _probe(f"file:{quoted}?immutable=1")
+        if isinstance(conn, sqlite3.Error):
+            raise store_error(conn, path, "read") from conn
+    try:
+        _check_version(conn, path, writable=False)
+    except BaseException:  # broad on purpose: close on any exit, then re-raise
+        conn.close()
+        raise
+    return conn
+
+
+def _probe(uri: str) -> sqlite3.Connection | sqlite3.Error:
+    """A read-only connection that has read the schema, or the error that prevented it."""
+    try:
+        conn = sqlite3.connect(
+            uri, uri=True, isolation_level=None, check_same_thread=False,
+            timeout=BUSY_TIMEOUT_S)
+    except sqlite3.Error as exc:
+        return exc
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        conn.close()
+        return exc
+    return conn
+
+
+def keep_space_reserve(folder: Path) -> None:
+    """Make sure the data folder holds its :data:`SPACE_RESERVE_NAME` file (best effort)."""
+    reserve = folder / SPACE_RESERVE_NAME
+    try:
+        if reserve.exists() and reserve.stat().st_size >= SPACE_RESERVE_BYTES:
+            return
+        fd = os.open(reserve, os.O_CREAT | os.O_WRONLY, 0o600)
+        try:
+            # Real bytes, not a sparse file: a hole would give nothing back when deleted.
+            os.write(fd, b"\0" * SPACE_RESERVE_BYTES)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        # A full or read-only disk: recording there fails anyway, with its own sentence.
+        try:
+            if reserve.exists() and reserve.stat().st_size < SPACE_RESERVE_BYTES:
+                reserve.unlink()
+        except OSError:
+            pass
+
+
+def release_space_reserve(folder: Path) -> bool:
+    """Delete the reserve to give SQLite room to close a session; True when there was one."""
+    try:
+        (folder / SPACE_RESERVE_NAME).unlink()
+    except OSError:
+        return False
+    return True
