@@ -12,7 +12,9 @@ calendar time the session started at.
 from __future__ import annotations
 
 import asyncio
+import signal
 import sqlite3
+import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,6 +26,8 @@ import pytest
 from biofeedback.core.clock import SessionClock, utc_iso
 from biofeedback.live.events import BeatsProcessed, SessionEvent
 from biofeedback.session.launch import SessionRequest, prepare_session
+from biofeedback.store.database import SessionStore
+from conftest import PYTHON, cli_env
 
 START = datetime(2025, 3, 30, 0, 59, 30, tzinfo=UTC)
 """Calendar time the fake clock starts at (half a minute before Europe's DST change)."""
@@ -186,3 +190,71 @@ def test_a_calendar_jump_moves_nothing_stored(
     assert later > jumped.committed_at_jumps[-1] + 100  # 100 s or more of beats later
 
 
+
+
+_KILLED_RECORDER = """
+import asyncio, sqlite3, sys
+sys.path[:0] = sys.argv[2:4]  # this module and the tests' conftest
+from datetime import timedelta
+from biofeedback.live.events import BeatsProcessed
+from biofeedback.session.launch import SessionRequest, prepare_session
+from test_clock_jumps import HOUR, MARKER_AT_S, JumpingClock
+
+clock = JumpingClock()
+prepared = prepare_session(
+    SessionRequest(source="sim", protocol_id="stress_reactivity", participant_id="p01",
+                   speed=None, seed=14, simulated_participant=True),
+    sys.argv[1], neurokit=False, clock=clock.session_clock(),
+)
+db = prepared.store.path
+
+def on_event(event):
+    if not isinstance(event, BeatsProcessed):
+        return
+    if clock.offset == timedelta(0) and event.batch.received_s >= 120.0:
+        clock.offset = -HOUR
+    elif event.batch.received_s >= MARKER_AT_S:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            (n,) = conn.execute("SELECT COUNT(*) FROM beats").fetchone()
+        print(n, flush=True)
+        sys.stdin.readline()  # held here, mid-session, until the test kills the process
+
+prepared.session.subscribe(on_event)
+asyncio.run(prepared.run())
+"""
+
+
+def test_a_recorder_killed_after_the_calendar_went_back_keeps_its_beats(
+    steady: Run, data_dir: Path
+) -> None:
+    # A real recording process whose calendar went back an hour, killed (SIGKILL) mid-session
+    # 280 s of beats later: every beat it had committed is in the file, with the times a
+    # steady calendar gives them, and the file is sound.
+    here = Path(__file__).resolve().parent
+    child = subprocess.Popen(
+        [PYTHON, "-c", _KILLED_RECORDER, str(data_dir), str(here), str(here.parent)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=cli_env(data_dir), cwd=here.parent.parent,
+    )
+    try:
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        assert line.strip().isdigit(), child.communicate()[1]
+        committed = int(line)
+    finally:
+        child.kill()
+        child.communicate()
+    assert child.returncode == -signal.SIGKILL
+
+    with SessionStore.open(data_dir) as store:  # finds the writer gone: interrupted
+        (info,) = store.list_sessions()
+        db = store.path
+    assert info.status == "interrupted"
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        kept = conn.execute(
+            "SELECT seq, time_s, received_s, rr_ms FROM beats ORDER BY seq"
+        ).fetchall()
+    assert committed > 200
+    assert len(kept) == committed
+    assert kept == [b[:4] for b in steady.tables["beats"][:committed]]
