@@ -41,6 +41,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from biofeedback.core.clock import SYSTEM_CLOCK, SessionClock
 from biofeedback.core.errors import BiofeedbackError, StoreError
 from biofeedback.store.participants import validate_participant_id
 from biofeedback.store.paths import resolve_data_dir
@@ -347,6 +348,7 @@ def prepare_session(
     reconnect_timeout_s: float = 120.0,
     settings: Mapping[str, Any] | None = None,
     subscribers: Sequence[Subscriber] = (),
+    clock: SessionClock = SYSTEM_CLOCK,
 ) -> PreparedSession:
     """Build source, session and protocol for ``request`` (file work: call off a GUI thread).
 
@@ -365,6 +367,9 @@ def prepare_session(
         More settings stored with the session (e.g. ``{"app": "window"}``).
     subscribers : sequence of callable
         Session event subscribers, subscribed before anything else (e.g. a status printer).
+    clock : SessionClock
+        The session's calendar and monotonic clocks (default: the system's; tests inject
+        one whose calendar jumps).
 
     Returns
     -------
@@ -400,7 +405,7 @@ def prepare_session(
         prepared = assemble_session(
             request, source, store=store if record else None, protocol=protocol,
             placement=placement, neurokit=neurokit, settings=settings,
-            subscribers=subscribers,
+            subscribers=subscribers, clock=clock,
         )
     except BaseException:  # broad on purpose: close on any exit, cancellation too, then re-raise
         if store is not None:
@@ -438,6 +443,7 @@ def assemble_session(
     settings: Mapping[str, Any] | None = None,
     subscribers: Sequence[Subscriber] = (),
     owns_store: bool = True,
+    clock: SessionClock = SYSTEM_CLOCK,
 ) -> PreparedSession:
     """Wire a source into a session: durability, the pipeline, the protocol, the study.
 
@@ -466,6 +472,8 @@ def assemble_session(
         Subscribed to the session before the protocol and the study placement.
     owns_store : bool
         Whether the prepared session closes ``store`` once it has run.
+    clock : SessionClock
+        The session's calendar and monotonic clocks (see :mod:`biofeedback.core.clock`).
     """
     from biofeedback.session.live_session import LiveSession
     from biofeedback.session.protocol_session import ProtocolSession
@@ -481,6 +489,7 @@ def assemble_session(
         neurokit=neurokit,
         commit_interval_s=policy.commit_interval_s,
         settings=session_settings(protocol, placement, **dict(settings or {})),
+        clock=clock,
     )
     for subscriber in subscribers:
         session.subscribe(subscriber)

@@ -10,12 +10,12 @@ import asyncio
 import contextlib
 import logging
 import platform
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
+from biofeedback.core.clock import SYSTEM_CLOCK, SessionClock
 from biofeedback.core.source import HeartRateSource
 from biofeedback.core.types import (
     ArtifactClass,
@@ -120,6 +120,10 @@ class LiveSession:
         second instead of once per session second (the final values are always computed).
     settings : dict, optional
         Extra settings stored with the session (protocol, study...).
+    clock : SessionClock
+        The calendar clock, read once for the stored ``started_utc``, and the monotonic
+        clock of the commit and refresh throttles (default: the system's;
+        :mod:`biofeedback.core.clock`).
     """
 
     def __init__(
@@ -133,8 +137,10 @@ class LiveSession:
         commit_interval_s: float = 0.0,
         spectral_min_wall_s: float = 0.05,
         settings: dict[str, Any] | None = None,
+        clock: SessionClock = SYSTEM_CLOCK,
     ) -> None:
         self.source = source
+        self.clock = clock
         self.store = store
         self.participant_id = participant_id
         self.protocol_id = protocol_id
@@ -264,7 +270,7 @@ class LiveSession:
         if self.store is not None and self.participant_id is not None:
             self.store.ensure_participant(self.participant_id)  # a bad id fails before starting
         if self._neurokit and self._worker is None:
-            self._worker = NeuroKitWorker()
+            self._worker = NeuroKitWorker(clock=self.clock.monotonic)
             self.processor.nk_worker = self._worker
         await self.source.start()
         consumer = asyncio.ensure_future(self._consume(duration_s))
@@ -303,6 +309,7 @@ class LiveSession:
             protocol_id=self.protocol_id,
             settings=self.settings(),
             versions=software_versions(),
+            started_utc=self.clock.wall_utc_iso(),
         )
         for marker in self._early_markers:
             self.store.add_marker(self.session_id, marker)
@@ -339,7 +346,7 @@ class LiveSession:
         batch = self._numbered(batch)
         update = self.processor.process_batch(batch)
         classified = update.beats
-        now_wall = time.monotonic()
+        now_wall = self.clock.monotonic_s()
         if self.store is not None and self.session_id is not None:
             commit = now_wall - self._last_commit >= self._commit_interval_s
             self.store.append_notification(

@@ -28,8 +28,9 @@ __all__ = ["WindowOptions", "run_window"]
 
 STARTUP_REPORT_ENV = "BIOFEEDBACK_REPORT_STARTUP"
 """When set, print ``window visible at T (X s after process start)`` on standard output at the
-window's first frame (T: Unix time, for a caller that knows when it started the process; the
-process start time from the OS is only good to about a second)."""
+window's first frame (T: ``time.monotonic()``, a clock every process of the machine shares and
+no clock change moves, for a caller that noted it when it started the process; the process
+start time from the OS is only good to about a second)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +82,8 @@ def run_window(options: WindowOptions) -> int:
         window.closed.connect(on_closed)
         if os.environ.get(STARTUP_REPORT_ENV):
             window.first_painted.connect(lambda: print(
-                f"window visible at {time.time():.6f} ({time.time() - started:.3f} s after "
-                f"process start); neurokit2 imported: "
+                f"window visible at {time.monotonic():.6f} ({time.monotonic() - started:.3f} s "
+                f"after process start); neurokit2 imported: "
                 f"{'yes' if 'neurokit2' in sys.modules else 'no'}", flush=True
             ))
         window.show()
@@ -105,11 +106,17 @@ async def _screenshot_and_quit(window: MainWindow, options: WindowOptions) -> No
 
 
 def _process_start() -> float:
-    """Wall time the process started (psutil), so start-up includes Python's own."""
+    """When the process started (psutil, so start-up includes Python's own), on the
+    ``time.monotonic()`` clock, s.
+
+    The OS tells the start in calendar time; it is moved onto the monotonic clock at once, so
+    a clock change while the window opens does not change the time reported.
+    """
     import psutil
 
     try:
-        return float(psutil.Process().create_time())
+        created = float(psutil.Process().create_time())
     except (psutil.Error, OSError):  # no access to our own process entry (sandboxes)
         logger.debug("process start time unavailable; using now", exc_info=True)
-        return time.time()
+        return time.monotonic()
+    return time.monotonic() - (time.time() - created)

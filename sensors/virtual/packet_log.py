@@ -4,9 +4,9 @@ Records
 -------
 Packet (one per virtual second)::
 
-    {"seq": 12, "virtual_time_s": 12.0, "wall_time_s": 1718000000.123,
-     "hex": "1640a003", "rr_raw": [928], "heart_rate_bpm": 64, "sensor_contact": true,
-     "delivered": true, "to": [":1.7"]}
+    {"seq": 12, "virtual_time_s": 12.0, "monotonic_s": 8231.402,
+     "wall_time_s": 1718000000.123, "hex": "1640a003", "rr_raw": [928], "heart_rate_bpm": 64,
+     "sensor_contact": true, "delivered": true, "to": [":1.7"]}
 
 ``to`` lists the notify sessions (unique bus names) that received it, one
 ``PropertiesChanged(Value)`` each, so two names mean the client saw the packet twice.
@@ -17,7 +17,11 @@ with H10 flags (contact not supported).
 
 Event::
 
-    {"event": "link_loss", "virtual_time_s": 12.4, "wall_time_s": ..., ...details}
+    {"event": "link_loss", "virtual_time_s": 12.4, "monotonic_s": ..., "wall_time_s": ...,
+     ...details}
+
+``monotonic_s`` (``time.monotonic()``) orders records and measures the time between them: no
+clock change moves it. ``wall_time_s`` (Unix time) is for reading the log beside other logs.
 
 Events and their details: ``start`` (address, strap_name, speed, device_path),
 ``connect`` (sessions re-armed, or at_start), ``disconnect`` (reason: local_disconnect,
@@ -81,6 +85,7 @@ class PacketLog:
         self._write({
             "seq": seq,
             "virtual_time_s": round(virtual_time_s, 6),
+            "monotonic_s": time.monotonic(),
             "wall_time_s": time.time(),
             "hex": data.hex(),
             "rr_raw": list(rr_raw),
@@ -95,6 +100,7 @@ class PacketLog:
         self._write({
             "event": name,
             "virtual_time_s": round(virtual_time_s, 6),
+            "monotonic_s": time.monotonic(),
             "wall_time_s": time.time(),
             **details,
         })

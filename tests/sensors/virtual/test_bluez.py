@@ -185,7 +185,7 @@ def test_link_loss_fires_disconnected_callback_and_reconnects(
     assert loss["was_connected"] is True
     # packets built between the loss and the new subscription were dropped
     dropped = [p for p in virtual_strap.packets(delivered=False)
-               if p["wall_time_s"] > loss["wall_time_s"]]
+               if p["monotonic_s"] > loss["monotonic_s"]]
     assert dropped
 
 
