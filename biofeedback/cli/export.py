@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("Give either a SESSION_ID or --study NAME (not both).")
     if args.study is not None and args.format != "bids":
         raise UsageError("A study is exported as one BIDS dataset: use --format bids.")
-    with SessionStore.open(args.data_dir) as store:
+    with SessionStore.open_for_reading(args.data_dir) as store:
         if args.study is not None:
             paths = [export_study(store, args.study, args.out)]
         else:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import ModuleType
 
 from biofeedback.cli.log import LOG_LEVEL_ENV, LOG_LEVELS, configure_logging, resolve_log_level
 from biofeedback.core.errors import BiofeedbackError
+from biofeedback.store.faults import store_error
+from biofeedback.store.paths import database_path
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 141
     except OSError as exc:
-        print(f"biofeedback {args.command}: error: {exc}", file=sys.stderr)
+        print(f"biofeedback {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:  # the store translates its own; this is a safety net
+        logger.debug("SQLite error in %r", args.command, exc_info=exc)
+        error = store_error(exc, database_path(getattr(args, "data_dir", None)), "use")
+        print(f"biofeedback {args.command}: error: {error}", file=sys.stderr)
         return 1
     except Exception as exc:  # last resort: still no traceback for the user
         logger.debug("internal error in %r", args.command, exc_info=exc)
@@ -115,3 +125,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def describe_os_error(exc: OSError) -> str:
+    """A sentence for a failed file operation: which file, what happened, what to do."""
+    name = exc.filename if exc.filename is not None else "a file"
+    if exc.errno == errno.ENOSPC:
+        folder = Path(exc.filename).parent if exc.filename is not None else "the output"
+        return (f"the disk holding {folder} is full: {name} was not written (nothing "
+                "half-written was left); free space on it and try again")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return (f"cannot write {name}: {exc.strerror} (a read-only disk, or no write "
+                "permission); choose another place")
+    return f"{name}: {exc.strerror or exc}" if exc.filename is not None else str(exc)

@@ -21,7 +21,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Print the session list, newest first."""
-    with SessionStore.open(args.data_dir) as store:
+    with SessionStore.open_for_reading(args.data_dir) as store:
         rows = store.list_sessions(args.participant)
     if args.json:
         print(json.dumps({"sessions": [r.to_dict() for r in rows]}, indent=2))
@@ -36,5 +36,6 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"{r.id:>5}  {(r.participant_id or '-'):<12} {r.source:<7} {r.started_utc[:19]:<20} "
             f"{format_clock(r.duration_s):>9} {r.n_beats:>7}  {r.status}"
+            + (f" ({r.end_reason})" if r.end_reason else "")
         )
     return 0

@@ -124,7 +124,7 @@ def run_enrol(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     """Print a study: conditions, orders, participants and their orders."""
-    with SessionStore.open(args.data_dir) as store:
+    with SessionStore.open_for_reading(args.data_dir) as store:
         study = get_study(store, args.name)
     if args.json:
         print(json.dumps({"study": study_to_dict(study)}, indent=2))

@@ -54,7 +54,7 @@ def compare(
     The exclusion threshold is the study's (``study create --exclusion-threshold``) unless
     ``window`` sets one.
     """
-    with SessionStore.open(data_dir) as store:
+    with SessionStore.open_for_reading(data_dir) as store:
         sessions, skipped = select_sessions(store, study=study, participants=participants)
         threshold = 5.0
         if study is not None:

@@ -214,7 +214,7 @@ def _session_windows(
 ) -> dict[str, list[dict[str, Any]]]:
     from biofeedback.analysis.windows import binned_trajectory, phase_windows
 
-    with SessionStore(Path(database)) as store:
+    with SessionStore.for_reading(Path(database)) as store:
         recording = store.load_recording(session_id)
     return {
         "windows": [w.to_dict() for w in phase_windows(recording, window_settings,

@@ -395,7 +395,7 @@ def session_report(
     from biofeedback.analysis.windows import binned_trajectory
     from biofeedback.store.database import SessionStore
 
-    with SessionStore.open(data_dir) as store:
+    with SessionStore.open_for_reading(data_dir) as store:
         info = store.session_info(session_id)
         recording = store.load_recording(session_id)
     if recording.n_beats == 0:
@@ -799,11 +799,11 @@ def study_report(
     from biofeedback.store.database import SessionStore
     from biofeedback.store.studies import get_study
 
-    with SessionStore.open(data_dir) as store:
+    with SessionStore.open_for_reading(data_dir) as store:
         stored_study = get_study(store, study)
     result, rows = compare(data_dir, study=study, workers=workers, progress=progress)
     recorded: list[dict[str, Any]] = []
-    with SessionStore.open(data_dir) as store:
+    with SessionStore.open_for_reading(data_dir) as store:
         for sid in result["settings"]["sessions"]:
             versions = store.session_info(sid).versions
             if versions not in recorded:

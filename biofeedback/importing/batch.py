@@ -21,7 +21,13 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 
-from biofeedback.core.errors import InputFileError, StoreError
+from biofeedback.core.errors import (
+    DiskFullError,
+    InputFileError,
+    ReadOnlyStoreError,
+    StoreBusyError,
+    StoreError,
+)
 from biofeedback.live.artifacts import ArtifactSettings
 from biofeedback.store.database import SessionStore
 from biofeedback.store.participants import validate_participant_id
@@ -175,6 +181,14 @@ def _one(store: SessionStore, candidate: Candidate, pattern: re.Pattern[str] | N
                            sampling_rate_hz=sampling_rate_hz, participant_id=who,
                            protocol_id=protocol_id, artifact_settings=artifact_settings,
                            shown_as=candidate.shown)
+    except (DiskFullError, ReadOnlyStoreError, StoreBusyError) as exc:
+        # The store, not the file, failed: every file after it would fail the same way.
+        kept = len(summary.imported)
+        raise type(exc)(
+            f"{exc}. {candidate.shown} was not imported (nothing of it was stored)"
+            + (f"; the {kept} recording{'s' if kept != 1 else ''} imported before it "
+               "are kept" if kept else "")
+            + "; import it and the files after it again") from exc
     except (InputFileError, StoreError, ParticipantNameError) as exc:
         pending.append((candidate, refusal_reason(exc)))
         return

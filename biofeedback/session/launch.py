@@ -658,7 +658,7 @@ def load_replay_target(target: str, data_dir: str | Path | None) -> Recording:
     if target.isdigit():
         from biofeedback.store.database import SessionStore
 
-        with SessionStore.open(data_dir) as store:
+        with SessionStore.open_for_reading(data_dir) as store:
             return store.load_recording(int(target))
     raise SourceSpecError(f"{target!r} is neither a session id nor an existing file")
 

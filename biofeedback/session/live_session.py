@@ -13,9 +13,10 @@ import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import Any, TypeVar
 
 from biofeedback.core.clock import SYSTEM_CLOCK, SessionClock
+from biofeedback.core.errors import StoreError
 from biofeedback.core.source import HeartRateSource
 from biofeedback.core.types import (
     ArtifactClass,
@@ -38,6 +39,8 @@ from biofeedback.live.indices import LiveHrvSettings, LiveIndices
 from biofeedback.live.nk_worker import NeuroKitResult, NeuroKitWorker
 from biofeedback.live.processor import LiveProcessor
 from biofeedback.store.database import SessionStore
+
+_T = TypeVar("_T")
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +169,9 @@ class LiveSession:
         """Called with the session's end time (s) as it closes (e.g. a protocol runner ends
         its phase there)."""
         self._phase_rows: dict[int, int] = {}
+        self.store_error: StoreError | None = None
+        """Why recording stopped when a write to the store failed (a full disk...): the store
+        has closed the session then, and nothing more is written to it."""
 
     def _new_processor(self) -> LiveProcessor:
         # One worker process per session, shared by the processors a replay seek creates.
@@ -219,8 +225,10 @@ class LiveSession:
         self._ensure_session()
         self._phase_handles.append(span)
         handle = len(self._phase_handles) - 1
-        if self.store is not None and self.session_id is not None:
-            self._phase_rows[handle] = self.store.start_phase(self.session_id, span)
+        if self._recording:
+            row = self._write(lambda store, sid: store.start_phase(sid, span))
+            if row is not None:
+                self._phase_rows[handle] = row
         return handle
 
     def end_phase(self, handle: int, end_s: float) -> None:
@@ -231,21 +239,43 @@ class LiveSession:
             span.category,
         )
         row = self._phase_rows.pop(handle, None)
-        if self.store is not None and row is not None:
-            self.store.end_phase(row, end_s)
+        if self._recording and row is not None:
+            self._write(lambda store, _: store.end_phase(row, end_s))
 
     @property
     def phases(self) -> list[PhaseSpan]:
         """Phases recorded so far (an open phase ends where it started)."""
         return list(self._phase_handles)
 
-    def _record_marker(self, marker: Marker) -> None:
-        if self.store is not None:
+    def _record_marker(self, marker: Marker, *, publish: bool = True) -> None:
+        if self.store is not None and self.store_error is None:
             if self.session_id is None:
                 self._early_markers.append(marker)
             else:
-                self.store.add_marker(self.session_id, marker)
-        self._publish(marker)
+                self._write(lambda store, sid: store.add_marker(sid, marker))
+        if publish:
+            self._publish(marker)
+
+    @property
+    def _recording(self) -> bool:
+        """Whether beats and events still go to the store."""
+        return self.store is not None and self.session_id is not None and \
+            self.store_error is None
+
+    def _write(self, write: Callable[[SessionStore, int], _T]) -> _T | None:
+        """Run one store write; on failure close the session as the store can and stop.
+
+        The error is re-raised to the caller now and by :meth:`run` when it returns, and no
+        later write is tried, so a full disk gives one sentence, not a cascade.
+        """
+        assert self.store is not None and self.session_id is not None
+        try:
+            return write(self.store, self.session_id)
+        except StoreError as exc:
+            if self.store_error is None:
+                self.store_error = self.store.abandon_recording(self.session_id, exc)
+                self._stop.set()
+            raise self.store_error from exc
 
     # -- running ---------------------------------------------------------------------------
 
@@ -289,12 +319,15 @@ class LiveSession:
             failed = (
                 (consumer.done() and not consumer.cancelled() and consumer.exception() is not None)
                 or self.stats.final_state == SourceState.FAILED
+                or self.store_error is not None
             )
             # A session cut short by an error is not a complete recording.
             self._finish("interrupted" if failed else "complete", end_s)
         error = consumer.exception() if consumer.done() and not consumer.cancelled() else None
         if error is not None:
             raise error
+        if self.store_error is not None:  # a write outside the consumer failed (a marker)
+            raise self.store_error
         return self.stats
 
     def _ensure_session(self) -> None:
@@ -311,9 +344,9 @@ class LiveSession:
             versions=software_versions(),
             started_utc=self.clock.wall_utc_iso(),
         )
-        for marker in self._early_markers:
-            self.store.add_marker(self.session_id, marker)
-        self._early_markers.clear()
+        early, self._early_markers = self._early_markers, []
+        for marker in early:
+            self._record_marker(marker, publish=False)
 
     async def _consume(self, duration_s: float | None) -> None:
         async for event in self.source:
@@ -347,16 +380,12 @@ class LiveSession:
         update = self.processor.process_batch(batch)
         classified = update.beats
         now_wall = self.clock.monotonic_s()
-        if self.store is not None and self.session_id is not None:
+        if self._recording:
             commit = now_wall - self._last_commit >= self._commit_interval_s
-            self.store.append_notification(
-                self.session_id,
-                self._next_notification,
-                batch,
-                classified,
-                self._pending_gaps,
+            self._write(lambda store, sid: store.append_notification(
+                sid, self._next_notification, batch, classified, self._pending_gaps,
                 commit=commit,
-            )
+            ))
             if commit:
                 self._last_commit = now_wall
         self._pending_gaps = []
@@ -396,9 +425,9 @@ class LiveSession:
     def _on_gap(self, gap: Gap) -> None:
         classified = self.processor.process_gap(gap)
         self._count(classified)
-        if self.store is not None and self.session_id is not None:
+        if self._recording:
             # Written with the next notification, in the same transaction as its beats.
-            self.store.write_classes(self.session_id, classified)
+            self._write(lambda store, sid: store.write_classes(sid, classified))
             self._pending_gaps.append(gap)
         self.stats.n_gaps += 1
         self.stats.gap_s += gap.duration_s
@@ -409,8 +438,8 @@ class LiveSession:
         # recording, the decided classes are stored and the jump is a gap.
         finished = self.processor.finish()
         self._count(finished)
-        if self.store is not None and self.session_id is not None:
-            self.store.write_classes(self.session_id, finished)
+        if self._recording:
+            self._write(lambda store, sid: store.write_classes(sid, finished))
             last = self.stats.last_beat_s
             if last is not None and seek.t_s > last:
                 self._pending_gaps.append(Gap(last, seek.t_s, GapReason.SOURCE))
@@ -418,19 +447,24 @@ class LiveSession:
         self._publish(seek)
 
     def _on_connected(self, connected: Connected) -> None:
-        if (
-            connected.address is not None
-            and self.store is not None
-            and self.session_id is not None
-        ):
+        if connected.address is not None and self._recording:
             # (Re)connected to a strap: keep what it reports (battery, firmware) current.
-            self.store.update_session(self.session_id, device_info=dict(connected.device_info))
+            self._write(lambda store, sid: store.update_session(
+                sid, device_info=dict(connected.device_info)))
         self._publish(connected)
 
     def _on_status(self, status: StatusChange) -> None:
         self.stats.final_state = status.state
         self.stats.final_message = status.message
         self._publish(status)
+
+    def _close_stored(self, store: SessionStore, session_id: int,
+                      remaining: list[ClassifiedBeat], status: str) -> None:
+        store.commit(session_id)
+        for gap in self._pending_gaps:
+            store.add_gap(session_id, gap)
+        store.write_classes(session_id, remaining)
+        store.finish_session(session_id, status)
 
     def _count(self, classified: tuple[ClassifiedBeat, ...] | list[ClassifiedBeat]) -> None:
         artifacts = self.stats.artifacts
@@ -452,11 +486,10 @@ class LiveSession:
         self.processor.refresh_spectral_if_due()
         if self._worker is not None:
             self._worker.close()
-        if self.store is not None and self.session_id is not None:
-            self.store.commit()
-            for gap in self._pending_gaps:
-                self.store.add_gap(self.session_id, gap)
-            self.store.write_classes(self.session_id, remaining)
-            self.store.finish_session(self.session_id, status)
+        if self._recording:
+            try:
+                self._write(lambda store, sid: self._close_stored(store, sid, remaining, status))
+            except StoreError as exc:
+                error = error or exc
         if error is not None:
             raise error

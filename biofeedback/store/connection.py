@@ -42,7 +42,10 @@ reason (a session close writes a handful of 4 KiB pages to the WAL)."""
 def check_database_file(path: Path) -> None:
     """Refuse a file that is not an SQLite database, or is shorter than its header says.
 
-    Read with plain file I/O, so nothing is written to a foreign or damaged file.
+    Read with plain file I/O, so nothing is written to a foreign or damaged file. A database
+    whose write-ahead log holds frames may rightly be shorter than its header says (a
+    checkpoint that could not grow the file on a full disk): SQLite reads those pages from
+    the log, so only the first 16 bytes are checked then.
 
     Raises
     ------
@@ -67,9 +70,12 @@ def check_database_file(path: Path) -> None:
     pages = int.from_bytes(header[28:32], "big")
     change_counter = int.from_bytes(header[24:28], "big")
     valid_for = int.from_bytes(header[92:96], "big")
+    wal = path.with_name(path.name + "-wal")
+    wal_has_frames = wal.exists() and wal.stat().st_size > 32  # more than the WAL header
     # The header's page count is trusted only when it was written with the last change
     # (https://www.sqlite.org/fileformat2.html#in_header_database_size).
-    if pages and valid_for == change_counter and size < pages * page_size:
+    if (pages and valid_for == change_counter and size < pages * page_size
+            and not wal_has_frames):
         raise DamagedStoreError(
             f"{path} is damaged: it is cut short ({size:,} bytes of the {pages * page_size:,} "
             "its header gives); it was left as it is: run 'biofeedback check --repair --out "
@@ -115,7 +121,17 @@ def prepare_private_file(path: Path) -> None:
     except OSError as exc:
         raise _os_error(exc, folder, "create the data folder") from exc
     _make_private(folder, 0o700)
+    # access(2) reports a read-only file system (EROFS) even to root, unlike the mode bits.
+    if not os.access(folder, os.W_OK):
+        raise ReadOnlyStoreError(
+            f"the data folder {folder} is read-only (a read-only disk, or no write permission): "
+            "reading still works, but recording or importing needs a writable data folder "
+            "(--data-dir)")
     if path.exists():
+        if not os.access(path, os.W_OK):
+            raise ReadOnlyStoreError(
+                f"the session database {path} is read-only (no write permission on the file): "
+                "reading still works, but recording or importing needs write access to it")
         _make_private(path, 0o600)
         return
     try:
@@ -240,7 +256,13 @@ def keep_space_reserve(folder: Path) -> None:
         fd = os.open(reserve, os.O_CREAT | os.O_WRONLY, 0o600)
         try:
             # Real bytes, not a sparse file: a hole would give nothing back when deleted.
-            os.write(fd, b"\0" * SPACE_RESERVE_BYTES)
+            block = b"\0" * SPACE_RESERVE_BYTES
+            written = 0
+            while written < SPACE_RESERVE_BYTES:
+                n = os.write(fd, block[written:])
+                if n <= 0:
+                    raise OSError(errno.ENOSPC, "short write")
+                written += n
             os.fsync(fd)
         finally:
             os.close(fd)

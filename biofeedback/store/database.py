@@ -117,6 +117,7 @@ class SessionStore:
         self.path = Path(path)
         self.read_only = read_only
         self._presumed_interrupted: dict[int, str] = {}
+        self._abandoned: set[int] = set()
         if read_only:
             self._conn = connect_read_only(self.path)
         else:
@@ -143,11 +144,16 @@ class SessionStore:
         Reading commands use this: on a full disk or a read-only folder they still list,
         analyse and export what is stored.
         """
+        return cls.for_reading(database_path(data_dir))
+
+    @classmethod
+    def for_reading(cls, path: str | os.PathLike[str]) -> SessionStore:
+        """Open the database file ``path`` to read it, read-only when it cannot be written."""
         try:
-            return cls.open(data_dir)
+            return cls(path)
         except (DiskFullError, ReadOnlyStoreError, StoreBusyError) as exc:
             logger.info("opening the session database read-only: %s", exc)
-            return cls.open(data_dir, read_only=True)
+            return cls(path, read_only=True)
 
     def close(self) -> None:
         """Close the connection."""
@@ -406,7 +412,7 @@ class SessionStore:
         except BaseException as exc:  # broad on purpose: roll back on any exit, then re-raise
             self._rollback()
             if isinstance(exc, sqlite3.Error):
-                raise self._recording_failed(session_id, exc) from exc
+                raise self.abandon_recording(session_id, exc) from exc
             raise
 
     def commit(self, session_id: int | None = None) -> None:
@@ -425,17 +431,40 @@ class SessionStore:
             self._rollback()
             if session_id is None:
                 raise store_error(exc, self.path, "write to") from exc
-            raise self._recording_failed(session_id, exc) from exc
+            raise self.abandon_recording(session_id, exc) from exc
 
-    def _recording_failed(self, session_id: int, exc: sqlite3.Error) -> StoreError:
-        """Close a recording whose write failed and say what was kept.
+    def abandon_recording(self, session_id: int, exc: BaseException) -> StoreError:
+        """Close a recording whose write failed, and say what was kept.
 
         On a full disk the space reserve is given up so that the session can be closed as
         ``interrupted`` with its reason; if even that fails, the next store opened for
         writing marks it (its writer is gone by then).
+
+        Parameters
+        ----------
+        session_id : int
+            The session being recorded.
+        exc : BaseException
+            What the failed write raised (an ``sqlite3.Error`` or a :class:`StoreError`).
+
+        Returns
+        -------
+        StoreError
+            The error to show: e.g. "the disk holding DIR is full: session 3 was saved up to
+            12:34:56 (1,582 beats) and closed as interrupted; free space on it and start a
+            new recording".
         """
-        error = store_error(exc, self.path, "write to")
-        full = is_disk_full(exc)
+        self._rollback()
+        if session_id in self._abandoned and isinstance(exc, StoreError):
+            return exc  # closed already, and this is the sentence that said so
+        self._abandoned.add(session_id)
+        if isinstance(exc, StoreError):
+            error = exc
+        elif isinstance(exc, sqlite3.Error):
+            error = store_error(exc, self.path, "write to")
+        else:
+            error = StoreError(f"cannot write to {self.path}: {exc}")
+        full = is_disk_full(exc) or is_disk_full(exc.__cause__ or exc)
         if full:
             release_space_reserve(self.path.parent)
         closed = True

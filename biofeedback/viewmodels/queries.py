@@ -43,7 +43,7 @@ def list_sessions(data_dir: Path) -> list[SessionSummary]:
     """
     if not database_path(data_dir).exists():
         return []  # browsing must not create a database
-    with SessionStore.open(data_dir) as store:
+    with SessionStore.open_for_reading(data_dir) as store:
         return store.list_sessions()
 
 
@@ -83,7 +83,7 @@ def load_choices(data_dir: Path) -> ComparisonChoices:
         return ComparisonChoices([], [])
     from biofeedback.store.studies import list_studies
 
-    with SessionStore.open(data_dir) as store:
+    with SessionStore.open_for_reading(data_dir) as store:
         studies = sorted((s.name, len(s.participants)) for s in list_studies(store))
         counts: dict[str, int] = {}
         for session in store.list_sessions():
@@ -136,7 +136,7 @@ def load_study_names(data_dir: Path) -> list[str]:
 
     if not database_path(data_dir).exists():
         return []  # do not create a database just by opening the window
-    with SessionStore.open(data_dir) as store:
+    with SessionStore.open_for_reading(data_dir) as store:
         return [study.name for study in list_studies(store)]
 
 
@@ -147,7 +147,7 @@ def load_study_plan(data_dir: Path, study_name: str, participant_id: str) -> Stu
     Raises a :class:`BiofeedbackError` (no such study...) with a sentence."""
     from protocols.library import get_protocol
 
-    with SessionStore.open(data_dir) as store:
+    with SessionStore.open_for_reading(data_dir) as store:
         plan = studies.study_plan(store, study_name, participant_id)
     problem = None if plan.problem is None else _sentence(plan.problem)
     if problem is None and plan.next_condition is not None:
