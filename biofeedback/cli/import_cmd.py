@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
     _check_column(args)
     progress = ProgressPrinter(sys.stderr, args.progress_json)
-    with SessionStore.open(args.data_dir) as store:
+    with SessionStore.open(args.data_dir, verify=True) as store:
         try:
             summary = import_paths(
                 store, args.paths,

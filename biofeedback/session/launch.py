@@ -392,7 +392,7 @@ def prepare_session(
         problem = validate_participant_id(request.participant_id)
         if problem is not None:
             raise StoreError(problem)
-    store = SessionStore.open(data_dir) if (record or request.study) else None
+    store = SessionStore.open(data_dir, verify=record) if (record or request.study) else None
     try:
         protocol, placement = _resolve(store, request)
         replayed = load_replay_target(request.source_target, data_dir) if kind == "replay" \

@@ -158,8 +158,10 @@ def _check_version(conn: sqlite3.Connection, path: Path, *, writable: bool) -> i
     return version
 
 
-def connect_writable(path: Path) -> sqlite3.Connection:
+def connect_writable(path: Path, *, verify: bool = False) -> sqlite3.Connection:
     """Open (creating when missing) and migrate the database for reading and writing.
+
+    ``verify`` runs ``PRAGMA quick_check`` first, refusing a damaged file before a write.
 
     Raises
     ------
@@ -175,6 +177,8 @@ def connect_writable(path: Path) -> sqlite3.Connection:
         raise store_error(exc, path, "open") from exc
     try:
         version = _check_version(conn, path, writable=True)
+        if verify:
+            _quick_check(conn, path)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")
         # WAL + NORMAL survives a process crash (kill -9) with every committed notification;
@@ -229,6 +233,14 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def _quick_check(conn: sqlite3.Connection, path: Path) -> None:
+    problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+    if problems != ["ok"]:
+        raise DamagedStoreError(
+            f"{path} is damaged ({'; '.join(problems)}); it was left as it is: run "
+            "'biofeedback check --repair --out NEW_FILE' to salvage what it holds")
 
 
 def _probe(uri: str) -> sqlite3.Connection | sqlite3.Error:

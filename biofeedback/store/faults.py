@@ -8,6 +8,7 @@ must never see ``OperationalError: database or disk is full``.
 from __future__ import annotations
 
 import functools
+import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -48,6 +49,14 @@ def is_disk_full(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno == 28  # ENOSPC
 
 
+def _nearly_full(folder: Path) -> bool:
+    """Whether the disk holding ``folder`` has less room than SQLite needs to go on."""
+    try:
+        return shutil.disk_usage(folder).free < 64 * 1024
+    except OSError:
+        return False
+
+
 def store_error(exc: sqlite3.Error, path: Path, doing: str) -> StoreError:
     """The :class:`StoreError` subclass, with its sentence, for an SQLite failure.
 
@@ -69,6 +78,9 @@ def store_error(exc: sqlite3.Error, path: Path, doing: str) -> StoreError:
     """
     code = primary_code(exc)
     folder = path.parent
+    if code == SQLITE_IOERR and _nearly_full(folder):
+        # A full disk met while growing the -shm or -wal file is reported as an I/O error.
+        code = SQLITE_FULL
     if code == SQLITE_FULL:
         return DiskFullError(
             f"the disk holding {folder} is full: cannot {doing} {path.name}; free space on it "

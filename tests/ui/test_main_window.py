@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -454,3 +455,31 @@ def test_the_lsl_switch_publishes_the_session_beats(window, qt_loop):
     values = qt_loop.run_until_complete(scenario())
     assert len(values) >= 20 and all(300.0 < v < 2000.0 for v in values)
     assert window.lsl_publisher is None  # closed with the session
+
+
+def test_a_full_disk_stops_the_session_and_says_what_was_saved(window, qt_loop, data_dir):
+    async def scenario() -> None:
+        window.start_session(SessionRequest(source="sim", speed=60.0, seed=4,
+                                            participant_id="p01"))
+        await wait_for(lambda: window.current is not None
+                       and window.current.session.session_id is not None, what="recording")
+        await asyncio.sleep(0.5)
+        store = window.current.session.store
+        # SQLite's own size limit: the database may not grow by one more page.
+        pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+        store._conn.execute(f"PRAGMA max_page_count = {pages}")
+        await wait_for(lambda: not window.running, 60.0, "the session to stop")
+
+    qt_loop.run_until_complete(scenario())
+    info = window.current_session_info()
+    assert re.fullmatch(
+        rf"the disk holding {re.escape(str(data_dir))} is full: session 1 was saved up to "
+        r"\d\d:\d\d:\d\d \([\d,]+ beats\) and closed as interrupted; free space on it and "
+        r"start a new recording", info["error"]), info
+    assert not info["running"]
+    assert "internal error" not in window.status.text().lower()
+    save_screenshot(window, "window_disk_full")
+    session, recording = stored(data_dir, 1)
+    assert (session.status, session.end_reason) == ("interrupted", "disk full")
+    beats = int(re.search(r"\(([\d,]+) beats\)", info["error"])[1].replace(",", ""))
+    assert recording.n_beats == beats > 0
