@@ -285,6 +285,10 @@ class MainWindow(QMainWindow):
             await prepared.run()
             self._on_finished(prepared)
         except BiofeedbackError as exc:
+            if prepared is not None:  # it ran and was stopped by the error (a full disk)
+                self.status.state = SourceState.FAILED
+                self.status.message = ""
+                self._refresh_status()
             self._show_error(str(exc))
         except asyncio.CancelledError:
             raise

@@ -38,6 +38,22 @@ def test_a_recording_leaves_a_private_folder_and_private_files(tmp_path: Path) -
     assert loose == {}
 
 
+def test_a_folder_and_database_made_loose_by_another_program_are_tightened(
+        tmp_path: Path) -> None:
+    from biofeedback.store import SessionStore
+
+    data = tmp_path / "data"
+    with SessionStore.open(data) as store:
+        store.create_session(source="sim")
+    data.chmod(0o755)
+    (data / "biofeedback.sqlite3").chmod(0o644)
+    with SessionStore.open(data) as store:
+        assert len(store.list_sessions()) == 1
+        assert mode(data) == 0o700
+        loose = {p.name: oct(mode(p)) for p in data.iterdir() if mode(p) & 0o077}
+        assert loose == {}
+
+
 def listening_sockets(pid: int) -> list[str]:
     """The listening TCP sockets and bound UDP sockets of process ``pid`` (Linux /proc)."""
     inodes = set()

@@ -477,7 +477,8 @@ def test_a_full_disk_stops_the_session_and_says_what_was_saved(window, qt_loop, 
         r"\d\d:\d\d:\d\d \([\d,]+ beats\) and closed as interrupted; free space on it and "
         r"start a new recording", info["error"]), info
     assert not info["running"]
-    assert "internal error" not in window.status.text().lower()
+    assert window.status_bar.currentMessage() == f"Error: {info['error']}"
+    assert info["status"].startswith("Stopped with an error · ")
     save_screenshot(window, "window_disk_full")
     session, recording = stored(data_dir, 1)
     assert (session.status, session.end_reason) == ("interrupted", "disk full")
