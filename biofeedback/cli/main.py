@@ -47,6 +47,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     if only != "app":
         from biofeedback.cli import (
             analyze,
+            check,
             compare,
             export,
             import_cmd,
@@ -63,6 +64,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         modules += [
             record, replay, analyze, compare, report, sessions, scan, protocols, study,
             simulate_study, import_cmd, export,
+            check,
         ]
     for module in modules:
         module.add_parser(commands)
