@@ -264,8 +264,16 @@ def open_readonly(path: Path) -> Iterator[sqlite3.Connection]:
     ------
     sqlite3.Connection
         On the file itself (``mode=ro&immutable=1``) when no -wal file lies beside it, else
-        on a private copy of the database and its WAL.
+        on a private copy of the database and its WAL (see :func:`open_pages`).
     """
+    with open_pages(path) as (conn, _file):
+        yield conn
+
+
+@contextlib.contextmanager
+def open_pages(path: Path) -> Iterator[tuple[sqlite3.Connection, Path]]:
+    """Like :func:`open_readonly`, also naming the file that holds the database's current
+    pages: ``path`` itself, or the private copy into which its WAL was checkpointed."""
     wal = path.with_name(path.name + "-wal")
     if not wal.exists():
         # No -wal: no connection has the database open, and everything committed is in the
@@ -277,7 +285,7 @@ def open_readonly(path: Path) -> Iterator[sqlite3.Connection]:
         except sqlite3.Error as exc:
             raise store_error(exc, path, "read") from exc
         try:
-            yield conn
+            yield conn, path
         finally:
             conn.close()
         return
@@ -288,8 +296,11 @@ def open_readonly(path: Path) -> Iterator[sqlite3.Connection]:
             conn = sqlite3.connect(copy, isolation_level=None)
         except sqlite3.Error as exc:
             raise store_error(exc, path, "read") from exc
+        with contextlib.suppress(sqlite3.Error):
+            # Into the copy only: its pages then hold what the WAL held.
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         try:
-            yield conn
+            yield conn, copy
         finally:
             conn.close()
 

@@ -4,7 +4,8 @@ A repair builds a new database with the current schema and copies every row it c
 table by table and session by session. Rows are read in ascending key ranges (rowid, or
 ``seq`` within a session for the ``(session_id, seq)`` tables), so a damaged page costs only
 the rows stored on it (https://www.sqlite.org/fileformat2.html, "B-tree Pages"). The damaged
-file is only ever read (:func:`~biofeedback.store.integrity.open_readonly`).
+file is only ever read (:func:`~biofeedback.store.integrity.open_pages`); rows on pages that
+no b-tree reaches any more are decoded from the file (:mod:`biofeedback.store.pages`).
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from biofeedback.store.integrity import (
     header_problem,
     is_unsalvageable,
     newer_sentence,
-    open_readonly,
+    open_pages,
 )
+from biofeedback.store.pages import PageFile
 
 _MAX_KEY: Final = 2**62
 _BATCH_ROWS: Final = 2048
@@ -175,7 +177,7 @@ def repair_database(path: str | os.PathLike[str], out: str | os.PathLike[str]) -
     os.close(fd)  # mkstemp creates it 0600; SQLite reuses the empty file
     temp = Path(temp_name)
     try:
-        with open_readonly(source) as src:
+        with open_pages(source) as (src, page_file):
             # Without it SQLite refuses a file shorter than its header says (a truncated
             # one) outright; the connection is read-only, so nothing can be written anyway.
             src.execute("PRAGMA writable_schema = ON")
@@ -184,7 +186,7 @@ def repair_database(path: str | os.PathLike[str], out: str | os.PathLike[str]) -
                 raise DamagedStoreError(newer_sentence(source, version))
             dest = sqlite3.connect(temp, isolation_level=None)
             try:
-                _build(src, dest, result)
+                _build(src, dest, result, page_file)
             finally:
                 dest.close()
         _publish(temp, target)
@@ -203,14 +205,15 @@ def _readable_version(conn: sqlite3.Connection) -> int | None:
         return None
 
 
-def _build(src: sqlite3.Connection, dest: sqlite3.Connection, result: RepairResult) -> None:
+def _build(src: sqlite3.Connection, dest: sqlite3.Connection, result: RepairResult,
+           page_file: Path) -> None:
     """Create the schema in ``dest`` and copy into it everything readable from ``src``."""
     # The new file is only named once complete and verified, so a crash half-way leaves a
     # temporary file, never a half database: syncing every commit would buy nothing.
     dest.execute("PRAGMA journal_mode=DELETE")
     dest.execute("PRAGMA synchronous=OFF")
     schema.migrate(dest)
-    copier = _Copier(src, dest, result)
+    copier = _Copier(src, dest, result, page_file)
     dest.execute("BEGIN")
     copier.copy_all()
     dest.execute("COMMIT")
@@ -369,8 +372,9 @@ convert (garbage text that is not UTF-8)."""
 
 # Tables copied, in the order their foreign keys need. Per-session tables are read per
 # session by (session_id, seq); the rest by rowid.
-_ROWID_TABLES: Final[tuple[str, ...]] = ("participants", "studies", "sessions", "gaps", "markers", "phases",
-                        "channels", "channel_chunks")
+_ROWID_TABLES: Final[tuple[str, ...]] = (
+    "participants", "studies", "sessions", "gaps", "markers", "phases", "channels",
+    "channel_chunks")
 _PER_SESSION_TABLES: Final[tuple[str, ...]] = ("notifications", "beats")
 
 
@@ -378,7 +382,7 @@ class _Copier:
     """Copies readable rows from a damaged database into a new one, counting per session."""
 
     def __init__(self, src: sqlite3.Connection, dest: sqlite3.Connection,
-                 result: RepairResult) -> None:
+                 result: RepairResult, page_file: Path) -> None:
         self.src = src
         self.dest = dest
         self.result = result
@@ -386,6 +390,9 @@ class _Copier:
         self.n_rr: dict[int, int] = {}
         """Beats each session's saved notifications announced (their ``n_rr`` sum)."""
         self.sessions_unreadable: list[Interval] = []
+        self.open_tail: set[tuple[str, int]] = set()
+        """(table, session) whose rows end in an unreadable page."""
+        self.page_file = page_file
         self.src_tables = self._source_tables()
 
     def _source_tables(self) -> dict[str, list[str]]:
@@ -436,20 +443,23 @@ class _Copier:
         for table in ("gaps", "markers", "phases", "channels"):
             for row in rows.get(table, []):
                 self.session(int(row[self.src_tables[table].index("session_id")]))
+        orphans = self._orphan_rows()
+        for found in orphans.values():
+            for row in found:
+                self.session(int(row[0]))
         self._add_placeholder_sessions()
         for sid in sorted(self.salvage):
             for table in _PER_SESSION_TABLES:
                 if table in self.src_tables:
                     self._copy_session_rows(table, sid)
-        for table, attribute in (("gaps", "gaps"), ("markers", "markers"),
-                                 ("phases", "phases")):
-            saved = self._insert(table, rows.get(table, []))
-            for row in saved:
-                record = self.session(int(row[self.src_tables[table].index("session_id")]))
-                setattr(record, attribute, getattr(record, attribute) + 1)
+        for table, found in orphans.items():
+            self._insert_orphans(table, found)
+        for table in ("gaps", "markers", "phases"):
+            self._insert(table, rows.get(table, []))
         channels = self._insert("channels", rows.get("channels", []))
         if "channel_chunks" in self.src_tables:
             self._copy_chunks({int(r[0]) for r in channels})
+        self._count_saved()
         self._mark_lost_sessions()
         self.result.sessions = [self.salvage[sid] for sid in sorted(self.salvage)]
 
@@ -482,24 +492,84 @@ class _Copier:
                              where=("session_id = ?", (session_id,)))
         insert = (f"INSERT INTO {table} (session_id, {', '.join(key_cols)}) VALUES "
                   f"(?, {', '.join('?' * len(key_cols))})")
-        record = self.session(session_id)
         unreadable: list[Interval] = []
         for batch in scan_tolerant(fetch, unreadable):
-            saved = self._insert_rows(insert, [(session_id, *row[1:]) for row in batch])
-            if table == "beats":
-                record.beats_saved += len(saved)
-                if saved:
-                    record.beats_expected = max(record.beats_expected, int(saved[-1][0]) + 1)
-            else:
-                record.notifications += len(saved)
-                if "n_rr" in key_cols:
-                    at = key_cols.index("n_rr") + 1
-                    self.n_rr[session_id] = self.n_rr.get(session_id, 0) + sum(
-                        int(row[at]) for row in saved)
-        if table == "beats":
-            record.beats_expected = max(record.beats_expected, self.n_rr.get(session_id, 0))
-        for interval in unreadable:
-            record.unreadable.append(f"{table} seq {_interval_words(interval)}")
+            self._insert_rows(insert, [(session_id, *row[1:]) for row in batch])
+        if unreadable and unreadable[-1][1] is None:
+            self.open_tail.add((table, session_id))
+
+    def _orphan_rows(self) -> dict[str, list[Row]]:
+        """Rows of the per-session tables decoded from the file's pages themselves, to find
+        those no query reaches any more (below or on the path to a lost interior page)."""
+        pages = PageFile(self.page_file)
+        # Every page but the freed ones: rows SQL has already read are skipped on insertion.
+        candidates = set(range(1, pages.n_pages + 1)) - pages.freelist()
+        shapes = {table: self._column_shapes(table) for table in _PER_SESSION_TABLES
+                  if table in self.src_tables}
+        found: dict[str, list[Row]] = {table: [] for table in shapes}
+        try:
+            for record in pages.index_records(candidates):
+                for table, shape in shapes.items():
+                    if _fits(record, shape):
+                        found[table].append(tuple(record))
+                        break
+        finally:
+            pages.close()
+        return found
+
+    def _column_shapes(self, table: str) -> list[tuple[str, bool]]:
+        """(declared type, NOT NULL) of each column, in the order a record stores them."""
+        info = self.src.execute(f"PRAGMA table_info({table})").fetchall()
+        return [(str(r[2]).upper(), bool(r[3]) or bool(r[5])) for r in info]
+
+    def _insert_orphans(self, table: str, rows: list[Row]) -> None:
+        names = [r[1] for r in self.src.execute(f"PRAGMA table_info({table})")]
+        cols = self.src_tables[table]
+        at = [names.index(c) for c in cols]
+        self.dest.executemany(
+            f"INSERT OR IGNORE INTO {table} ({', '.join(cols)}) VALUES "
+            f"({', '.join('?' * len(cols))})", [tuple(row[i] for i in at) for row in rows])
+
+    def _count_saved(self) -> None:
+        """Each session's counts, and what of it is missing, from the new file."""
+        for record in self.salvage.values():
+            sid = record.id
+            seqs = [int(r[0]) for r in self.dest.execute(
+                "SELECT seq FROM beats WHERE session_id = ? ORDER BY seq", (sid,))]
+            notes = [int(r[0]) for r in self.dest.execute(
+                "SELECT seq FROM notifications WHERE session_id = ? ORDER BY seq", (sid,))]
+            (n_rr,) = self.dest.execute(
+                "SELECT COALESCE(SUM(n_rr), 0) FROM notifications WHERE session_id = ?",
+                (sid,)).fetchone()
+            record.beats_saved, record.notifications = len(seqs), len(notes)
+            record.beats_expected = max(int(n_rr), seqs[-1] + 1 if seqs else 0)
+            for table, present, end in (("beats", seqs, record.beats_expected),
+                                        ("notifications", notes, notes[-1] + 1 if notes else 0)):
+                for start, stop in _missing(present, end):
+                    record.unreadable.append(f"{table} seq {_interval_words((start, stop))}")
+            for table in _PER_SESSION_TABLES:
+                if (table, sid) in self.open_tail:
+                    self._note_tail(record, table, seqs if table == "beats" else notes)
+            for table, attribute in (("gaps", "gaps"), ("markers", "markers"),
+                                     ("phases", "phases")):
+                (count,) = self.dest.execute(
+                    f"SELECT COUNT(*) FROM {table} WHERE session_id = ?", (sid,)).fetchone()
+                setattr(record, attribute, int(count))
+
+    def _note_tail(self, record: SessionSalvage, table: str, present: list[int]) -> None:
+        """After an unreadable end of a session's rows, whether rows may be missing there:
+        a finished session's duration is the time of its last beat."""
+        if table == "beats" and record.metadata_saved:
+            row = self.dest.execute(
+                "SELECT s.duration_s, (SELECT MAX(time_s) FROM beats b WHERE b.session_id = s.id)"
+                " FROM sessions s WHERE s.id = ?", (record.id,)).fetchone()
+            if row is not None and row[0] is not None and row[1] == row[0]:
+                return
+        elif table == "notifications":
+            return  # a lost last notification shows as beats missing at the end
+        after = max(present[-1] + 1 if present else 0, record.beats_expected)
+        record.unreadable.append(f"{table} from seq {after} on, if there were any (the end of "
+                                 "the session is unreadable)")
 
     def _copy_study_participants(self, study_ids: set[int]) -> None:
         cols = self.src_tables.get("study_participants")
@@ -640,6 +710,38 @@ def _keyed_fetch(conn: sqlite3.Connection, columns: str, table: str, key: str,
         return conn.execute(before if backwards else after, (*params, first, limit)).fetchall()
 
     return fetch
+
+
+def _fits(record: list[Any], shape: list[tuple[str, bool]]) -> bool:
+    """Whether a decoded record has the columns of a table: their number, and each value of
+    its declared type (REAL accepts integers: SQLite stores whole REAL values as integers)."""
+    if len(record) != len(shape):
+        return False
+    for value, (declared, not_null) in zip(record, shape, strict=True):
+        if value is None:
+            if not_null:
+                return False
+        elif declared == "INTEGER":
+            if not isinstance(value, int):
+                return False
+        elif declared == "REAL":
+            if not isinstance(value, int | float):
+                return False
+        elif declared == "TEXT" and not isinstance(value, str):
+            return False
+    return True
+
+
+def _missing(present: list[int], end: int) -> list[tuple[int, int]]:
+    """The ranges ``[start, stop)`` of ``range(end)`` absent from the sorted ``present``."""
+    gaps, expected = [], 0
+    for key in present:
+        if key > expected:
+            gaps.append((expected, key))
+        expected = max(expected, key + 1)
+    if end > expected:
+        gaps.append((expected, end))
+    return gaps
 
 
 def _interval_words(interval: Interval) -> str:
