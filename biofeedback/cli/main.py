@@ -52,6 +52,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     if only != "app":
         from biofeedback.cli import (
             analyze,
+            check,
             compare,
             export,
             import_cmd,
@@ -68,6 +69,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         modules += [
             record, replay, analyze, compare, report, sessions, scan, protocols, study,
             simulate_study, import_cmd, export,
+            check,
         ]
     for module in modules:
         module.add_parser(commands)
