@@ -7,6 +7,7 @@ import subprocess
 
 from damage import fingerprint, keys_by_page, overwrite_page, record_sessions
 
+from biofeedback.store import schema
 from biofeedback.store.database import SessionStore
 from conftest import PYTHON, cli_env
 
@@ -22,7 +23,8 @@ def test_check_and_repair_of_a_damaged_data_folder(data_dir, tmp_path):
     db = data_dir / "biofeedback.sqlite3"
     done = check(data_dir)
     assert (done.returncode, done.stderr) == (0, "")
-    assert done.stdout == f"ok: {db} (schema version 3): 4 sessions, 2,400 beats\n"
+    assert done.stdout == (f"ok: {db} (schema version {schema.SCHEMA_VERSION}): 4 sessions, "
+                           "2,400 beats\n")
 
     page, lost = next((p, k) for p, k in sorted(keys_by_page(db, "beats").items())
                       if k and {s for s, _ in k} == {2} and k[0][1] > 100)

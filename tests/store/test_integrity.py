@@ -12,6 +12,7 @@ import pytest
 from damage import fingerprint, keys_by_page, overwrite_page, record_sessions, root_page
 
 from biofeedback.core.errors import DamagedStoreError, StoreError
+from biofeedback.store import schema
 from biofeedback.store.database import SessionStore
 from biofeedback.store.integrity import check_database
 from biofeedback.store.salvage import repair_database
@@ -51,8 +52,8 @@ def test_a_sound_database_is_ok_with_its_counts_and_nothing_is_created(db):
     before = fingerprint(db)
     result = check_database(db)
     assert result.ok and result.problems == ()
-    assert (result.sessions, result.beats, result.schema_version) == (N_SESSIONS,
-                                                                       N_SESSIONS * BEATS, 3)
+    assert (result.sessions, result.beats, result.schema_version) == (
+        N_SESSIONS, N_SESSIONS * BEATS, schema.SCHEMA_VERSION)
     assert fingerprint(db) == before
     assert sorted(p.name for p in db.parent.iterdir()) == [db.name]  # no -wal, no -shm
 
@@ -178,7 +179,8 @@ def test_a_newer_schema_is_refused_and_untouched(db, tmp_path):
     before = fingerprint(db)
     result = check_database(db)
     assert result.problems == (
-        f"{db} was written by a newer biofeedback (schema version 99; this one reads up to 3):"
+        f"{db} was written by a newer biofeedback (schema version 99; this one reads up to "
+        f"{schema.SCHEMA_VERSION}):"
         " update biofeedback to open it; it was left as it is",)
     with pytest.raises(DamagedStoreError, match="schema version 99"):
         repair_database(db, tmp_path / "out.sqlite3")
