@@ -86,6 +86,12 @@ SAVED = (r"biofeedback record: error: the disk holding \S+/data is full: session
          r"and start a new recording")
 
 
+SESSIONS_TAB = (
+    "import sys; from pathlib import Path; from biofeedback.viewmodels.queries import "
+    "list_sessions; [print(s.id, s.status, s.n_beats) for s in list_sessions(Path(sys.argv[1]))]")
+"""What the window's Sessions tab reads, run in the namespace of the small disk."""
+
+
 def integrity(path: Path) -> str:
     conn = sqlite3.connect(path)
     try:
@@ -155,10 +161,12 @@ def test_a_killed_recording_on_a_full_disk_is_shown_interrupted_and_stored_so_la
         # fill what is left of the disk, as another program would
         "dd if=/dev/zero of=$D/filler bs=4k 2>/dev/null\n"
         + step("full", bfd("sessions"))
+        + step("tab", shlex.join([sys.executable, "-c", SESSIONS_TAB]) + ' "$D/data"')
         + "rm $D/filler\n"
         + step("freed", bfd("sessions"))
     )
     done = run_on_small_disk(tmp_path, script, size="8m")
+    assert re.fullmatch(r"1 interrupted \d+\n", steps(done.stdout)["tab"][1]), done.stdout
     result = steps(done.stdout)
     for name in ("full", "freed"):
         rc, text = result[name]
@@ -214,6 +222,7 @@ def test_a_read_only_data_folder_reads_and_refuses_writing_by_name(tmp_path):
         + "READ_ONLY_NOW\n"
         + step("sessions", bfd("sessions"))
         + step("analyze", bfd("analyze", "1"))
+        + step("tab", shlex.join([sys.executable, "-c", SESSIONS_TAB]) + ' "$D/data"')
         + step("export", bfd("export", "1", "--format", "csv", "--out", tmp_path / "x.csv"))
         + step("record2", bfd("record", "--source", "sim", "--speed", "max", "--duration", "60",
                               "--quiet"))
@@ -222,8 +231,9 @@ def test_a_read_only_data_folder_reads_and_refuses_writing_by_name(tmp_path):
     done = run_on_small_disk(tmp_path, script, size="4m", read_only_after="READ_ONLY_NOW")
     result = steps(done.stdout)
     assert result["record"][0] == 0, result["record"]
-    for name in ("sessions", "analyze", "export"):
+    for name in ("sessions", "analyze", "tab", "export"):
         assert result[name][0] == 0, (name, result[name])
+    assert re.fullmatch(r"1 complete \d{3}\n", result["tab"][1]), result["tab"]
     assert re.search(r"\s1\s+-\s+sim .* 9:59\s+\d{3}\s+complete", result["sessions"][1]), \
         result["sessions"]
     assert (tmp_path / "x.csv").exists()
