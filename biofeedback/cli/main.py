@@ -47,6 +47,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     if only != "app":
         from biofeedback.cli import (
             analyze,
+            backup,
             compare,
             export,
             import_cmd,
@@ -62,7 +63,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
         modules += [
             record, replay, analyze, compare, report, sessions, scan, protocols, study,
-            simulate_study, import_cmd, export,
+            simulate_study, import_cmd, export, backup,
         ]
     for module in modules:
         module.add_parser(commands)
