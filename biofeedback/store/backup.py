@@ -420,10 +420,12 @@ def _open_read_only(path: Path) -> Iterator[sqlite3.Connection]:
     """A read-only connection that never writes to the database file.
 
     On a read-only or full disk SQLite cannot create the ``-shm`` file a WAL database needs;
-    with no ``-wal`` file there is no writer, and the file is then read as immutable.
+    with no write-ahead log holding data there is no writer, and the file is then read as
+    immutable.
     """
     uri = f"file:{quote(str(path.resolve()))}?mode=ro"
-    had_wal = Path(f"{path}-wal").exists()
+    wal = Path(f"{path}-wal")
+    had_wal = wal.exists() and wal.stat().st_size > 0
     conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10.0)
     try:
         conn.execute("SELECT COUNT(*) FROM sqlite_schema").fetchone()
