@@ -52,6 +52,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     if only != "app":
         from biofeedback.cli import (
             analyze,
+            backup,
             check,
             compare,
             export,
@@ -68,8 +69,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
         modules += [
             record, replay, analyze, compare, report, sessions, scan, protocols, study,
-            simulate_study, import_cmd, export,
-            check,
+            simulate_study, import_cmd, export, backup, check,
         ]
     for module in modules:
         module.add_parser(commands)

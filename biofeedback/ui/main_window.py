@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import gc
 import logging
 import time
@@ -121,6 +122,9 @@ class MainWindow(QMainWindow):
         self.resize(1400, 860)
         self._import_dir = Path.home()
         """Folder the import dialogs open in: the last one imported from."""
+        self._backup_dir = Path.home()
+        """Folder the backup dialog opens in: the last one backed up to."""
+        self._backup_task: asyncio.Task[str] | None = None
         self._build()
         self._build_menu()
         self._wire()
@@ -194,6 +198,13 @@ class MainWindow(QMainWindow):
         self.import_folder_action.triggered.connect(self.choose_import_folder)
         file_menu.addAction(self.import_files_action)
         file_menu.addAction(self.import_folder_action)
+        file_menu.addSeparator()
+        self.backup_action = QAction("&Back up…", self)
+        self.backup_action.setStatusTip(
+            "Copy every session into one verified file (a recording may go on meanwhile)"
+        )
+        self.backup_action.triggered.connect(self.choose_backup_file)
+        file_menu.addAction(self.backup_action)
         self.file_menu = file_menu
 
     def _wire(self) -> None:
@@ -476,6 +487,50 @@ class MainWindow(QMainWindow):
         self._import_dir = first if first.is_dir() else first.parent
         self.tabs.setCurrentWidget(self.browser)
         return self.browser.import_paths(paths)
+
+    # -- backing up ------------------------------------------------------------------------
+
+    def choose_backup_file(self) -> None:
+        """File > Back up…: ask where to save the backup, then write it in the background."""
+        from biofeedback.viewmodels.backup import BACKUP_FILE_FILTER, suggested_backup_name
+
+        suggested = self._backup_dir / suggested_backup_name(datetime.date.today())
+        path, _filter = QFileDialog.getSaveFileName(
+            self, "Back up every session", str(suggested), BACKUP_FILE_FILTER
+        )
+        if path:
+            self.back_up_to(Path(path))
+
+    def back_up_to(self, out: Path) -> asyncio.Task[str] | None:
+        """Back the sessions up into ``out`` off the GUI thread; the status line says how it
+        went ("Backed up 12 sessions to FILE (verified)" or why not).
+
+        Returns
+        -------
+        asyncio.Task or None
+            The backup's task (its result is the sentence shown); None while one runs.
+        """
+        if self._backup_task is not None and not self._backup_task.done():
+            return None
+        self._backup_dir = out.parent
+        self.backup_action.setEnabled(False)
+        self.show_message(f"Backing up every session to {out}…")
+        self._backup_task = spawn(self._back_up(out))
+        return self._backup_task
+
+    async def _back_up(self, out: Path) -> str:
+        from biofeedback.viewmodels.backup import back_up_sessions
+
+        try:
+            message = await asyncio.to_thread(back_up_sessions, self.data_dir, out)
+        except Exception as exc:  # broad on purpose: any failure becomes a sentence, and a log
+            if not isinstance(exc, BiofeedbackError):
+                logger.debug("backup to %s failed", out, exc_info=True)
+            message = f"Could not back up: {exc}"
+        finally:
+            self.backup_action.setEnabled(True)
+        self.show_message(message)
+        return message
 
     # -- settings and messages -------------------------------------------------------------
 

@@ -254,7 +254,7 @@ def test_file_menu_imports_chosen_files_and_a_chosen_folder(
     window, inputs, qt_loop, data_dir, monkeypatch
 ):
     menu = window.file_menu
-    assert [a.text() for a in menu.actions()] == ["&Import…", "Import &folder…"]
+    assert [a.text() for a in menu.actions()] == ["&Import…", "Import &folder…", "", "&Back up…"]
     assert window.import_files_action.shortcut().toString() == "Ctrl+I"
     asked: list[tuple[str, str]] = []
 
