@@ -24,17 +24,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import quote
 
 from biofeedback.core.errors import (
     DamagedStoreError,
     DiskFullError,
     StoreError,
 )
+from biofeedback.store.connection import connect_read_only
 from biofeedback.store.faults import (
-    SQLITE_CANTOPEN,
-    SQLITE_IOERR,
-    SQLITE_READONLY,
     is_disk_full,
     primary_code,
     store_error,
@@ -417,23 +414,8 @@ def _session_count(database: Path) -> int:
 
 @contextlib.contextmanager
 def _open_read_only(path: Path) -> Iterator[sqlite3.Connection]:
-    """A read-only connection that never writes to the database file.
-
-    On a read-only or full disk SQLite cannot create the ``-shm`` file a WAL database needs;
-    with no write-ahead log holding data there is no writer, and the file is then read as
-    immutable.
-    """
-    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
-    wal = Path(f"{path}-wal")
-    had_wal = wal.exists() and wal.stat().st_size > 0
-    conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10.0)
-    try:
-        conn.execute("SELECT COUNT(*) FROM sqlite_schema").fetchone()
-    except sqlite3.Error as exc:
-        conn.close()
-        if had_wal or primary_code(exc) not in (SQLITE_CANTOPEN, SQLITE_IOERR, SQLITE_READONLY):
-            raise store_error(exc, path, "read") from exc
-        conn = sqlite3.connect(f"{uri}&immutable=1", uri=True, isolation_level=None)
+    """A read-only connection that never writes to the database file, of any schema."""
+    conn = connect_read_only(path, check_file=False, check_version=False)
     try:
         yield conn
     finally:

@@ -22,7 +22,13 @@ from biofeedback.core.errors import (
     StoreError,
 )
 from biofeedback.store import schema
-from biofeedback.store.faults import store_error
+from biofeedback.store.faults import (
+    SQLITE_CANTOPEN,
+    SQLITE_IOERR,
+    SQLITE_READONLY,
+    primary_code,
+    store_error,
+)
 
 SQLITE_HEADER: Final = b"SQLite format 3\x00"
 """The first 16 bytes of every SQLite database file (https://www.sqlite.org/fileformat.html)."""
@@ -200,12 +206,18 @@ def connect_writable(path: Path, *, verify: bool = False) -> sqlite3.Connection:
     return conn
 
 
-def connect_read_only(path: Path) -> sqlite3.Connection:
+def connect_read_only(
+    path: Path, *, check_file: bool = True, check_version: bool = True
+) -> sqlite3.Connection:
     """Open the database for reading only, writing nothing to its disk.
 
     A WAL database read-only still needs its shared-memory file; where that cannot be made
     (a full disk, a read-only folder) and no write-ahead log holds uncheckpointed data, the
     file is opened as immutable, which needs neither.
+
+    ``check_file`` refuses a foreign or truncated file first (:func:`check_database_file`);
+    ``check_version`` refuses a schema other than this program's. Backups and restores copy
+    any version and check files their own way, so they turn both off.
 
     Raises
     ------
@@ -217,18 +229,21 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
         raise StoreError(
             f"no session database at {path}: nothing has been recorded in this data folder "
             "(check --data-dir or $BIOFEEDBACK_DATA_DIR)")
-    check_database_file(path)
+    if check_file:
+        check_database_file(path)
     quoted = urllib.parse.quote(str(path.resolve()))
     conn = _probe(f"file:{quoted}?mode=ro")
     if isinstance(conn, sqlite3.Error):
         wal = path.with_name(path.name + "-wal")
-        if wal.exists() and wal.stat().st_size > 0:
+        if (wal.exists() and wal.stat().st_size > 0) or primary_code(conn) not in (
+                SQLITE_CANTOPEN, SQLITE_IOERR, SQLITE_READONLY):
             raise store_error(conn, path, "read") from conn
         conn = _probe(f"file:{quoted}?immutable=1")
         if isinstance(conn, sqlite3.Error):
             raise store_error(conn, path, "read") from conn
     try:
-        _check_version(conn, path, writable=False)
+        if check_version:
+            _check_version(conn, path, writable=False)
     except BaseException:  # broad on purpose: close on any exit, then re-raise
         conn.close()
         raise

@@ -140,7 +140,7 @@ def test_restore_into_an_empty_folder_gives_identical_sessions(
     after = digest(source_dir)
     assert after["biofeedback.sqlite3"] == before["biofeedback.sqlite3"]
     assert set(after) <= {"biofeedback.sqlite3", "biofeedback.sqlite3-wal",
-                          "biofeedback.sqlite3-shm"}
+                          "biofeedback.sqlite3-shm", ".space-reserve"}
     assert (source_dir / "biofeedback.sqlite3-wal").stat().st_size == 0
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in source_dir.iterdir())
     assert (result.sessions, result.schema_version) == (2, schema.SCHEMA_VERSION)
