@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from biofeedback.store.schema import MIGRATIONS, migrate  # noqa: E402
+from biofeedback.store.schema import MIGRATIONS, migrate
 
 DATA = Path(__file__).resolve().parent / "data"
 STARTED = ("2024-03-01T09:00:00.000+00:00", "2024-03-02T10:30:00.000+00:00")
