@@ -98,6 +98,7 @@ class PowerLossReport:
     acks_checked: int = 0
     temp_files_left: int = 0
     failures: list[str] = field(default_factory=list)
+    failed_trials: set[int] = field(default_factory=set)
     seconds: float = 0.0
 
     @property
@@ -109,7 +110,7 @@ class PowerLossReport:
         """JSON-ready figures."""
         return {
             "kills": self.kills, "cli_kills": self.cli_kills, "total_kills": self.total_kills,
-            "kills_survived": self.total_kills if not self.failures else None,
+            "kills_survived": self.total_kills - len(self.failed_trials),
             "finished_before_kill": self.finished_before_kill,
             "trial_seconds": {k: round(v, 2) for k, v in self.trial_seconds.items()},
             "acks_checked": self.acks_checked, "temp_files_left": self.temp_files_left,
@@ -264,11 +265,8 @@ def _fork(child: Callable[[_Pipe], None], *, kill_after_s: float | None = None,
     os.set_blocking(read_fd, True)
     rest = buffer + b"".join(iter(lambda: os.read(read_fd, 65536), b""))
     os.close(read_fd)
-    *done, tail = rest.split(b"\n")
+    *done, _cut = rest.split(b"\n")  # a line cut by the kill is not an ack: dropped
     lines += [line.decode().split() for line in done]
-    if tail:
-        lines.append(tail.decode().split())  # a line cut by the kill is not an ack: dropped
-        lines.pop()
     return _Outcome(lines, killed and os.WIFSIGNALED(status), status, time.perf_counter() - t0)
 
 
@@ -301,6 +299,7 @@ class _Harness:
 
     def fail(self, kind: str, problem: str) -> None:
         self.report.failures.append(f"{kind} trial {self.trial}: {problem}")
+        self.report.failed_trials.add(self.trial)
 
     def killed(self, kind: str, outcome: _Outcome, timing: str | None = None) -> None:
         """Count the kill; a run that finished first tells how long a run takes now (the
