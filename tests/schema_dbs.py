@@ -9,7 +9,8 @@ the current program and checks that every value reads back (:data:`EXPECTED`).
 A new schema version only needs its database made (run this file) and, if its tables should
 carry rows, a step in :data:`DATA_STEPS`::
 
-    python tests/schema_dbs.py            # (re)writes tests/data/schema_v1..vN.sqlite3
+    python tests/schema_dbs.py            # writes the missing tests/data/schema_vN.sqlite3
+    python tests/schema_dbs.py --all      # rewrites them all
 """
 
 from __future__ import annotations
@@ -159,9 +160,14 @@ def make_database(path: Path, version: int) -> Path:
 
 
 def main() -> None:
-    """Write ``tests/data/schema_v1..vN.sqlite3`` for every version up to the newest."""
+    """Write the missing ``tests/data/schema_vN.sqlite3`` up to the newest version (``--all``
+    rewrites the existing ones too: they stand for users' databases, so rarely)."""
+    rewrite = "--all" in sys.argv[1:]
     for version in range(1, len(MIGRATIONS) + 1):
-        path = make_database(database_path(version), version)
+        path = database_path(version)
+        if path.exists() and not rewrite:
+            continue
+        make_database(path, version)
         print(f"{path.relative_to(DATA.parent.parent)}: {path.stat().st_size} bytes")
 
 
