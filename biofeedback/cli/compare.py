@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from biofeedback.cli.common import add_data_dir, positive_float
+from biofeedback.core.atomic_files import atomic_write_text
 from biofeedback.core.formatting import format_number
 
 
@@ -78,13 +80,12 @@ def run(args: argparse.Namespace) -> int:
 
 def write_csv(path: Path, records: list[dict[str, Any]]) -> None:
     """Write the tidy table; a partial file never replaces a good one."""
-    tmp = path.with_name(path.name + ".partial")
     columns = list(records[0]) if records else []
-    with tmp.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, columns)
-        writer.writeheader()
-        writer.writerows(records)
-    tmp.replace(path)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, columns, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(records)
+    atomic_write_text(path, buffer.getvalue())
 
 
 def format_result(result: dict[str, Any]) -> str:

@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from biofeedback.analysis.settings import AnalysisSettings
 from biofeedback.comparison import svg
+from biofeedback.core.atomic_files import atomic_write_text
 from biofeedback.core.decimate import decimate_min_max
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.formatting import MISSING, format_clock, format_p
@@ -156,8 +157,9 @@ def _page(title: str, sections: Sequence[str]) -> str:
 
 
 def write_report(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` atomically: a temporary file in the same folder, then a
-    rename, so a failed or interrupted run never leaves a half-written report.
+    """Write ``text`` to ``path`` atomically (:func:`~biofeedback.core.atomic_files.
+    atomic_write_text`), so a failed, killed or powered-off run never leaves a half-written
+    report.
 
     Raises
     ------
@@ -167,12 +169,7 @@ def write_report(path: str | os.PathLike[str], text: str) -> None:
     target = Path(path)
     if not target.parent.is_dir():
         raise ReportError(f"cannot write the report: the folder {target.parent} does not exist")
-    tmp = target.with_name(f".{target.name}.partial")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write_text(target, text, newline=None)
 
 
 # ----------------------------------------------------------------------------------------

@@ -27,6 +27,11 @@ from biofeedback.store.studies import session_study, study_sessions
 __all__ = ["export_session", "export_study"]
 
 
+def _inside_data_folder(store: SessionStore, out: str | os.PathLike[str]) -> bool:
+    """Whether ``out`` lies in the store's folder: such exports get the store's 0600."""
+    return Path(out).resolve().is_relative_to(store.path.parent.resolve())
+
+
 def _start_time(info: SessionInfo) -> datetime | None:
     try:
         return datetime.fromisoformat(info.started_utc)
@@ -48,7 +53,8 @@ def export_session(
     fmt : {"csv", "kubios", "bids", "edf"}
         Export format.
     out : path-like
-        File (csv, kubios, edf) or dataset folder (bids).
+        File (csv, kubios, edf) or dataset folder (bids); inside the data folder it is
+        written 0600 (folders 0700) like the database.
 
     Returns
     -------
@@ -66,13 +72,15 @@ def export_session(
         raise ExportError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
     info = store.session_info(session_id)
     recording = store.load_recording(session_id)
+    private = _inside_data_folder(store, out)
     if fmt == "csv":
-        return export_csv(recording, out)
+        return export_csv(recording, out, private=private)
     if fmt == "kubios":
-        return [export_kubios(recording, out)]
+        return [export_kubios(recording, out, private=private)]
     if fmt == "edf":
         return [export_edf(recording, out, participant_id=info.participant_id,
-                           start=_start_time(info), channels=store.load_channels(session_id))]
+                           start=_start_time(info), channels=store.load_channels(session_id),
+                           private=private)]
     placed = session_study(store, session_id)
     session = BidsSession(
         recording, session_id, info.participant_id, info.protocol_id,
@@ -80,7 +88,8 @@ def export_session(
         condition_position=placed.condition_position if placed else None,
         condition_order=placed.condition_order if placed else (),
     )
-    return [export_bids([session], out, name=f"{APP_NAME} session {session_id}")]
+    return [export_bids([session], out, name=f"{APP_NAME} session {session_id}",
+                        private=private)]
 
 
 def export_study(store: SessionStore, name: str, out: str | os.PathLike[str]) -> Path:
@@ -118,4 +127,4 @@ def export_study(store: SessionStore, name: str, out: str | os.PathLike[str]) ->
             info.protocol_id, condition=s.condition, condition_position=s.condition_position,
             condition_order=s.condition_order,
         ))
-    return export_bids(sessions, out, name=name)
+    return export_bids(sessions, out, name=name, private=_inside_data_folder(store, out))

@@ -1,8 +1,9 @@
 """File formats for other tools: CSV, Kubios RR text, a BIDS dataset, EDF+.
 
-Every export is written atomically: files are written to a temporary name in the target
-folder and renamed into place, and a BIDS dataset is built in a temporary folder beside the
-target and renamed into place, so a failed export never leaves a partial file or folder.
+Every export is written atomically (:mod:`biofeedback.core.atomic_files`): files are written
+to a temporary name in the target folder, flushed to the disk and renamed into place, and a
+BIDS dataset is built in a temporary folder beside the target, flushed and renamed into place,
+so a failed, killed or powered-off export never leaves a partial file or folder.
 Formats follow docs/domain.md section 7. These writers take a :class:`Recording`; exporting
 what is in the session store is :mod:`biofeedback.export.stored`.
 """
@@ -15,8 +16,6 @@ import json
 import math
 import os
 import re
-import shutil
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from biofeedback.core.atomic_files import PRIVATE_MODE, atomic_folder, atomic_write_files
 from biofeedback.core.channels import RawChannel
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.recording import FloatArray, Recording
@@ -107,38 +107,24 @@ def _check_parent(path: Path) -> None:
         raise ExportError(f"Cannot write {path}: it is a folder; give a file name.")
 
 
-def _atomic_files(writers: Sequence[tuple[Path, Callable[[Path], None]]]) -> list[Path]:
-    """Write every file to a temporary name beside it, then rename them all into place."""
+def _atomic_files(writers: Sequence[tuple[Path, Callable[[Path], None]]],
+                  private: bool) -> list[Path]:
+    """Write every file to a temporary name beside it, then rename them all into place
+    (the first last, so that finding it means the others are there too)."""
     for path, _ in writers:
         _check_parent(path)
-    temps: list[Path] = []
-    try:
-        for path, write in writers:
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix,
-                                            dir=path.parent)
-            os.close(fd)
-            temps.append(Path(tmp_name))
-            write(Path(tmp_name))
-        for tmp, (path, _) in zip(temps, writers, strict=True):
-            os.replace(tmp, path)
-    finally:
-        for tmp in temps:
-            if tmp.exists():
-                tmp.unlink()
-    return [path for path, _ in writers]
+    return atomic_write_files(writers, mode=PRIVATE_MODE if private else None)
 
 
 def _text_writer(text: str) -> Callable[[Path], None]:
     def write(path: Path) -> None:
         with open(path, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
 
     return write
 
 
-def _atomic_folder(out: Path, build: Callable[[Path], None]) -> Path:
+def _atomic_folder(out: Path, build: Callable[[Path], None], private: bool) -> Path:
     """Build a folder in a temporary folder beside ``out``, then rename it to ``out``."""
     if not out.parent.is_dir():
         raise ExportError(f"Cannot write {out}: the folder {out.parent} does not exist.")
@@ -146,16 +132,7 @@ def _atomic_folder(out: Path, build: Callable[[Path], None]) -> Path:
         raise ExportError(
             f"Cannot write the dataset to {out}: it already exists and is not an empty folder."
         )
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        build(tmp)
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-    return out
+    return atomic_folder(out, build, private=private)
 
 
 # -- shared helpers ------------------------------------------------------------------------
@@ -241,7 +218,8 @@ def markers_path(path: str | os.PathLike[str]) -> Path:
     return p.with_name(f"{p.stem}_markers.csv")
 
 
-def export_csv(recording: Recording, path: str | os.PathLike[str]) -> list[Path]:
+def export_csv(recording: Recording, path: str | os.PathLike[str], *,
+               private: bool = False) -> list[Path]:
     """Write every beat to a CSV file and the markers to a second CSV beside it.
 
     Parameters
@@ -252,6 +230,9 @@ def export_csv(recording: Recording, path: str | os.PathLike[str]) -> list[Path]
         Beats CSV, columns :data:`BEAT_COLUMNS` (times s, intervals ms, an empty cell for a
         removed beat's corrected interval or an unknown class). The markers go to
         :func:`markers_path`, columns :data:`MARKER_COLUMNS` (``extra`` as JSON).
+    private : bool
+        Write the file(s) readable by the owner only (0600), as for an export inside the data
+        folder; otherwise with the umask's mode.
 
     Returns
     -------
@@ -283,13 +264,14 @@ def export_csv(recording: Recording, path: str | os.PathLike[str]) -> list[Path]
     return _atomic_files([
         (p, _text_writer(_csv_text(BEAT_COLUMNS, beats))),
         (markers_path(p), _text_writer(_csv_text(MARKER_COLUMNS, markers))),
-    ])
+    ], private)
 
 
 # -- Kubios RR text -----------------------------------------------------------------------------
 
 
-def export_kubios(recording: Recording, path: str | os.PathLike[str]) -> Path:
+def export_kubios(recording: Recording, path: str | os.PathLike[str], *,
+                  private: bool = False) -> Path:
     """Write the raw RR intervals as Kubios-style RR text (ms, one per line).
 
     Parameters
@@ -299,6 +281,9 @@ def export_kubios(recording: Recording, path: str | os.PathLike[str]) -> Path:
         with enough digits to read back identically.
     path : path-like
         The text file; ``#`` comment lines first name the session and list its gaps.
+    private : bool
+        Write the file(s) readable by the owner only (0600), as for an export inside the data
+        folder; otherwise with the umask's mode.
 
     Returns
     -------
@@ -316,7 +301,7 @@ def export_kubios(recording: Recording, path: str | os.PathLike[str]) -> Path:
              f"# {recording.n_beats} beats, raw (uncorrected)"]
     lines += [f"# gap {g.start_s:.3f}-{g.end_s:.3f} s ({g.reason})" for g in recording.gaps]
     lines += [_num(v) for v in recording.rr_ms]
-    _atomic_files([(p, _text_writer("\n".join(lines) + "\n"))])
+    _atomic_files([(p, _text_writer("\n".join(lines) + "\n"))], private)
     return p
 
 
@@ -442,6 +427,7 @@ def export_edf(
     participant_id: str | None = None,
     start: datetime | None = None,
     channels: Sequence[RawChannel] = (),
+    private: bool = False,
 ) -> Path:
     """Write HR and RR resampled to a regular rate, and the ECG, as an EDF+ file.
 
@@ -460,6 +446,9 @@ def export_edf(
     channels : sequence of RawChannel
         Raw channels of the session; each ECG one (``kind == "ecg"``) is written as a signal
         per column at its own sampling rate and unit (other kinds are not written).
+    private : bool
+        Write the file readable by the owner only (0600), as for an export inside the data
+        folder; otherwise with the umask's mode.
 
     Returns
     -------
@@ -532,7 +521,7 @@ def export_edf(
 
     p = Path(path)
     try:
-        _atomic_files([(p, write)])
+        _atomic_files([(p, write)], private)
     except (OSError, ValueError, RuntimeError) as exc:
         if isinstance(exc, BiofeedbackError):
             raise
@@ -664,7 +653,7 @@ def _build_bids(root: Path, sessions: Sequence[BidsSession], name: str) -> None:
 
 
 def export_bids(sessions: Sequence[BidsSession], out: str | os.PathLike[str], *,
-                name: str) -> Path:
+                name: str, private: bool = False) -> Path:
     """Write sessions as one BIDS dataset folder.
 
     Parameters
@@ -675,6 +664,9 @@ def export_bids(sessions: Sequence[BidsSession], out: str | os.PathLike[str], *,
         The dataset folder to create (it must not exist, or be empty).
     name : str
         Dataset name (``Name`` of ``dataset_description.json``).
+    private : bool
+        Folders 0700 and files 0600, as for an export inside the data folder; otherwise
+        the umask's modes.
 
     Returns
     -------
@@ -701,4 +693,4 @@ def export_bids(sessions: Sequence[BidsSession], out: str | os.PathLike[str], *,
                 f"Participants {owners[label]!r} and {s.participant_id!r} both become "
                 f"sub-{label} in BIDS (labels keep letters and digits only); rename one."
             )
-    return _atomic_folder(Path(out), lambda root: _build_bids(root, sessions, name))
+    return _atomic_folder(Path(out), lambda root: _build_bids(root, sessions, name), private)

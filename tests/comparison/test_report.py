@@ -113,7 +113,7 @@ def test_session_report(data_dir, tmp_path, capsys):
     html = out.read_text(encoding="utf-8")
     parser = parse(html)
     assert_self_contained(html, parser)
-    assert not list(tmp_path.glob("*.partial"))
+    assert not list(tmp_path.glob(".session.*"))  # no temporary file left
     text = " ".join(parser.text)
     for needle in ("Session 4", "Q1", "stress_reactivity", "Simulated strap", "Tachogram",
                    "Per-phase indices", "Trajectories", "Methods", "HR (bpm)", "RMSSD (ms)",

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
+import stat
+from pathlib import Path
 
 import numpy as np
 import pyedflib
@@ -340,3 +343,29 @@ def test_edf_resamples_an_ecg_whose_rate_fits_no_record(tmp_path):
     # The 1.1 Hz sine at its own times: linear resampling, 16-bit resolution.
     np.testing.assert_allclose(back[: grid.size], 500.0 * np.sin(2 * np.pi * 1.1 * grid),
                                atol=0.5)
+
+
+def test_exports_inside_the_data_folder_are_private_and_outside_follow_the_umask(data,
+                                                                                 tmp_path):
+    inside = Path(data) / "exports"
+    inside.mkdir(exist_ok=True)
+    old = os.umask(0o022)
+    try:
+        for where, file_mode, folder_mode in ((inside, 0o600, 0o700),
+                                              (tmp_path, 0o644, 0o755)):
+            assert export("2", "--format", "csv", "--out", str(where / "s2.csv"),
+                          "--data-dir", data) == 0
+            assert export("2", "--format", "kubios", "--out", str(where / "s2.txt"),
+                          "--data-dir", data) == 0
+            assert export("2", "--format", "edf", "--out", str(where / "s2.edf"),
+                          "--data-dir", data) == 0
+            assert export("2", "--format", "bids", "--out", str(where / "bids"),
+                          "--data-dir", data) == 0
+            files = [where / "s2.csv", where / "s2_markers.csv", where / "s2.txt",
+                     where / "s2.edf", *(p for p in (where / "bids").rglob("*") if p.is_file())]
+            folders = [where / "bids", *(p for p in (where / "bids").rglob("*") if p.is_dir())]
+            assert {oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {oct(file_mode)}
+            assert {oct(stat.S_IMODE(p.stat().st_mode)) for p in folders} == {oct(folder_mode)}
+            assert not [p for p in where.iterdir() if p.name.startswith(".")]
+    finally:
+        os.umask(old)
