@@ -90,14 +90,21 @@ def atomic_write_files(
     temps: list[Path] = []
     try:
         for path, write in writers:
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix,
-                                            dir=path.parent)
-            os.close(fd)
-            tmp = Path(tmp_name)
-            temps.append(tmp)
-            write(tmp)
-            os.chmod(tmp, file_mode)
-            fsync_path(tmp)
+            try:
+                fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix,
+                                                dir=path.parent)
+                os.close(fd)
+                tmp = Path(tmp_name)
+                temps.append(tmp)
+                write(tmp)
+                os.chmod(tmp, file_mode)
+                fsync_path(tmp)
+            except OSError as exc:
+                if exc.filename is None or Path(exc.filename).parent == path.parent:
+                    # Name the file the user asked for, not the temporary one (a write on a
+                    # full disk tells no name at all).
+                    raise OSError(exc.errno, exc.strerror, str(path)) from exc
+                raise
         for tmp, (path, _) in reversed(list(zip(temps, writers, strict=True))):
             os.replace(tmp, path)
         for folder in {path.parent for path, _ in writers}:
