@@ -263,6 +263,30 @@ def test_recorders_an_import_and_readers_at_once_all_store_what_they_would_alone
         assert path.read_bytes() == reference.read_bytes(), path
 
 
+def test_three_recorders_started_at_once_on_a_new_data_folder_create_it_once(data_dir, solo):
+    env = cli_env(data_dir)
+    assert not data_dir.exists()
+    seeds = (61, 62, 63)
+    with killed_on_exit([]) as procs:
+        procs += [start([*RECORD, "--speed", "max", "--seed", str(seed), "--duration", "600"],
+                        env) for seed in seeds]
+        recorded = [finish(proc) for proc in procs]
+
+    for run in recorded:
+        run.assert_clean()
+    db = database_path(data_dir)
+    assert_file_intact(db)
+    # Whoever won the race created and migrated the file; the others found it done.
+    from biofeedback.store.schema import SCHEMA_VERSION
+
+    with contextlib.closing(read_only(db)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert sorted(int(run.out) for run in recorded) == [1, 2, 3]
+    for seed, run in zip(seeds, recorded, strict=True):
+        assert stored_beats(db, int(run.out)) == solo(seed, 600.0)
+
+
 def test_the_window_records_while_a_record_command_writes(data_dir, tmp_path, solo):
     env = cli_env(data_dir)
     env["QT_QPA_PLATFORM"] = "offscreen"
@@ -270,7 +294,7 @@ def test_the_window_records_while_a_record_command_writes(data_dir, tmp_path, so
     shot = tmp_path / "window.png"
     window = [*CLI, "app", "--source", "sim", "--speed", "20", "--seed", "41", "--no-neurokit",
               "--quit-after", "6", "--screenshot", str(shot)]
-    terminal = [*RECORD, "--speed", "max", "--seed", "42", "--duration", "7200"]
+    terminal = [*RECORD, "--speed", "max", "--seed", "42", "--duration", "3600"]
     second_terminal = [*RECORD, "--speed", "20", "--seed", "43", "--duration", "80"]
 
     with killed_on_exit([]) as procs:
@@ -281,7 +305,7 @@ def test_the_window_records_while_a_record_command_writes(data_dir, tmp_path, so
         run.assert_clean()
     assert shot.exists()
     assert_file_intact(db)
-    assert stored_beats(db, int(recorded.out)) == solo(42, 7200.0)
+    assert stored_beats(db, int(recorded.out)) == solo(42, 3600.0)
     assert stored_beats(db, int(recorded_2.out)) == solo(43, 80.0)
     with contextlib.closing(read_only(db)) as conn:
         (window_session,) = conn.execute(
