@@ -26,6 +26,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("biofeedback/store/studies.py", "_utc_now"):
         "when a study was created, a participant enrolled",
     ("biofeedback/comparison/report.py", "_page"): "the date a report was written",
+    ("biofeedback/ui/main_window.py", "MainWindow.choose_backup_file"):
+        "the date in the backup's suggested file name",
     ("biofeedback/session/launch.py", "make_source"): "a seed for the simulated strap, not a time",
     ("biofeedback/ui/launch.py", "_process_start"):
         "the OS tells the process start in calendar time: moved onto the monotonic clock at once",

@@ -17,10 +17,10 @@ import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from biofeedback.core.clock import SYSTEM_CLOCK
 from biofeedback.core.errors import DamagedStoreError, StoreError
 from biofeedback.store import schema
 from biofeedback.store.faults import store_error
@@ -648,7 +648,8 @@ class _Copier:
             return
         self.dest.execute(
             "INSERT OR IGNORE INTO participants (id, created_utc, notes) VALUES (?, ?, ?)",
-            (participant, _utc_now(), f"row lost in the repair of {self.result.source}"))
+            (participant, SYSTEM_CLOCK.wall_utc_iso(),
+             f"row lost in the repair of {self.result.source}"))
 
     def _add_placeholder_parents(self, sessions: list[Row], rows: dict[str, list[Row]]) -> None:
         """Participants and studies that saved sessions name but whose rows were lost."""
@@ -662,7 +663,8 @@ class _Copier:
                     self.dest.execute(
                         "INSERT INTO studies (id, name, created_utc, conditions) VALUES"
                         " (?, ?, ?, '[]')",
-                        (study_id, f"study {study_id} (row lost in repair)", _utc_now()))
+                        (study_id, f"study {study_id} (row lost in repair)",
+                         SYSTEM_CLOCK.wall_utc_iso()))
                     studies.add(study_id)
                     self.result.not_saved.append(
                         f"studies: the row of study {study_id} was lost (a placeholder "
@@ -678,7 +680,7 @@ class _Copier:
             self.dest.execute(
                 "INSERT INTO sessions (id, status, source, settings, started_utc, notes)"
                 " VALUES (?, 'interrupted', 'repair', ?, ?, ?)",
-                (record.id, json.dumps(settings), _utc_now(),
+                (record.id, json.dumps(settings), SYSTEM_CLOCK.wall_utc_iso(),
                  f"the session row was lost in the repair of {self.result.source}: its "
                  "participant, start time and settings are unknown"))
             record.unreadable.append("its session row (participant, start, settings)")
@@ -751,7 +753,3 @@ def _interval_words(interval: Interval) -> str:
     if start <= -_MAX_KEY:
         return f"up to {end - 1}"
     return str(start) if end == start + 1 else f"{start}-{end - 1}"
-
-
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
