@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from biofeedback.core.errors import DamagedStoreError, SessionNotFoundError, StoreError
+from biofeedback.core.recording import Recording
 from biofeedback.core.types import Beat, BeatBatch, Gap, GapReason, Marker, MarkerKind, PhaseSpan
 from biofeedback.store import (
     BeatClassification,
@@ -217,3 +218,21 @@ def test_list_sessions_counts_beats_and_durations(tmp_path):
         assert rows[1].n_beats == 2 and rows[1].duration_s == pytest.approx(1.6)
         assert rows[0].status == "recording"
         assert [r.id for r in store.list_sessions("P1")] == [a]
+
+
+def test_the_write_ahead_log_is_cut_back_after_a_big_transaction(tmp_path):
+    from biofeedback.store.connection import JOURNAL_SIZE_LIMIT_BYTES
+
+    path = tmp_path / "s.sqlite3"
+    with SessionStore(path) as store:
+        conn = store._conn
+        assert conn.execute("PRAGMA journal_size_limit").fetchone()[0] == JOURNAL_SIZE_LIMIT_BYTES
+        conn.execute("PRAGMA journal_size_limit = 65536")  # small, to see it work quickly
+        rr = np.full(50_000, 800.0)
+        store.import_recording(Recording(rr_ms=rr, time_s=np.cumsum(rr) / 1000.0),
+                               source="import")
+        wal = path.with_name(path.name + "-wal")
+        assert wal.stat().st_size > 1_000_000
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        store.create_session(source="sim")  # starts the log over, cut back to the limit
+        assert wal.stat().st_size <= 65536
