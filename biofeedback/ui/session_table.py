@@ -148,7 +148,8 @@ class SessionTableModel(QAbstractTableModel):
             if column.header == "Date":
                 return _date_tooltip(session)
             if column.header == "Status" and session.status == "interrupted":
-                return "The recording stopped unexpectedly; everything up to then is kept."
+                why = f" ({session.end_reason})" if session.end_reason else ""
+                return f"The recording stopped unexpectedly{why}; everything up to then is kept."
             if column.header == "Status" and session.status == "recording":
                 return "Being recorded now"
         return None

@@ -45,3 +45,17 @@ def test_the_session_list_tells_whether_the_file_gave_a_start_time(qapp, tmp_pat
     assert undated_text.startswith("(") and undated_text.endswith(" import)")
     assert "tells no start time" in model.data(model.index(1, date),
                                                Qt.ItemDataRole.ToolTipRole)
+
+
+def test_an_interrupted_session_tells_why_in_its_tooltip(qapp, tmp_path):
+    with SessionStore(tmp_path / "s.sqlite3") as store:
+        sid = store.create_session(source="sim")
+        store.finish_session(sid, "interrupted", "disk full")
+        rows = store.list_sessions()
+    model = SessionTableModel()
+    model.set_sessions(rows)
+    status = next(h for h in range(model.columnCount()) if model.headerData(
+        h, Qt.Orientation.Horizontal) == "Status")
+    assert model.data(model.index(0, status)) == "interrupted"
+    assert model.data(model.index(0, status), Qt.ItemDataRole.ToolTipRole) == (
+        "The recording stopped unexpectedly (disk full); everything up to then is kept.")
