@@ -118,3 +118,13 @@ def fingerprint(path: Path) -> tuple[str, int, int]:
     """sha256, size and modification time (ns) of a file: what must not change."""
     stat = path.stat()
     return hashlib.sha256(path.read_bytes()).hexdigest(), stat.st_size, stat.st_mtime_ns
+
+
+def integrity(path: Path) -> str:
+    """What ``PRAGMA integrity_check`` says of a file, on a fresh connection (as the next
+    program would open it): ``"ok"`` or the first problem."""
+    conn = sqlite3.connect(path)
+    try:
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+    finally:
+        conn.close()

@@ -53,6 +53,7 @@ TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS.parent))
 sys.path.insert(0, str(TESTS))
 
+from damage import integrity as _integrity  # noqa: E402
 from schema_dbs import (  # noqa: E402
     assert_data,
     database_path,
@@ -272,13 +273,6 @@ def _fork(child: Callable[[_Pipe], None], *, kill_after_s: float | None = None,
 
 # -- checks -----------------------------------------------------------------------------------
 
-
-def _integrity(path: Path) -> str:
-    conn = sqlite3.connect(path)  # a fresh connection, as the next program would open it
-    try:
-        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
-    finally:
-        conn.close()
 
 
 def _query(path: Path, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from damage import integrity
 
 from biofeedback.store import schema
 
@@ -91,13 +92,6 @@ SESSIONS_TAB = (
     "list_sessions; [print(s.id, s.status, s.n_beats) for s in list_sessions(Path(sys.argv[1]))]")
 """What the window's Sessions tab reads, run in the namespace of the small disk."""
 
-
-def integrity(path: Path) -> str:
-    conn = sqlite3.connect(path)
-    try:
-        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
-    finally:
-        conn.close()
 
 
 needs_unshare = pytest.mark.skipif(

@@ -15,6 +15,7 @@ import sys
 import textwrap
 
 import pytest
+from damage import integrity
 from schema_dbs import (
     assert_data,
     database_path,
@@ -34,13 +35,6 @@ def copy_of(version: int, tmp_path) -> object:
     shutil.copyfile(database_path(version), path)
     return path
 
-
-def integrity(path) -> str:
-    conn = sqlite3.connect(path)
-    try:
-        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
-    finally:
-        conn.close()
 
 
 def test_every_earlier_version_has_a_database():

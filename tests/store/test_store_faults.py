@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from damage import integrity
 
 from biofeedback.core.errors import (
     DamagedStoreError,
@@ -46,13 +47,6 @@ def limit_pages(store: SessionStore, extra_pages: int) -> None:
     pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
     store._conn.execute(f"PRAGMA max_page_count = {pages + extra_pages}")
 
-
-def integrity(path: Path) -> str:
-    conn = sqlite3.connect(path)
-    try:
-        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
-    finally:
-        conn.close()
 
 
 def test_a_recording_that_fills_the_disk_keeps_every_acknowledged_beat(data_dir):
