@@ -19,6 +19,7 @@ import io
 import json
 import math
 import re
+import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -371,17 +372,37 @@ their parsing and the checks they make before starting are fuzzed."""
 
 
 def cli_vocabulary() -> dict[str, list[str]]:
-    """Every command path (``["study", "create"]``) and the option strings it takes, read
-    from the real parser."""
+    """Every command path (``"study create"``; ``""`` is the top level) and the option strings
+    it takes, read from the real parser."""
+    return {path: shape[0] for path, shape in _cli_shapes().items()}
+
+
+def _cli_shapes() -> dict[str, tuple[list[str], list[list[str]]]]:
+    """Per command path: its option strings, and what it requires, as alternatives to choose
+    one of (``[["--format"]]``, ``[["SESSION_ID"], ["--study"]]``; a positional is named by
+    its ``dest`` in capitals)."""
     import argparse
 
     from biofeedback.cli.main import build_parser
 
-    found: dict[str, list[str]] = {}
+    found: dict[str, tuple[list[str], list[list[str]]]] = {}
 
     def walk(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> None:
         options = [s for a in parser._actions for s in a.option_strings]
-        found[" ".join(path)] = options
+        grouped = {id(a) for g in parser._mutually_exclusive_groups for a in g._group_actions}
+        required: list[list[str]] = []
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction) or id(action) in grouped:
+                continue
+            if not action.option_strings and action.nargs not in ("?", "*"):
+                required.append(["POSITIONAL"])
+            elif action.required:
+                required.append([action.option_strings[-1]])
+        for group in parser._mutually_exclusive_groups:
+            if group.required:
+                required.append([a.option_strings[-1] if a.option_strings else "POSITIONAL"
+                                 for a in group._group_actions])
+        found[" ".join(path)] = (options, required)
         for action in parser._actions:
             if isinstance(action, argparse._SubParsersAction):
                 for name, sub in action.choices.items():
@@ -409,10 +430,14 @@ _VALUES = st.one_of(
 def cli_argvs(draw: st.DrawFn) -> list[str]:
     """An argument list: a real command path, some of its options (as ``--opt value`` or
     ``--opt=value``) with hostile values, stray tokens, and sometimes ``--log-level``."""
-    vocabulary = cli_vocabulary()
-    path = draw(st.sampled_from(sorted(vocabulary)))
-    options = vocabulary[path] + vocabulary[""]
+    shapes = _cli_shapes()
+    path = draw(st.sampled_from(sorted(shapes)))
+    options = shapes[path][0] + shapes[""][0]
     argv = path.split()
+    if draw(st.integers(0, 3)):  # mostly complete: past argparse into the command
+        for alternatives in shapes[path][1]:
+            needed = draw(st.sampled_from(alternatives))
+            argv += [draw(_VALUES)] if needed == "POSITIONAL" else [needed, draw(_VALUES)]
     for _ in range(draw(st.integers(0, 6))):
         kind = draw(st.sampled_from(["option", "option", "option=", "value", "flag"]))
         if kind == "value":
@@ -455,7 +480,9 @@ def check_cli(argv: list[str], folder: Path) -> None:
     argv = _resolve_tokens(argv, folder)
     data_dir = folder / "data"
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    # In the folder: a relative path (or '') must not reach the repository's files.
+    with contextlib.chdir(folder), contextlib.redirect_stdout(out), \
+            contextlib.redirect_stderr(err):
         try:
             if _command(argv) in LONG_RUNNING:
                 code = _check_before_start(argv, data_dir)
@@ -468,14 +495,24 @@ def check_cli(argv: list[str], folder: Path) -> None:
     assert code in (0, 1, 2), f"{argv}: exit {code}\n{message}"
     assert "internal error" not in message, f"{argv}:\n{message}"
     assert "Traceback" not in message, f"{argv}:\n{message}"
-    if code == 1:
-        assert "error" in message, f"{argv}: exit 1 without a message"
+    if code == 1:  # an error sentence; import prints its summary of refused files instead
+        imported = _command(argv) == "import" and "refused" in out.getvalue()
+        assert "error" in message or imported, (
+            f"{argv}: exit 1 without a message:\n{message}\n{out.getvalue()}"
+        )
 
 
 def _command(argv: list[str]) -> str | None:
-    rest = [t for i, t in enumerate(argv) if t != "--log-level"
-            and not (i > 0 and argv[i - 1] == "--log-level") and not t.startswith("--log-level=")]
-    return rest[0] if rest else None
+    """The command ``main(argv)`` runs: the first argument once ``--log-level`` is taken
+    out, ``app`` (the window) when there is none; None when ``--log-level`` is a usage error."""
+    from biofeedback.cli.main import _log_level_parser
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            _, rest = _log_level_parser().parse_known_args(argv)
+    except SystemExit:
+        return None
+    return rest[0] if rest else "app"
 
 
 def _data_dir_option(argv: list[str], data_dir: Path) -> list[str]:
@@ -498,12 +535,13 @@ def _check_before_start(argv: list[str], data_dir: Path) -> int:
         resolve_log_level(log_options.log_level, {})
     except ValueError:
         return 2
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv or ["app"])
     if getattr(args, "data_dir", None) is None and hasattr(args, "data_dir"):
         args.data_dir = str(data_dir)
     try:
         _PRE_START[args.command](args)
-    except BiofeedbackError:
+    except BiofeedbackError as exc:
+        print(f"biofeedback {args.command}: error: {exc}", file=sys.stderr)
         return 1
     return 0
 
