@@ -129,6 +129,9 @@ MIN_BREATHS_PER_MIN = 2.0
 MAX_BREATHS_PER_MIN = 30.0
 MIN_MOVING_BREATH_S = 1.0
 MAX_PHASE_S = 24 * 3600.0
+MAX_NESTING = 32
+"""Deepest nesting of arrays and inline tables a protocol file may use (the schema needs 3);
+deeper files are refused before parsing, as the TOML parser recurses once per level."""
 
 #: Known stressor tasks and the options each accepts (name -> type check, default or None).
 STRESSOR_TASKS: dict[str, dict[str, tuple[str, Any]]] = {
@@ -754,14 +757,86 @@ _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _TOML_END = re.compile(r"\s*\(at end of document\)\s*$")
 
 
+def _nesting_too_deep(text: str, limit: int = MAX_NESTING) -> int | None:
+    """1-based line where arrays and inline tables first nest deeper than ``limit``, or None.
+
+    A TOML lexer of strings (basic, literal, multi-line) and comments, so brackets inside
+    them do not count."""
+    depth = 0
+    line = 1
+    i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+        elif c == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif c in "\"'":
+            triple = text.startswith(c * 3, i)
+            close = c * 3 if triple else c
+            j = i + len(close)
+            while j < n and not text.startswith(close, j):
+                if text[j] == "\n":
+                    if not triple:
+                        break  # a one-line string cannot span lines: the parser says so
+                    line += 1
+                elif text[j] == "\\" and c == '"':
+                    j += 1
+                    if j < n and text[j] == "\n":
+                        line += 1
+                j += 1
+            i = j + (len(close) if j < n and text[j] != "\n" else 0)
+            continue
+        elif c in "[{":
+            depth += 1
+            if depth > limit:
+                return line
+        elif c in "]}":
+            depth = max(depth - 1, 0)
+        i += 1
+    return None
+
+
 def load_protocol_text(text: str, path: str | Path = "<string>") -> PracticeProtocol:
-    """Parse and validate a protocol from TOML ``text`` (``path`` names it in errors)."""
+    """Parse and validate a protocol from TOML ``text``.
+
+    Parameters
+    ----------
+    text : str
+        The TOML document (a leading byte-order mark is ignored).
+    path : path-like
+        What names the text in error messages (its file).
+
+    Returns
+    -------
+    PracticeProtocol
+        The validated protocol; nothing partial is ever returned.
+
+    Raises
+    ------
+    InputFileError
+        Whatever is wrong, and the only exception raised for bad text: NUL bytes, TOML syntax
+        (with the parser's line), arrays or inline tables nested deeper than
+        :data:`MAX_NESTING` (with the line), or a schema problem (with the line and the field,
+        e.g. ``phases[2].duration_s``).
+    """
     if "\x00" in text:
-        raise InputFileError(path, "binary data (NUL bytes), not a TOML text file")
+        raise InputFileError(path, "binary data (NUL bytes), not a TOML text file",
+                             line=text[: text.index("\x00")].count("\n") + 1)
     if text.startswith("\ufeff"):
         text = text[1:]
+    deep = _nesting_too_deep(text)
+    if deep is not None:
+        raise InputFileError(
+            path, f"arrays or tables nested more than {MAX_NESTING} levels deep", line=deep
+        )
     try:
         data = tomllib.loads(text)
+    except RecursionError:  # a smaller stack than the main thread's (the check above is for it)
+        raise InputFileError(path, "arrays or tables nested too deeply to read") from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         line: int | None = None
@@ -779,7 +854,25 @@ def load_protocol_text(text: str, path: str | Path = "<string>") -> PracticeProt
 
 
 def load_protocol_file(path: str | Path) -> PracticeProtocol:
-    """Read and validate a protocol TOML file."""
+    """Read and validate a protocol TOML file.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.toml`` file (UTF-8).
+
+    Returns
+    -------
+    PracticeProtocol
+        The validated protocol.
+
+    Raises
+    ------
+    InputFileError
+        The only exception raised for a bad file: missing, a folder, unreadable, not UTF-8
+        (with the line of the first bad byte), binary, or anything
+        :func:`load_protocol_text` refuses.
+    """
     path = Path(path)
     try:
         data = path.read_bytes()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from biofeedback.core.errors import BiofeedbackError
 
@@ -13,6 +13,40 @@ if TYPE_CHECKING:
 
 class UsageError(BiofeedbackError):
     """The command line asks for something that cannot be done."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, keeping an option's value ``--`` given as ``--opt=--``.
+
+    Python 3.11's argparse drops that ``--`` and hands the command an empty list where it
+    expects a string (fixed in later Pythons, which keep the ``--``). Subcommand parsers are
+    made of the same class."""
+
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
+        if action.option_strings and action.nargs is None and arg_strings == ["--"]:
+            value = self._get_value(action, "--")
+            self._check_value(action, value)
+            return value
+        return super()._get_values(action, arg_strings)
+
+
+def session_id(text: str) -> int:
+    """A stored session id argument: a whole number from 1 to
+    :data:`~biofeedback.session.launch.MAX_SESSION_ID` (a larger one would reach SQLite as an
+    integer it cannot hold)."""
+    from biofeedback.session.launch import MAX_SESSION_ID
+
+    try:
+        value = int(text) if text.strip().isascii() else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise argparse.ArgumentTypeError(f"a session id is a whole number, not {text!r}")
+    if not 1 <= value <= MAX_SESSION_ID:
+        raise argparse.ArgumentTypeError(
+            f"a session id is a whole number from 1 to {MAX_SESSION_ID}, not {text!r}"
+        )
+    return value
 
 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:

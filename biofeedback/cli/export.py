@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from biofeedback.cli.common import UsageError, add_data_dir
+from biofeedback.cli.common import UsageError, add_data_dir, session_id
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -17,7 +17,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "markers as annotations); or every session of a study as one BIDS dataset. Prints "
         "the paths written.",
     )
-    p.add_argument("session", metavar="SESSION_ID", nargs="?", type=int, default=None,
+    p.add_argument("session", metavar="SESSION_ID", nargs="?", type=session_id, default=None,
                    help="session to export (or --study)")
     p.add_argument("--study", metavar="NAME", help="export every session of a study (BIDS)")
     p.add_argument("--format", required=True, choices=("csv", "kubios", "bids", "edf"),

@@ -98,6 +98,9 @@ def run(args: argparse.Namespace) -> int:
     from biofeedback.importing import import_paths, render_table
     from biofeedback.store.database import SessionStore
 
+    if any(not str(path).strip() for path in args.paths):
+        # An unset shell variable ('import "$FOLDER"'), not the current folder.
+        raise UsageError("a PATH is empty; give a recording file, folder or zip archive")
     _check_column(args)
     progress = ProgressPrinter(sys.stderr, args.progress_json)
     with SessionStore.open(args.data_dir, verify=True) as store:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
+from biofeedback.cli.common import ArgumentParser
 from biofeedback.cli.log import LOG_LEVEL_ENV, LOG_LEVELS, configure_logging, resolve_log_level
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.store.faults import store_error
@@ -21,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 
 def _log_level_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="biofeedback", add_help=False, allow_abbrev=False)
+    parser = ArgumentParser(prog="biofeedback", add_help=False, allow_abbrev=False)
     _add_log_level(parser)
     return parser
 
@@ -40,7 +41,7 @@ def _add_log_level(parser: argparse.ArgumentParser) -> None:
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser with every command (or only the command ``only``: the window
     starts faster without importing every other command's modules)."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="biofeedback",
         description="Heart-rate variability biofeedback and research.",
     )

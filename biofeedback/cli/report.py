@@ -6,18 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from biofeedback.cli.common import UsageError, add_data_dir
-
-
-def _session_id(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"a session id is a whole number, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"a session id is a positive number, not {text!r}")
-    return value
+from biofeedback.cli.common import UsageError, add_data_dir, session_id
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,7 +21,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "excluded, and a methods paragraph. One HTML file, no external resources.",
     )
     who = p.add_mutually_exclusive_group(required=True)
-    who.add_argument("session", nargs="?", type=_session_id, metavar="SESSION_ID",
+    who.add_argument("session", nargs="?", type=session_id, metavar="SESSION_ID",
                      help="the stored session to report")
     who.add_argument("--study", metavar="NAME", help="report the comparison of this study")
     p.add_argument("--out", type=Path, required=True, metavar="FILE.html",

@@ -92,6 +92,10 @@ BATCHED_COMMIT_INTERVAL_S = 0.05
 _SPEC_HELP = "use sim, ble, ble:ADDRESS or replay:SESSION_ID_OR_FILE"
 
 
+MAX_SESSION_ID = 2**63 - 1
+"""Largest session id there can be (SQLite's largest integer key)."""
+
+
 class SourceSpecError(BiofeedbackError):
     """A source spec (``--source``, the window's source choice) that names no source."""
 
@@ -643,19 +647,30 @@ def load_replay_target(target: str, data_dir: str | Path | None) -> Recording:
     Raises
     ------
     SourceSpecError
-        Neither an existing file nor a whole number.
+        Neither an existing file nor a whole number (of ASCII digits, up to
+        :data:`MAX_SESSION_ID`).
     InputFileError, SessionNotFoundError
         A file that is not a recording this program reads, or no stored session of that id.
     """
     path = Path(target)
-    if path.exists():
+    try:
+        exists = path.exists()
+    except (ValueError, OSError):  # a NUL byte, or a name too long for the file system
+        exists = False
+    if exists:
         from biofeedback.importing.single import read_recording
 
         imported, _ = read_recording(path)
         # What a stored import keeps in its settings (the tool's own results among them).
         imported.recording.metadata["import"] = imported.settings()
         return imported.recording
-    if target.isdigit():
+    # ASCII digits only: str.isdigit() also takes '²', which int() refuses.
+    if target.isascii() and target.isdigit():
+        if int(target) > MAX_SESSION_ID:
+            raise SourceSpecError(
+                f"{target!r} is not an existing file, and too large for a session id "
+                f"(at most {MAX_SESSION_ID})"
+            )
         from biofeedback.store.database import SessionStore
 
         with SessionStore.open_for_reading(data_dir) as store:

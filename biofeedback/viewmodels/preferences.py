@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field, fields
@@ -70,8 +71,26 @@ class WindowPreferences:
 
     @classmethod
     def load(cls, folder: Path) -> WindowPreferences:
-        """Read ``folder/settings.json``; a missing file gives the defaults, and a broken one
-        the defaults plus a :attr:`problems` entry naming the file, line and field."""
+        """Read ``folder/settings.json``.
+
+        Parameters
+        ----------
+        folder : Path
+            The data folder.
+
+        Returns
+        -------
+        WindowPreferences
+            The defaults for a missing file; for a file that cannot be used (unreadable, not
+            UTF-8, not JSON, nested too deeply, not an object) the defaults plus a
+            :attr:`problems` entry naming the file (and the line, for JSON syntax); for a
+            setting of the wrong type or out of range, the default of that setting plus a
+            :attr:`problems` entry naming the file and the setting.
+
+        Notes
+        -----
+        Raises nothing, whatever the file holds: a window must open with broken settings.
+        """
         path = folder / SETTINGS_FILE
         settings = cls()
         try:
@@ -88,6 +107,12 @@ class WindowPreferences:
                 f"{path}, line {exc.lineno}: not JSON ({exc.msg}); using defaults"
             )
             return settings
+        except ValueError as exc:  # a number of more than 4300 digits
+            settings.problems.append(f"{path}: not usable ({exc}); using defaults")
+            return settings
+        except RecursionError:
+            settings.problems.append(f"{path}: nested too deeply to read; using defaults")
+            return settings
         if not isinstance(data, dict):
             settings.problems.append(f"{path}: expected an object; using defaults")
             return settings
@@ -103,9 +128,14 @@ class WindowPreferences:
                 settings.problems.append(f"{path}: unknown setting {stored!r} ignored")
                 continue
             try:
-                setattr(settings, key, _coerce(key, value, getattr(settings, key)))
+                if key == "known_straps":
+                    coerced: Any = _known_straps(value, path, settings.problems)
+                else:
+                    coerced = _coerce(key, value, getattr(settings, key))
             except (TypeError, ValueError) as exc:
                 settings.problems.append(f"{path}: setting {stored!r} ignored ({exc})")
+            else:
+                setattr(settings, key, coerced)
         return settings
 
     def save(self, folder: Path) -> Path:
@@ -146,15 +176,41 @@ class WindowPreferences:
             self.marker_labels = [label, *rest][:20]
 
 
+def _known_straps(value: Any, path: Path, problems: list[str]) -> list[KnownStrap]:
+    """The usable entries of ``known_straps``; each one dropped is named in ``problems``."""
+    if not isinstance(value, list):
+        raise TypeError("expected a list")
+    straps: list[KnownStrap] = []
+    for i, entry in enumerate(value):
+        if (
+            isinstance(entry, dict)
+            and isinstance(entry.get("address"), str)
+            and entry["address"].strip()
+            and isinstance(entry.get("name", ""), str)
+        ):
+            straps.append(KnownStrap(entry["address"], entry.get("name", "")))
+        else:
+            problems.append(
+                f"{path}: known_straps[{i}] ignored (expected an object with a non-empty "
+                '"address" string and an optional "name" string)'
+            )
+    return straps
+
+
+def _number(value: Any) -> float:
+    """A finite JSON number as a float (TypeError / ValueError otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError("expected a number")
+    try:
+        number = float(value)
+    except OverflowError:  # a whole number beyond the floats
+        raise ValueError("too large") from None
+    if not math.isfinite(number):
+        raise ValueError(f"must be finite, not {number}")
+    return number
+
+
 def _coerce(key: str, value: Any, default: Any) -> Any:
-    if key == "known_straps":
-        if not isinstance(value, list):
-            raise TypeError("expected a list")
-        return [
-            KnownStrap(str(v["address"]), str(v.get("name", "")))
-            for v in value
-            if isinstance(v, dict) and "address" in v
-        ]
     if key == "marker_labels":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise TypeError("expected a list of strings")
@@ -162,14 +218,12 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
     if key == "speed":
         if value is None:
             return None
-        speed = float(value)
+        speed = _number(value)
         if not speed > 0:
             raise ValueError("must be positive or null")
         return speed
     if key in ("pacer_breaths_per_min", "pacer_ie_ratio", "plot_span_s"):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise TypeError("expected a number")
-        number = float(value)
+        number = _number(value)
         limits = {"pacer_breaths_per_min": (2.0, 30.0), "pacer_ie_ratio": (0.2, 5.0),
                   "plot_span_s": (0.0, 86400.0)}[key]
         if not limits[0] <= number <= limits[1]:
