@@ -275,6 +275,8 @@ class LiveSession:
             if self.store_error is None:
                 self.store_error = self.store.abandon_recording(self.session_id, exc)
                 self._stop.set()
+            if self.store_error is exc:
+                raise
             raise self.store_error from exc
 
     # -- running ---------------------------------------------------------------------------
