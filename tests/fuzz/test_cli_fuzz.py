@@ -8,7 +8,9 @@ Plain regression tests below keep every argument list that once crashed a comman
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 import pytest
 from fuzz_targets import check_cli, cli_argvs, cli_vocabulary
@@ -108,3 +110,22 @@ def test_an_empty_import_path_is_refused_not_read_as_the_current_folder(given, d
     assert (code, err.strip()) == (1, "biofeedback import: error: a PATH is empty; give a "
                                       "recording file, folder or zip archive")
     assert not data_dir.exists()
+
+
+def test_a_named_pipe_is_refused_not_waited_on(data_dir, capsys, tmp_path):
+    # Found: 'import /' hung for ever opening a named pipe somewhere under / (open() of a
+    # FIFO waits for a writer). A pipe, given or met in a folder, is refused in words.
+    from biofeedback.cli.main import main
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.txt")
+    (folder / "rr.txt").write_text("".join(f"{800 + 40 * (i % 5)}\n" for i in range(300)))
+    code = main(["import", str(folder / "pipe.txt"), str(folder), "--json"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 1
+    reason = "is not a regular file (a pipe, socket or device), not a recording file"
+    # Given itself and met again in its folder: refused once.
+    assert [(r["file"], r["reason"]) for r in summary["refused"]] == [
+        (str(folder / "pipe.txt"), reason)]
+    assert [Path(i["file"]).name for i in summary["imported"]] == ["rr.txt"]
