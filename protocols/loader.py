@@ -885,7 +885,8 @@ def load_protocol_file(path: str | Path) -> PracticeProtocol:
     Raises
     ------
     InputFileError
-        The only exception raised for a bad file: missing, a folder, unreadable, not UTF-8
+        The only exception raised for a bad file: missing, a folder, unreadable, a name
+        holding a NUL byte, not UTF-8
         (with the line of the first bad byte), binary, or anything
         :func:`load_protocol_text` refuses.
     """
@@ -898,6 +899,8 @@ def load_protocol_file(path: str | Path) -> PracticeProtocol:
         raise InputFileError(path, "is a folder, not a protocol file") from None
     except OSError as exc:
         raise InputFileError(path, f"cannot be read: {exc.strerror or exc}") from None
+    except ValueError:  # the operating system takes no NUL byte in a file name
+        raise InputFileError(path, "is not a file name (it holds a NUL byte)") from None
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise InputFileError(path, "binary data (NUL bytes), not a TOML text file", line=line)

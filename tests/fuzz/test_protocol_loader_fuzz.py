@@ -143,3 +143,10 @@ def test_a_huge_integer_is_shown_by_its_digits_not_in_full():
     with pytest.raises(InputFileError) as caught:
         load_protocol_text(text, "big.toml")
     assert caught.value.reason == "expected a string, got a number of 401 digits"
+
+
+def test_a_file_name_with_a_nul_byte_is_an_input_error():
+    # Found by benchmarks/fuzz_inputs.py ('protocols validate' of a name with a NUL byte):
+    # read_bytes() raised ValueError.
+    with pytest.raises(InputFileError, match="is not a file name"):
+        load_protocol_file("a\x00b.toml")
