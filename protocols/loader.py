@@ -358,7 +358,10 @@ class _Checker:
     def number(self, value: Any, path: Path_) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(path, f"expected a number, got {_type_name(value)}")
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # a whole number beyond the floats (TOML integers have no limit)
+            self.fail(path, f"must be a finite number, not a {len(str(value))}-digit integer")
         if not math.isfinite(number):
             self.fail(path, f"must be a finite number, not {value!r}")
         return number
@@ -395,6 +398,8 @@ class _Checker:
 def _type_name(value: Any) -> str:
     if isinstance(value, bool):
         return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int) and abs(value) >= 10**20:
+        return f"a number of {len(str(abs(value)))} digits"
     if isinstance(value, int | float):
         return f"a number ({value!r})"
     if isinstance(value, str):
@@ -819,7 +824,9 @@ def load_protocol_text(text: str, path: str | Path = "<string>") -> PracticeProt
     ------
     InputFileError
         Whatever is wrong, and the only exception raised for bad text: NUL bytes, TOML syntax
-        (with the parser's line), arrays or inline tables nested deeper than
+        (with the parser's line), an integer of more than 4300 digits (with its line), an
+        integer too large for a float where a number is expected, arrays or inline tables
+        nested deeper than
         :data:`MAX_NESTING` (with the line), or a schema problem (with the line and the field,
         e.g. ``phases[2].duration_s``).
     """
@@ -838,19 +845,28 @@ def load_protocol_text(text: str, path: str | Path = "<string>") -> PracticeProt
     except RecursionError:  # a smaller stack than the main thread's (the check above is for it)
         raise InputFileError(path, "arrays or tables nested too deeply to read") from None
     except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        line: int | None = None
-        match = _TOML_POSITION.search(message)
-        if match:
-            line = int(match.group(1))
-            message = message[: match.start()]
-        else:
-            end = _TOML_END.search(message)
-            if end:
-                line = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
-                message = message[: end.start()] + " at the end of the file"
-        raise InputFileError(path, f"not valid TOML: {message}", line=line) from None
+        _toml_syntax_error(exc, text, path)
+    except ValueError as exc:  # not a TOMLDecodeError: Python refuses ints of > 4300 digits
+        long = re.search(r"[0-9_]{4301,}", text)
+        line = None if long is None else text.count("\n", 0, long.start()) + 1
+        raise InputFileError(path, f"not a usable number: {exc}", line=line) from None
     return _protocol(_Checker(text, path), data)
+
+
+def _toml_syntax_error(exc: tomllib.TOMLDecodeError, text: str, path: str | Path) -> NoReturn:
+    """Raise the parser's complaint as an InputFileError with its line."""
+    message = str(exc)
+    line: int | None = None
+    match = _TOML_POSITION.search(message)
+    if match:
+        line = int(match.group(1))
+        message = message[: match.start()]
+    else:
+        end = _TOML_END.search(message)
+        if end:
+            line = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
+            message = message[: end.start()] + " at the end of the file"
+    raise InputFileError(path, f"not valid TOML: {message}", line=line) from None
 
 
 def load_protocol_file(path: str | Path) -> PracticeProtocol:
@@ -869,7 +885,8 @@ def load_protocol_file(path: str | Path) -> PracticeProtocol:
     Raises
     ------
     InputFileError
-        The only exception raised for a bad file: missing, a folder, unreadable, not UTF-8
+        The only exception raised for a bad file: missing, a folder, unreadable, a name
+        holding a NUL byte, not UTF-8
         (with the line of the first bad byte), binary, or anything
         :func:`load_protocol_text` refuses.
     """
@@ -882,6 +899,8 @@ def load_protocol_file(path: str | Path) -> PracticeProtocol:
         raise InputFileError(path, "is a folder, not a protocol file") from None
     except OSError as exc:
         raise InputFileError(path, f"cannot be read: {exc.strerror or exc}") from None
+    except ValueError:  # the operating system takes no NUL byte in a file name
+        raise InputFileError(path, "is not a file name (it holds a NUL byte)") from None
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise InputFileError(path, "binary data (NUL bytes), not a TOML text file", line=line)

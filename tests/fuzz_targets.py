@@ -246,7 +246,10 @@ def protocol_texts(draw: st.DrawFn) -> str:
     """Text near TOML: a document cut, spliced or with a line replaced, or deep nesting."""
     base = draw(st.sampled_from(BUILTIN_PROTOCOLS)).read_text(encoding="utf-8")
     lines = base.splitlines(keepends=True)
-    kind = draw(st.sampled_from(["cut", "line", "insert", "deep", "text"]))
+    kind = draw(st.sampled_from(["cut", "line", "insert", "deep", "text", "digits"]))
+    if kind == "digits":  # a value of hundreds or thousands of digits (TOML ints are unbounded)
+        digits = "9" * draw(st.sampled_from([20, 309, 400, 4301, 5000]))
+        return re.sub(r"= [0-9.]+\n", f"= {digits}\n", base, count=draw(st.integers(1, 3)))
     if kind == "cut":
         return base[: draw(st.integers(0, len(base)))]
     if kind == "deep":
@@ -422,7 +425,9 @@ _VALUES = st.one_of(
         "end", "start", "garmin_fit", "(", "(?P<participant>p\\d+)", "²", "١", "\x00", "-",
         "--", "=", "FILE", "DIR", "OUT", "MISSING", "TOML",
     ]),
-    _TEXT,
+    # No '/' nor '..': 'import /' would read the whole file system (the real folders a
+    # command may meet are the FILE, DIR... placeholders above).
+    _TEXT.filter(lambda text: "/" not in text and ".." not in text),
 )
 
 

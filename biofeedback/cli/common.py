@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from biofeedback.core.errors import BiofeedbackError
@@ -20,7 +21,16 @@ class ArgumentParser(argparse.ArgumentParser):
 
     Python 3.11's argparse drops that ``--`` and hands the command an empty list where it
     expects a string (fixed in later Pythons, which keep the ``--``). Subcommand parsers are
-    made of the same class."""
+    made of the same class. An argument holding a NUL byte (which no shell can pass, but a
+    program calling ``main(argv)`` can) is a usage error: no file name or id holds one."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        for arg in args or ():
+            if "\x00" in arg:
+                self.error(f"argument {arg!r} holds a NUL byte")
+        return super().parse_known_args(args, namespace)
 
     def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
         if action.option_strings and action.nargs is None and arg_strings == ["--"]:

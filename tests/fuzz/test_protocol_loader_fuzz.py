@@ -109,3 +109,44 @@ def test_nesting_the_parser_cannot_follow_on_a_small_stack_is_still_an_input_err
             load_protocol_text(text, "deep.toml")
     finally:
         sys.setrecursionlimit(limit)
+
+
+def _with(old: str, new: str, name: str = "stress_reactivity") -> str:
+    text = (BUILTIN_PROTOCOLS[0].parent / f"{name}.toml").read_text(encoding="utf-8")
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+def test_an_integer_too_large_for_a_float_names_its_field():
+    # Found by benchmarks/fuzz_inputs.py: 'duration_min = 1000...0' (401 digits) escaped as
+    # OverflowError ("int too large to convert to float").
+    text = _with("duration_min = 10", "duration_min = 1" + "0" * 400, "soothing_touch")
+    with pytest.raises(InputFileError) as caught:
+        load_protocol_text(text, "big.toml")
+    assert caught.value.field == "phases[2].duration_min"
+    assert caught.value.reason == "must be a finite number, not a 401-digit integer"
+    assert caught.value.line == text.splitlines().index("duration_min = 1" + "0" * 400) + 1
+
+
+def test_an_integer_of_5000_digits_is_refused_with_its_line():
+    # Found: tomllib's int() refuses more than 4300 digits with a ValueError that is not a
+    # TOMLDecodeError, and it escaped.
+    text = _with('id = "stress_reactivity"', "id = " + "9" * 5000)
+    with pytest.raises(InputFileError) as caught:
+        load_protocol_text(text, "big.toml")
+    assert caught.value.line == text.splitlines().index("id = " + "9" * 5000) + 1
+    assert caught.value.reason.startswith("not a usable number: Exceeds the limit (4300 digits)")
+
+
+def test_a_huge_integer_is_shown_by_its_digits_not_in_full():
+    text = _with('id = "stress_reactivity"', "id = 1" + "0" * 400)
+    with pytest.raises(InputFileError) as caught:
+        load_protocol_text(text, "big.toml")
+    assert caught.value.reason == "expected a string, got a number of 401 digits"
+
+
+def test_a_file_name_with_a_nul_byte_is_an_input_error():
+    # Found by benchmarks/fuzz_inputs.py ('protocols validate' of a name with a NUL byte):
+    # read_bytes() raised ValueError.
+    with pytest.raises(InputFileError, match="is not a file name"):
+        load_protocol_file("a\x00b.toml")

@@ -11,6 +11,7 @@ says what the file holds and what to import instead.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -160,7 +161,8 @@ class FileProbe:
     Raises
     ------
     InputFileError
-        Missing, a folder, unreadable, empty or larger than :data:`MAX_FILE_BYTES`.
+        Missing, a folder, not a regular file (a named pipe, socket or device), unreadable,
+        empty or larger than :data:`MAX_FILE_BYTES`.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -168,7 +170,14 @@ class FileProbe:
         try:
             if self.path.is_dir():
                 raise InputFileError(self.path, "is a folder, not a recording file")
-            self.size = self.path.stat().st_size
+            status = self.path.stat()
+            if not stat.S_ISREG(status.st_mode):
+                # Opening a named pipe waits for a writer, forever (found importing '/').
+                raise InputFileError(
+                    self.path, "is not a regular file (a pipe, socket or device), not a "
+                    "recording file"
+                )
+            self.size = status.st_size
             with open(self.path, "rb") as fh:
                 self.head = fh.read(HEAD_BYTES)
         except FileNotFoundError:
