@@ -611,6 +611,8 @@ class SessionStore:
     @translates_sqlite_errors("read")
     def session_info(self, session_id: int) -> SessionInfo:
         """Metadata of one session."""
+        if not -(2**63) <= session_id < 2**63:  # beyond SQLite's integers: no such row
+            raise SessionNotFoundError(f"no session {session_id} in {self.path}")
         row = self._conn.execute(
             "SELECT id, participant_id, source, status, protocol_id, started_utc, ended_utc,"
             " duration_s, device_info, settings, versions, end_reason FROM sessions"

@@ -236,3 +236,8 @@ def test_the_write_ahead_log_is_cut_back_after_a_big_transaction(tmp_path):
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         store.create_session(source="sim")  # starts the log over, cut back to the limit
         assert wal.stat().st_size <= 65536
+
+
+def test_a_session_id_beyond_sqlites_integers_is_not_found(store):
+    with pytest.raises(SessionNotFoundError, match="no session 99999999999999999999"):
+        store.load_recording(99999999999999999999)
