@@ -30,7 +30,7 @@ from biofeedback.core.errors import (
     DiskFullError,
     StoreError,
 )
-from biofeedback.store.connection import connect_read_only
+from biofeedback.store.connection import SQLITE_HEADER, connect_read_only
 from biofeedback.store.faults import (
     is_disk_full,
     primary_code,
@@ -318,7 +318,7 @@ def verify_backup(path: str | os.PathLike[str]) -> DatabaseContents:
     if not backup.is_file():
         raise StoreError(f"there is no backup file at {backup}")
     with backup.open("rb") as head:
-        if head.read(16) != b"SQLite format 3\x00":
+        if head.read(16) != SQLITE_HEADER:
             raise DamagedStoreError(
                 f"{backup} is not a biofeedback backup: it is not a SQLite database file")
     with _open_read_only(backup) as conn:

@@ -22,9 +22,9 @@ from typing import Any, Final
 
 from biofeedback.core.errors import StoreError
 from biofeedback.store import schema
+from biofeedback.store.connection import SQLITE_HEADER
 from biofeedback.store.faults import store_error
 
-SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 HEADER_BYTES: Final = 100
 MAX_PROBLEMS: Final = 20
 """Problems of SQLite's integrity check that are listed (the first ones; the count is all)."""
@@ -150,7 +150,7 @@ def header_problem(path: Path) -> str | None:
         raise StoreError(f"cannot read {path}: {exc.strerror}") from exc
     if size == 0:
         return f"{path} is empty (0 bytes): it holds no biofeedback database"
-    if not header.startswith(SQLITE_MAGIC):
+    if not header.startswith(SQLITE_HEADER):
         return f"{path} is not a SQLite database: it is {_describe_foreign(header)}"
     if len(header) < HEADER_BYTES:
         return f"{path} is truncated: only {size} bytes, less than SQLite's 100-byte header"
@@ -177,7 +177,7 @@ def is_unsalvageable(path: Path) -> bool:
     schema is newer than this program's (copying it into an older schema would lose data)."""
     with path.open("rb") as file:
         header = file.read(HEADER_BYTES)
-    if not header.startswith(SQLITE_MAGIC) or len(header) < HEADER_BYTES:
+    if not header.startswith(SQLITE_HEADER) or len(header) < HEADER_BYTES:
         return True
     return int.from_bytes(header[60:64], "big", signed=True) > schema.SCHEMA_VERSION
 
