@@ -27,7 +27,10 @@ phases share the slot's duration in proportion to their own durations and get id
 ``<slot>_<phase>``); it takes the practice's name, instructions, pacer, expected breathing rate,
 practice id and category. Guidance prompts are **rescaled** in time by slot duration / practice
 duration, so the practice's arc (opening, middle, closing) is kept; times are rounded to 0.1 s
-and a prompt that would land on or after an earlier one is dropped.
+and a prompt that would land on or after an earlier one is dropped. The filled phase keeps the
+practice's audio cues, spoken wording and recorded guidance (played from the start and cut at
+the slot's end when it is longer), and takes the slot's ``feedback``, except that a breathing
+practice (biofeedback by design) keeps its own. The template's ``participant_screen`` is kept.
 
 Overrides (keyword arguments of :func:`get_protocol`, applied after composition):
 
@@ -43,6 +46,7 @@ import dataclasses
 import difflib
 import functools
 import importlib.resources
+from pathlib import Path
 from typing import Any
 
 from biofeedback.core.errors import BiofeedbackError
@@ -110,7 +114,9 @@ def _raw_builtins() -> dict[str, PracticeProtocol]:
         if not entry.name.endswith(".toml"):
             continue
         text = entry.read_bytes().decode("utf-8")
-        protocol = load_protocol_text(text, f"protocols/builtin/{entry.name}")
+        protocol = load_protocol_text(
+            text, f"protocols/builtin/{entry.name}", base_dir=Path(str(entry)).parent
+        )
         found[protocol.id] = protocol
     return found
 
@@ -259,6 +265,10 @@ def _fill(slot: Phase, practice: PracticeProtocol) -> list[Phase]:
             dataclasses.replace(
                 phase,
                 id=slot.id if len(parts) == 1 else f"{slot.id}_{part.id}",
+                # The template decides whether the participant watches (a lab hides it), but
+                # a breathing practice is biofeedback: it keeps its own setting.
+                feedback=(part.feedback if part.category is ProtocolCategory.BREATHING
+                          else slot.feedback),
             )
         )
     return filled
@@ -296,6 +306,7 @@ def compose(template: PracticeProtocol, practices: list[PracticeProtocol]) -> Pr
         description=description,
         phases=tuple(phases),
         sources=tuple(sources),
+        participant_screen=template.participant_screen,
     )
 
 

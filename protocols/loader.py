@@ -17,9 +17,13 @@ Top level (required unless marked):
                   | ``neutral``
 ``description``   one paragraph
 ``sources``       (optional) list of citation strings
+``participant_screen``
+                  (optional, default false) the protocol is meant to run with a participant
+                  screen (lab protocols)
 ``[defaults]``    (optional) values for phases that do not set their own:
-                  ``practice``, ``category`` and ``[defaults.pacer]`` go to ``practice``
-                  phases, ``[[defaults.self_report]]`` items to ``self_report`` phases
+                  ``practice``, ``category``, ``feedback`` and ``[defaults.pacer]`` go to
+                  ``practice`` phases, ``[[defaults.self_report]]`` items to ``self_report``
+                  phases, ``[defaults.cues]`` to every phase (key by key)
 ``[[phases]]``    one table per phase, in running order (at least one)
 
 Each ``[[phases]]``:
@@ -27,11 +31,26 @@ Each ``[[phases]]``:
 ``id``, ``name``            identifiers; phase ids are unique
 ``kind``                    ``baseline`` | ``stressor`` | ``practice`` | ``recovery`` | ``rest``
                             | ``self_report``
-``duration_s`` or ``duration_min``   positive number (exactly one of the two)
+``duration_s`` or ``duration_min``   positive number (exactly one of the two), or
+                            ``duration = "audio"``: as long as the phase's ``audio`` file
 ``practice``                practice id; required for (and only allowed in) ``practice`` phases
 ``category``                category of that practice (practice phases only; defaults to the
                             protocol's category when that is a practice category)
 ``instructions``            text shown when the phase starts
+``spoken_instructions``     (optional) the instructions as read aloud, when the spoken wording
+                            differs from the written one
+``feedback``                ``"shown"`` | ``"hidden"``: whether the participant sees their
+                            physiology. Default: shown in practice phases (``[defaults]
+                            feedback`` may change that), hidden in every other kind (baseline,
+                            stressor, recovery, rest, self-report)
+``audio``                   (optional) recorded guidance played from the phase's start: a wav,
+                            mp3, ogg or flac file, relative to the protocol file; a missing or
+                            unreadable file is refused here
+``[phases.cues]``           (optional) ``chimes`` (bool, default true: a chime at the start and
+                            the end), ``halfway_bell`` (default false), ``speak_instructions``,
+                            ``speak_prompts`` (default false: read aloud with the speech
+                            engine), ``pacer_sound`` = ``"off"`` | ``"tone"`` | ``"breath"``
+                            (default off: the audio breathing pacer)
 ``expected_breaths_per_min``
                             breaths/min the phase is expected to produce (default: the pacer
                             rate when there is a pacer); files written before the breathing
@@ -42,7 +61,8 @@ Each ``[[phases]]``:
                             when also given); optional ``hold_after_inhale_s``,
                             ``hold_after_exhale_s`` (>= 0; at least 1 s of each breath must be
                             left for moving air). Not in ``self_report`` or ``stressor`` phases.
-``[[phases.prompts]]``      ``at_s`` (0 <= at_s < duration, strictly increasing), ``text``
+``[[phases.prompts]]``      ``at_s`` (0 <= at_s < duration, strictly increasing), ``text``,
+                            optional ``spoken`` (the wording read aloud)
 ``[[phases.self_report]]``  ``id`` (unique in the phase), ``question``, optional ``low_label``,
                             ``high_label``; only in ``self_report`` phases, which need >= 1 item
 ``[phases.stressor]``       required in (and only allowed in) ``stressor`` phases:
@@ -103,8 +123,11 @@ from typing import Any, NoReturn
 
 from biofeedback.core.errors import InputFileError
 from protocols.model import (
+    CueSettings,
+    FeedbackVisibility,
     GuidancePrompt,
     PacerSettings,
+    PacerSound,
     Phase,
     PhaseKind,
     PracticeProtocol,
@@ -114,6 +137,7 @@ from protocols.model import (
 )
 
 __all__ = [
+    "AUDIO_FILE_SUFFIXES",
     "MAX_BREATHS_PER_MIN",
     "MIN_BREATHS_PER_MIN",
     "MIN_MOVING_BREATH_S",
@@ -144,6 +168,9 @@ STRESSOR_TASKS: dict[str, dict[str, tuple[str, Any]]] = {
     "none": {},
 }
 
+AUDIO_FILE_SUFFIXES = (".wav", ".mp3", ".ogg", ".flac")
+"""Recorded guidance the app plays (decoded by libsndfile through soundfile)."""
+
 #: Practice categories a practice phase may inherit from its protocol.
 _PRACTICE_CATEGORIES = {
     ProtocolCategory.SELF_SOOTHING,
@@ -152,12 +179,17 @@ _PRACTICE_CATEGORIES = {
     ProtocolCategory.NEUTRAL,
 }
 
-_TOP_KEYS = ("id", "name", "category", "description", "sources", "defaults", "phases")
-_DEFAULT_KEYS = ("practice", "category", "pacer", "self_report")
-_PHASE_KEYS = (
-    "id", "name", "kind", "duration_s", "duration_min", "practice", "category", "instructions",
-    "expected_breaths_per_min", "pacer", "prompts", "self_report", "stressor",
+_TOP_KEYS = (
+    "id", "name", "category", "description", "sources", "participant_screen", "defaults",
+    "phases",
 )
+_DEFAULT_KEYS = ("practice", "category", "feedback", "pacer", "self_report", "cues")
+_PHASE_KEYS = (
+    "id", "name", "kind", "duration_s", "duration_min", "duration", "practice", "category",
+    "instructions", "spoken_instructions", "feedback", "audio", "expected_breaths_per_min",
+    "pacer", "cues", "prompts", "self_report", "stressor",
+)
+_CUE_KEYS = ("chimes", "halfway_bell", "speak_instructions", "speak_prompts", "pacer_sound")
 _OLD_EXPECTED_KEY = "expected_breathing_bpm"
 """Old name of ``expected_breaths_per_min`` (protocol files written before the breathing rate
 was renamed); still read, never written, and not offered in "allowed keys" messages."""
@@ -165,7 +197,7 @@ _PACER_KEYS = (
     "breaths_per_min", "inhale_exhale_ratio", "inhale_s", "exhale_s",
     "hold_after_inhale_s", "hold_after_exhale_s",
 )
-_PROMPT_KEYS = ("at_s", "text")
+_PROMPT_KEYS = ("at_s", "text", "spoken")
 _ITEM_KEYS = ("id", "question", "low_label", "high_label")
 _ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:,+\-]*$")
 
@@ -296,9 +328,11 @@ def _field_name(path: Path_) -> str:
 class _Checker:
     """Raises :class:`InputFileError` with the file, line and field of a problem."""
 
-    def __init__(self, text: str, path: str | Path) -> None:
+    def __init__(self, text: str, path: str | Path, base_dir: Path | None = None) -> None:
         self.text = text
         self.path = path
+        self.base_dir = base_dir
+        """Folder that relative audio paths start from (None: the current folder)."""
         self._index: dict[Path_, int] | None = None
 
     def line_of(self, path: Path_) -> int | None:
@@ -371,6 +405,11 @@ class _Checker:
         if number <= 0:
             self.fail(path, f"must be positive, not {value!r}")
         return number
+
+    def boolean(self, value: Any, path: Path_) -> bool:
+        if not isinstance(value, bool):
+            self.fail(path, f"expected true or false, got {_type_name(value)}")
+        return value
 
     def non_negative(self, value: Any, path: Path_) -> float:
         number = self.number(value, path)
@@ -554,6 +593,7 @@ def _prompts(c: _Checker, raw: Any, path: Path_, duration: float) -> tuple[Guida
         c.keys(table, _PROMPT_KEYS, where)
         at = c.non_negative(c.required(table, "at_s", where), (*where, "at_s"))
         text = c.string(c.required(table, "text", where), (*where, "text"))
+        spoken = c.string(table.get("spoken", ""), (*where, "spoken"), empty_ok=True)
         if at >= duration:
             c.fail(
                 (*where, "at_s"),
@@ -564,8 +604,59 @@ def _prompts(c: _Checker, raw: Any, path: Path_, duration: float) -> tuple[Guida
                 (*where, "at_s"),
                 f"prompts must be in time order: {at:g} s comes after {prompts[-1].at_s:g} s",
             )
-        prompts.append(GuidancePrompt(at_s=at, text=text))
+        prompts.append(GuidancePrompt(at_s=at, text=text, spoken=spoken.strip()))
     return tuple(prompts)
+
+
+def _cues(c: _Checker, raw: Any, path: Path_, base: CueSettings) -> CueSettings:
+    """``[phases.cues]`` / ``[defaults.cues]`` over ``base``, key by key."""
+    table = c.table(raw, path)
+    c.keys(table, _CUE_KEYS, path)
+    values: dict[str, Any] = {
+        "chimes": base.chimes,
+        "halfway_bell": base.halfway_bell,
+        "speak_instructions": base.speak_instructions,
+        "speak_prompts": base.speak_prompts,
+        "pacer_sound": base.pacer_sound,
+    }
+    for key in _CUE_KEYS[:-1]:
+        if key in table:
+            values[key] = c.boolean(table[key], (*path, key))
+    if "pacer_sound" in table:
+        values["pacer_sound"] = c.choice(
+            table["pacer_sound"], PacerSound, (*path, "pacer_sound"), "pacer sound"
+        )
+    return CueSettings(**values)
+
+
+def _audio_file(c: _Checker, raw: Any, path: Path_) -> tuple[str, float]:
+    """The absolute path of a phase's recorded guidance and its length, s; the file is opened
+    and its header decoded here, so a study never meets a missing or broken file mid-session."""
+    text = c.string(raw, path)
+    file = Path(text).expanduser()
+    if not file.is_absolute():
+        file = (c.base_dir or Path.cwd()) / file
+    if file.suffix.lower() not in AUDIO_FILE_SUFFIXES:
+        c.fail(path, f"{text!r} is not an audio file the app plays "
+                     f"({', '.join(s[1:] for s in AUDIO_FILE_SUFFIXES)})")
+    if not file.is_file():
+        c.fail(path, f"audio file {str(file)!r} not found")
+    import soundfile  # lazily: only protocols with recorded guidance need libsndfile
+
+    try:
+        info = soundfile.info(str(file))
+    except (RuntimeError, OSError) as exc:  # soundfile raises LibsndfileError (a RuntimeError)
+        c.fail(path, f"audio file {str(file)!r} cannot be decoded: {exc}")
+    if info.frames <= 0 or info.samplerate <= 0:
+        c.fail(path, f"audio file {str(file)!r} holds no sound")
+    return str(file.resolve()), info.frames / info.samplerate
+
+
+def _default_feedback(kind: PhaseKind, defaults: dict[str, Any]) -> FeedbackVisibility:
+    # Watching one's own heart is an intervention: only practices show it unless told not to.
+    if kind is PhaseKind.PRACTICE:
+        return FeedbackVisibility(defaults.get("feedback", FeedbackVisibility.SHOWN))
+    return FeedbackVisibility.HIDDEN
 
 
 def _expected_breathing(
@@ -600,9 +691,23 @@ def _phase(
     phase_id = c.identifier(c.required(table, "id", path), (*path, "id"))
     name = c.string(c.required(table, "name", path), (*path, "name"))
     kind = c.choice(c.required(table, "kind", path), PhaseKind, (*path, "kind"), "phase kind")
-    if "duration_s" in table and "duration_min" in table:
-        c.fail((*path, "duration_min"), "give duration_s or duration_min, not both")
-    if "duration_s" in table:
+    given = [k for k in ("duration_s", "duration_min", "duration") if k in table]
+    if len(given) > 1:
+        c.fail((*path, given[1]), f"give one of duration_s, duration_min or duration, not "
+                                  f"both {' and '.join(given[:2])}")
+    audio: str | None = None
+    audio_s: float | None = None
+    if "audio" in table:
+        audio, audio_s = _audio_file(c, table["audio"], (*path, "audio"))
+    if "duration" in table:
+        if table["duration"] != "audio":
+            c.fail((*path, "duration"), f'the only duration by name is "audio" (as long as the '
+                                        f"phase's recording), not {table['duration']!r}")
+        if audio_s is None:
+            c.fail((*path, "duration"), 'duration = "audio" needs the phase\'s \'audio\' file')
+        duration = audio_s
+        dur_key = "duration"
+    elif "duration_s" in table:
         duration = c.positive(table["duration_s"], (*path, "duration_s"))
         dur_key = "duration_s"
     elif "duration_min" in table:
@@ -610,9 +715,22 @@ def _phase(
         dur_key = "duration_min"
     else:
         c.fail((*path, "duration_s"), f"phase {phase_id!r} needs duration_s or duration_min")
+    assert duration is not None
     if duration > MAX_PHASE_S:
         c.fail((*path, dur_key), f"{duration:g} s is longer than {MAX_PHASE_S:g} s (24 h)")
     instructions = c.string(table.get("instructions", ""), (*path, "instructions"), empty_ok=True)
+    spoken = c.string(
+        table.get("spoken_instructions", ""), (*path, "spoken_instructions"), empty_ok=True
+    )
+    if "feedback" in table:
+        feedback = c.choice(
+            table["feedback"], FeedbackVisibility, (*path, "feedback"), "feedback"
+        )
+    else:
+        feedback = _default_feedback(kind, defaults)
+    cues = defaults.get("cues", CueSettings())
+    if "cues" in table:
+        cues = _cues(c, table["cues"], (*path, "cues"), cues)
 
     practice: str | None = None
     category: ProtocolCategory | None = None
@@ -697,6 +815,11 @@ def _phase(
         expected_breaths_per_min=expected,
         self_report=items,
         stressor=stressor,
+        feedback=feedback,
+        cues=cues,
+        spoken_instructions=spoken.strip(),
+        audio=audio,
+        audio_duration_s=audio_s,
     )
 
 
@@ -712,6 +835,8 @@ def _protocol(c: _Checker, data: dict[str, Any]) -> PracticeProtocol:
     if not isinstance(raw_sources, list):
         c.fail(("sources",), f"expected an array of strings, got {_type_name(raw_sources)}")
     sources = tuple(c.string(s, ("sources", i)) for i, s in enumerate(raw_sources))
+    participant_screen = c.boolean(data.get("participant_screen", False),
+                                   ("participant_screen",))
 
     defaults: dict[str, Any] = {}
     if "defaults" in data:
@@ -729,6 +854,12 @@ def _protocol(c: _Checker, data: dict[str, Any]) -> PracticeProtocol:
             defaults["self_report"] = _items(
                 c, table["self_report"], ("defaults", "self_report")
             )
+        if "feedback" in table:
+            defaults["feedback"] = c.choice(
+                table["feedback"], FeedbackVisibility, ("defaults", "feedback"), "feedback"
+            )
+        if "cues" in table:
+            defaults["cues"] = _cues(c, table["cues"], ("defaults", "cues"), CueSettings())
 
     if "phases" not in data:
         c.fail(("phases",), "no phases: add at least one [[phases]] table")
@@ -753,6 +884,7 @@ def _protocol(c: _Checker, data: dict[str, Any]) -> PracticeProtocol:
         description=description,
         phases=tuple(phases),
         sources=sources,
+        participant_screen=participant_screen,
     )
 
 
@@ -805,7 +937,9 @@ def _nesting_too_deep(text: str, limit: int = MAX_NESTING) -> int | None:
     return None
 
 
-def load_protocol_text(text: str, path: str | Path = "<string>") -> PracticeProtocol:
+def load_protocol_text(
+    text: str, path: str | Path = "<string>", *, base_dir: str | Path | None = None
+) -> PracticeProtocol:
     """Parse and validate a protocol from TOML ``text``.
 
     Parameters
@@ -814,6 +948,8 @@ def load_protocol_text(text: str, path: str | Path = "<string>") -> PracticeProt
         The TOML document (a leading byte-order mark is ignored).
     path : path-like
         What names the text in error messages (its file).
+    base_dir : path-like, optional
+        Folder relative ``audio`` paths start from (default: the current folder).
 
     Returns
     -------
@@ -850,7 +986,8 @@ def load_protocol_text(text: str, path: str | Path = "<string>") -> PracticeProt
         long = re.search(r"[0-9_]{4301,}", text)
         line = None if long is None else text.count("\n", 0, long.start()) + 1
         raise InputFileError(path, f"not a usable number: {exc}", line=line) from None
-    return _protocol(_Checker(text, path), data)
+    base = None if base_dir is None else Path(base_dir)
+    return _protocol(_Checker(text, path, base), data)
 
 
 def _toml_syntax_error(exc: tomllib.TOMLDecodeError, text: str, path: str | Path) -> NoReturn:
@@ -912,7 +1049,7 @@ def load_protocol_file(path: str | Path) -> PracticeProtocol:
             path, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
             line=line,
         ) from None
-    return load_protocol_text(text, path)
+    return load_protocol_text(text, path, base_dir=path.resolve().parent)
 
 
 # ---------------------------------------------------------------------------------- dumping
@@ -970,6 +1107,8 @@ def dump_protocol_toml(protocol: PracticeProtocol) -> str:
         lines.append("sources = [")
         lines.extend(f"    {_toml_string(s)}," for s in protocol.sources)
         lines.append("]")
+    if protocol.participant_screen:
+        lines.append("participant_screen = true")
     for phase in protocol.phases:
         lines += ["", "[[phases]]"]
         lines.append(f"id = {_toml_string(phase.id)}")
@@ -982,6 +1121,11 @@ def dump_protocol_toml(protocol: PracticeProtocol) -> str:
             lines.append(f"category = {_toml_string(phase.category.value)}")
         if phase.instructions:
             lines.append(f"instructions = {_toml_string(phase.instructions)}")
+        if phase.spoken_instructions:
+            lines.append(f"spoken_instructions = {_toml_string(phase.spoken_instructions)}")
+        lines.append(f"feedback = {_toml_string(phase.feedback.value)}")
+        if phase.audio is not None:
+            lines.append(f"audio = {_toml_string(phase.audio)}")
         if phase.expected_breaths_per_min is not None:
             lines.append(
                 f"expected_breaths_per_min = {_toml_value(float(phase.expected_breaths_per_min))}"
@@ -995,6 +1139,13 @@ def dump_protocol_toml(protocol: PracticeProtocol) -> str:
                 lines.append(f"hold_after_inhale_s = {_toml_value(float(p.hold_after_inhale_s))}")
             if p.hold_after_exhale_s:
                 lines.append(f"hold_after_exhale_s = {_toml_value(float(p.hold_after_exhale_s))}")
+        cues = phase.cues
+        lines += ["", "[phases.cues]"]
+        lines.append(f"chimes = {_toml_value(cues.chimes)}")
+        lines.append(f"halfway_bell = {_toml_value(cues.halfway_bell)}")
+        lines.append(f"speak_instructions = {_toml_value(cues.speak_instructions)}")
+        lines.append(f"speak_prompts = {_toml_value(cues.speak_prompts)}")
+        lines.append(f"pacer_sound = {_toml_string(cues.pacer_sound.value)}")
         if phase.stressor is not None:
             lines += ["", "[phases.stressor]"]
             lines.append(f"task = {_toml_string(phase.stressor.task)}")
@@ -1004,6 +1155,8 @@ def dump_protocol_toml(protocol: PracticeProtocol) -> str:
             lines += ["", "[[phases.prompts]]"]
             lines.append(f"at_s = {_toml_value(float(prompt.at_s))}")
             lines.append(f"text = {_toml_string(prompt.text)}")
+            if prompt.spoken:
+                lines.append(f"spoken = {_toml_string(prompt.spoken)}")
         for item in phase.self_report:
             lines += ["", "[[phases.self_report]]"]
             lines.append(f"id = {_toml_string(item.id)}")

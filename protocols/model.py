@@ -2,7 +2,9 @@
 
 A :class:`PracticeProtocol` is an ordered list of :class:`Phase` objects; each phase has a kind
 (baseline, stressor, practice, recovery, rest, self-report), a duration, instructions, timed
-guidance prompts, optional breathing-pacer settings and, for self-report phases, 0-10 items.
+guidance prompts, optional breathing-pacer settings, whether the participant sees feedback, its
+audio cues (chimes, speech, a recorded guidance file, an audio pacer) and, for self-report
+phases, 0-10 items.
 Protocols are written as TOML files (:mod:`protocols.loader`).
 """
 
@@ -21,6 +23,26 @@ class ProtocolCategory(enum.StrEnum):
     BREATHING = "breathing"
     STRESS_REACTIVITY = "stress_reactivity"
     NEUTRAL = "neutral"
+
+
+class FeedbackVisibility(enum.StrEnum):
+    """Whether the participant sees their own physiology during a phase.
+
+    Watching one's heart rate is itself an intervention, so lab phases that are not a
+    biofeedback condition hide it (the operator still sees it).
+    """
+
+    SHOWN = "shown"
+    HIDDEN = "hidden"
+
+
+class PacerSound(enum.StrEnum):
+    """The audio breathing pacer: off, a tone whose pitch follows the breath, or a breath-like
+    noise whose loudness does."""
+
+    OFF = "off"
+    TONE = "tone"
+    BREATH = "breath"
 
 
 class PhaseKind(enum.StrEnum):
@@ -73,10 +95,43 @@ class PacerSettings:
 
 @dataclass(frozen=True, slots=True)
 class GuidancePrompt:
-    """A line of guidance shown (or spoken) ``at_s`` seconds into its phase."""
+    """A line of guidance shown (and spoken, when the phase speaks prompts) ``at_s`` seconds
+    into its phase; ``spoken`` is the wording read aloud when it differs from ``text``."""
 
     at_s: float
     text: str
+    spoken: str = ""
+
+    @property
+    def spoken_text(self) -> str:
+        """What the voice says: ``spoken``, or ``text`` when no separate wording is given."""
+        return self.spoken or self.text
+
+
+@dataclass(frozen=True, slots=True)
+class CueSettings:
+    """The audio cues of a phase.
+
+    Attributes
+    ----------
+    chimes : bool
+        A chime at the phase's start and a softer one at its end.
+    halfway_bell : bool
+        A bell halfway through the phase.
+    speak_instructions : bool
+        Read the phase's instructions (``spoken_instructions`` or ``instructions``) aloud at
+        its start.
+    speak_prompts : bool
+        Read each timed prompt aloud at its time.
+    pacer_sound : PacerSound
+        The audio breathing pacer of a phase with a pacer.
+    """
+
+    chimes: bool = True
+    halfway_bell: bool = False
+    speak_instructions: bool = False
+    speak_prompts: bool = False
+    pacer_sound: PacerSound = PacerSound.OFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +202,18 @@ class Phase:
         Items asked in a ``self_report`` phase.
     stressor : StressorSettings or None
         Task of a ``stressor`` phase.
+    feedback : FeedbackVisibility
+        Whether the participant sees their physiology during the phase.
+    cues : CueSettings
+        Chimes, bell, speech and audio pacer of the phase.
+    spoken_instructions : str
+        The instructions as read aloud, when they differ from the written ones ("" = read
+        ``instructions``).
+    audio : str or None
+        Absolute path of a recorded guidance file (wav, mp3, ogg or flac) played from the
+        phase's start.
+    audio_duration_s : float or None
+        Length of that recording, s.
     """
 
     id: str
@@ -161,6 +228,16 @@ class Phase:
     expected_breaths_per_min: float | None = None
     self_report: tuple[SelfReportItem, ...] = ()
     stressor: StressorSettings | None = None
+    feedback: FeedbackVisibility = FeedbackVisibility.SHOWN
+    cues: CueSettings = field(default_factory=CueSettings)
+    spoken_instructions: str = ""
+    audio: str | None = None
+    audio_duration_s: float | None = None
+
+    @property
+    def spoken_text(self) -> str:
+        """The instructions as the voice reads them."""
+        return self.spoken_instructions or self.instructions
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +258,9 @@ class PracticeProtocol:
         In running order.
     sources : tuple of str
         Citations for durations or designs taken from studies.
+    participant_screen : bool
+        The protocol is meant to be run with a participant screen (lab protocols): the window
+        opens one when it starts the protocol and a second display is there.
     """
 
     id: str
@@ -189,6 +269,7 @@ class PracticeProtocol:
     description: str
     phases: tuple[Phase, ...]
     sources: tuple[str, ...] = ()
+    participant_screen: bool = False
 
     @property
     def duration_s(self) -> float:

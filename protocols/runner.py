@@ -322,7 +322,8 @@ class ProtocolRunner:
         self._next_prompt = 0
         self._handle = self.recorder.start_phase(
             PhaseSpan(phase.id, phase.name, str(phase.kind), at_s, at_s, phase.practice,
-                      None if phase.category is None else str(phase.category))
+                      None if phase.category is None else str(phase.category),
+                      str(phase.feedback))
         )
         self._pacer_cycle = pacer_stages(phase.pacer) if phase.pacer is not None else []
         self._pacer_stage = 0

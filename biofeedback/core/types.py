@@ -50,6 +50,8 @@ class MarkerKind(enum.StrEnum):
     SELF_REPORT = "self_report"
     EXTERNAL = "external"
     """Received from another program, e.g. through Lab Streaming Layer."""
+    AUDIO = "audio"
+    """An audio cue (chime, speech, recorded guidance): its scheduled and actual onsets."""
 
 
 class SourceState(enum.StrEnum):
@@ -175,6 +177,9 @@ class PhaseSpan:
         Practice the phase belongs to, if any.
     category : str or None
         Category of that practice (``self_soothing``, ``attention``, ...).
+    feedback : str or None
+        ``"shown"`` or ``"hidden"``: whether the participant saw their physiology (None for
+        sessions recorded before this was stored, and for imported recordings).
     """
 
     phase_id: str
@@ -184,6 +189,7 @@ class PhaseSpan:
     end_s: float
     practice: str | None = None
     category: str | None = None
+    feedback: str | None = None
 
     @property
     def duration_s(self) -> float:

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import platform
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from typing import Any, TypeVar
 
@@ -234,10 +234,7 @@ class LiveSession:
     def end_phase(self, handle: int, end_s: float) -> None:
         """Record the end of a phase started with :meth:`start_phase`."""
         span = self._phase_handles[handle]
-        self._phase_handles[handle] = PhaseSpan(
-            span.phase_id, span.name, span.kind, span.start_s, end_s, span.practice,
-            span.category,
-        )
+        self._phase_handles[handle] = replace(span, end_s=end_s)
         row = self._phase_rows.pop(handle, None)
         if self._recording and row is not None:
             self._write(lambda store, _: store.end_phase(row, end_s))
