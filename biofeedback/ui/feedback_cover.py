@@ -59,7 +59,8 @@ class HeldKey(QObject):
 
     An application-wide event filter, so the key counts whichever child widget has the focus;
     the key counts as released when the window loses the focus (its release would go to
-    another window).
+    another window). The filter sees every event of the application, so it is installed only
+    while the key means something (:meth:`set_active`: a hidden-feedback phase is covered).
 
     Parameters
     ----------
@@ -82,14 +83,31 @@ class HeldKey(QObject):
         self._window = window
         self._key = int(getattr(Qt.Key, f"Key_{key_name}").value)
         self._held = False
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
+        self._active = False
 
     @property
     def held(self) -> bool:
-        """The key is down now."""
+        """The key is down now (always False while inactive)."""
         return self._held
+
+    @property
+    def active(self) -> bool:
+        """The key is watched."""
+        return self._active
+
+    def set_active(self, active: bool) -> None:
+        """Watch the key (True) or stop, forgetting it was held (False; no signal then)."""
+        if active == self._active:
+            return
+        app = QApplication.instance()
+        if app is None:
+            return
+        self._active = active
+        if active:
+            app.installEventFilter(self)
+        else:
+            app.removeEventFilter(self)
+            self._held = False
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         """Watch the key's presses and releases in the window; never eats an event."""

@@ -646,7 +646,10 @@ class MainWindow(QMainWindow):
         # The session the guidance follows (none once it ended, whatever phase it was in).
         ps = self.guidance.protocol_session
         phase = None if ps is None or ps.runner.finished else ps.runner.current_phase
-        visible = feedback_visible(phase, self.participant_screen is not None, self.peek_key.held)
+        screen_open = self.participant_screen is not None
+        # The peek key is watched only while it would lift the cover.
+        self.peek_key.set_active(not feedback_visible(phase, screen_open, False))
+        visible = feedback_visible(phase, screen_open, self.peek_key.held)
         self.physiology_stack.setCurrentIndex(0 if visible else 1)
 
     def open_participant_screen(self, display: int | None = None) -> ParticipantScreen:
@@ -728,10 +731,11 @@ class MainWindow(QMainWindow):
         """A free-practice session: the participant follows the same pacer (an idle window's
         pacer is the operator's; the participant screen says "please wait" then)."""
         screen = self.participant_screen
-        start_s = self.guidance.free_practice_start_s
-        if screen is not None and start_s is not None and self.current is not None:
-            screen.follow_free_practice(self.guidance.pacer.settings, self.guidance.clock,
-                                        start_s)
+        if (screen is not None and self.current is not None
+                and self.guidance.free_practice_start_s is not None):
+            # The guidance's own pacer: its rhythm restarts when the operator changes the rate.
+            pacer = self.guidance.pacer
+            screen.follow_free_practice(pacer.settings, pacer.clock, pacer.start_s)
 
     def _attach_participant_screen(self, prepared: PreparedSession) -> None:
         """A session started: the participant screen follows it; a protocol meant for one

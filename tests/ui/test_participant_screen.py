@@ -290,6 +290,11 @@ def test_hidden_feedback_covers_the_physiology_of_a_shared_window_until_the_key_
         save_screenshot(window, "operator_window_peeking")
         press_key(target, QEvent.Type.KeyRelease, Qt.Key.Key_F9)
         assert window.feedback_covered
+        # Held, then the window loses the focus (the release goes elsewhere): covered again.
+        press_key(target, QEvent.Type.KeyPress, Qt.Key.Key_F9)
+        assert not window.feedback_covered
+        QApplication.sendEvent(window, QEvent(QEvent.Type.WindowDeactivate))
+        assert window.feedback_covered
         # Another key does nothing.
         press_key(target, QEvent.Type.KeyPress, Qt.Key.Key_F8)
         assert window.feedback_covered
@@ -301,6 +306,11 @@ def test_hidden_feedback_covers_the_physiology_of_a_shared_window_until_the_key_
         assert window.feedback_covered
         await skip_to(window, "practice")
         assert not window.feedback_covered and window.values_panel.isVisible()
+        # F9 means nothing in a shown phase (the key is not even watched then).
+        assert not window.peek_key.active
+        press_key(target, QEvent.Type.KeyPress, Qt.Key.Key_F9)
+        assert not window.peek_key.held and not window.feedback_covered
+        press_key(target, QEvent.Type.KeyRelease, Qt.Key.Key_F9)
         window.stop_session()
         await wait_for(lambda: not window.running, what="the session's end")
         assert not window.feedback_covered
@@ -382,6 +392,12 @@ def test_participant_screen_follows_free_practice_and_opens_mid_session(
         assert screen.pacer.settings == window.guidance.pacer.settings
         assert screen.pacer.animating
         assert_participant_only(screen)
+        # The operator changes the rate: the participant's ball follows, in the same breath.
+        window.guidance.pacer.rate_spin.setValue(5.0)
+        assert screen.pacer.settings == window.guidance.pacer.settings
+        assert screen.pacer.settings.breaths_per_min == 5.0
+        now = window.current.source.session_time_s()
+        assert screen.pacer.state_at(now) == window.guidance.pacer.state_at(now)
         window.stop_session()
         await wait_for(lambda: not window.running, what="the session's end")
         window.close_participant_screen()
