@@ -57,7 +57,7 @@ from biofeedback.ui.session_browser import SessionBrowser
 from biofeedback.ui.source_panel import SourcePanel
 from biofeedback.ui.status_bar import WindowStatusBar
 from biofeedback.ui.values_panel import ValuesPanel
-from biofeedback.viewmodels.displays import choose_participant_display, describe_displays
+from biofeedback.viewmodels.displays import choose_participant_display
 from biofeedback.viewmodels.guidance import PEEK_KEY_NAME, feedback_visible
 from biofeedback.viewmodels.pacer import free_practice_pacer
 from biofeedback.viewmodels.preferences import WindowPreferences
@@ -650,6 +650,8 @@ class MainWindow(QMainWindow):
         # The peek key is watched only while it would lift the cover.
         self.peek_key.set_active(not feedback_visible(phase, screen_open, False))
         visible = feedback_visible(phase, screen_open, self.peek_key.held)
+        if visible and self.feedback_covered:
+            self._request_frame()  # what is uncovered is drawn up to now
         self.physiology_stack.setCurrentIndex(0 if visible else 1)
 
     def open_participant_screen(self, display: int | None = None) -> ParticipantScreen:
@@ -750,11 +752,10 @@ class MainWindow(QMainWindow):
             if len(screens) > 1:
                 self.open_participant_screen()
             else:
-                # Said before the status line's details: it must fit the status bar.
+                # Short: it shares the status bar with the status line.
                 self.show_message(
-                    f"{protocol.name} expects a participant screen, but there is "
-                    f"{describe_displays([s.name() for s in screens])}; hidden feedback is "
-                    f"covered here (hold {PEEK_KEY_NAME} to look)"
+                    "This protocol expects a participant screen, but there is one display "
+                    f"only (hold {PEEK_KEY_NAME} to see hidden feedback)"
                 )
         self._follow_in_participant_screen()
         self.apply_feedback_visibility()

@@ -269,8 +269,8 @@ def test_hidden_feedback_covers_the_physiology_of_a_shared_window_until_the_key_
         # One display: the protocol's participant screen cannot open, and the window says so.
         assert window.participant_screen is None
         assert window.statusBar().currentMessage() == (
-            "Short lab session expects a participant screen, but there is 1 display: "
-            "1 = unnamed; hidden feedback is covered here (hold F9 to look)")
+            "This protocol expects a participant screen, but there is one display only "
+            "(hold F9 to see hidden feedback)")
         assert window.feedback_covered
         assert window.feedback_cover.isVisible() and not window.values_panel.isVisible()
         assert not physiology.isVisible()
@@ -287,6 +287,10 @@ def test_hidden_feedback_covers_the_physiology_of_a_shared_window_until_the_key_
         press_key(target, QEvent.Type.KeyRelease, Qt.Key.Key_F9, autorepeat=True)
         press_key(target, QEvent.Type.KeyPress, Qt.Key.Key_F9, autorepeat=True)
         assert not window.feedback_covered
+        # A few beats more, so the uncovered plots have been laid out and drawn again.
+        beats = window.status.n_beats
+        await wait_for(lambda: window.status.n_beats > beats + 5, what="more beats")
+        window._draw_frame()
         save_screenshot(window, "operator_window_peeking")
         press_key(target, QEvent.Type.KeyRelease, Qt.Key.Key_F9)
         assert window.feedback_covered
