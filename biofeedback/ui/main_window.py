@@ -4,7 +4,9 @@ The window owns no data: it builds a session from the panel's request (off the G
 subscribes its widgets to the session's events, and forwards user actions (stop, marker,
 seek, answers) to the session. Redraws are coalesced to at most ~30 frames per second
 (:mod:`biofeedback.ui.frame_cadence`); the settings follow the user's choices through
-:mod:`biofeedback.ui.preference_sync`.
+:mod:`biofeedback.ui.preference_sync`. A participant screen (View > Participant screen,
+:mod:`biofeedback.ui.participant_screen`) follows the same protocol session; without one, a
+hidden-feedback phase covers the physiology (:mod:`biofeedback.ui.feedback_cover`).
 """
 
 from __future__ import annotations
