@@ -38,8 +38,16 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--lsl", action="store_true",
                    help="publish RR, HR, lnRMSSD and markers as Lab Streaming Layer streams")
     p.add_argument(
+        "--participant-screen", type=display_number, nargs="?", const=AUTO_DISPLAY,
+        metavar="N",
+        help="open the participant screen (guidance, pacer, task and questions; no physiology) "
+        "full screen on display N, numbered from 1 (default: the first display that is not "
+        "the window's, or the only one)",
+    )
+    p.add_argument(
         "--screenshot", type=Path, metavar="PATH",
-        help="save a PNG of the window after --quit-after seconds",
+        help="save a PNG of the window after --quit-after seconds (and of the participant "
+        "screen as NAME.participant.png beside it)",
     )
     p.add_argument(
         "--quit-after", type=positive_float, metavar="S",
@@ -69,10 +77,32 @@ def run(args: argparse.Namespace) -> int:
     _check_display()
     from biofeedback.ui.launch import WindowOptions, run_window
 
+    display = args.participant_screen
     return run_window(WindowOptions(
         request=request, data_dir=args.data_dir, screenshot=args.screenshot,
         quit_after_s=args.quit_after, neurokit=not args.no_neurokit,
+        participant_screen=display is not None,
+        participant_display=None if display in (None, AUTO_DISPLAY) else display,
     ))
+
+
+AUTO_DISPLAY = 0
+"""``--participant-screen`` without N: the first display that is not the window's."""
+
+
+def display_number(text: str) -> int:
+    """A display number for ``--participant-screen``: a whole number from 1."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a display number: {text!r} (displays are numbered from 1)"
+        ) from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(
+            f"not a display number: {text!r} (displays are numbered from 1)"
+        )
+    return number
 
 
 def _check_display() -> None:

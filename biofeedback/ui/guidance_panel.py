@@ -29,6 +29,7 @@ from biofeedback.core.formatting import format_countdown as format_clock
 from biofeedback.ui.pacer_widget import PacerWidget
 from biofeedback.ui.self_report_panel import SelfReportPanel
 from biofeedback.ui.stressor_screen import StressorScreen
+from biofeedback.viewmodels.guidance import GuidancePage, page_for
 from protocols.model import PacerSettings, Phase, PhaseKind
 from protocols.runner import (
     PhaseEnded,
@@ -62,8 +63,12 @@ _PROMPT_NEW = ("QLabel { background: #fff1bf; border: 1px solid #e0b84a; border-
 _PROMPT_OLD = ("QLabel { background: #f1f4f6; border: 1px solid #d5dbe0; border-radius: 6px;"
                " padding: 8px; color: #1d2b36; }")
 
-PAGE_PACER, PAGE_STRESSOR, PAGE_SELF_REPORT, PAGE_NATURAL = range(4)
-"""Pages of :attr:`GuidancePanel.stack`."""
+PAGE_PACER, PAGE_STRESSOR, PAGE_SELF_REPORT, PAGE_NATURAL = (
+    int(page) for page in GuidancePage
+)
+"""Pages of :attr:`GuidancePanel.stack` (:class:`~biofeedback.viewmodels.guidance.GuidancePage`)."""
+_MIRROR_STYLE = ("QLabel { background: #e6f0ee; border: 1px solid #a9c9c2; border-radius: 6px;"
+                 " padding: 8px; color: #1d2b36; }")
 
 
 def _wall_clock() -> Callable[[], float]:
@@ -93,7 +98,10 @@ class GuidancePanel(QWidget):
     Notes
     -----
     The window calls :meth:`set_time` a few times per second with the session time (s);
-    countdowns, the pause button and the stressor's time bar follow it. The pacer reads the
+    countdowns, the pause button and the stressor's time bar follow it. While a participant
+    screen is open (:meth:`set_participant_screen_open`) the participant answers there: this
+    panel keeps the operator's controls, shows the task and what the participant does
+    (:meth:`set_mirror_text`), and takes no answers itself. The pacer reads the
     clock itself at every frame. The marker button is a separate
     :class:`~biofeedback.ui.marker_bar.MarkerBar` (one per window: its M shortcut is
     window-wide).
@@ -112,6 +120,7 @@ class GuidancePanel(QWidget):
         self._free_pacer: PacerSettings | None = None
         self._free_offered = False
         self._clock: Callable[[], float] = _wall_clock()
+        self._participant_screen_open = False
 
         self.header_label = QLabel("", self)
         header_font = QFont(self.font())
@@ -135,6 +144,11 @@ class GuidancePanel(QWidget):
         self.prompt_label.setStyleSheet(_PROMPT_OLD)
         self.prompt_label.setFont(instructions_font)
         self.prompt_label.hide()
+        self.mirror_label = QLabel("", self)
+        """What the participant does on the participant screen (shown while one is open)."""
+        self.mirror_label.setWordWrap(True)
+        self.mirror_label.setStyleSheet(_MIRROR_STYLE)
+        self.mirror_label.hide()
         self.countdown_label = QLabel("", self)
         countdown_font = QFont(self.font())
         countdown_font.setPointSizeF(countdown_font.pointSizeF() * 1.2)
@@ -171,6 +185,7 @@ class GuidancePanel(QWidget):
         layout.addWidget(self.instructions_label)
         layout.addWidget(self.prompt_label)
         layout.addWidget(self.operator_row)
+        layout.addWidget(self.mirror_label)
         layout.addWidget(line)
         layout.addWidget(self.stack, 1)
         self.pacer.pacer_changed.connect(self._on_pacer_changed)
@@ -206,6 +221,38 @@ class GuidancePanel(QWidget):
     def phase(self) -> Phase | None:
         """The phase shown."""
         return self._phase
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock the panel follows (session time, s; a wall clock when detached)."""
+        return self._clock
+
+    @property
+    def free_practice_start_s(self) -> float | None:
+        """When the free-practice pacer's first breath began, on :attr:`clock` (s); None
+        outside free practice."""
+        return self._free_t0 if self._free_practice else None
+
+    @property
+    def participant_screen_open(self) -> bool:
+        """A participant screen takes the answers (see :meth:`set_participant_screen_open`)."""
+        return self._participant_screen_open
+
+    def set_participant_screen_open(self, is_open: bool) -> None:
+        """The participant answers on a participant screen (True): the stressor screen here
+        becomes a read-only copy, the questions are not taken here, and :attr:`mirror_label`
+        says what the participant does. False: answers are taken here again."""
+        self._participant_screen_open = is_open
+        self.stressor_screen.set_read_only(is_open)
+        self.self_report_panel.setEnabled(not is_open)
+        if is_open:
+            self.set_mirror_text("")
+        self.mirror_label.setVisible(is_open)
+
+    def set_mirror_text(self, text: str) -> None:
+        """Say what the participant does on the participant screen ("" for nothing asked)."""
+        self.mirror_label.setText(
+            text or "Participant screen open: the participant sees the guidance there.")
 
     def set_clock(self, clock: Callable[[], float]) -> None:
         """Use ``clock()`` (session time, s) for the pacer and countdowns, until
@@ -389,28 +436,24 @@ class GuidancePanel(QWidget):
         for button in (self.pause_button, self.skip_button, self.extend_button):
             button.show()
             button.setEnabled(True)
-        if phase.kind is PhaseKind.SELF_REPORT and phase.self_report:
+        page = page_for(phase)
+        if page is GuidancePage.SELF_REPORT:
             self.pacer.set_pacer(None)
             self.self_report_panel.ask(phase)
-            self.stack.setCurrentIndex(PAGE_SELF_REPORT)
-        elif phase.kind is PhaseKind.STRESSOR and phase.stressor is not None and (
-            phase.stressor.task == "serial_subtraction"
-        ):
+        elif page is GuidancePage.STRESSOR:
             self.pacer.set_pacer(None)
-            self.stack.setCurrentIndex(PAGE_STRESSOR)
             # The session creates the task right after this event reaches subscribers.
             QTimer.singleShot(0, self.stressor_screen.refresh)
-        elif phase.pacer is not None:
+        elif page is GuidancePage.PACER:
             runner = session.runner
             # Protocol time within the phase: frozen while paused, as the runner's pacer.
             self.pacer.set_clock(lambda: runner.phase_elapsed_s(self._clock()))
             self.pacer.set_pacer(phase.pacer, 0.0)
-            self.stack.setCurrentIndex(PAGE_PACER)
         else:
             self.pacer.set_pacer(None)
             self.natural_label.setText(
                 "Breathe naturally: there is no pacer in this phase.")
-            self.stack.setCurrentIndex(PAGE_NATURAL)
+        self.stack.setCurrentIndex(page)
 
     def _show_prompt(self, text: str) -> None:
         self.prompt_label.setText(text)

@@ -20,11 +20,12 @@ from PySide6.QtWidgets import QApplication
 from biofeedback.session.launch import SessionRequest, resolve_data_dir
 from biofeedback.ui.event_loop import run_until_complete, spawn
 from biofeedback.ui.main_window import MainWindow
+from biofeedback.viewmodels.displays import choose_participant_display
 from biofeedback.viewmodels.preferences import WindowPreferences
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["WindowOptions", "run_window"]
+__all__ = ["WindowOptions", "participant_screenshot", "run_window"]
 
 STARTUP_REPORT_ENV = "BIOFEEDBACK_REPORT_STARTUP"
 """When set, print ``window visible at T (X s after process start)`` on standard output at the
@@ -49,6 +50,11 @@ class WindowOptions:
         Wall time after which to take the screenshot (if any) and close, s.
     neurokit : bool
         Run neurokit2 on the rolling window (in a worker process).
+    participant_screen : bool
+        Open the participant screen at once.
+    participant_display : int or None
+        Its display, numbered from 1 (None: the first display that is not the window's, or
+        the only one).
     """
 
     request: SessionRequest | None = None
@@ -56,10 +62,19 @@ class WindowOptions:
     screenshot: Path | None = None
     quit_after_s: float | None = None
     neurokit: bool = True
+    participant_screen: bool = False
+    participant_display: int | None = None
 
 
 def run_window(options: WindowOptions) -> int:
-    """Open the window and run until it is closed; returns the exit status."""
+    """Open the window and run until it is closed; returns the exit status.
+
+    Raises
+    ------
+    DisplayNotFoundError
+        The participant screen was asked for on a display that does not exist (before any
+        window opens).
+    """
     started = _process_start()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -68,6 +83,11 @@ def run_window(options: WindowOptions) -> int:
     # not when Qt sees the last window go, which would stop the loop under main().
     app.setQuitOnLastWindowClosed(False)
     app.setWindowIcon(QIcon())
+    if options.participant_screen:
+        # Refused before any window opens, naming the displays there are.
+        choose_participant_display(
+            [s.name() for s in app.screens()], options.participant_display, None
+        )
     data_dir = resolve_data_dir(options.data_dir)
     settings = WindowPreferences.load(data_dir)
     window = MainWindow(data_dir, settings, neurokit=options.neurokit)
@@ -87,6 +107,8 @@ def run_window(options: WindowOptions) -> int:
                 f"{'yes' if 'neurokit2' in sys.modules else 'no'}", flush=True
             ))
         window.show()
+        if options.participant_screen:
+            window.open_participant_screen(options.participant_display)
         if options.request is not None:
             window.start_session(options.request)
         if options.quit_after_s is not None:
@@ -102,7 +124,15 @@ async def _screenshot_and_quit(window: MainWindow, options: WindowOptions) -> No
     if options.screenshot is not None:
         options.screenshot.parent.mkdir(parents=True, exist_ok=True)
         window.grab().save(str(options.screenshot))
+        if window.participant_screen is not None:
+            window.participant_screen.grab().save(str(participant_screenshot(options.screenshot)))
     window.close()
+
+
+def participant_screenshot(screenshot: Path) -> Path:
+    """Where ``--screenshot PATH`` saves the participant screen: ``NAME.participant.png``
+    next to ``PATH``."""
+    return screenshot.with_name(f"{screenshot.stem}.participant{screenshot.suffix or '.png'}")
 
 
 def _process_start() -> float:

@@ -4,7 +4,9 @@ The window owns no data: it builds a session from the panel's request (off the G
 subscribes its widgets to the session's events, and forwards user actions (stop, marker,
 seek, answers) to the session. Redraws are coalesced to at most ~30 frames per second
 (:mod:`biofeedback.ui.frame_cadence`); the settings follow the user's choices through
-:mod:`biofeedback.ui.preference_sync`.
+:mod:`biofeedback.ui.preference_sync`. A participant screen (View > Participant screen,
+:mod:`biofeedback.ui.participant_screen`) follows the same protocol session; without one, a
+hidden-feedback phase covers the physiology (:mod:`biofeedback.ui.feedback_cover`).
 """
 
 from __future__ import annotations
@@ -20,12 +22,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent, QShowEvent
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QGuiApplication,
+    QKeySequence,
+    QPaintEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QMainWindow,
     QScrollArea,
     QSplitter,
+    QStackedWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -38,19 +48,23 @@ from biofeedback.session.launch import SessionRequest
 from biofeedback.ui.comparison import ComparisonView
 from biofeedback.ui.deferred_plots import DeferredPlots
 from biofeedback.ui.event_loop import spawn
+from biofeedback.ui.feedback_cover import FeedbackCover, HeldKey
 from biofeedback.ui.frame_cadence import FrameCadence, plot_time_s
 from biofeedback.ui.guidance_panel import GuidancePanel
 from biofeedback.ui.marker_bar import MarkerBar
+from biofeedback.ui.participant_screen import ParticipantScreen
 from biofeedback.ui.preference_sync import PreferenceSync
 from biofeedback.ui.replay_bar import ReplayBar
 from biofeedback.ui.session_browser import SessionBrowser
 from biofeedback.ui.source_panel import SourcePanel
 from biofeedback.ui.status_bar import WindowStatusBar
 from biofeedback.ui.values_panel import ValuesPanel
+from biofeedback.viewmodels.displays import choose_participant_display
+from biofeedback.viewmodels.guidance import PEEK_KEY_NAME, feedback_visible
 from biofeedback.viewmodels.pacer import free_practice_pacer
 from biofeedback.viewmodels.preferences import WindowPreferences
 from biofeedback.viewmodels.status import SessionStatus, finished_message, window_title
-from protocols.runner import PhaseEnded, PhaseStarted, RunnerEvent
+from protocols.runner import PhaseEnded, PhaseStarted, ProtocolFinished, RunnerEvent
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +139,13 @@ class MainWindow(QMainWindow):
         self._backup_dir = Path.home()
         """Folder the backup dialog opens in: the last one backed up to."""
         self._backup_task: asyncio.Task[str] | None = None
+        self.participant_screen: ParticipantScreen | None = None
+        """The participant's full-screen window, while it is open."""
+        self.participant_display = 0
+        """Index (from 0) of the display the participant screen is on, while it is open."""
         self._build()
         self._build_menu()
+        self._build_view_menu()
         self._wire()
         self.source_panel.apply_settings()
         self._show_free_practice()
@@ -149,8 +168,14 @@ class MainWindow(QMainWindow):
         centre = QWidget()
         column = QVBoxLayout(centre)
         column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.values_panel)
-        self._plots = DeferredPlots(column, self.settings.plot_span_s, self.preferences.plot_span)
+        physiology = QWidget()
+        physiology_column = QVBoxLayout(physiology)
+        physiology_column.setContentsMargins(0, 0, 0, 0)
+        physiology_column.addWidget(self.values_panel)
+        self._plots = DeferredPlots(
+            physiology_column, self.settings.plot_span_s, self.preferences.plot_span
+        )
+        column.addWidget(self._build_feedback_cover(physiology), 1)
         column.addWidget(self.replay_bar)
         column.addWidget(self.marker_bar)
 
@@ -213,6 +238,7 @@ class MainWindow(QMainWindow):
         self.source_panel.settings_changed.connect(self.save_settings)
         self.marker_bar.marker_requested.connect(self.add_marker)
         self.guidance.pacer_changed.connect(self.preferences.pacer)
+        self.guidance.pacer_changed.connect(lambda _rate, _ratio: self._mirror_free_practice())
         self.replay_bar.seek_requested.connect(self._on_seek)
         self.replay_bar.speed_changed.connect(self.preferences.replay_speed)
         self.browser.replay_requested.connect(self._replay_session)
@@ -338,6 +364,7 @@ class MainWindow(QMainWindow):
         else:
             self._show_free_practice()
         self.guidance.set_clock(session.source.session_time_s)
+        self._attach_participant_screen(prepared)
         if vm.capabilities.seekable and isinstance(session.source, SeekableSource):
             # A seekable source has the replay controls (capabilities say so).
             self.replay_bar.attach(session.source)
@@ -363,6 +390,7 @@ class MainWindow(QMainWindow):
         self._clock_timer.stop()
         self.guidance.detach()
         self.guidance.show()
+        self._detach_participant_screen()
         self.replay_bar.detach()
         self._draw_frame()
 
@@ -407,6 +435,8 @@ class MainWindow(QMainWindow):
         self._request_frame()
 
     def _on_runner_event(self, event: RunnerEvent) -> None:
+        if isinstance(event, PhaseStarted | PhaseEnded | ProtocolFinished):
+            self.apply_feedback_visibility()
         if isinstance(event, PhaseStarted | PhaseEnded) and self.current is not None:
             self.live_view.set_phases(self.current.session.phases)
             self._request_frame()
@@ -443,6 +473,8 @@ class MainWindow(QMainWindow):
             return
         now = self.current.source.session_time_s()
         self.guidance.set_time(now)
+        if self.participant_screen is not None:
+            self.participant_screen.set_time(now)
         if self.replay_bar.isVisible():
             self.replay_bar.set_position(now)
         self.status.time_s = max(self.status.time_s, now)
@@ -538,6 +570,7 @@ class MainWindow(QMainWindow):
         self.guidance.show_free_practice(
             free_practice_pacer(self.settings.pacer_breaths_per_min, self.settings.pacer_ie_ratio)
         )
+        self._mirror_free_practice()
 
     def save_settings(self) -> None:
         """Write the settings (a small JSON file; a failure is reported, never raised)."""
@@ -580,6 +613,161 @@ class MainWindow(QMainWindow):
             spawn(self.source_panel.load())
             spawn(self.browser.refresh())
 
+    # -- participant screen and hidden feedback --------------------------------------------
+
+    def _build_feedback_cover(self, physiology: QWidget) -> QStackedWidget:
+        """Values and plots on one page, the calm "feedback is hidden" cover on the other."""
+        self.feedback_cover = FeedbackCover()
+        self.physiology_stack = QStackedWidget()
+        self.physiology_stack.addWidget(physiology)
+        self.physiology_stack.addWidget(self.feedback_cover)
+        self.peek_key = HeldKey(self)
+        self.peek_key.held_changed.connect(lambda _held: self.apply_feedback_visibility())
+        return self.physiology_stack
+
+    def _build_view_menu(self) -> None:
+        view_menu = self.menuBar().addMenu("&View")
+        self.participant_screen_action = QAction("&Participant screen", self)
+        self.participant_screen_action.setCheckable(True)
+        self.participant_screen_action.setStatusTip(
+            "Open a full-screen window for the participant on another display: guidance, "
+            "pacer, task and questions, no physiology"
+        )
+        self.participant_screen_action.toggled.connect(self._on_participant_screen_toggled)
+        view_menu.addAction(self.participant_screen_action)
+        self.view_menu = view_menu
+
+    @property
+    def feedback_covered(self) -> bool:
+        """The physiology is covered now (a hidden-feedback phase on a shared window)."""
+        return self.physiology_stack.currentWidget() is self.feedback_cover
+
+    def apply_feedback_visibility(self) -> None:
+        """Cover the physiology, or uncover it, as
+        :func:`~biofeedback.viewmodels.guidance.feedback_visible` decides for the running phase."""
+        # The session the guidance follows (none once it ended, whatever phase it was in).
+        ps = self.guidance.protocol_session
+        phase = None if ps is None or ps.runner.finished else ps.runner.current_phase
+        screen_open = self.participant_screen is not None
+        # The peek key is watched only while it would lift the cover.
+        self.peek_key.set_active(not feedback_visible(phase, screen_open, False))
+        visible = feedback_visible(phase, screen_open, self.peek_key.held)
+        if visible and self.feedback_covered:
+            self._request_frame()  # what is uncovered is drawn up to now
+        self.physiology_stack.setCurrentIndex(0 if visible else 1)
+
+    def open_participant_screen(self, display: int | None = None) -> ParticipantScreen:
+        """Open the participant screen full screen on ``display`` (numbered from 1; None: the
+        first display that is not this window's, or the only one), or move it there.
+
+        Raises
+        ------
+        DisplayNotFoundError
+            There is no display ``display`` (the message names those there are).
+        """
+        screens = QGuiApplication.screens()
+        own = self.screen()
+        operator_index = next((i for i, s in enumerate(screens) if s is own), None)
+        index = choose_participant_display(
+            [s.name() for s in screens], display, operator_index
+        )
+        screen = self.participant_screen
+        if screen is None:
+            screen = ParticipantScreen()
+            screen.progress_changed.connect(self.guidance.set_mirror_text)
+            self.participant_screen = screen
+            self._follow_in_participant_screen()
+        self.participant_display = index
+        screen.show_on(screens[index])
+        self.guidance.set_participant_screen_open(True)
+        self.guidance.set_mirror_text(screen.progress)
+        self._set_participant_action(True)
+        self.apply_feedback_visibility()
+        self.show_message(
+            f"Participant screen on display {index + 1} ({screens[index].name() or 'unnamed'})"
+        )
+        return screen
+
+    def close_participant_screen(self) -> None:
+        """Close the participant screen (the answers are taken in this window again)."""
+        screen = self.participant_screen
+        if screen is None:
+            return
+        self.participant_screen = None
+        screen.close_screen()
+        screen.deleteLater()
+        self.guidance.set_participant_screen_open(False)
+        self._set_participant_action(False)
+        self.apply_feedback_visibility()
+
+    def _on_participant_screen_toggled(self, checked: bool) -> None:
+        if checked == (self.participant_screen is not None):
+            return  # the action follows a change made elsewhere
+        if not checked:
+            self.close_participant_screen()
+            return
+        try:
+            self.open_participant_screen()
+        except BiofeedbackError as exc:
+            self._set_participant_action(False)
+            self.show_message(f"Could not open the participant screen: {exc}")
+
+    def _set_participant_action(self, checked: bool) -> None:
+        action = self.participant_screen_action
+        blocked = action.blockSignals(True)
+        action.setChecked(checked)
+        action.blockSignals(blocked)
+
+    def _follow_in_participant_screen(self) -> None:
+        """Let the participant screen follow what the guidance panel follows."""
+        screen = self.participant_screen
+        if screen is None:
+            return
+        ps = self.guidance.protocol_session
+        if ps is not None:
+            screen.attach(ps, self.guidance.clock)
+        elif self.current is not None and self.guidance.free_practice_start_s is not None:
+            self._mirror_free_practice()
+        else:
+            screen.detach()
+
+    def _mirror_free_practice(self) -> None:
+        """A free-practice session: the participant follows the same pacer (an idle window's
+        pacer is the operator's; the participant screen says "please wait" then)."""
+        screen = self.participant_screen
+        if (screen is not None and self.current is not None
+                and self.guidance.free_practice_start_s is not None):
+            # The guidance's own pacer: its rhythm restarts when the operator changes the rate.
+            pacer = self.guidance.pacer
+            screen.follow_free_practice(pacer.settings, pacer.clock, pacer.start_s)
+
+    def _attach_participant_screen(self, prepared: PreparedSession) -> None:
+        """A session started: the participant screen follows it; a protocol meant for one
+        opens it when there is a second display."""
+        protocol = prepared.protocol
+        if (
+            prepared.protocol_session is not None and protocol is not None
+            and protocol.participant_screen and self.participant_screen is None
+            and self.view_model is not None and self.view_model.practice_along
+        ):
+            screens = QGuiApplication.screens()
+            if len(screens) > 1:
+                self.open_participant_screen()
+            else:
+                # Short: it shares the status bar with the status line.
+                self.show_message(
+                    "This protocol expects a participant screen, but there is one display "
+                    f"only (hold {PEEK_KEY_NAME} to see hidden feedback)"
+                )
+        self._follow_in_participant_screen()
+        self.apply_feedback_visibility()
+
+    def _detach_participant_screen(self) -> None:
+        """The session ended: "the session is over" after a protocol, else "please wait"."""
+        if self.participant_screen is not None:
+            self.participant_screen.detach()
+        self.apply_feedback_visibility()
+
     # -- closing ---------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
@@ -592,6 +780,7 @@ class MainWindow(QMainWindow):
                 self._task.cancel()  # still setting up: nothing recorded yet
             event.ignore()
             return
+        self.close_participant_screen()
         self.browser.cancel_analysis()
         self.browser.cancel_import()
         self.comparison.cancel()

@@ -281,6 +281,17 @@ class PacerWidget(QWidget):
         self._update_timer()
         self._frame()
 
+    @property
+    def start_s(self) -> float:
+        """Clock time of the first inhale of the rhythm shown, s (a free-practice change of
+        rate restarts the rhythm)."""
+        return self._start_s
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock the animation follows (s)."""
+        return self._clock
+
     def set_clock(self, clock: Callable[[], float]) -> None:
         """Take the animation time from ``clock()`` (s; the session or protocol clock)."""
         self._clock = clock

@@ -55,6 +55,10 @@ class StressorScreen(QWidget):
     Enter submits the answer (only whole numbers can be typed). When the prompt on screen
     timed out while the answer was being typed, the answer is not sent (it would be graded
     against the new prompt): the timeout is shown instead.
+
+    A read-only screen (:meth:`set_read_only`: the operator's copy while the participant
+    answers on the participant screen) takes no answers and shows the feedback of every answer
+    the session records, wherever it was given.
     """
 
     answered = Signal(object)
@@ -66,6 +70,7 @@ class StressorScreen(QWidget):
         self._shown: Prompt | None = None
         self._n_results = 0
         self._now_s = 0.0
+        self._read_only = False
 
         self.caption_label = QLabel("Mental arithmetic", self)
         self.caption_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -144,6 +149,22 @@ class StressorScreen(QWidget):
         self._shown = None
         self._show_idle("No task is running.")
 
+    def set_read_only(self, read_only: bool) -> None:
+        """Take no answers here (True) or take them again (False)."""
+        self._read_only = read_only
+        self.answer_edit.setPlaceholderText(
+            "The participant answers on the participant screen" if read_only
+            else "Type the answer, then Enter"
+        )
+        if read_only:
+            self.answer_edit.clear()
+        self.refresh()
+
+    @property
+    def read_only(self) -> bool:
+        """Answers are taken elsewhere (see :meth:`set_read_only`)."""
+        return self._read_only
+
     @property
     def task(self) -> SerialSubtractionTask | None:
         """The task shown (None when no stressor phase runs)."""
@@ -177,10 +198,11 @@ class StressorScreen(QWidget):
             return
         results = task.results
         if len(results) > self._n_results:
-            # Timeouts the session recorded between answers: say so, as after an answer.
+            # Timeouts the session recorded between answers: say so, as after an answer (a
+            # read-only copy shows every result: the answers were given elsewhere).
             latest = results[-1]
             self._n_results = len(results)
-            if latest.timed_out:
+            if latest.timed_out or self._read_only:
                 self._show_feedback(latest)
                 self.answer_edit.clear()
                 self.answered.emit(latest)
@@ -189,15 +211,16 @@ class StressorScreen(QWidget):
             self._shown = prompt
             self.caption_label.setText(f"Subtract {task.step} from")
             self.number_label.setText(str(prompt.number))
-        self.answer_edit.setEnabled(True)
+        self.answer_edit.setEnabled(not self._read_only)
         self._update_bar(prompt)
         self._update_counts(task)
 
     def submit(self) -> AnswerResult | None:
         """Send the typed answer (Enter does this); returns the result, None when nothing
-        was sent (no task, empty entry, or the prompt timed out meanwhile)."""
+        was sent (no task, empty entry, a read-only screen, or the prompt timed out
+        meanwhile)."""
         text = self.answer_edit.text().strip()
-        if self._session is None or not text:
+        if self._session is None or not text or self._read_only:
             return None
         shown = self._shown
         self.refresh()
