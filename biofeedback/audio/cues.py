@@ -160,6 +160,9 @@ class PhaseRun:
     length_s : float or None
         Protocol-clock length (extensions included; shorter when skipped); None while
         paused (the end is not known yet).
+    planned_s : float or None
+        Its length on the plan, extensions included (a skip cuts ``length_s``, not this);
+        the halfway bell is half of it.
     ended : bool
         Whether the runner ended it (False: running or predicted).
     predicted : bool
@@ -170,6 +173,7 @@ class PhaseRun:
     phase: Phase
     segments: list[Segment] = field(default_factory=list)
     length_s: float | None = None
+    planned_s: float | None = None
     ended: bool = False
     predicted: bool = False
 
@@ -195,9 +199,10 @@ class PhaseRun:
         return None
 
 
-def phase_cues(protocol: PracticeProtocol, index: int, length_s: float) -> list[PhaseCue]:
+def phase_cues(protocol: PracticeProtocol, index: int, length_s: float,
+               planned_s: float | None = None) -> list[PhaseCue]:
     """The cues of phase ``index`` of ``protocol`` when it lasts ``length_s`` (protocol
-    clock, s), sorted by time.
+    clock, s), sorted by time; nothing planned at or after ``length_s`` but the end chime.
 
     Parameters
     ----------
@@ -207,6 +212,9 @@ def phase_cues(protocol: PracticeProtocol, index: int, length_s: float) -> list[
         Phase position.
     length_s : float
         The phase's protocol-clock length (planned, extended or cut short), s.
+    planned_s : float, optional
+        Its planned length, extensions included, s (default ``length_s``): the bell rings
+        halfway through it.
     """
     phase = protocol.phases[index]
     cues = phase.cues
@@ -226,8 +234,9 @@ def phase_cues(protocol: PracticeProtocol, index: int, length_s: float) -> list[
         if at < length_s:
             out.append(PhaseCue(base + 3, CueKind.INSTRUCTIONS, at,
                                 f"spoken instructions: {phase.id}", phase.spoken_text))
-    if cues.halfway_bell:
-        out.append(PhaseCue(base + 4, CueKind.HALFWAY_BELL, length_s / 2.0,
+    halfway = (length_s if planned_s is None else planned_s) / 2.0
+    if cues.halfway_bell and halfway < length_s:
+        out.append(PhaseCue(base + 4, CueKind.HALFWAY_BELL, halfway,
                             f"bell: halfway through {phase.id}"))
     if cues.speak_prompts:
         for j, prompt in enumerate(phase.prompts):
@@ -282,6 +291,7 @@ class CueSchedule:
             end = event.at_s if paused_at is None else min(event.at_s, paused_at)
             run.segments[-1] = Segment(last.start_s, max(end, last.start_s), last.tau_start_s)
             run.length_s = run.segments[-1].tau_end_s
+            run.planned_s = self.runner.phase_length_s  # still the ending phase's
             run.ended = True
         elif isinstance(event, ProtocolFinished):
             self._finished = True
@@ -297,7 +307,7 @@ class CueSchedule:
 
     def runs(self) -> list[PhaseRun]:
         """Every phase as it ran, runs, or is predicted to run, in order."""
-        out = [PhaseRun(r.index, r.phase, list(r.segments), r.length_s, r.ended)
+        out = [PhaseRun(r.index, r.phase, list(r.segments), r.length_s, r.planned_s, r.ended)
                for r in self._runs]
         if self._finished:
             return out
@@ -320,6 +330,7 @@ class CueSchedule:
                 current.segments[-1] = Segment(last.start_s, max(end, last.start_s),
                                                last.tau_start_s)
                 current.length_s = current.segments[-1].tau_end_s
+                current.planned_s = length
             end_s = current.end_s
             assert end_s is not None
             next_index, next_start = current.index + 1, end_s
@@ -327,18 +338,18 @@ class CueSchedule:
             phase = phases[index]
             out.append(PhaseRun(index, phase,
                                 [Segment(next_start, next_start + phase.duration_s, 0.0)],
-                                phase.duration_s, predicted=True))
+                                phase.duration_s, phase.duration_s, predicted=True))
             next_start += phase.duration_s
         return out
 
     def scheduled(self, run: PhaseRun) -> list[tuple[PhaseCue, ScheduledCue]]:
         """The cues of ``run`` whose session time is known, with their session onsets."""
-        length = run.length_s
-        if length is None:
-            # Paused: the phase's length on the runner's plan, for the cues before the pause.
-            length = self.runner.phase_length_s
+        planned = run.planned_s
+        if planned is None:  # paused: the runner's plan, for the cues before the pause
+            planned = self.runner.phase_length_s
+        length = planned if run.length_s is None else run.length_s
         out = []
-        for cue in phase_cues(self.protocol, run.index, length):
+        for cue in phase_cues(self.protocol, run.index, length, planned):
             onset = run.session_time(cue.tau_s)
             if onset is None:
                 continue

@@ -9,9 +9,10 @@ cue's actual onset as an ``audio`` marker.
 What it plays follows :class:`~biofeedback.audio.cues.CueSchedule`: a pause holds every sound
 of the phase (speech and the recording continue where they were on resume; chimes are
 held too), a skip cuts the phase's speech, recording and pacer, an extension moves the
-halfway bell and the end chime. A cue whose onset was already rendered is never rendered a
-second time elsewhere: an output that rendered ahead across a phase end that is then moved
-has played that chime (the time it was played is what its marker says).
+halfway bell and the end chime. A chime or bell whose onset was already rendered is never
+struck a second time elsewhere: an output that rendered ahead across a phase end that is then
+moved has played that chime (its marker says when); speech, a recording or the pacer rendered
+ahead that way starts again where it now belongs (a second marker says so).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ FADE_S = 0.01
 """Ramp where a sound is cut (a pause, a phase's end) or resumes, s: no click."""
 
 Samples = npt.NDArray[np.float32]
+
+_STRUCK = frozenset({CueKind.START_CHIME, CueKind.END_CHIME, CueKind.HALFWAY_BELL})
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +125,7 @@ class AudioProgram:
             if phase.audio:
                 self._recordings[index] = Recording(phase.audio, sr)
         self._rendered: dict[int, ScheduledCue] = {}
-        self._confirmed: set[int] = set()
+        self._confirmed: dict[int, float] = {}
 
     @classmethod
     def build(
@@ -170,7 +173,9 @@ class AudioProgram:
             self._mix_run(run, g0, g1, out)
         for run in self.schedule.runs():
             for _, s in self.schedule.scheduled(run):
-                if s.onset_s * sr < g1 and s.id not in self._rendered and self._audible(s):
+                if s.onset_s * sr < g1 and self._audible(s) and (
+                    s.id not in self._rendered or self._moved(s)
+                ):
                     self._rendered[s.id] = s
         np.clip(out, -1.0, 1.0, out=out)
         return out.astype(np.float32)
@@ -187,9 +192,10 @@ class AudioProgram:
     def confirm_played(self, cue: ScheduledCue, actual_s: float) -> None:
         """The cue was heard at session time ``actual_s``: store its audio marker once (kind
         ``audio``; extra: scheduled onset, cue kind, phase, text, error in ms)."""
-        if cue.id in self._confirmed or self.recorder is None:
+        if self.recorder is None or self._confirmed.get(cue.id) == cue.onset_s:
             return
-        self._confirmed.add(cue.id)
+        restarted = cue.id in self._confirmed
+        self._confirmed[cue.id] = cue.onset_s
         extra: dict[str, Any] = {
             "scheduled_s": round(cue.onset_s, 6),
             "cue": cue.kind,
@@ -202,16 +208,24 @@ class AudioProgram:
             extra.update(text=cue.text, voice=self.voice or "", rate_wpm=self.rate_wpm)
         elif cue.kind == CueKind.RECORDING:
             extra["file"] = cue.text
+        if restarted:
+            extra["restarted"] = True  # the plan moved after its first onset was played
         self.recorder.add_marker(cue.label, kind=MarkerKind.AUDIO, onset_s=actual_s,
                                  extra=extra)
 
     # -- mixing ----------------------------------------------------------------------------
 
-    def _audible(self, s: ScheduledCue) -> bool:
-        # Rendered once already somewhere else (the plan moved after an output rendered it
-        # ahead): it was heard there, so it is not rendered again.
+    def _moved(self, s: ScheduledCue) -> bool:
+        """Whether ``s`` was rendered with another onset (the plan moved after an output
+        rendered it ahead)."""
         seen = self._rendered.get(s.id)
-        return seen is None or abs(seen.onset_s - s.onset_s) * self.sample_rate < 0.5
+        return seen is not None and abs(seen.onset_s - s.onset_s) * self.sample_rate >= 0.5
+
+    def _audible(self, s: ScheduledCue) -> bool:
+        # A chime or the bell that moved was heard where it was rendered: not struck twice.
+        # Speech, a recording or the pacer starts again where it now belongs (only the
+        # output's look-ahead of it was heard early).
+        return not (self._moved(s) and s.kind in _STRUCK)
 
     def _placed(self, run: PhaseRun) -> list[_Placed]:
         sr = self.sample_rate

@@ -13,6 +13,7 @@ documentation (``man say``; ``System.Speech.Synthesis.SpeechSynthesizer``) and a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -238,11 +239,30 @@ def synthesize(text: str, sample_rate: int, *, voice: str | None = None,
     engine = engine or find_engine()
     rate = _check_rate(rate_wpm)
     chosen = voice if voice else engine.default_voice
+    if voice and engine.name == "espeak-ng":
+        _check_espeak_voice(engine, voice)
     wav = _cached_wav(engine, chosen, rate, text)
     samples = _trim_leading_silence(read_whole(wav, sample_rate))
     peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
     # Engines speak at full scale; the voice sits at SPEECH_PEAK, over the pacer, under 1.
     return samples * np.float32(SPEECH_PEAK / peak) if peak > 0 else samples
+
+
+@functools.lru_cache(maxsize=8)
+def _espeak_voice_names(engine: SpeechEngine) -> frozenset[str]:
+    names: set[str] = set()
+    for v in list_voices(engine):
+        # "en-gb-scotland" also answers to "en-gb" and to its language family "en".
+        parts = v.id.split("-")
+        names.update("-".join(parts[: i + 1]) for i in range(len(parts)))
+    return frozenset(names)
+
+
+def _check_espeak_voice(engine: SpeechEngine, voice: str) -> None:
+    # espeak-ng reading a text file speaks an unknown voice with its default one, exit 0.
+    base = voice.split("+")[0]  # "en-gb+f3": a voice with a variant
+    if base not in _espeak_voice_names(engine):
+        raise SpeechError(f"espeak-ng has no voice {voice!r} (see 'espeak-ng --voices')")
 
 
 def _cached_wav(engine: SpeechEngine, voice: str, rate_wpm: int, text: str) -> Path:
