@@ -101,20 +101,22 @@ def pacer_tone(settings: PacerSettings, tau_s: npt.NDArray[np.float64]) -> Sampl
 
 
 def breath_noise(sample_rate: int) -> Samples:
-    """A loop of soft, breath-like noise (band-passed 250-2500 Hz, fixed seed), unit RMS."""
-    from scipy.signal import butter, sosfiltfilt
+    """A loop of soft, breath-like noise (250-2500 Hz, fixed seed), unit RMS.
 
+    Shaped in the frequency domain of the loop itself, so it repeats without a seam.
+    """
     n = round(_NOISE_LOOP_S * sample_rate)
     rng = np.random.default_rng(20260315)
-    white = rng.standard_normal(n + sample_rate)
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1.0 / sample_rate)
     high = min(2500.0, 0.45 * sample_rate)
-    sos = butter(2, [250.0, high], btype="bandpass", fs=sample_rate, output="sos")
-    shaped = sosfiltfilt(sos, white)[sample_rate // 2: sample_rate // 2 + n]
-    # Cross-fade the loop's ends so it repeats without a seam.
-    k = min(n // 4, sample_rate // 10)
-    ramp = np.linspace(0.0, 1.0, k)
-    shaped[:k] = shaped[:k] * ramp + shaped[-k:] * (1.0 - ramp)
-    shaped = shaped[:-k]
+    # Smooth band edges (raised-cosine over an octave each side), a gentle tilt towards the
+    # low end as breath has.
+    lo_edge = np.clip(np.log2(np.maximum(freqs, 1.0) / 125.0), 0.0, 1.0)
+    hi_edge = np.clip(np.log2(2.0 * high / np.maximum(freqs, 1.0)), 0.0, 1.0)
+    gain = (0.5 - 0.5 * np.cos(np.pi * lo_edge)) * (0.5 - 0.5 * np.cos(np.pi * hi_edge))
+    gain /= np.sqrt(np.maximum(freqs, 250.0) / 250.0)
+    shaped = np.fft.irfft(spectrum * gain, n)
     return np.asarray(shaped / np.sqrt(np.mean(shaped**2)), dtype=np.float32)
 
 
