@@ -21,8 +21,8 @@ start chime follows (the last phase, or before a phase without chimes).
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from protocols.model import PacerSound, Phase, PracticeProtocol
@@ -49,6 +49,10 @@ __all__ = [
 INSTRUCTIONS_AFTER_CHIME_S = 1.0
 """Spoken instructions start this long after the phase's start chime, s (0 without one), so
 the voice does not speak into the chime's attack."""
+
+SPEECH_GAP_S = 0.6
+"""Least silence between two utterances of a phase, s: a prompt due while the voice is still
+speaking waits for it."""
 
 _IDS_PER_PHASE = 10_000
 """Cue ids are ``phase index * this + the cue's number within the phase``."""
@@ -200,7 +204,8 @@ class PhaseRun:
 
 
 def phase_cues(protocol: PracticeProtocol, index: int, length_s: float,
-               planned_s: float | None = None) -> list[PhaseCue]:
+               planned_s: float | None = None,
+               speech_s: Mapping[str, float] | None = None) -> list[PhaseCue]:
     """The cues of phase ``index`` of ``protocol`` when it lasts ``length_s`` (protocol
     clock, s), sorted by time; nothing planned at or after ``length_s`` but the end chime.
 
@@ -215,6 +220,10 @@ def phase_cues(protocol: PracticeProtocol, index: int, length_s: float,
     planned_s : float, optional
         Its planned length, extensions included, s (default ``length_s``): the bell rings
         halfway through it.
+    speech_s : mapping of str to float, optional
+        How long each spoken text lasts, s. With it, utterances never overlap: one due while
+        the voice still speaks starts :data:`SPEECH_GAP_S` after it (instructions first), and
+        none starts into the start chime's attack.
     """
     phase = protocol.phases[index]
     cues = phase.cues
@@ -229,21 +238,29 @@ def phase_cues(protocol: PracticeProtocol, index: int, length_s: float,
         out.append(PhaseCue(base + 2, CueKind.PACER, 0.0,
                             f"audio pacer ({cues.pacer_sound.value}): {phase.id}",
                             str(cues.pacer_sound)))
+    speech: list[PhaseCue] = []
     if cues.speak_instructions and phase.spoken_text.strip():
-        at = INSTRUCTIONS_AFTER_CHIME_S if cues.chimes else 0.0
-        if at < length_s:
-            out.append(PhaseCue(base + 3, CueKind.INSTRUCTIONS, at,
-                                f"spoken instructions: {phase.id}", phase.spoken_text))
+        speech.append(PhaseCue(base + 3, CueKind.INSTRUCTIONS, 0.0,
+                               f"spoken instructions: {phase.id}", phase.spoken_text))
     halfway = (length_s if planned_s is None else planned_s) / 2.0
     if cues.halfway_bell and halfway < length_s:
         out.append(PhaseCue(base + 4, CueKind.HALFWAY_BELL, halfway,
                             f"bell: halfway through {phase.id}"))
     if cues.speak_prompts:
         for j, prompt in enumerate(phase.prompts):
-            if prompt.spoken_text.strip() and prompt.at_s < length_s:
-                out.append(PhaseCue(base + 100 + j, CueKind.PROMPT, prompt.at_s,
-                                    f"spoken prompt: {phase.id} at {prompt.at_s:g} s",
-                                    prompt.spoken_text))
+            if prompt.spoken_text.strip():
+                speech.append(PhaseCue(base + 100 + j, CueKind.PROMPT, prompt.at_s,
+                                       f"spoken prompt: {phase.id} at {prompt.at_s:g} s",
+                                       prompt.spoken_text))
+    # The voice waits for the start chime's attack, and for itself.
+    free_at = INSTRUCTIONS_AFTER_CHIME_S if cues.chimes else 0.0
+    for cue in speech:  # instructions first, then prompts by time
+        at = max(cue.tau_s, free_at)
+        if at >= length_s:
+            continue
+        out.append(replace(cue, tau_s=at))
+        if speech_s is not None:
+            free_at = at + speech_s.get(cue.text, 0.0) + SPEECH_GAP_S
     following = protocol.phases[index + 1] if index + 1 < len(protocol.phases) else None
     if cues.chimes and (following is None or not following.cues.chimes):
         out.append(PhaseCue(base + 5, CueKind.END_CHIME, length_s, f"chime: end of {phase.id}"))
@@ -260,11 +277,16 @@ class CueSchedule:
     runner : ProtocolRunner
         The runner driving it (subscribed to here; its state is read for the current
         phase's planned end and pauses).
+    speech_s : mapping of str to float, optional
+        Length of each spoken text, s (utterances are then placed so they never overlap;
+        see :func:`phase_cues`).
     """
 
-    def __init__(self, protocol: PracticeProtocol, runner: ProtocolRunner) -> None:
+    def __init__(self, protocol: PracticeProtocol, runner: ProtocolRunner,
+                 speech_s: Mapping[str, float] | None = None) -> None:
         self.protocol = protocol
         self.runner = runner
+        self.speech_s = dict(speech_s) if speech_s is not None else None
         self._runs: list[PhaseRun] = []
         self._finished = False
         self.listeners: list[Callable[[RunnerEvent], None]] = []
@@ -349,7 +371,7 @@ class CueSchedule:
             planned = self.runner.phase_length_s
         length = planned if run.length_s is None else run.length_s
         out = []
-        for cue in phase_cues(self.protocol, run.index, length, planned):
+        for cue in phase_cues(self.protocol, run.index, length, planned, self.speech_s):
             onset = run.session_time(cue.tau_s)
             if onset is None:
                 continue

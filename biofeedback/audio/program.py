@@ -107,7 +107,6 @@ class AudioProgram:
     ) -> None:
         self.protocol = protocol
         self.sample_rate = int(sample_rate)
-        self.schedule = CueSchedule(protocol, runner)
         self.recorder = recorder
         self.voice = voice
         self.rate_wpm = rate_wpm
@@ -116,6 +115,8 @@ class AudioProgram:
         if missing:
             raise ValueError(f"no synthesized speech for {missing[0]!r}")
         sr = self.sample_rate
+        self.schedule = CueSchedule(protocol, runner,
+                                    {t: len(v) / sr for t, v in self._speech.items()})
         self._chime = synth.chime(sr)
         self._soft_chime = synth.chime(sr, soft=True)
         self._bell = synth.bell(sr)

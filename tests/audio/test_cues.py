@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from audio_helpers import manual_runner
 
-from biofeedback.audio.cues import INSTRUCTIONS_AFTER_CHIME_S, CueSchedule
+from biofeedback.audio.cues import INSTRUCTIONS_AFTER_CHIME_S, SPEECH_GAP_S, CueSchedule
 from protocols.loader import load_protocol_text
 
 TOML = """
@@ -155,3 +155,18 @@ def test_cue_ids_are_stable_across_re_plans(schedule):
     after = {c.id: (c.phase_id, c.kind) for c in sched.cues_between(0, 1e9)}
     assert after == before
     assert len(before) == 11
+
+
+def test_the_voice_never_speaks_over_itself_or_the_chime():
+    protocol = load_protocol_text(TOML, "cues.toml")
+    runner, _ = manual_runner(protocol)
+    # "Sit." lasts 3.5 s: the prompt due at 4 s waits until 1 + 3.5 + the gap.
+    sched = CueSchedule(protocol, runner, {"Sit.": 3.5, "Still sitting.": 1.0, "Rest.": 1.0})
+    cues = kinds_and_times(sched, 0.0, 10.0)
+    assert cues[:4] == [("a", "start_chime", 0.0), ("a", "instructions", 1.0),
+                        ("a", "halfway_bell", 5.0),
+                        ("a", "prompt", round(1.0 + 3.5 + SPEECH_GAP_S, 6))]
+    # A prompt pushed past its phase's end is not spoken.
+    long_sit = CueSchedule(protocol, runner, {"Sit.": 9.0, "Still sitting.": 1.0, "Rest.": 1.0})
+    assert [k for p, k, _ in kinds_and_times(long_sit) if p == "a"] == [
+        "start_chime", "instructions", "halfway_bell", "end_chime"]
