@@ -125,6 +125,8 @@ class AudioProgram:
         for index, phase in enumerate(protocol.phases):
             if phase.audio:
                 self._recordings[index] = Recording(phase.audio, sr)
+                # Decoded now, so the phase's first render does not wait for the file.
+                self._recordings[index].frames(0, 1)
         self._rendered: dict[int, ScheduledCue] = {}
         self._confirmed: dict[int, float] = {}
 
