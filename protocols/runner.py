@@ -192,12 +192,6 @@ class ProtocolRunner:
         return None
 
     @property
-    def phase_clock_start_s(self) -> float:
-        """Session time at which the current phase's protocol clock read 0, s: its start,
-        moved later by each pause once resumed (what prompts and the pacer count from)."""
-        return self._phase_start_s
-
-    @property
     def paused_at_s(self) -> float | None:
         """Session time the protocol clock was held at, s (None when it runs)."""
         return self._paused_at

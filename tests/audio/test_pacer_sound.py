@@ -11,7 +11,6 @@ from biofeedback.audio.program import AudioProgram
 from biofeedback.viewmodels.pacer import pacer_state
 from protocols.loader import load_protocol_text
 from protocols.model import PacerSettings
-from protocols.pacing import pacer_volume_integral, pacer_volumes
 
 RATE = 8_000
 
@@ -105,14 +104,3 @@ def test_the_breath_sound_is_loudest_when_the_lungs_are_full():
     assert max(scores) > 0.9
     # Silent with empty lungs (the start of each inhale), loud with full ones.
     assert rms[0] < 0.2 * rms.max()
-
-
-def test_the_vectorized_volume_and_its_integral_are_pacer_state():
-    pacer = PacerSettings(5.5, 0.7, hold_after_inhale_s=1.2, hold_after_exhale_s=0.8)
-    t = np.linspace(-3.0, 40.0, 4001)
-    assert np.allclose(pacer_volumes(pacer, t), [pacer_state(pacer, float(s)).volume
-                                                 for s in t], atol=1e-9)
-    grid = np.linspace(0.0, 40.0, 400_001)
-    numeric = np.concatenate(([0.0], np.cumsum(
-        0.5 * (pacer_volumes(pacer, grid[1:]) + pacer_volumes(pacer, grid[:-1])) * np.diff(grid))))
-    assert np.allclose(pacer_volume_integral(pacer, grid), numeric, atol=1e-6)
