@@ -21,7 +21,7 @@ start chime follows (the last phase, or before a phase without chimes).
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -289,8 +289,6 @@ class CueSchedule:
         self.speech_s = dict(speech_s) if speech_s is not None else None
         self._runs: list[PhaseRun] = []
         self._finished = False
-        self.listeners: list[Callable[[RunnerEvent], None]] = []
-        """Called after the schedule took in a runner event."""
         runner.subscribe(self._on_event)
 
     # -- runner events ---------------------------------------------------------------------
@@ -317,8 +315,6 @@ class CueSchedule:
             run.ended = True
         elif isinstance(event, ProtocolFinished):
             self._finished = True
-        for listener in list(self.listeners):
-            listener(event)
 
     # -- the plan --------------------------------------------------------------------------
 

@@ -17,7 +17,6 @@ ahead that way starts again where it now belongs (a second marker says so).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,7 +53,7 @@ _STRUCK = frozenset({CueKind.START_CHIME, CueKind.END_CHIME, CueKind.HALFWAY_BEL
 @dataclass(frozen=True, slots=True)
 class _Placed:
     """A cue with its frames: ``[first, first + length)`` on the phase's protocol-clock
-    frame axis (``length`` None: generated on demand, the pacer)."""
+    frame axis (the pacer's length is unbounded: its phase's end cuts it)."""
 
     cue: PhaseCue
     scheduled: ScheduledCue
@@ -172,9 +171,10 @@ class AudioProgram:
         if n_frames <= 0:
             return out.astype(np.float32)
         g1 = g0 + int(n_frames)
-        for run in self.schedule.runs():
+        runs = self.schedule.runs()
+        for run in runs:
             self._mix_run(run, g0, g1, out)
-        for run in self.schedule.runs():
+        for run in runs:
             for _, s in self.schedule.scheduled(run):
                 if s.onset_s * sr < g1 and self._audible(s) and (
                     s.id not in self._rendered or self._moved(s)
@@ -311,7 +311,3 @@ class AudioProgram:
                 at = a + (c_lo - k0) - g0
                 out[at:at + len(clip)] += clip * gain
 
-
-def recordings_of(protocol: PracticeProtocol) -> Sequence[str]:
-    """The recorded guidance files a protocol plays."""
-    return [p.audio for p in protocol.phases if p.audio]
