@@ -171,7 +171,12 @@ class AudioProgram:
         if n_frames <= 0:
             return out.astype(np.float32)
         g1 = g0 + int(n_frames)
-        runs = self.schedule.runs()
+        # Only the phases sounding in the span: a phase's sounds end with it, but for what
+        # rings out after its end (a chime, the bell).
+        ring = max(len(self._chime), len(self._soft_chime), len(self._bell))
+        runs = [r for r in self.schedule.runs()
+                if round(r.start_s * sr) < g1
+                and (r.end_s is None or round(r.end_s * sr) + ring > g0)]
         for run in runs:
             self._mix_run(run, g0, g1, out)
         for run in runs:
