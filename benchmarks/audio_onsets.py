@@ -27,6 +27,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, machine
 
+sys.path.insert(0, str(ROOT))  # this checkout's package, as the recording subprocess uses
+
 SPEC = "stress_reactivity:affectionate_breathing"
 SEARCH_S = 0.1
 """How far from the scheduled time an onset is looked for, s."""
@@ -132,6 +134,44 @@ def every_cue_on(folder: Path) -> str:
     return str(path)
 
 
+def render_cost(folder: Path) -> dict:
+    """Wall time of ``AudioProgram.render`` for 10 ms spans (what a live output asks for),
+    in a paced phase with the tone pacer and every cue on, ticked as a session does."""
+    os.environ["BIOFEEDBACK_CACHE_DIR"] = str(folder / "cache")
+    from biofeedback.audio.program import AudioProgram
+    from biofeedback.session.live_session import LiveSession
+    from protocols.library import get_protocol
+    from protocols.model import CueSettings, PacerSound
+    from protocols.runner import ProtocolRunner
+    from sensors.simulated import SimulatedStrap
+
+    protocol = get_protocol("practice_comparison:resonance_breathing,affectionate_breathing")
+    protocol = replace(protocol, phases=tuple(
+        replace(p, cues=CueSettings(True, True, True, True,
+                                    PacerSound.TONE if p.pacer else PacerSound.OFF))
+        for p in protocol.phases))
+    runner = ProtocolRunner(protocol, LiveSession(SimulatedStrap(seed=1, speed=None),
+                                                  neurokit=False))
+    t0 = time.perf_counter()
+    program = AudioProgram.build(protocol, runner)
+    build_s = time.perf_counter() - t0
+    paced = next(i for i, p in enumerate(protocol.phases) if p.pacer is not None)
+    start = sum(p.duration_s for p in protocol.phases[:paced])
+    runner.start(0.0)
+    times = []
+    t = start + 20.0
+    for i in range(1000):
+        if i % 100 == 0:
+            runner.tick(t)
+        a = time.perf_counter()
+        program.render(t, 480)
+        times.append(1000.0 * (time.perf_counter() - a))
+        t += 0.01
+    return {"build_s_uncached_speech": round(build_s, 2),
+            "render_10ms_span_ms": {"median": round(statistics.median(times), 3),
+                                    "p99": round(float(np.percentile(times, 99)), 3)}}
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -142,6 +182,7 @@ def main() -> None:
             "protocol": SPEC,
             "builtin_cues": run(SPEC, root / "builtin", cache),
             "every_cue_on": run(every_cue_on(root), root / "all", cache),
+            "render_cost": render_cost(root),
         }
     print(json.dumps({"audio_onsets": results, "machine": machine()}, indent=2))
 
