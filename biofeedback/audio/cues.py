@@ -15,7 +15,8 @@ state), so the session times of those cues follow pauses, skips and extensions:
   runner's next tick needs), unless the protocol is paused or over.
 
 A chime at a boundary is the next phase's start chime; the softer end chime sounds where no
-start chime follows (the last phase, or before a phase without chimes).
+start chime follows (the last phase, or before a phase without chimes). Utterances of a phase
+never overlap: one due while the voice still speaks waits for it (given their lengths).
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ from protocols.runner import (
 )
 
 __all__ = [
+    "CUT_AT_PHASE_END",
     "INSTRUCTIONS_AFTER_CHIME_S",
+    "SPEECH_GAP_S",
     "CueKind",
     "CueSchedule",
     "PhaseCue",
