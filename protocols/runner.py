@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from biofeedback.core.types import Marker, MarkerKind, PhaseSpan
-from protocols.model import GuidancePrompt, PacerSettings, Phase, PracticeProtocol
+from protocols.model import GuidancePrompt, Phase, PracticeProtocol
+from protocols.pacing import pacer_stages
 
 
 class PhaseRecorder(Protocol):
@@ -100,17 +101,6 @@ RunnerEvent = (
     PhaseStarted | PhaseEnded | PromptDue | PacerStage | ProtocolFinished | ProtocolResumed
 )
 """What subscribers of a :class:`ProtocolRunner` receive."""
-
-
-def pacer_stages(pacer: PacerSettings) -> list[tuple[str, float]]:
-    """The stages of one breath with their durations, s (zero-length holds left out)."""
-    stages = [
-        ("inhale", pacer.inhale_s),
-        ("hold_in", pacer.hold_after_inhale_s),
-        ("exhale", pacer.exhale_s),
-        ("hold_out", pacer.hold_after_exhale_s),
-    ]
-    return [(name, d) for name, d in stages if d > 0]
 
 
 class ProtocolRunner:
@@ -200,6 +190,16 @@ class ProtocolRunner:
         if 0 <= self._index < len(self.protocol.phases) and not self._finished:
             return self.protocol.phases[self._index]
         return None
+
+    @property
+    def paused_at_s(self) -> float | None:
+        """Session time the protocol clock was held at, s (None when it runs)."""
+        return self._paused_at
+
+    @property
+    def phase_length_s(self) -> float:
+        """Protocol-clock length of the current phase, s (extensions included)."""
+        return self._phase_length_s
 
     def phase_elapsed_s(self, now_s: float | None = None) -> float:
         """Time spent in the current phase, s (frozen while paused)."""

@@ -28,6 +28,16 @@ DATA = TESTS / "data"
 OUTPUT = TESTS.parent / "test-output"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _speech_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Synthesized speech goes to a cache of the test run, never the user's cache folder
+    (``$BIOFEEDBACK_CACHE_DIR``, inherited by subprocesses)."""
+    folder = tmp_path_factory.mktemp("speech-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BIOFEEDBACK_CACHE_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private data folder, also exported as $BIOFEEDBACK_DATA_DIR for subprocesses."""

@@ -43,8 +43,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     show.set_defaults(run=run_show)
 
-    val = sub.add_parser("validate", help="check a protocol TOML file")
+    val = sub.add_parser(
+        "validate", help="check a protocol TOML file",
+        description="Check a protocol file: its keys and values, its recorded guidance "
+        "files, and that every text it speaks can be synthesized with this machine's "
+        "text-to-speech engine (and --voice).",
+    )
     val.add_argument("file", metavar="FILE", help="protocol .toml file")
+    val.add_argument("--voice", metavar="V", help="text-to-speech voice to check the speech "
+                     "with (default: the engine's)")
     val.set_defaults(run=run_validate)
 
 
@@ -195,10 +202,34 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    """Check a protocol file; errors raise InputFileError (printed by main, exit 1)."""
+    """Check a protocol file; errors raise InputFileError, or SpeechError when its speech
+    cannot be synthesized (printed by main, exit 1)."""
     protocol = load_protocol_file(args.file)
+    spoken = _check_speech(protocol, getattr(args, "voice", None), args.file)
     print(
         f"ok: {protocol.id} ({len(protocol.phases)} phases, "
-        f"{protocol.duration_s / 60:g} min)"
+        f"{protocol.duration_s / 60:g} min{spoken})"
     )
     return 0
+
+
+def _check_speech(protocol: PracticeProtocol, voice: str | None, file: str) -> str:
+    """Synthesize every text the protocol speaks (kept in the speech cache for its
+    sessions); ``", N spoken texts"`` for the summary line, '' when it speaks nothing."""
+    from biofeedback.audio.program import spoken_texts
+
+    texts = spoken_texts(protocol)
+    if not texts:
+        return ""
+    from biofeedback.audio.speech import SpeechError, find_engine, synthesize
+
+    try:
+        engine = find_engine()
+    except SpeechError as exc:
+        raise SpeechError(f"{file}: the protocol speaks, but {exc}") from exc
+    for text in texts:
+        try:
+            synthesize(text, 16_000, voice=voice, engine=engine)
+        except SpeechError as exc:
+            raise SpeechError(f"{file}: cannot speak {text[:40]!r}: {exc}") from exc
+    return f", {len(texts)} spoken text{'s' if len(texts) != 1 else ''} ({engine.name})"

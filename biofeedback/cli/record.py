@@ -7,8 +7,16 @@ import asyncio
 import signal
 import sys
 import time
+from pathlib import Path
 
-from biofeedback.cli.common import add_data_dir, check_source, parse_speed, positive_float
+from biofeedback.audio.settings import DEFAULT_RATE_WPM, MAX_RATE_WPM, MIN_RATE_WPM
+from biofeedback.cli.common import (
+    UsageError,
+    add_data_dir,
+    check_source,
+    parse_speed,
+    positive_float,
+)
 from biofeedback.cli.progress import LiveStatusPrinter
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.types import SourceState
@@ -82,6 +90,21 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "program) as external markers",
     )
     p.add_argument(
+        "--audio-out", metavar="FILE.wav",
+        help="render the protocol's audio guidance (chimes, speech, recordings, audio pacer), "
+        "on the session clock, to this WAV file: exactly what would be played (works at "
+        "--speed max; the audio cues are stored as markers of kind audio)",
+    )
+    p.add_argument(
+        "--voice", metavar="V",
+        help="text-to-speech voice of the spoken guidance (default: the engine's; espeak-ng "
+        "lists them with 'espeak-ng --voices')",
+    )
+    p.add_argument(
+        "--speech-rate", type=speech_rate, default=DEFAULT_RATE_WPM, metavar="WPM",
+        help=f"speaking rate, words/min (default {DEFAULT_RATE_WPM})",
+    )
+    p.add_argument(
         "--no-neurokit",
         action="store_true",
         help="do not run neurokit2 on the rolling window during the recording",
@@ -90,13 +113,44 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(run=run)
 
 
+def speech_rate(text: str) -> int:
+    """``--speech-rate``: whole words per minute within what the engines accept."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of words/min") \
+            from None
+    if not MIN_RATE_WPM <= value <= MAX_RATE_WPM:
+        raise argparse.ArgumentTypeError(
+            f"{value} words/min is out of range ({MIN_RATE_WPM}-{MAX_RATE_WPM})")
+    return value
+
+
+def audio_out_path(text: str | None, protocol: str | None) -> str | None:
+    """Check ``--audio-out``: a .wav name in an existing folder, with a protocol to play."""
+    if text is None:
+        return None
+    if protocol is None:
+        raise UsageError("--audio-out needs a --protocol (free practice plays no audio)")
+    path = Path(text)
+    if path.suffix.lower() != ".wav":
+        raise UsageError(f"--audio-out {text!r}: the file name must end in .wav")
+    if not path.parent.is_dir():
+        raise UsageError(f"--audio-out {text!r}: folder {str(path.parent)!r} does not exist")
+    return str(path)
+
+
 def run(args: argparse.Namespace) -> int:
     """Record until the duration is reached, the protocol ends, or a signal arrives."""
     check_source(args.source)
+    audio_out = audio_out_path(args.audio_out, args.protocol or args.study)
     request = SessionRequest(
         source=args.source, protocol_id=args.protocol, participant_id=args.participant,
         study=args.study, speed=args.speed, seed=args.seed, lsl=args.lsl,
         duration_s=args.duration,
+        # Headless nothing plays: the audio is built only to be rendered to a file.
+        audio=audio_out is not None, audio_out=audio_out, voice=args.voice,
+        speech_rate_wpm=args.speech_rate,
         # Headless, nobody may be there to answer self-reports: a simulated strap gets a
         # simulated participant too; a real wearer answers for themself.
         simulated_participant=parse_source_spec(args.source)[0] == "sim",

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from biofeedback.audio.settings import DEFAULT_RATE_WPM
 from biofeedback.core.clock import SYSTEM_CLOCK, SessionClock
 from biofeedback.core.errors import BiofeedbackError, StoreError
 from biofeedback.store.participants import validate_participant_id
@@ -49,6 +50,8 @@ from biofeedback.store.paths import resolve_data_dir
 # Only light modules at import time: the window imports SessionRequest at start-up, and
 # the pipeline (numpy, the store, the protocol runner) loads when a session is prepared.
 if TYPE_CHECKING:
+    from biofeedback.audio.program import AudioProgram
+    from biofeedback.audio.wav import WavRenderer
     from biofeedback.core.recording import Recording
     from biofeedback.core.source import HeartRateSource
     from biofeedback.lsl import LslPublisher
@@ -71,6 +74,7 @@ __all__ = [
     "SourceSpecError",
     "StudyPlacement",
     "assemble_session",
+    "attach_audio",
     "durability_policy",
     "load_replay_target",
     "make_source",
@@ -165,6 +169,16 @@ class SessionRequest:
         Publish RR, HR, lnRMSSD and markers as Lab Streaming Layer streams.
     duration_s : float or None
         Session time after which the session ends, s (None: the source's or protocol's end).
+    audio : bool or None
+        Play the protocol's audio guidance (chimes, speech, recordings, audio pacer). None:
+        on for a live or simulated source running a protocol, off for a replay.
+    voice : str or None
+        Text-to-speech voice (see ``biofeedback.audio.speech.list_voices``; None: the
+        engine's default).
+    speech_rate_wpm : int
+        Speaking rate of the spoken guidance, words/min.
+    audio_out : str or None
+        Render the audio, on the session clock, to this WAV file (implies ``audio``).
     """
 
     source: str = "sim"
@@ -177,11 +191,24 @@ class SessionRequest:
     simulated_participant: bool = False
     lsl: bool = False
     duration_s: float | None = None
+    audio: bool | None = None
+    voice: str | None = None
+    speech_rate_wpm: int = DEFAULT_RATE_WPM
+    audio_out: str | None = None
 
     @property
     def source_kind(self) -> SourceKind:
         """``sim``, ``ble`` or ``replay`` (:class:`SourceSpecError` for a bad spec)."""
         return parse_source_spec(self.source)[0]
+
+    @property
+    def plays_audio(self) -> bool:
+        """Whether a session running a protocol plays its audio (see ``audio``)."""
+        if self.audio_out is not None:
+            return True
+        if self.audio is not None:
+            return self.audio
+        return self.source_kind != "replay"
 
     @property
     def source_target(self) -> str:
@@ -290,6 +317,12 @@ class PreparedSession:
         The recording a replay plays.
     owns_store : bool
         Whether :meth:`run` closes ``store`` at the end (it was opened for this session).
+    audio_program : AudioProgram or None
+        The protocol's audio guidance, for an output to play (None: no protocol, a replay
+        without audio asked, or audio switched off).
+    audio_renderer : WavRenderer or None
+        Renders the audio to ``request.audio_out`` as the session runs (put in place when the
+        session ends without an error; removed otherwise).
     """
 
     request: SessionRequest
@@ -301,6 +334,8 @@ class PreparedSession:
     durability: DurabilityPolicy = field(default_factory=lambda: durability_policy("ble", 1.0))
     replayed: Recording | None = None
     owns_store: bool = True
+    audio_program: AudioProgram | None = None
+    audio_renderer: WavRenderer | None = None
     stats: SessionStats | None = field(default=None, init=False)
     lsl_publisher: LslPublisher | None = field(default=None, init=False)
 
@@ -322,13 +357,20 @@ class PreparedSession:
         :meth:`stop`; then the LSL streams and (when owned) the store are closed."""
         try:
             self.stats = await self.session.run(duration_s=self.request.duration_s)
+            if self.audio_renderer is not None and self.stats.final_state != "failed":
+                # A session whose source failed leaves no audio file, as one that raised.
+                self.audio_renderer.finish()
+                self.audio_renderer = None
             return self.stats
         finally:
             self.close()
 
     def close(self) -> None:
         """Close the LSL streams and the store this session opened (also when it never ran;
-        closing twice is harmless)."""
+        closing twice is harmless); an audio file not finished by :meth:`run` is removed."""
+        if self.audio_renderer is not None:
+            self.audio_renderer.discard()
+            self.audio_renderer = None
         if self.lsl_publisher is not None:
             self.lsl_publisher.close()
             self.lsl_publisher = None
@@ -411,6 +453,7 @@ def prepare_session(
             placement=placement, neurokit=neurokit, settings=settings,
             subscribers=subscribers, clock=clock,
         )
+        attach_audio(prepared)
     except BaseException:  # broad on purpose: close on any exit, cancellation too, then re-raise
         if store is not None:
             store.close()
@@ -422,6 +465,39 @@ def prepare_session(
             logger.debug("closing the unused store failed", exc_info=True)
     prepared.replayed = replayed
     return prepared
+
+
+def attach_audio(prepared: PreparedSession, *, sample_rate: int | None = None) -> None:
+    """Build the audio program of a prepared session that runs a protocol and plays audio
+    (speech synthesized now, before the session), and its WAV renderer when the request has
+    an ``audio_out``.
+
+    Raises
+    ------
+    SpeechError
+        The protocol speaks and no text-to-speech engine is installed (or a bad voice).
+    """
+    request = prepared.request
+    if prepared.protocol_session is None or not request.plays_audio:
+        return
+    from biofeedback.audio.program import AudioProgram
+    from biofeedback.audio.settings import DEFAULT_SAMPLE_RATE
+
+    session = prepared.session
+    program = AudioProgram.build(
+        prepared.protocol_session.protocol, prepared.protocol_session.runner,
+        sample_rate=sample_rate or DEFAULT_SAMPLE_RATE, voice=request.voice,
+        rate_wpm=request.speech_rate_wpm, recorder=session,
+    )
+    prepared.audio_program = program
+    if request.audio_out is not None:
+        from biofeedback.audio.wav import RING_OUT_S, WavRenderer
+
+        renderer = WavRenderer(program, request.audio_out)
+        # After the protocol session: the runner has been ticked when a span is rendered.
+        session.subscribe(renderer.on_session_event)
+        session.before_finish.append(lambda end_s: renderer.render_until(end_s + RING_OUT_S))
+        prepared.audio_renderer = renderer
 
 
 def _resolve(
