@@ -353,7 +353,7 @@ def run_app(data_dir: Path, args: list[str], platform: str = "offscreen") -> Non
     assert "Traceback" not in out.stderr
 
 
-def test_the_app_command_opens_the_participant_screen_full_screen(data_dir, tmp_path):
+def test_the_app_command_opens_the_participant_screen_full_screen(qapp, data_dir, tmp_path):
     shot = tmp_path / "window.png"
     run_app(data_dir, ["--participant-screen", "1", "--quit-after", "1.5",
                        "--screenshot", str(shot)])
