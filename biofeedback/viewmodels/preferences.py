@@ -10,7 +10,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_MARKER_LABELS", "SETTINGS_FILE", "KnownStrap", "WindowPreferences"]
+__all__ = [
+    "DEFAULT_MARKER_LABELS", "SETTINGS_FILE", "KnownStrap", "WindowPreferences", "voice_name",
+]
 
 SETTINGS_FILE = "settings.json"
 
@@ -267,11 +269,11 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
     if not isinstance(value, str):
         raise TypeError("expected a string")
     if key == "audio_voice":
-        return _voice_name(value)
+        return voice_name(value)
     return value
 
 
-def _voice_name(value: str) -> str:
+def voice_name(value: str) -> str:
     """A voice name as given to the speech engine (ValueError for one it cannot be)."""
     name = value.strip()
     if not name:
