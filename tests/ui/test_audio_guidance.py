@@ -13,6 +13,7 @@ import json
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from ui_helpers import waiter
 
 from biofeedback.session.launch import SessionRequest, prepare_session
 from biofeedback.ui.audio_guidance import AudioGuidance
@@ -24,6 +25,7 @@ from biofeedback.viewmodels.preferences import SETTINGS_FILE, WindowPreferences
 from conftest import DATA, save_screenshot
 
 RR_FILE = DATA / "import" / "Polar_H10_A1B2C3D4_20210312_101530_RR.txt"
+wait_for = waiter(20.0)
 REPLAY_NOTE = "audio guidance is not played in replays (Audio > Play audio in replays)"
 
 
@@ -158,7 +160,7 @@ def test_voice_and_speech_rate_are_checked_and_remembered(audio, data_dir):
         "en-gb", 120.0)
     with pytest.raises(ValueError, match="expected a voice name"):
         audio.set_voice("")
-    with pytest.raises(ValueError, match="speech rate must be 80..450 words/min, not 20"):
+    with pytest.raises(ValueError, match=r"speech rate must be 80\.\.450 words/min, not 20"):
         audio.set_speech_rate(20)
     assert audio.settings.audio_voice == "en-gb" and audio.settings.speech_rate_wpm == 120.0
 
@@ -177,4 +179,32 @@ def test_the_window_has_volume_and_mute_in_its_status_bar(qtbot, qt_loop, data_d
     win.audio.controls.set_note(NO_DEVICE_MESSAGE)  # as a session would show it
     save_screenshot(win.statusBar(), "window_audio_controls")
     win.audio.controls.set_note("")
+    win.close()
+
+
+def test_a_live_session_in_the_window_says_when_its_guidance_cannot_be_heard(
+        qtbot, qt_loop, data_dir):
+    win = MainWindow(data_dir, WindowPreferences(), neurokit=False)
+    qtbot.addWidget(win)
+    win.show()
+    program = SilentProgram()
+
+    def with_audio(prepared) -> None:
+        # What a session of a protocol with audio cues brings (the audio package sets it).
+        prepared.audio_program = program
+        win.audio.session_started(prepared)
+
+    win.session_started.connect(with_audio)
+    win.start_session(SessionRequest(source="sim", speed=1.0, record=False, duration_s=2.0))
+
+    async def run() -> None:
+        await wait_for(lambda: win.current is not None and win.status.n_beats > 0,
+                       what="beats")
+        assert win.audio.controls.note_label.text() == NO_DEVICE_MESSAGE
+        save_screenshot(win, "window_audio_no_device")
+        await wait_for(lambda: not win.running, what="session end")
+
+    qt_loop.run_until_complete(run())
+    assert win.audio.controls.note_label.isHidden()  # the session is over
+    assert program.rendered == 0
     win.close()
