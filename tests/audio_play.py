@@ -7,7 +7,9 @@ Scenario keys (all optional): ``sample_rate`` (48000), ``clicks`` (onsets, sessi
 ``click_s`` (0.01: length of a click, a 1 kHz tone burst), ``amplitude`` (0.5),
 ``duration_s`` (after the last click + 0.3), ``clock_rate`` (1.0: session seconds per
 monotonic second; another value makes the session clock drift from the sound card's),
-``volume`` (1.0), ``muted`` (false), ``steps`` (list of ``{"at_s", "volume", "muted"}``
+``volume`` (1.0), ``muted`` (false), ``warm_up`` (false: start at once, the clock standing
+at 0 until the stream runs; true: warm_up() first, then start() once the stream runs, the
+clock running from then on, as in the window), ``steps`` (list of ``{"at_s", "volume", "muted"}``
 applied when the session clock reaches ``at_s``).
 
 Output keys: ``started``, ``message`` (the status sentence), ``confirmed`` (``[click index,
@@ -83,24 +85,34 @@ def main(argv: list[str]) -> int:
     output = AudioOutput()
     output.set_volume(float(scenario.get("volume", 1.0)))
     output.set_muted(bool(scenario.get("muted", False)))
+    warm = bool(scenario.get("warm_up", False))
     t0: list[float] = []
 
     def clock() -> float:
-        # Stands still at 0 until the stream runs, as a strap's clock does until it streams
-        # (the window starts the output before the source).
+        # Without a warm-up the clock stands at 0 until the stream runs, as a strap's clock
+        # does until it streams; after one, it runs from start().
         if not t0:
             return 0.0
         return (time.monotonic() - t0[0]) * clock_rate
 
     confirmed: list[list[float]] = []
     begun = time.monotonic()
-    started = output.start(
-        train.render, clock, rate, train.cues_in,
-        lambda cue, actual_s: confirmed.append([cue.id, actual_s]),
-    )
+
+    def start() -> bool:
+        return output.start(
+            train.render, clock, rate, train.cues_in,
+            lambda cue, actual_s: confirmed.append([cue.id, actual_s]),
+        )
+
+    started = output.warm_up(rate) if warm else start()
+    playing = not warm
 
     def follow() -> None:
+        nonlocal playing, started
         if not t0 and output.ready:
+            if not playing:
+                started = start()
+                playing = True
             t0.append(time.monotonic())
         now = clock()
         while steps and steps[0]["at_s"] <= now:

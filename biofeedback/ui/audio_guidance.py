@@ -33,11 +33,15 @@ from biofeedback.viewmodels.audio_guidance import decide_audio, volume_text
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from biofeedback.session.launch import PreparedSession
+    from biofeedback.session.launch import PreparedSession, SessionRequest
     from biofeedback.ui.preference_sync import PreferenceSync
     from biofeedback.viewmodels.preferences import WindowPreferences
 
-__all__ = ["AudioControls", "AudioGuidance", "AudioProgramLike"]
+__all__ = ["WARM_UP_RATE", "AudioControls", "AudioGuidance", "AudioProgramLike"]
+
+WARM_UP_RATE = 48_000
+"""Rate the output is opened at ahead of a session, frames/s (the audio package's programs
+render at 48 kHz; a program at another rate reopens the output, losing the head start)."""
 
 _NOTE_STYLE = "color: #6b4e00;"
 
@@ -165,6 +169,7 @@ class AudioGuidance(QObject):
         self._prepared: PreparedSession | None = None
         self._speed: float | None = None
         self._reason = ""
+        self._meant_to_play = False
 
         self.mute_action = QAction("&Mute audio guidance", self)
         self.mute_action.setCheckable(True)
@@ -201,10 +206,9 @@ class AudioGuidance(QObject):
     def note(self) -> str:
         """The sentence the status bar shows about the audio (``""`` when it plays or the
         session has none)."""
-        if self._prepared is None:
-            return ""
-        # Why it is not meant to play, else what stopped it playing (no device...).
-        return self._reason or self.output.message
+        if not self._meant_to_play:
+            return self._reason
+        return self.output.message  # what stops it playing (no device...), if anything
 
     # -- the user's choices ----------------------------------------------------------------
 
@@ -258,6 +262,20 @@ class AudioGuidance(QObject):
 
     # -- sessions --------------------------------------------------------------------------
 
+    def session_requested(self, request: SessionRequest) -> None:
+        """A session is being set up: open the output now if it may play audio guidance
+        (the sound server takes up to 1.5 s to start a stream; the set-up hides some of it,
+        and the first cue of a simulated session comes at its very start)."""
+        try:
+            kind = request.source_kind
+        except BiofeedbackError:
+            return  # the set-up will say what is wrong with the source
+        may_have_program = request.protocol_id is not None or request.study is not None
+        decision = decide_audio(kind, request.speed, has_program=may_have_program,
+                                play_in_replays=self.settings.audio_in_replays)
+        if decision.play:
+            self.output.warm_up(WARM_UP_RATE)
+
     def session_started(self, prepared: PreparedSession) -> None:
         """Play ``prepared``'s audio program if the rules allow (``audio_program`` is
         read with getattr: sessions without the audio package have none)."""
@@ -275,6 +293,7 @@ class AudioGuidance(QObject):
         self._prepared = None
         self.output.stop()
         self._reason = ""
+        self._meant_to_play = False
         self._show_note()
 
     def _apply(self) -> None:
@@ -289,6 +308,7 @@ class AudioGuidance(QObject):
         decision = decide_audio(kind, self._speed, has_program=program is not None,
                                 play_in_replays=self.settings.audio_in_replays)
         self._reason = decision.reason
+        self._meant_to_play = decision.play and program is not None
         if not decision.play or program is None:
             self.output.stop()
         elif not self.output.playing:

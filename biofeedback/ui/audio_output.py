@@ -21,8 +21,9 @@ How the stream follows the session clock:
   That position advances in steps of a server period (~5 ms) and lags now and then by
   ~20 ms, but is never early, so the estimate is the smallest difference of the last
   :data:`_OFFSET_WINDOW` ticks;
-- the sink starts with silence (the stream takes 0.2-1.5 s to start on PulseAudio); once
-  the estimate holds, the next frame written is anchored on it: it plays after everything
+- the sink starts with silence (the stream takes 0.2-1.5 s to start on PulseAudio:
+  :meth:`AudioOutput.warm_up` opens it ahead of a session); once a few readings are in,
+  the next frame written is anchored on the estimate: it plays after everything
   buffered, at the session time the clock will then show (the measured latency);
 - the sound card's clock drifts from the monotonic clock (by up to ~0.1 %), and an underrun
   (the GUI thread held up longer than the lead) delays what follows: when the estimate is
@@ -73,6 +74,8 @@ BUFFER_S = 0.5
 """Size asked of the sink's buffer, s (more than the lead, so the lead decides)."""
 _OFFSET_WINDOW = 15
 """Readings (ticks) the offset of the stream from the clock is estimated over."""
+_MIN_READINGS = 5
+"""Readings needed before the first anchor on a clock."""
 _READ_BUDGET_S = 0.002
 """Reading the clock and the stream position taking longer than this is no reading, s."""
 JUMP_S = 0.25
@@ -87,6 +90,11 @@ NO_DEVICE_MESSAGE = "no audio output device: guidance is shown but not played"
 Render = Callable[[float, int], np.ndarray]
 CuesIn = Callable[[float, float], Sequence[Any]]
 ConfirmPlayed = Callable[[Any, float], None]
+
+
+def _no_clock() -> float:
+    """The clock while no program plays (it stands still)."""
+    return 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +136,7 @@ class AudioOutput(QObject):
         self._render: Render | None = None
         self._cues_in: CuesIn | None = None
         self._confirm: ConfirmPlayed | None = None
-        self._clock: Callable[[], float] = lambda: 0.0
+        self._clock: Callable[[], float] = _no_clock
         self._rate = 0
         self._int16 = False
         self._written = 0
@@ -153,8 +161,8 @@ class AudioOutput(QObject):
 
     @property
     def playing(self) -> bool:
-        """A program is being played."""
-        return self._sink is not None
+        """A program is being played (not only the silence of :meth:`warm_up`)."""
+        return self._sink is not None and self._render is not None
 
     @property
     def ready(self) -> bool:
@@ -225,9 +233,56 @@ class AudioOutput(QObject):
             False when there is no audio output device or it cannot be opened (then
             :attr:`message` says so and nothing else happens).
         """
+        if not self._open(sample_rate):
+            return False
+        self._render, self._clock = render, clock
+        self._cues_in, self._confirm = cues_in, confirm_played
+        # A new clock: nothing measured on the old one holds.
+        self._anchors = []
+        self._pending.clear()
+        self._offsets.clear()
+        self._new_timeline()
+        self._last_now = float("nan")
+        self.reanchors = 0
+        self.underruns = 0
+        self._tick()
+        return True
+
+    def warm_up(self, sample_rate: int) -> bool:
+        """Open the output and play silence, so that a :meth:`start` at the same rate soon
+        after is heard at once (PulseAudio takes 0.2-1.5 s to start a stream: the first cue of
+        a simulated session, at its very start, would be lost).
+
+        Returns
+        -------
+        bool
+            False when there is no audio output device (:attr:`message` says so).
+        """
         self.stop()
+        return self._open(sample_rate)
+
+    def stop(self) -> None:
+        """Stop playing at once (what is buffered is dropped) and close the output."""
+        self._timer.stop()
+        if self._sink is not None:
+            self._sink.stop()
+            self._sink.deleteLater()
+        self._sink = self._device = None
+        self._render = self._cues_in = self._confirm = None
+        self._clock = _no_clock
+        self._pending.clear()
+        self._anchors = []
+        self._rate = 0
+
+    def _open(self, sample_rate: int) -> bool:
+        """Have the sink open at ``sample_rate`` (kept if it is), playing silence."""
         if sample_rate <= 0:
             raise ValueError(f"sample rate must be positive, not {sample_rate}")
+        if self._sink is not None and self._rate == sample_rate:
+            self._render = self._cues_in = self._confirm = None
+            self._clock = _no_clock
+            return True
+        self.stop()
         device = QMediaDevices.defaultAudioOutput()
         if device.isNull():
             self._set_message(NO_DEVICE_MESSAGE)
@@ -255,32 +310,12 @@ class AudioOutput(QObject):
         self._sink, self._device = sink, io
         sink.stateChanged.connect(self._on_state)
         self._int16 = fmt.sampleFormat() == QAudioFormat.SampleFormat.Int16
-        self._render, self._clock, self._rate = render, clock, int(sample_rate)
-        self._cues_in, self._confirm = cues_in, confirm_played
+        self._rate = int(sample_rate)
         self._written = 0
-        self._anchors = []
-        self._pending.clear()
-        self._offsets.clear()
-        self._seen.clear()
-        self._rendered_to_s = None
-        self._last_now = float("nan")
-        self.reanchors = 0
-        self.underruns = 0
         self._set_message("")
         self._timer.start()
         self._tick()
         return True
-
-    def stop(self) -> None:
-        """Stop playing at once (what is buffered is dropped)."""
-        self._timer.stop()
-        if self._sink is not None:
-            self._sink.stop()
-            self._sink.deleteLater()
-        self._sink = self._device = None
-        self._render = self._cues_in = self._confirm = None
-        self._pending.clear()
-        self._rate = 0
 
     # -- the stream ------------------------------------------------------------------------
 
@@ -301,7 +336,7 @@ class AudioOutput(QObject):
 
     def _tick(self) -> None:
         sink = self._sink
-        if sink is None or self._render is None:
+        if sink is None:
             return
         before = time.perf_counter()
         now = self._clock()
@@ -325,7 +360,7 @@ class AudioOutput(QObject):
         # Only a reading the clock has just moved to is "now" (a replay's clock steps from
         # one notification to the next), and the stream position means something once the
         # server consumes it.
-        if played > 0 and moved and sound:
+        if played > 0 and moved and sound and self._render is not None:
             self._follow_clock(now - played / self._rate)
         self._confirm_cues(played)
         want = int(LEAD_S * self._rate) - int(self._written - played)
@@ -368,8 +403,8 @@ class AudioOutput(QObject):
             self._offsets.clear()  # the clock jumped (a seek): follow at once
             self._new_timeline()
         self._offsets.append(offset_s)
-        if len(self._offsets) < _OFFSET_WINDOW:
-            return  # not measured well enough yet (the stream's first ms are the worst)
+        if len(self._offsets) < _MIN_READINGS:
+            return  # not measured well enough yet
         estimate = min(self._offsets)
         if not self._anchors or abs(self._anchors[-1].offset_s - estimate) > REANCHOR_S:
             # The next frame written plays after everything buffered (the measured latency)
@@ -379,8 +414,8 @@ class AudioOutput(QObject):
             self.reanchors += 1
 
     def _write(self, n: int) -> None:
-        assert self._render is not None and self._device is not None
-        if not self._anchors:
+        assert self._device is not None
+        if not self._anchors or self._render is None:
             block = np.zeros(n, np.float32)
         else:
             start_s = self._session_at(self._written)
@@ -410,7 +445,8 @@ class AudioOutput(QObject):
         from_s = since if since is not None and 0 < start_s - since < JUMP_S else start_s
         self._rendered_to_s = end_s
         for cue in self._cues_in(from_s, end_s):
-            key = getattr(cue, "id", cue)
+            # A cue planned again at another onset (the protocol was paused) is new.
+            key = (getattr(cue, "id", id(cue)), float(cue.onset_s))
             if key in self._seen:
                 continue  # rendered again after the stream went back a few ms
             self._seen.add(key)

@@ -274,6 +274,7 @@ class MainWindow(QMainWindow):
             return None
         self._show_request(request)
         self.source_panel.set_running(True)
+        self.audio.session_requested(request)
         # Widgets of earlier sessions or windows can wait in garbage cycles; if the set-up
         # thread triggered the cyclic collector, it would delete those Qt objects from the
         # wrong thread (a crash in Qt's timer list). Collect them here, on the GUI thread.

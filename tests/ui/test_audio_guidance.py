@@ -208,3 +208,13 @@ def test_a_live_session_in_the_window_says_when_its_guidance_cannot_be_heard(
     assert win.audio.controls.note_label.isHidden()  # the session is over
     assert program.rendered == 0
     win.close()
+
+
+def test_the_output_is_opened_while_a_session_that_may_play_is_set_up(audio, prepared):
+    # No sound server here: opening ahead fails quietly, and a session without audio
+    # guidance still says nothing about devices.
+    request = SessionRequest(source="sim", speed=1.0, record=False, protocol_id="x")
+    audio.session_requested(request)
+    assert audio.output.message == NO_DEVICE_MESSAGE and audio.note == ""
+    audio.session_started(prepared(SessionRequest(source="sim", speed=1.0, record=False)))
+    assert audio.note == "" and audio.controls.note_label.isHidden()

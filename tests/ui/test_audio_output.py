@@ -36,6 +36,8 @@ SCENARIO = {
     "steps": [{"at_s": 1.35, "volume": 0.5}, {"at_s": 2.15, "muted": True}],
     "duration_s": 3.0,
     "clock_rate": DRIFT,
+    # As in the window: the output is opened ahead, the session clock runs from start().
+    "warm_up": True,
 }
 
 
