@@ -9,7 +9,9 @@ Scenario keys (all optional): ``sample_rate`` (48000), ``clicks`` (onsets, sessi
 monotonic second; another value makes the session clock drift from the sound card's),
 ``volume`` (1.0), ``muted`` (false), ``warm_up`` (false: start at once, the clock standing
 at 0 until the stream runs; true: warm_up() first, then start() once the stream runs, the
-clock running from then on, as in the window), ``steps`` (list of ``{"at_s", "volume", "muted"}``
+clock running from then on, as in the window), ``pause`` (``{"at_s", "for_s"}``: the clock
+stops at ``at_s`` for ``for_s`` s of wall time while the output plays silence, as the window
+does for a paused replay), ``steps`` (list of ``{"at_s", "volume", "muted"}``
 applied when the session clock reaches ``at_s``).
 
 Output keys: ``started``, ``message`` (the status sentence), ``confirmed`` (``[click index,
@@ -88,11 +90,16 @@ def main(argv: list[str]) -> int:
     warm = bool(scenario.get("warm_up", False))
     t0: list[float] = []
 
+    pause = scenario.get("pause")  # {"at_s", "for_s"}: the clock stops, as a paused replay's
+    held: list[float] = []  # wall time the pause began
+
     def clock() -> float:
         # Without a warm-up the clock stands at 0 until the stream runs, as a strap's clock
         # does until it streams; after one, it runs from start().
         if not t0:
             return 0.0
+        if held:
+            return float(pause["at_s"])
         return (time.monotonic() - t0[0]) * clock_rate
 
     confirmed: list[list[float]] = []
@@ -108,13 +115,23 @@ def main(argv: list[str]) -> int:
     playing = not warm
 
     def follow() -> None:
-        nonlocal playing, started
+        nonlocal playing, started, pause
         if not t0 and output.ready:
             if not playing:
                 started = start()
                 playing = True
             t0.append(time.monotonic())
         now = clock()
+        if pause is not None and t0 and not held and now >= pause["at_s"]:
+            held.append(time.monotonic())
+            pause["at_s"] = now = float(pause["at_s"])
+            output.warm_up(rate)  # what the window does when a replay pauses
+        elif held and time.monotonic() - held[0] >= pause["for_s"]:
+            held.clear()
+            t0[0] = time.monotonic() - pause["at_s"] / clock_rate  # on from where it stopped
+            pause = None
+            start()
+            now = clock()
         while steps and steps[0]["at_s"] <= now:
             step = steps.pop(0)
             if "volume" in step:

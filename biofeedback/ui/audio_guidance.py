@@ -5,11 +5,15 @@ A session's program is ``prepared.audio_program`` (an
 :class:`~biofeedback.audio.program.AudioProgram`, or None when the session plays no audio).
 It plays only in a live session at real-time speed, and in a replay only when the user asked
 (:func:`biofeedback.viewmodels.audio_guidance.decide_audio`); the status bar says why when it
-does not, and says so when there is no audio output device.
+does not, and says so when there is no audio output device. The output is opened while a
+session that may play is set up (:meth:`AudioGuidance.session_requested`), and a paused
+replay holds it open on silence, so that playing (again) is heard at once.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -27,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from biofeedback.core.errors import BiofeedbackError
+from biofeedback.core.types import SourceState, StatusChange
 from biofeedback.ui.audio_output import AudioOutput
 from biofeedback.viewmodels.audio_guidance import decide_audio, volume_text
 
@@ -170,6 +175,8 @@ class AudioGuidance(QObject):
         self._speed: float | None = None
         self._reason = ""
         self._meant_to_play = False
+        self._paused = False
+        self._unsubscribe: Callable[[], None] | None = None
 
         self.mute_action = QAction("&Mute audio guidance", self)
         self.mute_action.setCheckable(True)
@@ -281,6 +288,8 @@ class AudioGuidance(QObject):
         read with getattr: sessions without the audio package have none)."""
         self._prepared = prepared
         self._speed = prepared.request.speed
+        self._paused = False
+        self._unsubscribe = prepared.session.subscribe(self._on_session_event)
         self._apply()
 
     def speed_changed(self, speed: float | None) -> None:
@@ -290,11 +299,23 @@ class AudioGuidance(QObject):
 
     def session_ended(self) -> None:
         """Stop playing; the note goes."""
+        if self._unsubscribe is not None:
+            with contextlib.suppress(ValueError):
+                self._unsubscribe()
+            self._unsubscribe = None
         self._prepared = None
         self.output.stop()
         self._reason = ""
         self._meant_to_play = False
         self._show_note()
+
+    def _on_session_event(self, event: object) -> None:
+        # A paused replay's clock stands still: its guidance holds (silence) until it plays.
+        if isinstance(event, StatusChange):
+            paused = event.state is SourceState.PAUSED
+            if paused != self._paused:
+                self._paused = paused
+                self._apply()
 
     def _apply(self) -> None:
         prepared = self._prepared
@@ -311,6 +332,9 @@ class AudioGuidance(QObject):
         self._meant_to_play = decision.play and program is not None
         if not decision.play or program is None:
             self.output.stop()
+        elif self._paused:
+            # Silence on an open stream: playing again is heard at once.
+            self.output.warm_up(program.sample_rate)
         elif not self.output.playing:
             self.output.start(program.render, prepared.source.session_time_s,
                               program.sample_rate, program.cues_in, program.confirm_played)

@@ -249,16 +249,16 @@ class AudioOutput(QObject):
         return True
 
     def warm_up(self, sample_rate: int) -> bool:
-        """Open the output and play silence, so that a :meth:`start` at the same rate soon
-        after is heard at once (PulseAudio takes 0.2-1.5 s to start a stream: the first cue of
-        a simulated session, at its very start, would be lost).
+        """Open the output (or keep it open) and play silence, so that a :meth:`start` at the
+        same rate soon after is heard at once (PulseAudio takes 0.2-1.5 s to start a stream:
+        the first cue of a simulated session, at its very start, would be lost). What is
+        already buffered still plays (up to :data:`LEAD_S`).
 
         Returns
         -------
         bool
             False when there is no audio output device (:attr:`message` says so).
         """
-        self.stop()
         return self._open(sample_rate)
 
     def stop(self) -> None:

@@ -50,6 +50,23 @@ def played(pulse_server, tmp_path_factory):  # noqa: F811 - the fixture from aud
     return result, rec.samples()
 
 
+PAUSED_CLICKS = [0.3, 1.0, 1.2]
+PAUSE = {"at_s": 0.5, "for_s": 0.8}
+PAUSED = {
+    # A strap-like start (no warm-up: the clock stands at 0 until the stream runs), then the
+    # clock stops for 0.8 s as a paused replay's does, the output playing silence meanwhile.
+    "clicks": PAUSED_CLICKS, "pause": PAUSE, "duration_s": 1.4,
+}
+
+
+@pytest.fixture(scope="module")
+def paused(pulse_server, tmp_path_factory):  # noqa: F811
+    path = tmp_path_factory.mktemp("audio") / "paused.raw"
+    with pulse_server.recording(path) as rec:
+        result = play(pulse_server.env, PAUSED)
+    return result, rec.samples()
+
+
 def test_clicks_are_heard_at_the_intervals_of_the_session_clock(played):
     result, samples = played
     assert result["started"] and result["ready"] and result["message"] == ""
@@ -90,6 +107,18 @@ def test_volume_scales_the_clicks_and_mute_silences_them(played):
     # Where the muted clicks were due, and after: silence.
     muted_from = onsets[0] + round((MUTED[0] - FULL[0] - 0.05) / DRIFT * RECORD_RATE)
     assert np.abs(samples[muted_from:]).max() < 1e-3
+
+
+def test_a_stopped_clock_is_silence_and_playing_on_is_on_time(paused):
+    result, samples = paused
+    onsets = np.array(click_onsets(samples)) / RECORD_RATE
+    assert len(onsets) == len(PAUSED_CLICKS), onsets  # nothing rendered twice in the pause
+    expected = np.diff(PAUSED_CLICKS) + np.array([PAUSE["for_s"], 0.0])  # the pause
+    errors = np.diff(onsets) - expected
+    assert np.abs(errors).max() < TOLERANCE_S, (errors, result)
+    assert [int(i) for i, _ in result["confirmed"]] == [0, 1, 2]
+    actual = np.array([a for _, a in result["confirmed"]])
+    assert np.abs(actual - PAUSED_CLICKS).max() < TOLERANCE_S, actual - PAUSED_CLICKS
 
 
 def test_without_a_sound_server_the_player_says_so_in_another_process():
