@@ -76,6 +76,8 @@ _OFFSET_WINDOW = 15
 """Readings (ticks) the offset of the stream from the clock is estimated over."""
 _MIN_READINGS = 5
 """Readings needed before the first anchor on a clock."""
+_REFINE_S = 0.001
+"""How far a first anchor may be off the estimate of a full window before it is refined, s."""
 _READ_BUDGET_S = 0.002
 """Reading the clock and the stream position taking longer than this is no reading, s."""
 JUMP_S = 0.25
@@ -147,6 +149,7 @@ class AudioOutput(QObject):
         self._moved_at = 0.0
         self._seen: set[Any] = set()
         self._rendered_to_s: float | None = None
+        self._provisional = False
         self.underruns = 0
         """How many times the sink ran dry (the GUI thread was held up longer than the lead);
         each is heard as a gap, then a re-anchoring drops what came late."""
@@ -406,12 +409,19 @@ class AudioOutput(QObject):
         if len(self._offsets) < _MIN_READINGS:
             return  # not measured well enough yet
         estimate = min(self._offsets)
-        if not self._anchors or abs(self._anchors[-1].offset_s - estimate) > REANCHOR_S:
+        full = len(self._offsets) == _OFFSET_WINDOW
+        # An anchor made on the first few readings is refined once the window is full (by
+        # ~1 ms: below the re-anchoring threshold it would stay off for the whole session).
+        tolerance = _REFINE_S if self._provisional and full else REANCHOR_S
+        if not self._anchors or abs(self._anchors[-1].offset_s - estimate) > tolerance:
             # The next frame written plays after everything buffered (the measured latency)
             # at the session time the clock will then show; a re-anchoring drops or repeats
             # the difference.
             self._anchors = [*self._anchors[-3:], _Anchor(self._written, estimate)]
             self.reanchors += 1
+            self._provisional = not full
+        elif full:
+            self._provisional = False
 
     def _write(self, n: int) -> None:
         assert self._device is not None
