@@ -326,7 +326,10 @@ class AudioGuidance(QObject):
             kind = prepared.request.source_kind
         except BiofeedbackError:  # a spec that parsed once to start the session
             kind = "replay"
-        decision = decide_audio(kind, self._speed, has_program=program is not None,
+        # A replay not asked to play gets no program from the session layer: its protocol
+        # says there may be guidance to tell the user about.
+        may_have = program is not None or prepared.protocol is not None
+        decision = decide_audio(kind, self._speed, has_program=may_have,
                                 play_in_replays=self.settings.audio_in_replays)
         self._reason = decision.reason
         self._meant_to_play = decision.play and program is not None

@@ -218,3 +218,15 @@ def test_the_output_is_opened_while_a_session_that_may_play_is_set_up(audio, pre
     assert audio.output.message == NO_DEVICE_MESSAGE and audio.note == ""
     audio.session_started(prepared(SessionRequest(source="sim", speed=1.0, record=False)))
     assert audio.note == "" and audio.controls.note_label.isHidden()
+
+
+def test_a_replay_of_a_protocol_says_its_guidance_is_not_played(audio, prepared):
+    # The session layer gives a replay not asked to play no program at all; the protocol
+    # it runs is reason enough to say why nothing is heard.
+    audio.session_started(prepared(SessionRequest(
+        source=f"replay:{RR_FILE}", speed=1.0, record=False, protocol_id="resonance_breathing")))
+    assert audio.note == REPLAY_NOTE
+    audio.session_ended()
+    audio.session_started(prepared(SessionRequest(
+        source="sim", speed=1.0, record=False, protocol_id="resonance_breathing")))
+    assert audio.note == ""  # a protocol without audio guidance: nothing to say
