@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from audio_server import NO_SOUND_SERVER
 
 if TYPE_CHECKING:
     from helpers import CliStep
@@ -20,6 +21,11 @@ if TYPE_CHECKING:
 
 # Qt widgets are real but drawn off screen (CI has no display).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Tests never play on the developer's speakers: Qt Multimedia (here and in every subprocess)
+# finds no sound server, as in CI; tests/audio_server.py starts a private one with a null
+# sink for the tests that listen to what is played.
+os.environ["QT_AUDIO_BACKEND"] = "pulseaudio"
+os.environ["PULSE_SERVER"] = NO_SOUND_SERVER
 
 TESTS = Path(__file__).parent
 ROOT = TESTS.parent

@@ -313,6 +313,11 @@ VALID_SETTINGS: dict[str, Any] = {
     "participant_id": "p01",
     "study": "S1",
     "marker_labels": ["distraction", "movement"],
+    "audio_volume": 0.8,
+    "audio_muted": False,
+    "audio_voice": "en-gb",
+    "speech_rate_wpm": 150.0,
+    "audio_in_replays": False,
 }
 SETTINGS_KEYS = st.one_of(_TEXT, st.sampled_from([*VALID_SETTINGS, "pacer_rate_bpm",
                                                    "problems", "address", "name"]))
@@ -362,6 +367,11 @@ def check_settings(folder: Path, data: bytes) -> None:
     for name in ("protocol_id", "participant_id", "study"):
         assert getattr(prefs, name) is None or isinstance(getattr(prefs, name), str)
     assert all(isinstance(x, str) for x in prefs.marker_labels)
+    assert 0.0 <= prefs.audio_volume <= 1.0
+    assert 80.0 <= prefs.speech_rate_wpm <= 450.0
+    assert isinstance(prefs.audio_muted, bool) and isinstance(prefs.audio_in_replays, bool)
+    assert isinstance(prefs.audio_voice, str) and prefs.audio_voice.strip() == prefs.audio_voice
+    assert prefs.audio_voice
     prefs.save(folder)
     again = WindowPreferences.load(folder)
     assert again == prefs and not again.problems, again.problems

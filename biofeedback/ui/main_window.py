@@ -45,6 +45,7 @@ from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.source import SeekableSource
 from biofeedback.core.types import Connected, SourceState, StatusChange
 from biofeedback.session.launch import SessionRequest
+from biofeedback.ui.audio_guidance import AudioGuidance
 from biofeedback.ui.comparison import ComparisonView
 from biofeedback.ui.deferred_plots import DeferredPlots
 from biofeedback.ui.event_loop import spawn
@@ -71,6 +72,7 @@ logger = logging.getLogger(__name__)
 if TYPE_CHECKING:
     from biofeedback.live.events import SessionEvent
     from biofeedback.session.launch import PreparedSession
+    from biofeedback.ui.audio_output import AudioOutput
     from biofeedback.ui.live_view import LiveView
     from biofeedback.viewmodels.import_summary import ImportSummaryView
     from biofeedback.viewmodels.session_view import SessionViewModel
@@ -147,6 +149,7 @@ class MainWindow(QMainWindow):
         self._build_menu()
         self._build_view_menu()
         self._wire()
+        self._build_audio()
         self.source_panel.apply_settings()
         self._show_free_practice()
         if self.settings.problems:
@@ -246,6 +249,18 @@ class MainWindow(QMainWindow):
             page.status_message.connect(self.status_bar.message_from(self.tabs, page))
         self.tabs.currentChanged.connect(self._on_tab)
 
+    def _build_audio(self) -> None:
+        """Volume and mute in the status bar, the Audio menu, and the replay speed rule."""
+        self.audio = AudioGuidance(self.settings, self.preferences, self)
+        self.status_bar.addPermanentWidget(self.audio.controls)
+        self.audio.fill_menu(self.menuBar().addMenu("&Audio"))
+        self.replay_bar.speed_changed.connect(self.audio.speed_changed)
+
+    @property
+    def audio_output(self) -> AudioOutput:
+        """What plays the running session's audio guidance."""
+        return self.audio.output
+
     @property
     def live_view(self) -> LiveView:
         """The plots (built right after the window's first frame: pyqtgraph takes a few
@@ -285,6 +300,7 @@ class MainWindow(QMainWindow):
             return None
         self._show_request(request)
         self.source_panel.set_running(True)
+        self.audio.session_requested(request)
         # Widgets of earlier sessions or windows can wait in garbage cycles; if the set-up
         # thread triggered the cyclic collector, it would delete those Qt objects from the
         # wrong thread (a crash in Qt's timer list). Collect them here, on the GUI thread.
@@ -378,6 +394,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(window_title(
             prepared.request.source_kind, protocol.name if protocol is not None else None
         ))
+        # Before the source starts: the sound server takes a moment to start the stream.
+        self.audio.session_started(prepared)
         self._refresh_status()
 
     def _detach(self) -> None:
@@ -388,6 +406,7 @@ class MainWindow(QMainWindow):
         if self.current is not None:
             self.current.close()  # the LSL streams, also when the run never started
         self._clock_timer.stop()
+        self.audio.session_ended()
         self.guidance.detach()
         self.guidance.show()
         self._detach_participant_screen()

@@ -1,8 +1,9 @@
 """The window's settings follow the user's choices and are written at once.
 
-Span of the plots, replay speed, pacer, the straps connected to and the marker labels used
-are remembered in :class:`biofeedback.viewmodels.preferences.WindowPreferences` and saved to
-``settings.json`` after each change, so a crash loses none of them.
+Span of the plots, replay speed, pacer, the straps connected to, the marker labels used and
+the audio guidance (volume, mute, voice, speech rate, replays) are remembered in
+:class:`biofeedback.viewmodels.preferences.WindowPreferences` and saved to ``settings.json``
+after each change, so a crash loses none of them.
 """
 
 from __future__ import annotations
@@ -75,3 +76,33 @@ class PreferenceSync:
         self.settings.use_marker_label(label)
         self.save()
         return list(self.settings.marker_labels)
+
+    def audio_volume(self, volume: float) -> None:
+        """The audio guidance plays at ``volume`` (0..1)."""
+        self.settings.audio_volume = min(1.0, max(0.0, float(volume)))
+        self.save()
+
+    def audio_muted(self, muted: bool) -> None:
+        """The audio guidance is muted (or not)."""
+        self.settings.audio_muted = bool(muted)
+        self.save()
+
+    def audio_in_replays(self, play: bool) -> None:
+        """Replays at real-time speed play their audio guidance (or not)."""
+        self.settings.audio_in_replays = bool(play)
+        self.save()
+
+    def audio_voice(self, voice: str) -> None:
+        """Text-to-speech uses ``voice`` (checked: ValueError for a name it cannot be)."""
+        from biofeedback.viewmodels.preferences import voice_name
+
+        self.settings.audio_voice = voice_name(voice)
+        self.save()
+
+    def speech_rate(self, words_per_min: float) -> None:
+        """Text-to-speech speaks at ``words_per_min`` (80..450)."""
+        rate = float(words_per_min)
+        if not 80.0 <= rate <= 450.0:
+            raise ValueError(f"speech rate must be 80..450 words/min, not {rate:g}")
+        self.settings.speech_rate_wpm = rate
+        self.save()

@@ -10,7 +10,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_MARKER_LABELS", "SETTINGS_FILE", "KnownStrap", "WindowPreferences"]
+__all__ = [
+    "DEFAULT_MARKER_LABELS", "SETTINGS_FILE", "KnownStrap", "WindowPreferences", "voice_name",
+]
 
 SETTINGS_FILE = "settings.json"
 
@@ -52,6 +54,19 @@ class WindowPreferences:
         Last choices in the session panel.
     marker_labels : list of str
         Reusable marker labels, most recent first.
+    audio_volume : float
+        Gain of the audio guidance, 0..1 (linear amplitude; default 0.8, a little below full
+        scale so a loud recording does not startle).
+    audio_muted : bool
+        The audio guidance is muted (the cues still run on the session clock).
+    audio_voice : str
+        Text-to-speech voice (an espeak-ng voice name such as ``en`` or ``en-gb``).
+    speech_rate_wpm : float
+        Speaking rate of the text-to-speech voice, words/min (80..450, espeak-ng's range;
+        default 150, a calm pace for guided practice, slower than espeak-ng's 175).
+    audio_in_replays : bool
+        Play the audio guidance in replays at real-time speed too (default off: nothing
+        plays in a replay unless asked).
     """
 
     last_source: str = "sim"
@@ -64,6 +79,11 @@ class WindowPreferences:
     participant_id: str | None = None
     study: str | None = None
     marker_labels: list[str] = field(default_factory=lambda: list(DEFAULT_MARKER_LABELS))
+    audio_volume: float = 0.8
+    audio_muted: bool = False
+    audio_voice: str = "en"
+    speech_rate_wpm: float = 150.0
+    audio_in_replays: bool = False
     problems: list[str] = field(default_factory=list, repr=False, compare=False)
     """Why a saved file was not (entirely) used; shown once by the window, never saved."""
 
@@ -210,6 +230,18 @@ def _number(value: Any) -> float:
     return number
 
 
+_LIMITS = {
+    "pacer_breaths_per_min": (2.0, 30.0),
+    "pacer_ie_ratio": (0.2, 5.0),
+    "plot_span_s": (0.0, 86400.0),
+    "audio_volume": (0.0, 1.0),
+    "speech_rate_wpm": (80.0, 450.0),
+}
+"""Numeric settings and their ranges (inclusive)."""
+_FLAGS = ("audio_muted", "audio_in_replays")
+"""Settings that are true or false (JSON booleans only: 1 and "yes" are refused)."""
+
+
 def _coerce(key: str, value: Any, default: Any) -> Any:
     if key == "marker_labels":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -222,10 +254,13 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
         if not speed > 0:
             raise ValueError("must be positive or null")
         return speed
-    if key in ("pacer_breaths_per_min", "pacer_ie_ratio", "plot_span_s"):
+    if key in _FLAGS:
+        if not isinstance(value, bool):
+            raise TypeError("expected true or false")
+        return value
+    if key in _LIMITS:
         number = _number(value)
-        limits = {"pacer_breaths_per_min": (2.0, 30.0), "pacer_ie_ratio": (0.2, 5.0),
-                  "plot_span_s": (0.0, 86400.0)}[key]
+        limits = _LIMITS[key]
         if not limits[0] <= number <= limits[1]:
             raise ValueError(f"outside {limits[0]:g}..{limits[1]:g}")
         return number
@@ -233,4 +268,16 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
         return None
     if not isinstance(value, str):
         raise TypeError("expected a string")
+    if key == "audio_voice":
+        return voice_name(value)
     return value
+
+
+def voice_name(value: str) -> str:
+    """A voice name as given to the speech engine (ValueError for one it cannot be)."""
+    name = value.strip()
+    if not name:
+        raise ValueError("expected a voice name, not an empty string")
+    if len(name) > 100 or not all(c.isalnum() or c in "-_+.:/ " for c in name):
+        raise ValueError("expected a voice name (letters, digits and - _ + . : /)")
+    return name
