@@ -17,6 +17,7 @@ ahead that way starts again where it now belongs (a second marker says so).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,7 @@ from biofeedback.core.types import MarkerKind
 from protocols.model import PacerSound, PracticeProtocol
 from protocols.runner import PhaseRecorder, ProtocolRunner
 
-__all__ = ["DEFAULT_SAMPLE_RATE", "AudioProgram", "ScheduledCue", "spoken_texts"]
+__all__ = ["DEFAULT_SAMPLE_RATE", "AudioProgram", "ScheduledCue", "spoken_texts", "unspoken"]
 
 FADE_S = 0.01
 """Ramp where a sound is cut (a pause, a phase's end) or resumes, s: no click."""
@@ -70,6 +71,18 @@ def spoken_texts(protocol: PracticeProtocol) -> list[str]:
             if cue.kind in (CueKind.INSTRUCTIONS, CueKind.PROMPT) and cue.text not in texts:
                 texts.append(cue.text)
     return texts
+
+
+def unspoken(protocol: PracticeProtocol) -> PracticeProtocol:
+    """``protocol`` with nothing read aloud (its chimes, bell, recordings and pacer sound
+    kept): what plays when speech cannot be synthesized."""
+    phases = tuple(
+        dataclasses.replace(
+            p, cues=dataclasses.replace(p.cues, speak_instructions=False, speak_prompts=False)
+        )
+        for p in protocol.phases
+    )
+    return dataclasses.replace(protocol, phases=phases)
 
 
 class AudioProgram:

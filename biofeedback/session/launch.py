@@ -33,6 +33,7 @@ power cut). Transactions are whole notifications either way.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 import time
@@ -320,6 +321,9 @@ class PreparedSession:
     audio_program : AudioProgram or None
         The protocol's audio guidance, for an output to play (None: no protocol, a replay
         without audio asked, or audio switched off).
+    audio_warning : str
+        Why part of the audio guidance does not play (speech that could not be synthesized in
+        the window), "" when all of it does.
     audio_renderer : WavRenderer or None
         Renders the audio to ``request.audio_out`` as the session runs (put in place when the
         session ends without an error; removed otherwise).
@@ -336,6 +340,7 @@ class PreparedSession:
     owns_store: bool = True
     audio_program: AudioProgram | None = None
     audio_renderer: WavRenderer | None = None
+    audio_warning: str = ""
     stats: SessionStats | None = field(default=None, init=False)
     lsl_publisher: LslPublisher | None = field(default=None, init=False)
 
@@ -395,6 +400,7 @@ def prepare_session(
     settings: Mapping[str, Any] | None = None,
     subscribers: Sequence[Subscriber] = (),
     clock: SessionClock = SYSTEM_CLOCK,
+    speech_optional: bool = False,
 ) -> PreparedSession:
     """Build source, session and protocol for ``request`` (file work: call off a GUI thread).
 
@@ -416,6 +422,10 @@ def prepare_session(
     clock : SessionClock
         The session's calendar and monotonic clocks (default: the system's; tests inject
         one whose calendar jumps).
+    speech_optional : bool
+        When the protocol's speech cannot be synthesized (no engine, a bad voice), run with
+        its chimes, recordings and pacer sound and say why in ``audio_warning`` (the window),
+        instead of refusing the session (the command line, so a study never runs unspoken).
 
     Returns
     -------
@@ -453,7 +463,7 @@ def prepare_session(
             placement=placement, neurokit=neurokit, settings=settings,
             subscribers=subscribers, clock=clock,
         )
-        attach_audio(prepared)
+        attach_audio(prepared, speech_optional=speech_optional)
     except BaseException:  # broad on purpose: close on any exit, cancellation too, then re-raise
         if store is not None:
             store.close()
@@ -467,7 +477,9 @@ def prepare_session(
     return prepared
 
 
-def attach_audio(prepared: PreparedSession, *, sample_rate: int | None = None) -> None:
+def attach_audio(
+    prepared: PreparedSession, *, sample_rate: int | None = None, speech_optional: bool = False
+) -> None:
     """Build the audio program of a prepared session that runs a protocol and plays audio
     (speech synthesized now, before the session), and its WAV renderer when the request has
     an ``audio_out``.
@@ -475,20 +487,33 @@ def attach_audio(prepared: PreparedSession, *, sample_rate: int | None = None) -
     Raises
     ------
     SpeechError
-        The protocol speaks and no text-to-speech engine is installed (or a bad voice).
+        The protocol speaks and no text-to-speech engine is installed (or a bad voice), and
+        ``speech_optional`` is False; when it is True, the program is built without speech and
+        ``prepared.audio_warning`` says why.
     """
     request = prepared.request
     if prepared.protocol_session is None or not request.plays_audio:
         return
-    from biofeedback.audio.program import AudioProgram
+    from biofeedback.audio.program import AudioProgram, unspoken
     from biofeedback.audio.settings import DEFAULT_SAMPLE_RATE
+    from biofeedback.audio.speech import SpeechError
 
     session = prepared.session
-    program = AudioProgram.build(
-        prepared.protocol_session.protocol, prepared.protocol_session.runner,
+    protocol = prepared.protocol_session.protocol
+    build = functools.partial(
+        AudioProgram.build, runner=prepared.protocol_session.runner,
         sample_rate=sample_rate or DEFAULT_SAMPLE_RATE, voice=request.voice,
         rate_wpm=request.speech_rate_wpm, recorder=session,
     )
+    try:
+        program = build(protocol)
+    except SpeechError as exc:
+        if not speech_optional:
+            raise
+        program = build(unspoken(protocol))
+        prepared.audio_warning = (
+            f"{exc}; the guidance is shown and its chimes play, but nothing is spoken"
+        )
     prepared.audio_program = program
     if request.audio_out is not None:
         from biofeedback.audio.wav import RING_OUT_S, WavRenderer

@@ -215,7 +215,9 @@ class AudioGuidance(QObject):
         session has none)."""
         if not self._meant_to_play:
             return self._reason
-        return self.output.message  # what stops it playing (no device...), if anything
+        # What stops it playing (no device...), else what part of it does not (no speech).
+        warning = "" if self._prepared is None else self._prepared.audio_warning
+        return self.output.message or warning
 
     # -- the user's choices ----------------------------------------------------------------
 
@@ -249,10 +251,21 @@ class AudioGuidance(QObject):
         self.preferences.speech_rate(words_per_min)
 
     def _ask_voice(self) -> None:
-        text, ok = QInputDialog.getText(
-            self.controls.window(), "Voice", "Text-to-speech voice (an espeak-ng voice, "
-            "such as en, en-gb or de):", text=self.settings.audio_voice,
+        from biofeedback.audio.speech import SpeechError, list_voices
+
+        try:
+            voices = [f"{v.id} ({v.name})" for v in list_voices()]
+        except SpeechError as exc:
+            self.controls.set_note(str(exc))
+            voices = []
+        current = self.settings.audio_voice
+        ids = [v.split(" ", 1)[0] for v in voices]
+        item, ok = QInputDialog.getItem(
+            self.controls.window(), "Voice", "Text-to-speech voice (the engine's voices; "
+            "another name may be typed):", voices or [current],
+            ids.index(current) if current in ids else 0, True,
         )
+        text = item.split(" (", 1)[0].strip()
         if ok:
             try:
                 self.set_voice(text)

@@ -60,6 +60,7 @@ from biofeedback.ui.session_browser import SessionBrowser
 from biofeedback.ui.source_panel import SourcePanel
 from biofeedback.ui.status_bar import WindowStatusBar
 from biofeedback.ui.values_panel import ValuesPanel
+from biofeedback.viewmodels.audio_guidance import audio_request_fields
 from biofeedback.viewmodels.displays import choose_participant_display
 from biofeedback.viewmodels.guidance import PEEK_KEY_NAME, feedback_visible
 from biofeedback.viewmodels.pacer import free_practice_pacer
@@ -425,9 +426,11 @@ class MainWindow(QMainWindow):
     def _replay_session(self, session_id: int) -> None:
         self.tabs.setCurrentIndex(0)
         self.source_panel.set_source(f"replay:{session_id}")
-        self.start_session(
-            SessionRequest(source=f"replay:{session_id}", record=False, speed=self.settings.speed)
-        )
+        source = f"replay:{session_id}"
+        self.start_session(SessionRequest(
+            source=source, record=False, speed=self.settings.speed,
+            **audio_request_fields(self.settings, source),
+        ))
 
     def add_marker(self, label: str) -> None:
         """Record a user marker now in the running session."""
@@ -823,4 +826,5 @@ def _prepare_session(request: SessionRequest, data_dir: Path, neurokit: bool) ->
     the window is on screen before they load)."""
     from biofeedback.session.launch import prepare_session
 
-    return prepare_session(request, data_dir, neurokit=neurokit, settings={"app": "window"})
+    return prepare_session(request, data_dir, neurokit=neurokit, settings={"app": "window"},
+                           speech_optional=True)

@@ -33,6 +33,7 @@ from biofeedback.ui.source_box import (
 )
 from biofeedback.ui.widgets import error_label
 from biofeedback.ui.wording import as_sentence
+from biofeedback.viewmodels.audio_guidance import audio_request_fields
 from biofeedback.viewmodels.preferences import WindowPreferences
 from biofeedback.viewmodels.queries import (
     participant_id_problem,
@@ -365,6 +366,7 @@ class SourcePanel(QWidget):
             record=self.record_check.isChecked(),
             lsl=self.lsl_check.isChecked(),
             seed=seed,
+            **audio_request_fields(self.settings, source),
         )
 
     # ---------------------------------------------------------------- start and stop

@@ -9,8 +9,11 @@ cues could not be on time), and in a replay only when the user asked for it in t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["AudioDecision", "decide_audio", "volume_text"]
+from biofeedback.viewmodels.preferences import WindowPreferences
+
+__all__ = ["AudioDecision", "audio_request_fields", "decide_audio", "volume_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +61,14 @@ def decide_audio(
 def volume_text(volume: float, muted: bool) -> str:
     """What the volume control says (``"audio 80 %"``, ``"audio muted"``)."""
     return "audio muted" if muted else f"audio {round(volume * 100)} %"
+
+
+def audio_request_fields(settings: WindowPreferences, source: str) -> dict[str, Any]:
+    """The audio fields of a window's ``SessionRequest`` from the user's settings: the voice,
+    the speech rate, and for a replay whether its audio is built at all ("play audio in
+    replays"; a live session leaves it to the protocol)."""
+    return {
+        "audio": settings.audio_in_replays if source.startswith("replay") else None,
+        "voice": settings.audio_voice or None,
+        "speech_rate_wpm": round(settings.speech_rate_wpm),
+    }
