@@ -44,7 +44,8 @@ def practice_phases(p: PracticeProtocol):
 def all_text(p: PracticeProtocol) -> str:
     parts = [p.name, p.description]
     for ph in p.phases:
-        parts += [ph.name, ph.instructions, *(pr.text for pr in ph.prompts)]
+        parts += [ph.name, ph.instructions, ph.spoken_instructions,
+                  *(pr.text for pr in ph.prompts), *(pr.spoken for pr in ph.prompts)]
         parts += [t for i in ph.self_report for t in (i.question, i.low_label, i.high_label)]
     return "\n".join(parts)
 
