@@ -28,6 +28,7 @@ from biofeedback.comparison.dataset import (
     select_sessions,
 )
 from biofeedback.comparison.feedback import SPLITS, feedback_split
+from biofeedback.comparison.feedback_methods import phase_feedback_counts
 from biofeedback.comparison.reactivity import session_reactivity
 from biofeedback.store.database import SessionStore
 
@@ -107,6 +108,8 @@ def compare(
         ],
         "reactivity": [r.to_dict() for r in session_reactivity(rows)],
         "excluded": _excluded(rows, skipped, responses),
+        # Where the participants saw their physiology: the methods paragraph names it.
+        "phase_feedback": phase_feedback_counts(r.window for r in rows),
         "settings": {
             "study": study,
             "participants": list(participants),
