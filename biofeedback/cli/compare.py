@@ -131,7 +131,8 @@ def format_result(result: dict[str, Any]) -> str:
 def format_feedback(split: dict[str, Any]) -> list[str]:
     """The feedback shown vs hidden comparisons, practice by practice, as text lines."""
     lines = ["Feedback shown vs hidden (change from baseline; per practice, paired by "
-             "participant)"]
+             "participant)",
+             f"  {'metric':<24}{'n':>4}{'mean diff':>11}{'95% CI':>22}{'d_z':>8}{'p (t)':>9}"]
     if not split["practices"]:
         lines.append("  no practice phase with feedback shown or hidden recorded")
     for practice in split["practices"]:
