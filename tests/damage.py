@@ -24,7 +24,8 @@ PAGE_SIZE = 4096
 def record_sessions(store: SessionStore, n_sessions: int, beats_per_session: int,
                     first_participant: int = 1) -> list[int]:
     """Record sessions the way a live session writes them: 5 beats per notification, each
-    committed, with 3 markers, 2 phases and a gap each; the participants are ``P01``...
+    committed, with 3 markers, 2 phases (feedback hidden, then shown) and a gap each; the
+    participants are ``P01``...
 
     Returns
     -------
@@ -37,7 +38,8 @@ def record_sessions(store: SessionStore, n_sessions: int, beats_per_session: int
                                    settings={"seed": k})
         rng = np.random.default_rng(k)
         time_s, seq, note = 0.0, 0, 0
-        baseline = store.start_phase(sid, PhaseSpan("baseline", "Baseline", "baseline", 0, 0))
+        baseline = store.start_phase(sid, PhaseSpan("baseline", "Baseline", "baseline", 0, 0,
+                                                    feedback="hidden"))
         while seq < beats_per_session:
             beats = []
             for _ in range(min(5, beats_per_session - seq)):
@@ -50,7 +52,8 @@ def record_sessions(store: SessionStore, n_sessions: int, beats_per_session: int
             if note == 20:
                 store.end_phase(baseline, time_s)
                 store.add_phase(sid, PhaseSpan("practice", "Practice", "practice", time_s,
-                                               time_s + 60, "breathing", "attention"))
+                                               time_s + 60, "breathing", "attention",
+                                               "shown"))
         for i in range(3):
             store.add_marker(sid, Marker(10.0 * i, 0.0, f"marker {i}", MarkerKind.USER,
                                          {"i": i}))

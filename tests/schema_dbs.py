@@ -61,12 +61,15 @@ EXPECTED: dict[str, Any] = {
                 (10.5, 3.0, "felt calm", "self_report", {"calm": 4})],
     "phases": [("baseline", "Baseline", "rest", 0.0, 20.0, None, "rest"),
                ("breathing", "Paced breathing", "practice", 20.0, TIME_1[-1], "paced", "practice")],
+    # feedback of each phase, from version 5 (None before: it was not recorded)
+    "feedback": ["hidden", "shown"],
     "study": {"name": "S1", "conditions": ["a", "b"], "participant": "P01",
               "order": ["b", "a"], "position": 1},
     "channel": {"name": "ECG", "kind": "ecg", "unit": "uV", "rate_hz": ECG_RATE_HZ,
                 "start_s": -0.5, "columns": ["ecg"], "samples": ECG, "file": "ecg.txt"},
 }
-"""What each database holds (``study`` from version 2, ``channel`` from version 3)."""
+"""What each database holds (``study`` from version 2, ``channel`` from version 3,
+``feedback`` from version 5)."""
 
 
 def _v1(conn: sqlite3.Connection) -> None:
@@ -130,7 +133,13 @@ def _v3(conn: sqlite3.Connection) -> None:
                      (index, samples[start:start + 128].tobytes()))
 
 
-DATA_STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2, 3: _v3}
+def _v5(conn: sqlite3.Connection) -> None:
+    for phase, feedback in zip(EXPECTED["phases"], EXPECTED["feedback"], strict=True):
+        conn.execute("UPDATE phases SET feedback = ? WHERE session_id = 1 AND phase_id = ?",
+                     (feedback, phase[0]))
+
+
+DATA_STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2, 3: _v3, 5: _v5}
 """Rows added at the schema version that brought their tables."""
 
 
@@ -222,6 +231,9 @@ def assert_data(store: Any, version: int) -> None:
         EXPECTED["markers"]
     assert [(p.phase_id, p.name, p.kind, p.start_s, p.end_s, p.practice, p.category)
             for p in rec.phases] == EXPECTED["phases"]
+    # Older databases did not record it: None ("not recorded"), never a guessed value.
+    assert [p.feedback for p in rec.phases] == (
+        EXPECTED["feedback"] if version >= 5 else [None] * len(EXPECTED["phases"]))
     info = store.session_info(1)
     assert info.device_info == {"name": "Polar H10 A1B2C3D4"}
     assert info.settings == {"source": {"kind": "ble"}}

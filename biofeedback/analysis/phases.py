@@ -293,6 +293,7 @@ def _analyze_phase(
         start_s=float(phase.start_s),
         duration_s=float(phase.duration_s),
         n_beats=n_beats,
+        feedback=phase.feedback,
     )
     if n_beats:
         phase_flags = prepared.flags[raw]

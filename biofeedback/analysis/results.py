@@ -52,6 +52,9 @@ class PhaseResult:
     name, phase_id, kind : str
         Phase name, identifier and kind (``"whole recording"``, ``"whole"``, ``"whole"`` when
         the recording has no phases).
+    feedback : str or None
+        ``"shown"`` or ``"hidden"``: whether the participant saw their physiology during the
+        phase; None when that was not recorded (older sessions, imports, the whole recording).
     start_s, duration_s : float
         Session-clock start and length of the phase, s.
     n_beats : int
@@ -119,9 +122,10 @@ class PhaseResult:
     n_segments: int = 0
     spectral_duration_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    feedback: str | None = None
 
     def to_dict(self, details: bool = False) -> dict[str, Any]:
-        """The phase row: :data:`PHASE_KEYS` plus ``phase_id`` and ``kind``.
+        """The phase row: :data:`PHASE_KEYS` plus ``phase_id``, ``kind`` and ``feedback``.
 
         Parameters
         ----------
@@ -137,6 +141,7 @@ class PhaseResult:
             row[key] = value
         row["phase_id"] = self.phase_id
         row["kind"] = self.kind
+        row["feedback"] = self.feedback
         if details:
             row["n_analysed"] = self.n_analysed
             row["artifact_counts"] = dict(self.artifact_counts)

@@ -177,6 +177,9 @@ class PhaseWindow:
         HF was computed and breathing lies within the HF band (9-24/min).
     notes : tuple of str
         The analysis' notes on missing or flagged indices.
+    feedback : str or None
+        ``"shown"`` or ``"hidden"``: whether the participant saw their physiology during the
+        phase (None when that was not recorded).
     """
 
     phase_id: str
@@ -200,6 +203,7 @@ class PhaseWindow:
     breaths_per_min: float | None
     hf_valid: bool
     notes: tuple[str, ...] = ()
+    feedback: str | None = None
 
     @property
     def duration_s(self) -> float:
@@ -314,6 +318,7 @@ def _window(
         breaths_per_min=row.breaths_per_min,
         hf_valid=row.hf_valid,
         notes=tuple(row.notes),
+        feedback=phase.feedback,
     )
 
 

@@ -14,6 +14,10 @@ from biofeedback.cli.common import add_data_dir, positive_float
 from biofeedback.core.atomic_files import atomic_write_text
 from biofeedback.core.formatting import format_number
 
+SPLIT_CHOICES = ("feedback",)
+"""``--split-by`` values: biofeedback.comparison.feedback.SPLITS, named here so that building
+the parser does not import the comparison (numpy, scipy) for every command."""
+
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the command."""
@@ -41,6 +45,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--exclusion-threshold", type=positive_float, default=None, metavar="PCT",
                    help="exclude windows with more artifacts than this, %% (default: the "
                    "study's, else 5)")
+    p.add_argument("--split-by", choices=SPLIT_CHOICES, default=None,
+                   help="also compare each practice split by this: 'feedback' compares the "
+                   "practice with feedback shown against the same practice with it hidden "
+                   "(change from baseline, paired by participant)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes (default: every core)")
     add_data_dir(p)
@@ -67,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
     result, rows = compare(
         args.data_dir, study=args.study, participants=args.participant or (), window=window,
-        workers=args.workers, progress=progress,
+        workers=args.workers, progress=progress, split_by=args.split_by,
     )
     if args.csv is not None:
         write_csv(args.csv, [r.to_dict() for r in rows])
@@ -111,10 +119,37 @@ def format_result(result: dict[str, Any]) -> str:
         for term in model["fixed_effects"]:
             lines.append(f"  {term['term']:<60}{_fmt(term['estimate'], 9)}"
                          f"{_fmt(term['std_error'], 9)}  p {_fmt(term['p'], 7).strip()}")
+    if "feedback" in result:
+        lines.append("")
+        lines.extend(format_feedback(result["feedback"]))
     excluded = result["excluded"]
     lines.append("")
     lines.append(f"Excluded or missing: {len(excluded)} (see --json)")
     return "\n".join(lines)
+
+
+def format_feedback(split: dict[str, Any]) -> list[str]:
+    """The feedback shown vs hidden comparisons, practice by practice, as text lines."""
+    lines = ["Feedback shown vs hidden (change from baseline; per practice, paired by "
+             "participant)",
+             f"  {'metric':<24}{'n':>4}{'mean diff':>11}{'95% CI':>22}{'d_z':>8}{'p (t)':>9}"]
+    if not split["practices"]:
+        lines.append("  no practice phase with feedback shown or hidden recorded")
+    for practice in split["practices"]:
+        lines.append(f"{practice['practice']} ({practice['category']}): "
+                     f"{practice['n_shown']} shown, {practice['n_hidden']} hidden, "
+                     f"{practice['n_paired']} participants with both")
+        for c in practice["comparisons"]:
+            if c["mean_diff"] is None:
+                lines.append(f"  {c['metric']:<24}{c['note']}")
+                continue
+            ci = "–" if c["ci_low"] is None else f"{c['ci_low']:.3f} .. {c['ci_high']:.3f}"
+            lines.append(f"  {c['metric']:<24}{c['n']:>4}{_fmt(c['mean_diff'], 11)}{ci:>22}"
+                         f"{_fmt(c['d_z'], 8, 2)}{_fmt(c['p_t'], 9)}")
+    if split["not_recorded"]:
+        lines.append(f"  {len(split['not_recorded'])} practice phases without recorded "
+                     "feedback left out (see --json)")
+    return lines
 
 
 def _fmt(value: float | None, width: int, digits: int = 3) -> str:

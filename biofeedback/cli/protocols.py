@@ -76,6 +76,16 @@ def phase_dict(phase: Phase) -> dict[str, Any]:
         "practice": phase.practice,
         "category": phase.category.value if phase.category else None,
         "instructions": phase.instructions,
+        "spoken_instructions": phase.spoken_text,
+        "feedback": phase.feedback.value,
+        "cues": {
+            "chimes": phase.cues.chimes,
+            "halfway_bell": phase.cues.halfway_bell,
+            "speak_instructions": phase.cues.speak_instructions,
+            "speak_prompts": phase.cues.speak_prompts,
+            "pacer_sound": phase.cues.pacer_sound.value,
+        },
+        "audio": phase.audio,
         "expected_breaths_per_min": phase.expected_breaths_per_min,
         "pacer": None
         if phase.pacer is None
@@ -87,7 +97,8 @@ def phase_dict(phase: Phase) -> dict[str, Any]:
             "hold_after_inhale_s": phase.pacer.hold_after_inhale_s,
             "hold_after_exhale_s": phase.pacer.hold_after_exhale_s,
         },
-        "prompts": [{"at_s": p.at_s, "text": p.text} for p in phase.prompts],
+        "prompts": [{"at_s": p.at_s, "text": p.text, "spoken": p.spoken_text}
+                    for p in phase.prompts],
         "self_report": [
             {"id": i.id, "question": i.question, "low_label": i.low_label,
              "high_label": i.high_label}
@@ -108,6 +119,7 @@ def protocol_dict(protocol: PracticeProtocol, *, full: bool = True) -> dict[str,
         "description": protocol.description,
         "duration_s": protocol.duration_s,
         "sources": list(protocol.sources),
+        "participant_screen": protocol.participant_screen,
         "phases": [
             phase_dict(p)
             if full
@@ -159,6 +171,18 @@ def _pacer_text(phase: Phase) -> str:
     return text
 
 
+def _cues_text(phase: Phase) -> str:
+    cues = phase.cues
+    parts = [name for name, on in (("chimes", cues.chimes), ("halfway bell", cues.halfway_bell),
+                                   ("instructions spoken", cues.speak_instructions),
+                                   ("prompts spoken", cues.speak_prompts)) if on]
+    if phase.pacer is not None and cues.pacer_sound.value != "off":
+        parts.append(f"{cues.pacer_sound.value} pacer")
+    if phase.audio:
+        parts.append(f"recording {phase.audio}")
+    return ", ".join(parts) or "none"
+
+
 def run_show(args: argparse.Namespace) -> int:
     """Print every phase of one protocol."""
     protocol = get_protocol(args.spec)
@@ -167,6 +191,8 @@ def run_show(args: argparse.Namespace) -> int:
         return 0
     print(f"{protocol.name} ({protocol.id})")
     print(f"category: {protocol.category.value}; total {_minutes(protocol.duration_s)}")
+    if protocol.participant_screen:
+        print("participant screen: yes (a lab protocol)")
     print(protocol.description)
     start = 0.0
     for n, phase in enumerate(protocol.phases, start=1):
@@ -179,6 +205,9 @@ def run_show(args: argparse.Namespace) -> int:
             print(f"   practice: {phase.practice} ({category})")
         if phase.instructions:
             print(f"   instructions: {phase.instructions}")
+        if phase.spoken_instructions:
+            print(f"   spoken: {phase.spoken_instructions}")
+        print(f"   feedback: {phase.feedback.value}; sound: {_cues_text(phase)}")
         if phase.kind.value not in ("self_report", "stressor") or phase.pacer is not None:
             print(f"   pacer: {_pacer_text(phase)}")
         if phase.expected_breaths_per_min is not None:
@@ -188,6 +217,8 @@ def run_show(args: argparse.Namespace) -> int:
             print(f"   stressor: {phase.stressor.task}" + (f" ({options})" if options else ""))
         for prompt in phase.prompts:
             print(f"   {format_clock(prompt.at_s):>6}  {prompt.text}")
+            if prompt.spoken:
+                print(f"   {'':>6}  spoken: {prompt.spoken}")
         for item in phase.self_report:
             print(
                 f"   [{item.id}] {item.question} "

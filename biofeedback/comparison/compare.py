@@ -27,6 +27,8 @@ from biofeedback.comparison.dataset import (
     comparison_data,
     select_sessions,
 )
+from biofeedback.comparison.feedback import SPLITS, feedback_split
+from biofeedback.comparison.feedback_methods import phase_feedback_counts
 from biofeedback.comparison.reactivity import session_reactivity
 from biofeedback.store.database import SessionStore
 
@@ -48,12 +50,22 @@ def compare(
     confidence: float = 0.95,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    split_by: str | None = None,
 ) -> tuple[dict[str, Any], list[WindowRow]]:
     """Run the comparison; returns the JSON-ready result and the tidy window rows.
 
     The exclusion threshold is the study's (``study create --exclusion-threshold``) unless
-    ``window`` sets one.
+    ``window`` sets one. ``split_by="feedback"`` adds ``result["feedback"]``: each practice
+    with feedback shown against the same practice with it hidden
+    (:func:`~biofeedback.comparison.feedback.feedback_split`).
+
+    Raises
+    ------
+    ValueError
+        ``split_by`` is not one of :data:`~biofeedback.comparison.feedback.SPLITS`.
     """
+    if split_by is not None and split_by not in SPLITS:
+        raise ValueError(f"cannot split by {split_by!r}; choose one of {', '.join(SPLITS)}")
     with SessionStore.open_for_reading(data_dir) as store:
         sessions, skipped = select_sessions(store, study=study, participants=participants)
         threshold = 5.0
@@ -96,6 +108,8 @@ def compare(
         ],
         "reactivity": [r.to_dict() for r in session_reactivity(rows)],
         "excluded": _excluded(rows, skipped, responses),
+        # Where the participants saw their physiology: the methods paragraph names it.
+        "phase_feedback": phase_feedback_counts(r.window for r in rows),
         "settings": {
             "study": study,
             "participants": list(participants),
@@ -106,8 +120,11 @@ def compare(
             "contrast": "self_soothing - attention (each as change from the session baseline)",
             "metrics": list(METRICS),
             "trajectory_bin_s": 60.0,
+            "split_by": split_by,
         },
     }
+    if split_by == "feedback":
+        result["feedback"] = feedback_split(rows, METRICS, confidence=confidence)
     return result, rows
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,9 @@ class PracticeResponse:
         Breathing during the practice window, breaths/min (reported beside every contrast).
     missing : dict
         Metric -> why its delta is None (excluded window, HF not valid, no value).
+    feedback : str or None
+        ``"shown"`` or ``"hidden"``: whether the participant saw their physiology during the
+        practice (None when that was not recorded).
     """
 
     participant_id: str
@@ -59,10 +62,22 @@ class PracticeResponse:
     delta: dict[str, float | None]
     breaths_per_min: float | None
     missing: dict[str, str] = field(default_factory=dict)
+    feedback: str | None = None
 
 
-def practice_responses(rows: Iterable[WindowRow]) -> list[PracticeResponse]:
-    """Δ from baseline of every practice window (baseline = that session's baseline window)."""
+def practice_responses(
+    rows: Iterable[WindowRow], categories: Collection[str] | None = CATEGORIES
+) -> list[PracticeResponse]:
+    """Δ from baseline of every practice window (baseline = that session's baseline window).
+
+    Parameters
+    ----------
+    rows : iterable of WindowRow
+        Phase windows of the sessions.
+    categories : collection of str or None
+        Practice categories taken (default: the two compared, :data:`CATEGORIES`); None
+        takes every practice window with a category (breathing and neutral practices too).
+    """
     by_session: dict[int, list[WindowRow]] = defaultdict(list)
     for row in rows:
         by_session[row.session_id].append(row)
@@ -71,7 +86,9 @@ def practice_responses(rows: Iterable[WindowRow]) -> list[PracticeResponse]:
         baseline = next((r for r in session_rows if r.window["kind"] == "baseline"), None)
         for row in session_rows:
             window = row.window
-            if window["kind"] != "practice" or window.get("category") not in CATEGORIES:
+            category = window.get("category")
+            if window["kind"] != "practice" or category is None or (
+                    categories is not None and category not in categories):
                 continue
             delta: dict[str, float | None] = {}
             missing: dict[str, str] = {}
@@ -84,7 +101,7 @@ def practice_responses(rows: Iterable[WindowRow]) -> list[PracticeResponse]:
                 row.participant_id, row.session_id, row.session_started_utc,
                 str(window.get("practice") or window["phase_id"]), str(window["category"]),
                 str(window["phase_id"]), row.position, delta,
-                _number(window.get("breaths_per_min")), missing,
+                _number(window.get("breaths_per_min")), missing, window.get("feedback"),
             ))
     return responses
 

@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from biofeedback.analysis.settings import AnalysisSettings
 from biofeedback.comparison import svg
+from biofeedback.comparison.feedback_methods import feedback_sentence, study_feedback_sentence
 from biofeedback.core.atomic_files import atomic_write_text
 from biofeedback.core.decimate import decimate_min_max
 from biofeedback.core.errors import BiofeedbackError
@@ -230,6 +231,7 @@ _PHASE_COLUMNS: tuple[tuple[str, str, int], ...] = (
     # key, header with unit, decimals (-1: text, -2: clock)
     ("name", "Phase", -1),
     ("kind", "Kind", -1),
+    ("feedback", "Feedback", -1),  # shown or hidden to the participant; - when not recorded
     ("start_s", "Start (m:s)", -2),
     ("duration_s", "Duration (s)", 0),
     *((s.key, s.header, s.decimals) for s in PHASE_INDICES.values()),
@@ -296,6 +298,8 @@ def session_methods(
     ]
     phase_text = _join([f"{p['name']} ({p['kind']}, {p['duration_s']:.0f} s)" for p in phases])
     parts.append(f"Phases: {phase_text}.")
+    parts.append(feedback_sentence(
+        ((p["name"], p.get("feedback")) for p in phases), who="the participant"))
     nk = analysis["versions"].get("neurokit2", "unknown")
     if s["correction"] == "kubios":
         parts.append(
@@ -432,7 +436,7 @@ def session_report(
 
     sections.append('<h2 id="phases">Per-phase indices</h2>')
     rows = [[_phase_cell(p, key, d) for key, _, d in _PHASE_COLUMNS] for p in analysis["phases"]]
-    sections.append(_table([h for _, h, _ in _PHASE_COLUMNS], rows, text_columns=2,
+    sections.append(_table([h for _, h, _ in _PHASE_COLUMNS], rows, text_columns=3,
                            cls="phases"))
     notes = [(p["name"], n) for p in analysis["phases"] for n in p.get("notes", [])]
     if notes:
@@ -520,6 +524,8 @@ def study_methods(
         f"{w['min_covered_s']:g} s; excluded windows and missing values are listed below, "
         "never dropped silently."
     )
+    if feedback := study_feedback_sentence(result.get("phase_feedback", [])):
+        parts.append(feedback)
     parts.append(
         f"Artifacts: {a['correction']} correction (Kubios classes by neurokit2 signal_fixpeaks, "
         f"c1 = {a['kubios_c1']}, c2 = {a['kubios_c2']}, alpha = {a['kubios_alpha']}). "

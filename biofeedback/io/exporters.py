@@ -29,6 +29,7 @@ from biofeedback.core.atomic_files import PRIVATE_MODE, atomic_folder, atomic_wr
 from biofeedback.core.channels import RawChannel
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.recording import FloatArray, Recording
+from biofeedback.core.types import PhaseSpan
 
 FORMATS = ("csv", "kubios", "bids", "edf")
 """Export formats (:func:`biofeedback.export.stored.export_session` takes one by name)."""
@@ -49,8 +50,9 @@ EDF_HR_RANGE_BPM = (0.0, 300.0)
 """Physical range of the EDF+ HR signal, bpm (values outside are clipped)."""
 
 BEAT_COLUMNS = ("beat", "time_s", "rr_ms", "rr_corrected_ms", "corrected_count", "artifact",
-                "phase")
-"""Columns of the per-beat CSV."""
+                "phase", "feedback")
+"""Columns of the per-beat CSV (``feedback``: whether the participant saw their physiology in
+the beat's phase, ``shown`` or ``hidden``; empty outside a phase or when not recorded)."""
 
 MARKER_COLUMNS = ("onset_s", "duration_s", "kind", "label", "extra")
 """Columns of the markers CSV."""
@@ -58,7 +60,7 @@ MARKER_COLUMNS = ("onset_s", "duration_s", "kind", "label", "extra")
 RR_DERIVATIVE_COLUMNS = ("beat_time_s", "rr_ms", "artifact", "rr_corrected_ms")
 """Columns of the BIDS derivative RR table (docs/domain.md section 7)."""
 
-EVENT_COLUMNS = ("onset", "duration", "trial_type", "event_kind", "label")
+EVENT_COLUMNS = ("onset", "duration", "trial_type", "event_kind", "label", "feedback")
 """Columns of the BIDS ``*_events.tsv``."""
 
 
@@ -168,6 +170,22 @@ def beat_phases(recording: Recording) -> list[str]:
     return out
 
 
+def beat_feedback(recording: Recording) -> list[str]:
+    """Whether the participant saw their physiology at each beat: the feedback (``shown``,
+    ``hidden``) of the phase :func:`beat_phases` puts the beat in; ``""`` outside every phase
+    and in phases recorded before feedback was stored."""
+    by_id = {phase.phase_id: phase.feedback or "" for phase in recording.phases}
+    return [by_id.get(phase_id, "") for phase_id in beat_phases(recording)]
+
+
+def phase_annotation(phase: PhaseSpan, limit: int = 40) -> str:
+    """An EDF+ annotation text for a phase: its name, then ``(feedback shown)`` or
+    ``(feedback hidden)`` when that was recorded; the name is cut so that the feedback part
+    always fits in ``limit`` characters."""
+    suffix = f" (feedback {phase.feedback})" if phase.feedback else ""
+    return _edf_text(phase.name or phase.phase_id, limit - len(suffix)) + suffix
+
+
 def _corrected(recording: Recording) -> FloatArray:
     if recording.rr_corrected_ms is None:
         return np.full(recording.n_beats, np.nan)
@@ -251,9 +269,10 @@ def export_csv(recording: Recording, path: str | os.PathLike[str], *,
               else np.ones(recording.n_beats, dtype=np.int64))
     artifacts = _artifacts(recording)
     phases = beat_phases(recording)
+    feedback = beat_feedback(recording)
     beats = [
         (i + 1, _num(recording.time_s[i]), _num(recording.rr_ms[i]), _num(corrected[i]),
-         int(counts[i]), artifacts[i], phases[i])
+         int(counts[i]), artifacts[i], phases[i], feedback[i])
         for i in range(recording.n_beats)
     ]
     markers = [
@@ -458,7 +477,8 @@ def export_edf(
         one second, or of the shortest whole number of seconds holding a whole number of
         samples of every rate (an ECG at 130.5 Hz: 2 s); the RR and HR hold their last value
         to the end of the ECG. Annotations: each phase (its name, over its span), each
-        marker (its label) and each gap (``gap: REASON``).
+        marker (its label) and each gap (``gap: REASON``); a phase's name is followed by
+        ``(feedback shown)`` or ``(feedback hidden)`` when that was recorded.
 
     Raises
     ------
@@ -508,7 +528,7 @@ def export_edf(
                 writer.setStartdatetime(start.replace(tzinfo=None))
             for phase in recording.phases:
                 writer.writeAnnotation(phase.start_s, max(0.0, phase.duration_s),
-                                       _edf_text(phase.name or phase.phase_id, 40))
+                                       phase_annotation(phase))
             for marker in recording.markers:
                 writer.writeAnnotation(marker.onset_s, max(0.0, marker.duration_s),
                                        _edf_text(marker.label, 40))
@@ -543,14 +563,15 @@ def _events_rows(recording: Recording) -> list[tuple[object, ...]]:
     for phase in recording.phases:
         rows.append((phase.start_s, 0, (_tsv_num(phase.start_s),
                                         _tsv_num(max(0.0, phase.duration_s)),
-                                        phase.phase_id, "phase", phase.name)))
+                                        phase.phase_id, "phase", phase.name,
+                                        phase.feedback)))
     for marker in recording.markers:
         rows.append((marker.onset_s, 1, (_tsv_num(marker.onset_s),
                                          _tsv_num(max(0.0, marker.duration_s)),
-                                         str(marker.kind), "marker", marker.label)))
+                                         str(marker.kind), "marker", marker.label, None)))
     for gap in recording.gaps:
         rows.append((gap.start_s, 2, (_tsv_num(gap.start_s), _tsv_num(gap.duration_s),
-                                      "gap", "gap", str(gap.reason))))
+                                      "gap", "gap", str(gap.reason), None)))
     rows.sort(key=lambda r: (r[0], r[1]))
     return [r[2] for r in rows]
 
@@ -565,6 +586,11 @@ _EVENTS_JSON = {
                    "Levels": {"phase": "A protocol phase", "marker": "An annotation",
                               "gap": "A span with missing beats"}},
     "label": {"Description": "Phase name, marker text, or gap reason."},
+    "feedback": {"Description": "For phases: whether the participant saw their own heart rate "
+                 "and HRV during the phase (n/a for markers, gaps, and phases recorded before "
+                 "this was stored).",
+                 "Levels": {"shown": "Feedback shown to the participant",
+                            "hidden": "Feedback hidden from the participant"}},
 }
 
 _RR_JSON = {

@@ -292,6 +292,10 @@ def fit_practice_model(
     if not outcome.isidentifier():
         raise ValueError(f"outcome must be a Python identifier, got {outcome!r}")
     frame = _as_frame(rows)
+    if frame.empty and len(frame.columns) == 0:
+        # No records at all (no self-soothing or attention practice, say) is data that are
+        # merely too few, not a missing column: the category check below says so.
+        frame = pd.DataFrame(columns=[*REQUIRED_COLUMNS, outcome])
     absent = [name for name in (*REQUIRED_COLUMNS, outcome) if name not in frame.columns]
     if absent:
         raise ValueError(f"rows lack required column(s): {', '.join(absent)}")

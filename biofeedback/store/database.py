@@ -562,9 +562,9 @@ class SessionStore:
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO phases (session_id, phase_id, name, kind, start_s, end_s, practice,"
-                " category) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
+                " category, feedback) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?)",
                 (session_id, phase.phase_id, phase.name, phase.kind, phase.start_s,
-                 phase.practice, phase.category),
+                 phase.practice, phase.category, phase.feedback),
             )
         assert cur.lastrowid is not None
         return int(cur.lastrowid)
@@ -664,9 +664,11 @@ class SessionStore:
         ]
         last_time = float(cols[0][-1]) if rows else 0.0
         phases = [
-            PhaseSpan(pid, name, kind, start, last_time if end is None else end, practice, cat)
-            for pid, name, kind, start, end, practice, cat in conn.execute(
-                "SELECT phase_id, name, kind, start_s, end_s, practice, category FROM phases"
+            PhaseSpan(pid, name, kind, start, last_time if end is None else end, practice, cat,
+                      feedback)
+            for pid, name, kind, start, end, practice, cat, feedback in conn.execute(
+                "SELECT phase_id, name, kind, start_s, end_s, practice, category, feedback"
+                " FROM phases"
                 " WHERE session_id = ? ORDER BY start_s, id",
                 (session_id,),
             )
@@ -778,9 +780,9 @@ class SessionStore:
             for phase in recording.phases:
                 self._conn.execute(
                     "INSERT INTO phases (session_id, phase_id, name, kind, start_s, end_s,"
-                    " practice, category) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    " practice, category, feedback) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (session_id, phase.phase_id, phase.name, phase.kind, phase.start_s,
-                     phase.end_s, phase.practice, phase.category),
+                     phase.end_s, phase.practice, phase.category, phase.feedback),
                 )
             self._conn.execute(
                 "UPDATE sessions SET status = 'complete', ended_utc = ?, owner_pid = NULL,"

@@ -150,7 +150,14 @@ _V4: Final = """
 ALTER TABLE sessions ADD COLUMN end_reason TEXT;
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4)
+# Whether the participant saw their own physiology during a phase ('shown' or 'hidden'):
+# watching it is itself an intervention, so the report's methods must be able to say so.
+# NULL for phases stored before it was recorded, and for imported recordings.
+_V5: Final = """
+ALTER TABLE phases ADD COLUMN feedback TEXT CHECK (feedback IN ('shown', 'hidden'));
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4, _V5)
 """``MIGRATIONS[i]`` upgrades a database at schema version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

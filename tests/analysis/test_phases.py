@@ -65,6 +65,18 @@ def rmssd(x):
 # --- output format -----------------------------------------------------------------------
 
 
+def test_each_phase_row_carries_its_feedback():
+    rr, t = synth(240)
+    half = float(t[len(t) // 2])
+    rec = Recording(rr, t, phases=[
+        PhaseSpan("stressor", "Stressor", "stressor", 0.0, half, feedback="hidden"),
+        PhaseSpan("resonance", "Resonance", "practice", half, float(t[-1]) + 1, "resonance",
+                  "breathing", "shown")])
+    rows = analyze_recording(rec).to_dict()["phases"]
+    assert [(r["phase_id"], r["feedback"]) for r in rows] == [
+        ("stressor", "hidden"), ("resonance", "shown")]
+
+
 def test_to_dict_has_exactly_the_documented_keys():
     rr, t = synth(120)
     rec = Recording(rr, t, name="s1", source="sim")
@@ -72,7 +84,8 @@ def test_to_dict_has_exactly_the_documented_keys():
     assert set(out) == {"session", "phases", "settings", "versions"}
     row = out["phases"][0]
     assert list(row)[: len(PHASE_KEYS)] == list(PHASE_KEYS)
-    assert set(row) == {*PHASE_KEYS, "phase_id", "kind"}
+    assert set(row) == {*PHASE_KEYS, "phase_id", "kind", "feedback"}
+    assert row["feedback"] is None  # the whole recording: nothing recorded about feedback
     assert out["session"]["name"] == "s1" and out["session"]["source"] == "sim"
     assert set(out["versions"]) >= {"neurokit2", "numpy", "scipy", "pandas", "python"}
     assert out["versions"]["neurokit2"] == "0.2.13"

@@ -139,6 +139,13 @@ def test_session_report(data_dir, tmp_path, capsys):
                    f"neurokit2 {library_versions()['neurokit2']}",
                    f"biofeedback {info.versions['biofeedback']}"):
         assert needle in methods, needle
+    # The lab template hid the participant's physiology throughout, and the report says so.
+    assert {p.feedback for p in recording.phases} == {"hidden"}
+    table = re.search(r'<table class="phases">(.*?)</table>', html, re.S).group(1)
+    assert "<th class=text>Feedback</th>" in table
+    assert table.count("<td class=text>hidden</td>") == len(recording.phases)
+    assert ("Feedback was hidden during every phase: the participant did not see their "
+            "heart rate or HRV.") in methods
     for phase in analysis["phases"]:  # artifact % per phase, as the table shows it
         assert f"{phase['name']} {phase['artifact_pct']:.1f} %" in methods
         assert f"{phase['name']} ({phase['kind']}, {phase['duration_s']:.0f} s)" in methods
@@ -182,8 +189,13 @@ def test_study_report(data_dir, tmp_path, capsys):
     for needle in ("last 240 s", "4 min", "more than 5 %", "Williams design",
                    "soothing_touch → mindfulness_of_breathing", "HF 0.15–0.40 Hz",
                    "LF 0.04–0.15 Hz", "235 s", "4 Hz", "Welch", model["formula"],
-                   "analysed with", "recorded with", "neurokit2 0.2.13"):
+                   "analysed with", "recorded with", "neurokit2 0.2.13",
+                   "Feedback was hidden during every phase: participants did not see their "
+                   "heart rate or HRV."):
         assert needle in methods, needle
+    assert {e["label"] for e in result["phase_feedback"]} == {
+        "the baseline", "soothing touch", "the rest", "mindfulness of breathing",
+        "the recovery"}
 
 
 def test_bad_inputs_give_sentences_and_write_nothing(data_dir, tmp_path):

@@ -92,7 +92,8 @@ def test_every_comparison_metric_has_a_spec():
 
 
 def test_report_and_terminal_tables_come_from_the_registry():
-    keys = [k for k, _, _ in report._PHASE_COLUMNS if k not in _PHASE_STRUCTURE | {"kind"}]
+    keys = [k for k, _, _ in report._PHASE_COLUMNS
+            if k not in _PHASE_STRUCTURE | {"kind", "feedback"}]
     assert keys == list(PHASE_INDICES)
     headers = {k: h for k, h, _ in report._PHASE_COLUMNS}
     assert headers["breaths_per_min"] == "Breathing (breaths/min)"

@@ -88,6 +88,9 @@ def test_csv_every_beat_and_markers(data, session2, tmp_path, capsys):
     first_practice = phases.index("practice")
     assert float(rows[first_practice]["time_s"]) >= 180.0
     assert float(rows[first_practice - 1]["time_s"]) < 180.0
+    # quiet_rest alone shows feedback in its practice only (the loader's default).
+    assert {(r["phase"], r["feedback"]) for r in rows} == {
+        ("settle_in", "hidden"), ("report_pre", "hidden"), ("practice", "shown")}
     with open(markers_path(out), newline="") as fh:
         markers = list(csv.DictReader(fh))
     assert tuple(markers[0]) == MARKER_COLUMNS and len(markers) == len(session2.markers)
@@ -125,6 +128,11 @@ def test_bids_session_dataset(data, session2, tmp_path):
     phases = [row for row in lines[1:] if row[3] == "phase"]
     assert [(row[2], float(row[0]), float(row[1])) for row in phases] == [
         (p.phase_id, p.start_s, p.duration_s) for p in session2.phases]
+    assert [(row[2], row[5]) for row in phases] == [
+        ("settle_in", "hidden"), ("report_pre", "hidden"), ("practice", "shown")]
+    assert {row[5] for row in lines[1:] if row[3] != "phase"} == {"n/a"}
+    sidecar = json.loads(events.with_suffix(".json").read_text())
+    assert set(sidecar["feedback"]["Levels"]) == {"shown", "hidden"}
     assert len([row for row in lines[1:] if row[3] == "marker"]) == len(session2.markers)
     onsets = [float(row[0]) for row in lines[1:]]
     assert onsets == sorted(onsets) and all(float(row[1]) >= 0 for row in lines[1:])
@@ -154,11 +162,36 @@ def test_edf_signals_and_annotations(data, session2, tmp_path):
         onsets, durations, texts = edf.readAnnotations()
     assert 600 < np.median(rr) < 1400
     np.testing.assert_allclose(hr, 60000.0 / rr, rtol=1e-3)
+    assert [t for t in texts if "feedback" in t] == [
+        "Settling in (feedback hidden)", "Before resting (feedback hidden)",
+        "Quiet rest (feedback shown)"]
     for phase in session2.phases:
-        i = list(texts).index(phase.name)
+        i = list(texts).index(f"{phase.name} (feedback {phase.feedback})")
         assert onsets[i] == pytest.approx(phase.start_s)
         assert durations[i] == pytest.approx(phase.duration_s, abs=1e-3)
     assert sum(t.startswith("self-report") for t in texts) == len(session2.markers)
+
+
+def test_phases_without_recorded_feedback_export_no_feedback(tmp_path):
+    """An imported recording (or one stored before feedback was): empty CSV cells, n/a in
+    the BIDS events, the bare phase name in EDF+, and a long name is cut, not the feedback."""
+    from biofeedback.core.recording import Recording
+    from biofeedback.core.types import PhaseSpan
+    from biofeedback.io.exporters import beat_feedback, export_csv, phase_annotation
+
+    rr = np.full(10, 1000.0)
+    rec = Recording(rr, np.cumsum(rr) / 1000.0, phases=[
+        PhaseSpan("a", "A", "practice", 0.0, 5.0),
+        PhaseSpan("b", "B", "practice", 5.0, 10.0, feedback="hidden")])
+    assert beat_feedback(rec) == [""] * 4 + ["hidden"] * 6
+    export_csv(rec, tmp_path / "r.csv")
+    with open(tmp_path / "r.csv", newline="") as fh:
+        assert [r["feedback"] for r in csv.DictReader(fh)] == [""] * 4 + ["hidden"] * 6
+    assert phase_annotation(rec.phases[0]) == "A"
+    long = PhaseSpan("x", "Compassionate body scan, second half", "practice", 0, 1,
+                     feedback="shown")
+    assert phase_annotation(long) == "Compassionate body scan (feedback shown)"
+    assert len(phase_annotation(long)) == 40
 
 
 def test_resample_uses_raw_where_unclassified(session2):

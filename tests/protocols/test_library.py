@@ -44,7 +44,8 @@ def practice_phases(p: PracticeProtocol):
 def all_text(p: PracticeProtocol) -> str:
     parts = [p.name, p.description]
     for ph in p.phases:
-        parts += [ph.name, ph.instructions, *(pr.text for pr in ph.prompts)]
+        parts += [ph.name, ph.instructions, ph.spoken_instructions,
+                  *(pr.text for pr in ph.prompts), *(pr.spoken for pr in ph.prompts)]
         parts += [t for i in ph.self_report for t in (i.question, i.low_label, i.high_label)]
     return "\n".join(parts)
 
@@ -334,12 +335,22 @@ def test_cli_show(capsys):
     assert "How calm do you feel right now?" in out
     assert "0:45" in out  # prompt times
     assert "total 33 min" in out
+    assert "participant screen: yes" in out
+    assert "   feedback: hidden; sound: chimes, instructions spoken, prompts spoken\n" in out
+    assert "spoken: Please keep your eyes open. Count backwards out loud from ten" in out
+    assert "spoken: Please open your eyes and answer the questions on the screen." in out
+    assert "sound: chimes, instructions spoken, prompts spoken, tone pacer" in out
     code, out = run_cli(capsys, "show", "body_scan", "--json")
     data = json.loads(out)
     assert data["id"] == "body_scan"
     practice = next(ph for ph in data["phases"] if ph["kind"] == "practice")
     assert practice["pacer"] is None
     assert practice["prompts"][1]["at_s"] == 45
+    assert (practice["feedback"], data["participant_screen"]) == ("shown", False)
+    assert practice["cues"] == {"chimes": True, "halfway_bell": False,
+                                "speak_instructions": True, "speak_prompts": True,
+                                "pacer_sound": "off"}
+    assert practice["prompts"][-1]["spoken"].endswith("When you are ready, open your eyes.")
     report = next(ph for ph in data["phases"] if ph["kind"] == "self_report")
     assert [i["id"] for i in report["self_report"]] == ITEMS
 

@@ -38,9 +38,11 @@ def test_protocol_runs_end_to_end_and_stores_its_phases(store, spec):
     assert rec.time_s[-1] == pytest.approx(protocol.duration_s, abs=2.0)
     declared, t = [], 0.0
     for phase in protocol.phases:
-        declared.append((phase.id, str(phase.kind), t, t + phase.duration_s))
+        declared.append((phase.id, str(phase.kind), t, t + phase.duration_s,
+                         str(phase.feedback)))
         t += phase.duration_s
-    stored = [(p.phase_id, p.kind, p.start_s, p.end_s) for p in rec.phases]
+    # Each phase is stored with whether the participant saw their physiology.
+    stored = [(p.phase_id, p.kind, p.start_s, p.end_s, p.feedback) for p in rec.phases]
     assert stored == declared
     reports = [m for m in rec.markers if m.kind is MarkerKind.SELF_REPORT]
     for phase in protocol.phases:
@@ -59,6 +61,11 @@ def test_simulated_physiology_follows_the_phases(store):
             analyze_recording(store.load_recording(session.session_id)).to_dict()["phases"]}
     base, stress, practice, recovery = (rows[k] for k in
                                         ("baseline", "stressor", "practice", "recovery"))
+    # The lab template hides feedback except during the breathing practice in its slot.
+    assert {k: r["feedback"] for k, r in rows.items()} == {
+        "baseline": "hidden", "report_baseline": "hidden", "stressor": "hidden",
+        "report_stressor": "hidden", "practice": "shown", "report_practice": "hidden",
+        "recovery": "hidden"}
     assert stress["mean_hr_bpm"] > base["mean_hr_bpm"] + 5
     assert stress["ln_rmssd"] < base["ln_rmssd"] - 0.3
     assert practice["breaths_per_min"] == pytest.approx(6.0, abs=0.5)

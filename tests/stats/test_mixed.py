@@ -206,6 +206,14 @@ def test_single_category_gives_error_text():
     assert result.fixed_effects == ()
 
 
+def test_no_rows_at_all_gives_error_text_not_a_missing_column():
+    # A comparison of breathing practices only has no self-soothing or attention row.
+    result = fit_practice_model([], outcome="delta_ln_rmssd")
+    assert result.error == "a category contrast needs 2 categories, found 0: []"
+    assert (result.fixed_effects, result.n_observations) == ((), 0)
+    json.dumps(result.to_dict(), allow_nan=False)
+
+
 def test_to_dict_is_json_ready(full_result):
     data = full_result.to_dict()
     text = json.dumps(data, allow_nan=False)

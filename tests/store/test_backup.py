@@ -155,6 +155,9 @@ def test_restore_into_an_empty_folder_gives_identical_sessions(
     with SessionStore.open(source_dir) as a, SessionStore.open(new_dir) as b:
         assert_same_sessions(a, b)
         assert any(a.load_recording(s.id).phases for s in a.list_sessions())
+        # Each phase's feedback (shown/hidden) comes back too; the recording stored it.
+        assert {p.feedback for s in b.list_sessions() for p in b.load_recording(s.id).phases} \
+            <= {"shown", "hidden"}
         assert rows(a.path, "SELECT * FROM study_participants") == \
             rows(b.path, "SELECT * FROM study_participants")
 

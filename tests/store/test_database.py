@@ -99,6 +99,30 @@ def test_round_trip_of_beats_classes_gaps_markers_phases(tmp_path):
     assert info.participant_id == "P01" and info.protocol_id == "resonance"
 
 
+def test_feedback_shown_or_hidden_is_stored_with_each_phase(tmp_path):
+    stressor = PhaseSpan("stressor", "Stressor", "stressor", 0.0, 0.0, feedback="hidden")
+    practice = PhaseSpan("practice", "Resonance", "practice", 60.0, 60.0, "resonance",
+                         "breathing", "shown")
+    imported = [PhaseSpan("baseline", "Baseline", "baseline", 0.0, 1.0),
+                PhaseSpan("practice", "Practice", "practice", 1.0, 2.0, feedback="hidden")]
+    with SessionStore.open(tmp_path) as store:
+        sid = store.create_session(source="sim")
+        store.end_phase(store.start_phase(sid, stressor), 60.0)
+        store.start_phase(sid, practice)  # still running: it ends at the last beat, 70.8 s
+        store.append_notification(sid, 0, batch(70.0, [800.0], 70.0, first_seq=0))
+        rec = store.load_recording(sid)
+        copy = store.import_recording(
+            Recording(np.array([800.0, 810.0]), np.array([0.8, 1.61]), phases=imported),
+            source="import")
+        copied = store.load_recording(copy).phases
+        with pytest.raises(StoreError, match="CHECK constraint failed"):
+            store.start_phase(sid, PhaseSpan("x", "X", "rest", 1.0, 1.0, feedback="maybe"))
+    assert [(p.phase_id, p.end_s, p.feedback) for p in rec.phases] == [
+        ("stressor", 60.0, "hidden"), ("practice", 70.8, "shown")]
+    assert copied == imported
+    assert [p.feedback for p in copied] == [None, "hidden"]
+
+
 def test_raw_rr_is_never_changed_by_classification(tmp_path):
     with SessionStore.open(tmp_path) as store:
         sid = store.create_session(source="sim")

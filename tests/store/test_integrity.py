@@ -100,6 +100,7 @@ def test_a_garbage_page_of_beats_loses_exactly_the_rows_on_it(db, pristine, tmp_
         seqs = [q for q in range(BEATS) if (6, q) not in set(lost)]
         np.testing.assert_array_equal(kept.rr_ms, full.rr_ms[seqs])
         assert (kept.markers, kept.phases) == (full.markers, full.phases)
+        assert [p.feedback for p in kept.phases] == ["hidden", "shown"]
 
 
 def test_lost_session_rows_keep_their_beats_under_placeholder_sessions(db, tmp_path):
