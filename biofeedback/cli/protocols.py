@@ -263,4 +263,5 @@ def _check_speech(protocol: PracticeProtocol, voice: str | None, file: str) -> s
             synthesize(text, 16_000, voice=voice, engine=engine)
         except SpeechError as exc:
             raise SpeechError(f"{file}: cannot speak {text[:40]!r}: {exc}") from exc
-    return f", {len(texts)} spoken text{'s' if len(texts) != 1 else ''} ({engine.name})"
+    plural = "s" if len(texts) != 1 else ""
+    return f", {len(texts)} spoken text{plural} synthesized by {engine.name}"

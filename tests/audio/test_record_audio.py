@@ -78,7 +78,7 @@ def test_without_a_speech_engine_nothing_is_written(tmp_path, data_dir, capsys, 
 def test_protocols_validate_synthesizes_the_speech(tmp_path, capsys):
     protocol = write_protocol(tmp_path)
     assert main(["protocols", "validate", str(protocol)]) == 0
-    assert "1 spoken text (espeak-ng)" in capsys.readouterr().out
+    assert "1 spoken text synthesized by espeak-ng" in capsys.readouterr().out
     code, err = run_cli(capsys, "protocols", "validate", str(protocol), "--voice", "klingon")
     assert code == 1
     assert "cannot speak 'Now rest your eyes.'" in err and "no voice 'klingon'" in err

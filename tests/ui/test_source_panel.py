@@ -86,7 +86,7 @@ def test_simulated_strap_request_with_seed_speed_and_protocol(qtbot, qt_loop, da
     request = press_start(qtbot, panel)
     assert request == SessionRequest(
         source="sim", protocol_id="resonance_breathing", participant_id="P07", study=None,
-        speed=10.0, record=True, seed=42,
+        speed=10.0, record=True, seed=42, voice="en", speech_rate_wpm=150,
     )
     # max speed is None; an empty seed is None (from the clock); free practice is None.
     panel.sim_speed_combo.setCurrentIndex(panel.sim_speed_combo.findData(None))
