@@ -100,6 +100,8 @@ class AudioProgram:
         Each spoken text, synthesized at ``sample_rate`` (see :meth:`build`).
     recorder : PhaseRecorder, optional
         Where :meth:`confirm_played` stores the audio markers (the live session).
+    voice, rate_wpm, engine_name
+        What spoke (stored with each spoken cue's marker, for the methods paragraph).
 
     Notes
     -----
@@ -116,8 +118,10 @@ class AudioProgram:
         recorder: PhaseRecorder | None = None,
         voice: str | None = None,
         rate_wpm: int = DEFAULT_RATE_WPM,
+        engine_name: str = "",
     ) -> None:
         self.protocol = protocol
+        self.engine_name = engine_name
         self.sample_rate = int(sample_rate)
         self.recorder = recorder
         self.voice = voice
@@ -171,7 +175,9 @@ class AudioProgram:
         speech = {t: synthesize(t, sample_rate, voice=voice, rate_wpm=rate_wpm, engine=engine)
                   for t in texts}
         return cls(protocol, runner, sample_rate=sample_rate, speech=speech,
-                   recorder=recorder, voice=voice, rate_wpm=rate_wpm)
+                   recorder=recorder,
+                   voice=voice or (None if engine is None else engine.default_voice),
+                   rate_wpm=rate_wpm, engine_name="" if engine is None else engine.name)
 
     # -- the contract ----------------------------------------------------------------------
 
@@ -226,7 +232,8 @@ class AudioProgram:
             "error_ms": round(1000.0 * (actual_s - cue.onset_s), 3),
         }
         if cue.kind in (CueKind.INSTRUCTIONS, CueKind.PROMPT):
-            extra.update(text=cue.text, voice=self.voice or "", rate_wpm=self.rate_wpm)
+            extra.update(text=cue.text, voice=self.voice or "", rate_wpm=self.rate_wpm,
+                         engine=self.engine_name)
         elif cue.kind == CueKind.RECORDING:
             extra["file"] = cue.text
         if restarted:

@@ -29,6 +29,7 @@ import numpy.typing as npt
 from biofeedback.analysis.settings import AnalysisSettings
 from biofeedback.comparison import svg
 from biofeedback.comparison.feedback_methods import feedback_sentence, study_feedback_sentence
+from biofeedback.comparison.guidance_methods import guidance_sentence
 from biofeedback.core.atomic_files import atomic_write_text
 from biofeedback.core.decimate import decimate_min_max
 from biofeedback.core.errors import BiofeedbackError
@@ -38,7 +39,7 @@ from biofeedback.core.hrv_indices import COMPARISON_METRICS, PHASE_INDICES
 
 if TYPE_CHECKING:
     from biofeedback.comparison.dataset import WindowRow
-    from biofeedback.core.types import PhaseSpan
+    from biofeedback.core.types import Marker, PhaseSpan
     from biofeedback.store.database import SessionInfo
     from biofeedback.store.studies import Study
 
@@ -270,6 +271,7 @@ def session_methods(
     analysis: dict[str, Any],
     *,
     bin_s: float = 60.0,
+    markers: Sequence[Marker] = (),
 ) -> str:
     """The methods paragraph of a session report, generated from what was stored and used.
 
@@ -282,6 +284,9 @@ def session_methods(
         ``AnalysisResult.to_dict()`` of the session (settings, versions, phases).
     bin_s : float
         Bin length of the trajectories, s.
+    markers : sequence of Marker
+        The session's markers: its audio cues and participant-screen markers say how the
+        guidance was delivered.
 
     Returns
     -------
@@ -300,6 +305,8 @@ def session_methods(
     parts.append(f"Phases: {phase_text}.")
     parts.append(feedback_sentence(
         ((p["name"], p.get("feedback")) for p in phases), who="the participant"))
+    if delivery := guidance_sentence(markers, has_protocol=info.protocol_id is not None):
+        parts.append(delivery)
     nk = analysis["versions"].get("neurokit2", "unknown")
     if s["correction"] == "kubios":
         parts.append(
@@ -455,8 +462,8 @@ def session_report(
     sections.append("</div>")
 
     sections.append('<h2 id="methods">Methods</h2>')
-    sections.append(f'<p class="methods">{escape(session_methods(info, analysis, bin_s=bin_s))}'
-                    "</p>")
+    methods = session_methods(info, analysis, bin_s=bin_s, markers=recording.markers)
+    sections.append(f'<p class="methods">{escape(methods)}</p>')
     return _page(f"{title} – biofeedback report", sections)
 
 

@@ -54,6 +54,13 @@ class MarkerKind(enum.StrEnum):
     """An audio cue (chime, speech, recorded guidance): its scheduled and actual onsets."""
 
 
+PARTICIPANT_SCREEN_OPENED = "participant screen opened"
+"""Label of the ``protocol`` marker the window records when a participant screen shows a
+session (at its start, or when opened during it; extra: ``display``, numbered from 1)."""
+PARTICIPANT_SCREEN_CLOSED = "participant screen closed"
+"""Label of the ``protocol`` marker recorded when it is closed before the session ends."""
+
+
 class SourceState(enum.StrEnum):
     """Life cycle of a heart-rate source, as the user should read it."""
 

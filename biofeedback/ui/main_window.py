@@ -43,7 +43,14 @@ from PySide6.QtWidgets import (
 
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.source import SeekableSource
-from biofeedback.core.types import Connected, SourceState, StatusChange
+from biofeedback.core.types import (
+    PARTICIPANT_SCREEN_CLOSED,
+    PARTICIPANT_SCREEN_OPENED,
+    Connected,
+    MarkerKind,
+    SourceState,
+    StatusChange,
+)
 from biofeedback.session.launch import SessionRequest
 from biofeedback.ui.audio_guidance import AudioGuidance
 from biofeedback.ui.comparison import ComparisonView
@@ -143,6 +150,10 @@ class MainWindow(QMainWindow):
         """Folder the backup dialog opens in: the last one backed up to."""
         self._backup_task: asyncio.Task[str] | None = None
         self.participant_screen: ParticipantScreen | None = None
+        self._marked_screen: tuple[str, int | None] | None = None
+        """The last participant-screen marker recorded in the running session."""
+        self._screen_mark_pending: str | None = None
+        """A participant-screen marker waiting for the session to stream."""
         """The participant's full-screen window, while it is open."""
         self.participant_display = 0
         """Index (from 0) of the display the participant screen is on, while it is open."""
@@ -454,6 +465,8 @@ class MainWindow(QMainWindow):
             self.source_panel.update_strap_list()
         elif isinstance(event, StatusChange) and event.state is SourceState.STREAMING:
             self.status_bar.clear_starting()
+            if self._screen_mark_pending is not None:
+                self._mark_participant_screen(self._screen_mark_pending)
         self._request_frame()
 
     def _on_runner_event(self, event: RunnerEvent) -> None:
@@ -705,6 +718,7 @@ class MainWindow(QMainWindow):
         self.guidance.set_mirror_text(screen.progress)
         self._set_participant_action(True)
         self.apply_feedback_visibility()
+        self._mark_participant_screen(PARTICIPANT_SCREEN_OPENED)
         self.show_message(
             f"Participant screen on display {index + 1} ({screens[index].name() or 'unnamed'})"
         )
@@ -721,6 +735,24 @@ class MainWindow(QMainWindow):
         self.guidance.set_participant_screen_open(False)
         self._set_participant_action(False)
         self.apply_feedback_visibility()
+        self._mark_participant_screen(PARTICIPANT_SCREEN_CLOSED)
+
+    def _mark_participant_screen(self, label: str) -> None:
+        """Record in the running session that the participant screen opened or closed (the
+        report's methods say how the guidance was delivered)."""
+        if self.current is None or self._marked_screen == (label, self.participant_display):
+            return
+        ps = self.current.protocol_session
+        if ps is not None and not ps.runner.started:
+            # Any session event would start the protocol: wait until the source streams.
+            self._screen_mark_pending = label
+            return
+        self._screen_mark_pending = None
+        self._marked_screen = (label, self.participant_display)
+        extra = ({"display": self.participant_display + 1}
+                 if label == PARTICIPANT_SCREEN_OPENED and self.participant_display is not None
+                 else None)
+        self.current.session.add_marker(label, kind=MarkerKind.PROTOCOL, extra=extra)
 
     def _on_participant_screen_toggled(self, checked: bool) -> None:
         if checked == (self.participant_screen is not None):
@@ -766,6 +798,8 @@ class MainWindow(QMainWindow):
     def _attach_participant_screen(self, prepared: PreparedSession) -> None:
         """A session started: the participant screen follows it; a protocol meant for one
         opens it when there is a second display."""
+        self._marked_screen = None  # a new session: its own markers
+        self._screen_mark_pending = None
         protocol = prepared.protocol
         if (
             prepared.protocol_session is not None and protocol is not None
@@ -781,6 +815,8 @@ class MainWindow(QMainWindow):
                     "This protocol expects a participant screen, but there is one display "
                     f"only (hold {PEEK_KEY_NAME} to see hidden feedback)"
                 )
+        if self.participant_screen is not None:  # opened before the session, or just now
+            self._mark_participant_screen(PARTICIPANT_SCREEN_OPENED)
         self._follow_in_participant_screen()
         self.apply_feedback_visibility()
 

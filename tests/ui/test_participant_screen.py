@@ -246,6 +246,12 @@ def test_participant_screen_takes_the_answers_and_shows_no_physiology(
     answers = [(m.extra["answer"], m.extra["correct"]) for m in markers
                if m.kind is MarkerKind.STRESSOR and m.extra.get("event") == "answer"]
     assert answers == [(1009, True), (990, False)]
+    # Opened before the session: recorded once, when the session began streaming.
+    screen_markers = [(m.label, m.extra, m.onset_s) for m in markers
+                      if m.label.startswith("participant screen")]
+    assert len(screen_markers) == 1, screen_markers
+    assert screen_markers[0][:2] == ("participant screen opened", {"display": 1})
+    assert screen_markers[0][2] < 1.5
     # The operator closes it from the menu; the operator panel takes answers again.
     window.participant_screen_action.trigger()
     assert window.participant_screen is None and not screen.isVisible()
