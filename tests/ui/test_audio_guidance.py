@@ -15,6 +15,7 @@ import pytest
 from PySide6.QtCore import Qt
 from ui_helpers import waiter
 
+from biofeedback.core.types import Marker, MarkerKind
 from biofeedback.session.launch import SessionRequest, prepare_session
 from biofeedback.ui.audio_guidance import AudioGuidance
 from biofeedback.ui.audio_output import NO_DEVICE_MESSAGE, AudioOutput
@@ -184,18 +185,22 @@ def test_the_window_has_volume_and_mute_in_its_status_bar(qtbot, qt_loop, data_d
 
 def test_a_live_session_in_the_window_says_when_its_guidance_cannot_be_heard(
         qtbot, qt_loop, data_dir):
+    from biofeedback.audio.program import AudioProgram
+
     win = MainWindow(data_dir, WindowPreferences(), neurokit=False)
     qtbot.addWidget(win)
     win.show()
-    program = SilentProgram()
+    started = []
+    markers: list[Marker] = []
 
-    def with_audio(prepared) -> None:
-        # What a session of a protocol with audio cues brings (the audio package sets it).
-        prepared.audio_program = program
-        win.audio.session_started(prepared)
+    def on_started(prepared) -> None:
+        started.append(prepared)
+        prepared.session.subscribe(lambda e: markers.append(e) if isinstance(e, Marker) else None)
 
-    win.session_started.connect(with_audio)
-    win.start_session(SessionRequest(source="sim", speed=1.0, record=False, duration_s=2.0))
+    win.session_started.connect(on_started)
+    # A built-in protocol: chimes and speech, synthesized before the session starts.
+    win.start_session(SessionRequest(source="sim", speed=1.0, record=False, duration_s=2.0,
+                                     protocol_id="quiet_rest"))
 
     async def run() -> None:
         await wait_for(lambda: win.current is not None and win.status.n_beats > 0,
@@ -205,8 +210,10 @@ def test_a_live_session_in_the_window_says_when_its_guidance_cannot_be_heard(
         await wait_for(lambda: not win.running, what="session end")
 
     qt_loop.run_until_complete(run())
+    assert isinstance(started[0].audio_program, AudioProgram)
     assert win.audio.controls.note_label.isHidden()  # the session is over
-    assert program.rendered == 0
+    # Nothing was heard, so no cue was confirmed as played.
+    assert not [m for m in markers if m.kind is MarkerKind.AUDIO]
     win.close()
 
 
