@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -77,12 +77,13 @@ class SelfReportSlider(QWidget):
         self.slider.setAccessibleName(item.question)
 
         self.value_label = QLabel("–", self)
-        self.value_label.setMinimumWidth(34)
         self.value_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         value_font = QFont(self.font())
         value_font.setPointSizeF(value_font.pointSizeF() * 1.5)
         value_font.setBold(True)
         self.value_label.setFont(value_font)
+        # Room for "10" at any type size (the participant screen's is larger).
+        self.value_label.setMinimumWidth(QFontMetrics(value_font).horizontalAdvance("10") + 12)
 
         low = QLabel(f"{SCALE_MIN} · {item.low_label}", self)
         high = QLabel(f"{item.high_label} · {SCALE_MAX}", self)
