@@ -356,17 +356,24 @@ def test_malformed_frames_name_the_offset(data, match):
 
 def test_garbage_frames_only_ever_parse_or_raise_the_typed_error():
     rng = np.random.default_rng(16)
+    valid = [
+        build_ecg_frame(TS, list(range(-36, 37))),
+        build_acc_frame(TS, [(i, -i, 2 * i) for i in range(36)]),
+        build_delta_frame(ACC, TS, [(i * i, -i, 3) for i in range(40)], block_size=7),
+    ]
     parsed = refused = 0
     for _ in range(3000):
-        size = int(rng.integers(0, 240))
-        data = rng.integers(0, 256, size).astype(np.uint8).tobytes()
-        if size and rng.random() < 0.7:
-            data = bytes([int(rng.choice([0, 2]))]) + data[1:]
+        data = bytearray(valid[int(rng.integers(len(valid)))])
+        if rng.random() < 0.5:
+            del data[int(rng.integers(len(data) + 1)) :]
+        for _flip in range(int(rng.integers(0, 4))):
+            if data:
+                data[int(rng.integers(len(data)))] = int(rng.integers(256))
         try:
-            frame = parse_frame(data)
+            frame = parse_frame(bytes(data))
         except PmdMalformedError as error:
             refused += 1
-            assert 0 <= error.offset <= size
+            assert 0 <= error.offset <= len(data)
         else:
             parsed += 1
             assert frame.samples.dtype == np.int32 and frame.samples.shape[0] >= 1
