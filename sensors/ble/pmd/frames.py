@@ -1,7 +1,6 @@
 """PMD data frames (notifications on ``...5C82``): ECG and accelerometer samples.
 
-Layout (Polar ``online_measurement.pdf`` table 6, SDK ``PmdDataFrame.kt``;
-ble-real-world.md section 4.3)::
+Layout (Polar ``online_measurement.pdf`` table 6, SDK ``PmdDataFrame.kt``)::
 
     byte 0     measurement type (low 6 bits): 0x00 ECG, 0x02 ACC
     bytes 1-8  uint64 LE: device time of the LAST sample, ns since 2000-01-01 (device clock)

@@ -2,7 +2,7 @@
 
 Byte layouts follow the Polar BLE SDK (``PmdControlPointCommand.kt``,
 ``PmdControlPointResponse.kt``, ``PmdSetting.kt``, ``PmdMeasurementType.kt``) and Polar's
-``online_measurement.pdf`` (tables 3 and 5); docs/reference: ble-real-world.md section 4.2.
+``online_measurement.pdf`` (tables 3 and 5).
 Every builder here has its parser beside it, so the strap source (decoding) and the virtual
 strap (encoding) share one definition of the bytes. No bleak import, no I/O.
 
@@ -249,7 +249,7 @@ def looks_like_not_paired(message: str) -> bool:
 
     BlueZ says ``org.bluez.Error.NotPermitted: Not paired`` (or ATT 0x05 / 0x0F in words),
     Windows "Insufficient Authentication", btleplug "insufficient encryption"
-    (ble-real-world.md section 4.6).
+    (bleak#1943, btleplug#232).
     """
     lowered = message.lower()
     return any(mark in lowered for mark in _NOT_PAIRED_MARKS)

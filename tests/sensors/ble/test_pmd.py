@@ -4,6 +4,7 @@ per-sample timestamps, the measured rate and the device clock mapped to the sess
 
 from __future__ import annotations
 
+import itertools
 import struct
 
 import numpy as np
@@ -47,6 +48,8 @@ from sensors.ble.pmd.protocol import (
     parse_settings,
     split_response,
 )
+from sensors.ble.pmd.stream import PmdDataDecoder, PmdStreamDecoder
+from sensors.ble.pmd.timing import RateEstimator, sample_times_ns
 
 ECG = MeasurementType.ECG
 ACC = MeasurementType.ACC
@@ -395,3 +398,167 @@ def test_ecg_frames_round_trip(values, timestamp_ns):
     frame = parse_frame(build_ecg_frame(timestamp_ns, values))
     assert frame.timestamp_ns == timestamp_ns
     assert frame.samples[:, 0].tolist() == values
+
+
+# ---------------------------------------------------------------------------------------------
+# Timestamps, the measured rate, the session clock
+
+
+def test_sample_times_as_the_polar_sdk_spreads_them():
+    first = sample_times_ns(None, 10_000_000_000, 4, 100.0)
+    assert first.tolist() == [9_970_000_000, 9_980_000_000, 9_990_000_000, 10_000_000_000]
+    after = sample_times_ns(10_000_000_000, 10_040_000_000, 4, 100.0)  # 4 samples over 40 ms
+    assert after.tolist() == [10_010_000_000, 10_020_000_000, 10_030_000_000, 10_040_000_000]
+    big = sample_times_ns(TS, TS + 561_538_462, 73, 130.0)
+    assert big[-1] == TS + 561_538_462 and big[0] == TS + round(561_538_462 / 73)
+    assert np.all(np.diff(big) > 0)
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [((None, TS, 0, 130.0), "without samples"), ((None, TS, 5, 0.0), "must be positive"),
+     ((TS, TS, 5, 130.0), "is not after the previous")],
+)
+def test_sample_times_refuse_what_has_no_times(args, match):
+    with pytest.raises(ValueError, match=match):
+        sample_times_ns(*args)
+
+
+def test_rate_from_timestamps_not_the_nominal_130():
+    true_rate = 130.0 * 1.015  # a strap 1.5 % fast
+    rng = np.random.default_rng(3)
+    estimator = RateEstimator(130.0)
+    assert estimator.rate_hz == 130.0
+    for j in range(107):  # a minute of 73-sample frames, timestamps jittered by +-0.5 ms
+        last_sample = 73 * (j + 1) - 1
+        ts = TS + round(last_sample * 1e9 / true_rate + rng.uniform(-5e5, 5e5))
+        estimator.add(ts, 73)
+    assert estimator.rate_hz == pytest.approx(true_rate, rel=1e-4)
+    assert abs(estimator.rate_hz - 130.0) > 1.9
+
+
+def ecg_stream(
+    rate_hz: float, drift: float, n_frames: int, seed: int, per_frame: int = 73,
+    jitter_s: float = 0.08,
+):
+    """Simulated frames: (bytes, arrival s, truth session time of every sample, values).
+
+    The device clock gains ``drift`` s per s on the session clock; the strap samples at
+    ``rate_hz`` by its own clock; each notification arrives 0-``jitter_s`` after its last
+    sample.
+    """
+    rng = np.random.default_rng(seed)
+    frames = []
+    for j in range(n_frames):
+        k = np.arange(per_frame * j, per_frame * (j + 1))
+        device_s = k / rate_hz
+        truth = 5.0 + device_s / (1.0 + drift)
+        ts = TS + round(device_s[-1] * 1e9)
+        values = ((k * 37) % 4001 - 2000).astype(np.int64)
+        frames.append((build_ecg_frame(ts, values), truth[-1] + rng.uniform(0.0, jitter_s), truth,
+                       values))
+    return frames
+
+
+def test_stream_decoder_gives_continuous_chunks_with_the_exact_samples():
+    expected = ecg_stream(131.3, 0.0, 5, 1, jitter_s=0.0)
+    decoder = PmdStreamDecoder("ecg", 130.0)
+    chunks = [decoder.feed(data, arrival) for data, arrival, _, _ in expected]
+    for chunk, (_, _, _, values) in zip(chunks, expected, strict=True):
+        assert chunk.stream == "ecg" and chunk.unit == "uV"
+        assert chunk.samples.dtype == np.int32 and chunk.samples[:, 0].tolist() == values.tolist()
+    assert [c.first_index for c in chunks] == [0, 73, 146, 219, 292]
+    assert chunks[0].rate_hz == 130.0  # nothing measured yet: the nominal rate
+    assert all(c.rate_hz == pytest.approx(131.3, rel=1e-6) for c in chunks[1:])
+    for before, after in itertools.pairwise(chunks[1:]):
+        assert after.t0_s == pytest.approx(before.times_s()[-1] + 1 / before.rate_hz, abs=1e-6)
+    assert decoder.next_index == 365 and decoder.gaps == []
+    assert decoder.measured_rate_hz == pytest.approx(131.3, rel=1e-6)
+
+
+def test_lost_frames_are_a_reported_gap_not_filled():
+    frames = ecg_stream(130.0, 0.0, 8, 2)
+    decoder = PmdStreamDecoder("ecg", 130.0)
+    chunks = [decoder.feed(d, a) for i, (d, a, _, _) in enumerate(frames) if i not in (4, 5)]
+    assert [c.first_index for c in chunks] == [0, 73, 146, 219, 438, 511]
+    assert [c.n_samples for c in chunks] == [73] * 6
+    (gap,) = decoder.gaps
+    assert (gap.stream, gap.first_index, gap.n_samples) == ("ecg", 292, 146)
+    assert gap.duration_s == pytest.approx(146 / 130.0, abs=0.01)
+    truth_after = frames[6][2]
+    assert np.max(np.abs(chunks[4].times_s() - truth_after)) < 0.09
+    assert decoder.measured_rate_hz == pytest.approx(130.0, rel=1e-6)
+
+
+def test_bad_frames_in_a_stream_raise_and_leave_it_running():
+    frames = ecg_stream(130.0, 0.0, 3, 3)
+    decoder = PmdStreamDecoder("ecg", 130.0)
+    decoder.feed(frames[0][0], frames[0][1])
+    decoder.feed(frames[1][0], frames[1][1])
+    with pytest.raises(PmdMalformedError, match=r"at byte 1: timestamp \d+ ns is not after"):
+        decoder.feed(frames[0][0], frames[1][1] + 0.1)
+    with pytest.raises(PmdMalformedError, match="at byte 0: a frame of ACC on the ECG stream"):
+        decoder.feed(build_acc_frame(TS, [(1, 2, 3)]), 1.0)
+    with pytest.raises(PmdMalformedError, match="at byte 19: 1 byte"):
+        decoder.feed(frames[2][0][:20], frames[2][1])
+    chunk = decoder.feed(frames[2][0], frames[2][1])
+    assert chunk.first_index == 146 and decoder.gaps == []
+
+
+def session_time_errors(drift: float, seed: int, seconds: float):
+    frames = ecg_stream(130.0 * 0.985, drift, int(seconds * 130 * 0.985 / 73), seed)
+    decoder = PmdStreamDecoder("ecg", 130.0)
+    errors, times, steps = [], [], []
+    previous = None
+    for data, arrival, truth, _ in frames:
+        chunk = decoder.feed(data, arrival)
+        errors.append(chunk.times_s() - truth)
+        times.append(truth - 5.0)
+        if previous is not None and truth[0] > 185.0:
+            # How far a chunk starts from where the previous one's samples would continue.
+            steps.append(chunk.t0_s - previous.times_s()[-1] - 1 / previous.rate_hz)
+        previous = chunk
+    assert previous is not None
+    return np.concatenate(times), np.abs(np.concatenate(errors)), np.abs(steps), previous, decoder
+
+
+@pytest.mark.parametrize("drift", [1e-4, -1e-4], ids=["device-fast", "device-slow"])
+def test_session_times_within_5_ms_over_an_hour_of_jitter_and_drift(drift):
+    elapsed, error, steps, last, decoder = session_time_errors(drift, seed=16, seconds=3600)
+    assert elapsed[-1] > 3590
+    assert np.median(error) < 1e-3
+    assert error[elapsed >= 180].max() < 5e-3  # once three minutes of frames give the drift
+    assert error[elapsed >= 30].max() < 10e-3
+    assert steps.max() < 5e-3  # a refit moves later chunks by less than the error bound
+    assert decoder.aligner.fit.drift_ppm == pytest.approx(-drift * 1e6, abs=10)
+    assert decoder.measured_rate_hz == pytest.approx(130.0 * 0.985, rel=1e-6)  # device clock
+    # The chunks' rate is on the session clock: the device's rate times its drift.
+    assert last.rate_hz == pytest.approx(130.0 * 0.985 * (1 + drift), rel=2e-5)
+
+
+def test_ecg_and_acc_share_one_device_clock():
+    data = PmdDataDecoder({"ecg": 130.0, "acc": 200.0})
+    ecg = data.feed(build_ecg_frame(TS, [10, 20, 30]), 7.0)
+    acc = data.feed(build_acc_frame(TS, [(1, 2, 3), (4, 5, 6)]), 7.03)
+    assert (ecg.stream, acc.stream, acc.unit) == ("ecg", "acc", "mG")
+    assert acc.samples.tolist() == [[1, 2, 3], [4, 5, 6]]
+    assert data.decoders["ecg"].aligner is data.decoders["acc"].aligner
+    # Both last samples are at the same device time: the same session time.
+    assert ecg.times_s()[-1] == pytest.approx(acc.times_s()[-1]) == pytest.approx(7.0)
+    with pytest.raises(PmdMalformedError, match="a frame of PPG, but that stream was not started"):
+        data.feed(bytes([0x01]) + bytes(12), 8.0)
+    with pytest.raises(PmdMalformedError, match="empty notification"):
+        data.feed(b"", 8.0)
+
+
+def test_decoder_names_unknown_streams():
+    with pytest.raises(ValueError, match="unknown PMD stream 'ppg'"):
+        PmdStreamDecoder("ppg", 135.0)
+
+
+@given(st.dictionaries(
+    st.sampled_from([SettingType.SAMPLE_RATE, SettingType.RESOLUTION, SettingType.RANGE,
+                     SettingType.CHANNELS]),
+    st.lists(st.integers(0, 255), min_size=1, max_size=8).map(tuple), min_size=1))
+def test_settings_round_trip(settings):
+    assert parse_settings(build_settings(settings)) == settings
