@@ -3,7 +3,8 @@
 :mod:`~sensors.ble.gatt` (Heart Rate, Battery and Device Information data),
 :mod:`~sensors.ble.scan` (find straps by the 0x180D service),
 :mod:`~sensors.ble.strap` (the strap as a heart-rate source), :mod:`~sensors.ble.errors`,
-:mod:`~sensors.ble.platforms` (what differs on macOS and Windows).
+:mod:`~sensors.ble.platforms` (what differs on macOS and Windows), :mod:`~sensors.ble.pmd`
+(the Polar PMD protocol: raw ECG and accelerometer).
 bleak is imported only when scanning or connecting.
 """
 

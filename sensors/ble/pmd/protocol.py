@@ -82,7 +82,7 @@ class ControlPointOp(IntEnum):
     GET_SDK_MODE_STATUS = 0x06
 
 
-_OP_ACTIONS: Final = {
+_OP_ACTIONS: Final[dict[int, str]] = {
     ControlPointOp.GET_MEASUREMENT_SETTINGS: "give the settings of",
     ControlPointOp.REQUEST_MEASUREMENT_START: "start",
     ControlPointOp.STOP_MEASUREMENT: "stop",
@@ -214,7 +214,7 @@ class PmdRefusedError(PmdError):
     """
 
     def __init__(self, op: int, measurement_type: int, status: int) -> None:
-        action = _OP_ACTIONS.get(op, f"do command 0x{op:02x} for")  # type: ignore[call-overload]
+        action = _OP_ACTIONS.get(op, f"do command 0x{op:02x} for")
         sentence = _status_sentence(status)
         super().__init__(
             f"the strap refused to {action} {measurement_name(measurement_type)}: {sentence}"

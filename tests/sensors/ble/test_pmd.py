@@ -562,3 +562,32 @@ def test_decoder_names_unknown_streams():
     st.lists(st.integers(0, 255), min_size=1, max_size=8).map(tuple), min_size=1))
 def test_settings_round_trip(settings):
     assert parse_settings(build_settings(settings)) == settings
+
+
+@given(st.binary(max_size=300), st.integers(6, 250), st.integers(0, 14))
+def test_multi_part_responses_round_trip(params, max_length, status):
+    parts = split_response(ControlPointOp.GET_MEASUREMENT_SETTINGS, 0, params, max_length, status)
+    assert all(len(p) <= max_length for p in parts)
+    assembler = ResponseAssembler()
+    results = [assembler.feed(p) for p in parts]
+    assert results[:-1] == [None] * (len(parts) - 1)
+    whole = results[-1]
+    assert whole is not None
+    assert (whole.op, whole.measurement_type, whole.status, whole.params) == (1, 0, status, params)
+
+
+def test_small_mtu_frames_and_delta_acc_frames_decode_continuously():
+    # ECG at the smallest MTU seen (19 samples a frame), then ACC at 200 Hz as delta frames.
+    ecg = PmdStreamDecoder("ecg", 130.0)
+    for j in range(4):
+        values = list(range(19 * j, 19 * (j + 1)))
+        chunk = ecg.feed(build_ecg_frame(TS + round((19 * (j + 1) - 1) * 1e9 / 130), values),
+                         1.0 + j * 0.146)
+        assert chunk.first_index == 19 * j and chunk.samples[:, 0].tolist() == values
+    acc = PmdStreamDecoder("acc", 200.0)
+    for j in range(3):
+        rows = [(100 + i, -50 - 2 * i, 1000 - i * i) for i in range(36 * j, 36 * (j + 1))]
+        ts = TS + round((36 * (j + 1) - 1) * 1e9 / 200)
+        chunk = acc.feed(build_delta_frame(ACC, ts, rows, block_size=10), 2.0 + j * 0.18)
+        assert chunk.first_index == 36 * j and chunk.samples.tolist() == [list(r) for r in rows]
+    assert acc.measured_rate_hz == pytest.approx(200.0, rel=1e-6) and acc.gaps == []
