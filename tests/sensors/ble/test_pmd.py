@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import itertools
 import struct
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -591,3 +594,13 @@ def test_small_mtu_frames_and_delta_acc_frames_decode_continuously():
         chunk = acc.feed(build_delta_frame(ACC, ts, rows, block_size=10), 2.0 + j * 0.18)
         assert chunk.first_index == 36 * j and chunk.samples.tolist() == [list(r) for r in rows]
     assert acc.measured_rate_hz == pytest.approx(200.0, rel=1e-6) and acc.gaps == []
+
+
+def test_the_protocol_imports_neither_bleak_nor_qt():
+    code = (
+        "import sys, sensors.ble.pmd; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('bleak', 'PySide6')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[3])
+    assert out.stdout.strip() == "[]"
