@@ -312,6 +312,9 @@ def test_delta_frame_built_by_hand():
         [100, -200, 1000], [101, -201, 1007], [93, -201, 1009], [96, -198, 1006],
     ]
     assert build_delta_frame(ACC, TS, frame.samples) == data
+    type_81 = data[:9] + b"\x81" + data[10:]  # frame type id 1 is laid out alike
+    assert parse_frame(type_81).samples.tolist() == frame.samples.tolist()
+    assert build_delta_frame(ACC, TS, frame.samples, frame_type_id=1) == type_81
 
 
 def test_delta_frame_with_several_blocks_of_different_widths():
