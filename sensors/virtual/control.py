@@ -35,6 +35,10 @@ Commands (answer ``OK <command>`` unless noted; ``ERR <reason>`` on a bad comman
     Sensor-contact-detected flag in the packets (RR keep coming; ignored with H10 flags).
 ``hr <bpm>``
     Simulator only: move the mean heart rate to ``bpm`` (smooth transition).
+``pmd-stop ecg`` / ``pmd-stop acc``
+    With ``--pmd``: the strap ends that stream by itself and indicates
+    ONLINE_MEASUREMENT_STOPPED (``01 <type>``) on the control point; ``ERR not running``
+    if it was not streaming.
 ``packets``
     Answers ``PACKETS <n>``: the number of packets delivered to a client so far.
 ``status``
@@ -190,6 +194,10 @@ class Controller:
         try:
             if name == "hr":
                 return self._heart_rate(arg)
+            if name == "pmd-stop":
+                if not self.bluez.pmd_device_stop(arg):
+                    return "ERR not running"
+                return f"OK {command}"
             with_ms: dict[str, Callable[[], str | None]] = {
                 "restart-bluez": lambda: self._restart(_milliseconds(arg, 1000.0)),
                 "unplug-adapter": lambda: self._unplug(
