@@ -354,8 +354,9 @@ class VirtualBlueZ:
             self.device.state["Paired"] = True
             self.device.emit_properties_changed({"Paired": True, "Bonded": True})
             self.log("paired", auto=True)
-        response = self.pmd.command(value, self.clock())
-        self.log("pmd_command", request=value.hex(), response=response.hex())
+        now = self.clock()
+        response = self.pmd.command(value, now)
+        self.log("pmd_command", request=value.hex(), response=response.hex(), at_s=now)
         # The write's reply goes out first; the response follows as an indication.
         asyncio.get_running_loop().call_soon(self._pmd_indicate, response)
 

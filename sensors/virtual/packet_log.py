@@ -47,9 +47,9 @@ link_loss, out_of_range, power_off, removed, strap_off_body), ``link_loss``
 ``bluez_back``, ``unplug_adapter`` (was_connected), ``plug_adapter``, ``off_body`` (off),
 ``strap_asleep``, ``strap_awake``, ``h10_flags`` (on), ``late_gatt`` (ms),
 ``gatt_exported``, ``stop`` (packets_built, packets_delivered); with PMD:
-``pmd_command`` (request, response: hex), ``pmd_indication`` (hex, to), ``pmd_refused``
-(request, reason), ``paired`` (auto), ``pmd_device_stop`` (stream), ``pmd_stopped``
-(reason, streams).
+``pmd_command`` (request, response: hex; at_s: the strap clock it took effect),
+``pmd_indication`` (hex, to), ``pmd_refused`` (request, reason), ``paired`` (auto),
+``pmd_device_stop`` (stream), ``pmd_stopped`` (reason, streams).
 ``virtual_time_s`` of an event is the strap clock at that moment (not a whole second).
 """
 
