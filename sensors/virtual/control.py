@@ -43,7 +43,8 @@ Commands (answer ``OK <command>`` unless noted; ``ERR <reason>`` on a bad comman
     Answers ``PACKETS <n>``: the number of packets delivered to a client so far.
 ``status``
     Answers ``STATUS powered=0|1 in_range=0|1 connected=0|1 notifying=0|1 discovering=0|1
-    sessions=<n> adapter=0|1 bluez=0|1 built=<n> delivered=<n> virtual_time_s=<t>``.
+    sessions=<n> adapter=0|1 bluez=0|1 built=<n> delivered=<n> virtual_time_s=<t>``, and
+    with ``--pmd`` `` paired=0|1 pmd=<running streams: ecg,acc | none>``.
 
 The same controls are methods of :class:`Controller` (``execute("zombie")``) for a fake run
 in-process.
@@ -62,6 +63,7 @@ from collections.abc import Callable
 
 from sensors.simulated import SimulationEngine
 from sensors.virtual.bluez import VirtualBlueZ
+from sensors.virtual.pmd import STREAM_NAMES
 from sensors.virtual.rr_source import SimulatedRRSource
 from sensors.virtual.strap import PacketScheduler
 
@@ -173,7 +175,15 @@ class Controller:
             f"built={log.packets_built} "
             f"delivered={log.packets_delivered} "
             f"virtual_time_s={self.scheduler.virtual_time_s:.3f}"
+            + self._pmd_status()
         )
+
+    def _pmd_status(self) -> str:
+        device = self.bluez.pmd
+        if device is None:
+            return ""
+        running = ",".join(STREAM_NAMES[k] for k in sorted(device.streams)) or "none"
+        return f" paired={int(self.bluez.paired)} pmd={running}"
 
     def _heart_rate(self, arg: str) -> str:
         source = self.scheduler.source
