@@ -22,17 +22,29 @@ each notification is one ``PropertiesChanged(Value)`` per live session (bluez
 ``src/gatt-client.c`` ``notify_cb``), which is how a stale session doubles a stream.
 
 No characteristic has a ``NotifyAcquired`` property, so bleak always uses StartNotify and
-the notifications travel as PropertiesChanged ``Value`` signals. Writes are refused with
+the notifications travel as PropertiesChanged ``Value`` signals. Write-without-response
+characteristics (Polar's ``...5C51``/``...5C53``) answer ``AcquireWrite`` with a
+SOCK_SEQPACKET and the MTU, which is all bleak's ``_acquire_mtu`` wants. Writes are refused with
 ``org.bluez.Error.NotPermitted`` (nothing on a heart-rate strap is writable through these
 services; the CCCD is driven by StartNotify/StopNotify as in BlueZ).
 """
 
+import asyncio
+import contextlib
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from dbus_fast.aio import MessageBus
-from dbus_fast.annotations import DBusBool, DBusBytes, DBusObjectPath, DBusStr, DBusUInt16
+from dbus_fast.annotations import (
+    DBusBool,
+    DBusBytes,
+    DBusObjectPath,
+    DBusSignature,
+    DBusStr,
+    DBusUInt16,
+)
 from dbus_fast.constants import PropertyAccess
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_property
 
@@ -54,6 +66,13 @@ ATT_MTU = 23
 """MTU reported on every characteristic (the default ATT MTU: at most 9 RR per packet)."""
 
 _READ = ("read",)
+FdAndMtu = Annotated[tuple[int, int], DBusSignature("hq")]
+"""The reply of AcquireWrite: a file descriptor and the MTU."""
+
+
+def _close_fd(fd: int) -> None:
+    with contextlib.suppress(OSError):  # already gone with the process's exit
+        socket.close(fd)
 
 
 def _offset(options: dict[str, Any]) -> int:
@@ -135,6 +154,7 @@ class GattCharacteristic(ServiceInterface):
         self._on_write = on_write
         self._on_read = on_read
         self._mtu = mtu
+        self._write_socket: socket.socket | None = None
         self.notify_sessions: set[str] = set()
         """Unique bus names of the clients that called StartNotify."""
         self.cccd: GattDescriptor | None = None
@@ -188,6 +208,25 @@ class GattCharacteristic(ServiceInterface):
         if self._on_write is None or "write" not in self._flags:
             raise bluez_error(ERROR_NOT_PERMITTED, "Write not permitted")
         self._on_write(bytes(value))
+
+    @dbus_method()
+    def AcquireWrite(self, options: VariantDict) -> FdAndMtu:  # noqa: N802
+        """A SOCK_SEQPACKET for write-without-response (bleak's ``_acquire_mtu`` only wants
+        the MTU); the fake keeps its end open and ignores what comes."""
+        if "write-without-response" not in self._flags:
+            raise bluez_error(ERROR_NOT_SUPPORTED, "Operation is not supported")
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._close_write_socket()
+        self._write_socket = ours
+        fd = theirs.detach()
+        # Our copy of the client's end goes once the reply (with the fd) has been sent.
+        asyncio.get_running_loop().call_later(1.0, _close_fd, fd)
+        return fd, self._mtu
+
+    def _close_write_socket(self) -> None:
+        sock, self._write_socket = self._write_socket, None
+        if sock is not None:
+            sock.close()
 
     @dbus_method()
     def StartNotify(self) -> None:  # noqa: N802

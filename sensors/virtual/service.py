@@ -110,7 +110,8 @@ async def serve(bus_address: str, source: RRSource, log: PacketLog, opts: StrapO
         loop.add_signal_handler(signum, stop.set)
 
     async def new_bus() -> MessageBus:
-        return await MessageBus(bus_address=bus_address).connect()
+        # unix fds: AcquireWrite hands the client a socket (bleak's _acquire_mtu).
+        return await MessageBus(bus_address=bus_address, negotiate_unix_fd=True).connect()
 
     bus = await new_bus()
     scheduler: PacketScheduler

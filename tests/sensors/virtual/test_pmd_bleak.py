@@ -112,6 +112,8 @@ def test_pmd_service_features_settings_and_ecg_acc_as_sent(
         props = {c.uuid: sorted(c.properties) for c in service.characteristics}
         assert props == {PMD_CP: ["indicate", "read", "write"], PMD_DATA: ["notify"]}
         assert client.services.get_service("0000feee-0000-1000-8000-00805f9b34fb") is not None
+        await client._backend._acquire_mtu()  # type: ignore[attr-defined]
+        assert client.mtu_size == 232  # AcquireWrite on Polar's 5C51 (write-without-response)
         features = bytes(await client.read_gatt_char(PMD_CP))
         await client.start_notify(HEART_RATE_MEASUREMENT_UUID,
                                   lambda _c, d: hr_packets.append(bytes(d)))
