@@ -161,9 +161,10 @@ class BeatTrack:
             self._pull()
         return self._pending.popleft()
 
-    def beats_until(self, t_s: float, max_pulls: int = 30) -> None:
-        """Read the source ahead until a beat later than ``t_s`` is known (or it ends)."""
-        for _ in range(max_pulls):
+    def beats_until(self, t_s: float, spare_pulls: int = 30) -> None:
+        """Read the source ahead until a beat later than ``t_s`` is known (or it ends, or
+        ``spare_pulls`` seconds beyond ``t_s`` brought no beat)."""
+        for _ in range(max(0, math.ceil(t_s) - self._pulled) + spare_pulls):
             if (self.r_times_s and self.r_times_s[-1] > t_s) or self.source.exhausted:
                 return
             self._pull()

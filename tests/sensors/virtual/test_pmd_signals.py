@@ -205,3 +205,14 @@ def test_ectopic_beats_of_the_rr_get_the_ectopic_shape() -> None:
     normal = (t > track.r_times_s[k - 2] - 0.05) & (t < track.r_times_s[k - 2] + 0.05)
     # a wide QRS: far more samples above half its peak than a sinus beat has
     assert (ecg[window] > ecg[window].max() / 2).sum() > (ecg[normal] > ecg[normal].max() / 2).sum()
+
+
+def test_a_long_request_reads_the_source_far_enough_ahead() -> None:
+    track = BeatTrack(SimulatedRRSource(3))
+    signals = ChestSignals(track, breathing_for(track.source), seed=3)
+    t = np.arange(0, 120, 1 / 130)
+    ecg = signals.ecg_uv(t)
+    last = max(x for x in track.r_times_s if x < 119.5)
+    assert last > 118.0
+    near = np.abs(t - last) < 0.05
+    assert ecg[near].max() > 800  # the last beat is drawn, not a flat line
