@@ -64,6 +64,7 @@ from collections.abc import Callable
 from sensors.simulated import SimulationEngine
 from sensors.virtual.bluez import VirtualBlueZ
 from sensors.virtual.pmd import STREAM_NAMES
+from sensors.virtual.pmd_signals import BeatTrack
 from sensors.virtual.rr_source import SimulatedRRSource
 from sensors.virtual.strap import PacketScheduler
 
@@ -187,6 +188,8 @@ class Controller:
 
     def _heart_rate(self, arg: str) -> str:
         source = self.scheduler.source
+        if isinstance(source, BeatTrack):  # --pmd reads the simulator through its beat track
+            source = source.source
         if not isinstance(source, SimulatedRRSource):
             raise ValueError("hr needs the simulator (not --rr-file)")
         bpm = float(arg)

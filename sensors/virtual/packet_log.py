@@ -26,7 +26,8 @@ PMD frame (``--pmd``; one per notification on the PMD data characteristic)::
 ``i`` at virtual time ``t0_s + i / rate_hz`` (the real rate); ``timestamp_ns`` is the
 frame's device time (ns since 2000) of its last sample. Ground truth: ``r_peaks_s`` (ECG) are
 the R-peak times in the frame, on the strap's virtual clock; ``breathing_per_min`` (ACC) the
-breathing rate at the frame's middle.
+breathing rate at the frame's middle and ``movement`` whether a movement artifact overlaps
+the frame.
 
 Event::
 

@@ -216,6 +216,10 @@ class PmdDevice:
             record["samples"] = values.tolist()
             record["breathing_per_min"] = round(
                 self.signals.breathing.rate_per_min(float(times[n // 2])), 6)
+            record["movement"] = any(
+                b.start_s < t_last and b.start_s + b.duration_s > float(times[0])
+                for b in self.signals.movement_bursts(t_last)
+            )
         data = pmd.encode_frame(kind, timestamp, values)
         record["hex"] = data.hex()
         return PmdFrame(kind, data, record)

@@ -189,6 +189,7 @@ def test_every_error_response_over_the_air(pmd_strap: StrapFactory) -> None:
     assert len(strap.events("pmd_command")) == 11
     assert [e["streams"] for e in strap.events("pmd_stopped")] == [["ecg"]]
     assert strap.command("status").endswith(" paired=1 pmd=none")
+    assert strap.command("hr 90") == "OK hr 90"  # the simulator behind the beat track
 
 
 def test_not_paired_refused_then_paired_by_pair_and_auto_pair(

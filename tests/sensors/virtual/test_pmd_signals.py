@@ -176,6 +176,14 @@ def test_movement_artifacts_in_the_accelerometer() -> None:
     quiet = t < min(x.start_s for x in bursts)
     assert np.ptp(acc[inside, 0]) > 80
     assert np.ptp(acc[quiet, 0]) < 40
+    # the frames say which of them a movement touches (ground truth for the breathing goal)
+    device = PmdDevice(signals, PmdOptions())
+    assert device.command(START_ACC_200_8G, 0.0)[3] == pmd.SUCCESS
+    frames = device.due_frames(120.0)
+    moved = [f.record["t0_s"] for f in frames if f.record["movement"]]
+    assert moved and all(
+        any(x.start_s - 0.2 < t0 < x.start_s + x.duration_s for x in bursts) for t0 in moved)
+    assert len(moved) < len(frames) / 2
     assert acc.max() <= 2000 and acc.min() >= -2000
 
 
