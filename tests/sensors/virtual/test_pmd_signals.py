@@ -224,3 +224,19 @@ def test_a_long_request_reads_the_source_far_enough_ahead() -> None:
     assert last > 118.0
     near = np.abs(t - last) < 0.05
     assert ecg[near].max() > 800  # the last beat is drawn, not a flat line
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--pmd-rate-error", "0.5"], "argument --pmd-rate-error: rate error 0.5 outside -0.05..0.05"),
+    (["--pmd-mtu", "600"], "argument --pmd-mtu: MTU 600 outside 23-517"),
+    (["--pmd-ecg-delay", "-1"], "argument --pmd-ecg-delay: -1 must be 0 or more"),
+])
+def test_bad_pmd_options_are_named(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sensors.virtual.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--pmd", *args])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
