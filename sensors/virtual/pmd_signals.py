@@ -16,7 +16,8 @@ R time is the largest of its beat.
 ACC model (mG): gravity of an upright wearer, chest motion at the breathing rate (tens of mG
 on z, a few on y), white noise and occasional movement artifacts (1-3 s bursts of a few
 hundred mG). The breathing rate comes from the simulator's schedule, or a fixed rate for
-RR files; the phase is its integral, so the truth is known at every instant.
+RR files; the phase is its integral, so the truth is known at every instant. Off the body
+(:attr:`ChestSignals.worn` false) the ECG is drift and noise without beats.
 """
 
 from __future__ import annotations
@@ -220,6 +221,8 @@ class ChestSignals:
         self._bursts: list[MovementBurst] = []
         self._bursts_until = 0.0
         self._burst_rng = np.random.default_rng([seed, 4])
+        self.worn: Callable[[], bool] = lambda: True
+        """Whether the electrodes touch the skin now (``off-body``: noise and drift only)."""
 
     def _gains(self, index: np.ndarray) -> FloatArray:
         while len(self._beat_gain) < len(self.beats.r_times_s):
@@ -232,6 +235,11 @@ class ChestSignals:
         if t.size == 0:
             return np.empty(0, dtype=np.int32)
         self.beats.beats_until(float(t[-1]) + _LOOKAHEAD_S)
+        if not self.worn():
+            # Dry, open electrodes: no heart, a wandering offset and more noise.
+            drift = 400.0 * np.sin(2.0 * math.pi * 0.07 * t)
+            noisy = drift + 60.0 * self._ecg_noise.standard_normal(t.size)
+            return np.clip(np.rint(noisy), -ECG_LIMIT_UV, ECG_LIMIT_UV).astype(np.int32)
         r, idx = self.beats.beats_between(float(t[0]) - 0.7, float(t[-1]) + 0.4)
         gains = self._gains(idx)
         phase = self.breathing.phase(t)

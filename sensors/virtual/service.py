@@ -147,6 +147,8 @@ async def serve(bus_address: str, source: RRSource, log: PacketLog, opts: StrapO
     )
     scheduler.h10_flags = opts.h10_flags
     bluez.clock = lambda: scheduler.virtual_time_s
+    if device is not None:
+        device.signals.worn = lambda: not scheduler.off_body
     controller = Controller(bluez, scheduler)
     tasks: list[asyncio.Task[None]] = []
     try:

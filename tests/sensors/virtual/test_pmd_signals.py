@@ -240,3 +240,15 @@ def test_bad_pmd_options_are_named(
         main(["--pmd", *args])
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_off_the_body_the_ecg_has_no_beats() -> None:
+    track = BeatTrack(SimulatedRRSource(2))
+    signals = ChestSignals(track, breathing_for(track.source), seed=2)
+    t = np.arange(0, 10, 1 / 130)
+    worn = signals.ecg_uv(t)
+    signals.worn = lambda: False
+    off = signals.ecg_uv(t + 10)
+    assert worn.max() - np.median(worn) > 800
+    assert np.abs(np.diff(off)).max() < 400  # no R wave's steep rise
+    assert np.abs(np.diff(worn)).max() > 400
