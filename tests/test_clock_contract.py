@@ -35,6 +35,8 @@ ALLOWED: dict[tuple[str, str], str] = {
         "wall_time_s, to read the log beside others; records are ordered by monotonic_s",
     ("sensors/virtual/packet_log.py", "PacketLog.event"):
         "wall_time_s, to read the log beside others; records are ordered by monotonic_s",
+    ("sensors/virtual/packet_log.py", "PacketLog.pmd_frame"):
+        "wall_time_s, to read the log beside others; records are ordered by monotonic_s",
 }
 
 _TIME_NOW = {"time", "time_ns"}

@@ -20,6 +20,7 @@ from sensors.ble.gatt import BODY_SENSOR_LOCATIONS
 from sensors.virtual.daemon import PrivateBus, SystemBusRefusedError, refuse_system_bus
 from sensors.virtual.gatt import StrapInfo
 from sensors.virtual.packet_log import PacketLog
+from sensors.virtual.pmd_device import PmdOptions
 from sensors.virtual.rr_source import FileRRSource, RRSource, SimulatedRRSource
 from sensors.virtual.service import StrapOptions, serve
 
@@ -50,6 +51,27 @@ def _positive(text: str) -> float:
     return value
 
 
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
+    return value
+
+
+def _rate_error(text: str) -> float:
+    value = float(text)
+    if not -0.05 <= value <= 0.05:
+        raise argparse.ArgumentTypeError(f"rate error {text} outside -0.05..0.05")
+    return value
+
+
+def _mtu(text: str) -> int:
+    value = int(text)
+    if not 23 <= value <= 517:
+        raise argparse.ArgumentTypeError(f"MTU {text} outside 23-517")
+    return value
+
+
 def _battery(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 100:
@@ -68,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(hci0 removed without Connected=false); off-body / on-body (HR 0, no RR, garbled "
         "RR, the strap hangs up after 45 virtual s); h10-flags on|off (flags 0x10, no "
         "contact support); late-gatt MS (ServicesResolved MS ms before the GATT objects); "
-        "power off|on; gone; back; contact off|on; hr BPM; packets; status. "
+        "power off|on; gone; back; contact off|on; hr BPM; pmd-stop ecg|acc (the strap "
+        "ends a PMD stream itself); packets; status. "
         "SIGUSR1 = link loss; SIGTERM = clean exit.",
     )
     src = p.add_mutually_exclusive_group()
@@ -99,6 +122,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="send ServicesResolved=true MS ms before the GATT objects")
     p.add_argument("--h10-flags", action="store_true",
                    help="flags 0x10 as a Polar H10: no skin-contact support")
+    p.add_argument("--pmd", action="store_true",
+                   help="speak Polar PMD as an H10: ECG 130 Hz and ACC 25-200 Hz synthesised "
+                   "from the RR sent (off by default: other straps have no PMD)")
+    p.add_argument("--pmd-ecg-delay", type=_non_negative, default=0.0, metavar="S",
+                   help="virtual seconds from START ECG to its first sample (an H10 often "
+                   "takes ~30; default 0)")
+    p.add_argument("--pmd-rate-error", type=_rate_error, default=0.0, metavar="F",
+                   help="fraction the real sample rates are off, e.g. 0.004 = ECG 130.52 Hz")
+    p.add_argument("--pmd-mtu", type=_mtu, default=232,
+                   help="ATT MTU; frames hold what fits (73 ECG samples at 232, the default)")
+    p.add_argument("--pmd-paired", action="store_true",
+                   help="the strap is already paired (otherwise control-point writes are "
+                   "refused with NotPermitted 'Not paired')")
+    p.add_argument("--pmd-auto-pair", action="store_true",
+                   help="emulate BlueZ pairing on the first refused write (Paired, Bonded)")
+    p.add_argument("--breathing", type=_positive, metavar="PER_MIN",
+                   help="fixed breathing rate of the synthetic ECG/ACC (default: the "
+                   "simulator's, 12/min for --rr-file)")
+    p.add_argument("--movement-rate", type=_non_negative, default=0.5, metavar="PER_MIN",
+                   help="mean movement artifacts per minute in the ACC (default 0.5)")
     p.add_argument("--bus", help="use this existing private bus instead of starting a "
                    "dbus-daemon (the system bus is refused)")
     return p
@@ -146,6 +189,15 @@ def main(argv: list[str] | None = None) -> int:
         connected_at_start=args.connected_at_start,
         late_gatt_s=max(args.late_gatt, 0.0) / 1000.0,
         h10_flags=args.h10_flags,
+        pmd=PmdOptions(
+            ecg_delay_s=args.pmd_ecg_delay,
+            rate_error=args.pmd_rate_error,
+            mtu=args.pmd_mtu,
+            auto_pair=args.pmd_auto_pair,
+            paired=args.pmd_paired,
+        ) if args.pmd else None,
+        breathing_per_min=args.breathing,
+        movement_per_min=args.movement_rate,
     )
     daemon: PrivateBus | None = None
     log = PacketLog(args.packet_log)

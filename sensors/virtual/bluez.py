@@ -29,6 +29,11 @@ and the scenarios of ``docs/straps.md``):
 * Adapter off: StartDiscovery, StopDiscovery, SetDiscoveryFilter and Connect fail with
   ``org.bluez.Error.NotReady``; powering off drops the connection and every discovery
   session.
+* PMD (with ``pmd``, a Polar H10): control-point writes are refused with
+  ``org.bluez.Error.NotPermitted "Not paired"`` unless the strap is paired (or, with
+  ``auto_pair``, pair it first as BlueZ does after the ATT security error: Paired and
+  Bonded true); every write's response is an indication on the control point, sent after
+  the write's reply; the link's end stops every stream, as an H10 does.
 * Faults without a word to the client: a zombie link (connected, silent), bluetoothd
   restarting (``org.bluez`` lost, then owned again by a new connection with fresh objects)
   and the adapter unplugged (InterfacesRemoved for everything, no ``Connected=false``).
@@ -43,17 +48,21 @@ from typing import Any
 from dbus_fast import Message, MessageType, NameFlag, RequestNameReply
 from dbus_fast.aio import MessageBus
 
+from sensors.virtual import pmd as pmd_bytes
 from sensors.virtual.bluez_objects import ADAPTER_PATH, Adapter, Device
 from sensors.virtual.dbus_util import (
     BLUEZ,
     ERROR_DOES_NOT_EXIST,
     ERROR_FAILED,
     ERROR_IN_PROGRESS,
+    ERROR_NOT_CONNECTED,
+    ERROR_NOT_PERMITTED,
     CallContext,
     bluez_error,
     not_ready,
 )
 from sensors.virtual.gatt import StrapGatt, StrapInfo
+from sensors.virtual.pmd_device import PmdDevice, PmdFrame
 
 ADVERTISING_INTERVAL_S = 0.25
 """Period of the RSSI updates (advertisements) during discovery, s."""
@@ -114,6 +123,13 @@ class VirtualBlueZ:
         strap does not advertise.
     late_gatt_s : float
         Export the GATT objects this long after ``ServicesResolved=true`` (0: before it).
+    pmd : PmdDevice, optional
+        The strap speaks PMD (its options: MTU, pairing).
+
+    Attributes
+    ----------
+    clock : callable
+        The strap's virtual clock, s (set by the service once the scheduler exists).
     """
 
     def __init__(
@@ -131,8 +147,11 @@ class VirtualBlueZ:
         new_bus: BusFactory | None = None,
         connected_at_start: bool = False,
         late_gatt_s: float = 0.0,
+        pmd: PmdDevice | None = None,
     ) -> None:
         self.bus = bus
+        self.pmd = pmd
+        self.clock: Callable[[], float] = lambda: 0.0
         self.context = CallContext()
         self.log = log
         self.connect_timeout_s = connect_timeout_s
@@ -167,8 +186,21 @@ class VirtualBlueZ:
     def _build_objects(self) -> None:
         """Fresh D-Bus objects (at start, and when bluetoothd comes back)."""
         self.adapter = Adapter(self)
+        old: Device | None = getattr(self, "device", None)
         self.device = Device(self, self._address, self._name)
-        self.gatt = StrapGatt(self.device_path, self._info, self.context, self._notify_changed)
+        if self.pmd is None:
+            self.gatt = StrapGatt(self.device_path, self._info, self.context, self._notify_changed)
+            return
+        # A bond survives bluetoothd restarts (it is stored on disk).
+        self.device.state["Paired"] = (
+            self.pmd.options.paired if old is None else bool(old.state["Paired"])
+        )
+        self.device.extra_uuids = [pmd_bytes.PMD_SERVICE_UUID, pmd_bytes.POLAR_SERVICE_UUID]
+        self.gatt = StrapGatt(
+            self.device_path, self._info, self.context, self._notify_changed,
+            pmd_write=self._pmd_write, pmd_read=lambda: self.pmd.features if self.pmd else b"",
+            mtu=self.pmd.options.mtu,
+        )
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -302,6 +334,72 @@ class VirtualBlueZ:
             return []
         return self.gatt.heart_rate.notify(data)
 
+    # -- PMD ----------------------------------------------------------------------------------
+
+    @property
+    def paired(self) -> bool:
+        """Whether the strap is paired (bonded) with this adapter."""
+        return bool(self.device.state["Paired"])
+
+    def _pmd_write(self, value: bytes) -> None:
+        """A write to the PMD control point: refused unless paired, else answered later."""
+        assert self.pmd is not None
+        if not self.connected:
+            raise bluez_error(ERROR_NOT_CONNECTED, "Not connected")
+        if not self.paired:
+            if not self.pmd.options.auto_pair:
+                self.log("pmd_refused", request=value.hex(), reason="not paired")
+                raise bluez_error(ERROR_NOT_PERMITTED, "Not paired")
+            # bluetoothd raises the link's security on the ATT error and retries the write.
+            self.device.state["Paired"] = True
+            self.device.emit_properties_changed({"Paired": True, "Bonded": True})
+            self.log("paired", auto=True)
+        now = self.clock()
+        response = self.pmd.command(value, now)
+        self.log("pmd_command", request=value.hex(), response=response.hex(), at_s=now)
+        # The write's reply goes out first; the response follows as an indication.
+        asyncio.get_running_loop().call_soon(self._pmd_indicate, response)
+
+    def _pmd_indicate(self, value: bytes) -> list[str]:
+        cp = self.gatt.pmd_control
+        sessions: list[str] = []
+        if cp is not None and self.connected and not self.zombie and self.gatt.exported:
+            sessions = cp.notify(value)
+        self.log("pmd_indication", hex=value.hex(), to=sessions)
+        return sessions
+
+    def pmd_device_stop(self, stream: str) -> bool:
+        """The strap ends a stream by itself (ONLINE_MEASUREMENT_STOPPED); False if it was
+        not running."""
+        kinds = {name: kind for kind, name in pmd_bytes.STREAM_NAMES.items()}
+        if self.pmd is None or stream not in kinds:
+            raise ValueError(f"no PMD stream {stream!r} (expected ecg or acc)")
+        value = self.pmd.device_stop(kinds[stream])
+        if value is None:
+            return False
+        self.log("pmd_device_stop", stream=stream)
+        self._pmd_indicate(value)
+        return True
+
+    def pmd_frames(self) -> list[tuple[PmdFrame, list[str]]]:
+        """Send every PMD frame due by now; each with the sessions that received it."""
+        if self.pmd is None:
+            return []
+        if not self.connected and self.pmd.streams:
+            self._pmd_link_gone()
+        out = []
+        for frame in self.pmd.due_frames(self.clock()):
+            data = self.gatt.pmd_data
+            live = data is not None and self.connected and not self.zombie and self.gatt.exported
+            out.append((frame, data.notify(frame.data) if live and data is not None else []))
+        return out
+
+    def _pmd_link_gone(self) -> None:
+        if self.pmd is not None and self.pmd.streams:
+            stopped = self.pmd.stop_all()
+            self.log("pmd_stopped", reason="link down",
+                     streams=[pmd_bytes.STREAM_NAMES[k] for k in stopped])
+
     # -- discovery ----------------------------------------------------------------------------
 
     def start_discovery(self, sender: str) -> None:
@@ -432,6 +530,7 @@ class VirtualBlueZ:
         self.device.update(Connected=False)
         self._notify_changed()
         self.log("disconnect", reason=reason)
+        self._pmd_link_gone()
         return True
 
     def _drop_link_silently(self) -> bool:
@@ -442,6 +541,7 @@ class VirtualBlueZ:
         self.device.state.update(Connected=False, ServicesResolved=False)
         self._finish_pending(CONNECT_ABORT)
         self._notify_changed()
+        self._pmd_link_gone()
         return was
 
     # -- test controls ------------------------------------------------------------------------

@@ -144,6 +144,8 @@ class Device(ServiceInterface):
             "Trusted": False,
             "RSSI": -60,
         }
+        self.extra_uuids: list[str] = []
+        """Services beyond the heart-rate strap's (PMD and 0xFEEE on an H10)."""
 
     def update(self, **changes: Any) -> None:
         """Change properties and emit one PropertiesChanged with all of them."""
@@ -176,6 +178,7 @@ class Device(ServiceInterface):
             sig.HEART_RATE_SERVICE_UUID,
             sig.BATTERY_SERVICE_UUID,
             sig.DEVICE_INFORMATION_SERVICE_UUID,
+            *self.extra_uuids,
         ]
 
     @dbus_property(access=PropertyAccess.READ)

@@ -35,11 +35,16 @@ Commands (answer ``OK <command>`` unless noted; ``ERR <reason>`` on a bad comman
     Sensor-contact-detected flag in the packets (RR keep coming; ignored with H10 flags).
 ``hr <bpm>``
     Simulator only: move the mean heart rate to ``bpm`` (smooth transition).
+``pmd-stop ecg`` / ``pmd-stop acc``
+    With ``--pmd``: the strap ends that stream by itself and indicates
+    ONLINE_MEASUREMENT_STOPPED (``01 <type>``) on the control point; ``ERR not running``
+    if it was not streaming.
 ``packets``
     Answers ``PACKETS <n>``: the number of packets delivered to a client so far.
 ``status``
     Answers ``STATUS powered=0|1 in_range=0|1 connected=0|1 notifying=0|1 discovering=0|1
-    sessions=<n> adapter=0|1 bluez=0|1 built=<n> delivered=<n> virtual_time_s=<t>``.
+    sessions=<n> adapter=0|1 bluez=0|1 built=<n> delivered=<n> virtual_time_s=<t>``, and
+    with ``--pmd`` `` paired=0|1 pmd=<running streams: ecg,acc | none>``.
 
 The same controls are methods of :class:`Controller` (``execute("zombie")``) for a fake run
 in-process.
@@ -58,6 +63,8 @@ from collections.abc import Callable
 
 from sensors.simulated import SimulationEngine
 from sensors.virtual.bluez import VirtualBlueZ
+from sensors.virtual.pmd import STREAM_NAMES
+from sensors.virtual.pmd_signals import BeatTrack
 from sensors.virtual.rr_source import SimulatedRRSource
 from sensors.virtual.strap import PacketScheduler
 
@@ -169,10 +176,20 @@ class Controller:
             f"built={log.packets_built} "
             f"delivered={log.packets_delivered} "
             f"virtual_time_s={self.scheduler.virtual_time_s:.3f}"
+            + self._pmd_status()
         )
+
+    def _pmd_status(self) -> str:
+        device = self.bluez.pmd
+        if device is None:
+            return ""
+        running = ",".join(STREAM_NAMES[k] for k in sorted(device.streams)) or "none"
+        return f" paired={int(self.bluez.paired)} pmd={running}"
 
     def _heart_rate(self, arg: str) -> str:
         source = self.scheduler.source
+        if isinstance(source, BeatTrack):  # --pmd reads the simulator through its beat track
+            source = source.source
         if not isinstance(source, SimulatedRRSource):
             raise ValueError("hr needs the simulator (not --rr-file)")
         bpm = float(arg)
@@ -190,6 +207,10 @@ class Controller:
         try:
             if name == "hr":
                 return self._heart_rate(arg)
+            if name == "pmd-stop":
+                if not self.bluez.pmd_device_stop(arg):
+                    return "ERR not running"
+                return f"OK {command}"
             with_ms: dict[str, Callable[[], str | None]] = {
                 "restart-bluez": lambda: self._restart(_milliseconds(arg, 1000.0)),
                 "unplug-adapter": lambda: self._unplug(

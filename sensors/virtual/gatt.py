@@ -8,7 +8,12 @@ last 21 characters). Services:
   Location 0x2A38 (read);
 * Battery 0x180F: Battery Level 0x2A19 (read, notify; the level never changes);
 * Device Information 0x180A: model 0x2A24, serial 0x2A25, firmware 0x2A26, manufacturer
-  0x2A29 (read).
+  0x2A29 (read);
+* with PMD (``--pmd``, a Polar H10): the PMD service ``FB005C80-...`` with its control point
+  ``...5C81`` (read, write, indicate: writes go to a handler, responses are indications) and
+  data ``...5C82`` (notify), and Polar's 0xFEEE service with ``...5C51`` (write-without-
+  response, write, notify), ``...5C52`` (notify) and ``...5C53`` (write-without-response,
+  write), whose writes are refused (no PS-FTP here).
 
 As in bluetoothd with its default ``Cache = always``, the objects are exported on the first
 connection and stay exported across link losses; StartNotify sessions belong to the D-Bus
@@ -17,21 +22,34 @@ each notification is one ``PropertiesChanged(Value)`` per live session (bluez
 ``src/gatt-client.c`` ``notify_cb``), which is how a stale session doubles a stream.
 
 No characteristic has a ``NotifyAcquired`` property, so bleak always uses StartNotify and
-the notifications travel as PropertiesChanged ``Value`` signals. Writes are refused with
+the notifications travel as PropertiesChanged ``Value`` signals. Write-without-response
+characteristics (Polar's ``...5C51``/``...5C53``) answer ``AcquireWrite`` with a
+SOCK_SEQPACKET and the MTU, which is all bleak's ``_acquire_mtu`` wants. Writes are refused with
 ``org.bluez.Error.NotPermitted`` (nothing on a heart-rate strap is writable through these
 services; the CCCD is driven by StartNotify/StopNotify as in BlueZ).
 """
 
+import asyncio
+import contextlib
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from dbus_fast.aio import MessageBus
-from dbus_fast.annotations import DBusBool, DBusBytes, DBusObjectPath, DBusStr, DBusUInt16
+from dbus_fast.annotations import (
+    DBusBool,
+    DBusBytes,
+    DBusObjectPath,
+    DBusSignature,
+    DBusStr,
+    DBusUInt16,
+)
 from dbus_fast.constants import PropertyAccess
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_property
 
 from sensors.ble import gatt as sig
+from sensors.virtual import pmd
 from sensors.virtual.dbus_util import (
     ERROR_FAILED,
     ERROR_INVALID_OFFSET,
@@ -48,6 +66,13 @@ ATT_MTU = 23
 """MTU reported on every characteristic (the default ATT MTU: at most 9 RR per packet)."""
 
 _READ = ("read",)
+FdAndMtu = Annotated[tuple[int, int], DBusSignature("hq")]
+"""The reply of AcquireWrite: a file descriptor and the MTU."""
+
+
+def _close_fd(fd: int) -> None:
+    with contextlib.suppress(OSError):  # already gone with the process's exit
+        socket.close(fd)
 
 
 def _offset(options: dict[str, Any]) -> int:
@@ -97,6 +122,14 @@ class GattCharacteristic(ServiceInterface):
         Tells which D-Bus connection calls StartNotify/StopNotify.
     on_notify_change : callable, optional
         Called with no argument whenever the set of notify sessions changes.
+    on_write : callable, optional
+        ``on_write(value)`` for a writable characteristic (the PMD control point); it may
+        raise a BlueZ error. Without it every write is ``NotPermitted``.
+    on_read : callable, optional
+        ``on_read() -> bytes``: what a read answers (a real read goes to the device, so
+        it is not the last indicated value); default the stored value.
+    mtu : int
+        ATT MTU of the link, reported as the ``MTU`` property.
     """
 
     def __init__(
@@ -107,6 +140,9 @@ class GattCharacteristic(ServiceInterface):
         value: bytes,
         context: CallContext,
         on_notify_change: Callable[[], None] | None = None,
+        on_write: Callable[[bytes], None] | None = None,
+        on_read: Callable[[], bytes] | None = None,
+        mtu: int = ATT_MTU,
     ) -> None:
         super().__init__("org.bluez.GattCharacteristic1")
         self._uuid = uuid
@@ -115,6 +151,10 @@ class GattCharacteristic(ServiceInterface):
         self._value = bytes(value)
         self._context = context
         self._on_notify_change = on_notify_change
+        self._on_write = on_write
+        self._on_read = on_read
+        self._mtu = mtu
+        self._write_socket: socket.socket | None = None
         self.notify_sessions: set[str] = set()
         """Unique bus names of the clients that called StartNotify."""
         self.cccd: GattDescriptor | None = None
@@ -151,20 +191,42 @@ class GattCharacteristic(ServiceInterface):
 
     @dbus_property(access=PropertyAccess.READ)
     def MTU(self) -> DBusUInt16:  # noqa: N802
-        return ATT_MTU
+        return self._mtu
 
     @dbus_method()
     def ReadValue(self, options: VariantDict) -> DBusBytes:  # noqa: N802
         if "read" not in self._flags:
             raise bluez_error(ERROR_NOT_PERMITTED, "Read not permitted")
+        value = self._on_read() if self._on_read is not None else self._value
         offset = _offset(options)
-        if offset > len(self._value):
+        if offset > len(value):
             raise bluez_error(ERROR_INVALID_OFFSET, "Invalid offset")
-        return self._value[offset:]
+        return value[offset:]
 
     @dbus_method()
     def WriteValue(self, value: DBusBytes, options: VariantDict) -> None:  # noqa: N802
-        raise bluez_error(ERROR_NOT_PERMITTED, "Write not permitted")
+        if self._on_write is None or "write" not in self._flags:
+            raise bluez_error(ERROR_NOT_PERMITTED, "Write not permitted")
+        self._on_write(bytes(value))
+
+    @dbus_method()
+    def AcquireWrite(self, options: VariantDict) -> FdAndMtu:  # noqa: N802
+        """A SOCK_SEQPACKET for write-without-response (bleak's ``_acquire_mtu`` only wants
+        the MTU); the fake keeps its end open and ignores what comes."""
+        if "write-without-response" not in self._flags:
+            raise bluez_error(ERROR_NOT_SUPPORTED, "Operation is not supported")
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._close_write_socket()
+        self._write_socket = ours
+        fd = theirs.detach()
+        # Our copy of the client's end goes once the reply (with the fd) has been sent.
+        asyncio.get_running_loop().call_later(1.0, _close_fd, fd)
+        return fd, self._mtu
+
+    def _close_write_socket(self) -> None:
+        sock, self._write_socket = self._write_socket, None
+        if sock is not None:
+            sock.close()
 
     @dbus_method()
     def StartNotify(self) -> None:  # noqa: N802
@@ -197,7 +259,8 @@ class GattCharacteristic(ServiceInterface):
         if was != self.notifying:
             self.emit_properties_changed({"Notifying": self.notifying})
             if self.cccd is not None:
-                self.cccd.set_value(b"\x01\x00" if self.notifying else b"\x00\x00")
+                on = b"\x01\x00" if "notify" in self._flags else b"\x02\x00"
+                self.cccd.set_value(on if self.notifying else b"\x00\x00")
         if self._on_notify_change is not None:
             self._on_notify_change()
 
@@ -299,6 +362,11 @@ class StrapGatt:
         Sender tracking for notify sessions.
     on_notify_change : callable, optional
         Called when notify sessions on any characteristic change.
+    pmd_write, pmd_read : callable, optional
+        With both, the strap has the PMD and 0xFEEE services: control-point writes go to
+        ``pmd_write(value)`` and reads answer ``pmd_read()``.
+    mtu : int
+        ATT MTU reported by every characteristic.
     """
 
     def __init__(
@@ -307,6 +375,9 @@ class StrapGatt:
         info: StrapInfo,
         context: CallContext,
         on_notify_change: Callable[[], None] | None = None,
+        pmd_write: Callable[[bytes], None] | None = None,
+        pmd_read: Callable[[], bytes] | None = None,
+        mtu: int = ATT_MTU,
     ) -> None:
         self.objects: list[tuple[str, ServiceInterface]] = []
         self._exported_on: MessageBus | None = None
@@ -322,10 +393,18 @@ class StrapGatt:
             self.objects.append((path, GattService(uuid, device_path)))
             return path
 
-        def char(svc: str, uuid: str, flags: tuple[str, ...], value: bytes) -> GattCharacteristic:
+        def char(
+            svc: str,
+            uuid: str,
+            flags: tuple[str, ...],
+            value: bytes,
+            on_write: Callable[[bytes], None] | None = None,
+            on_read: Callable[[], bytes] | None = None,
+        ) -> GattCharacteristic:
             path = f"{svc}/char{next_handle():04x}"
             next_handle()  # the value handle, as in a real attribute table
-            obj = GattCharacteristic(uuid, svc, flags, value, context, on_notify_change)
+            obj = GattCharacteristic(uuid, svc, flags, value, context, on_notify_change,
+                                     on_write=on_write, on_read=on_read, mtu=mtu)
             self.objects.append((path, obj))
             if obj.can_notify:
                 cccd = GattDescriptor(
@@ -350,6 +429,17 @@ class StrapGatt:
             (sig.MANUFACTURER_NAME_UUID, info.manufacturer),
         ):
             char(dis, uuid, _READ, text.encode())
+        self.pmd_control: GattCharacteristic | None = None
+        self.pmd_data: GattCharacteristic | None = None
+        if pmd_write is not None and pmd_read is not None:
+            svc = service(pmd.PMD_SERVICE_UUID)
+            self.pmd_control = char(svc, pmd.PMD_CONTROL_POINT_UUID, ("read", "write", "indicate"),
+                                    pmd_read(), on_write=pmd_write, on_read=pmd_read)
+            self.pmd_data = char(svc, pmd.PMD_DATA_UUID, ("notify",), b"")
+            feee = service(pmd.POLAR_SERVICE_UUID)
+            char(feee, pmd.POLAR_FTP_MTU_UUID, ("write-without-response", "write", "notify"), b"")
+            char(feee, pmd.POLAR_FTP_D2H_UUID, ("notify",), b"")
+            char(feee, pmd.POLAR_FTP_H2D_UUID, ("write-without-response", "write"), b"")
 
     @property
     def exported(self) -> bool:

@@ -15,6 +15,20 @@ StartNotify on 0x2A37): the strap discarded that second's RR as a real strap doe
 counts every packet the strap built, delivered or not, from 1. ``sensor_contact`` is null
 with H10 flags (contact not supported).
 
+PMD frame (``--pmd``; one per notification on the PMD data characteristic)::
+
+    {"pmd": "ecg", "virtual_time_s": 12.61, "monotonic_s": ..., "wall_time_s": ...,
+     "first_index": 1533, "t0_s": 12.0, "t_last_s": 12.55, "rate_hz": 130.52,
+     "timestamp_ns": 599616012553000000, "samples": [12, 40, ...], "r_peaks_s": [12.31],
+     "hex": "00...", "delivered": true, "to": [":1.7"]}
+
+``samples`` are the raw integers sent (ECG µV; ACC ``[x, y, z]`` mG per sample), sample
+``i`` at virtual time ``t0_s + i / rate_hz`` (the real rate); ``timestamp_ns`` is the
+frame's device time (ns since 2000) of its last sample. Ground truth: ``r_peaks_s`` (ECG) are
+the R-peak times in the frame, on the strap's virtual clock; ``breathing_per_min`` (ACC) the
+breathing rate at the frame's middle and ``movement`` whether a movement artifact overlaps
+the frame.
+
 Event::
 
     {"event": "link_loss", "virtual_time_s": 12.4, "monotonic_s": ..., "wall_time_s": ...,
@@ -33,7 +47,10 @@ link_loss, out_of_range, power_off, removed, strap_off_body), ``link_loss``
 (mean_hr_bpm), ``zombie`` (was_connected), ``restart_bluez`` (was_connected, down_s),
 ``bluez_back``, ``unplug_adapter`` (was_connected), ``plug_adapter``, ``off_body`` (off),
 ``strap_asleep``, ``strap_awake``, ``h10_flags`` (on), ``late_gatt`` (ms),
-``gatt_exported``, ``stop`` (packets_built, packets_delivered).
+``gatt_exported``, ``stop`` (packets_built, packets_delivered); with PMD:
+``pmd_command`` (request, response: hex; at_s: the strap clock it took effect),
+``pmd_indication`` (hex, to), ``pmd_refused`` (request, reason), ``paired`` (auto),
+``pmd_device_stop`` (stream), ``pmd_stopped`` (reason, streams).
 ``virtual_time_s`` of an event is the strap clock at that moment (not a whole second).
 """
 
@@ -92,6 +109,17 @@ class PacketLog:
             "heart_rate_bpm": heart_rate_bpm,
             "sensor_contact": sensor_contact,
             "delivered": delivered,
+            "to": list(sessions),
+        })
+
+    def pmd_frame(self, virtual_time_s: float, record: dict[str, Any], sessions: list[str]) -> None:
+        """Record one PMD data frame, delivered (to ``sessions``) or not."""
+        self._write({
+            **record,
+            "virtual_time_s": round(virtual_time_s, 6),
+            "monotonic_s": time.monotonic(),
+            "wall_time_s": time.time(),
+            "delivered": bool(sessions),
             "to": list(sessions),
         })
 

@@ -16,6 +16,8 @@ from sensors.virtual.control import Controller, answer
 from sensors.virtual.daemon import refuse_system_bus
 from sensors.virtual.gatt import StrapInfo
 from sensors.virtual.packet_log import PacketLog
+from sensors.virtual.pmd_device import PmdDevice, PmdOptions
+from sensors.virtual.pmd_signals import BeatTrack, ChestSignals, breathing_for
 from sensors.virtual.rr_source import RRSource
 from sensors.virtual.strap import PacketScheduler
 
@@ -50,6 +52,13 @@ class StrapOptions:
         GATT objects exported this long after ``ServicesResolved`` (0: before it).
     h10_flags : bool
         Flags without contact support (0x10), as a Polar H10 sends.
+    pmd : PmdOptions, optional
+        The strap speaks PMD (ECG and ACC) with these settings; None: heart rate only.
+    breathing_per_min : float, optional
+        Fixed breathing rate of the synthetic signals (default: the simulator's schedule,
+        12/min for RR files).
+    movement_per_min : float
+        Mean movement artifacts per minute in the accelerometer.
     """
 
     address: str = "A0:9E:1A:00:00:01"
@@ -63,6 +72,18 @@ class StrapOptions:
     connected_at_start: bool = False
     late_gatt_s: float = 0.0
     h10_flags: bool = False
+    pmd: PmdOptions | None = None
+    breathing_per_min: float | None = None
+    movement_per_min: float = 0.5
+
+
+async def _pump_pmd(bluez: VirtualBlueZ, log: PacketLog, clock: PacketScheduler) -> None:
+    """Send the PMD frames as they fall due on the strap's clock (a few per frame period)."""
+    period = max(0.005, min(0.05, 0.1 / clock.speed))
+    while True:
+        await asyncio.sleep(period)
+        for frame, sessions in bluez.pmd_frames():
+            log.pmd_frame(clock.virtual_time_s, frame.record, sessions)
 
 
 async def serve(bus_address: str, source: RRSource, log: PacketLog, opts: StrapOptions) -> None:
@@ -89,10 +110,19 @@ async def serve(bus_address: str, source: RRSource, log: PacketLog, opts: StrapO
         loop.add_signal_handler(signum, stop.set)
 
     async def new_bus() -> MessageBus:
-        return await MessageBus(bus_address=bus_address).connect()
+        # unix fds: AcquireWrite hands the client a socket (bleak's _acquire_mtu).
+        return await MessageBus(bus_address=bus_address, negotiate_unix_fd=True).connect()
 
     bus = await new_bus()
     scheduler: PacketScheduler
+    device: PmdDevice | None = None
+    if opts.pmd is not None:
+        # The ECG needs the beats around each sample: the source is read a little ahead.
+        track = BeatTrack(source)
+        signals = ChestSignals(track, breathing_for(source, opts.breathing_per_min),
+                               seed=opts.seed, movement_per_min=opts.movement_per_min)
+        device = PmdDevice(signals, opts.pmd)
+        source = track
 
     def log_event(event: str, /, **details: Any) -> None:
         log.event(event, scheduler.virtual_time_s, **details)
@@ -110,11 +140,15 @@ async def serve(bus_address: str, source: RRSource, log: PacketLog, opts: StrapO
         new_bus=new_bus,
         connected_at_start=opts.connected_at_start,
         late_gatt_s=opts.late_gatt_s,
+        pmd=device,
     )
     scheduler = PacketScheduler(
         source, bluez.notify_heart_rate, log, speed=opts.speed, on_sleep=bluez.set_asleep
     )
     scheduler.h10_flags = opts.h10_flags
+    bluez.clock = lambda: scheduler.virtual_time_s
+    if device is not None:
+        device.signals.worn = lambda: not scheduler.off_body
     controller = Controller(bluez, scheduler)
     tasks: list[asyncio.Task[None]] = []
     try:
@@ -125,6 +159,8 @@ async def serve(bus_address: str, source: RRSource, log: PacketLog, opts: StrapO
                   device_path=bluez.device_path)
         tasks.append(asyncio.create_task(scheduler.run()))
         tasks.append(asyncio.create_task(controller.serve_stdin()))
+        if device is not None:
+            tasks.append(asyncio.create_task(_pump_pmd(bluez, log, scheduler)))
         answer(f"DBUS_SYSTEM_BUS_ADDRESS={bus_address}")
         answer("READY")
         await stop.wait()
