@@ -1,8 +1,9 @@
 """Bytes of the Polar Measurement Data (PMD) protocol as a Polar H10 sends them.
 
-Minimal local encoders for the virtual strap: the pmd helper's Qt-free protocol module
-(``sensors/ble``) had no encoders when this was written, and the virtual strap must not
-depend on the code it is meant to test. Layouts follow ``online_measurement.pdf`` and the
+Minimal encoders of the virtual strap's own, written from the specification independently
+of the app's decoder (``sensors/ble/pmd``): the strap is what that decoder is tested against,
+so the two must not share one reading of the byte layout (a misread field would then agree
+with itself). Layouts follow ``online_measurement.pdf`` and the
 Polar BLE SDK (``PmdControlPointResponse.kt``, ``PmdSetting.kt``, ``PmdDataFrame.kt``):
 
 * control-point response (indication on ``...5C81``):

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from bleak import BleakClient, BleakScanner
 from bleak.backends.bluezdbus.manager import get_global_bluez_manager
@@ -19,6 +20,7 @@ from bleak.exc import BleakDBusError
 from virtual_strap import VirtualStrap, bluetoothctl_stub
 
 from sensors.ble.gatt import HEART_RATE_MEASUREMENT_UUID, HEART_RATE_SERVICE_UUID
+from sensors.ble.pmd import PmdDataDecoder
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -155,6 +157,22 @@ def test_pmd_service_features_settings_and_ecg_acc_as_sent(
         assert logged[0]["rate_hz"] == pytest.approx(rate)
         spacing = (logged[-1]["timestamp_ns"] - logged[0]["timestamp_ns"]) / 1e9
         assert spacing == pytest.approx((len(logged) - 1) * per_frame / rate, abs=1e-6)
+    # The app's own decoder (sensors.ble.pmd) reads the strap's frames sample for sample,
+    # indices continuous, at the strap's real rate (arrivals here: the frames' device times).
+    frames = [bytes.fromhex(r["hex"]) for r in strap.records() if r.get("pmd") and r["delivered"]]
+    decoder = PmdDataDecoder({"ecg": 130, "acc": 50})
+    t_first = int.from_bytes(frames[0][1:9], "little")
+    chunks = [decoder.feed(f, (int.from_bytes(f[1:9], "little") - t_first) / 1e9 + 0.02)
+              for f in frames]
+    for stream, rate in (("ecg", 130.52), ("acc", 50.2)):
+        mine = [c for c in chunks if c.stream == stream]
+        rows = np.concatenate([c.samples for c in mine]).tolist()
+        logged_rows = [row if isinstance(row, list) else [row]
+                       for r in _frames_logged(strap, stream) for row in r["samples"]]
+        assert rows == logged_rows, stream
+        assert [c.first_index for c in mine] == [sum(x.n_samples for x in mine[:i])
+                                                 for i in range(len(mine))]
+        assert mine[-1].rate_hz == pytest.approx(rate, rel=2e-3), stream
     # the ECG's beats are the RR of the heart-rate packets sent meanwhile
     r_peaks = [t for r in _frames_logged(strap, "ecg") for t in r["r_peaks_s"]]
     rr_sent = [v for p in strap.packets(delivered=True) for v in p["rr_raw"]]
