@@ -10,8 +10,11 @@ import pytest
 from signal_synth import chunks_of, synthetic_acc, synthetic_ecg
 
 from biofeedback.core.signals import SignalChunk
+from biofeedback.core.types import Beat, BeatBatch, PhaseSpan
 from biofeedback.store import SessionStore
+from biofeedback.store.backup import backup_database, restore_database
 from biofeedback.store.database import SIGNAL_BLOCK_S
+from biofeedback.store.salvage import repair_database
 from biofeedback.store.signal_blocks import SignalChunkError, decode_block, encode_block
 
 ECG_RATE_HZ = 130.27  # a strap's measured rate, not the nominal 130
@@ -158,3 +161,45 @@ def test_stored_ecg_is_compact_and_a_day_of_it_is_under_the_budget(tmp_path):
     per_day = payload * DAY_S / 600.0
     assert per_day < ECG_DAY_BUDGET_BYTES / 2, per_day
     assert rows == pytest.approx(600 / SIGNAL_BLOCK_S, rel=0.2)
+
+
+def _recorded_with_signals(path) -> tuple[int, np.ndarray, np.ndarray]:
+    """A session of beats, a phase and ECG + ACC samples, written as a recording writes."""
+    ecg, acc = synthetic_ecg(8.0), synthetic_acc(8.0)
+    with SessionStore(path) as store:
+        sid = store.create_session(source="ble", participant_id="P01")
+        rr = np.full(8, 900.0)
+        for n, t in enumerate(np.cumsum(rr) / 1000.0):
+            store.append_notification(sid, n, BeatBatch(float(t), (
+                Beat(900.0, float(t), float(t), True, n),), 66.7))
+        store.add_phase(sid, PhaseSpan("rest", "Rest", "rest", 0.0, 7.0))
+        for chunk in chunks_of(ecg, "ecg", "uV", 130.0, 0.1, 73) + \
+                chunks_of(acc, "acc", "mG", 200.0, 0.2, 36):
+            store.append_signal(sid, chunk)
+        store.finish_session(sid)
+    return sid, ecg, acc
+
+
+def test_backup_and_restore_keep_the_samples(tmp_path):
+    source = tmp_path / "data" / "biofeedback.sqlite3"
+    source.parent.mkdir()
+    sid, ecg, acc = _recorded_with_signals(source)
+    backup = backup_database(source, tmp_path / "b.backup")
+    restored = restore_database(backup.path, tmp_path / "new")
+    with SessionStore(restored.path) as store:
+        np.testing.assert_array_equal(store.load_signal(sid, "ecg")[1], ecg)
+        np.testing.assert_array_equal(store.load_signal(sid, "acc")[1], acc)
+
+
+def test_repair_salvages_the_samples_and_delete_removes_them(tmp_path):
+    source = tmp_path / "s.sqlite3"
+    sid, ecg, acc = _recorded_with_signals(source)
+    result = repair_database(source, tmp_path / "repaired.sqlite3")
+    assert result.not_saved == []
+    with SessionStore(result.out) as store:
+        times, samples = store.load_signal(sid, "ecg")
+        np.testing.assert_array_equal(samples, ecg)
+        np.testing.assert_allclose(times, 0.1 + np.arange(len(ecg)) / 130.0, rtol=0, atol=1e-6)
+        np.testing.assert_array_equal(store.load_signal(sid, "acc")[1], acc)
+        store.delete_session(sid)
+        assert store._conn.execute("SELECT COUNT(*) FROM signal_blocks").fetchone() == (0,)
