@@ -649,7 +649,9 @@ def _build_bids(root: Path, sessions: Sequence[BidsSession], name: str) -> None:
     }))
     _write(root / "README.md", f"# {name}\n\nHeart-beat (RR) recordings exported by "
            f"{APP_NAME}. Phases, markers and gaps are in `sub-*/ses-*/beh/*_events.tsv`; the "
-           f"RR series are under `derivatives/{APP_NAME}/`. Participant ids are the "
+           f"RR series are under `derivatives/{APP_NAME}/`. A chest strap's raw ECG (uV) and "
+           "acceleration (mG), where recorded, are beside the events as `*_physio.tsv.gz` "
+           "(the acceleration as `*_recording-acc_physio.tsv.gz`). Participant ids are the "
            "pseudonymous ids of the study; no names, dates or device addresses are included.\n")
     deriv = root / "derivatives" / APP_NAME
     _write(deriv / "dataset_description.json", _dump_json({

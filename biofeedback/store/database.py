@@ -335,6 +335,8 @@ class SessionStore:
                 (status, _utc_now(), reason, session_id, session_id),
             )
         self._presumed_interrupted.pop(session_id, None)
+        for key in [k for k in self._open_blocks if k[0] == session_id]:
+            del self._open_blocks[key]
 
     @translates_sqlite_errors("read")
     def reconcile_interrupted(self) -> list[int]:
