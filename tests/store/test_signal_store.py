@@ -7,6 +7,7 @@ import zlib
 
 import numpy as np
 import pytest
+from damage import overwrite_page
 from signal_synth import chunks_of, synthetic_acc, synthetic_ecg
 
 from biofeedback.core.signals import SignalChunk
@@ -203,3 +204,35 @@ def test_repair_salvages_the_samples_and_delete_removes_them(tmp_path):
         np.testing.assert_array_equal(store.load_signal(sid, "acc")[1], acc)
         store.delete_session(sid)
         assert store._conn.execute("SELECT COUNT(*) FROM signal_blocks").fetchone() == (0,)
+
+
+def test_a_garbage_page_of_signal_blocks_loses_only_the_blocks_on_it(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    ecg = synthetic_ecg(120.0)
+    with SessionStore(path) as store:
+        sid = store.create_session(source="ble", participant_id="P01")
+        for chunk in chunks_of(ecg, "ecg", "uV", 130.0, 0.0, 73):
+            store.append_signal(sid, chunk)
+        store.finish_session(sid)
+        ids = [i for (i,) in store._conn.execute("SELECT id FROM signal_blocks ORDER BY id")]
+        starts = dict(store._conn.execute("SELECT id, first_index FROM signal_blocks"))
+        sizes = dict(store._conn.execute("SELECT id, n_samples FROM signal_blocks"))
+        store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # The leaves of a rowid table hold its rows in rowid order, ncell each.
+        leaves = store._conn.execute(
+            "SELECT pageno, ncell FROM dbstat WHERE name = 'signal_blocks' AND pagetype = 'leaf'"
+            " ORDER BY path").fetchall()
+    assert len(leaves) >= 3
+    before = sum(n for _, n in leaves[:1])
+    page, n_cells = leaves[1]
+    lost = ids[before:before + n_cells]
+    overwrite_page(path, page, seed=3)
+    result = repair_database(path, tmp_path / "repaired.sqlite3")
+    assert f"signal_blocks: rows with rowid {lost[0]}-{lost[-1]} are on a damaged page" in \
+        result.not_saved
+    with SessionStore(result.out) as store:
+        blocks = store.load_signal_chunks(sid, "ecg")
+    assert [b.first_index for b in blocks] == [starts[i] for i in ids if i not in lost]
+    gone = np.arange(starts[lost[0]], starts[lost[-1]] + sizes[lost[-1]])
+    np.testing.assert_array_equal(np.concatenate([b.samples for b in blocks]),
+                                  np.delete(ecg, gone, axis=0))
