@@ -2,7 +2,8 @@
 
 An hour of each stream is written as a live recording writes it: one ``append_signal`` per
 chunk, each committed (73-sample PMD frames of ECG at 130 Hz; ACC at 200 Hz, 3 axes, in
-chunks of 36), into a real SQLite file per stream. The signals are the seeded synthetic ones
+chunks of 36; every chunk at its own measured rate, 1e-5 apart, as the PMD decoder gives
+them), into a real SQLite file per stream. The signals are the seeded synthetic ones
 of ``tests/signal_synth.py``: a PQRST ECG (RR variation, breathing-modulated amplitude,
 baseline wander, 12-uV noise) and chest acceleration (gravity, breathing, 3-mG noise), not
 sines, which would compress far better than a real strap's signal. Figures: the pages the
@@ -42,7 +43,8 @@ def measure(stream: str, hours: float, folder: Path) -> dict[str, float | int]:
     else:
         rate, unit, per_chunk = 200.0, "mG", 36
         samples = synthetic_acc(duration, rate)
-    chunks = chunks_of(samples, stream, unit, rate, 0.0, per_chunk)
+    # Each chunk at its own measured rate, as the PMD decoder places frames.
+    chunks = chunks_of(samples, stream, unit, rate, 0.0, per_chunk, rate_jitter=1e-5)
     path = folder / f"{stream}.sqlite3"
     with SessionStore(path) as store:
         sid = store.create_session(source="ble")

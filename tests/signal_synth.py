@@ -54,9 +54,14 @@ def synthetic_acc(duration_s: float, rate_hz: float = 200.0, *, seed: int = 2
 
 
 def chunks_of(samples: npt.NDArray[np.int32], stream: str, unit: str, rate_hz: float,
-              t0_s: float, per_chunk: int, first_index: int = 0) -> list[SignalChunk]:
+              t0_s: float, per_chunk: int, first_index: int = 0, *,
+              rate_jitter: float = 0.0) -> list[SignalChunk]:
     """``samples`` cut as a source hands them on: ``per_chunk`` rows a chunk (73 per PMD ECG
-    frame), each placed at ``t0_s + index / rate_hz``."""
-    return [SignalChunk(stream, t0_s + i / rate_hz, rate_hz, samples[i:i + per_chunk], unit,
-                        first_index + i)
+    frame), each placed at ``t0_s + index / rate_hz``. ``rate_jitter`` (relative, e.g. 1e-5)
+    gives each chunk its own ``rate_hz`` around the true one, as a decoder that re-measures
+    the rate at every frame does, while the first samples stay on the true grid."""
+    rng = np.random.default_rng(7)
+    return [SignalChunk(stream, t0_s + i / rate_hz,
+                        rate_hz * (1.0 + rate_jitter * float(rng.standard_normal())),
+                        samples[i:i + per_chunk], unit, first_index + i)
             for i in range(0, samples.shape[0], per_chunk)]

@@ -32,8 +32,9 @@ PHYSIO_COLUMNS: Final = {"ecg": ("cardiac",), "acc": ("accel_x", "accel_y", "acc
 _UNIT_WORDS: Final = {"uV": "microvolts", "mG": "milli-g (1/1000 of standard gravity, "
                       "9.80665 m/s^2)"}
 
-_SAME_TIME_S: Final = 1e-6
-"""Blocks whose samples fall within this of one regular grid are exported as recorded."""
+_GRID_TOLERANCE: Final = 0.25
+"""Blocks whose samples all fall within this fraction of a sample period of one regular grid
+are exported as recorded, sample for sample."""
 
 
 class SignalExportError(BiofeedbackError, ValueError):
@@ -52,10 +53,12 @@ def physio_channel(chunks: Sequence[SignalChunk]) -> RawChannel:
     -------
     RawChannel
         Named ``ECG`` (µV, column ``ecg``) or ``ACC`` (mG, columns ``x, y, z``), starting at
-        the first sample. When the blocks share one rate and lie on its grid (the usual
-        case, samples lost or not), the samples as recorded, NaN in the rows of lost
-        samples. Otherwise (a rate re-measured between blocks) resampled linearly onto the
-        grid of the mean measured rate, NaN where no sample lies within 1.5 sample periods.
+        the first sample. When every sample lies within a quarter period of the grid of the
+        rate its index implies over the stream (the usual case, samples lost or not, rates
+        re-measured per frame or not): the samples as recorded at that rate, NaN in the rows
+        of lost samples. Otherwise (a jump in the clock mapping, rates far apart) resampled
+        linearly onto the grid of the blocks' mean rate, NaN where no sample lies within 1.5
+        sample periods.
 
     Raises
     ------
@@ -78,16 +81,25 @@ def physio_channel(chunks: Sequence[SignalChunk]) -> RawChannel:
             raise SignalExportError(
                 f"{where}: unit {chunk.unit!r} and {chunk.samples.shape} samples, expected "
                 f"{unit!r} and (n, {len(columns)})")
-    rate = chunks[0].rate_hz
     start = chunks[0].t0_s
     first = chunks[0].first_index
-    on_one_grid = all(
-        c.rate_hz == rate and c.first_index >= first
-        and abs(c.t0_s - (start + (c.first_index - first) / rate)) <= _SAME_TIME_S
+    end = max(c.first_index + c.n_samples for c in chunks) - first
+    last = max(chunks, key=lambda c: c.first_index)
+    # The rate the blocks' first samples imply over the whole stream (each block's own rate
+    # is one frame's estimate): on its grid every sample keeps its row when none is off by
+    # more than a quarter period, which a source's smooth clock mapping gives.
+    span_s = last.t0_s - start
+    rate = (last.first_index - first) / span_s if span_s > 0 and last.first_index > first \
+        else chunks[0].rate_hz
+    if len({c.rate_hz for c in chunks}) == 1:
+        rate = chunks[0].rate_hz  # one rate throughout: that one, exactly
+    deviation = max(float(np.max(np.abs(
+        c.times_s() - (start + (c.first_index - first + np.arange(c.n_samples)) / rate))))
         for c in chunks)
+    on_one_grid = all(c.first_index >= first for c in chunks) and \
+        deviation <= _GRID_TOLERANCE / rate
     if on_one_grid:
         # Samples lost between blocks leave their rows empty (NaN); nothing is interpolated.
-        end = max(c.first_index + c.n_samples for c in chunks) - first
         samples = np.full((end, len(columns)), np.nan)
         for c in chunks:
             samples[c.first_index - first:c.first_index - first + c.n_samples] = c.samples

@@ -92,9 +92,11 @@ SIGNAL_BLOCK_S = 2.0
 this length (a PMD ECG frame is 73 samples, 0.56 s), which keeps both the per-row overhead and
 what one damaged page can cost small."""
 
-_SIGNAL_TIME_TOLERANCE_S = 1e-6
-"""A chunk continues the open block when its first sample falls within this of where the
-block's rate places it; stored times then differ from the source's by less than this."""
+SIGNAL_TIME_TOLERANCE = 0.01
+"""A chunk continues the open block when each of its samples falls within this fraction of a
+sample period (77 us at 130 Hz) of where the block's rate places it: a source that re-measures
+the rate at every frame (the PMD decoder does) still fills blocks of ~2 s, and no stored
+sample time differs from the source's by more than this."""
 
 
 def _utc_now() -> str:
@@ -471,8 +473,10 @@ class SessionStore:
 
         Committed on arrival like a notification's beats, so a crash loses at most the chunk
         being written. A chunk that continues the stream's last block (the next
-        ``first_index``, the same rate, its first sample where that rate places it) is merged
-        into that block up to :data:`SIGNAL_BLOCK_S`; otherwise it starts a new block.
+        ``first_index``, its samples where the block's rate places them) is merged
+        into that block up to :data:`SIGNAL_BLOCK_S` (its samples then placed at the block's
+        rate, each within :data:`SIGNAL_TIME_TOLERANCE` of a sample period of the time the
+        source gave it); otherwise it starts a new block.
 
         Parameters
         ----------
@@ -530,11 +534,14 @@ class SessionStore:
         if open_block is None:
             return False
         row_id, block = open_block
+        tolerance_s = SIGNAL_TIME_TOLERANCE / block.rate_hz
+        first_at = block.t0_s + block.n_samples / block.rate_hz
+        last_at = first_at + (chunk.n_samples - 1) / block.rate_hz
         continues = (
             chunk.first_index == block.first_index + block.n_samples
-            and chunk.rate_hz == block.rate_hz
-            and abs(chunk.t0_s - (block.t0_s + block.n_samples / block.rate_hz))
-            <= _SIGNAL_TIME_TOLERANCE_S
+            and abs(chunk.t0_s - first_at) <= tolerance_s
+            and abs(chunk.t0_s + (chunk.n_samples - 1) / chunk.rate_hz - last_at)
+            <= tolerance_s
             and block.n_samples + chunk.n_samples <= math.ceil(SIGNAL_BLOCK_S * block.rate_hz)
         )
         if not continues:

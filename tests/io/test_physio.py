@@ -129,6 +129,20 @@ def test_bids_has_one_physio_file_per_rate_with_its_sidecar(recorded, tmp_path):
     np.testing.assert_array_equal(table, acc)
 
 
+def test_blocks_at_per_frame_rates_on_one_clock_are_exported_sample_for_sample():
+    ecg = synthetic_ecg(30.0, ECG_RATE_HZ)
+    chunks = chunks_of(ecg, "ecg", "uV", ECG_RATE_HZ, 1.5, 73, rate_jitter=1e-4)
+    del chunks[5]
+    channel = physio_channel(chunks)
+    assert channel.source_file == "recorded live, samples lost where empty"
+    assert channel.sampling_rate_hz == pytest.approx(ECG_RATE_HZ, rel=1e-9)
+    assert channel.start_s == 1.5
+    lost = np.arange(5 * 73, 6 * 73)
+    assert np.isnan(channel.samples[lost]).all()
+    np.testing.assert_array_equal(np.delete(channel.samples, lost, axis=0),
+                                  np.delete(ecg, lost, axis=0))
+
+
 def test_a_rate_re_measured_between_blocks_is_resampled_onto_one_grid():
     first = SignalChunk("ecg", 1.0, 130.0, np.arange(130, dtype=np.int32)[:, None], "uV", 0)
     second = SignalChunk("ecg", 2.0, 131.0, np.arange(130, 261, dtype=np.int32)[:, None],

@@ -14,7 +14,7 @@ from biofeedback.core.signals import SignalChunk
 from biofeedback.core.types import Beat, BeatBatch, PhaseSpan
 from biofeedback.store import SessionStore
 from biofeedback.store.backup import backup_database, restore_database
-from biofeedback.store.database import SIGNAL_BLOCK_S
+from biofeedback.store.database import SIGNAL_BLOCK_S, SIGNAL_TIME_TOLERANCE
 from biofeedback.store.salvage import repair_database
 from biofeedback.store.signal_blocks import SignalChunkError, decode_block, encode_block
 
@@ -86,6 +86,24 @@ def test_a_rate_change_starts_a_new_block_and_keeps_each_rate(tmp_path):
         assert [(b.first_index, b.rate_hz) for b in blocks] == [(0, 130.0), (73, 130.4)]
         times, _ = store.load_signal(sid, "ecg")
         np.testing.assert_allclose(times[73:], second.times_s(), rtol=0, atol=1e-12)
+
+
+def test_chunks_whose_rate_is_re_measured_each_frame_still_fill_two_second_blocks(tmp_path):
+    # The PMD decoder places every frame at its own measured rate (off by ~1e-5 between
+    # frames): merged, each sample keeps its time within 1 % of a sample period.
+    ecg = synthetic_ecg(20.0, ECG_RATE_HZ)
+    chunks = chunks_of(ecg, "ecg", "uV", ECG_RATE_HZ, 0.5, 73, rate_jitter=1e-5)
+    assert len({c.rate_hz for c in chunks}) == len(chunks)
+    with SessionStore(tmp_path / "s.sqlite3") as store:
+        sid = store.create_session(source="ble")
+        for chunk in chunks:
+            store.append_signal(sid, chunk)
+        blocks = store.load_signal_chunks(sid, "ecg")
+        times, samples = store.load_signal(sid, "ecg")
+    assert [b.n_samples for b in blocks[:-1]] == [219] * (len(blocks) - 1)  # 3 frames each
+    np.testing.assert_array_equal(samples, ecg)
+    given = np.concatenate([c.times_s() for c in chunks])
+    assert np.max(np.abs(times - given)) <= SIGNAL_TIME_TOLERANCE / ECG_RATE_HZ
 
 
 @pytest.mark.parametrize(("chunk", "message"), [
