@@ -4,8 +4,8 @@ The RR-based estimate (:mod:`biofeedback.core.breathing`) reads breathing off th
 the RR spectrum, which is circular exactly when it matters: under stress RSA is weak, and in
 slow breathing the RSA peak sits in LF beside Mayer waves. The strap's accelerometer moves
 with the chest wall whatever the heart does, so this estimate is independent of the RR series.
-Chest-worn accelerometers track respiration closely (Bates et al. 2010; Hernandez et al. 2015:
-a tilt of a few degrees per breath, i.e. tens of mG on the axis perpendicular to gravity).
+A chest-worn tri-axial accelerometer follows the breathing as the chest wall tilts it (Bates
+et al. 2010): a tilt of a degree moves about 17 mG onto an axis perpendicular to gravity.
 
 Respiration signal (:func:`respiration_signal`)
     1. Movement: the x, y, z samples are high-passed (4th-order Butterworth, 1 Hz, zero-phase)
@@ -27,7 +27,8 @@ Rate (:func:`breathing_windows`, :func:`breathing_in_span`)
     Breaths are COUNTED, with the "advanced counting" method of Schäfer & Kratky (2008):
     local maxima and minima of the respiration signal; pairs of neighbouring extrema whose
     vertical difference is below 0.3 x the third quartile of all such differences are
-    removed (small ripples, not breaths); one breath is the interval between consecutive
+    removed (small ripples, not breaths; 0.3 is, as we read them, their factor for
+    respiration signals, smaller for RSA); one breath is the interval between consecutive
     maxima, and between consecutive minima. The rate is ``60 x breaths / their total
     duration``, counting only breaths whose whole cycle is free of movement and gaps.
     Why counting and not the spectral peak: in a 60-s window the spectral resolution is
@@ -35,10 +36,10 @@ Rate (:func:`breathing_windows`, :func:`breathing_in_span`)
     cycles only, so leakage from a rate change inside the window moves the peak by more than
     that; counting measures the mean rate over the cycles present with no bin at all, and is
     indifferent to a non-sinusoidal breath shape (harmonics). Schäfer & Kratky (2008)
-    compared spectral, counting and other estimators of breathing rate and found advanced
-    counting the most accurate; Charlton et al. (2016) review both families. The spectral
-    peak (Hann periodogram, zero-padded) is still computed, as a cross-check for the
-    quality flag.
+    compared published estimators of breathing rate (from RSA, and applied to respiration
+    signals for reference) and found their advanced counting the most accurate; Charlton et
+    al. (2016) review both families. The spectral peak (Hann periodogram, zero-padded) is
+    still computed, as a cross-check for the quality flag.
 
 Quality (:attr:`AccBreathing.quality_ok`)
     True when at least :data:`MIN_VALID_FRACTION` of the span is free of movement and gaps,
@@ -67,8 +68,6 @@ Networks, 144-150.
 Charlton, P. H., Bonnici, T., Tarassenko, L., Clifton, D. A., Beale, R., & Watkinson, P. J.
 (2016). An assessment of algorithms to estimate respiratory rate from the electrocardiogram
 and photoplethysmogram. Physiological Measurement, 37(4), 610-626.
-Hernandez, J., McDuff, D., & Picard, R. W. (2015). BioWatch: estimation of heart and
-breathing rates from wrist motions. PervasiveHealth 2015, 169-176.
 Schäfer, A., & Kratky, K. W. (2008). Estimation of breathing rate from respiratory sinus
 arrhythmia: comparison of various methods. Annals of Biomedical Engineering, 36(3), 476-485.
 """
