@@ -45,7 +45,8 @@ Quality (:attr:`AccBreathing.quality_ok`)
     True when at least :data:`MIN_VALID_FRACTION` of the span is free of movement and gaps,
     the median breath is at least :data:`MIN_BREATH_MG` deep, at least :data:`MIN_BREATHS`
     whole breaths were counted, the breaths are regular (the
-    coefficient of variation of their durations is at most :data:`MAX_CYCLE_CV`) and the
+    coefficient of variation of their durations is at most :data:`MAX_CYCLE_CV`, the rates of
+    the two halves differ by at most :data:`MAX_HALF_CHANGE` of the rate) and the
     counted rate agrees with the spectral peak within :data:`AGREEMENT_PER_MIN` or 15 %.
     Otherwise ``note`` says why; ``breaths_per_min`` is still given when breaths were counted.
 
@@ -121,8 +122,14 @@ MIN_BREATH_MG = 4.0
 """A span is reliable only when its median breath (peak to trough of the respiration signal)
 is at least this, mG. Our heuristic: the virtual strap's 3-mG noise alone gives 0.7-2 mG at
 25-200 Hz, its breathing 20-50 mG; 4 mG is a chest tilt of about 0.25 degrees."""
+MAX_HALF_CHANGE = 0.25
+"""A span is reliable only when the rates of its two halves differ by at most this fraction
+of the whole span's rate (a span across a change of breathing has no one rate)."""
 AGREEMENT_PER_MIN = 1.5
 """Counted and spectral rates must agree within this (or 15 %) for a reliable span."""
+RIPPLE_NEIGHBOURHOOD_S = 15.0
+"""The ripple threshold is taken over this much signal on each side of a pair, s (our
+choice: a phase change of breathing depth within a window must not hide the shallow part)."""
 _EXTREMA_THRESHOLD = 0.3
 """Schäfer & Kratky (2008): extremum pairs below 0.3 x Q3 of the differences are ripples."""
 
@@ -365,9 +372,10 @@ def respiration_from_chunks(chunks: Sequence[SignalChunk]) -> RespirationSignal:
     return respiration_signal(times, samples)
 
 
-def _extrema(y: FloatArray) -> tuple[npt.NDArray[np.intp], BoolArray]:
+def _extrema(y: FloatArray, half_width: int) -> tuple[npt.NDArray[np.intp], BoolArray]:
     """Alternating maxima and minima of ``y`` after removing small ripples (Schäfer & Kratky
-    2008, advanced counting): indices and whether each is a maximum."""
+    2008, advanced counting; the threshold taken over ``half_width`` samples on each side):
+    indices and whether each is a maximum."""
     d = np.diff(y)
     sign = np.sign(d)
     # Plateaus take the sign of what follows, so each turn is found once.
@@ -380,11 +388,24 @@ def _extrema(y: FloatArray) -> tuple[npt.NDArray[np.intp], BoolArray]:
     idx, kind = list(turns), list(is_max)
     if len(idx) < 3:
         return np.asarray(idx, dtype=np.intp), np.asarray(kind, dtype=bool)
-    threshold = _EXTREMA_THRESHOLD * float(np.percentile(np.abs(np.diff(y[idx])), 75))
+    # The ripple threshold around each sample: 0.3 x Q3 of the differences nearby, so a
+    # stretch of shallow breaths beside deep ones is not taken for ripples.
+    first = np.asarray(idx)
+    middles = (first[1:] + first[:-1]) / 2.0
+    spread = np.abs(np.diff(y[first]))
+    lo = np.searchsorted(middles, np.arange(y.size) - half_width)
+    hi = np.searchsorted(middles, np.arange(y.size) + half_width)
+    step = max(1, half_width // 10)
+    knots = np.arange(0, y.size, step)
+    local = np.array([np.percentile(spread[lo[i]:max(hi[i], lo[i] + 1)], 75) if lo[i] < spread.size
+                      else spread[-1] for i in knots])
+    threshold = _EXTREMA_THRESHOLD * np.interp(np.arange(y.size), knots, local)
     while len(idx) >= 2:
-        diffs = np.abs(np.diff(y[idx]))
-        k = int(np.argmin(diffs))
-        if diffs[k] >= threshold:
+        at = np.asarray(idx)
+        diffs = np.abs(np.diff(y[at]))
+        ratio = diffs / np.maximum(threshold[(at[1:] + at[:-1]) // 2], 1e-12)
+        k = int(np.argmin(ratio))
+        if ratio[k] >= 1.0:
             break
         del idx[k : k + 2]
         del kind[k : k + 2]
@@ -439,16 +460,21 @@ def breathing_in_span(resp: RespirationSignal, start_s: float, end_s: float) -> 
         return AccBreathing(start_s, end_s, None, None, 0, fraction, False,
                             "no movement-free ACC in the span")
     _, y = _first_component(axes, valid)
-    idx, is_max = _extrema(y)
+    idx, is_max = _extrema(y, round(RIPPLE_NEIGHBOURHOOD_S * resp.rate_hz))
     # A gap or movement sample between two extrema breaks the cycles across it.
     bad_before = np.concatenate(([0], np.cumsum(~valid)))
     durations: list[float] = []
+    centres: list[float] = []
     for kind in (True, False):
         same = idx[is_max == kind]
         for a, b in itertools.pairwise(same):
             if bad_before[b + 1] == bad_before[a]:
                 durations.append((b - a) / resp.rate_hz)
+                centres.append((a + b) / 2.0)
     cycles = np.asarray(durations)
+    early = np.asarray(centres) < y.size / 2.0
+    halves = [60.0 * part.size / float(part.sum()) for part in (cycles[early], cycles[~early])
+              if part.size]
     depth = float(np.median(np.abs(np.diff(y[idx])))) if idx.size > 1 else 0.0
     n_breaths = cycles.size / 2.0
     rate = 60.0 * cycles.size / float(cycles.sum()) if cycles.size else None
@@ -461,6 +487,9 @@ def breathing_in_span(resp: RespirationSignal, start_s: float, end_s: float) -> 
         note = f"breaths too shallow to tell from noise ({depth:.1f} mG peak to trough)"
     elif n_breaths < MIN_BREATHS or rate is None:
         note = f"only {n_breaths:g} whole breaths free of movement"
+    elif len(halves) == 2 and abs(halves[0] - halves[1]) > MAX_HALF_CHANGE * rate:
+        note = (f"the rate changed within the span ({halves[0]:.1f}/min in its first half, "
+                f"{halves[1]:.1f}/min in its second)")
     elif float(cycles.std() / cycles.mean()) > MAX_CYCLE_CV:
         note = f"irregular breaths (CV of their durations {cycles.std() / cycles.mean():.2f})"
     elif spectral is None or abs(spectral - rate) > max(AGREEMENT_PER_MIN, 0.15 * rate):

@@ -185,3 +185,22 @@ def test_bad_input_names_what_is_wrong():
         respiration_from_chunks([flat])
     with pytest.raises(ValueError, match="no ACC chunk"):
         respiration_from_chunks([])
+
+
+def test_shallow_fast_breaths_beside_deep_slow_ones_are_counted_and_the_change_flagged():
+    # 50 s of deep breaths at 6/min, then 30 s of shallow ones at 20/min (a fifth as deep):
+    # a ripple threshold over the whole span (0.3 x Q3 of all extremum differences, most of
+    # them deep) would drop the shallow breaths as ripples.
+    rng = np.random.default_rng(2)
+    t = np.arange(0.0, 80.0, 0.02)
+    rate = np.where(t < 50.0, 6.0, 20.0)
+    phase = 2 * math.pi * np.cumsum(rate / 60.0) * 0.02
+    depth = np.where(t < 50.0, 25.0, 5.0)
+    acc = np.array([30.0, -985.0, 120.0]) + (depth * np.sin(phase))[:, None] * [0, 0.25, 1]
+    acc += 1.0 * rng.standard_normal(acc.shape)
+    resp = respiration_signal(t, acc)
+    result = breathing_in_span(resp, 0.0, 80.0)
+    assert result.breaths_per_min == pytest.approx((5 + 10) / (80 / 60), abs=1.0)
+    assert not result.quality_ok
+    assert result.note is not None and result.note.startswith("the rate changed within")
+    assert breathing_in_span(resp, 52.0, 80.0).breaths_per_min == pytest.approx(20.0, abs=0.5)
