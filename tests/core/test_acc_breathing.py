@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from acc_breathing_scenario import CHEST_COUPLING_MG, PHASES, acc_scenario
+from acc_breathing_scenario import CHEST_COUPLING_MG, PHASES, acc_scenario, scenario_rate
 
 from biofeedback.core.acc_breathing import (
     AGREEMENT_PER_MIN,
@@ -16,6 +16,8 @@ from biofeedback.core.acc_breathing import (
     respiration_signal,
 )
 from biofeedback.core.signals import SignalChunk
+from sensors.ble.pmd import PmdDataDecoder
+from sensors.virtual.pmd_device import PmdDevice, PmdOptions
 from sensors.virtual.pmd_signals import BeatTrack, BreathingModel, ChestSignals
 from sensors.virtual.rr_source import SimulatedRRSource
 
@@ -204,3 +206,26 @@ def test_shallow_fast_breaths_beside_deep_slow_ones_are_counted_and_the_change_f
     assert not result.quality_ok
     assert result.note is not None and result.note.startswith("the rate changed within")
     assert breathing_in_span(resp, 52.0, 80.0).breaths_per_min == pytest.approx(20.0, abs=0.5)
+
+
+def test_goal_through_the_virtual_strap_pmd_frames_and_the_app_decoder():
+    # The whole chain in-process: the virtual H10's ACC frames (50 Hz, its clock 0.4 % fast)
+    # read by the app's PMD decoder into SignalChunks on the session clock.
+    breathing = BreathingModel(scenario_rate)
+    signals = ChestSignals(BeatTrack(SimulatedRRSource(8)), breathing, seed=8)
+    device = PmdDevice(signals, PmdOptions(rate_error=0.004))
+    assert device.command(bytes.fromhex("0202000132000101100002010800"), 0.0)[3] == 0
+    frames = device.due_frames(900.0)
+    decoder = PmdDataDecoder({"acc": 50})
+    chunks = [decoder.feed(f.data, float(f.record["t_last_s"]) + 0.02) for f in frames]
+    assert chunks[-1].rate_hz == pytest.approx(50.2, rel=2e-3)
+    windows = breathing_windows(respiration_from_chunks(chunks))
+    assert len(windows) >= 83
+    # Session time = virtual time + the decoder's offset (arrival 20 ms after the last sample).
+    offset = chunks[0].t0_s - float(frames[0].record["t0_s"])
+    errors = []
+    for w in windows:
+        phase = breathing.phase(np.array([w.start_s, w.end_s]) - offset)
+        truth = (phase[1] - phase[0]) / (2 * math.pi) / (w.end_s - w.start_s) * 60.0
+        errors.append(math.inf if w.breaths_per_min is None else abs(w.breaths_per_min - truth))
+    assert np.mean(np.asarray(errors) <= 1.0) >= 0.95
