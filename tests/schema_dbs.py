@@ -50,6 +50,11 @@ TIME_2 = [round(float(t), 6) for t in np.cumsum(RR_2) / 1000.0]
 
 ECG_RATE_HZ = 130.0
 ECG = (np.sin(np.arange(200) / 5.0) * 1000.0).astype("<f4").reshape(200, 1)
+# From v6: raw samples a live source streamed, in blocks of the v6 codec (two ECG blocks with
+# 5 samples lost between them, one ACC block).
+SIGNAL_ECG = (np.cos(np.arange(300) / 7.0) * 900.0).astype(np.int32).reshape(300, 1)
+SIGNAL_ACC = np.stack([np.arange(100) - 50, 3 * np.arange(100), np.full(100, 1000)],
+                      axis=1).astype(np.int32)
 
 EXPECTED: dict[str, Any] = {
     "participants": ["P01", "P02"],
@@ -65,11 +70,15 @@ EXPECTED: dict[str, Any] = {
     "feedback": ["hidden", "shown"],
     "study": {"name": "S1", "conditions": ["a", "b"], "participant": "P01",
               "order": ["b", "a"], "position": 1},
+    # (stream, first_index, t0_s, rate_hz, samples) of each raw signal block, from version 6
+    "signal_blocks": [("ecg", 0, 1.25, 130.05, SIGNAL_ECG[:200]),
+                      ("ecg", 205, 1.25 + 205 / 130.05, 130.05, SIGNAL_ECG[200:]),
+                      ("acc", 0, 1.5, 200.0, SIGNAL_ACC)],
     "channel": {"name": "ECG", "kind": "ecg", "unit": "uV", "rate_hz": ECG_RATE_HZ,
                 "start_s": -0.5, "columns": ["ecg"], "samples": ECG, "file": "ecg.txt"},
 }
 """What each database holds (``study`` from version 2, ``channel`` from version 3,
-``feedback`` from version 5)."""
+``feedback`` from version 5, ``signal_blocks`` from version 6)."""
 
 
 def _v1(conn: sqlite3.Connection) -> None:
@@ -139,7 +148,21 @@ def _v5(conn: sqlite3.Connection) -> None:
                      (feedback, phase[0]))
 
 
-DATA_STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2, 3: _v3, 5: _v5}
+def _v6(conn: sqlite3.Connection) -> None:
+    from biofeedback.core.signals import SIGNAL_STREAMS
+    from biofeedback.store.signal_blocks import ENCODING, encode_block
+
+    for stream, first, t0, rate, samples in EXPECTED["signal_blocks"]:
+        unit, channels = SIGNAL_STREAMS[stream]
+        conn.execute(
+            "INSERT INTO signal_blocks (session_id, stream, first_index, t0_s, rate_hz,"
+            " n_samples, channels, unit, encoding, data) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (stream, first, t0, rate, len(samples), json.dumps(list(channels)), unit, ENCODING,
+             encode_block(samples)))
+
+
+DATA_STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _v1, 2: _v2, 3: _v3, 5: _v5, 6: _v6}
 """Rows added at the schema version that brought their tables."""
 
 
@@ -256,6 +279,14 @@ def assert_data(store: Any, version: int) -> None:
             (study["name"], tuple(study["order"]), study["position"])
         assert [s.session_id for s in study_sessions(store, study["name"])] == [1]
         assert session_study(store, 2) is None
+    blocks = [(c.stream, c.first_index, c.t0_s, c.rate_hz, c.samples)
+              for stream in ("acc", "ecg") for c in store.load_signal_chunks(1, stream)]
+    expected = sorted(EXPECTED["signal_blocks"], key=lambda b: (b[0], b[1])) \
+        if version >= 6 else []
+    assert [b[:4] for b in blocks] == [b[:4] for b in expected]
+    for got, want in zip(blocks, expected, strict=True):
+        np.testing.assert_array_equal(got[4], want[4])
+    assert store.signal_streams(2) == []
     channels = store.load_channels(1)
     if version >= 3:
         ch = EXPECTED["channel"]

@@ -11,6 +11,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from biofeedback.core.signals import SignalChunk
+
 
 class ArtifactClass(enum.StrEnum):
     """Class of one beat, after Lipponen & Tarvainen (2019), J Med Eng Technol 43(3):173-181."""
@@ -288,5 +290,8 @@ class Seeked:
     t_s: float
 
 
-SourceEvent = BeatBatch | Gap | Marker | StatusChange | Connected | Reconnecting | Seeked
-"""Everything a heart-rate source can yield."""
+SourceEvent = (
+    BeatBatch | Gap | Marker | StatusChange | Connected | Reconnecting | Seeked | SignalChunk
+)
+"""Everything a heart-rate source can yield (a :class:`~biofeedback.core.signals.SignalChunk`:
+raw ECG or accelerometer samples, from a strap that streams them)."""

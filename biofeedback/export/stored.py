@@ -11,6 +11,8 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+from biofeedback.core.channels import RawChannel
+from biofeedback.core.signals import SIGNAL_STREAMS
 from biofeedback.io.exporters import (
     APP_NAME,
     FORMATS,
@@ -21,10 +23,11 @@ from biofeedback.io.exporters import (
     export_edf,
     export_kubios,
 )
+from biofeedback.io.physio import physio_channel
 from biofeedback.store.database import SessionInfo, SessionStore
 from biofeedback.store.studies import session_study, study_sessions
 
-__all__ = ["export_session", "export_study"]
+__all__ = ["export_session", "export_study", "recorded_signals"]
 
 
 def _inside_data_folder(store: SessionStore, out: str | os.PathLike[str]) -> bool:
@@ -37,6 +40,14 @@ def _start_time(info: SessionInfo) -> datetime | None:
         return datetime.fromisoformat(info.started_utc)
     except (TypeError, ValueError):
         return None
+
+
+def recorded_signals(store: SessionStore, session_id: int) -> tuple[RawChannel, ...]:
+    """The raw streams recorded live with a session (ECG, ACC), each as one regular channel
+    (:func:`~biofeedback.io.physio.physio_channel`)."""
+    stored = store.signal_streams(session_id)
+    return tuple(physio_channel(store.load_signal_chunks(session_id, stream))
+                 for stream in SIGNAL_STREAMS if stream in stored)
 
 
 def export_session(
@@ -79,7 +90,9 @@ def export_session(
         return [export_kubios(recording, out, private=private)]
     if fmt == "edf":
         return [export_edf(recording, out, participant_id=info.participant_id,
-                           start=_start_time(info), channels=store.load_channels(session_id),
+                           start=_start_time(info),
+                           channels=[*store.load_channels(session_id),
+                                     *recorded_signals(store, session_id)],
                            private=private)]
     placed = session_study(store, session_id)
     session = BidsSession(
@@ -87,6 +100,7 @@ def export_session(
         condition=placed.condition if placed else None,
         condition_position=placed.condition_position if placed else None,
         condition_order=placed.condition_order if placed else (),
+        signals=recorded_signals(store, session_id),
     )
     return [export_bids([session], out, name=f"{APP_NAME} session {session_id}",
                         private=private)]
@@ -125,6 +139,6 @@ def export_study(store: SessionStore, name: str, out: str | os.PathLike[str]) ->
         sessions.append(BidsSession(
             store.load_recording(s.session_id), s.session_id, s.participant_id,
             info.protocol_id, condition=s.condition, condition_position=s.condition_position,
-            condition_order=s.condition_order,
+            condition_order=s.condition_order, signals=recorded_signals(store, s.session_id),
         ))
     return export_bids(sessions, out, name=name, private=_inside_data_folder(store, out))

@@ -30,6 +30,7 @@ from biofeedback.core.channels import RawChannel
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.recording import FloatArray, Recording
 from biofeedback.core.types import PhaseSpan
+from biofeedback.io.physio import physio_files, physio_json
 
 FORMATS = ("csv", "kubios", "bids", "edf")
 """Export formats (:func:`biofeedback.export.stored.export_session` takes one by name)."""
@@ -88,6 +89,9 @@ class BidsSession:
         0-based position of that condition in the participant's order.
     condition_order : tuple of str
         The participant's condition order in the study (empty outside a study).
+    signals : tuple of RawChannel
+        Raw ECG and ACC recorded live (:func:`biofeedback.io.physio.physio_channel`), written
+        as BIDS physio files beside the events.
     """
 
     recording: Recording
@@ -97,6 +101,7 @@ class BidsSession:
     condition: str | None = None
     condition_position: int | None = None
     condition_order: tuple[str, ...] = field(default_factory=tuple)
+    signals: tuple[RawChannel, ...] = field(default_factory=tuple)
 
 
 # -- atomic writing -------------------------------------------------------------------------
@@ -401,13 +406,20 @@ def _edf_rate(channel: RawChannel) -> tuple[float, FloatArray]:
     return target, resampled
 
 
+EDF_SIGNAL_KINDS = ("ecg", "acc")
+"""Raw channel kinds written to EDF+ (ECG in µV, chest acceleration in mG)."""
+
+_TRANSDUCERS = {"ecg": "ECG electrodes", "acc": "accelerometer"}
+
+
 def _ecg_signals(channels: Sequence[RawChannel], n_seconds: int
                  ) -> list[tuple[dict[str, Any], FloatArray]]:
-    """Headers and samples of the ECG channels on the session clock (0 s = file start).
+    """Headers and samples of the raw channels on the session clock (0 s = file start).
 
-    Samples before session time 0 are left out and the span without ECG is written as 0 uV
-    (EDF has no missing value); the physical range is the signal's own, rounded outwards
-    to whole units, so the 16-bit resolution is (max - min) / 65535.
+    Samples before session time 0 are left out and the spans without samples (before the
+    stream, after it, where samples were lost) are written as 0 (EDF has no missing value);
+    the physical range is the signal's own, rounded outwards to whole units, so the 16-bit
+    resolution is (max - min) / 65535 (whole sensor units stay whole below 65,000 units).
     """
     out = []
     for channel in channels:
@@ -417,7 +429,7 @@ def _ecg_signals(channels: Sequence[RawChannel], n_seconds: int
         total = round(n_seconds * rate)
         offset = round(channel.start_s * rate)
         for k, column in enumerate(channel.columns):
-            values = samples[:, k]
+            values = np.nan_to_num(samples[:, k], nan=0.0)
             values = values[-offset:] if offset < 0 else np.concatenate(
                 [np.zeros(offset), values])
             values = np.concatenate([values[:total], np.zeros(max(0, total - values.size))])
@@ -427,7 +439,7 @@ def _ecg_signals(channels: Sequence[RawChannel], n_seconds: int
             out.append(({"label": _edf_text(label, 16), "dimension": _edf_text(channel.unit, 8),
                          "sample_frequency": rate, "physical_min": lo, "physical_max": hi,
                          "digital_min": -32768, "digital_max": 32767,
-                         "transducer": "ECG electrodes",
+                         "transducer": _TRANSDUCERS.get(channel.kind, ""),
                          "prefilter": _edf_text(f"{note} ({channel.source_file})", 80)},
                         values))
     return out
@@ -463,8 +475,10 @@ def export_edf(
     start : datetime, optional
         Recording start written in the header.
     channels : sequence of RawChannel
-        Raw channels of the session; each ECG one (``kind == "ecg"``) is written as a signal
-        per column at its own sampling rate and unit (other kinds are not written).
+        Raw channels of the session; each ECG and ACC one (``kind`` in
+        :data:`EDF_SIGNAL_KINDS`) is written as a signal per column (``ECG``; ``ACC x``,
+        ``ACC y``, ``ACC z``) at its own sampling rate and unit (other kinds are not
+        written).
     private : bool
         Write the file readable by the owner only (0600), as for an export inside the data
         folder; otherwise with the umask's mode.
@@ -473,8 +487,8 @@ def export_edf(
     -------
     Path
         The file written. Signals ``RR`` (ms, :data:`EDF_RR_RANGE_MS`) and ``HR`` (bpm,
-        :data:`EDF_HR_RANGE_BPM`), then the ECG (its unit, its own range); data records of
-        one second, or of the shortest whole number of seconds holding a whole number of
+        :data:`EDF_HR_RANGE_BPM`), then the ECG and ACC (their unit, their own range); data
+        records of one second, or of the shortest whole number of seconds holding a whole number of
         samples of every rate (an ECG at 130.5 Hz: 2 s); the RR and HR hold their last value
         to the end of the ECG. Annotations: each phase (its name, over its span), each
         marker (its label) and each gap (``gap: REASON``); a phase's name is followed by
@@ -492,7 +506,7 @@ def export_edf(
     rr, hr = resample_rr(recording, rate_hz)
     rr = np.clip(rr, *EDF_RR_RANGE_MS)
     hr = np.clip(hr, *EDF_HR_RANGE_BPM)
-    ecg = [c for c in channels if c.kind == "ecg" and c.n_samples > 0]
+    ecg = [c for c in channels if c.kind in EDF_SIGNAL_KINDS and c.n_samples > 0]
     record_s = _record_duration([rate_hz, *(_edf_rate(c)[0] for c in ecg)])
     end_s = max([rr.size / rate_hz,
                  *(c.start_s + c.n_samples / c.sampling_rate_hz for c in ecg)])
@@ -635,7 +649,9 @@ def _build_bids(root: Path, sessions: Sequence[BidsSession], name: str) -> None:
     }))
     _write(root / "README.md", f"# {name}\n\nHeart-beat (RR) recordings exported by "
            f"{APP_NAME}. Phases, markers and gaps are in `sub-*/ses-*/beh/*_events.tsv`; the "
-           f"RR series are under `derivatives/{APP_NAME}/`. Participant ids are the "
+           f"RR series are under `derivatives/{APP_NAME}/`. A chest strap's raw ECG (uV) and "
+           "acceleration (mG), where recorded, are beside the events as `*_physio.tsv.gz` "
+           "(the acceleration as `*_recording-acc_physio.tsv.gz`). Participant ids are the "
            "pseudonymous ids of the study; no names, dates or device addresses are included.\n")
     deriv = root / "derivatives" / APP_NAME
     _write(deriv / "dataset_description.json", _dump_json({
@@ -654,6 +670,12 @@ def _build_bids(root: Path, sessions: Sequence[BidsSession], name: str) -> None:
         beh = root / f"sub-{sub}" / f"ses-{ses}" / "beh"
         _write(beh / f"{stem}_events.tsv", _tsv_text(EVENT_COLUMNS, _events_rows(s.recording)))
         _write(beh / f"{stem}_events.json", _dump_json(_EVENTS_JSON))
+        for channel in s.signals:
+            # One file per rate: the ECG as the session's physio, the ACC beside it.
+            entity = "" if channel.kind == "ecg" else f"_recording-{channel.kind}"
+            tsv_gz, sidecar = physio_files(channel)
+            (beh / f"{stem}{entity}_physio.tsv.gz").write_bytes(tsv_gz)
+            _write(beh / f"{stem}{entity}_physio.json", physio_json(sidecar))
         rec = s.recording
         corrected = _corrected(rec)
         artifacts = _artifacts(rec)
@@ -699,7 +721,9 @@ def export_bids(sessions: Sequence[BidsSession], out: str | os.PathLike[str], *,
     Path
         The dataset folder, holding ``dataset_description.json``, ``participants.tsv``,
         ``sub-*/sub-*_sessions.tsv``, ``sub-*/ses-*/beh/*_events.tsv`` (phases, markers and
-        gaps: ``onset``, ``duration``, ``trial_type``, ...) and the RR series as
+        gaps: ``onset``, ``duration``, ``trial_type``, ...), the raw ECG as
+        ``*_physio.tsv.gz`` and the ACC as ``*_recording-acc_physio.tsv.gz`` with their
+        ``.json`` when recorded, and the RR series as
         ``derivatives/biofeedback/sub-*/ses-*/beh/*_rr.tsv`` (docs/domain.md section 7).
 
     Raises

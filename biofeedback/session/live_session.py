@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from biofeedback.core.clock import SYSTEM_CLOCK, SessionClock
 from biofeedback.core.errors import StoreError
+from biofeedback.core.signals import SignalChunk
 from biofeedback.core.source import HeartRateSource
 from biofeedback.core.types import (
     ArtifactClass,
@@ -39,6 +40,7 @@ from biofeedback.live.indices import LiveHrvSettings, LiveIndices
 from biofeedback.live.nk_worker import NeuroKitResult, NeuroKitWorker
 from biofeedback.live.processor import LiveProcessor
 from biofeedback.store.database import SessionStore
+from biofeedback.store.signal_blocks import SignalChunkError
 
 _T = TypeVar("_T")
 
@@ -162,6 +164,7 @@ class LiveSession:
         self._next_seq = 0
         self._next_notification = 0
         self._last_commit = 0.0
+        self._refused_streams: set[str] = set()
         self._pending_gaps: list[Gap] = []
         self._early_markers: list[Marker] = []
         self._phase_handles: list[PhaseSpan] = []
@@ -367,6 +370,8 @@ class LiveSession:
                 self._on_seek(event)
             elif isinstance(event, Connected):
                 self._on_connected(event)
+            elif isinstance(event, SignalChunk):
+                self._on_signal(event)
             else:
                 self._publish(event)
             if self._stop.is_set():
@@ -405,6 +410,27 @@ class LiveSession:
             self._publish(NeuroKitUpdate(update.nk))
         if self._subscribers:  # the indices are computed for the event only when it has readers
             self._publish(BeatsProcessed(batch, classified, self.processor.snapshot()))
+
+    def _on_signal(self, chunk: SignalChunk) -> None:
+        """Store raw samples (ECG, accelerometer) as they arrive, committed like beats.
+
+        Not published to subscribers yet: nothing draws them. A chunk the store refuses (a
+        source's bug: wrong unit or channels) is dropped with a warning, once per stream, and
+        the recording goes on.
+        """
+        if not self._recording:
+            return
+        now_wall = self.clock.monotonic_s()
+        commit = now_wall - self._last_commit >= self._commit_interval_s
+        try:
+            self._write(lambda store, sid: store.append_signal(sid, chunk, commit=commit))
+        except SignalChunkError as exc:
+            if chunk.stream not in self._refused_streams:
+                self._refused_streams.add(chunk.stream)
+                logger.warning("raw samples not stored: %s", exc)
+            return
+        if commit:
+            self._last_commit = now_wall
 
     def _numbered(self, batch: BeatBatch) -> BeatBatch:
         """The batch with its beats' session sequence numbers, the one place they are set."""

@@ -10,15 +10,18 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import socket
 import sqlite3
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import psutil
 
 from biofeedback.core.channels import RawChannel
@@ -30,6 +33,7 @@ from biofeedback.core.errors import (
     StoreError,
 )
 from biofeedback.core.recording import Recording
+from biofeedback.core.signals import SIGNAL_STREAMS, SignalChunk
 from biofeedback.core.types import (
     BeatBatch,
     Gap,
@@ -53,6 +57,7 @@ from biofeedback.store.records import (
     SessionInfo,
     SessionSummary,
 )
+from biofeedback.store.signal_blocks import ENCODING, check_chunk, decode_block, encode_block
 
 __all__ = [
     "BeatClass",
@@ -80,6 +85,18 @@ _FLOAT32_KINDS = frozenset({"ecg", "acc"})
 0.0005 uV and an acceleration of +-16000 mg to 0.001 mg, far below the least significant bit
 of the devices' converters (about 0.1-1 uV, 1 mg), so nothing measured is lost and the file
 is half the size. Other kinds (whose resolution we cannot vouch for) keep float64."""
+
+
+SIGNAL_BLOCK_S = 2.0
+"""Longest stored block of raw samples, s: consecutive chunks are merged into a block up to
+this length (a PMD ECG frame is 73 samples, 0.56 s), which keeps both the per-row overhead and
+what one damaged page can cost small."""
+
+SIGNAL_TIME_TOLERANCE = 0.01
+"""A chunk continues the open block when each of its samples falls within this fraction of a
+sample period (77 us at 130 Hz) of where the block's rate places it: a source that re-measures
+the rate at every frame (the PMD decoder does) still fills blocks of ~2 s, and no stored
+sample time differs from the source's by more than this."""
 
 
 def _utc_now() -> str:
@@ -124,6 +141,8 @@ class SessionStore:
         self.read_only = read_only
         self._presumed_interrupted: dict[int, str] = {}
         self._abandoned: set[int] = set()
+        self._open_blocks: dict[tuple[int, str], tuple[int, SignalChunk]] = {}
+        """The last block written per (session, stream): a contiguous chunk is merged in."""
         if read_only:
             self._conn = connect_read_only(self.path)
         else:
@@ -318,6 +337,8 @@ class SessionStore:
                 (status, _utc_now(), reason, session_id, session_id),
             )
         self._presumed_interrupted.pop(session_id, None)
+        for key in [k for k in self._open_blocks if k[0] == session_id]:
+            del self._open_blocks[key]
 
     @translates_sqlite_errors("read")
     def reconcile_interrupted(self) -> list[int]:
@@ -362,7 +383,8 @@ class SessionStore:
         """
         self.session_info(session_id)
         with self.transaction() as conn:
-            for table in ("beats", "notifications", "gaps", "markers", "phases"):
+            for table in ("beats", "notifications", "gaps", "markers", "phases",
+                          "signal_blocks"):
                 conn.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
             conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
@@ -444,6 +466,100 @@ class SessionStore:
             if session_id is None:
                 raise store_error(exc, self.path, "write to") from exc
             raise self.abandon_recording(session_id, exc) from exc
+
+    def append_signal(self, session_id: int, chunk: SignalChunk, *, commit: bool = True
+                      ) -> None:
+        """Write one chunk of raw samples (ECG, accelerometer) as it arrives.
+
+        Committed on arrival like a notification's beats, so a crash loses at most the chunk
+        being written. A chunk that continues the stream's last block (the next
+        ``first_index``, its samples where the block's rate places them) is merged
+        into that block up to :data:`SIGNAL_BLOCK_S` (its samples then placed at the block's
+        rate, each within :data:`SIGNAL_TIME_TOLERANCE` of a sample period of the time the
+        source gave it); otherwise it starts a new block.
+
+        Parameters
+        ----------
+        session_id : int
+            Session being recorded.
+        chunk : SignalChunk
+            Consecutive int32 samples of a stream of
+            :data:`~biofeedback.core.signals.SIGNAL_STREAMS`, on the session clock.
+        commit : bool
+            Commit now (default); ``False`` joins the transaction that the next commit
+            closes, as :meth:`append_notification` does.
+
+        Raises
+        ------
+        SignalChunkError
+            The chunk's stream, unit, channels, dtype, rate or time is wrong (nothing is
+            written, the recording goes on).
+        StoreError
+            The database write failed; the session is closed as interrupted.
+        """
+        samples = check_chunk(chunk)
+        if chunk.n_samples == 0:
+            return
+        conn = self._conn
+        key = (session_id, chunk.stream)
+        try:
+            if not conn.in_transaction:
+                conn.execute("BEGIN IMMEDIATE")
+            merged = self._merge_into_open_block(key, chunk, samples)
+            if not merged:
+                cur = conn.execute(
+                    "INSERT INTO signal_blocks (session_id, stream, first_index, t0_s, rate_hz,"
+                    " n_samples, channels, unit, encoding, data)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (session_id, chunk.stream, chunk.first_index, float(chunk.t0_s),
+                     float(chunk.rate_hz), chunk.n_samples,
+                     json.dumps(list(SIGNAL_STREAMS[chunk.stream][1])), chunk.unit, ENCODING,
+                     encode_block(samples)),
+                )
+                assert cur.lastrowid is not None
+                self._open_blocks[key] = (int(cur.lastrowid), chunk)
+            if commit:
+                conn.execute("COMMIT")
+        except BaseException as exc:  # broad on purpose: roll back on any exit, then re-raise
+            self._open_blocks.pop(key, None)
+            self._rollback()
+            if isinstance(exc, sqlite3.Error):
+                raise self.abandon_recording(session_id, exc) from exc
+            raise
+
+    def _merge_into_open_block(self, key: tuple[int, str], chunk: SignalChunk,
+                               samples: np.ndarray) -> bool:
+        """Append ``chunk`` to the open block of its stream when it continues it."""
+        open_block = self._open_blocks.get(key)
+        if open_block is None:
+            return False
+        row_id, block = open_block
+        tolerance_s = SIGNAL_TIME_TOLERANCE / block.rate_hz
+        first_at = block.t0_s + block.n_samples / block.rate_hz
+        last_at = first_at + (chunk.n_samples - 1) / block.rate_hz
+        continues = (
+            chunk.first_index == block.first_index + block.n_samples
+            and abs(chunk.t0_s - first_at) <= tolerance_s
+            and abs(chunk.t0_s + (chunk.n_samples - 1) / chunk.rate_hz - last_at)
+            <= tolerance_s
+            and block.n_samples + chunk.n_samples <= math.ceil(SIGNAL_BLOCK_S * block.rate_hz)
+        )
+        if not continues:
+            return False
+        grown = SignalChunk(block.stream, block.t0_s, block.rate_hz,
+                            np.concatenate([block.samples, samples]), block.unit,
+                            block.first_index)
+        # The row is matched in full: after a rollback the cached block may be gone.
+        cur = self._conn.execute(
+            "UPDATE signal_blocks SET n_samples = ?, data = ? WHERE id = ? AND session_id = ?"
+            " AND stream = ? AND first_index = ? AND n_samples = ?",
+            (grown.n_samples, encode_block(grown.samples), row_id, key[0], key[1],
+             block.first_index, block.n_samples),
+        )
+        if cur.rowcount != 1:
+            return False
+        self._open_blocks[key] = (row_id, grown)
+        return True
 
     def abandon_recording(self, session_id: int, exc: BaseException) -> StoreError:
         """Close a recording whose write failed, and say what was kept.
@@ -848,6 +964,76 @@ class SessionStore:
             out.append(RawChannel(name, kind, unit, float(rate), float(start_s), columns,
                                   samples, source_file))
         return out
+
+
+    @translates_sqlite_errors("read")
+    def signal_streams(self, session_id: int) -> list[str]:
+        """The raw streams stored with a session (``["acc", "ecg"]``), sorted."""
+        self.session_info(session_id)
+        return [stream for (stream,) in self._conn.execute(
+            "SELECT DISTINCT stream FROM signal_blocks WHERE session_id = ? ORDER BY stream",
+            (session_id,))]
+
+    @translates_sqlite_errors("read")
+    def load_signal_chunks(self, session_id: int, stream: str) -> list[SignalChunk]:
+        """The stored blocks of one raw stream, in sample order.
+
+        Parameters
+        ----------
+        session_id : int
+            The session.
+        stream : str
+            ``"ecg"`` or ``"acc"``.
+
+        Returns
+        -------
+        list of SignalChunk
+            One per stored block (empty when the stream was not recorded).
+
+        Raises
+        ------
+        SessionNotFoundError
+            No such session.
+        StoreError
+            A block cannot be decoded (the database is damaged).
+        """
+        self.session_info(session_id)
+        out = []
+        for (block_id, first_index, t0_s, rate_hz, n_samples, channels, unit, encoding,
+             data) in self._conn.execute(
+                "SELECT id, first_index, t0_s, rate_hz, n_samples, channels, unit, encoding,"
+                " data FROM signal_blocks WHERE session_id = ? AND stream = ?"
+                " ORDER BY first_index, id", (session_id, stream)):
+            where = f"signal block {block_id} ({stream}) of session {session_id}"
+            if encoding != ENCODING:
+                raise StoreError(f"{where} is encoded as {encoding!r}, which this version "
+                                 "cannot read; update biofeedback")
+            try:
+                samples = decode_block(data, int(n_samples), len(json.loads(channels)))
+            except (ValueError, zlib.error) as exc:
+                raise StoreError(f"{where} cannot be decoded ({exc}): the database is "
+                                 "damaged") from exc
+            out.append(SignalChunk(stream, float(t0_s), float(rate_hz), samples, unit,
+                                   int(first_index)))
+        return out
+
+    def load_signal(self, session_id: int, stream: str
+                    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32]]:
+        """All stored samples of one raw stream with their session times.
+
+        Returns
+        -------
+        times_s : ndarray of float64, shape (n,)
+            Session time of each sample, s.
+        samples : ndarray of int32, shape (n, channels)
+            The sensor's integers (µV for ECG, mG for ACC), as the source handed them on.
+        """
+        chunks = self.load_signal_chunks(session_id, stream)
+        n_channels = len(SIGNAL_STREAMS[stream][1]) if stream in SIGNAL_STREAMS else 0
+        if not chunks:
+            return np.zeros(0), np.zeros((0, n_channels), dtype=np.int32)
+        return (np.concatenate([c.times_s() for c in chunks]),
+                np.concatenate([c.samples for c in chunks]))
 
 
 def _channel_blocks(channel: RawChannel) -> tuple[str, list[bytes]]:

@@ -374,7 +374,7 @@ convert (garbage text that is not UTF-8)."""
 # session by (session_id, seq); the rest by rowid.
 _ROWID_TABLES: Final[tuple[str, ...]] = (
     "participants", "studies", "sessions", "gaps", "markers", "phases", "channels",
-    "channel_chunks")
+    "channel_chunks", "signal_blocks")
 _PER_SESSION_TABLES: Final[tuple[str, ...]] = ("notifications", "beats")
 
 
@@ -440,7 +440,7 @@ class _Copier:
             if table in self.src_tables:
                 for sid in self._distinct_session_ids(table):
                     self.session(sid)
-        for table in ("gaps", "markers", "phases", "channels"):
+        for table in ("gaps", "markers", "phases", "channels", "signal_blocks"):
             for row in rows.get(table, []):
                 self.session(int(row[self.src_tables[table].index("session_id")]))
         orphans = self._orphan_rows()
@@ -454,7 +454,7 @@ class _Copier:
                     self._copy_session_rows(table, sid)
         for table, found in orphans.items():
             self._insert_orphans(table, found)
-        for table in ("gaps", "markers", "phases"):
+        for table in ("gaps", "markers", "phases", "signal_blocks"):
             self._insert(table, rows.get(table, []))
         channels = self._insert("channels", rows.get("channels", []))
         if "channel_chunks" in self.src_tables:

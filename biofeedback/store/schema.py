@@ -157,7 +157,30 @@ _V5: Final = """
 ALTER TABLE phases ADD COLUMN feedback TEXT CHECK (feedback IN ('shown', 'hidden'));
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4, _V5)
+# Raw samples a live source streams (a Polar H10's ECG at 130 Hz, its accelerometer at 25-200
+# Hz), written as they arrive: a block per ~1-2 s of one stream, its int32 samples encoded by
+# biofeedback/store/signal_blocks.py (ENCODING names the codec). Sample i of a block is at
+# session time t0_s + i / rate_hz; first_index numbers samples since the stream started, so a
+# jump between blocks is samples lost. Kept apart from channels (v3), which holds imported
+# float signals of a whole file in fixed-size chunks.
+_V6: Final = """
+CREATE TABLE signal_blocks (
+    id          INTEGER PRIMARY KEY,
+    session_id  INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    stream      TEXT NOT NULL,                -- 'ecg', 'acc'
+    first_index INTEGER NOT NULL CHECK (first_index >= 0),
+    t0_s        REAL NOT NULL,                -- session time of the block's first sample
+    rate_hz     REAL NOT NULL CHECK (rate_hz > 0),
+    n_samples   INTEGER NOT NULL CHECK (n_samples > 0),
+    channels    TEXT NOT NULL,                -- JSON list of channel names
+    unit        TEXT NOT NULL,                -- 'uV', 'mG'
+    encoding    TEXT NOT NULL,
+    data        BLOB NOT NULL
+);
+CREATE INDEX signal_blocks_session ON signal_blocks(session_id, stream, first_index);
+"""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2, _V3, _V4, _V5, _V6)
 """``MIGRATIONS[i]`` upgrades a database at schema version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -330,13 +330,16 @@ def test_edf_of_a_session_imported_with_ecg_holds_the_ecg(tmp_path, rate_hz, rec
     out = tmp_path / "ecg.edf"
     assert export(str(sid), "--format", "edf", "--out", str(out), "--data-dir", str(data)) == 0
     with pyedflib.EdfReader(str(out)) as edf:
-        assert edf.getSignalLabels() == ["RR", "HR", "ECG"]  # acceleration is not written
-        assert edf.getSampleFrequency(2) == rate_hz
-        assert edf.getPhysicalDimension(2) == "uV"
+        # The acceleration too (a signal per axis, mg as imported, all 0 here), then the ECG.
+        assert edf.getSignalLabels() == ["RR", "HR", "ACC x", "ACC y", "ACC z", "ECG"]
+        assert [edf.getPhysicalDimension(i) for i in (2, 3, 4)] == ["mg"] * 3
+        assert [edf.getSampleFrequency(i) for i in (2, 3, 4)] == [50.0] * 3
+        assert edf.getSampleFrequency(5) == rate_hz
+        assert edf.getPhysicalDimension(5) == "uV"
         assert edf.datarecord_duration == record_s
-        lo, hi = edf.getPhysicalMinimum(2), edf.getPhysicalMaximum(2)
+        lo, hi = edf.getPhysicalMinimum(5), edf.getPhysicalMaximum(5)
         assert lo == np.floor(ecg.min()) - 1 and hi == np.ceil(ecg.max()) + 1
-        back = edf.readSignal(2)
+        back = edf.readSignal(5)
         n_rr = edf.getNSamples()[0]
         rr_back = edf.readSignal(0)
         assert edf.getStartdatetime().isoformat() == "2021-03-12T10:15:30"

@@ -40,8 +40,8 @@ def ecg_channel(n: int = CHUNK_ROWS * 2 + 17) -> RawChannel:
 def test_schema_is_current_and_foreign_keys_are_on(tmp_path):
     with SessionStore(tmp_path / "s.sqlite3") as store:
         conn = store._conn
-        assert schema.SCHEMA_VERSION == 5
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 5
+        assert schema.SCHEMA_VERSION == 6
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 6
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"channels", "channel_chunks"} <= tables
