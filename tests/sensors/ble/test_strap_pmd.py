@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 from virtual_strap import VirtualStrap, bluetoothctl_stub
 
+from biofeedback.cli.main import main
 from biofeedback.core.signals import SignalChunk
 from biofeedback.core.types import BeatBatch, SourceEvent, StatusChange
+from biofeedback.store import SessionStore
 from sensors.ble import BleHeartRateStrap
 
 pytestmark = pytest.mark.timeout(60)
@@ -248,3 +250,50 @@ def test_link_loss_restarts_pmd_and_indices_go_on(strap_with: StrapFactory) -> N
     assert messages(events).count(
         "Raw ECG (130 Hz) and accelerometer (50 Hz) started (the ECG can take about 30 s "
         "to begin)") == 1
+
+
+def test_record_stores_ecg_and_acc_sample_for_sample_as_sent(
+    strap_with: StrapFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    strap = strap_with("--pmd", "--pmd-paired", "--pmd-rate-error", "0.004")
+    data = str(tmp_path / "cli")
+    code = main(["record", "--source", f"ble:{strap.device_address}", "--duration", "1.5",
+                 "--data-dir", data, "--no-neurokit"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    session_id = int(captured.out.strip())
+    assert "Raw ECG (130 Hz) and accelerometer (50 Hz) started" in captured.err
+    with SessionStore.open(data) as store:
+        stored = {s: store.load_signal(session_id, s) for s in ("ecg", "acc")}
+        blocks = {s: store.load_signal_chunks(session_id, s) for s in ("ecg", "acc")}
+        rec = store.load_recording(session_id)
+    for stream, channels, rate in (("ecg", 1, 130.52), ("acc", 3, 50.2)):
+        times, samples = stored[stream]
+        sent = logged_rows(strap, stream)
+        assert samples.shape[1] == channels and samples.dtype == np.int32
+        assert len(times) == len(samples) >= 10 * (73 if stream == "ecg" else 36), stream
+        # every sample as sent, in order, none missing up to the end of the recording
+        assert samples.tolist() == sent[: len(samples)], stream
+        assert [b.first_index for b in blocks[stream]] == [
+            sum(x.n_samples for x in blocks[stream][:i]) for i in range(len(blocks[stream]))]
+        # placed at the strap's real rate (0.4 % fast), measured on its clock. (The session
+        # times themselves follow the test's 40-times clock, beyond any real drift, so they
+        # are not checked here: tests/sensors/ble/test_pmd.py checks the alignment.)
+        assert blocks[stream][-1].rate_hz == pytest.approx(rate, rel=2e-3), stream
+    assert rec.n_beats >= 10  # and the heart rate beside them
+
+
+def test_record_no_ecg_stores_no_raw_signals(
+    strap_with: StrapFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    strap = strap_with("--pmd", "--pmd-paired")
+    data = str(tmp_path / "cli")
+    code = main(["record", "--source", f"ble:{strap.device_address}", "--duration", "1",
+                 "--data-dir", data, "--no-neurokit", "--no-ecg"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    session_id = int(captured.out.strip())
+    with SessionStore.open(data) as store:
+        assert [len(store.load_signal(session_id, s)[1]) for s in ("ecg", "acc")] == [0, 0]
+        assert store.load_recording(session_id).n_beats >= 5
+    assert strap.events("pmd_command") == []
