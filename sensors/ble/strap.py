@@ -205,6 +205,7 @@ class BleHeartRateStrap(HeartRateSource):
         self._pmd_started: dict[str, StreamSettings] = {}
         self._pmd_continuity = StreamContinuity()
         self._pmd_said: set[str] = set()
+        self._pmd_notes: list[str] = []
         self._pmd_malformed = 0
         self._info: dict[str, Any] = {"address": address}
         self._contact: bool | None = None
@@ -251,8 +252,9 @@ class BleHeartRateStrap(HeartRateSource):
         await self._set_state(SourceState.CONNECTING, f"Looking for {target}")
         device = await self._find(self._scan_timeout_s, connected_first=True)
         await self._connect(device)
-        await self._announce_connection(self._connected_message())
         await self._start_pmd()
+        await self._announce_connection(self._connected_message())
+        await self._say_pmd_notes()
         while await self._pump():
             await self._emit(
                 Marker(self.session_time_s(), 0.0, "disconnected", MarkerKind.CONNECTION,
@@ -275,8 +277,9 @@ class BleHeartRateStrap(HeartRateSource):
                     {"after_s": round(after, 3)},
                 )
             )
-            await self._announce_connection(f"Reconnected after {after:.1f} s")
             await self._start_pmd()
+            await self._announce_connection(f"Reconnected after {after:.1f} s")
+            await self._say_pmd_notes()
 
     async def _announce_connection(self, message: str) -> None:
         info = self._info
@@ -594,14 +597,24 @@ class BleHeartRateStrap(HeartRateSource):
 
     # -- PMD (raw ECG and accelerometer) ---------------------------------------------------
 
-    async def _say_once(self, key: str, message: str) -> None:
-        """A PMD status sentence, said once per source whatever the reconnections."""
+    def _say_once(self, key: str, message: str) -> None:
+        """A PMD status sentence, said once per source whatever the reconnections (after
+        the connection's own sentence: :meth:`_say_pmd_notes`)."""
         if key not in self._pmd_said:
             self._pmd_said.add(key)
-            await self._set_state(SourceState.STREAMING, message)
+            self._pmd_notes.append(message)
+
+    async def _say_pmd_notes(self) -> None:
+        notes, self._pmd_notes = self._pmd_notes, []
+        for note in notes:
+            await self._set_state(SourceState.STREAMING, note)
 
     async def _start_pmd(self) -> None:
         """Start ECG and ACC if the strap offers PMD; any failure leaves heart rate alone.
+
+        Runs before the connection is announced, so the streams' settings are in the
+        ``Connected`` device information stored with the session (``pmd``); what it has to
+        say waits for :meth:`_say_pmd_notes`.
 
         No data for a while after START is normal (the H10 often begins its ECG about 30 s
         later, bleakheart#1, polar-ble-sdk#424): nothing waits for it and nothing times out.
@@ -627,7 +640,7 @@ class BleHeartRateStrap(HeartRateSource):
             offered = await self._paired(link, link.open)
             wanted = [t for t in STREAM_NAMES if t in offered]
             if not wanted:
-                await self._say_once("none", "The strap offers no raw ECG or accelerometer "
+                self._say_once("none", "The strap offers no raw ECG or accelerometer "
                                      "(PMD); heart rate and RR go on")
                 return
             chosen = []
@@ -644,16 +657,18 @@ class BleHeartRateStrap(HeartRateSource):
                     await self._paired(link, partial(link.start, c))
                     started.append(c)
                 except PmdRefusedError as exc:
-                    await self._say_once(f"refused-{c.stream}",
+                    self._say_once(f"refused-{c.stream}",
                                          f"{str(exc).capitalize()}; heart rate and RR go on")
         except PmdNotPairedError:
-            await self._say_once("not-paired", (
+            self._say_once("not-paired", (
                 "The strap must be paired for ECG: run `bluetoothctl pair "
                 f"{self._address}` (Linux) or pair it in the system's Bluetooth settings; "
                 "heart rate and RR go on"))
         except PmdError as exc:
             logger.debug("PMD start failed", exc_info=True)
-            await self._say_once("error", f"No raw ECG or accelerometer: {exc}; heart rate "
+            if not client.is_connected:
+                return  # the link went: the reconnection tries again, nothing to say
+            self._say_once("error", f"No raw ECG or accelerometer: {exc}; heart rate "
                                  "and RR go on")
         self._pmd_started = {c.stream: c for c in started}
         if started:
@@ -665,7 +680,7 @@ class BleHeartRateStrap(HeartRateSource):
                 f"{STREAM_LABELS[c.stream]} ({c.rate_hz} Hz)" for c in started)
             later = (" (the ECG can take about 30 s to begin)"
                      if any(c.stream == "ecg" for c in started) else "")
-            await self._say_once("started", f"Raw {names} started{later}")
+            self._say_once("started", f"Raw {names} started{later}")
 
     async def _paired(self, link: PmdLink, step: Callable[[], Awaitable[Any]]) -> Any:
         """Run a PMD step; refused for want of pairing, ask the system to pair (once per

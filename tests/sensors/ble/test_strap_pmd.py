@@ -132,8 +132,9 @@ def test_ecg_and_acc_arrive_as_sent_beside_heart_rate_and_stop_at_the_end(
         "acc": {"rate_hz": 50, "resolution_bits": 16, "range_g": 8},
     }
     said = messages(events)
-    assert "Raw ECG (130 Hz) and accelerometer (50 Hz) started (the ECG can take about 30 s " \
-           "to begin)" in said
+    started = said.index("Raw ECG (130 Hz) and accelerometer (50 Hz) started (the ECG can "
+                         "take about 30 s to begin)")
+    assert said[started - 1].startswith("Connected to Virtual HRM")
     assert n_beats(events) >= 3  # heart rate went on beside (8 ECG frames: 4.5 s)
     # the streams were stopped before the link went down (an H10 stays awake otherwise)
     assert commands[-2:] == ["0300", "0302"]
@@ -267,6 +268,11 @@ def test_record_stores_ecg_and_acc_sample_for_sample_as_sent(
         stored = {s: store.load_signal(session_id, s) for s in ("ecg", "acc")}
         blocks = {s: store.load_signal_chunks(session_id, s) for s in ("ecg", "acc")}
         rec = store.load_recording(session_id)
+        device_info = store.session_info(session_id).device_info
+    assert device_info["pmd"] == {  # the settings stored with the session
+        "ecg": {"rate_hz": 130, "resolution_bits": 14},
+        "acc": {"rate_hz": 50, "resolution_bits": 16, "range_g": 8},
+    }
     for stream, channels, rate in (("ecg", 1, 130.52), ("acc", 3, 50.2)):
         times, samples = stored[stream]
         sent = logged_rows(strap, stream)
