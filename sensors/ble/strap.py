@@ -624,6 +624,7 @@ class BleHeartRateStrap(HeartRateSource):
             return
         self._pmd_restarted.clear()
         self._pmd_started = {}
+        self._info.pop("pmd", None)  # what this connection streams, not an earlier one
         self._pmd_continuity.new_connection()
         holder: list[PmdDataDecoder] = []
 

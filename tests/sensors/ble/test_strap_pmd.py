@@ -182,11 +182,14 @@ def test_not_paired_then_paired_through_bleak_streams_ecg(strap_with: StrapFacto
     assert not [m for m in messages(events) if "paired" in m]
 
 
-def test_auto_pair_as_bluez_does_streams_ecg(strap_with: StrapFactory) -> None:
-    strap = strap_with("--pmd", "--pmd-auto-pair")
+def test_auto_pair_as_bluez_does_streams_ecg_in_small_frames(strap_with: StrapFactory) -> None:
+    # and at the smallest MTU reported for an H10 (70: 19 ECG samples a frame, #55)
+    strap = strap_with("--pmd", "--pmd-auto-pair", "--pmd-mtu", "70")
     source = BleHeartRateStrap(strap.device_address, scan_timeout_s=5.0, pmd_pair=False)
     events = collect(source, lambda ev: len(chunks(ev, "ecg")) >= 3)
     assert strap.events("paired")[0]["auto"] is True
+    assert {c.n_samples for c in chunks(events, "ecg")} == {19}
+    assert continuous(chunks(events, "ecg"))
     assert rows(chunks(events, "ecg")) == logged_rows(strap, "ecg")[: len(rows(chunks(
         events, "ecg")))]
 
