@@ -79,6 +79,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--reconnect-timeout", type=positive_float, default=120.0, metavar="S",
         help="Bluetooth: after a link loss, how long to keep reconnecting, s (default 120)",
     )
+    p.add_argument(
+        "--no-ecg", action="store_true",
+        help="Bluetooth: heart rate and RR only, without the raw ECG and accelerometer a "
+        "Polar H10 offers (less radio traffic and storage)",
+    )
     p.add_argument("--quiet", action="store_true", help="no live status on standard error")
     p.add_argument(
         "--lsl", action="store_true",
@@ -159,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
     prepared = prepare_session(
         request, args.data_dir, neurokit=not args.no_neurokit,
         scan_timeout_s=args.scan_timeout, reconnect_timeout_s=args.reconnect_timeout,
-        subscribers=() if printer is None else (printer,),
+        raw_signals=not args.no_ecg, subscribers=() if printer is None else (printer,),
     )
     if printer is not None and prepared.protocol_session is not None:
         prepared.protocol_session.runner.subscribe(printer.protocol_event)

@@ -397,6 +397,7 @@ def prepare_session(
     neurokit: bool = True,
     scan_timeout_s: float = 10.0,
     reconnect_timeout_s: float = 120.0,
+    raw_signals: bool = True,
     settings: Mapping[str, Any] | None = None,
     subscribers: Sequence[Subscriber] = (),
     clock: SessionClock = SYSTEM_CLOCK,
@@ -415,6 +416,9 @@ def prepare_session(
     scan_timeout_s, reconnect_timeout_s : float
         Bluetooth: how long to look for the strap, and to keep reconnecting after a link
         loss, s.
+    raw_signals : bool
+        Bluetooth: stream the strap's raw ECG and accelerometer when it offers them (Polar
+        PMD; default True).
     settings : mapping, optional
         More settings stored with the session (e.g. ``{"app": "window"}``).
     subscribers : sequence of callable
@@ -457,6 +461,7 @@ def prepare_session(
             request.source, protocol=protocol, seed=request.seed, speed=request.speed,
             duration_s=request.duration_s, scan_timeout_s=scan_timeout_s,
             reconnect_timeout_s=reconnect_timeout_s, recording=replayed,
+            raw_signals=raw_signals,
         )
         prepared = assemble_session(
             request, source, store=store if record else None, protocol=protocol,
@@ -692,6 +697,7 @@ def make_source(
     recording: Recording | None = None,
     data_dir: str | Path | None = None,
     body: SimulatedBody | None = None,
+    raw_signals: bool = True,
 ) -> HeartRateSource:
     """Build the source named by ``spec``: ``sim``, ``ble[:ADDRESS]`` or
     ``replay:SESSION_ID_OR_FILE``.
@@ -700,7 +706,8 @@ def make_source(
     ``body`` gives a schedule), and it runs to the protocol's end plus 2 s. ``speed``
     (multiple of real time, None = max) applies to the simulated strap and replay. A replay
     plays ``recording`` when given, else the spec's target read from ``data_dir``'s store or
-    the file (:func:`load_replay_target`).
+    the file (:func:`load_replay_target`). ``raw_signals`` False keeps a Bluetooth strap to
+    heart rate and RR (no PMD ECG/accelerometer).
 
     Raises
     ------
@@ -730,7 +737,8 @@ def make_source(
         from sensors.ble import BleHeartRateStrap
 
         return BleHeartRateStrap(
-            target or None, scan_timeout_s=scan_timeout_s, give_up_after_s=reconnect_timeout_s
+            target or None, scan_timeout_s=scan_timeout_s, give_up_after_s=reconnect_timeout_s,
+            pmd=raw_signals,
         )
     from sensors.replay import ReplaySource
 

@@ -5,6 +5,11 @@ Measurement notifications (0x2A37) are decoded, beat times are rebuilt from cumu
 anchored to the receive clock (:class:`~biofeedback.core.beat_clock.BeatClock`), and a link loss
 is followed by automatic reconnection with backoff: the same session goes on, with
 ``disconnected``/``reconnected`` markers and a gap in between.
+
+A strap that offers Polar's PMD service (the H10) also streams its raw ECG and accelerometer
+(:mod:`sensors.ble.pmd_session`), started after each connection beside the heart-rate
+notifications and handed on as :class:`~biofeedback.core.signals.SignalChunk` events. PMD is
+an extra: absent, refused or unpaired, the source says so once and goes on with heart rate.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Final
 
 from biofeedback.core.beat_clock import BeatClock
@@ -44,6 +50,24 @@ from sensors.ble.gatt import (
     parse_utf8_string,
 )
 from sensors.ble.off_body import OFF_BODY_MESSAGE, ON_BODY_MESSAGE, OffBodyDetector
+from sensors.ble.pmd import (
+    MeasurementStopped,
+    PmdDataDecoder,
+    PmdError,
+    PmdMalformedError,
+    PmdNotPairedError,
+    PmdRefusedError,
+)
+from sensors.ble.pmd_session import (
+    STREAM_LABELS,
+    STREAM_NAMES,
+    PmdLink,
+    StreamContinuity,
+    StreamSettings,
+    choose_settings,
+    has_pmd,
+    stopped_streams,
+)
 from sensors.ble.scan import StrapAdvertisement, scan_for_straps
 
 logger = logging.getLogger(__name__)
@@ -54,6 +78,23 @@ class _LinkLost:
     """Inbox item: bleak reported that ``client`` disconnected."""
 
     client: object
+
+
+@dataclass(frozen=True, slots=True)
+class _PmdData:
+    """Inbox item: one PMD data notification, with the decoder of its connection."""
+
+    received_s: float
+    data: bytes
+    decoder: PmdDataDecoder
+
+
+@dataclass(frozen=True, slots=True)
+class _PmdStopped:
+    """Inbox item: the strap stopped PMD streams by itself (on the link ``link``)."""
+
+    link: PmdLink
+    indication: MeasurementStopped
 
 
 STRONGEST_SCAN_ROUND_S: Final = 3.0
@@ -109,6 +150,12 @@ class BleHeartRateStrap(HeartRateSource):
         connected after the strap, bluetoothd or the adapter went away): the source drops it,
         records a gap of reason ``no_data`` and reconnects, s (default 5: five missed
         notifications of a 1-Hz strap; docs/straps.md).
+    pmd : bool
+        Stream raw ECG and accelerometer when the strap offers PMD (default True); False:
+        heart rate and RR only.
+    pmd_pair : bool
+        When a PMD command is refused for want of pairing, ask the system to pair once
+        (``BleakClient.pair``; default True). False: only say how to pair.
 
     Notes
     -----
@@ -129,6 +176,8 @@ class BleHeartRateStrap(HeartRateSource):
         give_up_after_s: float = 120.0,
         backoff_s: tuple[float, ...] = DEFAULT_BACKOFF_S,
         data_timeout_s: float = DEFAULT_DATA_TIMEOUT_S,
+        pmd: bool = True,
+        pmd_pair: bool = True,
     ) -> None:
         super().__init__()
         if not data_timeout_s > 0:
@@ -144,8 +193,20 @@ class BleHeartRateStrap(HeartRateSource):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._t0: float | None = None
         self._client: Any = None
-        # (receive time s, notification bytes), or a link loss, in arrival order.
-        self._inbox: asyncio.Queue[tuple[float, bytes] | _LinkLost] = asyncio.Queue()
+        # (receive time s, notification bytes), PMD items, or a link loss, in arrival order.
+        self._inbox: asyncio.Queue[tuple[float, bytes] | _LinkLost | _PmdData | _PmdStopped] = (
+            asyncio.Queue()
+        )
+        self._pmd_enabled = pmd
+        self._pmd_pair = pmd_pair
+        self._pmd_pair_tried = False
+        self._pmd_link: PmdLink | None = None
+        self._pmd_restarted: set[str] = set()
+        self._pmd_started: dict[str, StreamSettings] = {}
+        self._pmd_continuity = StreamContinuity()
+        self._pmd_said: set[str] = set()
+        self._pmd_notes: list[str] = []
+        self._pmd_malformed = 0
         self._info: dict[str, Any] = {"address": address}
         self._contact: bool | None = None
         self._malformed = 0
@@ -172,6 +233,7 @@ class BleHeartRateStrap(HeartRateSource):
             "give_up_after_s": self._give_up_after_s,
             "backoff_s": list(self._backoff_s),
             "data_timeout_s": self._data_timeout_s,
+            "pmd": self._pmd_enabled,
             "gap_factor": self._clock.gap_factor,
         }
 
@@ -190,7 +252,9 @@ class BleHeartRateStrap(HeartRateSource):
         await self._set_state(SourceState.CONNECTING, f"Looking for {target}")
         device = await self._find(self._scan_timeout_s, connected_first=True)
         await self._connect(device)
+        await self._start_pmd()
         await self._announce_connection(self._connected_message())
+        await self._say_pmd_notes()
         while await self._pump():
             await self._emit(
                 Marker(self.session_time_s(), 0.0, "disconnected", MarkerKind.CONNECTION,
@@ -213,7 +277,9 @@ class BleHeartRateStrap(HeartRateSource):
                     {"after_s": round(after, 3)},
                 )
             )
+            await self._start_pmd()
             await self._announce_connection(f"Reconnected after {after:.1f} s")
+            await self._say_pmd_notes()
 
     async def _announce_connection(self, message: str) -> None:
         info = self._info
@@ -228,8 +294,11 @@ class BleHeartRateStrap(HeartRateSource):
 
     async def _cleanup(self) -> None:
         client, self._client = self._client, None
+        link, self._pmd_link = self._pmd_link, None
         if client is None:
             return
+        if client.is_connected and link is not None and link.running:
+            await _best_effort("stopping PMD streams", asyncio.wait_for(link.stop_all(), 5.0))
         if client.is_connected:
             await _best_effort(
                 "stopping notifications",
@@ -406,6 +475,12 @@ class BleHeartRateStrap(HeartRateSource):
                     f"No data from the strap for {self._data_timeout_s:g} s although the "
                     "link is up; reconnecting")
                 return True
+            if isinstance(item, _PmdData):
+                await self._handle_pmd_data(item)
+                continue
+            if isinstance(item, _PmdStopped):
+                await self._handle_pmd_stopped(item)
+                continue
             if isinstance(item, _LinkLost):
                 if item.client is self._client:
                     await self._end_of_link(GapReason.LINK_LOSS)
@@ -477,6 +552,7 @@ class BleHeartRateStrap(HeartRateSource):
         """Try to connect again with backoff until it works (True) or time runs out."""
         assert self._loop is not None
         old, self._client = self._client, None
+        self._pmd_link = None
         if old is not None:
             await _best_effort(
                 "disconnecting the lost link", asyncio.wait_for(old.disconnect(), 2.0)
@@ -518,3 +594,149 @@ class BleHeartRateStrap(HeartRateSource):
     def _on_disconnect(self, client: object) -> None:
         if not self._stopping and client is self._client:
             self._inbox.put_nowait(_LinkLost(client))
+
+    # -- PMD (raw ECG and accelerometer) ---------------------------------------------------
+
+    def _say_once(self, key: str, message: str) -> None:
+        """A PMD status sentence, said once per source whatever the reconnections (after
+        the connection's own sentence: :meth:`_say_pmd_notes`)."""
+        if key not in self._pmd_said:
+            self._pmd_said.add(key)
+            self._pmd_notes.append(message)
+
+    async def _say_pmd_notes(self) -> None:
+        notes, self._pmd_notes = self._pmd_notes, []
+        for note in notes:
+            await self._set_state(SourceState.STREAMING, note)
+
+    async def _start_pmd(self) -> None:
+        """Start ECG and ACC if the strap offers PMD; any failure leaves heart rate alone.
+
+        Runs before the connection is announced, so the streams' settings are in the
+        ``Connected`` device information stored with the session (``pmd``); what it has to
+        say waits for :meth:`_say_pmd_notes`.
+
+        No data for a while after START is normal (the H10 often begins its ECG about 30 s
+        later, bleakheart#1, polar-ble-sdk#424): nothing waits for it and nothing times out.
+        """
+        client = self._client
+        if not self._pmd_enabled or client is None or not has_pmd(client):
+            return
+        self._pmd_restarted.clear()
+        self._pmd_started = {}
+        self._info.pop("pmd", None)  # what this connection streams, not an earlier one
+        self._pmd_continuity.new_connection()
+        holder: list[PmdDataDecoder] = []
+
+        def on_data(data: bytes) -> None:
+            if holder:  # frames before any START (a stream left running) are not ours
+                self._inbox.put_nowait(_PmdData(self.session_time_s(), data, holder[0]))
+
+        def on_stopped(stop: MeasurementStopped) -> None:
+            self._inbox.put_nowait(_PmdStopped(link, stop))
+
+        link = PmdLink(client, on_data, on_stopped)
+        started: list[StreamSettings] = []
+        try:
+            offered = await self._paired(link, link.open)
+            wanted = [t for t in STREAM_NAMES if t in offered]
+            if not wanted:
+                self._say_once("none", "The strap offers no raw ECG or accelerometer "
+                                     "(PMD); heart rate and RR go on")
+                return
+            chosen = []
+            for kind in wanted:
+                stream = STREAM_NAMES[kind]
+                chosen.append(choose_settings(
+                    stream, await self._paired(link, partial(link.settings, kind))))
+            holder.append(PmdDataDecoder(
+                {c.stream: c.rate_hz for c in chosen},
+                resolutions={c.stream: c.resolution_bits for c in chosen}))
+            self._pmd_link = link
+            for c in chosen:
+                try:
+                    await self._paired(link, partial(link.start, c))
+                    started.append(c)
+                except PmdRefusedError as exc:
+                    self._say_once(f"refused-{c.stream}",
+                                         f"{str(exc).capitalize()}; heart rate and RR go on")
+        except PmdNotPairedError:
+            self._say_once("not-paired", (
+                "The strap must be paired for ECG: run `bluetoothctl pair "
+                f"{self._address}` (Linux) or pair it in the system's Bluetooth settings; "
+                "heart rate and RR go on"))
+        except PmdError as exc:
+            logger.debug("PMD start failed", exc_info=True)
+            if not client.is_connected:
+                return  # the link went: the reconnection tries again, nothing to say
+            self._say_once("error", f"No raw ECG or accelerometer: {exc}; heart rate "
+                                 "and RR go on")
+        self._pmd_started = {c.stream: c for c in started}
+        if started:
+            self._info["pmd"] = {
+                c.stream: {"rate_hz": c.rate_hz, "resolution_bits": c.resolution_bits,
+                           **({"range_g": c.range_g} if c.range_g is not None else {})}
+                for c in started}
+            names = " and ".join(
+                f"{STREAM_LABELS[c.stream]} ({c.rate_hz} Hz)" for c in started)
+            later = (" (the ECG can take about 30 s to begin)"
+                     if any(c.stream == "ecg" for c in started) else "")
+            self._say_once("started", f"Raw {names} started{later}")
+
+    async def _paired(self, link: PmdLink, step: Callable[[], Awaitable[Any]]) -> Any:
+        """Run a PMD step; refused for want of pairing, ask the system to pair (once per
+        source, where bleak can: BlueZ and Windows; macOS pairs by itself on first access and
+        bleak has no pair there) and run it again."""
+        try:
+            return await step()
+        except PmdNotPairedError:
+            if not self._pmd_pair or self._pmd_pair_tried:
+                raise
+            self._pmd_pair_tried = True
+            try:
+                await link.client.pair()
+            except Exception as exc:  # any backend error, or no pairing on this platform
+                logger.info("pairing the strap failed: %s", exc, exc_info=True)
+                raise PmdNotPairedError(str(exc)) from exc
+            logger.info("paired the strap for PMD")
+            return await step()
+
+    async def _handle_pmd_data(self, item: _PmdData) -> None:
+        try:
+            chunk = item.decoder.feed(item.data, item.received_s)
+        except PmdMalformedError as exc:
+            self._pmd_malformed += 1
+            if self._pmd_malformed in (1, 10, 100, 1000):
+                await self._set_state(
+                    SourceState.STREAMING,
+                    f"Ignored {self._pmd_malformed} malformed ECG/accelerometer frame(s): "
+                    f"{exc}")
+            return
+        await self._emit(self._pmd_continuity.place(chunk))
+
+    async def _handle_pmd_stopped(self, item: _PmdStopped) -> None:
+        """The strap stopped streams by itself: start each again once per connection."""
+        link = item.link
+        if link is not self._pmd_link:
+            return
+        for stream in stopped_streams(item.indication):
+            label = STREAM_LABELS[stream]
+            chosen = self._pmd_started.get(stream)
+            if chosen is None:
+                continue
+            if stream in self._pmd_restarted:
+                await self._set_state(
+                    SourceState.STREAMING,
+                    f"The strap stopped its {label} stream again; heart rate and RR go on")
+                continue
+            self._pmd_restarted.add(stream)
+            await self._set_state(
+                SourceState.STREAMING,
+                f"The strap stopped its {label} stream by itself; starting it again")
+            try:
+                await link.start(chosen)
+            except PmdError as exc:
+                await self._set_state(
+                    SourceState.STREAMING,
+                    f"Could not start the {label} stream again ({exc}); heart rate and RR go on")
+
