@@ -14,6 +14,7 @@ neurokit2 takes about 3 s to import and ~0.1 s per minute of ECG).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,9 +23,11 @@ import numpy as np
 import numpy.typing as npt
 
 from biofeedback.analysis.ecg_peaks import find_r_peaks, refine_peaks
+from biofeedback.core.recording import Recording
 from biofeedback.core.signals import SignalChunk
+from biofeedback.core.types import Gap, GapReason
 
-__all__ = ["REFINEMENT", "StreamBeats", "ecg_runs", "rr_from_ecg_chunks"]
+__all__ = ["REFINEMENT", "StreamBeats", "ecg_runs", "recording_from_ecg", "rr_from_ecg_chunks"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -200,4 +203,41 @@ def rr_from_ecg_chunks(
         kwargs=kwargs,
         clean_kwargs=clean_kwargs,
         neurokit_version=version,
+    )
+
+
+def recording_from_ecg(recording: Recording, beats: StreamBeats) -> Recording:
+    """The session with its RR taken from the strap's ECG instead of the strap's own RR.
+
+    Parameters
+    ----------
+    recording : Recording
+        The stored session (its phases, markers, gaps and metadata are kept).
+    beats : StreamBeats
+        Its ECG's beats (:func:`rr_from_ecg_chunks`).
+
+    Returns
+    -------
+    Recording
+        ``rr_ms`` and ``time_s`` from the ECG; the live per-beat arrays (artifact classes,
+        corrected intervals, receive times, contact), which belong to the strap's beats,
+        are dropped, so artifacts are classified afresh. The breaks between ECG runs are added
+        as gaps (reason ``source``), and ``metadata["rr_source"]`` holds
+        :meth:`StreamBeats.provenance`.
+    """
+    breaks = [Gap(end, start, GapReason.SOURCE)
+              for (_, end), (start, _) in zip(beats.runs, beats.runs[1:], strict=False)]
+    metadata = dict(recording.metadata)
+    metadata["rr_source"] = beats.provenance()
+    return dataclasses.replace(
+        recording,
+        rr_ms=beats.rr_ms.copy(),
+        time_s=beats.time_s.copy(),
+        gaps=sorted([*recording.gaps, *breaks], key=lambda g: g.start_s),
+        artifact=None,
+        rr_corrected_ms=None,
+        corrected_count=None,
+        received_s=None,
+        sensor_contact=None,
+        metadata=metadata,
     )

@@ -8,9 +8,15 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from biofeedback.analysis.ecg_stream import REFINEMENT, ecg_runs, rr_from_ecg_chunks
+from biofeedback.analysis.ecg_stream import (
+    REFINEMENT,
+    ecg_runs,
+    recording_from_ecg,
+    rr_from_ecg_chunks,
+)
 from biofeedback.core.recording import Recording
 from biofeedback.core.signals import SignalChunk
+from biofeedback.core.types import Gap, GapReason, PhaseSpan
 from sensors.virtual.pmd_signals import BeatTrack, ChestSignals, breathing_for
 from sensors.virtual.rr_source import FileRRSource, SimulatedRRSource
 
@@ -109,6 +115,20 @@ def test_lost_frames_split_the_stream_and_no_interval_spans_them() -> None:
     assert np.all(beats.rr_ms < 1.4 * rr.max())
     truth = np.asarray(track.r_times_s)
     assert np.median(np.abs(_errors_ms(beats.r_times_s, truth))) < 2.0
+    # Analysed from the ECG, the session keeps its phases and gaps and gains the lost frames
+    # as a gap; the strap's live per-beat arrays are not carried over to other beats.
+    strap = Recording(rr_ms=rr, time_s=np.cumsum(rr) / 1000.0,
+                      gaps=[Gap(80.0, 85.0, GapReason.NO_CONTACT)],
+                      phases=[PhaseSpan("rest", "Rest", "rest", 0.0, 90.0)],
+                      received_s=np.cumsum(rr) / 1000.0 + 0.3, metadata={"device": "H10"})
+    ecg = recording_from_ecg(strap, beats)
+    np.testing.assert_array_equal(ecg.rr_ms, beats.rr_ms)
+    np.testing.assert_array_equal(ecg.time_s, beats.time_s)
+    assert ecg.gaps == [Gap(gap_start, gap_end, GapReason.SOURCE),
+                        Gap(80.0, 85.0, GapReason.NO_CONTACT)]
+    assert ecg.phases == strap.phases and ecg.received_s is None
+    assert ecg.metadata == {"device": "H10", "rr_source": beats.provenance()}
+    assert strap.metadata == {"device": "H10"}
 
 
 def test_method_and_every_keyword_argument_recorded() -> None:
