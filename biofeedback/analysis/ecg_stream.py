@@ -35,6 +35,13 @@ REFINEMENT = "parabolic-3"
 """How each R-peak is placed between samples: the vertex of the parabola through the peak
 sample and its two neighbours (on the cleaned signal the peak was found on)."""
 
+EDGE_S = 0.3
+"""Within this much of either end of a run, a peak under :data:`EDGE_MIN_HEIGHT` of the run's
+median R height is dropped, s: a beat cut off by the run's end leaves its P or T wave, which
+neurokit2 takes for an R there (1 in 3900 beats on an hour of the virtual strap's ECG)."""
+EDGE_MIN_HEIGHT = 0.5
+"""Fraction of the run's median R height (cleaned signal) an edge peak must reach."""
+
 MIN_RUN_S = 5.0
 """Runs of ECG shorter than this are not searched for peaks, s (neurokit2's detector needs
 a few beats to set its thresholds)."""
@@ -95,6 +102,8 @@ class StreamBeats:
             "clean_kwargs": dict(self.clean_kwargs),
             "neurokit2": self.neurokit_version,
             "refinement": self.refinement,
+            "edge_rule": f"peaks within {EDGE_S:g} s of a run's end under "
+                         f"{EDGE_MIN_HEIGHT:g} x the median R height dropped",
         }
 
 
@@ -184,6 +193,7 @@ def rr_from_ecg_chunks(
         peaks, cleaned, run_kwargs, run_clean, version = find_r_peaks(signal, fs, method=method)
         if not kwargs:
             kwargs, clean_kwargs = run_kwargs, run_clean
+        peaks = _without_cut_off_waves(cleaned, peaks, fs)
         position = refine_peaks(cleaned, peaks)
         # Interpolating the fractional index on the sample times keeps each chunk's own
         # placement (t0_s, rate_hz) instead of one rate for the whole run.
@@ -204,6 +214,18 @@ def rr_from_ecg_chunks(
         clean_kwargs=clean_kwargs,
         neurokit_version=version,
     )
+
+
+def _without_cut_off_waves(cleaned: FloatArray, peaks: npt.NDArray[np.int64],
+                           fs: float) -> npt.NDArray[np.int64]:
+    """``peaks`` less the low ones near either end of the run (see :data:`EDGE_S`)."""
+    if peaks.size < 3:
+        return peaks
+    height = cleaned[peaks]
+    edge = round(EDGE_S * fs)
+    near_end = (peaks < edge) | (peaks >= cleaned.size - edge)
+    low = height < EDGE_MIN_HEIGHT * float(np.median(height))
+    return peaks[~(near_end & low)]
 
 
 def recording_from_ecg(recording: Recording, beats: StreamBeats) -> Recording:

@@ -131,6 +131,20 @@ def test_lost_frames_split_the_stream_and_no_interval_spans_them() -> None:
     assert strap.metadata == {"device": "H10"}
 
 
+@pytest.mark.parametrize("cut_s", [0.05, 0.115, 0.2])
+def test_a_beat_cut_off_by_the_end_of_the_stream_gives_no_peak(cut_s: float) -> None:
+    # The stream ends cut_s before an R: its P wave (or the QRS's rising edge) is all that is
+    # left, and neurokit2 alone takes it for an R at 0.05 s.
+    rr = np.full(40, 800.0)
+    track = BeatTrack(FileRRSource(Recording(rr_ms=rr, time_s=np.cumsum(rr) / 1000.0)))
+    signals = ChestSignals(track, breathing_for(track.source, 12.0), seed=2)
+    t = np.arange(0.0, 16.0 - cut_s, 1 / 130.0)
+    chunk = SignalChunk("ecg", 0.0, 130.0, signals.ecg_uv(t).reshape(-1, 1), "uV")
+    beats = rr_from_ecg_chunks([chunk])
+    truth = np.asarray(track.r_times_s)
+    np.testing.assert_allclose(beats.r_times_s, truth[truth < t[-1]], atol=0.003)
+
+
 def test_method_and_every_keyword_argument_recorded() -> None:
     rr = np.full(40, 800.0)
     track = BeatTrack(FileRRSource(Recording(rr_ms=rr, time_s=np.cumsum(rr) / 1000.0)))
@@ -146,6 +160,8 @@ def test_method_and_every_keyword_argument_recorded() -> None:
         "kwargs": beats.kwargs, "clean": "neurokit2.ecg_clean",
         "clean_kwargs": beats.clean_kwargs, "neurokit2": nk.__version__,
         "refinement": REFINEMENT,
+        "edge_rule": "peaks within 0.3 s of a run's end under 0.5 x the median R height "
+                     "dropped",
     }
     assert beats.neurokit_version == nk.__version__ == "0.2.13"
     other = rr_from_ecg_chunks(chunks, method="pantompkins1985")

@@ -72,6 +72,8 @@ def test_analyze_from_the_ecg_beside_the_strap(store, capsys) -> None:
         "clean_kwargs": {"sampling_rate": pytest.approx(ECG_RATE_HZ, abs=1e-6),
                          "method": "neurokit"},
         "neurokit2": nk.__version__, "refinement": "parabolic-3",
+        "edge_rule": "peaks within 0.3 s of a run's end under 0.5 x the median R height "
+                     "dropped",
     }
     phases = doc["agreement"]["phases"]
     assert [p["label"] for p in phases] == ["baseline", "practice"]
