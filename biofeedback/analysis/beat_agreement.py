@@ -48,6 +48,9 @@ MAX_OFFSET_S = 1.5
 """Largest offset searched between the strap's cumulative-RR times and the ECG's, s."""
 WINDOW_S = 60.0
 """Length of the agreement windows, s."""
+ECG_EDGE_S = 0.5
+"""A strap beat this close to the start or end of a run of ECG may have no R-peak in it (cut
+off), s: left unpaired there, it is not counted."""
 _OFFSET_BIN_S = 0.01
 """Half-width of the bin that scores a candidate offset, s (at most ``tolerance_s``): the true
 offset gathers the pairs within a few ms, an offset off by one beat only those whose
@@ -326,8 +329,19 @@ class _Pooled:
         )
 
 
+def _covered(times: FloatArray, runs: FloatArray | None) -> npt.NDArray[np.bool_]:
+    """Which times lie inside a run of ECG, :data:`ECG_EDGE_S` away from its ends."""
+    if runs is None:
+        return np.ones(times.size, dtype=bool)
+    inside = np.zeros(times.size, dtype=bool)
+    for start, end in runs:
+        inside |= (times >= start + ECG_EDGE_S) & (times < end - ECG_EDGE_S)
+    return inside
+
+
 def _match_span(ecg: FloatArray, strap: FloatArray, start_s: float, end_s: float,
-                tolerance_s: float, max_offset_s: float, fallback_offset_s: float) -> _Pooled:
+                tolerance_s: float, max_offset_s: float, fallback_offset_s: float,
+                runs: FloatArray | None) -> _Pooled:
     """Match the beats of one span: the ECG's in ``[start, end)``, the strap's around it (so
     an offset never pushes a strap beat out of its span's count)."""
     e_lo, e_hi = np.searchsorted(ecg, [start_s, end_s], side="left")
@@ -342,7 +356,8 @@ def _match_span(ecg: FloatArray, strap: FloatArray, start_s: float, end_s: float
     # A pair belongs to the span of its ECG beat (all of them are inside); an unpaired strap
     # beat to the span its shifted time lies in.
     unpaired = s[match.strap_unmatched] + offset
-    strap_left = int(((unpaired >= start_s) & (unpaired < end_s)).sum())
+    strap_left = int(((unpaired >= start_s) & (unpaired < end_s)
+                      & _covered(unpaired, runs)).sum())
     n_matched = int(match.strap_index.size)
     return _Pooled(
         n_ecg=e.size, n_strap=n_matched + strap_left, n_matched=n_matched,
@@ -360,6 +375,7 @@ def beat_agreement(
     window_s: float = WINDOW_S,
     tolerance_s: float = TOLERANCE_S,
     max_offset_s: float = MAX_OFFSET_S,
+    ecg_runs: Sequence[tuple[float, float]] | None = None,
 ) -> AgreementReport:
     """Agreement of the ECG's beats with the strap's, per window and per phase.
 
@@ -375,11 +391,17 @@ def beat_agreement(
         Window length, s (positive).
     tolerance_s, max_offset_s : float
         See :func:`match_beats`.
+    ecg_runs : sequence of (start_s, end_s), optional
+        The spans the ECG covers (``StreamBeats.runs``). When given, a strap beat left
+        unpaired counts only inside them (:data:`ECG_EDGE_S` from their ends): a strap's ECG
+        starts about 30 s after its heart rate and may lose frames, and a beat where there
+        was no ECG is no disagreement.
 
     Returns
     -------
     AgreementReport
-        Windows tile the span from the first to the last beat of either side.
+        Windows tile the span from the first to the last beat of either side (the strap's
+        widened by ``max_offset_s``).
 
     Raises
     ------
@@ -396,10 +418,14 @@ def beat_agreement(
         if bad.size:
             raise ValueError(f"{name} must increase: beat {bad[0] + 1} at {values[bad[0] + 1]}"
                              f" s follows {values[bad[0]]} s")
+    runs = None if ecg_runs is None else np.asarray(ecg_runs, dtype=np.float64).reshape(-1, 2)
     both = np.concatenate((ecg, strap))
     grid: list[tuple[float, float]] = []
     if both.size:
-        first, last = float(both.min()), float(both.max())
+        # The strap's beats may lie up to max_offset_s either side of where they belong.
+        first = min(both.min(), strap.min() - max_offset_s if strap.size else np.inf)
+        last = max(both.max(), strap.max() + max_offset_s if strap.size else -np.inf)
+        first, last = float(first), float(last)
         n = max(1, math.ceil((last - first) / window_s + 1e-9))
         if first + n * window_s <= last:
             n += 1
@@ -407,12 +433,12 @@ def beat_agreement(
     # The session's offset, for spans without a pair: the median of the windows' offsets.
     offsets = [o for lo, hi in grid
                for o in _match_span(ecg, strap, lo, hi, tolerance_s, max_offset_s,
-                                    0.0).offsets]
+                                    0.0, runs).offsets]
     fallback = float(np.median(offsets)) if offsets else 0.0
     windows: list[SpanAgreement] = []
     overall = _Pooled()
     for k, (lo, hi) in enumerate(grid):
-        pooled = _match_span(ecg, strap, lo, hi, tolerance_s, max_offset_s, fallback)
+        pooled = _match_span(ecg, strap, lo, hi, tolerance_s, max_offset_s, fallback, runs)
         overall.add(pooled)
         windows.append(pooled.result(str(k), lo, hi))
     rows: list[SpanAgreement] = []
@@ -422,9 +448,10 @@ def beat_agreement(
         for k in range(n):
             lo = phase.start_s + k * window_s
             hi = min(phase.end_s, lo + window_s)
-            pooled.add(_match_span(ecg, strap, lo, hi, tolerance_s, max_offset_s, fallback))
+            pooled.add(_match_span(ecg, strap, lo, hi, tolerance_s, max_offset_s, fallback,
+                                   runs))
         rows.append(pooled.result(phase.phase_id, phase.start_s, phase.end_s))
-    start = float(both.min()) if both.size else 0.0
+    start = windows[0].start_s if windows else 0.0
     end = windows[-1].end_s if windows else 0.0
     return AgreementReport(overall=overall.result("all", start, end), windows=windows,
                            phases=rows, tolerance_s=tolerance_s, window_s=window_s)

@@ -103,7 +103,7 @@ def _from_ecg(target: str, data_dir: str | None,
     if beats.n_beats == 0:
         raise UsageError(f"no R-peaks found in the ECG of session {target}")
     strap = strap_beat_times(recording.rr_ms, recording.time_s, recording.gaps)
-    agreement = beat_agreement(beats.r_times_s, strap, recording.phases)
+    agreement = beat_agreement(beats.r_times_s, strap, recording.phases, ecg_runs=beats.runs)
     return recording_from_ecg(recording, beats), agreement
 
 

@@ -86,10 +86,11 @@ def test_per_window_and_per_phase() -> None:
     assert base.median_abs_diff_ms == pytest.approx(1.5, abs=1e-6)
     assert (task.n_ecg, task.n_strap, task.n_matched) == (6, 4, 4)
     assert (task.ecg_unmatched, task.strap_unmatched) == (2, 0)
-    # Windows of 4 s from the first beat (10.001 s) to the last of either side (the strap's
-    # beat 10, 0.4 s late): ECG beats 0-4, 5-9 with the extra one, and 10.
-    assert [w.n_ecg for w in report.windows] == [5, 6, 1]
-    assert [w.n_matched for w in report.windows] == [5, 4, 1]
+    # Windows of 4 s from the strap's first beat less the largest offset (10.4 - 1.5 s) to its
+    # last plus it: ECG beats 0-3, 4-8 with the extra one (beat 7 unpaired), and 9-10.
+    assert report.windows[0].start_s == pytest.approx(8.9)
+    assert [w.n_ecg for w in report.windows] == [4, 6, 2]
+    assert [w.n_matched for w in report.windows] == [4, 4, 2]
     assert [w.strap_unmatched for w in report.windows] == [0, 0, 0]
     assert sum(w.n_ecg for w in report.windows) == report.overall.n_ecg == 12
     assert report.to_dict()["phases"][1]["label"] == "task"
@@ -148,3 +149,15 @@ def test_the_virtual_strap_ecg_agrees_with_its_rr_through_latency_and_drift() ->
         assert row.offset_s == pytest.approx(-0.6, abs=0.02)
     # Only the strap's beats past the ECG's last sample stay unpaired.
     assert report.overall.strap_unmatched == int((strap - 0.6 > t[-1]).sum())
+
+
+def test_strap_beats_where_there_was_no_ecg_are_not_counted() -> None:
+    ecg, strap = _hand_made()
+    # The ECG started at 11.5 s: beats 0-1 of the strap have no ECG beside them.
+    late = ecg[ecg > 11.5]
+    counted = beat_agreement(late, strap)
+    assert counted.overall.strap_unmatched == 2
+    report = beat_agreement(late, strap, ecg_runs=[(11.5, 20.0)])
+    assert report.overall.strap_unmatched == 0
+    assert report.overall.n_matched == counted.overall.n_matched == 8
+    assert report.overall.ecg_unmatched == 2  # the extra beat and the one the strap missed

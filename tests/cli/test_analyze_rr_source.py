@@ -18,6 +18,10 @@ from sensors.virtual.pmd_signals import BeatTrack, ChestSignals, breathing_for
 from sensors.virtual.rr_source import SimulatedRRSource
 
 ECG_RATE_HZ = 130.27
+ECG_START_S = 30.0
+"""A Polar H10's ECG starts about 30 s after it is asked for, long after the heart rate."""
+LOST_FRAMES = range(200, 204)
+"""PMD frames lost on the radio (2.2 s from 142 s)."""
 LATENCY_S = 0.35
 """The strap's beat times (cumulative RR anchored to receive times) lag the true beats."""
 
@@ -28,8 +32,8 @@ def _record(store: SessionStore, duration_s: float = 240.0, ecg: bool = True) ->
     track = BeatTrack(SimulatedRRSource(11))
     signals = ChestSignals(track, breathing_for(track.source), seed=11)
     sid = store.create_session(source="ble", participant_id="P03")
-    n = int(duration_s * ECG_RATE_HZ) // 73 * 73
-    t = np.arange(n) / ECG_RATE_HZ
+    n = int((duration_s - ECG_START_S) * ECG_RATE_HZ) // 73 * 73
+    t = ECG_START_S + np.arange(n) / ECG_RATE_HZ
     samples = signals.ecg_uv(t).reshape(-1, 1)
     r = np.asarray(track.r_times_s)
     r = r[(r > 0) & (r < duration_s)]
@@ -47,6 +51,8 @@ def _record(store: SessionStore, duration_s: float = 240.0, ecg: bool = True) ->
     store.add_phase(sid, PhaseSpan("practice", "Practice", "practice", 120.0, duration_s))
     if ecg:
         for i in range(0, n, 73):
+            if i // 73 in LOST_FRAMES:
+                continue
             store.append_signal(sid, SignalChunk("ecg", float(t[i]), ECG_RATE_HZ,
                                                  samples[i:i + 73], "uV", first_index=i))
     store.finish_session(sid)
@@ -77,8 +83,10 @@ def test_analyze_from_the_ecg_beside_the_strap(store, capsys) -> None:
     }
     phases = doc["agreement"]["phases"]
     assert [p["label"] for p in phases] == ["baseline", "practice"]
+    # The strap's beats before the ECG started and in the lost frames are not disagreements.
+    assert [p["strap_unmatched"] for p in phases] == [0, 0]
     for row in phases:
-        assert row["n_matched"] >= row["n_ecg"] - 1 and row["n_matched"] > 100
+        assert row["n_matched"] >= row["n_ecg"] - 2 and row["n_matched"] > 80
         assert row["median_abs_diff_ms"] < 2.0
         assert row["median_abs_rr_diff_ms"] < 2.0
         assert row["offset_s"] == pytest.approx(-LATENCY_S, abs=0.01)
@@ -86,11 +94,13 @@ def test_analyze_from_the_ecg_beside_the_strap(store, capsys) -> None:
     assert code == 0, err
     strap = json.loads(out)
     assert "agreement" not in strap and "rr_source" not in strap
-    for ours, theirs in zip(doc["phases"], strap["phases"], strict=True):
-        # The same heart in both: the ECG finds every beat the strap sent, to the ms.
-        assert abs(ours["n_beats"] - theirs["n_beats"]) <= 1
-        assert ours["mean_rr_ms"] == pytest.approx(theirs["mean_rr_ms"], abs=1.0)
-        assert ours["rmssd_ms"] == pytest.approx(theirs["rmssd_ms"], rel=0.02)
+    for ours, theirs, row in zip(doc["phases"], strap["phases"], phases, strict=True):
+        # Every ECG beat but the first of each run in the phase ends an interval (baseline:
+        # the ECG's start; practice: the first beat after the lost frames).
+        assert ours["n_beats"] == row["n_ecg"] - 1
+        # The same heart, less the strap's first 30 s and the lost frames' beats.
+        assert theirs["n_beats"] - 35 <= ours["n_beats"] < theirs["n_beats"]
+        assert ours["mean_hr_bpm"] == pytest.approx(theirs["mean_hr_bpm"], abs=1.0)
     code, out, err = _run(capsys, "analyze", str(sid), "--rr-source", "ecg")
     assert code == 0, err
     assert "RR from the ECG: neurokit2 0.2.13 ecg_peaks method 'neurokit'" in out
