@@ -7,6 +7,10 @@ its R-peaks are found with ``neurokit2.ecg_peaks`` without neurokit2's own artif
 correction (``correct_artifacts=False``): the raw intervals are kept and the artifact
 detector classes them at import, as for every other source. neurokit2 is imported on first
 use (about 3 s).
+
+:func:`find_r_peaks` is that cleaning and detection step alone, shared with the chest strap's
+ECG stream (:mod:`biofeedback.analysis.ecg_stream`), which also places each peak between
+samples with :func:`refine_peaks`.
 """
 
 from __future__ import annotations
@@ -88,8 +92,6 @@ def rr_from_ecg(channel: RawChannel, *, method: str = "neurokit") -> EcgBeats:
     ValueError
         Not an ECG channel, no samples, a non-positive sampling rate or non-finite samples.
     """
-    import neurokit2 as nk
-
     if channel.kind != "ecg":
         raise ValueError(f"channel {channel.name!r} is {channel.kind!r}, not an ECG")
     fs = float(channel.sampling_rate_hz)
@@ -101,15 +103,7 @@ def rr_from_ecg(channel: RawChannel, *, method: str = "neurokit") -> EcgBeats:
         raise ValueError(f"channel {channel.name!r} has no samples")
     if not np.all(np.isfinite(signal)):
         raise ValueError(f"channel {channel.name!r} holds non-finite samples")
-    clean_kwargs: dict[str, Any] = {
-        "sampling_rate": fs, "method": method if method in CLEAN_METHODS else "neurokit",
-    }
-    kwargs: dict[str, Any] = {"sampling_rate": fs, "method": method,
-                              "correct_artifacts": False}
-    cleaned = nk.ecg_clean(signal, **clean_kwargs)
-    _, info = nk.ecg_peaks(cleaned, **kwargs)
-    peaks = np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
-    peaks = np.sort(peaks)
+    peaks, _, kwargs, clean_kwargs, version = find_r_peaks(signal, fs, method=method)
     times = channel.start_s + peaks / fs
     return EcgBeats(
         rr_ms=np.diff(peaks).astype(np.float64) * (1000.0 / fs),
@@ -117,6 +111,78 @@ def rr_from_ecg(channel: RawChannel, *, method: str = "neurokit") -> EcgBeats:
         peaks=peaks,
         method=method,
         kwargs=kwargs,
-        neurokit_version=str(nk.__version__),
+        neurokit_version=version,
         clean_kwargs=clean_kwargs,
     )
+
+
+def find_r_peaks(
+    signal: FloatArray, fs: float, *, method: str = "neurokit"
+) -> tuple[npt.NDArray[np.int64], FloatArray, dict[str, Any], dict[str, Any], str]:
+    """Clean one ECG channel and find its R-peaks (the one neurokit2 step of every ECG source).
+
+    Parameters
+    ----------
+    signal : ndarray of float, shape (n,)
+        Finite ECG samples, any unit.
+    fs : float
+        Sampling rate, Hz (positive).
+    method : str
+        ``neurokit2.ecg_peaks`` method.
+
+    Returns
+    -------
+    peaks : ndarray of int64
+        Sorted sample index of every R-peak.
+    cleaned : ndarray of float
+        The cleaned signal the peaks were found on (peaks are its local maxima).
+    kwargs, clean_kwargs : dict
+        Every keyword argument passed to ``ecg_peaks`` and to ``ecg_clean``.
+    neurokit_version : str
+        ``neurokit2.__version__``.
+    """
+    import neurokit2 as nk
+
+    clean_kwargs: dict[str, Any] = {
+        "sampling_rate": fs, "method": method if method in CLEAN_METHODS else "neurokit",
+    }
+    kwargs: dict[str, Any] = {"sampling_rate": fs, "method": method,
+                              "correct_artifacts": False}
+    cleaned = np.asarray(nk.ecg_clean(signal, **clean_kwargs), dtype=np.float64)
+    _, info = nk.ecg_peaks(cleaned, **kwargs)
+    peaks = np.sort(np.asarray(info["ECG_R_Peaks"], dtype=np.int64))
+    return peaks, cleaned, kwargs, clean_kwargs, str(nk.__version__)
+
+
+def refine_peaks(signal: FloatArray, peaks: npt.NDArray[np.int64]) -> FloatArray:
+    """Sub-sample R-peak positions: the vertex of the parabola through the 3 samples around
+    each peak.
+
+    At 130 Hz a sample is 7.7 ms, so a whole-sample peak is up to 3.8 ms off the true R time;
+    the parabola's vertex brings a sharp R wave within a fraction of a millisecond.
+
+    Parameters
+    ----------
+    signal : ndarray of float, shape (n,)
+        The signal the peaks were found on (the cleaned ECG: its peaks are local maxima).
+    peaks : ndarray of int
+        Sample index of each peak.
+
+    Returns
+    -------
+    ndarray of float
+        Fractional sample position of each peak, within half a sample of ``peaks``. A peak
+        on the first or last sample, or where the 3 samples are not concave, stays where it is.
+    """
+    y = np.asarray(signal, dtype=np.float64)
+    p = np.asarray(peaks, dtype=np.int64)
+    position = p.astype(np.float64)
+    inner = (p > 0) & (p < y.size - 1)
+    q = p[inner]
+    before, at, after = y[q - 1], y[q], y[q + 1]
+    curvature = before - 2.0 * at + after
+    concave = curvature < 0
+    shift = np.zeros(q.size)
+    shift[concave] = 0.5 * (before[concave] - after[concave]) / curvature[concave]
+    position[inner] += np.clip(shift, -0.5, 0.5)
+    return position
