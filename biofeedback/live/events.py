@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from biofeedback.core.signals import SignalChunk
 from biofeedback.core.types import (
     BeatBatch,
     Connected,
@@ -57,6 +58,6 @@ class NeuroKitUpdate:
 
 SessionEvent = (
     BeatsProcessed | Gap | Marker | StatusChange | Connected | Reconnecting | Seeked
-    | NeuroKitUpdate
+    | NeuroKitUpdate | SignalChunk
 )
 """What subscribers of a :class:`~biofeedback.session.live_session.LiveSession` receive."""

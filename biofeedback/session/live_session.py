@@ -414,12 +414,17 @@ class LiveSession:
     def _on_signal(self, chunk: SignalChunk) -> None:
         """Store raw samples (ECG, accelerometer) as they arrive, committed like beats.
 
-        Not published to subscribers yet: nothing draws them. A chunk the store refuses (a
-        source's bug: wrong unit or channels) is dropped with a warning, once per stream, and
-        the recording goes on.
+        Then published to subscribers (the window's ECG strip and respiration trace), stored
+        first so what is drawn is on disk. A chunk the store refuses (a source's bug: wrong
+        unit or channels) is dropped with a warning, once per stream, and the recording goes
+        on (and is not drawn either).
         """
-        if not self._recording:
+        if self._recording and not self._store_signal(chunk):
             return
+        self._publish(chunk)
+
+    def _store_signal(self, chunk: SignalChunk) -> bool:
+        """Store ``chunk``; False when the store refused it."""
         now_wall = self.clock.monotonic_s()
         commit = now_wall - self._last_commit >= self._commit_interval_s
         try:
@@ -428,9 +433,10 @@ class LiveSession:
             if chunk.stream not in self._refused_streams:
                 self._refused_streams.add(chunk.stream)
                 logger.warning("raw samples not stored: %s", exc)
-            return
+            return False
         if commit:
             self._last_commit = now_wall
+        return True
 
     def _numbered(self, batch: BeatBatch) -> BeatBatch:
         """The batch with its beats' session sequence numbers, the one place they are set."""

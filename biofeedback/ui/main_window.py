@@ -82,6 +82,7 @@ if TYPE_CHECKING:
     from biofeedback.session.launch import PreparedSession
     from biofeedback.ui.audio_output import AudioOutput
     from biofeedback.ui.live_view import LiveView
+    from biofeedback.ui.signal_strip import SignalStrip
     from biofeedback.viewmodels.import_summary import ImportSummaryView
     from biofeedback.viewmodels.session_view import SessionViewModel
 
@@ -187,6 +188,10 @@ class MainWindow(QMainWindow):
         physiology_column = QVBoxLayout(physiology)
         physiology_column.setContentsMargins(0, 0, 0, 0)
         physiology_column.addWidget(self.values_panel)
+        self._physiology_column = physiology_column
+        self.signal_strip: SignalStrip | None = None
+        """The ECG strip and respiration trace, built when a session first sends ECG or ACC
+        (pyqtgraph loads after the window is on screen)."""
         self._plots = DeferredPlots(
             physiology_column, self.settings.plot_span_s, self.preferences.plot_span
         )
@@ -378,6 +383,8 @@ class MainWindow(QMainWindow):
         vm = SessionViewModel(session)
         self.view_model = vm
         self.live_view.set_traces(vm.traces)
+        if self.signal_strip is not None:
+            self.signal_strip.set_signals(vm.signals)
         self.values_panel.show_indices(None)
         self._drawn_indices = None
         self._unsubscribe.append(vm.close)
@@ -501,6 +508,10 @@ class MainWindow(QMainWindow):
                 self.values_panel.show_indices(vm.indices)
         started = time.perf_counter()
         self.live_view.redraw(now)
+        if vm is not None and (strip := self._strip_for(vm)) is not None:
+            if strip.signals is not vm.signals:
+                strip.set_signals(vm.signals)
+            strip.redraw()
         self.frame_drawn.emit(self._frames.drawn(started))
 
     def _on_clock(self) -> None:
@@ -516,6 +527,8 @@ class MainWindow(QMainWindow):
         vm = self.view_model
         if vm is not None and vm.refresh_spectrum():
             self.live_view.show_spectrum(vm.spectrum)
+        if vm is not None and vm.signals.respiration.refresh():
+            self._request_frame()
 
     def _on_seek(self, _t_s: float) -> None:
         # The source answers with a Seeked event; the view-model truncates the plots then.
@@ -670,7 +683,41 @@ class MainWindow(QMainWindow):
         )
         self.participant_screen_action.toggled.connect(self._on_participant_screen_toggled)
         view_menu.addAction(self.participant_screen_action)
+        view_menu.addSeparator()
+        self.ecg_strip_action = QAction("&ECG strip", self)
+        self.ecg_strip_action.setCheckable(True)
+        self.ecg_strip_action.setChecked(self.settings.show_ecg_strip)
+        self.ecg_strip_action.setStatusTip("Show the last 10 s of ECG when the strap sends it")
+        self.respiration_action = QAction("&Respiration trace", self)
+        self.respiration_action.setCheckable(True)
+        self.respiration_action.setChecked(self.settings.show_respiration)
+        self.respiration_action.setStatusTip(
+            "Show the breathing measured by the strap's accelerometer when it sends it"
+        )
+        self.ecg_strip_action.toggled.connect(self._on_signal_views_toggled)
+        self.respiration_action.toggled.connect(self._on_signal_views_toggled)
+        view_menu.addAction(self.ecg_strip_action)
+        view_menu.addAction(self.respiration_action)
         self.view_menu = view_menu
+
+    def _on_signal_views_toggled(self, _checked: bool) -> None:
+        ecg, respiration = self.ecg_strip_action.isChecked(), self.respiration_action.isChecked()
+        self.preferences.signal_views(ecg, respiration)
+        if self.signal_strip is not None:
+            self.signal_strip.set_wanted(ecg, respiration)
+            self._request_frame()
+
+    def _strip_for(self, vm: SessionViewModel) -> SignalStrip | None:
+        """The signal strip, built the first time a session has ECG or ACC to show."""
+        if self.signal_strip is None and (vm.signals.has_ecg or vm.signals.has_acc):
+            from biofeedback.ui.signal_strip import SignalStrip
+
+            strip = SignalStrip()
+            strip.set_wanted(self.settings.show_ecg_strip, self.settings.show_respiration)
+            # Between the values and the plots: the plots keep the stretch.
+            self._physiology_column.insertWidget(1, strip)
+            self.signal_strip = strip
+        return self.signal_strip
 
     @property
     def feedback_covered(self) -> bool:

@@ -92,6 +92,12 @@ class PreferenceSync:
         self.settings.audio_in_replays = bool(play)
         self.save()
 
+    def signal_views(self, ecg: bool, respiration: bool) -> None:
+        """The ECG strip and the respiration trace are wanted (or not)."""
+        self.settings.show_ecg_strip = bool(ecg)
+        self.settings.show_respiration = bool(respiration)
+        self.save()
+
     def audio_voice(self, voice: str) -> None:
         """Text-to-speech uses ``voice`` (checked: ValueError for a name it cannot be)."""
         from biofeedback.viewmodels.preferences import voice_name

@@ -67,6 +67,11 @@ class WindowPreferences:
     audio_in_replays : bool
         Play the audio guidance in replays at real-time speed too (default off: nothing
         plays in a replay unless asked).
+    show_ecg_strip : bool
+        Show the ECG strip (last 10 s) when the session sends ECG (default on).
+    show_respiration : bool
+        Show the respiration trace (chest accelerometer) when the session sends it
+        (default on).
     """
 
     last_source: str = "sim"
@@ -84,6 +89,8 @@ class WindowPreferences:
     audio_voice: str = "en"
     speech_rate_wpm: float = 150.0
     audio_in_replays: bool = False
+    show_ecg_strip: bool = True
+    show_respiration: bool = True
     problems: list[str] = field(default_factory=list, repr=False, compare=False)
     """Why a saved file was not (entirely) used; shown once by the window, never saved."""
 
@@ -238,7 +245,7 @@ _LIMITS = {
     "speech_rate_wpm": (80.0, 450.0),
 }
 """Numeric settings and their ranges (inclusive)."""
-_FLAGS = ("audio_muted", "audio_in_replays")
+_FLAGS = ("audio_muted", "audio_in_replays", "show_ecg_strip", "show_respiration")
 """Settings that are true or false (JSON booleans only: 1 and "yes" are refused)."""
 
 

@@ -16,9 +16,11 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from biofeedback.core.signals import SignalChunk
 from biofeedback.core.source import SourceCapabilities
 from biofeedback.core.types import Connected, Marker, MarkerKind, Seeked
 from biofeedback.live.events import BeatsProcessed, SessionEvent
+from biofeedback.viewmodels.signal_traces import SignalTraces
 from biofeedback.viewmodels.status import SessionStatus
 from biofeedback.viewmodels.traces import LiveTraces
 
@@ -61,6 +63,8 @@ class SessionViewModel:
         The last (re)connection of the source.
     capabilities : SourceCapabilities
         What the session's source can do (seek, battery, live).
+    signals : SignalTraces
+        The ECG strip and the respiration trace (empty unless the source sends ECG/ACC).
     """
 
     def __init__(
@@ -78,6 +82,7 @@ class SessionViewModel:
         self.connected: Connected | None = None
         self.capabilities: SourceCapabilities = session.source.capabilities
         self.spectrum_period_s = float(spectrum_period_s)
+        self.signals = SignalTraces()
         self._data_s = -math.inf
         self._spectrum_s = -math.inf
         self._version = 0
@@ -107,7 +112,9 @@ class SessionViewModel:
 
     def on_event(self, event: SessionEvent) -> None:
         """Take one session event (what :meth:`LiveSession.subscribe` delivers)."""
-        if isinstance(event, BeatsProcessed):
+        if isinstance(event, SignalChunk):
+            self.signals.add(event)
+        elif isinstance(event, BeatsProcessed):
             self.traces.on_event(event)
             self.indices = event.indices
             self._data_s = max(self._data_s, event.batch.received_s)
@@ -116,6 +123,7 @@ class SessionViewModel:
             # breaks the curves; the spectrum restarts with the new segment.
             self.traces.on_event(event)
             self._data_s = event.t_s
+            self.signals.clear()
             self._spectrum_s = -math.inf
         elif isinstance(event, Marker):
             if event.kind not in UNDRAWN_MARKERS:

@@ -53,3 +53,34 @@ def test_signal_chunks_from_the_source_are_stored_and_a_bad_one_is_dropped(tmp_p
         np.testing.assert_array_equal(store.load_signal(sid, "acc")[1], ACC)
     assert [r.getMessage() for r in caplog.records] == [
         "raw samples not stored: signal chunk of stream 'ecg': unit 'mV', expected 'uV'"]
+
+
+def test_signal_chunks_are_published_after_being_stored_and_a_refused_one_is_not(tmp_path):
+    published: list[SignalChunk] = []
+    with SessionStore(tmp_path / "db.sqlite3") as store:
+        session = LiveSession(StreamingStrap(), store=store, neurokit=False)
+
+        def on_event(event: object) -> None:
+            if isinstance(event, SignalChunk):
+                # Stored before it is published: what is drawn is on disk.
+                n_stored = len(store.load_signal(session.session_id, event.stream)[1])
+                assert n_stored == event.first_index + event.n_samples
+                published.append(event)
+
+        session.subscribe(on_event)
+        asyncio.run(session.run())
+    ecg = [c for c in published if c.stream == "ecg"]
+    np.testing.assert_array_equal(np.concatenate([c.samples for c in ecg]), ECG)
+    assert all(c.unit == "uV" for c in ecg)  # the mV one the store refused is not drawn
+    acc = np.concatenate([c.samples for c in published if c.stream == "acc"])
+    np.testing.assert_array_equal(acc, ACC)
+
+
+def test_signal_chunks_are_published_when_nothing_is_recorded():
+    published: list[str] = []
+    session = LiveSession(StreamingStrap(), neurokit=False)
+    session.subscribe(lambda e: published.append(e.stream) if isinstance(e, SignalChunk) else None)
+    asyncio.run(session.run())
+    assert published.count("acc") == len(chunks_of(ACC, "acc", "mG", 200.0, 0.05, 36))
+    # Every ECG chunk, the source's wrong-unit one too (the view-model drops that one).
+    assert published.count("ecg") == len(chunks_of(ECG, "ecg", "uV", 130.0, 0.0, 73)) + 1

@@ -1,0 +1,251 @@
+"""What the window draws of the raw sensor streams: the ECG strip and the respiration trace.
+
+The ECG strip keeps the last :data:`ECG_SPAN_S` of ECG in a ring buffer (in mV: the Polar
+H10 sends µV), filled per :class:`~biofeedback.core.signals.SignalChunk` in O(chunk). The
+respiration trace is :func:`biofeedback.core.acc_breathing.respiration_signal` over the last
+:data:`RESPIRATION_SPAN_S` of accelerometer samples, recomputed at most once per
+:data:`RESPIRATION_PERIOD_S` of session time when asked (the window asks from its clock
+timer, never on the beat path): the same filters as the breathing rate, so what is drawn is
+what is counted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+import numpy.typing as npt
+
+from biofeedback.core.acc_breathing import respiration_signal
+from biofeedback.core.signals import SignalChunk
+
+__all__ = [
+    "ECG_SPAN_S",
+    "RESPIRATION_PERIOD_S",
+    "RESPIRATION_SPAN_S",
+    "EcgStrip",
+    "RespirationTrace",
+    "SignalTraces",
+]
+
+ECG_SPAN_S = 10.0
+"""Time the ECG strip shows, s."""
+RESPIRATION_SPAN_S = 60.0
+"""Time the respiration trace shows, s."""
+RESPIRATION_PERIOD_S = 1.0
+"""Session time between two recomputations of the respiration trace, s."""
+_RESPIRATION_MARGIN_S = 10.0
+"""Extra ACC kept before the shown span, s, so the zero-phase filters' edge transients fall
+outside what is drawn."""
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class EcgStrip:
+    """Ring buffer of the last ``span_s`` of ECG, mV.
+
+    Parameters
+    ----------
+    span_s : float
+        Time kept, s.
+
+    Attributes
+    ----------
+    version : int
+        Incremented whenever samples were added or dropped.
+    """
+
+    def __init__(self, span_s: float = ECG_SPAN_S) -> None:
+        self.span_s = float(span_s)
+        self.version = 0
+        self._times = np.empty(0, dtype=np.float64)
+        self._mv = np.empty(0, dtype=np.float64)
+        self._next = 0  # where the next sample goes
+        self._count = 0  # samples held (<= capacity)
+        self.rate_hz: float | None = None
+
+    @property
+    def capacity(self) -> int:
+        """Samples the buffer holds when full (0 before the first chunk)."""
+        return int(self._times.size)
+
+    def add(self, chunk: SignalChunk) -> None:
+        """Take one ECG chunk (µV) in.
+
+        Raises
+        ------
+        ValueError
+            If the chunk is not ECG in µV with one channel (naming the field).
+        """
+        if chunk.stream != "ecg":
+            raise ValueError(f"ECG strip: stream is {chunk.stream!r}, expected 'ecg'")
+        if chunk.unit != "uV":
+            raise ValueError(f"ECG strip: unit is {chunk.unit!r}, expected 'uV'")
+        if chunk.samples.ndim != 2 or chunk.samples.shape[1] != 1:
+            raise ValueError(
+                f"ECG strip: samples have shape {chunk.samples.shape}, expected (n, 1)"
+            )
+        if self.rate_hz is None:
+            self.rate_hz = chunk.rate_hz
+            # A little more than the span: the measured rate may run a few % fast.
+            n = math.ceil(self.span_s * chunk.rate_hz * 1.05) + 1
+            self._times = np.full(n, np.nan)
+            self._mv = np.full(n, np.nan)
+        times = chunk.times_s()
+        mv = chunk.samples[:, 0].astype(np.float64) / 1000.0
+        cap = self.capacity
+        if times.size > cap:
+            times, mv = times[-cap:], mv[-cap:]
+        idx = (self._next + np.arange(times.size)) % cap
+        self._times[idx] = times
+        self._mv[idx] = mv
+        self._next = int((self._next + times.size) % cap)
+        self._count = min(cap, self._count + times.size)
+        self.version += 1
+
+    def arrays(self) -> tuple[FloatArray, FloatArray]:
+        """The samples of the last :attr:`span_s` before the newest, oldest first.
+
+        Returns
+        -------
+        times_s, mv : ndarray of float
+            Session time, s, and ECG, mV (copies).
+        """
+        cap = self.capacity
+        if self._count == 0:
+            return np.empty(0), np.empty(0)
+        start = (self._next - self._count) % cap
+        order = (start + np.arange(self._count)) % cap
+        t = self._times[order]
+        keep = t >= t[-1] - self.span_s
+        return t[keep], self._mv[order][keep]
+
+    def clear(self) -> None:
+        """Forget every sample (a replay seek)."""
+        self._count = 0
+        self._next = 0
+        self.version += 1
+
+
+class RespirationTrace:
+    """The respiration signal of the last ``span_s`` of accelerometer samples.
+
+    Parameters
+    ----------
+    span_s : float
+        Time shown, s.
+    period_s : float
+        Least session time between two recomputations, s.
+
+    Attributes
+    ----------
+    times_s, values_mg : ndarray of float
+        The trace as of the last :meth:`refresh`: session time, s, and the band-passed
+        breathing axis, mG (empty before there is enough ACC).
+    version : int
+        Incremented whenever the trace was recomputed.
+    """
+
+    def __init__(
+        self, span_s: float = RESPIRATION_SPAN_S, period_s: float = RESPIRATION_PERIOD_S
+    ) -> None:
+        self.span_s = float(span_s)
+        self.period_s = float(period_s)
+        self.times_s: FloatArray = np.empty(0)
+        self.values_mg: FloatArray = np.empty(0)
+        self.version = 0
+        self._chunks: deque[SignalChunk] = deque()
+        self._computed_s = -math.inf
+
+    def add(self, chunk: SignalChunk) -> None:
+        """Take one ACC chunk (mG, 3 channels) in (cheap: the trace is computed later)."""
+        if chunk.stream != "acc" or chunk.unit != "mG" or chunk.samples.shape[1:] != (3,):
+            raise ValueError(
+                f"respiration trace: expected 'acc' in mG with 3 channels, got "
+                f"{chunk.stream!r} in {chunk.unit!r} with shape {chunk.samples.shape}"
+            )
+        self._chunks.append(chunk)
+        newest = chunk.t0_s + chunk.n_samples / chunk.rate_hz
+        keep_from = newest - self.span_s - _RESPIRATION_MARGIN_S
+        while self._chunks and (
+            self._chunks[0].t0_s + self._chunks[0].n_samples / self._chunks[0].rate_hz
+            < keep_from
+        ):
+            self._chunks.popleft()
+
+    @property
+    def newest_s(self) -> float | None:
+        """Session time just after the newest ACC sample, s (None: no ACC)."""
+        if not self._chunks:
+            return None
+        last = self._chunks[-1]
+        return last.t0_s + last.n_samples / last.rate_hz
+
+    def refresh(self) -> bool:
+        """Recompute the trace when the ACC moved on by :attr:`period_s`; True when it did."""
+        newest = self.newest_s
+        if newest is None or newest - self._computed_s < self.period_s:
+            return False
+        times = np.concatenate([c.times_s() for c in self._chunks])
+        if times.size < 2 or times[-1] - times[0] < 2.0:
+            return False
+        samples = np.concatenate([c.samples for c in self._chunks]).astype(np.float64)
+        resp = respiration_signal(times, samples)
+        keep = resp.times_s >= resp.times_s[-1] - self.span_s
+        self.times_s = resp.times_s[keep]
+        self.values_mg = resp.trace[keep]
+        self._computed_s = newest
+        self.version += 1
+        return True
+
+    def clear(self) -> None:
+        """Forget every sample and the trace (a replay seek)."""
+        self._chunks.clear()
+        self.times_s = np.empty(0)
+        self.values_mg = np.empty(0)
+        self._computed_s = -math.inf
+        self.version += 1
+
+
+class SignalTraces:
+    """The ECG strip and the respiration trace of one session, fed its signal chunks.
+
+    Attributes
+    ----------
+    ecg : EcgStrip
+    respiration : RespirationTrace
+    """
+
+    def __init__(self) -> None:
+        self.ecg = EcgStrip()
+        self.respiration = RespirationTrace()
+        self.problem = ""
+        """Why the last chunk that could not be drawn was dropped ("" if none was)."""
+
+    @property
+    def has_ecg(self) -> bool:
+        """The session has sent ECG."""
+        return self.ecg.rate_hz is not None
+
+    @property
+    def has_acc(self) -> bool:
+        """The session has sent accelerometer samples."""
+        return self.respiration.newest_s is not None or self.respiration.version > 0
+
+    def add(self, chunk: SignalChunk) -> None:
+        """Take one chunk in; streams other than ECG and ACC are ignored, and a chunk that
+        cannot be drawn (wrong unit or channels: a source's bug) is dropped, its reason kept
+        in :attr:`problem`, so the session goes on."""
+        try:
+            if chunk.stream == "ecg":
+                self.ecg.add(chunk)
+            elif chunk.stream == "acc":
+                self.respiration.add(chunk)
+        except ValueError as exc:
+            self.problem = str(exc)
+
+    def clear(self) -> None:
+        """Forget what was taken in (a replay seek)."""
+        self.ecg.clear()
+        self.respiration.clear()

@@ -1,0 +1,78 @@
+"""The ECG strip's ring buffer and the respiration trace, fed the chunks a strap hands on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from signal_synth import chunks_of, synthetic_acc, synthetic_ecg
+
+from biofeedback.core.acc_breathing import respiration_signal
+from biofeedback.core.signals import SignalChunk
+from biofeedback.viewmodels.signal_traces import EcgStrip, RespirationTrace, SignalTraces
+
+
+def test_the_ecg_strip_holds_the_last_10_s_in_mv_across_the_wrap_around():
+    ecg = synthetic_ecg(25.0, 130.0)
+    strip = EcgStrip(10.0)
+    chunks = chunks_of(ecg, "ecg", "uV", 130.0, 2.0, 73)
+    strip.add(chunks[0])
+    t, mv = strip.arrays()
+    np.testing.assert_allclose(mv, ecg[:73, 0] / 1000.0)
+    np.testing.assert_allclose(t, 2.0 + np.arange(73) / 130.0)
+    for chunk in chunks[1:]:
+        strip.add(chunk)
+    # 25 s through a buffer of ~10.5 s: it wrapped around twice; oldest first, exactly the
+    # last 10 s (1300 samples after the newest's 10-s mark, inclusive).
+    n = ecg.shape[0]
+    t, mv = strip.arrays()
+    first = n - 1 - 1300
+    np.testing.assert_allclose(t, 2.0 + np.arange(first, n) / 130.0)
+    np.testing.assert_allclose(mv, ecg[first:, 0] / 1000.0)
+    assert strip.capacity < n
+    assert 0.5 < mv.max() < 2.0  # an R wave of about a millivolt, not a thousand
+
+
+def test_a_chunk_longer_than_the_strip_keeps_its_newest_samples():
+    ecg = synthetic_ecg(30.0, 130.0)
+    strip = EcgStrip(10.0)
+    strip.add(SignalChunk("ecg", 0.0, 130.0, ecg, "uV"))
+    t, mv = strip.arrays()
+    np.testing.assert_allclose(mv, ecg[-1301:, 0] / 1000.0)
+    np.testing.assert_allclose(t[-1], (ecg.shape[0] - 1) / 130.0)
+
+
+def test_a_chunk_that_cannot_be_drawn_is_dropped_with_its_reason():
+    signals = SignalTraces()
+    signals.add(SignalChunk("ecg", 0.0, 130.0, np.zeros((4, 1), np.int32), "mV"))
+    assert signals.problem == "ECG strip: unit is 'mV', expected 'uV'"
+    assert not signals.has_ecg
+    signals.add(SignalChunk("acc", 0.0, 50.0, np.zeros((4, 2), np.int32), "mG"))
+    assert signals.problem == (
+        "respiration trace: expected 'acc' in mG with 3 channels, got 'acc' in 'mG' with "
+        "shape (4, 2)"
+    )
+
+
+def test_the_respiration_trace_is_the_breathing_signal_of_the_last_60_s():
+    acc = synthetic_acc(90.0, 50.0)
+    trace = RespirationTrace(60.0, period_s=1.0)
+    chunks = chunks_of(acc, "acc", "mG", 50.0, 0.0, 36)
+    refreshed = 0
+    for chunk in chunks:
+        trace.add(chunk)
+        refreshed += trace.refresh()
+    # Recomputed at most once per second of ACC, not per chunk: every other 0.72-s chunk.
+    assert refreshed in (61, 62, 63)
+    assert trace.times_s[-1] - trace.times_s[0] == pytest.approx(60.0, abs=0.1)
+    assert trace.times_s[-1] == pytest.approx(acc.shape[0] / 50.0, abs=0.1)
+    # What is drawn is the breathing signal the rate is counted on, over the ACC kept
+    # (10 s more than shown, for the filters' edges).
+    times = np.arange(acc.shape[0]) / 50.0
+    kept = times >= times[-1] - 71.0
+    expected = respiration_signal(times[kept], acc[kept].astype(float))
+    same = np.interp(trace.times_s, expected.times_s, expected.trace)
+    assert np.corrcoef(trace.values_mg, same)[0, 1] > 0.99
+    # 0.25-Hz breathing, ~24 mG deep along the breathing axis (12 on x, 20 on z).
+    crossings = np.flatnonzero(np.diff(np.sign(trace.values_mg)) > 0)
+    assert len(crossings) in (14, 15, 16)
+    assert 15.0 < np.ptp(trace.values_mg[50:-50]) < 60.0
