@@ -62,7 +62,7 @@ class SignalStrip(QWidget):
         item.setMenuEnabled(False)
         item.setMouseEnabled(x=False, y=False)
         item.disableAutoRange()
-        item.showGrid(x=True, y=True, alpha=0.25)
+        # No grid: an alpha grid over 900 px tripled the paint (benchmarks/ecg_strip_redraw.py).
         item.setLabel("left", label, color=colour.name())  # type: ignore[attr-defined]
         for name in ("left", "bottom"):
             axis = item.getAxis(name)

@@ -94,6 +94,7 @@ class EcgStrip:
             self._mv = np.full(n, np.nan)
         times = chunk.times_s()
         mv = chunk.samples[:, 0].astype(np.float64) / 1000.0
+        self._drop_from(float(times[0]) if times.size else math.inf)
         cap = self.capacity
         if times.size > cap:
             times, mv = times[-cap:], mv[-cap:]
@@ -103,6 +104,15 @@ class EcgStrip:
         self._next = int((self._next + times.size) % cap)
         self._count = min(cap, self._count + times.size)
         self.version += 1
+
+    def _drop_from(self, t_s: float) -> None:
+        # A chunk placed before the newest samples held: the source re-placed its stream on
+        # the session clock (a strap's first frames are mapped before its clock offset is
+        # measured); the newer placement wins, so the times keep increasing.
+        cap = self.capacity
+        while self._count and self._times[(self._next - 1) % cap] >= t_s:
+            self._next = (self._next - 1) % cap
+            self._count -= 1
 
     def arrays(self) -> tuple[FloatArray, FloatArray]:
         """The samples of the last :attr:`span_s` before the newest, oldest first.
@@ -165,6 +175,9 @@ class RespirationTrace:
                 f"respiration trace: expected 'acc' in mG with 3 channels, got "
                 f"{chunk.stream!r} in {chunk.unit!r} with shape {chunk.samples.shape}"
             )
+        # A chunk placed before the newest held replaces what overlaps it (see EcgStrip).
+        while self._chunks and self._chunks[-1].t0_s >= chunk.t0_s:
+            self._chunks.pop()
         self._chunks.append(chunk)
         newest = chunk.t0_s + chunk.n_samples / chunk.rate_hz
         keep_from = newest - self.span_s - _RESPIRATION_MARGIN_S
@@ -191,7 +204,11 @@ class RespirationTrace:
         if times.size < 2 or times[-1] - times[0] < 2.0:
             return False
         samples = np.concatenate([c.samples for c in self._chunks]).astype(np.float64)
-        resp = respiration_signal(times, samples)
+        # A chunk overlapping the end of the one before (re-placed on the session clock):
+        # its samples win, the older ones they overlap are dropped.
+        later = np.minimum.accumulate(np.append(times[1:], np.inf)[::-1])[::-1]
+        keep = times < later
+        resp = respiration_signal(times[keep], samples[keep])
         keep = resp.times_s >= resp.times_s[-1] - self.span_s
         self.times_s = resp.times_s[keep]
         self.values_mg = resp.trace[keep]

@@ -76,3 +76,22 @@ def test_the_respiration_trace_is_the_breathing_signal_of_the_last_60_s():
     crossings = np.flatnonzero(np.diff(np.sign(trace.values_mg)) > 0)
     assert len(crossings) in (14, 15, 16)
     assert 15.0 < np.ptp(trace.values_mg[50:-50]) < 60.0
+
+
+def test_a_chunk_re_placed_earlier_replaces_what_it_overlaps():
+    # A strap's first frames are placed before its clock offset is measured: the next chunk
+    # can start before the first one ends. The newer placement wins; times keep increasing.
+    ecg = synthetic_ecg(3.0, 130.0)
+    strip = EcgStrip(10.0)
+    strip.add(SignalChunk("ecg", 0.5, 130.0, ecg[:73], "uV"))
+    strip.add(SignalChunk("ecg", 0.0, 130.0, ecg[73:], "uV"))
+    t, mv = strip.arrays()
+    np.testing.assert_allclose(t, np.arange(ecg.shape[0] - 73) / 130.0)
+    np.testing.assert_allclose(mv, ecg[73:, 0] / 1000.0)
+    acc = synthetic_acc(20.0, 50.0)
+    trace = RespirationTrace(60.0)
+    trace.add(SignalChunk("acc", 0.5, 50.0, acc[:36], "mG"))
+    trace.add(SignalChunk("acc", 0.0, 50.0, acc[36:], "mG"))
+    assert trace.refresh()
+    assert trace.times_s[0] == pytest.approx(0.0, abs=0.1)
+    assert trace.times_s[-1] == pytest.approx((acc.shape[0] - 37) / 50.0, abs=0.1)
