@@ -37,8 +37,16 @@ Pipeline (every step is gap-aware: nothing is computed across a gap)
    above 0.15 Hz, unless a slower one is ``breathing_slow_peak_dominance`` (20) times higher,
    as slow breathing makes it (:mod:`biofeedback.core.breathing`). A Mayer-wave peak near
    0.1 Hz that merely exceeds a weak respiratory peak is therefore not read as slow breathing.
-8. **hf_valid** is True only when HF was computed and the breathing rate lies within
-   9-24 breaths/min (the HF band x 60; docs/domain.md section 3).
+8. **Measured breathing.** When the recording carries the chest ACC (``recording.acc``), its
+   respiration signal is built once (:func:`biofeedback.core.acc_breathing.respiration_from_chunks`)
+   and each phase's breaths are counted over the phase's span
+   (:func:`~biofeedback.core.acc_breathing.breathing_in_span`). Where that count is reliable
+   (``quality_ok``) it is the phase's ``breaths_per_min`` (``breathing_source = "acc"``);
+   elsewhere the RR-spectrum rate of step 7 is (``"rr"``). Both stay in the row
+   (``breaths_per_min_acc``, ``breaths_per_min_rr``); the RR-based one is circular under
+   stress, when RSA is weak, which is exactly where the ACC is not.
+9. **hf_valid** is True only when HF was computed and the breathing rate of step 8 lies
+   within 9-24 breaths/min (the HF band x 60; docs/domain.md section 3).
 
 neurokit2 is imported inside the functions that need it, so importing this module is cheap.
 """
@@ -59,6 +67,12 @@ import numpy.typing as npt
 from biofeedback.analysis.artifacts import ARTIFACT_CLASSES, classify_peaks, correct_peaks
 from biofeedback.analysis.results import AnalysisResult, PhaseResult
 from biofeedback.analysis.settings import AnalysisSettings
+from biofeedback.core.acc_breathing import (
+    AccBreathing,
+    RespirationSignal,
+    breathing_in_span,
+    respiration_from_chunks,
+)
 from biofeedback.core.breathing import SLOW_PEAK_DOMINANCE, pick_breathing_peak
 from biofeedback.core.recording import Recording
 from biofeedback.core.types import PhaseSpan
@@ -120,7 +134,8 @@ def analyze_recording(
     prepared = _prepare(rr, t, recording.segment_ids(), settings)
 
     phases = list(recording.phases) or [_whole_phase(rr, t)]
-    rows = [_analyze_phase(phase, rr, t, prepared, settings) for phase in phases]
+    resp = respiration_from_chunks(recording.acc) if recording.acc else None
+    rows = [_analyze_phase(phase, rr, t, prepared, settings, resp) for phase in phases]
     return AnalysisResult(
         phases=rows,
         settings=_settings_record(settings),
@@ -283,6 +298,7 @@ def _analyze_phase(
     t: FloatArray,
     prepared: _Prepared,
     settings: AnalysisSettings,
+    resp: RespirationSignal | None = None,
 ) -> PhaseResult:
     raw = (t >= phase.start_s) & (t < phase.end_s)
     n_beats = int(raw.sum())
@@ -309,6 +325,9 @@ def _analyze_phase(
     row.n_analysed = int(nn.size)
     runs = _runs(seg)
     row.n_segments = len(runs)
+    acc = None if resp is None else breathing_in_span(resp, phase.start_s, phase.end_s)
+    if acc is not None:
+        row.breaths_per_min_acc = acc.breaths_per_min
     if nn.size == 0:
         row.notes.append("no beats in this phase")
         return row
@@ -317,7 +336,7 @@ def _analyze_phase(
         warnings.simplefilter("ignore")
         _time_domain(row, nn, seg, settings)
         if settings.spectral:
-            _frequency_domain(row, nn, runs, settings)
+            _frequency_domain(row, nn, runs, settings, acc)
     return row
 
 
@@ -363,9 +382,14 @@ def _time_domain(
 
 
 def _frequency_domain(
-    row: PhaseResult, nn: FloatArray, runs: list[tuple[int, int]], settings: AnalysisSettings
+    row: PhaseResult,
+    nn: FloatArray,
+    runs: list[tuple[int, int]],
+    settings: AnalysisSettings,
+    acc: AccBreathing | None = None,
 ) -> None:
-    """Fill HF, LF, LF/HF, the breathing rate and ``hf_valid`` of ``row``."""
+    """Fill HF, LF, LF/HF, the breathing rates and ``hf_valid`` of ``row``; a reliable ACC
+    rate (``acc.quality_ok``) decides ``hf_valid`` in place of the RR-spectrum rate."""
     durations = [float(np.sum(nn[a:b])) / 1000.0 for a, b in runs]
     hf_runs = [
         (r, d) for r, d in zip(runs, durations, strict=True) if d >= settings.min_hf_duration_s
@@ -409,9 +433,20 @@ def _frequency_domain(
         )
     if row.lf_ms2 is not None and row.hf_ms2:
         row.lf_hf = row.lf_ms2 / row.hf_ms2
-    row.breaths_per_min = breathing_rate(
+    row.breaths_per_min_rr = breathing_rate(
         spectra, settings.breathing_band_hz, settings.breathing_slow_peak_dominance
     )
+    if acc is not None and acc.quality_ok and acc.breaths_per_min is not None:
+        row.breaths_per_min, row.breathing_source = acc.breaths_per_min, "acc"
+        row.notes.append(f"breathing {acc.breaths_per_min:.1f}/min counted from the chest "
+                         f"accelerometer decided HF validity (RR spectrum: "
+                         f"{_rate_text(row.breaths_per_min_rr)})")
+    else:
+        row.breaths_per_min = row.breaths_per_min_rr
+        row.breathing_source = None if row.breaths_per_min is None else "rr"
+        if acc is not None:
+            row.notes.append(f"chest accelerometer breathing not reliable ({acc.note}): "
+                             "RR-spectrum rate used")
 
     if row.hf_ms2 is None:
         row.notes.append("HF power could not be computed")
@@ -430,6 +465,10 @@ def _frequency_domain(
         )
     else:
         row.hf_valid = True
+
+
+def _rate_text(rate: float | None) -> str:
+    return "no peak" if rate is None else f"{rate:.1f}/min"
 
 
 def breathing_rate(

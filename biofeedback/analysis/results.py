@@ -81,10 +81,20 @@ class PhaseResult:
     lf_hf : float or None
         ``lf_ms2 / hf_ms2``; a descriptive ratio only.
     breaths_per_min : float or None
-        Frequency of the highest spectral peak in the breathing band, breaths/min.
+        The breathing rate that decided ``hf_valid``, breaths/min: the chest-ACC rate where
+        it is reliable (``breathing_source == "acc"``), else the RR-spectrum rate.
     hf_valid : bool
         True only when HF was computed and the breathing rate lies inside the HF band
         (9-24/min by default).
+    breaths_per_min_rr : float or None
+        Frequency of the highest spectral peak of the RR series in the breathing band,
+        breaths/min (always computed with the spectrum, whatever decided).
+    breaths_per_min_acc : float or None
+        Counted rate from the chest accelerometer over the phase
+        (:func:`biofeedback.core.acc_breathing.breathing_in_span`), breaths/min; None when
+        no ACC was recorded or no whole breath was counted.
+    breathing_source : str or None
+        ``"acc"`` or ``"rr"``: which rate is ``breaths_per_min``; None when neither exists.
     n_analysed : int
         Intervals the indices were computed from (after correction).
     artifact_counts : dict
@@ -117,6 +127,9 @@ class PhaseResult:
     lf_hf: float | None = None
     breaths_per_min: float | None = None
     hf_valid: bool = False
+    breaths_per_min_rr: float | None = None
+    breaths_per_min_acc: float | None = None
+    breathing_source: str | None = None
     n_analysed: int = 0
     artifact_counts: dict[str, int] = field(default_factory=dict)
     n_segments: int = 0
@@ -125,7 +138,9 @@ class PhaseResult:
     feedback: str | None = None
 
     def to_dict(self, details: bool = False) -> dict[str, Any]:
-        """The phase row: :data:`PHASE_KEYS` plus ``phase_id``, ``kind`` and ``feedback``.
+        """The phase row: :data:`PHASE_KEYS` plus ``phase_id``, ``kind``, ``feedback`` and the
+        breathing sources (``breaths_per_min_rr``, ``breaths_per_min_acc``,
+        ``breathing_source``).
 
         Parameters
         ----------
@@ -142,6 +157,9 @@ class PhaseResult:
         row["phase_id"] = self.phase_id
         row["kind"] = self.kind
         row["feedback"] = self.feedback
+        row["breaths_per_min_rr"] = _clean(self.breaths_per_min_rr)
+        row["breaths_per_min_acc"] = _clean(self.breaths_per_min_acc)
+        row["breathing_source"] = self.breathing_source
         if details:
             row["n_analysed"] = self.n_analysed
             row["artifact_counts"] = dict(self.artifact_counts)

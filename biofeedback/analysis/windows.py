@@ -172,7 +172,8 @@ class PhaseWindow:
     lf_ms2 : float or None
         LF power (0.04-0.15 Hz), ms^2 (None when no gap-free run reaches 250 s).
     breaths_per_min : float or None
-        Breaths/min from the interval spectrum's breathing peak.
+        Breaths/min that decided ``hf_valid``: counted from the chest accelerometer where that
+        is reliable, else the interval spectrum's breathing peak (``breathing_source``).
     hf_valid : bool
         HF was computed and breathing lies within the HF band (9-24/min).
     notes : tuple of str
@@ -180,6 +181,8 @@ class PhaseWindow:
     feedback : str or None
         ``"shown"`` or ``"hidden"``: whether the participant saw their physiology during the
         phase (None when that was not recorded).
+    breathing_source : str or None
+        ``"acc"`` or ``"rr"``: where ``breaths_per_min`` comes from (None when there is none).
     """
 
     phase_id: str
@@ -204,6 +207,7 @@ class PhaseWindow:
     hf_valid: bool
     notes: tuple[str, ...] = ()
     feedback: str | None = None
+    breathing_source: str | None = None
 
     @property
     def duration_s(self) -> float:
@@ -319,6 +323,7 @@ def _window(
         hf_valid=row.hf_valid,
         notes=tuple(row.notes),
         feedback=phase.feedback,
+        breathing_source=row.breathing_source,
     )
 
 

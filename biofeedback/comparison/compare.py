@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import os
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -110,6 +110,8 @@ def compare(
         "excluded": _excluded(rows, skipped, responses),
         # Where the participants saw their physiology: the methods paragraph names it.
         "phase_feedback": phase_feedback_counts(r.window for r in rows),
+        # Which windows' breathing was measured (ACC) and which read off the RR spectrum.
+        "breathing_sources": breathing_source_counts(r.window for r in rows),
         "settings": {
             "study": study,
             "participants": list(participants),
@@ -264,6 +266,29 @@ def _participants(responses: Sequence[PracticeResponse]) -> list[dict[str, Any]]
         }
         out.append(entry)
     return out
+
+
+def breathing_source_counts(windows: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """How many windows took their breathing rate from each source.
+
+    Parameters
+    ----------
+    windows : iterable of dict
+        :meth:`PhaseWindow.to_dict` records.
+
+    Returns
+    -------
+    dict
+        ``{"acc": n, "rr": m}``: windows whose ``breaths_per_min`` was counted from the chest
+        accelerometer, and those read off the RR spectrum (windows without a rate are in
+        neither).
+    """
+    counts = {"acc": 0, "rr": 0}
+    for window in windows:
+        source = window.get("breathing_source")
+        if source in counts:
+            counts[source] += 1
+    return counts
 
 
 def _breathing_means(responses: Sequence[PracticeResponse]) -> dict[str, dict[str, float]]:

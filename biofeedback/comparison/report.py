@@ -266,6 +266,35 @@ def _device_text(device: dict[str, Any]) -> str:
     return text + (f" ({', '.join(extra)})" if extra else "")
 
 
+def breathing_source_sentence(n_acc: int, n_rr: int, unit: str) -> str | None:
+    """The methods sentence naming where the breathing rate that decided HF validity came from.
+
+    Parameters
+    ----------
+    n_acc : int
+        Phases (or windows) whose rate was counted from the chest accelerometer.
+    n_rr : int
+        Those whose rate was read off the RR spectrum.
+    unit : str
+        ``"phases"`` or ``"windows"``.
+
+    Returns
+    -------
+    str or None
+        None when no phase used the accelerometer (the breathing sentence before says RR).
+    """
+    if n_acc == 0:
+        return None
+    total = n_acc + n_rr
+    where = (f"in all {total} {unit}" if n_rr == 0 else
+             f"in {n_acc} of {total} {unit}, and read from the RR spectrum elsewhere")
+    return ("Breathing rate (the one that decides HF validity and enters the breathing-"
+            "confound check) was measured from the chest accelerometer: respiration as the "
+            "first principal component of the band-passed (0.05–0.7 Hz) axes, breaths "
+            "counted by advanced counting (Schäfer & Kratky 2008), used where the count was "
+            f"reliable; {where}.")
+
+
 def session_methods(
     info: SessionInfo,
     analysis: dict[str, Any],
@@ -356,6 +385,9 @@ def session_methods(
         f"{s['max_hf_breaths_per_min']:g} breaths/min (column HF valid). Breaths/min per phase: "
         f"{breathing}."
     )
+    used = [p.get("breathing_source") for p in phases]
+    if acc_sentence := breathing_source_sentence(used.count("acc"), used.count("rr"), "phases"):
+        parts.append(acc_sentence)
     parts.append(
         f"Software: recorded with {_versions(info.versions)}; analysed with "
         f"{_versions(analysis['versions'])}."
@@ -545,6 +577,10 @@ def study_methods(
         f"interval spectrum in {_band(a['breathing_band_hz'])}. Transforms: lnRMSSD (natural "
         "log of RMSSD in ms) is the primary vagal index; HF and LF in ms²."
     )
+    sources: dict[str, int] = result.get("breathing_sources", {})
+    if acc_sentence := breathing_source_sentence(sources.get("acc", 0), sources.get("rr", 0),
+                                                 "windows"):
+        parts.append(acc_sentence)
     parts.append(
         f"Statistics: contrast {st['contrast']}; each participant's mean over sessions, "
         f"paired across participants: mean difference with {conf} % t confidence interval, "

@@ -50,7 +50,7 @@ Quality (:attr:`AccBreathing.quality_ok`)
     counted rate agrees with the spectral peak within :data:`AGREEMENT_PER_MIN` or 15 %.
     Otherwise ``note`` says why; ``breaths_per_min`` is still given when breaths were counted.
 
-Use for ``hf_valid`` and the breathing-confound check (not wired in yet)
+Use for ``hf_valid`` and the breathing-confound check (wired in: analysis.phases step 8)
     :attr:`AccBreathing.breaths_per_min` has the same meaning and unit as the RR-based
     ``PhaseResult.breaths_per_min`` (breaths/min over the span, None when not measurable).
     When a phase has ACC, ``biofeedback.analysis.phases._frequency_domain`` will take the

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from biofeedback.core.signals import SignalChunk
 from biofeedback.core.types import Gap, Marker, PhaseSpan
 
 FloatArray = npt.NDArray[np.float64]
@@ -45,6 +46,9 @@ class Recording:
         Source kind (``"sim"``, ``"ble"``, ``"replay"``, ``"file"``).
     metadata : dict
         Device information, settings and provenance.
+    acc : list of SignalChunk
+        The chest accelerometer (``"acc"`` chunks, mG) when it was recorded; the analysis
+        measures breathing from it (:mod:`biofeedback.core.acc_breathing`). Empty otherwise.
     """
 
     rr_ms: FloatArray
@@ -60,6 +64,7 @@ class Recording:
     name: str = ""
     source: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    acc: list[SignalChunk] = field(default_factory=list)
 
     @property
     def n_beats(self) -> int:

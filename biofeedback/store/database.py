@@ -803,6 +803,8 @@ class SessionStore:
             name=f"session {session_id}",
             source=info.source,
             metadata={"session": info.to_dict()},
+            # The one place analysis gets a stored session: breathing comes with it.
+            acc=self.load_signal_chunks(session_id, "acc"),
         )
 
     @translates_sqlite_errors("read")

@@ -84,7 +84,8 @@ def test_to_dict_has_exactly_the_documented_keys():
     assert set(out) == {"session", "phases", "settings", "versions"}
     row = out["phases"][0]
     assert list(row)[: len(PHASE_KEYS)] == list(PHASE_KEYS)
-    assert set(row) == {*PHASE_KEYS, "phase_id", "kind", "feedback"}
+    assert set(row) == {*PHASE_KEYS, "phase_id", "kind", "feedback", "breaths_per_min_rr",
+                        "breaths_per_min_acc", "breathing_source"}
     assert row["feedback"] is None  # the whole recording: nothing recorded about feedback
     assert out["session"]["name"] == "s1" and out["session"]["source"] == "sim"
     assert set(out["versions"]) >= {"neurokit2", "numpy", "scipy", "pandas", "python"}
