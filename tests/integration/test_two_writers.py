@@ -294,10 +294,11 @@ def test_the_window_records_while_a_record_command_writes(data_dir, tmp_path, so
     db = database_path(data_dir)
     shot = tmp_path / "window.png"
     window = [*CLI, "app", "--source", "sim", "--speed", "20", "--seed", "41", "--no-neurokit",
-              "--quit-after", "10", "--screenshot", str(shot)]
-    # An hour at 300x (12 s): long enough to overlap the window however slowly it starts on
-    # a busy machine (at max speed it could finish first); the beats do not depend on speed.
-    terminal = [*RECORD, "--speed", "300", "--seed", "42", "--duration", "3600"]
+              "--quit-after", "20", "--screenshot", str(shot)]
+    # An hour at 120x (30 s): long enough to overlap the window however slowly it starts on
+    # a busy machine (at max speed it could finish first, and a fast recorder starves a
+    # window still starting on 2 busy cores); the beats do not depend on speed.
+    terminal = [*RECORD, "--speed", "120", "--seed", "42", "--duration", "3600"]
     second_terminal = [*RECORD, "--speed", "20", "--seed", "43", "--duration", "80"]
 
     with killed_on_exit([]) as procs:
