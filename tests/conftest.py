@@ -145,4 +145,4 @@ def qt_loop(qapp: object):
 
 
 # The virtual BlueZ strap fixture (tests/virtual_strap.py), for every test module.
-from virtual_strap import virtual_strap  # noqa: E402, F401
+from virtual_strap import strap_with, virtual_strap  # noqa: E402, F401

@@ -9,7 +9,12 @@ Usage::
         asyncio.run(...bleak...)
         virtual_strap.command("power off")
 
-or ``with VirtualStrap(tmp_path, speed=20) as strap: ...`` with your own environment.
+or ``with VirtualStrap(tmp_path, speed=20) as strap: ...`` with your own environment, or
+the ``strap_with`` fixture (conftest.py offers it) to start straps with options of the
+test's own::
+
+    def test_pmd(strap_with: StrapFactory):
+        strap = strap_with("--pmd", "--pmd-paired")
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
@@ -31,6 +36,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ADDRESS = "A0:9E:1A:00:00:01"
+FACTORY_SPEED = 40.0
+"""Virtual seconds per wall second of the straps :func:`strap_with` starts."""
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -281,3 +288,31 @@ def virtual_strap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[V
         yield strap
     finally:
         strap.stop()
+
+
+StrapFactory = Callable[..., VirtualStrap]
+"""``start(*extra_args) -> VirtualStrap`` (the :func:`strap_with` fixture)."""
+
+
+@pytest.fixture
+def strap_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StrapFactory]:
+    """Starts a virtual strap (speed :data:`FACTORY_SPEED`) with the options the test passes,
+    and points bleak at its bus (``DBUS_SYSTEM_BUS_ADDRESS``, a ``bluetoothctl`` stub first on
+    ``PATH``); every strap started is stopped (exit 0 asserted)."""
+    started: list[VirtualStrap] = []
+    monkeypatch.setenv(
+        "PATH", f"{bluetoothctl_stub(tmp_path)}{os.pathsep}{os.environ.get('PATH', '')}"
+    )
+
+    def start(*args: str) -> VirtualStrap:
+        strap = VirtualStrap(tmp_path / "strap", speed=FACTORY_SPEED, extra_args=list(args))
+        strap.start()
+        started.append(strap)
+        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", strap.bus_address)
+        return strap
+
+    try:
+        yield start
+    finally:
+        for strap in started:
+            strap.stop()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -64,6 +64,20 @@ STREAM_NAMES: Final = {MeasurementType.ECG: "ecg", MeasurementType.ACC: "acc"}
 """The SignalChunk stream of each measurement type this source starts."""
 STREAM_LABELS: Final = {"ecg": "ECG", "acc": "accelerometer"}
 """Names of the streams in the user's sentences."""
+MISSING_STREAM_SENTENCES: Final = {
+    MeasurementType.ECG: "The strap offers no raw ECG (older H10 firmware has none), so RR "
+                         "cannot be checked against it",
+    MeasurementType.ACC: "The strap offers no accelerometer, so breathing is estimated from "
+                         "RR alone",
+}
+"""What a strap offering PMD without one of the streams costs (the start of a sentence)."""
+
+
+def what_goes_on(started: Sequence[StreamSettings]) -> str:
+    """The end of a PMD sentence: what streams on (``"heart rate, RR and the
+    accelerometer go on"``) given the streams that did start."""
+    names = ["heart rate", "RR", *(f"the {STREAM_LABELS[c.stream]}" for c in started)]
+    return f"{', '.join(names[:-1])} and {names[-1]} go on"
 
 
 @dataclass(frozen=True, slots=True)

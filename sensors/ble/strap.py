@@ -52,6 +52,7 @@ from sensors.ble.gatt import (
 from sensors.ble.off_body import OFF_BODY_MESSAGE, ON_BODY_MESSAGE, OffBodyDetector
 from sensors.ble.pmd import (
     MeasurementStopped,
+    MeasurementType,
     PmdDataDecoder,
     PmdError,
     PmdMalformedError,
@@ -59,6 +60,7 @@ from sensors.ble.pmd import (
     PmdRefusedError,
 )
 from sensors.ble.pmd_session import (
+    MISSING_STREAM_SENTENCES,
     STREAM_LABELS,
     STREAM_NAMES,
     PmdLink,
@@ -67,6 +69,7 @@ from sensors.ble.pmd_session import (
     choose_settings,
     has_pmd,
     stopped_streams,
+    what_goes_on,
 )
 from sensors.ble.scan import StrapAdvertisement, scan_for_straps
 
@@ -146,9 +149,10 @@ class BleHeartRateStrap(HeartRateSource):
     backoff_s : tuple of float
         Waits between reconnection attempts, s; the last one repeats.
     data_timeout_s : float
-        No notification for this long while connected means a silent link (BlueZ still says
-        connected after the strap, bluetoothd or the adapter went away): the source drops it,
-        records a gap of reason ``no_data`` and reconnects, s (default 5: five missed
+        No heart-rate notification for this long while connected means a silent link (BlueZ
+        still says connected after the strap, bluetoothd or the adapter went away, or the
+        strap's heart rate hung while its ECG/accelerometer frames go on): the source drops
+        it, records a gap of reason ``no_data`` and reconnects, s (default 5: five missed
         notifications of a 1-Hz strap; docs/straps.md).
     pmd : bool
         Stream raw ECG and accelerometer when the strap offers PMD (default True); False:
@@ -200,6 +204,7 @@ class BleHeartRateStrap(HeartRateSource):
         self._pmd_enabled = pmd
         self._pmd_pair = pmd_pair
         self._pmd_pair_tried = False
+        self._pmd_pair_failure = ""
         self._pmd_link: PmdLink | None = None
         self._pmd_restarted: set[str] = set()
         self._pmd_started: dict[str, StreamSettings] = {}
@@ -462,20 +467,28 @@ class BleHeartRateStrap(HeartRateSource):
     async def _pump(self) -> bool:
         """Turn notifications into events until the link drops (True) or forever."""
         self._off_body.reset()
+        loop = asyncio.get_running_loop()
+        # Only heart-rate notifications count as data: PMD frames flowing on a link whose
+        # heart rate went silent must not hide that the beats stopped.
+        heart_rate_due = loop.time() + self._data_timeout_s
+        pmd_since_heart_rate = False
         while True:
             try:
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
                 # cancellation that lands as a notification arrives, and stop() never ends.
-                async with asyncio.timeout(self._data_timeout_s):
+                async with asyncio.timeout_at(heart_rate_due):
                     item = await self._inbox.get()
             except TimeoutError:
                 await self._end_of_link(GapReason.NO_DATA)
+                what = ("No heart rate from the strap for {:g} s although its ECG/"
+                        "accelerometer still arrive" if pmd_since_heart_rate
+                        else "No data from the strap for {:g} s although the link is up")
                 await self._set_state(
                     SourceState.RECONNECTING,
-                    f"No data from the strap for {self._data_timeout_s:g} s although the "
-                    "link is up; reconnecting")
+                    f"{what.format(self._data_timeout_s)}; reconnecting")
                 return True
             if isinstance(item, _PmdData):
+                pmd_since_heart_rate = True
                 await self._handle_pmd_data(item)
                 continue
             if isinstance(item, _PmdStopped):
@@ -487,6 +500,8 @@ class BleHeartRateStrap(HeartRateSource):
                     return True
                 continue  # from a client a failed reconnection attempt already dropped
             received_s, data = item
+            heart_rate_due = loop.time() + self._data_timeout_s
+            pmd_since_heart_rate = False
             try:
                 measurement = parse_heart_rate_measurement(data)
             except MalformedMeasurementError as exc:
@@ -637,6 +652,8 @@ class BleHeartRateStrap(HeartRateSource):
 
         link = PmdLink(client, on_data, on_stopped)
         started: list[StreamSettings] = []
+        refused: dict[str, str] = {}
+        offered: frozenset[MeasurementType] | None = None
         try:
             offered = await self._paired(link, link.open)
             wanted = [t for t in STREAM_NAMES if t in offered]
@@ -647,8 +664,12 @@ class BleHeartRateStrap(HeartRateSource):
             chosen = []
             for kind in wanted:
                 stream = STREAM_NAMES[kind]
-                chosen.append(choose_settings(
-                    stream, await self._paired(link, partial(link.settings, kind))))
+                try:
+                    offered_settings = await self._paired(link, partial(link.settings, kind))
+                except PmdRefusedError as exc:  # this stream only: the other may still start
+                    refused[stream] = str(exc)
+                    continue
+                chosen.append(choose_settings(stream, offered_settings))
             holder.append(PmdDataDecoder(
                 {c.stream: c.rate_hz for c in chosen},
                 resolutions={c.stream: c.resolution_bits for c in chosen}))
@@ -658,13 +679,9 @@ class BleHeartRateStrap(HeartRateSource):
                     await self._paired(link, partial(link.start, c))
                     started.append(c)
                 except PmdRefusedError as exc:
-                    self._say_once(f"refused-{c.stream}",
-                                         f"{str(exc).capitalize()}; heart rate and RR go on")
+                    refused[c.stream] = str(exc)
         except PmdNotPairedError:
-            self._say_once("not-paired", (
-                "The strap must be paired for ECG: run `bluetoothctl pair "
-                f"{self._address}` (Linux) or pair it in the system's Bluetooth settings; "
-                "heart rate and RR go on"))
+            self._say_once("not-paired", self._not_paired_sentence())
         except PmdError as exc:
             logger.debug("PMD start failed", exc_info=True)
             if not client.is_connected:
@@ -672,6 +689,13 @@ class BleHeartRateStrap(HeartRateSource):
             self._say_once("error", f"No raw ECG or accelerometer: {exc}; heart rate "
                                  "and RR go on")
         self._pmd_started = {c.stream: c for c in started}
+        goes_on = what_goes_on(started)
+        for stream, why in refused.items():
+            self._say_once(f"refused-{stream}", f"{why[:1].upper()}{why[1:]}; {goes_on}")
+        if offered:  # some PMD but not all: say what is missing and what it costs
+            for kind, missing in MISSING_STREAM_SENTENCES.items():
+                if kind not in offered:
+                    self._say_once(f"missing-{STREAM_NAMES[kind]}", f"{missing}; {goes_on}")
         if started:
             self._info["pmd"] = {
                 c.stream: {"rate_hz": c.rate_hz, "resolution_bits": c.resolution_bits,
@@ -682,6 +706,15 @@ class BleHeartRateStrap(HeartRateSource):
             later = (" (the ECG can take about 30 s to begin)"
                      if any(c.stream == "ecg" for c in started) else "")
             self._say_once("started", f"Raw {names} started{later}")
+
+    def _not_paired_sentence(self) -> str:
+        """What to do about a strap that refuses PMD for want of pairing (and what the
+        pairing this source tried answered, when it failed)."""
+        address = self._info.get("address") or self._address or "ADDRESS"
+        failed = (f"Pairing the strap for ECG failed ({self._pmd_pair_failure}): "
+                  if self._pmd_pair_failure else "The strap must be paired for ECG: ")
+        return (f"{failed}run `bluetoothctl pair {address}` (Linux) or pair it in the "
+                "system's Bluetooth settings; heart rate and RR go on")
 
     async def _paired(self, link: PmdLink, step: Callable[[], Awaitable[Any]]) -> Any:
         """Run a PMD step; refused for want of pairing, ask the system to pair (once per
@@ -697,6 +730,7 @@ class BleHeartRateStrap(HeartRateSource):
                 await link.client.pair()
             except Exception as exc:  # any backend error, or no pairing on this platform
                 logger.info("pairing the strap failed: %s", exc, exc_info=True)
+                self._pmd_pair_failure = str(exc) or type(exc).__name__
                 raise PmdNotPairedError(str(exc)) from exc
             logger.info("paired the strap for PMD")
             return await step()

@@ -72,6 +72,24 @@ def _mtu(text: str) -> int:
     return value
 
 
+def _streams(text: str) -> frozenset[str]:
+    """``ecg``, ``acc``, ``ecg,acc`` or ``none``."""
+    names = {n.strip().lower() for n in text.split(",") if n.strip()}
+    if names == {"none"}:
+        return frozenset()
+    unknown = sorted(names - {"ecg", "acc"})
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected ecg, acc, ecg,acc or none")
+    return frozenset(names)
+
+
+def _stream(text: str) -> str:
+    if text.lower() not in ("ecg", "acc"):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected ecg or acc")
+    return text.lower()
+
+
 def _battery(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 100:
@@ -91,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
         "RR, the strap hangs up after 45 virtual s); h10-flags on|off (flags 0x10, no "
         "contact support); late-gatt MS (ServicesResolved MS ms before the GATT objects); "
         "power off|on; gone; back; contact off|on; hr BPM; pmd-stop ecg|acc (the strap "
-        "ends a PMD stream itself); packets; status. "
+        "ends a PMD stream itself); hr-silent on|off (no 0x2A37 while PMD goes on, until "
+        "the link drops); packets; status. "
         "SIGUSR1 = link loss; SIGTERM = clean exit.",
     )
     src = p.add_mutually_exclusive_group()
@@ -137,6 +156,17 @@ def build_parser() -> argparse.ArgumentParser:
                    "refused with NotPermitted 'Not paired')")
     p.add_argument("--pmd-auto-pair", action="store_true",
                    help="emulate BlueZ pairing on the first refused write (Paired, Bonded)")
+    p.add_argument("--pmd-pair-fails", action="store_true",
+                   help="Device1.Pair fails with org.bluez.Error.AuthenticationFailed "
+                   "(the strap stays unpaired)")
+    p.add_argument("--pmd-features", type=_streams, default=frozenset({"ecg", "acc"}),
+                   metavar="ecg,acc|ecg|acc|none",
+                   help="streams the feature read offers (default ecg,acc as an H10); "
+                   "commands about the others are answered NOT_SUPPORTED")
+    p.add_argument("--pmd-refuse", type=_stream, action="append", default=[],
+                   metavar="ecg|acc",
+                   help="answer START of this stream, valid settings and all, with "
+                   "INVALID_MTU (10) as H10s sometimes do (polar-ble-sdk#222); repeatable")
     p.add_argument("--breathing", type=_positive, metavar="PER_MIN",
                    help="fixed breathing rate of the synthetic ECG/ACC (default: the "
                    "simulator's, 12/min for --rr-file)")
@@ -195,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
             mtu=args.pmd_mtu,
             auto_pair=args.pmd_auto_pair,
             paired=args.pmd_paired,
+            features=args.pmd_features,
+            refuse=frozenset(args.pmd_refuse),
+            pair_fails=args.pmd_pair_fails,
         ) if args.pmd else None,
         breathing_per_min=args.breathing,
         movement_per_min=args.movement_rate,

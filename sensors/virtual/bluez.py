@@ -52,6 +52,7 @@ from sensors.virtual import pmd as pmd_bytes
 from sensors.virtual.bluez_objects import ADAPTER_PATH, Adapter, Device
 from sensors.virtual.dbus_util import (
     BLUEZ,
+    ERROR_AUTHENTICATION_FAILED,
     ERROR_DOES_NOT_EXIST,
     ERROR_FAILED,
     ERROR_IN_PROGRESS,
@@ -173,6 +174,8 @@ class VirtualBlueZ:
         """The strap is off the body long enough to have stopped advertising."""
         self.zombie = False
         """Connected, but no notification reaches the client (a silent "zombie" link)."""
+        self.hr_silent = False
+        """Connected, PMD frames flow, but no Heart Rate Measurement is sent (``hr-silent``)."""
         self.in_range = True
         self.discovery_sessions: set[str] = set()
         self.device_exported = False
@@ -330,7 +333,7 @@ class VirtualBlueZ:
             The sessions (unique bus names) that received it: empty when the link is down
             or silent (zombie), or nobody subscribed.
         """
-        if not self.connected or self.zombie or not self.gatt.exported:
+        if not self.connected or self.zombie or self.hr_silent or not self.gatt.exported:
             return []
         return self.gatt.heart_rate.notify(data)
 
@@ -340,6 +343,14 @@ class VirtualBlueZ:
     def paired(self) -> bool:
         """Whether the strap is paired (bonded) with this adapter."""
         return bool(self.device.state["Paired"])
+
+    def pair(self) -> None:
+        """The pairing step of ``Device1.Pair`` (after its connect): with ``pair_fails``, it
+        fails as bluetoothd reports a failed SMP exchange (the strap stays unpaired)."""
+        if self.pmd is not None and self.pmd.options.pair_fails:
+            self.log("pair_failed")
+            raise bluez_error(ERROR_AUTHENTICATION_FAILED, "Authentication Failed")
+        self.log("paired", auto=False)
 
     def _pmd_write(self, value: bytes) -> None:
         """A write to the PMD control point: refused unless paired, else answered later."""
@@ -524,7 +535,7 @@ class VirtualBlueZ:
             return False
         # A zombie link ends when either side lets it go. A late export still comes: bluetoothd
         # has the attribute table by then, only its objects lag behind.
-        self.zombie = False
+        self.zombie = self.hr_silent = False
         self.device.update(ServicesResolved=False)
         self.device.Disconnected(*DISCONNECT_REASONS[reason])
         self.device.update(Connected=False)
@@ -536,7 +547,7 @@ class VirtualBlueZ:
     def _drop_link_silently(self) -> bool:
         """The link is gone but nobody tells the clients (bluetoothd died, adapter gone)."""
         was = self.connected
-        self.zombie = False
+        self.zombie = self.hr_silent = False
         self._cancel_timer("late_gatt")
         self.device.state.update(Connected=False, ServicesResolved=False)
         self._finish_pending(CONNECT_ABORT)
@@ -554,6 +565,14 @@ class VirtualBlueZ:
             self.zombie = True
         self.log("zombie", was_connected=self.connected)
         return self.connected
+
+    def set_hr_silent(self, on: bool) -> bool:
+        """Stop (or resume) the Heart Rate Measurements while the link and its PMD frames go
+        on, as a strap whose heart-rate service hung; it lasts until ``off`` or the link is
+        dropped. Returns whether a client was connected."""
+        self.hr_silent = on and self.connected
+        self.log("hr_silent", on=self.hr_silent)
+        return self.connected or not on
 
     def link_loss(self) -> bool:
         """Simulate a link loss; the strap advertises again after ``relink_delay_s``.

@@ -249,6 +249,7 @@ class Device(ServiceInterface):
         if self.state["Paired"]:
             raise bluez_error("org.bluez.Error.AlreadyExists", "Already Exists")
         await self._bluez.connect()
+        self._bluez.pair()
         self.update(Paired=True)
 
     @dbus_method()

@@ -39,6 +39,9 @@ Commands (answer ``OK <command>`` unless noted; ``ERR <reason>`` on a bad comman
     With ``--pmd``: the strap ends that stream by itself and indicates
     ONLINE_MEASUREMENT_STOPPED (``01 <type>``) on the control point; ``ERR not running``
     if it was not streaming.
+``hr-silent on`` / ``hr-silent off``
+    No Heart Rate Measurement reaches the client while the link and its PMD frames go on
+    (``ERR not connected`` without a link); it ends with ``off`` or when the link drops.
 ``packets``
     Answers ``PACKETS <n>``: the number of packets delivered to a client so far.
 ``status``
@@ -108,6 +111,8 @@ class Controller:
         self._commands: dict[str, Callable[[], str | None]] = {
             "link-loss": self._link_loss,
             "zombie": self._zombie,
+            "hr-silent on": lambda: self._hr_silent(True),
+            "hr-silent off": lambda: self._hr_silent(False),
             "plug-adapter": lambda: None if self.bluez.plug_adapter() else "ERR adapter present",
             "off-body": lambda: self._off_body(True),
             "on-body": lambda: self._off_body(False),
@@ -128,6 +133,9 @@ class Controller:
 
     def _zombie(self) -> str | None:
         return None if self.bluez.set_zombie() else "ERR not connected"
+
+    def _hr_silent(self, on: bool) -> str | None:
+        return None if self.bluez.set_hr_silent(on) else "ERR not connected"
 
     def _off_body(self, off: bool) -> None:
         self.scheduler.set_off_body(off)

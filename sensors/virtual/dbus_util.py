@@ -25,6 +25,7 @@ ERROR_NOT_SUPPORTED = "org.bluez.Error.NotSupported"
 ERROR_INVALID_OFFSET = "org.bluez.Error.InvalidOffset"
 ERROR_DOES_NOT_EXIST = "org.bluez.Error.DoesNotExist"
 ERROR_NOT_CONNECTED = "org.bluez.Error.NotConnected"
+ERROR_AUTHENTICATION_FAILED = "org.bluez.Error.AuthenticationFailed"
 
 
 def bluez_error(name: str, text: str) -> DBusError:

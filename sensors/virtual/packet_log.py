@@ -49,8 +49,9 @@ link_loss, out_of_range, power_off, removed, strap_off_body), ``link_loss``
 ``strap_asleep``, ``strap_awake``, ``h10_flags`` (on), ``late_gatt`` (ms),
 ``gatt_exported``, ``stop`` (packets_built, packets_delivered); with PMD:
 ``pmd_command`` (request, response: hex; at_s: the strap clock it took effect),
-``pmd_indication`` (hex, to), ``pmd_refused`` (request, reason), ``paired`` (auto),
-``pmd_device_stop`` (stream), ``pmd_stopped`` (reason, streams).
+``pmd_indication`` (hex, to), ``pmd_refused`` (request, reason), ``paired`` (auto: by
+BlueZ on a refused write, or false: ``Device1.Pair``), ``pair_failed``,
+``pmd_device_stop`` (stream), ``pmd_stopped`` (reason, streams), ``hr_silent`` (on).
 ``virtual_time_s`` of an event is the strap clock at that moment (not a whole second).
 """
 

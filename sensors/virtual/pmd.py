@@ -89,6 +89,15 @@ SETTINGS_H10: Final[dict[int, dict[int, tuple[int, ...]]]] = {
 """What an H10 answers to GET_MEASUREMENT_SETTINGS, per measurement type."""
 
 
+def encode_features(measurements: Sequence[int]) -> bytes:
+    """A control-point read value: ``0F``, then bit ``type`` set for each type offered, over
+    two little-endian bytes (``[ECG, ACC]`` gives an H10's ``0F 05 00``)."""
+    bits = 0
+    for kind in measurements:
+        bits |= 1 << kind
+    return bytes([0x0F]) + bits.to_bytes(2, "little")
+
+
 def encode_settings(settings: Mapping[int, Sequence[int]]) -> bytes:
     """Setting TLVs: ``<type> <count> <uint16 LE value>...`` per setting, in type order."""
     out = bytearray()

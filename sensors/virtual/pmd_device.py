@@ -10,6 +10,12 @@ clock, where ``real_rate = nominal * (1 + rate_error)`` (an H10's ECG is 130 Hz 
 device clock is exact: a frame's timestamp is ``DEVICE_CLOCK_RESET_NS`` (2019-01-01, what an
 H10 reports unless its time is set) plus the virtual time of its last sample in ns, so the
 timestamp deltas show the real rate.
+
+Faults of a real H10 on demand (the options of :class:`PmdOptions`): a strap whose feature
+read lacks ECG and/or ACC (commands about a missing type are answered NOT_SUPPORTED, as old
+H10 firmware without ECG does: polar-ble-sdk#3, #200), and a START of valid settings refused
+with INVALID_MTU (10), the one refusal of valid settings reported from H10s
+(polar-ble-sdk#222: sporadic, cleared by an app restart).
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ import numpy as np
 
 from sensors.virtual import pmd
 from sensors.virtual.pmd_signals import ChestSignals
+
+REFUSAL_STATUS = pmd.INVALID_MTU
+"""What a START in ``PmdOptions.refuse`` is answered with (polar-ble-sdk#222)."""
 
 KNOWN_TYPES = range(0, 16)
 """Measurement type numbers the protocol defines (ECG 0 ... ), for INVALID_MEASUREMENT_TYPE."""
@@ -43,6 +52,13 @@ class PmdOptions:
         instead of refusing it with ``NotPermitted "Not paired"``.
     paired : bool
         The strap is already paired (bonded) when the fake starts.
+    features : frozenset of str
+        The streams the feature read offers (``"ecg"``, ``"acc"``; default both, as an H10).
+    refuse : frozenset of str
+        Streams whose START of valid settings is answered :data:`REFUSAL_STATUS`.
+    pair_fails : bool
+        ``Device1.Pair`` fails with ``org.bluez.Error.AuthenticationFailed`` (the strap stays
+        unpaired).
     """
 
     ecg_delay_s: float = 0.0
@@ -50,6 +66,9 @@ class PmdOptions:
     mtu: int = 232
     auto_pair: bool = False
     paired: bool = False
+    features: frozenset[str] = frozenset(pmd.STREAM_NAMES.values())
+    refuse: frozenset[str] = frozenset()
+    pair_fails: bool = False
 
 
 @dataclass
@@ -97,8 +116,11 @@ class PmdDevice:
 
     @property
     def features(self) -> bytes:
-        """What a read of the control point answers."""
-        return pmd.FEATURES_H10
+        """What a read of the control point answers (an H10's ``0F 05 00`` by default)."""
+        return pmd.encode_features(self._offered())
+
+    def _offered(self) -> list[int]:
+        return [k for k, name in pmd.STREAM_NAMES.items() if name in self.options.features]
 
     # -- commands -----------------------------------------------------------------------------
 
@@ -111,7 +133,7 @@ class PmdDevice:
             return pmd.encode_response(op, kind, pmd.INVALID_OP_CODE)
         if kind not in KNOWN_TYPES:
             return pmd.encode_response(op, kind, pmd.INVALID_MEASUREMENT_TYPE)
-        if kind not in pmd.SETTINGS_H10:
+        if kind not in pmd.SETTINGS_H10 or kind not in self._offered():
             return pmd.encode_response(op, kind, pmd.NOT_SUPPORTED)
         if op == pmd.OP_GET_SETTINGS:
             return pmd.encode_response(
@@ -150,6 +172,8 @@ class PmdDevice:
                 return pmd.encode_response(op, kind, errors[setting])
         if pmd.samples_per_frame(kind, self.options.mtu) < 1:
             return pmd.encode_response(op, kind, pmd.INVALID_MTU)
+        if pmd.STREAM_NAMES[kind] in self.options.refuse:
+            return pmd.encode_response(op, kind, REFUSAL_STATUS)
         rate = chosen[pmd.SETTING_SAMPLE_RATE]
         delay = self.options.ecg_delay_s if kind == pmd.ECG else 0.0
         self.streams[kind] = PmdStream(

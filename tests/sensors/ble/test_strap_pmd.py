@@ -5,53 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from virtual_strap import VirtualStrap, bluetoothctl_stub
+from virtual_strap import StrapFactory, VirtualStrap
 
 from biofeedback.cli.main import main
 from biofeedback.core.signals import SignalChunk
-from biofeedback.core.types import BeatBatch, SourceEvent, StatusChange
+from biofeedback.core.types import BeatBatch, Marker, SourceEvent, StatusChange
 from biofeedback.store import SessionStore
 from sensors.ble import BleHeartRateStrap
 
 pytestmark = pytest.mark.timeout(60)
 
-SPEED = 40.0
 NOT_PAIRED = (
     "The strap must be paired for ECG: run `bluetoothctl pair {address}` (Linux) or pair it "
     "in the system's Bluetooth settings; heart rate and RR go on"
 )
-
-StrapFactory = Callable[..., VirtualStrap]
-
-
-@pytest.fixture
-def strap_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StrapFactory]:
-    """Starts one virtual strap with the given options; the bus set for bleak."""
-    started: list[VirtualStrap] = []
-    monkeypatch.setenv(
-        "PATH", f"{bluetoothctl_stub(tmp_path)}{os.pathsep}{os.environ.get('PATH', '')}"
-    )
-
-    def start(*args: str) -> VirtualStrap:
-        strap = VirtualStrap(tmp_path / "strap", speed=SPEED, extra_args=list(args))
-        strap.start()
-        started.append(strap)
-        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", strap.bus_address)
-        return strap
-
-    try:
-        yield start
-    finally:
-        for strap in started:
-            strap.stop()
-
 
 def collect(
     source: BleHeartRateStrap,
@@ -306,3 +279,109 @@ def test_record_no_ecg_stores_no_raw_signals(
         assert [len(store.load_signal(session_id, s)[1]) for s in ("ecg", "acc")] == [0, 0]
         assert store.load_recording(session_id).n_beats >= 5
     assert strap.events("pmd_command") == []
+
+
+REFUSED = {
+    "ecg": "The strap refused to start ECG: invalid MTU (the Bluetooth link's packets are too "
+           "small for its data frames; reconnecting usually clears it); heart rate, RR and "
+           "the accelerometer go on",
+    "acc": "The strap refused to start ACC: invalid MTU (the Bluetooth link's packets are too "
+           "small for its data frames; reconnecting usually clears it); heart rate, RR and "
+           "the ECG go on",
+}
+STARTED = {"ecg": "Raw ECG (130 Hz) started (the ECG can take about 30 s to begin)",
+           "acc": "Raw accelerometer (50 Hz) started"}
+OTHER = {"ecg": "acc", "acc": "ecg"}
+
+
+@pytest.mark.parametrize("refused", ["ecg", "acc"])
+def test_a_refused_stream_leaves_heart_rate_and_the_other_stream(
+    strap_with: StrapFactory, refused: str
+) -> None:
+    strap = strap_with("--pmd", "--pmd-paired", "--pmd-refuse", refused)
+    other = OTHER[refused]
+    source = BleHeartRateStrap(strap.device_address, scan_timeout_s=5.0)
+    events = collect(source, lambda ev: len(chunks(ev, other)) >= 3 and n_beats(ev) >= 3)
+    said = messages(events)
+    assert said.count(REFUSED[refused]) == 1
+    assert STARTED[other] in said and STARTED[refused] not in said
+    assert not chunks(events, refused)
+    assert rows(chunks(events, other)) == logged_rows(strap, other)[: len(rows(chunks(
+        events, other)))]
+    assert list(source.device_info["pmd"]) == [other]
+    # only the stream that runs is stopped at the end
+    commands = [e["request"] for e in strap.events("pmd_command")]
+    assert [c for c in commands if c.startswith("03")] == [
+        {"ecg": "0300", "acc": "0302"}[other]]
+
+
+@pytest.mark.parametrize(("features", "sentence"), [
+    ("acc", "The strap offers no raw ECG (older H10 firmware has none), so RR cannot be "
+            "checked against it; heart rate, RR and the accelerometer go on"),
+    ("ecg", "The strap offers no accelerometer, so breathing is estimated from RR alone; "
+            "heart rate, RR and the ECG go on"),
+    ("none", "The strap offers no raw ECG or accelerometer (PMD); heart rate and RR go on"),
+])
+def test_a_strap_without_ecg_or_acc_streams_what_it_has_and_says_so_once(
+    strap_with: StrapFactory, features: str, sentence: str
+) -> None:
+    strap = strap_with("--pmd", "--pmd-paired", "--pmd-features", features)
+    source = BleHeartRateStrap(strap.device_address, scan_timeout_s=5.0)
+    has = [] if features == "none" else [features]
+    events = collect(source, lambda ev: n_beats(ev) >= 3
+                     and all(len(chunks(ev, s)) >= 3 for s in has))
+    said = messages(events)
+    assert said.count(sentence) == 1
+    assert [m for m in said if m.startswith("Raw ")] == [STARTED[s] for s in has]
+    assert {e.stream for e in events if isinstance(e, SignalChunk)} == set(has)
+    # nothing asked about the stream the strap does not offer
+    asked = {e["request"][:4] for e in strap.events("pmd_command")}
+    kinds = {"ecg": "00", "acc": "02"}
+    assert {c[2:] for c in asked} == {kinds[s] for s in has}
+
+
+def test_a_failing_pair_says_so_once_and_heart_rate_goes_on(strap_with: StrapFactory) -> None:
+    strap = strap_with("--pmd", "--pmd-pair-fails")
+    source = BleHeartRateStrap(strap.device_address, scan_timeout_s=5.0)
+    events = collect(source, lambda ev: n_beats(ev) >= 20)
+    said = [m for m in messages(events) if "pair" in m]
+    assert said == [
+        "Pairing the strap for ECG failed ([org.bluez.Error.AuthenticationFailed] "
+        f"Authentication Failed): run `bluetoothctl pair {strap.device_address}` (Linux) or "
+        "pair it in the system's Bluetooth settings; heart rate and RR go on"]
+    assert len(strap.events("pair_failed")) == 1  # tried once, through bleak's pair()
+    assert not [e for e in events if isinstance(e, SignalChunk)]
+    assert strap.command("status").endswith(" paired=0 pmd=none")
+
+
+def test_heart_rate_gone_silent_while_pmd_flows_is_caught_and_the_link_renewed(
+    strap_with: StrapFactory,
+) -> None:
+    strap = strap_with("--pmd", "--pmd-paired")
+    source = BleHeartRateStrap(strap.device_address, scan_timeout_s=5.0, data_timeout_s=1.0,
+                               backoff_s=(0.2,))
+    state = {"silenced_at": -1}
+
+    def during(ev: list[SourceEvent]) -> None:
+        if state["silenced_at"] < 0 and len(chunks(ev, "acc")) >= 3:
+            assert strap.command("hr-silent on") == "OK hr-silent on"
+            state["silenced_at"] = len(ev)
+
+    def reconnected_with_beats(ev: list[SourceEvent]) -> bool:
+        marks = [i for i, e in enumerate(ev) if isinstance(e, Marker) and e.label == "reconnected"]
+        return bool(marks) and n_beats(ev[marks[0]:]) >= 3
+
+    events = collect(source, reconnected_with_beats, during=during)
+    silenced = events[state["silenced_at"]:]
+    lost = next(i for i, e in enumerate(silenced)
+                if isinstance(e, Marker) and e.label == "disconnected")
+    assert silenced[lost].extra == {"reason": "no_data"}
+    # ECG/ACC kept arriving while the beats had stopped: they did not count as data
+    assert len(chunks(silenced[:lost], "acc")) >= 3
+    said = messages(events)
+    assert ("No heart rate from the strap for 1 s although its ECG/accelerometer still "
+            "arrive; reconnecting") in said
+    assert [e["on"] for e in strap.events("hr_silent")] == [True]
+    # after the new link: heart rate again, and PMD started again
+    starts = [e["request"] for e in strap.events("pmd_command") if e["request"][:4] == "0202"]
+    assert len(starts) == 2

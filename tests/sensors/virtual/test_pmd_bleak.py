@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -17,7 +16,7 @@ from bleak import BleakClient, BleakScanner
 from bleak.backends.bluezdbus.manager import get_global_bluez_manager
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakDBusError
-from virtual_strap import VirtualStrap, bluetoothctl_stub
+from virtual_strap import StrapFactory, VirtualStrap
 
 from sensors.ble.gatt import HEART_RATE_MEASUREMENT_UUID, HEART_RATE_SERVICE_UUID
 from sensors.ble.pmd import PmdDataDecoder
@@ -29,31 +28,11 @@ PMD_CP = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
 PMD_DATA = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
 START_ECG = bytes.fromhex("02000001820001010e00")
 START_ACC_50_4G = bytes.fromhex("0202" "00013200" "01011000" "02010400")
-SPEED = 40.0
-
-StrapFactory = Callable[..., VirtualStrap]
-
 
 @pytest.fixture
-def pmd_strap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StrapFactory]:
+def pmd_strap(strap_with: StrapFactory) -> StrapFactory:
     """Starts one ``--pmd`` virtual strap with extra options; the bus set for bleak."""
-    started: list[VirtualStrap] = []
-    monkeypatch.setenv(
-        "PATH", f"{bluetoothctl_stub(tmp_path)}{os.pathsep}{os.environ.get('PATH', '')}"
-    )
-
-    def start(*args: str) -> VirtualStrap:
-        strap = VirtualStrap(tmp_path / "strap", speed=SPEED, extra_args=["--pmd", *args])
-        strap.start()
-        started.append(strap)
-        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", strap.bus_address)
-        return strap
-
-    try:
-        yield start
-    finally:
-        for strap in started:
-            strap.stop()
+    return partial(strap_with, "--pmd")
 
 
 def _decode(frame: bytes) -> tuple[int, int, list[Any]]:

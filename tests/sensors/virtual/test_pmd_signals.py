@@ -76,6 +76,33 @@ def test_settings_and_every_error_status() -> None:
     assert device.streams == {}
 
 
+@pytest.mark.parametrize(("features", "read", "answered"), [
+    (frozenset({"acc"}), "0f0400", {pmd.ECG: pmd.NOT_SUPPORTED, pmd.ACC: pmd.SUCCESS}),
+    (frozenset({"ecg"}), "0f0100", {pmd.ECG: pmd.SUCCESS, pmd.ACC: pmd.NOT_SUPPORTED}),
+    (frozenset(), "0f0000", {pmd.ECG: pmd.NOT_SUPPORTED, pmd.ACC: pmd.NOT_SUPPORTED}),
+])
+def test_a_strap_without_ecg_or_acc_says_so_and_answers_not_supported(
+    features: frozenset[str], read: str, answered: dict[int, int]
+) -> None:
+    device, _ = _device(features=features)
+    assert device.features == bytes.fromhex(read)
+    for kind, status in answered.items():
+        assert device.command(bytes([pmd.OP_GET_SETTINGS, kind]), 0.0)[3] == status
+    assert device.command(START_ECG, 0.0)[3] == answered[pmd.ECG]
+    assert device.command(START_ACC_200_8G, 0.0)[3] == answered[pmd.ACC]
+    assert sorted(device.streams) == [k for k, s in answered.items() if s == pmd.SUCCESS]
+
+
+def test_a_refused_stream_answers_valid_settings_with_invalid_mtu() -> None:
+    device, _ = _device(refuse=frozenset({"ecg"}))
+    assert device.command(bytes.fromhex("0100"), 0.0)[3] == pmd.SUCCESS  # settings offered
+    assert device.command(START_ECG, 0.0) == bytes.fromhex("f002000a")  # INVALID_MTU
+    assert device.command(bytes.fromhex("02000001800001010e00"), 0.0)[3] == (
+        pmd.INVALID_SAMPLE_RATE)  # invalid settings are still named as such
+    assert device.command(START_ACC_200_8G, 0.0) == bytes.fromhex("f002020000")
+    assert sorted(device.streams) == [pmd.ACC]
+
+
 def test_small_mtu_frames_and_invalid_mtu() -> None:
     device, _ = _device(mtu=70)
     assert device.command(START_ECG, 0.0) == bytes.fromhex("f002000000")
@@ -230,6 +257,9 @@ def test_a_long_request_reads_the_source_far_enough_ahead() -> None:
     (["--pmd-rate-error", "0.5"], "argument --pmd-rate-error: rate error 0.5 outside -0.05..0.05"),
     (["--pmd-mtu", "600"], "argument --pmd-mtu: MTU 600 outside 23-517"),
     (["--pmd-ecg-delay", "-1"], "argument --pmd-ecg-delay: -1 must be 0 or more"),
+    (["--pmd-features", "ppg"],
+     "argument --pmd-features: 'ppg': expected ecg, acc, ecg,acc or none"),
+    (["--pmd-refuse", "all"], "argument --pmd-refuse: 'all': expected ecg or acc"),
 ])
 def test_bad_pmd_options_are_named(
     args: list[str], message: str, capsys: pytest.CaptureFixture[str]
