@@ -3,7 +3,8 @@
 :mod:`~sensors.ble.pmd.protocol` (UUIDs, measurement types, settings, control-point commands
 and responses, errors), :mod:`~sensors.ble.pmd.frames` (data frames: ECG, ACC, delta frames),
 :mod:`~sensors.ble.pmd.timing` (per-sample device times, the measured rate, the device clock
-mapped to the session clock), :mod:`~sensors.ble.pmd.stream` (:class:`PmdStreamDecoder`:
+mapped to the session clock), :mod:`~sensors.ble.pmd.placement` (a stream's chunks
+continuous on the session clock), :mod:`~sensors.ble.pmd.stream` (:class:`PmdStreamDecoder`:
 frames in, :class:`~biofeedback.core.signals.SignalChunk` out). Pure functions and plain
 types: the strap source decodes with them, the virtual strap encodes with them.
 """
@@ -16,6 +17,7 @@ from sensors.ble.pmd.frames import (
     parse_frame,
     samples_per_frame,
 )
+from sensors.ble.pmd.placement import ChunkPlacer
 from sensors.ble.pmd.protocol import (
     PMD_CONTROL_POINT_UUID,
     PMD_DATA_UUID,
@@ -50,6 +52,7 @@ __all__ = [
     "PMD_CONTROL_POINT_UUID",
     "PMD_DATA_UUID",
     "PMD_SERVICE_UUID",
+    "ChunkPlacer",
     "ControlPointCommand",
     "ControlPointOp",
     "ControlPointResponse",

@@ -2,13 +2,15 @@
 
 :class:`PmdStreamDecoder` keeps what a stream needs between frames: the previous frame's
 timestamp (the samples of a frame are spread from it, :func:`~sensors.ble.pmd.timing.
-sample_times_ns`), the measured rate, the index of the next sample, and the device clock's
+sample_times_ns`), the measured rate, the index of the next sample, the device clock's
 mapping to the session clock (a :class:`~sensors.ble.pmd.timing.DeviceClockAligner`, shared
-by a strap's ECG and ACC decoders). A device timestamp that jumps further than the frame's
-samples can span means frames were lost: the gap is recorded (:class:`StreamGap`) and the
-next chunk's ``first_index`` skips the samples that never came; nothing is filled in.
-:class:`PmdDataDecoder` routes the notifications of the data characteristic to the decoder
-of their stream.
+by a strap's ECG and ACC decoders), and where its chunks go on the session clock (a
+:class:`~sensors.ble.pmd.placement.ChunkPlacer`: each follows the last, corrected slowly
+toward the fit, so a stream never overlaps itself). A device timestamp that jumps further
+than the frame's samples can span means frames were lost: the gap is recorded
+(:class:`StreamGap`) and the next chunk's ``first_index`` skips the samples that never came;
+nothing is filled in. :class:`PmdDataDecoder` routes the notifications of the data
+characteristic to the decoder of their stream.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Final
 
 from biofeedback.core.signals import SIGNAL_STREAMS, SignalChunk
 from sensors.ble.pmd.frames import parse_frame
+from sensors.ble.pmd.placement import ChunkPlacer
 from sensors.ble.pmd.protocol import MeasurementType, PmdMalformedError, measurement_name
 from sensors.ble.pmd.timing import NS_PER_S, DeviceClockAligner, RateEstimator
 
@@ -89,6 +92,7 @@ class PmdStreamDecoder:
         self.resolution_bits = resolution_bits or _DEFAULT_RESOLUTION[stream]
         self.gaps: list[StreamGap] = []
         self._rate = RateEstimator(nominal_rate_hz)
+        self._placer = ChunkPlacer()
         self._previous_ns: int | None = None
         self._next_index = 0
 
@@ -158,7 +162,8 @@ class PmdStreamDecoder:
             device_rate = n * NS_PER_S / (ts - previous)
             first_ns = previous + round((ts - previous) / n)
         session_rate = device_rate / (1.0 + self.aligner.fit.drift)
-        t0 = self.aligner.session_time_s(first_ns)
+        t0 = self._placer.place(self.aligner.session_time_s(first_ns), n, session_rate,
+                                after_gap=bool(missing))
         if previous is not None and missing:
             start = self.aligner.session_time_s(previous) + 1.0 / session_rate
             self.gaps.append(

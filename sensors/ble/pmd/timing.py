@@ -22,17 +22,23 @@ fits the line below all of them that lies closest to them, which is the edge of 
 convex hull above their mean device time (the linear-programming estimator of Moon, Skelly
 and Towsley, "Estimation and removal of clock skew from network delay measurements",
 INFOCOM 1999). Its slope is the drift, its value the offset; a sample's session time is
-``d + offset + drift * d``. Until the observations span 120 s the drift is taken as zero and
-the offset as the minimum of ``a - d`` over the last 30 s (a line through a minute of points
-is mostly noise, and a short window bounds what an unseen drift can add: 100 ppm x 30 s =
-3 ms). Constant delay cannot be seen from arrivals alone: times come out late by the
+``d + offset + drift * d``. Until the observations span 60 s the drift is taken as zero and
+the offset as the minimum of ``a - d`` over the last 30 s (a line through half a minute of
+points is mostly noise, and a short window bounds what an unseen drift can add: 100 ppm x
+30 s = 3 ms). Constant delay cannot be seen from arrivals alone: times come out late by the
 smallest delay of the window (a few ms over BLE), as do the RR stream's arrival times.
 
-Measured on simulated ECG frames alone, 1.8 per second (tests/sensors/ble/test_pmd.py),
-with arrival jitter 0-80 ms and a 100 ppm drift either way: median error 0.3-0.5 ms; every
-sample within 5 ms of the truth from 3 minutes on through an hour (3.5 ms worst), within
-9 ms between 30 s and 3 minutes, and up to ~50 ms in the first seconds (the smallest of a
-handful of delays). ACC frames observed by the same aligner shorten that start.
+ECG and ACC share the device clock, so one aligner observes both streams' frames: about 3.2
+frames a second instead of 1.8, and the lower envelope is found sooner. Measured with
+``benchmarks/pmd_clock_warmup.py`` (simulated frames, arrival delays 0-80 ms, drift +-100 ppm,
+5 seeds each way, 10 min), the fit's error on ECG samples, median / p95 / max: first 30 s
+2.2 / 7.6 / 76 ms with both streams (3.3 / 11.6 / 76 ms from the ECG alone; the maximum is the
+very first frame's own delay, which nothing can know yet); 30 s to 3 min 0.6 / 2.8 / 6.4 ms
+(1.5 / 4.5 / 8.3 ms alone, with the drift fitted from 120 s on); later 0.2 / 0.7 / 1.5 ms. When
+the ECG starts 30 s after the accelerometer, as an H10's usually does, its first 30 s are
+1.7 / 4.9 / 12 ms. The chunks' own times follow the fit slowly
+(:mod:`~sensors.ble.pmd.placement`), so their first seconds keep more of the first frame's
+delay.
 """
 
 from __future__ import annotations
@@ -177,7 +183,7 @@ class DeviceClockAligner:
         self,
         *,
         window_s: float = 300.0,
-        min_span_s: float = 120.0,
+        min_span_s: float = 60.0,
         refit_every_s: float = 10.0,
         max_drift: float = 1e-3,
         offset_window_s: float = 30.0,

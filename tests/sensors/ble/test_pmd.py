@@ -476,8 +476,16 @@ def test_stream_decoder_gives_continuous_chunks_with_the_exact_samples():
     assert [c.first_index for c in chunks] == [0, 73, 146, 219, 292]
     assert chunks[0].rate_hz == 130.0  # nothing measured yet: the nominal rate
     assert all(c.rate_hz == pytest.approx(131.3, rel=1e-6) for c in chunks[1:])
-    for before, after in itertools.pairwise(chunks[1:]):
-        assert after.t0_s == pytest.approx(before.times_s()[-1] + 1 / before.rate_hz, abs=1e-6)
+    for before, after in itertools.pairwise(chunks):
+        # each chunk continues the last, within the half sample a correction may move it
+        continuation = before.times_s()[-1] + 1 / before.rate_hz
+        assert abs(after.t0_s - continuation) <= 0.5 / after.rate_hz
+    # the first frame went back from its timestamp at the nominal rate (the strap's is 1 %
+    # faster: its first sample 5.5 ms early); the next ones are corrected toward the truth
+    errors = [np.abs(c.times_s() - truth).max() for c, (_, _, truth, _) in zip(
+        chunks, expected, strict=True)]
+    assert errors[0] == pytest.approx(72 * (1 / 130 - 1 / 131.3), rel=1e-3)
+    assert all(b < a for a, b in itertools.pairwise(errors))
     assert decoder.next_index == 365 and decoder.gaps == []
     assert decoder.measured_rate_hz == pytest.approx(131.3, rel=1e-6)
 
