@@ -12,8 +12,8 @@ Beside it (``rr_vs_acc``), the RR-based estimate the app has had so far (the RSA
 last 60 s of RR, biofeedback.live.spectral.breathing_rate) against the ACC one on the same
 virtual strap, whose simulator breathes rest 12/min (vagal level 0.5), paced 6/min (0.6)
 and a stressor at 20/min with RSA nearly abolished (0.1): the RR-based estimate is allowed
-to fail there, the ACC one is not. The truth is the simulator's scheduled rate (its RSA
-wanders +-5 % around it, the chest motion does not).
+to fail there, the ACC one is not. The truth is the simulator's own breathing, which its RSA
+and the strap's chest motion both follow (the scheduled rate with a +-5 % wander).
 
     python benchmarks/acc_breathing.py [--seeds 5] [--depth 0.4] [--movement 1.0]
 """
@@ -54,7 +54,7 @@ def rr_vs_acc(seeds: int) -> dict[str, object]:
         source.engine = SimulationEngine(seed, schedule=[
             PhysiologySegment(start_s=t, breaths_per_min=b, vagal_level=v) for t, b, v in _STUDY])
         track = BeatTrack(source)
-        breathing = breathing_for(source)
+        breathing = breathing_for(track)
         signals = ChestSignals(track, breathing, seed=seed)
         for _ in range(905):
             track.next_second()

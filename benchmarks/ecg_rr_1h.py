@@ -34,7 +34,7 @@ def main() -> None:
 
     duration_s = float(sys.argv[1]) if len(sys.argv) > 1 else 3600.0
     track = BeatTrack(SimulatedRRSource(5))
-    signals = ChestSignals(track, breathing_for(track.source), seed=5)
+    signals = ChestSignals(track, breathing_for(track), seed=5)
     n = int(duration_s * RATE_HZ) // 73 * 73
     t = np.arange(n) / RATE_HZ
     # Synthesised a minute at a time, as the strap sends it.

@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--rate-error", type=float, default=0.004)
     args = parser.parse_args()
     track = BeatTrack(SimulatedRRSource(args.seed))
-    signals = ChestSignals(track, breathing_for(track.source), seed=args.seed)
+    signals = ChestSignals(track, breathing_for(track), seed=args.seed)
     device = PmdDevice(signals, PmdOptions(rate_error=args.rate_error))
     device.command(bytes.fromhex("02000001820001010e00"), 0.0)
     device.command(bytes.fromhex("02020001c80001011000020108 00".replace(" ", "")), 0.0)

@@ -355,6 +355,19 @@ class SimulationEngine:
         self._truth = None
         return new.segments[-1]
 
+    def respiration(self, time_s: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """The breathing behind the RSA at session times ``time_s`` (s): its phase (rad, the
+        RR is shortest at pi/2) and rate (breaths/min, the scheduled rate with its slow
+        wander), so a chest-motion signal can breathe with the very rhythm the RR shows.
+
+        Raises
+        ------
+        ValueError
+            A time more than about 20 minutes before the newest computed (not kept).
+        """
+        phase, hz = self._gen.respiration(time_s)
+        return phase, hz * 60.0
+
     # -- ground truth ------------------------------------------------------------------------
 
     def ground_truth(self) -> SimulationGroundTruth:

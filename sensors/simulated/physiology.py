@@ -440,6 +440,11 @@ class BeatGenerator:
         f0 = float(f0_arr[0])
         self._state = _State(self._g0, phi0, resp0, x0, f0, math.nan)
         self._blocks: list[_Block] = []
+        self._blocks_version = 0
+        """Counts changes of ``_blocks`` (for the joined respiration grid)."""
+        self._respiration_version = -1
+        self._respiration_grid: tuple[FloatArray, FloatArray, FloatArray] = (
+            np.empty(0), np.empty(0), np.empty(0))
         self._pending = _EMPTY
         """Generated beats not yet taken (plus those in ``_new``)."""
         self._new: list[CleanBeats] = []
@@ -526,9 +531,56 @@ class BeatGenerator:
         self._blocks.append(block)
         if len(self._blocks) > 4:
             del self._blocks[0]
+        self._blocks_version += 1
         self._state = _State(g_to, float(phi[-1]), float(resp[-1]), float(x[-1]), float(f[-1]),
                              last_tj)
         self._new.append(CleanBeats(k, tj, rr))
+
+    def respiration(self, t_s: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Respiratory phase and breathing frequency at times ``t_s``: the very phase the RSA
+        term of the RR follows (``RR0 - A_rsa sin(phi_resp)``), wander included.
+
+        Parameters
+        ----------
+        t_s : array of float
+            Session times, s (computed ahead as needed; the grid of the last few blocks,
+            about 20 min back, is kept).
+
+        Returns
+        -------
+        phase : ndarray of float
+            ``phi_resp``, rad (the RR is shortest at pi/2 modulo 2 pi).
+        frequency : ndarray of float
+            Breathing frequency, Hz.
+
+        Raises
+        ------
+        ValueError
+            A time before the grid kept.
+        """
+        t = np.asarray(t_s, dtype=float)
+        if t.size == 0:
+            return np.empty(0), np.empty(0)
+        self.ensure(float(t.max()) + self._dt)
+        blocks = self._blocks
+        if not blocks:  # every time asked lies before the pre-roll: nothing computed
+            raise ValueError(f"respiration asked at {float(t.min()):.3f} s, before the grid "
+                             f"kept (from {self._g0 * self._dt:.3f} s)")
+        if self._respiration_version != self._blocks_version:  # joined once per change
+            # Each block's arrays start with the state it started from: the last block's end.
+            g = np.concatenate([blocks[0].start.g + np.arange(blocks[0].resp.size)]
+                               + [b.start.g + np.arange(1, b.resp.size) for b in blocks[1:]])
+            self._respiration_grid = (
+                (g * self._dt).astype(np.float64),
+                np.concatenate([blocks[0].resp] + [b.resp[1:] for b in blocks[1:]]),
+                np.concatenate([blocks[0].f] + [b.f[1:] for b in blocks[1:]]),
+            )
+            self._respiration_version = self._blocks_version
+        grid_t, resp, freq = self._respiration_grid
+        if float(t.min()) < grid_t[0]:
+            raise ValueError(f"respiration asked at {float(t.min()):.3f} s, before the grid "
+                             f"kept (from {grid_t[0]:.3f} s)")
+        return np.interp(t, grid_t, resp), np.interp(t, grid_t, freq)
 
     def ensure(self, until_s: float) -> None:
         """Compute the grid at least up to ``until_s`` (s), in whole aligned blocks."""
@@ -586,6 +638,7 @@ class BeatGenerator:
         self._state = _State(g_from, phi, float(block.resp[j]), float(block.x[j]),
                              float(block.f[j]), last_tj)
         del self._blocks[i + 1 :]
+        self._blocks_version += 1
         keep = block.k <= k_last
         block.k, block.tj = block.k[keep], block.tj[keep]
         block.phi, block.resp = block.phi[: j + 1], block.resp[: j + 1]

@@ -169,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "INVALID_MTU (10) as H10s sometimes do (polar-ble-sdk#222); repeatable")
     p.add_argument("--breathing", type=_positive, metavar="PER_MIN",
                    help="fixed breathing rate of the synthetic ECG/ACC (default: the "
-                   "simulator's, 12/min for --rr-file)")
+                   "simulator's own, the one its RSA follows; 12/min for --rr-file)")
     p.add_argument("--movement-rate", type=_non_negative, default=0.5, metavar="PER_MIN",
                    help="mean movement artifacts per minute in the ACC (default 0.5)")
     p.add_argument("--bus", help="use this existing private bus instead of starting a "

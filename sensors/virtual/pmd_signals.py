@@ -15,8 +15,11 @@ R time is the largest of its beat.
 
 ACC model (mG): gravity of an upright wearer, chest motion at the breathing rate (tens of mG
 on z, a few on y), white noise and occasional movement artifacts (1-3 s bursts of a few
-hundred mG). The breathing rate comes from the simulator's schedule, or a fixed rate for
-RR files; the phase is its integral, so the truth is known at every instant. Off the body
+hundred mG). With the simulator the chest breathes with the simulator's own respiration,
+the phase its RSA follows (:class:`SimulatedBreathing`: scheduled rate and its +-5 % wander),
+so the ACC and the RR show one breathing; RR files and ``--breathing`` get a fixed rate
+(:class:`BreathingModel`, the phase its integral). Either way the truth is known at every
+instant. Off the body
 (:attr:`ChestSignals.worn` false) the ECG is drift and noise without beats.
 """
 
@@ -26,12 +29,12 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from sensors.ble.gatt import RR_UNITS_PER_SECOND
-from sensors.simulated import Schedule
 from sensors.virtual.rr_source import FileRRSource, RRSource, SimulatedRRSource
 
 FloatArray = npt.NDArray[np.float64]
@@ -91,22 +94,23 @@ class BreathingModel:
         return float(np.asarray(self.rate_at(np.array([t_s])), dtype=float)[0])
 
 
-def breathing_for(source: RRSource, fixed_per_min: float | None = None) -> BreathingModel:
-    """The breathing of a source: the simulator's scheduled rate, or ``fixed_per_min``
-    (default 12/min) for RR files and when given."""
-    if fixed_per_min is None and isinstance(source, SimulatedRRSource):
-        engine = source.engine
-        cache: dict[str, tuple[object, Schedule]] = {}
+class Breathing(Protocol):
+    """Breathing phase and rate over the strap's virtual clock (what the signals breathe by)."""
 
-        def scheduled(t: FloatArray) -> FloatArray:
-            segments = engine.schedule
-            hit = cache.get("s")
-            if hit is None or hit[0] is not segments:
-                hit = (segments, Schedule(segments, engine.params))
-                cache["s"] = hit
-            return np.asarray(hit[1].conditions_at(np.asarray(t)).breaths_per_min, dtype=float)
+    def phase(self, t_s: FloatArray) -> FloatArray:
+        """Breathing phase, rad (inhalation peaks at pi/2)."""
+        ...
 
-        return BreathingModel(scheduled)
+    def rate_per_min(self, t_s: float) -> float:
+        """Breathing rate at ``t_s``, breaths/min (the ground truth)."""
+        ...
+
+
+def breathing_for(track: BeatTrack, fixed_per_min: float | None = None) -> Breathing:
+    """The breathing of a strap's beats: the simulator's own respiration (the one its RSA
+    follows), or ``fixed_per_min`` (default 12/min for RR files) when given."""
+    if fixed_per_min is None and isinstance(track.source, SimulatedRRSource):
+        return SimulatedBreathing(track)
     rate = 12.0 if fixed_per_min is None else float(fixed_per_min)
     return BreathingModel(lambda t: np.full(np.shape(t), rate))
 
@@ -178,6 +182,45 @@ class BeatTrack:
         return times[lo:hi], np.arange(lo, hi)
 
 
+class SimulatedBreathing:
+    """The simulator's respiration on the strap's virtual clock.
+
+    The RR the strap sends carry the simulator's RSA, ``-A sin(phi_resp)``; this gives the
+    same ``phi_resp`` (and the breathing rate behind it, wander included) at virtual times,
+    so the chest motion and the RR breathe together. The virtual clock is the simulator's
+    shifted by where :class:`BeatTrack` put the first beat.
+
+    Parameters
+    ----------
+    track : BeatTrack
+        The beats of a :class:`~sensors.virtual.rr_source.SimulatedRRSource`.
+    """
+
+    def __init__(self, track: BeatTrack) -> None:
+        if not isinstance(track.source, SimulatedRRSource):
+            raise TypeError("SimulatedBreathing needs the beats of the simulator")
+        self._track = track
+        self._engine = track.source.engine
+        self._shift_s: float | None = None
+
+    def _shift(self) -> float:
+        """Virtual time minus simulator time, s (from the first beat: the RR are whole
+        1/1024-s ticks of the simulator's beat times, so the shift holds to a tick)."""
+        if self._shift_s is None:
+            self._track.beats_until(0.0)
+            first_s = float(self._engine.ground_truth().sensor_time_s[0])
+            self._shift_s = self._track.r_times_s[0] - first_s
+        return self._shift_s
+
+    def phase(self, t_s: FloatArray) -> FloatArray:
+        """The RSA's respiratory phase at virtual times ``t_s``, rad."""
+        return self._engine.respiration(np.asarray(t_s, dtype=float) - self._shift())[0]
+
+    def rate_per_min(self, t_s: float) -> float:
+        """The simulator's breathing rate at virtual time ``t_s``, breaths/min."""
+        return float(self._engine.respiration(np.array([t_s - self._shift()]))[1][0])
+
+
 @dataclass
 class MovementBurst:
     """One movement artifact of the accelerometer (ground truth)."""
@@ -195,8 +238,8 @@ class ChestSignals:
     ----------
     beats : BeatTrack
         Beats (and the RR source behind them).
-    breathing : BreathingModel
-        Breathing rate and phase.
+    breathing : Breathing
+        Breathing rate and phase (:func:`breathing_for`).
     seed : int
         Seed of the amplitude variation, noise and movement artifacts.
     movement_per_min : float
@@ -206,7 +249,7 @@ class ChestSignals:
     def __init__(
         self,
         beats: BeatTrack,
-        breathing: BreathingModel,
+        breathing: Breathing,
         seed: int = 0,
         movement_per_min: float = 0.5,
     ) -> None:

@@ -119,7 +119,7 @@ async def serve(bus_address: str, source: RRSource, log: PacketLog, opts: StrapO
     if opts.pmd is not None:
         # The ECG needs the beats around each sample: the source is read a little ahead.
         track = BeatTrack(source)
-        signals = ChestSignals(track, breathing_for(source, opts.breathing_per_min),
+        signals = ChestSignals(track, breathing_for(track, opts.breathing_per_min),
                                seed=opts.seed, movement_per_min=opts.movement_per_min)
         device = PmdDevice(signals, opts.pmd)
         source = track

@@ -122,7 +122,7 @@ def test_bad_input_is_refused_with_the_beat() -> None:
 
 def test_the_virtual_strap_ecg_agrees_with_its_rr_through_latency_and_drift() -> None:
     track = BeatTrack(SimulatedRRSource(3))
-    signals = ChestSignals(track, breathing_for(track.source), seed=3)
+    signals = ChestSignals(track, breathing_for(track), seed=3)
     rate = 130.2
     n = int(300 * rate) // 73 * 73
     t = np.arange(n) / rate

@@ -40,7 +40,7 @@ def _chunks(
 ) -> list[SignalChunk]:
     """The strap's ECG as the PMD decoder hands it on: 73-sample chunks at the measured rate,
     with extra baseline wander and noise on top of the strap's own."""
-    signals = ChestSignals(track, breathing_for(track.source, 14.0), seed=seed)
+    signals = ChestSignals(track, breathing_for(track, 14.0), seed=seed)
     n = int(duration_s * rate_hz) // FRAME * FRAME
     t = t0_s + np.arange(n) / rate_hz
     ecg = signals.ecg_uv(t).astype(np.float64)
@@ -137,7 +137,7 @@ def test_a_beat_cut_off_by_the_end_of_the_stream_gives_no_peak(cut_s: float) -> 
     # left, and neurokit2 alone takes it for an R at 0.05 s.
     rr = np.full(40, 800.0)
     track = BeatTrack(FileRRSource(Recording(rr_ms=rr, time_s=np.cumsum(rr) / 1000.0)))
-    signals = ChestSignals(track, breathing_for(track.source, 12.0), seed=2)
+    signals = ChestSignals(track, breathing_for(track, 12.0), seed=2)
     t = np.arange(0.0, 16.0 - cut_s, 1 / 130.0)
     chunk = SignalChunk("ecg", 0.0, 130.0, signals.ecg_uv(t).reshape(-1, 1), "uV")
     beats = rr_from_ecg_chunks([chunk])

@@ -30,7 +30,7 @@ def _record(store: SessionStore, duration_s: float = 240.0, ecg: bool = True) ->
     """A strap session as a recording writes it: one notification a second, two phases and
     the ECG in 73-sample PMD frames."""
     track = BeatTrack(SimulatedRRSource(11))
-    signals = ChestSignals(track, breathing_for(track.source), seed=11)
+    signals = ChestSignals(track, breathing_for(track), seed=11)
     sid = store.create_session(source="ble", participant_id="P03")
     n = int((duration_s - ECG_START_S) * ECG_RATE_HZ) // 73 * 73
     t = ECG_START_S + np.arange(n) / ECG_RATE_HZ

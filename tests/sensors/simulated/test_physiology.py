@@ -240,3 +240,23 @@ def test_notifications_once_a_second_with_small_jitter():
     assert lag.min() > 0.0 and lag.max() < 1.1
     hr = rec.heart_rate_bpm[~np.isnan(rec.heart_rate_bpm)]
     assert 50 < np.median(hr) < 80
+
+
+def test_respiration_is_the_phase_the_rsa_follows_and_its_wandering_rate():
+    engine = SimulationEngine(6, schedule=[PhysiologySegment(breaths_per_min=12.0),
+                                           PhysiologySegment(start_s=200.0, breaths_per_min=6.0)])
+    engine.advance(400.0)
+    truth = engine.ground_truth()
+    t, rr = truth.clean_time_s, truth.clean_rr_ms
+    phase, rate = engine.respiration(t)
+    assert (np.diff(phase) > 0).all()
+    # the rate is the schedule's with its slow wander (+-5 %), not the flat schedule
+    before, after = rate[t < 180.0], rate[t > 260.0]
+    assert 11.4 <= before.min() < before.max() <= 12.6 and np.ptp(before) > 0.2
+    assert 5.7 <= after.min() < after.max() <= 6.3
+    # the RR is shortest where sin(phase) is largest: RR = RR0 - A sin(phase) + ...
+    detrended = rr - np.convolve(rr, np.ones(21) / 21, mode="same")
+    inside = slice(10, -10)
+    assert np.corrcoef(np.sin(phase)[inside], detrended[inside])[0, 1] < -0.6
+    with pytest.raises(ValueError, match="before the grid kept"):
+        SimulationEngine(6, schedule=[PhysiologySegment()]).respiration(np.array([-60.0]))

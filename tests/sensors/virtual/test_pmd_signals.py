@@ -22,7 +22,7 @@ def _device(
     seed: int = 0, movement_per_min: float = 0.0, **options: Any
 ) -> tuple[PmdDevice, BeatTrack]:
     track = BeatTrack(SimulatedRRSource(seed))
-    signals = ChestSignals(track, breathing_for(track.source), seed=seed,
+    signals = ChestSignals(track, breathing_for(track), seed=seed,
                            movement_per_min=movement_per_min)
     return PmdDevice(signals, PmdOptions(**options)), track
 
@@ -190,9 +190,42 @@ def test_acc_breathing_motion_gravity_and_range() -> None:
     assert 5 < np.ptp(acc[:, 1] - acc[:, 1].mean()) < 40
 
 
+def test_the_chest_breathes_with_the_rsa_of_the_rr_sent() -> None:
+    from biofeedback.core.acc_breathing import breathing_windows, respiration_signal
+    from biofeedback.live.spectral import breathing_rate, resample_nn
+
+    track = BeatTrack(SimulatedRRSource(4))
+    breathing = breathing_for(track)
+    signals = ChestSignals(track, breathing, seed=4, movement_per_min=0.0)
+    for _ in range(305):
+        track.next_second()
+    beats = np.asarray(track.r_times_s)
+    beats = beats[beats < 300.0]
+    rr_ms = 1000.0 * np.diff(beats)
+    # the simulator's own breathing, wander included: not the flat 12/min of its schedule
+    truth = np.array([breathing.rate_per_min(float(t)) for t in np.arange(0.0, 300.0, 5.0)])
+    assert 11.0 < truth.min() < truth.max() < 13.0 and np.ptp(truth) > 0.3
+    # in phase: the chest is up (z high) where the RSA shortens the RR (at pi/2)
+    z = signals.acc_mg(beats[1:])[:, 2].astype(float)
+    slow = np.convolve(rr_ms, np.ones(15) / 15, mode="same")  # heart-rate drift out
+    assert np.corrcoef(z[7:-7], (rr_ms - slow)[7:-7])[0, 1] < -0.5
+    # the ACC counts the simulator's breathing, and the RR's spectrum agrees, window by window
+    t = np.arange(0.0, 300.0, 0.02)
+    windows = breathing_windows(respiration_signal(t, signals.acc_mg(t)))
+    assert len(windows) >= 4
+    for w in windows:
+        inside = (beats[1:] >= w.start_s) & (beats[1:] < w.end_s)
+        from_rr = breathing_rate(resample_nn(beats[1:][inside], rr_ms[inside]))
+        assert from_rr is not None and w.breaths_per_min is not None
+        phase = breathing.phase(np.array([w.start_s, w.end_s]))
+        true_rate = float(np.diff(phase)[0]) / (2 * np.pi) / (w.end_s - w.start_s) * 60.0
+        assert abs(w.breaths_per_min - true_rate) < 0.1
+        assert abs(from_rr - w.breaths_per_min) < 0.5
+
+
 def test_movement_artifacts_in_the_accelerometer() -> None:
     track = BeatTrack(SimulatedRRSource(1))
-    signals = ChestSignals(track, breathing_for(track.source, 12.0), seed=1,
+    signals = ChestSignals(track, breathing_for(track, 12.0), seed=1,
                            movement_per_min=3.0)
     bursts = signals.movement_bursts(120.0)
     assert bursts
@@ -230,7 +263,7 @@ def test_ectopic_beats_of_the_rr_get_the_ectopic_shape() -> None:
             return [819], 75
 
     track = BeatTrack(Premature())  # type: ignore[arg-type]
-    signals = ChestSignals(track, breathing_for(track.source, 12.0))  # type: ignore[arg-type]
+    signals = ChestSignals(track, breathing_for(track, 12.0))
     t = np.arange(0, 14, 1 / 130)
     ecg = signals.ecg_uv(t)
     assert sum(track.ectopic) == 1
@@ -244,7 +277,7 @@ def test_ectopic_beats_of_the_rr_get_the_ectopic_shape() -> None:
 
 def test_a_long_request_reads_the_source_far_enough_ahead() -> None:
     track = BeatTrack(SimulatedRRSource(3))
-    signals = ChestSignals(track, breathing_for(track.source), seed=3)
+    signals = ChestSignals(track, breathing_for(track), seed=3)
     t = np.arange(0, 120, 1 / 130)
     ecg = signals.ecg_uv(t)
     last = max(x for x in track.r_times_s if x < 119.5)
@@ -274,7 +307,7 @@ def test_bad_pmd_options_are_named(
 
 def test_off_the_body_the_ecg_has_no_beats() -> None:
     track = BeatTrack(SimulatedRRSource(2))
-    signals = ChestSignals(track, breathing_for(track.source), seed=2)
+    signals = ChestSignals(track, breathing_for(track), seed=2)
     t = np.arange(0, 10, 1 / 130)
     worn = signals.ecg_uv(t)
     signals.worn = lambda: False
