@@ -16,6 +16,14 @@ an RR interval across a seam is off by at most half a sample (3.8 ms at 130 Hz; 
 jumps reach tens of ms in the first seconds). A stream at 130 Hz in 73-sample frames catches
 up ~6.9 ms per second, 50 Hz in 36-sample frames ~14 ms per second.
 
+The price is paid in the first seconds (``benchmarks/pmd_clock_warmup.py``, delays 0-80 ms):
+an ECG started with the accelerometer keeps its first frame's delay for up to ~12 s, so its
+chunk times in the first 30 s are off by 2.7 / 41 / 84 ms (median / p95 / max) where the fit
+alone says 2.2 / 7.6 / 76 ms; from 30 s on they match the fit (0.6 / 2.8 / 6.4 ms to 3 min).
+An ECG started 30 s after the accelerometer, as an H10's usually is, begins on a warm fit:
+1.8 / 5.1 / 18 ms in its first 30 s. The seams stay between 0.5 and 1.5 sample intervals,
+where placing by the fit alone overlapped by up to 5 samples.
+
 Two cases start afresh from the fit: the first chunk after lost frames (the samples that never
 came leave a gap anyway; the chunk still starts no earlier than the last one ended), and a
 difference beyond :data:`DEFAULT_RESYNC_S` (2 s, more than any link delay: the device clock and

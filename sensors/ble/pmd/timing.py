@@ -31,14 +31,15 @@ smallest delay of the window (a few ms over BLE), as do the RR stream's arrival 
 ECG and ACC share the device clock, so one aligner observes both streams' frames: about 3.2
 frames a second instead of 1.8, and the lower envelope is found sooner. Measured with
 ``benchmarks/pmd_clock_warmup.py`` (simulated frames, arrival delays 0-80 ms, drift +-100 ppm,
-5 seeds each way, 10 min), the fit's error on ECG samples, median / p95 / max: first 30 s
-2.2 / 7.6 / 76 ms with both streams (3.3 / 11.6 / 76 ms from the ECG alone; the maximum is the
-very first frame's own delay, which nothing can know yet); 30 s to 3 min 0.6 / 2.8 / 6.4 ms
-(1.5 / 4.5 / 8.3 ms alone, with the drift fitted from 120 s on); later 0.2 / 0.7 / 1.5 ms. When
-the ECG starts 30 s after the accelerometer, as an H10's usually does, its first 30 s are
-1.7 / 4.9 / 12 ms. The chunks' own times follow the fit slowly
-(:mod:`~sensors.ble.pmd.placement`), so their first seconds keep more of the first frame's
-delay.
+5 seeds each way, 10 min), the fit's error on ECG samples, median / p95 / max, with both
+streams and the drift fitted from 60 s on: first 30 s 2.2 / 7.6 / 76 ms (the maximum is the
+very first frame's own delay, which nothing can know yet); 30 s to 3 min 0.6 / 2.8 / 6.4 ms;
+later 0.2 / 0.7 / 1.5 ms; every sample within 5 ms from 51 s on. From the ECG alone with the
+drift fitted from 120 s on (the first version) they were 3.3 / 11.6 / 76, 1.5 / 4.5 / 8.3 and
+0.2 / 1.0 / 2.5 ms, within 5 ms from 100 s on. When the ECG starts 30 s after the
+accelerometer, as an H10's usually does, its first 30 s are 1.7 / 4.9 / 12 ms and within 5 ms
+from 24 s on. The chunks' own times follow the fit slowly (:mod:`~sensors.ble.pmd.placement`),
+so their first seconds keep more of the first frame's delay.
 """
 
 from __future__ import annotations
