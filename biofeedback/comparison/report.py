@@ -30,6 +30,7 @@ from biofeedback.analysis.settings import AnalysisSettings
 from biofeedback.comparison import svg
 from biofeedback.comparison.feedback_methods import feedback_sentence, study_feedback_sentence
 from biofeedback.comparison.guidance_methods import guidance_sentence
+from biofeedback.comparison.source_methods import ecg_rr_sentence, same_source_sentence
 from biofeedback.core.atomic_files import atomic_write_text
 from biofeedback.core.decimate import decimate_min_max
 from biofeedback.core.errors import BiofeedbackError
@@ -581,6 +582,10 @@ def study_methods(
     if acc_sentence := breathing_source_sentence(sources.get("acc", 0), sources.get("rr", 0),
                                                  "windows"):
         parts.append(acc_sentence)
+        parts.append(same_source_sentence(result.get("breathing_change_sources", {}),
+                                          result["breathing"].get("participant_sources", {})))
+    if "ecg_rr" in result:
+        parts.append(ecg_rr_sentence(result["ecg_rr"]))
     parts.append(
         f"Statistics: contrast {st['contrast']}; each participant's mean over sessions, "
         f"paired across participants: mean difference with {conf} % t confidence interval, "
@@ -814,6 +819,7 @@ def study_report(
     *,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    rr_source: str = "strap",
 ) -> str:
     """The HTML report of a study's self-soothing vs attention comparison.
 
@@ -827,6 +833,8 @@ def study_report(
         Worker processes of the comparison (default: every core).
     progress : callable, optional
         ``progress(done, total)`` after each session is analysed.
+    rr_source : str
+        ``"strap"`` or ``"ecg"`` (see :func:`~biofeedback.comparison.compare.compare`).
 
     Returns
     -------
@@ -847,7 +855,8 @@ def study_report(
 
     with SessionStore.open_for_reading(data_dir) as store:
         stored_study = get_study(store, study)
-    result, rows = compare(data_dir, study=study, workers=workers, progress=progress)
+    result, rows = compare(data_dir, study=study, workers=workers, progress=progress,
+                           rr_source=rr_source)
     recorded: list[dict[str, Any]] = []
     with SessionStore.open_for_reading(data_dir) as store:
         for sid in result["settings"]["sessions"]:
