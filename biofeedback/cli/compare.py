@@ -175,7 +175,8 @@ def format_breathing_sources(result: dict[str, Any]) -> list[str]:
     from biofeedback.viewmodels.comparison_format import breathing_sources_text
 
     lines = ["Breathing rate from (ACC: counted on the chest accelerometer; RR spectrum: read "
-             "off the RR spectrum; a change uses one source for both windows):",
+             "off the RR spectrum;",
+             "  each change from baseline takes both its windows' rates from one source):",
              f"  {'practice':<28}{'Δ br/min':>9}  {'windows':<22}change"]
     for p in result.get("per_practice", []):
         lines.append(f"  {p['practice'][:27]:<28}{_fmt(p.get('delta_breaths_per_min'), 9, 2)}"

@@ -155,7 +155,7 @@ def test_the_tables_say_where_breathing_came_from(ecg_study, capsys):
     assert code == 0, err
     lines = out.splitlines()
     start = lines.index(next(line for line in lines if line.startswith("Breathing rate from")))
-    practices = {line.split()[0]: line for line in lines[start + 2:start + 4]}
+    practices = {line.split()[0]: line for line in lines[start + 3:start + 5]}
     # Practice windows: ACC in P2 and P3, the RR spectrum in P1 and P4; changes from baseline:
     # ACC only in P2 (P3's baseline has no ACC, so both its windows use the RR spectrum).
     for practice in ("soothing_touch", "mindfulness_of_breathing"):
