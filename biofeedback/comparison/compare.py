@@ -69,6 +69,12 @@ def compare(
     holds each compared session's R-peak provenance (neurokit2 version, method, keyword
     arguments) and its beat-by-beat agreement with the strap, and the sessions left out.
 
+    Breathing changes compare like with like
+    (:func:`~biofeedback.comparison.contrasts.same_source_breathing`):
+    ``result["breathing_change_sources"]`` counts the changes taken from the accelerometer
+    and from the RR spectrum, ``result["breathing"]["participant_sources"]`` the participants
+    whose self-soothing and attention rates were compared on each.
+
     Raises
     ------
     ValueError
@@ -98,9 +104,10 @@ def compare(
     rows, trajectories = comparison_data(database, sessions, window, analysis,
                                          workers=workers, progress=progress,
                                          rr_source=rr_source, ecg_sessions=ecg_sessions)
-    no_beats = [SkippedSession(ref.session_id, ref.participant_id, ecg_sessions[ref.session_id]
-                               ["skip"])
-                for ref in sessions if "skip" in ecg_sessions.get(ref.session_id, {})]
+    # A session whose ECG held no beats is left out like one without ECG, with its reason.
+    no_beats = [SkippedSession(ref.session_id, ref.participant_id, why)
+                for ref in sessions
+                if (why := ecg_sessions.get(ref.session_id, {}).get("skip")) is not None]
     skipped = [*skipped, *no_beats]
     sessions = [ref for ref in sessions if ref.session_id in trajectories]
     responses = practice_responses(rows)

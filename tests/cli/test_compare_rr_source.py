@@ -1,6 +1,7 @@
 """``compare --rr-source strap|ecg``, the breathing source in the tables and the same-source
 breathing change, on a small study of stored strap sessions: P1 with ECG, P2 with ECG and ACC,
-P3 with ECG and ACC during the practices only, P4 with heart rate and RR only."""
+P3 with ECG and ACC during the practices only, P4 with heart rate and RR only (and, apart, a
+session whose ECG is flat)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,20 @@ import json
 from pathlib import Path
 
 import neurokit2 as nk
+import numpy as np
 import pytest
-from ecg_sessions import ECG_RATE_HZ, enrol_comparison_study, record_ecg_comparison
+from ecg_sessions import (
+    COMPARISON_PHASES,
+    ECG_RATE_HZ,
+    enrol_comparison_study,
+    record_ecg_comparison,
+    record_strap_session,
+)
 
 from biofeedback.cli.main import main
 from biofeedback.comparison.report import study_methods
+from biofeedback.core.signals import SignalChunk
+from biofeedback.store import SessionStore
 
 WINDOW = ("--window-s", "100")
 """The practices last 2 min: 100-s windows keep the sessions short."""
@@ -208,3 +218,29 @@ def test_a_breathing_change_compares_like_with_like(strap_and_ecg):
     assert ("a change from baseline used the accelerometer's rates when both windows had a "
             "reliable count (2 changes) and the RR-spectrum rates of both otherwise (6)") in \
         methods
+
+
+def test_a_session_whose_ecg_holds_no_beats_is_excluded_with_its_reason(tmp_path, capsys):
+    folder = tmp_path / "data"
+    with SessionStore.open(folder) as store:
+        good = record_strap_session(store, 360.0, seed=1, participant="P1",
+                                    phases=COMPARISON_PHASES)
+        flat = record_strap_session(store, 360.0, ecg=False, seed=2, participant="P5",
+                                    phases=COMPARISON_PHASES)
+        # Electrodes off the skin: a minute of flat ECG, no R-peak in it.
+        store.append_signal(flat, SignalChunk("ecg", 30.0, ECG_RATE_HZ,
+                                              np.zeros((7800, 1), dtype=np.int32), "uV"))
+    code, out, err = _run(capsys, "compare", "--participant", "P1", "--participant", "P5",
+                          *WINDOW, "--rr-source", "ecg", "--workers", "1", "--json",
+                          "--data-dir", str(folder))
+    assert code == 0, err
+    result = json.loads(out)
+    reason = "no R-peaks found in the stored ECG"
+    assert f"1 session excluded: {flat} (P5: {reason})" in err
+    assert {"what": "session", "session_id": flat, "participant_id": "P5",
+            "reason": reason} in result["excluded"]
+    assert result["settings"]["sessions"] == [good]
+    assert [e["session_id"] for e in result["ecg_rr"]["sessions"]] == [good]
+    assert [t["session_id"] for t in result["trajectories"]] == [good]
+    assert ("0 sessions without ECG excluded, 1 without R-peaks in the ECG excluded."
+            in study_methods(result))
