@@ -172,7 +172,7 @@ def format_result(result: dict[str, Any]) -> str:
 def format_breathing_sources(result: dict[str, Any]) -> list[str]:
     """Where the breathing rates came from: per practice (its windows and its changes from
     baseline), then the practice rates compared between the categories."""
-    from biofeedback.viewmodels.comparison_format import breathing_sources_text
+    from biofeedback.comparison.source_methods import breathing_sources_text
 
     lines = ["Breathing rate from (ACC: counted on the chest accelerometer; RR spectrum: read "
              "off the RR spectrum;",

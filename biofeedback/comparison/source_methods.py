@@ -1,18 +1,58 @@
-"""Methods sentences naming where a comparison's numbers came from: RR from the raw ECG
-(with its agreement with the strap) and breathing rates compared like with like.
+"""Where a comparison's numbers came from, in words: RR from the raw ECG (with its agreement
+with the strap) and breathing rates compared like with like, for the methods paragraph, and
+the breathing sources of a table cell (the report's, the terminal's and the window's).
 
 Generated from the JSON result of :func:`biofeedback.comparison.compare.compare`, so the
-report's methods paragraph says exactly what was done.
+report's methods paragraph says exactly what was done. Imports nothing heavy: the window's
+view-models use it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from biofeedback.comparison.dataset import NO_ECG
 from biofeedback.core.formatting import MISSING
 
-__all__ = ["ecg_rr_sentence", "same_source_sentence"]
+__all__ = [
+    "BREATHING_SOURCE_NAMES",
+    "breathing_sources_text",
+    "ecg_rr_sentence",
+    "same_source_sentence",
+]
+
+BREATHING_SOURCE_NAMES = {"acc": "ACC", "rr": "RR spectrum"}
+"""How a breathing rate's source is named in tables: counted on the chest accelerometer, or
+read off the RR (interval) spectrum."""
+
+
+def breathing_sources_text(counts: dict[str, Any] | None) -> str:
+    """Where a set of breathing rates came from, in a table cell.
+
+    Parameters
+    ----------
+    counts : dict or None
+        ``{"acc": n, "rr": m}`` (e.g. ``breathing_sources`` of a practice in the comparison's
+        JSON).
+
+    Returns
+    -------
+    str
+        ``"ACC"`` or ``"RR spectrum"`` when all came from one source, ``"ACC 3, RR spectrum
+        2"`` when mixed, ``–`` when there is none.
+
+    Examples
+    --------
+    >>> breathing_sources_text({"acc": 0, "rr": 4})
+    'RR spectrum'
+    >>> breathing_sources_text({"acc": 3, "rr": 2})
+    'ACC 3, RR spectrum 2'
+    """
+    used = {k: int(v) for k, v in (counts or {}).items() if k in BREATHING_SOURCE_NAMES and v}
+    if not used:
+        return MISSING
+    if len(used) == 1:
+        return BREATHING_SOURCE_NAMES[next(iter(used))]
+    return ", ".join(f"{BREATHING_SOURCE_NAMES[k]} {n}" for k, n in used.items())
 
 
 def same_source_sentence(changes: dict[str, int], participants: dict[str, int]) -> str:
@@ -44,6 +84,8 @@ def ecg_rr_sentence(ecg_rr: dict[str, Any]) -> str:
     ecg_rr : dict
         ``result["ecg_rr"]`` of :func:`~biofeedback.comparison.compare.compare`.
     """
+    from biofeedback.comparison.dataset import NO_ECG  # numpy and the store: not at import
+
     no_ecg = sum(1 for e in ecg_rr["excluded"] if e["reason"] == NO_ECG)
     no_beats = len(ecg_rr["excluded"]) - no_ecg
     versions = ", ".join(ecg_rr.get("neurokit2") or []) or "unknown"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from biofeedback.comparison.source_methods import BREATHING_SOURCE_NAMES, breathing_sources_text
 from biofeedback.core.formatting import MISSING, format_number
 from biofeedback.core.hrv_indices import COMPARISON_METRICS
 
@@ -48,41 +49,6 @@ def metric_parts(metric: str) -> tuple[str, str, int]:
     if spec is None:
         return metric, "", _UNKNOWN_DECIMALS
     return spec.abbrev, spec.unit_short, spec.decimals
-
-
-BREATHING_SOURCE_NAMES = {"acc": "ACC", "rr": "RR spectrum"}
-"""How a breathing rate's source is named in tables: counted on the chest accelerometer, or
-read off the RR (interval) spectrum."""
-
-
-def breathing_sources_text(counts: dict[str, Any] | None) -> str:
-    """Where a set of breathing rates came from, in a table cell.
-
-    Parameters
-    ----------
-    counts : dict or None
-        ``{"acc": n, "rr": m}`` (e.g. ``breathing_sources`` of a practice in the comparison's
-        JSON).
-
-    Returns
-    -------
-    str
-        ``"ACC"`` or ``"RR spectrum"`` when all came from one source, ``"ACC 3, RR spectrum
-        2"`` when mixed, ``–`` when there is none.
-
-    Examples
-    --------
-    >>> breathing_sources_text({"acc": 0, "rr": 4})
-    'RR spectrum'
-    >>> breathing_sources_text({"acc": 3, "rr": 2})
-    'ACC 3, RR spectrum 2'
-    """
-    used = {k: int(v) for k, v in (counts or {}).items() if k in BREATHING_SOURCE_NAMES and v}
-    if not used:
-        return MISSING
-    if len(used) == 1:
-        return BREATHING_SOURCE_NAMES[next(iter(used))]
-    return ", ".join(f"{BREATHING_SOURCE_NAMES[k]} {n}" for k, n in used.items())
 
 
 def ecg_rr_line(ecg_rr: dict[str, Any]) -> str:

@@ -149,13 +149,25 @@ def test_no_session_with_ecg_is_a_usage_error(ecg_study, capsys, tmp_path):
 
 
 def test_study_report_from_the_ecg(ecg_study, capsys, tmp_path):
-    folder, _ = ecg_study
+    folder, sessions = ecg_study
     out = tmp_path / "study.html"
     code, _, err = _run(capsys, "report", "--study", "E1", "--rr-source", "ecg", "--workers",
                         "1", "--out", str(out), "--data-dir", str(folder))
     assert code == 0, err
     html = out.read_text()
     assert "RR from the raw ECG (neurokit2" in html and "no stored ECG" in html
+    # Per practice: the practice windows' breathing (P2, P3 on the ACC; P1 on the RR
+    # spectrum) and the changes' (P2's both windows on the ACC, P1's and P3's on the RR).
+    assert "<th>Breathing from (practice windows)</th>" in html
+    assert html.count("<td>ACC 2, RR spectrum 1</td><td>ACC 1, RR spectrum 2</td>") == 2
+    # A session report's phase table names each phase's source.
+    out = tmp_path / "session.html"
+    code, _, err = _run(capsys, "report", str(sessions["P3"]), "--out", str(out), "--data-dir",
+                        str(folder))
+    assert code == 0, err
+    html = out.read_text()
+    assert "<th>Breathing from</th>" in html
+    assert html.count("<td>RR spectrum</td></tr>") == 1 and html.count("<td>ACC</td></tr>") == 2
 
 
 def test_the_tables_say_where_breathing_came_from(ecg_study, capsys):
