@@ -5,7 +5,8 @@ ECG frames, 1-s ACC chunks).
 The ECG is built beat by beat from the same RR the strap sends
 (:class:`sensors.virtual.pmd_signals.ChestSignals`), so the RR found in it must agree with
 the strap's; the ACC breathes at the simulator's scheduled rate. Used by
-tests/cli/test_analyze_rr_source.py and tests/cli/test_compare_rr_source.py.
+tests/cli/test_analyze_rr_source.py, tests/cli/test_compare_rr_source.py,
+tests/ui/test_comparison_rr_source.py and benchmarks/compare_rr_source.py.
 """
 
 from __future__ import annotations
@@ -76,7 +77,11 @@ def record_strap_session(
     sid = store.create_session(source="ble", participant_id=participant)
     n = int((duration_s - ECG_START_S) * ECG_RATE_HZ) // 73 * 73
     t = ECG_START_S + np.arange(n) / ECG_RATE_HZ
-    samples = signals.ecg_uv(t).reshape(-1, 1)
+    # A block of PMD frames at a time: each beat's shape is computed over the samples near
+    # it only, so an hour takes seconds, not minutes.
+    block = 73 * 64
+    samples = np.concatenate([signals.ecg_uv(t[i:i + block]) for i in range(0, n, block)]
+                             or [np.empty(0, dtype=np.int32)]).reshape(-1, 1)
     r = np.asarray(track.r_times_s)
     r = r[(r > 0) & (r < duration_s)]
     seq = 0
