@@ -224,7 +224,12 @@ _COLUMNS: tuple[tuple[str, str, int, str], ...] = (
         for key, spec in PHASE_INDICES.items()
     ),
     ("hf_valid", "HF ok", 5, "s"),
+    ("breathing_source", "br from", 7, "s"),
 )
+"""The last column says where ``br/min`` came from: ``ACC`` (counted on the chest
+accelerometer) or ``RR`` (read off the RR spectrum)."""
+
+_SOURCE_CELLS = {"acc": "ACC", "rr": "RR"}
 
 
 def _cell(value: Any, width: int, fmt: str) -> str:
@@ -246,7 +251,8 @@ def format_table(result: AnalysisResult) -> str:
 
     Missing values print as :data:`~biofeedback.core.formatting.MISSING`; long phase names
     are cut with ``~``. The session name and correction method head the table, and the notes
-    of each phase follow it.
+    of each phase follow it. The ``br from`` column names the source of each phase's
+    breathing rate (``ACC`` or ``RR``), explained in a line under the table.
 
     Parameters
     ----------
@@ -265,7 +271,11 @@ def format_table(result: AnalysisResult) -> str:
     lines.append(" ".join("-" * w for _, _, w, _ in _COLUMNS))
     for phase in result.phases:
         row = phase.to_dict()
+        row["breathing_source"] = _SOURCE_CELLS.get(str(row["breathing_source"]))
         lines.append(" ".join(_cell(row[k], w, f) for k, _, w, f in _COLUMNS))
+    if any(phase.breathing_source for phase in result.phases):
+        lines.append("br from: where br/min came from (ACC: counted on the chest "
+                     "accelerometer; RR: read off the RR spectrum)")
     for phase in result.phases:
         lines.extend(f"  {phase.name}: {note}" for note in phase.notes)
     return "\n".join(lines)

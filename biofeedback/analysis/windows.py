@@ -183,6 +183,12 @@ class PhaseWindow:
         phase (None when that was not recorded).
     breathing_source : str or None
         ``"acc"`` or ``"rr"``: where ``breaths_per_min`` comes from (None when there is none).
+    breaths_per_min_rr : float or None
+        The RR spectrum's breathing rate, breaths/min, whatever decided (a change between two
+        windows falls back on it when either lacks a reliable ACC rate).
+    breaths_per_min_acc : float or None
+        The rate counted from the chest accelerometer, breaths/min, reliable or not (None
+        without ACC); it decided only where ``breathing_source == "acc"``.
     """
 
     phase_id: str
@@ -208,6 +214,8 @@ class PhaseWindow:
     notes: tuple[str, ...] = ()
     feedback: str | None = None
     breathing_source: str | None = None
+    breaths_per_min_rr: float | None = None
+    breaths_per_min_acc: float | None = None
 
     @property
     def duration_s(self) -> float:
@@ -324,6 +332,8 @@ def _window(
         notes=tuple(row.notes),
         feedback=phase.feedback,
         breathing_source=row.breathing_source,
+        breaths_per_min_rr=row.breaths_per_min_rr,
+        breaths_per_min_acc=row.breaths_per_min_acc,
     )
 
 

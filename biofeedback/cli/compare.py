@@ -10,9 +10,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from biofeedback.cli.common import add_data_dir, positive_float
+from biofeedback.cli.common import UsageError, add_data_dir, positive_float
 from biofeedback.core.atomic_files import atomic_write_text
 from biofeedback.core.formatting import format_number
+
+RR_SOURCE_CHOICES = ("strap", "ecg")
+"""``--rr-source`` values: biofeedback.comparison.dataset.RR_SOURCES, named here for the same
+reason as :data:`SPLIT_CHOICES`."""
 
 SPLIT_CHOICES = ("feedback",)
 """``--split-by`` values: biofeedback.comparison.feedback.SPLITS, named here so that building
@@ -49,10 +53,21 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="also compare each practice split by this: 'feedback' compares the "
                    "practice with feedback shown against the same practice with it hidden "
                    "(change from baseline, paired by participant)")
+    add_rr_source(p)
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes (default: every core)")
     add_data_dir(p)
     p.set_defaults(run=run)
+
+
+def add_rr_source(p: argparse.ArgumentParser) -> None:
+    """The ``--rr-source`` option of a comparison (``compare`` and ``report --study``)."""
+    p.add_argument("--rr-source", choices=RR_SOURCE_CHOICES, default="strap",
+                   help="RR intervals of every session: the strap's own (default) or those "
+                   "found in its stored raw ECG (Polar H10 PMD; neurokit2 in the worker "
+                   "processes), with their beat-by-beat agreement with the strap; sessions "
+                   "without stored ECG are then EXCLUDED and listed, never mixed in with "
+                   "the strap's RR")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,17 +88,39 @@ def run(args: argparse.Namespace) -> int:
         if done == total:
             print(file=sys.stderr)
 
-    result, rows = compare(
-        args.data_dir, study=args.study, participants=args.participant or (), window=window,
-        workers=args.workers, progress=progress, split_by=args.split_by,
-    )
+    from biofeedback.comparison.dataset import NoEcgError
+
+    try:
+        result, rows = compare(
+            args.data_dir, study=args.study, participants=args.participant or (),
+            window=window, workers=args.workers, progress=progress, split_by=args.split_by,
+            rr_source=args.rr_source,
+        )
+    except NoEcgError as exc:
+        raise UsageError(str(exc)) from exc
     if args.csv is not None:
         write_csv(args.csv, [r.to_dict() for r in rows])
+    if "ecg_rr" in result:
+        # On standard error too, so that --json on standard output still says it.
+        print(f"compare: {ecg_exclusion_text(result['ecg_rr'])}", file=sys.stderr)
     if args.json:
         print(json.dumps(result, indent=2, allow_nan=False))
     else:
         print(format_result(result))
     return 0
+
+
+def ecg_exclusion_text(ecg_rr: dict[str, Any]) -> str:
+    """How many sessions had no ECG to take RR from, and which (one sentence)."""
+    left_out = ecg_rr["excluded"]
+    used = len(ecg_rr["sessions"])
+    head = f"RR from the raw ECG of {used} session{'' if used == 1 else 's'}; "
+    if not left_out:
+        return head + "no session excluded for want of ECG"
+    which = ", ".join(f"{e['session_id']} ({e['participant_id'] or 'no participant'}: "
+                      f"{e['reason']})" for e in left_out)
+    n = len(left_out)
+    return head + f"{n} session{'' if n == 1 else 's'} excluded: {which}"
 
 
 def write_csv(path: Path, records: list[dict[str, Any]]) -> None:
@@ -107,9 +144,13 @@ def format_result(result: dict[str, Any]) -> str:
             f"{c['metric']:<26}{c['n']:>4}{_fmt(c['mean_diff'], 11)}{ci:>22}"
             f"{_fmt(c['d_z'], 8, 2)}{_fmt(c['p_t'], 9)}{_fmt(c['p_wilcoxon'], 9)}"
         )
+    lines.extend(format_breathing_sources(result))
     breathing = result["breathing"]
     if breathing.get("warning"):
         lines.append(f"Breathing: {breathing['warning']}")
+    if "ecg_rr" in result:
+        lines.append("")
+        lines.extend(format_ecg_rr(result["ecg_rr"]))
     model = result["mixed_model"]
     lines.append("")
     lines.append(f"Mixed model: {model['formula']}")
@@ -126,6 +167,41 @@ def format_result(result: dict[str, Any]) -> str:
     lines.append("")
     lines.append(f"Excluded or missing: {len(excluded)} (see --json)")
     return "\n".join(lines)
+
+
+def format_breathing_sources(result: dict[str, Any]) -> list[str]:
+    """Where the breathing rates came from: per practice (its windows and its changes from
+    baseline), then the practice rates compared between the categories."""
+    from biofeedback.comparison.source_methods import breathing_sources_text
+
+    lines = ["Breathing rate from (ACC: counted on the chest accelerometer; RR spectrum: read "
+             "off the RR spectrum;",
+             "  each change from baseline takes both its windows' rates from one source):",
+             f"  {'practice':<28}{'Δ br/min':>9}  {'windows':<22}change"]
+    for p in result.get("per_practice", []):
+        lines.append(f"  {p['practice'][:27]:<28}{_fmt(p.get('delta_breaths_per_min'), 9, 2)}"
+                     f"  {breathing_sources_text(p.get('breathing_sources')):<22}"
+                     f"{breathing_sources_text(p.get('breathing_change_sources'))}")
+    compared = result["breathing"].get("participant_sources")
+    if compared:
+        lines.append(f"  self-soothing vs attention rates: "
+                     f"{breathing_sources_text(compared)} (participants; one source each)")
+    return lines
+
+
+def format_ecg_rr(ecg_rr: dict[str, Any]) -> list[str]:
+    """The ECG's R-peaks: how they were found, the sessions left out, and each session's
+    beat-by-beat agreement with the strap's RR."""
+    lines = [f"RR from the raw ECG: neurokit2 {', '.join(ecg_rr['neurokit2'])} ecg_peaks "
+             f"method {ecg_rr['method']!r}, {ecg_rr['refinement']} R-peaks",
+             ecg_exclusion_text(ecg_rr),
+             f"  {'session':>7}  {'participant':<14}{'pairs':>7}{'|dt| ms':>9}"
+             f"{'ECG only':>10}{'strap only':>12}"]
+    for e in ecg_rr["sessions"]:
+        lines.append(f"  {e['session_id']:>7}  {e['participant_id'][:13]:<14}{e['ecg_pairs']:>7}"
+                     f"{_fmt(e['ecg_median_abs_dt_ms'], 9, 2)}{e['ecg_unmatched']:>10}"
+                     f"{e['strap_unmatched']:>12}")
+    return lines
 
 
 def format_feedback(split: dict[str, Any]) -> list[str]:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from biofeedback.cli.common import UsageError, add_data_dir, session_id
+from biofeedback.cli.compare import add_rr_source
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,6 +29,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="where to write the report (replaced atomically)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes of a study comparison (default: every core)")
+    add_rr_source(p)
     add_data_dir(p)
     p.set_defaults(run=run)
 
@@ -48,8 +50,17 @@ def run(args: argparse.Namespace) -> int:
         if done == total:
             print(file=sys.stderr)
 
+    if args.study is None and args.rr_source != "strap":
+        raise UsageError("--rr-source applies to a study report (--study); a session report "
+                         "shows the strap's RR")
     if args.study is not None:
-        text = study_report(args.data_dir, args.study, workers=args.workers, progress=progress)
+        from biofeedback.comparison.dataset import NoEcgError
+
+        try:
+            text = study_report(args.data_dir, args.study, workers=args.workers,
+                                progress=progress, rr_source=args.rr_source)
+        except NoEcgError as exc:
+            raise UsageError(str(exc)) from exc
     else:
         print(f"report: analysing session {args.session}", file=sys.stderr, flush=True)
         text = session_report(args.data_dir, args.session)

@@ -22,10 +22,12 @@ from biofeedback.comparison.contrasts import (
     practice_responses,
 )
 from biofeedback.comparison.dataset import (
+    RR_SOURCES,
     SkippedSession,
     WindowRow,
     comparison_data,
     select_sessions,
+    sessions_with_ecg,
 )
 from biofeedback.comparison.feedback import SPLITS, feedback_split
 from biofeedback.comparison.feedback_methods import phase_feedback_counts
@@ -51,6 +53,7 @@ def compare(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     split_by: str | None = None,
+    rr_source: str = "strap",
 ) -> tuple[dict[str, Any], list[WindowRow]]:
     """Run the comparison; returns the JSON-ready result and the tidy window rows.
 
@@ -59,15 +62,36 @@ def compare(
     with feedback shown against the same practice with it hidden
     (:func:`~biofeedback.comparison.feedback.feedback_split`).
 
+    ``rr_source="ecg"`` takes every session's RR from its stored raw ECG (in the worker
+    processes, as ``analyze --rr-source ecg`` does). A session without stored ECG is
+    EXCLUDED, never analysed from the strap's RR instead: it is listed in
+    ``result["excluded"]`` with the reason ``"no stored ECG"``. ``result["ecg_rr"]`` then
+    holds each compared session's R-peak provenance (neurokit2 version, method, keyword
+    arguments) and its beat-by-beat agreement with the strap, and the sessions left out.
+
+    Breathing changes compare like with like
+    (:func:`~biofeedback.comparison.contrasts.same_source_breathing`):
+    ``result["breathing_change_sources"]`` counts the changes taken from the accelerometer
+    and from the RR spectrum, ``result["breathing"]["participant_sources"]`` the participants
+    whose self-soothing and attention rates were compared on each.
+
     Raises
     ------
     ValueError
-        ``split_by`` is not one of :data:`~biofeedback.comparison.feedback.SPLITS`.
+        ``split_by`` is not one of :data:`~biofeedback.comparison.feedback.SPLITS`, or
+        ``rr_source`` not one of :data:`~biofeedback.comparison.dataset.RR_SOURCES`.
+    NoEcgError
+        ``rr_source="ecg"`` and no chosen session has stored ECG.
     """
     if split_by is not None and split_by not in SPLITS:
         raise ValueError(f"cannot split by {split_by!r}; choose one of {', '.join(SPLITS)}")
+    if rr_source not in RR_SOURCES:
+        raise ValueError(f"rr_source must be one of {', '.join(RR_SOURCES)}, got {rr_source!r}")
     with SessionStore.open_for_reading(data_dir) as store:
         sessions, skipped = select_sessions(store, study=study, participants=participants)
+        if rr_source == "ecg":
+            sessions, without_ecg = sessions_with_ecg(store, sessions)
+            skipped = [*skipped, *without_ecg]
         threshold = 5.0
         if study is not None:
             from biofeedback.store.studies import get_study
@@ -76,14 +100,22 @@ def compare(
         database = store.path
     if window is None:
         window = WindowSettings(exclusion_threshold_pct=threshold)
+    ecg_sessions: dict[int, dict[str, Any]] = {}
     rows, trajectories = comparison_data(database, sessions, window, analysis,
-                                         workers=workers, progress=progress)
+                                         workers=workers, progress=progress,
+                                         rr_source=rr_source, ecg_sessions=ecg_sessions)
+    # A session whose ECG held no beats is left out like one without ECG, with its reason.
+    no_beats = [SkippedSession(ref.session_id, ref.participant_id, why)
+                for ref in sessions
+                if (why := ecg_sessions.get(ref.session_id, {}).get("skip")) is not None]
+    skipped = [*skipped, *no_beats]
+    sessions = [ref for ref in sessions if ref.session_id in trajectories]
     responses = practice_responses(rows)
     comparisons = category_comparisons(responses, METRICS, confidence=confidence)
     from biofeedback.stats.breathing import breathing_confound
     from biofeedback.stats.mixed import fit_practice_model
 
-    breathing_means = _breathing_means(responses)
+    breathing_means, breathing_sources = _breathing_means(responses)
     breathing = breathing_confound(
         [m.get("self_soothing", math.nan) for m in breathing_means.values()],
         [m.get("attention", math.nan) for m in breathing_means.values()],
@@ -97,7 +129,12 @@ def compare(
             for c in comparisons
         ],
         "mixed_model": model.to_dict(),
-        "breathing": breathing.to_dict(),
+        # Participants whose practice rates were compared on the ACC, and on the RR spectrum.
+        "breathing": breathing.to_dict() | {"participant_sources": {
+            source: sum(1 for s in breathing_sources.values() if s == source)
+            for source in ("acc", "rr")}},
+        # Where each Δ breathing came from (one source for both windows of each change).
+        "breathing_change_sources": _change_sources(responses),
         "per_practice": _per_practice(responses),
         "participants": _participants(responses),
         "trends": participant_trends(rows, responses),
@@ -123,8 +160,11 @@ def compare(
             "metrics": list(METRICS),
             "trajectory_bin_s": 60.0,
             "split_by": split_by,
+            "rr_source": rr_source,
         },
     }
+    if rr_source == "ecg":
+        result["ecg_rr"] = _ecg_summary(sessions, ecg_sessions, skipped)
     if split_by == "feedback":
         result["feedback"] = feedback_split(rows, METRICS, confidence=confidence)
     return result, rows
@@ -245,7 +285,7 @@ def _breathing_beside(means: dict[str, dict[str, float]]) -> dict[str, float | N
 def _participants(responses: Sequence[PracticeResponse]) -> list[dict[str, Any]]:
     """Per participant: the mean Δ of each metric in each category over their sessions, and
     their mean breathing rate per category (the paired values behind every comparison)."""
-    breathing = _breathing_means(responses)
+    breathing, sources = _breathing_means(responses)
     means = {metric: participant_means(responses, metric) for metric in METRICS}
     out = []
     for participant in sorted(breathing):
@@ -255,6 +295,7 @@ def _participants(responses: Sequence[PracticeResponse]) -> list[dict[str, Any]]
                 entry[f"delta_{metric}_{category}"] = means[metric][participant][category]
         for category in ("self_soothing", "attention"):
             entry[f"breaths_per_min_{category}"] = breathing[participant].get(category)
+        entry["breathing_source"] = sources[participant]
         entry["per_practice"] = {
             practice: {
                 f"delta_{metric}": participant_means(responses, metric, practice=practice)
@@ -291,18 +332,85 @@ def breathing_source_counts(windows: Iterable[dict[str, Any]]) -> dict[str, int]
     return counts
 
 
-def _breathing_means(responses: Sequence[PracticeResponse]) -> dict[str, dict[str, float]]:
-    """Participant -> category -> mean breathing rate during the practices, breaths/min."""
-    values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+def _breathing_means(
+    responses: Sequence[PracticeResponse],
+) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """Participant -> category -> mean breathing rate during the practices, breaths/min, and
+    participant -> the source of those rates.
+
+    The self-soothing and attention rates of one participant are compared with each other,
+    so they come from one source: the chest accelerometer's when every practice window of
+    that participant has a reliable ACC rate, else the RR spectrum's for all of them.
+    """
+    by_participant: dict[str, list[PracticeResponse]] = defaultdict(list)
     for r in responses:
-        values[r.participant_id]  # every participant appears, even without a breathing rate
-        if r.breaths_per_min is not None:
-            values[r.participant_id][r.category].append(r.breaths_per_min)
-    return {p: {c: sum(v) / len(v) for c, v in cats.items()} for p, cats in values.items()}
+        by_participant[r.participant_id].append(r)
+    means: dict[str, dict[str, float]] = {}
+    sources: dict[str, str] = {}
+    for participant, own in by_participant.items():
+        acc = all(r.breathing_source == "acc" for r in own)
+        values: dict[str, list[float]] = defaultdict(list)
+        for r in own:
+            rate = r.breaths_per_min if acc else r.breaths_per_min_rr
+            if rate is not None:
+                values[r.category].append(rate)
+        # Every participant appears, even without a breathing rate.
+        means[participant] = {c: sum(v) / len(v) for c, v in values.items()}
+        sources[participant] = "acc" if acc else "rr"
+    return means, sources
+
+
+def _change_sources(responses: Sequence[PracticeResponse]) -> dict[str, int]:
+    """How many practice responses' Δ breathing came from each source (``acc``: both
+    windows counted on the chest accelerometer; ``rr``: both read off the RR spectrum)."""
+    counts = {"acc": 0, "rr": 0}
+    for r in responses:
+        if r.breathing_change_source in counts:
+            counts[r.breathing_change_source] += 1
+    return counts
+
+
+def _ecg_summary(
+    sessions: Sequence[Any],
+    ecg_sessions: dict[int, dict[str, Any]],
+    skipped: Sequence[SkippedSession],
+) -> dict[str, Any]:
+    """``result["ecg_rr"]``: how the RR was found in the ECG, per session its provenance
+    and agreement with the strap, their range, and the sessions left out for want of ECG."""
+    from biofeedback.comparison.dataset import NO_ECG
+
+    per_session = []
+    for ref in sessions:
+        entry = ecg_sessions[ref.session_id]
+        per_session.append({"session_id": ref.session_id, "participant_id": ref.participant_id,
+                            "n_beats": entry["n_beats"], **entry["agreement"],
+                            "provenance": entry["provenance"]})
+    first = per_session[0]["provenance"] if per_session else {}
+
+    def span(key: str) -> list[Any] | None:
+        values = [e[key] for e in per_session if e[key] is not None]
+        return [min(values), max(values)] if values else None
+
+    return {
+        "detector": first.get("detector"),
+        "method": first.get("method"),
+        "neurokit2": sorted({e["provenance"]["neurokit2"] for e in per_session}),
+        "refinement": first.get("refinement"),
+        "sessions": per_session,
+        "range": {key: span(key) for key in ("ecg_pairs", "ecg_median_abs_dt_ms",
+                                             "ecg_median_abs_drr_ms", "ecg_unmatched",
+                                             "strap_unmatched")},
+        "excluded": [{"session_id": s.session_id, "participant_id": s.participant_id,
+                      "reason": s.reason} for s in skipped if s.reason == NO_ECG
+                     or s.reason.startswith("no R-peaks")],
+    }
 
 
 def _per_practice(responses: Sequence[PracticeResponse]) -> list[dict[str, Any]]:
-    """Mean Δ per practice over participants (each participant's mean over sessions)."""
+    """Mean Δ per practice over participants (each participant's mean over sessions), and
+    the sources of its breathing rates (``breathing_sources``: practice windows counted on
+    the accelerometer or read off the RR spectrum; ``breathing_change_sources``: the one
+    source of each Δ breathing)."""
     practices = sorted({(r.category, r.practice) for r in responses})
     out = []
     for category, practice in practices:
@@ -312,6 +420,12 @@ def _per_practice(responses: Sequence[PracticeResponse]) -> list[dict[str, Any]]
             values = [v for m in means.values() if (v := m[category]) is not None]
             entry[f"delta_{metric}"] = sum(values) / len(values) if values else None
             entry[f"n_{metric}"] = len(values)
+        own = [r for r in responses if r.practice == practice and r.category == category]
+        # Where the practice windows' breathing came from, and each Δ breathing's one source.
+        entry["breathing_sources"] = {
+            source: sum(1 for r in own if r.breathing_source == source) for source in ("acc", "rr")
+        }
+        entry["breathing_change_sources"] = _change_sources(own)
         out.append(entry)
     return out
 

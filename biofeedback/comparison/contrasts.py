@@ -23,6 +23,7 @@ __all__ = [
     "category_comparisons",
     "participant_means",
     "practice_responses",
+    "same_source_breathing",
 ]
 
 METRICS = ("ln_rmssd", "hr_bpm", "hf_ms2", "lf_ms2", "breaths_per_min")
@@ -50,6 +51,14 @@ class PracticeResponse:
     feedback : str or None
         ``"shown"`` or ``"hidden"``: whether the participant saw their physiology during the
         practice (None when that was not recorded).
+    breathing_source : str or None
+        Where ``breaths_per_min`` came from: ``"acc"`` (chest accelerometer) or ``"rr"``.
+    breaths_per_min_rr : float or None
+        The practice window's RR-spectrum breathing rate, breaths/min (the common source
+        when another window lacks a reliable ACC rate).
+    breathing_change_source : str or None
+        The one source both rates of ``delta["breaths_per_min"]`` came from
+        (:func:`same_source_breathing`); None when the change could not be computed.
     """
 
     participant_id: str
@@ -63,6 +72,45 @@ class PracticeResponse:
     breaths_per_min: float | None
     missing: dict[str, str] = field(default_factory=dict)
     feedback: str | None = None
+    breathing_source: str | None = None
+    breaths_per_min_rr: float | None = None
+    breathing_change_source: str | None = None
+
+
+def same_source_breathing(
+    first: dict[str, Any], second: dict[str, Any]
+) -> tuple[float | None, float | None, str]:
+    """The breathing rates of two windows, both from one source, for a change between them.
+
+    A change from a rate counted on the chest accelerometer to one read off the RR spectrum
+    would mix two instruments (the RR-based one fails exactly when RSA is weak), so the
+    accelerometer's rates are used only when BOTH windows have a reliable one
+    (``breathing_source == "acc"``); otherwise both windows' RR-spectrum rates are.
+
+    Parameters
+    ----------
+    first, second : dict
+        :meth:`~biofeedback.analysis.windows.PhaseWindow.to_dict` records (``breaths_per_min``,
+        ``breathing_source``, ``breaths_per_min_rr``).
+
+    Returns
+    -------
+    (rate_first, rate_second, source)
+        Breaths/min of each window (None where that source has no rate) and ``"acc"`` or
+        ``"rr"``.
+    """
+    if first.get("breathing_source") == "acc" and second.get("breathing_source") == "acc":
+        return _number(first.get("breaths_per_min")), _number(second.get("breaths_per_min")), \
+            "acc"
+    return _rr_breathing(first), _rr_breathing(second), "rr"
+
+
+def _rr_breathing(window: dict[str, Any]) -> float | None:
+    """A window's RR-spectrum breathing rate (``breaths_per_min`` itself unless the ACC
+    decided it)."""
+    if window.get("breathing_source") == "acc" or "breaths_per_min_rr" in window:
+        return _number(window.get("breaths_per_min_rr"))
+    return _number(window.get("breaths_per_min"))
 
 
 def practice_responses(
@@ -97,11 +145,15 @@ def practice_responses(
                                             else baseline.window)
                 if why:
                     missing[metric] = why
+            change_source = None
+            if delta["breaths_per_min"] is not None and baseline is not None:
+                change_source = same_source_breathing(window, baseline.window)[2]
             responses.append(PracticeResponse(
                 row.participant_id, row.session_id, row.session_started_utc,
                 str(window.get("practice") or window["phase_id"]), str(window["category"]),
                 str(window["phase_id"]), row.position, delta,
                 _number(window.get("breaths_per_min")), missing, window.get("feedback"),
+                window.get("breathing_source"), _rr_breathing(window), change_source,
             ))
     return responses
 
@@ -116,6 +168,14 @@ def _delta(
             return None, f"{name} window excluded ({window.get('exclusion_reason')})"
         if metric == "hf_ms2" and not window.get("hf_valid"):
             return None, f"HF not valid in the {name} window (breathing outside the HF band)"
+    if metric == "breaths_per_min":
+        # Like with like: both rates from the accelerometer, or both from the RR spectrum.
+        a, b, source = same_source_breathing(practice, baseline)
+        if a is None or b is None:
+            where = "practice" if a is None else "baseline"
+            what = ("chest-accelerometer" if source == "acc" else "RR-spectrum")
+            return None, f"no {what} breathing rate in the {where} window"
+        return a - b, ""
     a, b = _number(practice.get(metric)), _number(baseline.get(metric))
     if a is None or b is None:
         return None, f"no {metric} value"

@@ -21,17 +21,31 @@ from biofeedback.core.errors import BiofeedbackError
 from biofeedback.store.database import SessionStore
 
 __all__ = [
+    "RR_SOURCES",
     "SessionRef",
     "SkippedSession",
     "WindowRow",
     "comparison_data",
     "comparison_rows",
     "select_sessions",
+    "sessions_with_ecg",
 ]
+
+
+RR_SOURCES = ("strap", "ecg")
+"""Where a comparison takes each session's RR from: the strap's own intervals, or the R-peaks
+found in the session's stored raw ECG (:mod:`biofeedback.analysis.ecg_stream`)."""
+
+NO_ECG = "no stored ECG"
+"""Reason of a session left out of an ``rr_source="ecg"`` comparison for want of ECG."""
 
 
 class SelectionError(BiofeedbackError):
     """Nothing to compare: no study or participants given, or none of them has sessions."""
+
+
+class NoEcgError(SelectionError):
+    """``rr_source="ecg"`` was asked for, but no chosen session has stored ECG."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,10 +159,11 @@ def comparison_rows(
     *,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    rr_source: str = "strap",
 ) -> list[WindowRow]:
     """Phase windows of every session (see :func:`comparison_data`)."""
     return comparison_data(database, sessions, window_settings, analysis_settings,
-                           workers=workers, progress=progress)[0]
+                           workers=workers, progress=progress, rr_source=rr_source)[0]
 
 
 def comparison_data(
@@ -160,15 +175,29 @@ def comparison_data(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     bin_s: float = 60.0,
+    rr_source: str = "strap",
+    ecg_sessions: dict[int, dict[str, Any]] | None = None,
 ) -> tuple[list[WindowRow], dict[int, list[dict[str, Any]]]]:
     """Phase windows and 1-min HR/lnRMSSD trajectories of every session, computed in
     ``workers`` processes (default: every core); ``progress(done, total)`` after each
-    session. Rows come in session order; trajectories by session id."""
+    session. Rows come in session order; trajectories by session id.
+
+    With ``rr_source="ecg"`` each session's RR is found in its stored ECG in the worker
+    (neurokit2 ``ecg_peaks``, exactly as ``biofeedback analyze --rr-source ecg``), every
+    window gains its beat-by-beat agreement with the strap's RR (``ecg_pairs``,
+    ``ecg_median_abs_dt_ms``, ``ecg_median_abs_drr_ms``, ``ecg_unmatched``,
+    ``strap_unmatched``), and ``ecg_sessions`` (when given) receives per session id the
+    provenance of its R-peaks and its whole-session agreement, or ``{"skip": reason}`` for a
+    session whose ECG holds no beats (its rows and trajectory are then left out). The caller
+    leaves out the sessions without stored ECG (:func:`sessions_with_ecg`).
+    """
+    if rr_source not in RR_SOURCES:
+        raise ValueError(f"rr_source must be one of {', '.join(RR_SOURCES)}, got {rr_source!r}")
     total = len(sessions)
     workers = max(1, min(workers or os.cpu_count() or 1, total))
-    jobs = [(str(database), ref.session_id, window_settings, analysis_settings, bin_s)
-            for ref in sessions]
-    results: dict[int, dict[str, list[dict[str, Any]]]] = {}
+    jobs = [(str(database), ref.session_id, window_settings, analysis_settings, bin_s,
+             rr_source) for ref in sessions]
+    results: dict[int, dict[str, Any]] = {}
     if workers == 1:
         for done, job in enumerate(jobs, 1):
             results[job[1]] = _session_windows(*job)
@@ -183,13 +212,43 @@ def comparison_data(
                 if progress is not None:
                     progress(done, total)
     rows = []
+    kept = []
     for ref in sessions:
-        for window in results[ref.session_id]["windows"]:
+        result = results[ref.session_id]
+        if ecg_sessions is not None and "ecg" in result:
+            ecg_sessions[ref.session_id] = result["ecg"]
+        if "skip" in result.get("ecg", {}):
+            continue
+        kept.append(ref)
+        for window in result["windows"]:
             rows.append(WindowRow(
                 ref.participant_id, ref.session_id, ref.started_utc, ref.study, ref.condition,
                 ref.position, ref.protocol_id, window,
             ))
-    return rows, {ref.session_id: results[ref.session_id]["trajectory"] for ref in sessions}
+    return rows, {ref.session_id: results[ref.session_id]["trajectory"] for ref in kept}
+
+
+def sessions_with_ecg(
+    store: SessionStore, sessions: Sequence[SessionRef]
+) -> tuple[list[SessionRef], list[SkippedSession]]:
+    """The sessions that have stored ECG, and the others as skipped (:data:`NO_ECG`).
+
+    Raises
+    ------
+    NoEcgError
+        None of ``sessions`` has stored ECG.
+    """
+    with_ecg = [ref for ref in sessions if "ecg" in store.signal_streams(ref.session_id)]
+    without = [SkippedSession(ref.session_id, ref.participant_id, NO_ECG)
+               for ref in sessions if ref not in with_ecg]
+    if not with_ecg:
+        ids = ", ".join(str(ref.session_id) for ref in sessions)
+        raise NoEcgError(
+            f"--rr-source ecg: none of the {len(sessions)} session(s) to compare ({ids}) has "
+            "stored ECG (they were recorded without a strap that streams it); use "
+            "--rr-source strap"
+        )
+    return with_ecg, without
 
 
 def _start_method() -> str:
@@ -211,13 +270,51 @@ def _session_windows(
     window_settings: WindowSettings,
     analysis_settings: AnalysisSettings,
     bin_s: float,
-) -> dict[str, list[dict[str, Any]]]:
+    rr_source: str = "strap",
+) -> dict[str, Any]:
     from biofeedback.analysis.windows import binned_trajectory, phase_windows
 
     with SessionStore.for_reading(Path(database)) as store:
         recording = store.load_recording(session_id)
+        chunks = store.load_signal_chunks(session_id, "ecg") if rr_source == "ecg" else []
+    if rr_source != "ecg":
+        return {
+            "windows": [w.to_dict() for w in phase_windows(recording, window_settings,
+                                                            analysis_settings)],
+            "trajectory": [b.to_dict() for b in binned_trajectory(recording, bin_s)],
+        }
+    from biofeedback.analysis.beat_agreement import beat_agreement, strap_beat_times
+    from biofeedback.analysis.ecg_stream import recording_from_ecg, rr_from_ecg_chunks
+    from biofeedback.core.types import PhaseSpan
+
+    beats = rr_from_ecg_chunks(chunks)
+    if beats.n_beats == 0:
+        return {"windows": [], "trajectory": [],
+                "ecg": {"skip": "no R-peaks found in the stored ECG"}}
+    strap = strap_beat_times(recording.rr_ms, recording.time_s, recording.gaps)
+    from_ecg = recording_from_ecg(recording, beats)
+    windows = [w.to_dict() for w in phase_windows(from_ecg, window_settings,
+                                                   analysis_settings)]
+    spans = [PhaseSpan(w["phase_id"], w["phase_name"], w["kind"], w["start_s"], w["end_s"])
+             for w in windows]
+    agreement = beat_agreement(beats.r_times_s, strap, spans, ecg_runs=beats.runs)
+    for window, row in zip(windows, agreement.phases, strict=True):
+        window.update(_agreement_columns(row.to_dict()))
     return {
-        "windows": [w.to_dict() for w in phase_windows(recording, window_settings,
-                                                        analysis_settings)],
-        "trajectory": [b.to_dict() for b in binned_trajectory(recording, bin_s)],
+        "windows": windows,
+        "trajectory": [b.to_dict() for b in binned_trajectory(from_ecg, bin_s)],
+        "ecg": {"provenance": beats.provenance(), "n_beats": beats.n_beats,
+                "agreement": _agreement_columns(agreement.overall.to_dict())
+                | {"tolerance_ms": agreement.tolerance_s * 1000.0}},
+    }
+
+
+def _agreement_columns(span: dict[str, Any]) -> dict[str, Any]:
+    """The agreement figures a window row (and a session) carries."""
+    return {
+        "ecg_pairs": span["n_matched"],
+        "ecg_median_abs_dt_ms": span["median_abs_diff_ms"],
+        "ecg_median_abs_drr_ms": span["median_abs_rr_diff_ms"],
+        "ecg_unmatched": span["ecg_unmatched"],
+        "strap_unmatched": span["strap_unmatched"],
     }

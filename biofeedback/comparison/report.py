@@ -30,6 +30,12 @@ from biofeedback.analysis.settings import AnalysisSettings
 from biofeedback.comparison import svg
 from biofeedback.comparison.feedback_methods import feedback_sentence, study_feedback_sentence
 from biofeedback.comparison.guidance_methods import guidance_sentence
+from biofeedback.comparison.source_methods import (
+    BREATHING_SOURCE_NAMES,
+    breathing_sources_text,
+    ecg_rr_sentence,
+    same_source_sentence,
+)
 from biofeedback.core.atomic_files import atomic_write_text
 from biofeedback.core.decimate import decimate_min_max
 from biofeedback.core.errors import BiofeedbackError
@@ -237,6 +243,7 @@ _PHASE_COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("duration_s", "Duration (s)", 0),
     *((s.key, s.header, s.decimals) for s in PHASE_INDICES.values()),
     ("hf_valid", "HF valid", -1),
+    ("breathing_source", "Breathing from", -1),  # ACC or RR spectrum
 )
 
 
@@ -247,6 +254,8 @@ def _phase_cell(row: dict[str, Any], key: str, digits: int) -> str:
     if digits == -1:
         if isinstance(value, bool):
             return "yes" if value else "no"
+        if key == "breathing_source":
+            return BREATHING_SOURCE_NAMES.get(str(value), MISSING)
         return MISSING if value is None else str(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
@@ -581,6 +590,10 @@ def study_methods(
     if acc_sentence := breathing_source_sentence(sources.get("acc", 0), sources.get("rr", 0),
                                                  "windows"):
         parts.append(acc_sentence)
+        parts.append(same_source_sentence(result.get("breathing_change_sources", {}),
+                                          result["breathing"].get("participant_sources", {})))
+    if "ecg_rr" in result:
+        parts.append(ecg_rr_sentence(result["ecg_rr"]))
     parts.append(
         f"Statistics: contrast {st['contrast']}; each participant's mean over sessions, "
         f"paired across participants: mean difference with {conf} % t confidence interval, "
@@ -725,11 +738,14 @@ def _per_practice_section(per_practice: Sequence[dict[str, Any]]) -> list[str]:
     rows = [[p["practice"], p["category"], _fmt(p.get("delta_ln_rmssd"), 3),
              str(p.get("n_ln_rmssd", "")), _fmt(p.get("delta_hr_bpm"), 2),
              _fmt(p.get("delta_hf_ms2"), 0), _fmt(p.get("delta_lf_ms2"), 0),
-             _fmt(p.get("delta_breaths_per_min"), 2)] for p in per_practice]
+             _fmt(p.get("delta_breaths_per_min"), 2),
+             breathing_sources_text(p.get("breathing_sources")),
+             breathing_sources_text(p.get("breathing_change_sources"))] for p in per_practice]
     return ['<h2 id="per-practice">Per practice</h2>',
             _table(["Practice", "Category", "Δ lnRMSSD (ln ms)", "n", "Δ HR (bpm)",
-                    "Δ HF (ms²)", "Δ LF (ms²)", "Δ breathing (breaths/min)"], rows,
-                   text_columns=2)]
+                    "Δ HF (ms²)", "Δ LF (ms²)", "Δ breathing (breaths/min)",
+                    "Breathing from (practice windows)", "Δ breathing from (both windows)"],
+                   rows, text_columns=2)]
 
 
 def _trend_section(trends: Sequence[dict[str, Any]]) -> list[str]:
@@ -814,6 +830,7 @@ def study_report(
     *,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    rr_source: str = "strap",
 ) -> str:
     """The HTML report of a study's self-soothing vs attention comparison.
 
@@ -827,6 +844,8 @@ def study_report(
         Worker processes of the comparison (default: every core).
     progress : callable, optional
         ``progress(done, total)`` after each session is analysed.
+    rr_source : str
+        ``"strap"`` or ``"ecg"`` (see :func:`~biofeedback.comparison.compare.compare`).
 
     Returns
     -------
@@ -847,7 +866,8 @@ def study_report(
 
     with SessionStore.open_for_reading(data_dir) as store:
         stored_study = get_study(store, study)
-    result, rows = compare(data_dir, study=study, workers=workers, progress=progress)
+    result, rows = compare(data_dir, study=study, workers=workers, progress=progress,
+                           rr_source=rr_source)
     recorded: list[dict[str, Any]] = []
     with SessionStore.open_for_reading(data_dir) as store:
         for sid in result["settings"]["sessions"]:

@@ -10,11 +10,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from biofeedback.comparison.source_methods import BREATHING_SOURCE_NAMES, breathing_sources_text
 from biofeedback.core.formatting import MISSING, format_number
 from biofeedback.core.hrv_indices import COMPARISON_METRICS
 
 __all__ = [
+    "BREATHING_SOURCE_NAMES",
+    "breathing_sources_text",
     "decimals",
+    "ecg_rr_line",
     "format_ci",
     "metric_label",
     "metric_parts",
@@ -45,6 +49,39 @@ def metric_parts(metric: str) -> tuple[str, str, int]:
     if spec is None:
         return metric, "", _UNKNOWN_DECIMALS
     return spec.abbrev, spec.unit_short, spec.decimals
+
+
+def ecg_rr_line(ecg_rr: dict[str, Any]) -> str:
+    """One line on a comparison whose RR came from the raw ECG: how many sessions, which were
+    excluded for want of ECG, and the range of their agreement with the strap's RR.
+
+    Parameters
+    ----------
+    ecg_rr : dict
+        ``ecg_rr`` of the comparison's JSON (``sessions``, ``excluded``, ``range``,
+        ``neurokit2``, ``method``).
+    """
+    used = len(ecg_rr.get("sessions") or [])
+    versions = ", ".join(ecg_rr.get("neurokit2") or []) or "?"
+    text = (f"RR from the raw ECG of {used} session{'' if used == 1 else 's'} (neurokit2 "
+            f"{versions} ecg_peaks, method {ecg_rr.get('method')})")
+    left_out = ecg_rr.get("excluded") or []
+    if left_out:
+        which = ", ".join(f"{e.get('session_id')} ({e.get('participant_id') or '?'})"
+                          for e in left_out)
+        text += f"; {len(left_out)} excluded without usable ECG: {which}"
+    spans = ecg_rr.get("range") or {}
+
+    def between(key: str, digits: int) -> str:
+        lo_hi = spans.get(key)
+        if not lo_hi:
+            return MISSING
+        lo, hi = (format_number(v, digits) for v in lo_hi)
+        return lo if lo == hi else f"{lo}–{hi}"
+
+    return (text + f"; agreement with the strap: median |Δt| {between('ecg_median_abs_dt_ms', 2)}"
+            f" ms, {between('ecg_pairs', 0)} beats paired, {between('ecg_unmatched', 0)} ECG "
+            f"and {between('strap_unmatched', 0)} strap beats unpaired per session")
 
 
 def format_ci(low: float | None, high: float | None, decimals: int) -> str:
@@ -97,4 +134,6 @@ def settings_line(settings: dict[str, Any]) -> str:
         parts.append(f"HF {hf[0]:g}-{hf[1]:g} Hz")
     if "confidence" in settings:
         parts.append(f"{float(settings['confidence']) * 100:g} % intervals")
+    if settings.get("rr_source") == "ecg":
+        parts.append("RR from the raw ECG")
     return " · ".join(parts)

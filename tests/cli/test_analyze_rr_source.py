@@ -6,57 +6,11 @@ from __future__ import annotations
 import json
 
 import neurokit2 as nk
-import numpy as np
 import pytest
+from ecg_sessions import ECG_RATE_HZ, LATENCY_S
+from ecg_sessions import record_strap_session as _record
 
 from biofeedback.cli.main import main
-from biofeedback.core.signals import SignalChunk
-from biofeedback.core.types import Beat, BeatBatch, PhaseSpan
-from biofeedback.store import SessionStore
-from sensors.ble.gatt import RR_UNITS_PER_SECOND
-from sensors.virtual.pmd_signals import BeatTrack, ChestSignals, breathing_for
-from sensors.virtual.rr_source import SimulatedRRSource
-
-ECG_RATE_HZ = 130.27
-ECG_START_S = 30.0
-"""A Polar H10's ECG starts about 30 s after it is asked for, long after the heart rate."""
-LOST_FRAMES = range(200, 204)
-"""PMD frames lost on the radio (2.2 s from 142 s)."""
-LATENCY_S = 0.35
-"""The strap's beat times (cumulative RR anchored to receive times) lag the true beats."""
-
-
-def _record(store: SessionStore, duration_s: float = 240.0, ecg: bool = True) -> int:
-    """A strap session as a recording writes it: one notification a second, two phases and
-    the ECG in 73-sample PMD frames."""
-    track = BeatTrack(SimulatedRRSource(11))
-    signals = ChestSignals(track, breathing_for(track), seed=11)
-    sid = store.create_session(source="ble", participant_id="P03")
-    n = int((duration_s - ECG_START_S) * ECG_RATE_HZ) // 73 * 73
-    t = ECG_START_S + np.arange(n) / ECG_RATE_HZ
-    samples = signals.ecg_uv(t).reshape(-1, 1)
-    r = np.asarray(track.r_times_s)
-    r = r[(r > 0) & (r < duration_s)]
-    seq = 0
-    for second in range(1, int(duration_s) + 1):
-        inside = np.flatnonzero((r > second - 1) & (r <= second) & (np.arange(r.size) > 0))
-        beats = tuple(
-            Beat(float(np.rint((r[k] - r[k - 1]) * RR_UNITS_PER_SECOND) * 1000.0
-                       / RR_UNITS_PER_SECOND), float(r[k] + LATENCY_S),
-                 float(second + LATENCY_S), True, seq + i)
-            for i, k in enumerate(inside))
-        store.append_notification(sid, second - 1, BeatBatch(second + LATENCY_S, beats, 70.0))
-        seq += len(beats)
-    store.add_phase(sid, PhaseSpan("baseline", "Baseline", "baseline", 0.0, 120.0))
-    store.add_phase(sid, PhaseSpan("practice", "Practice", "practice", 120.0, duration_s))
-    if ecg:
-        for i in range(0, n, 73):
-            if i // 73 in LOST_FRAMES:
-                continue
-            store.append_signal(sid, SignalChunk("ecg", float(t[i]), ECG_RATE_HZ,
-                                                 samples[i:i + 73], "uV", first_index=i))
-    store.finish_session(sid)
-    return sid
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -8,6 +8,7 @@ from biofeedback.comparison.contrasts import (
     category_comparisons,
     participant_means,
     practice_responses,
+    same_source_breathing,
 )
 from biofeedback.comparison.dataset import WindowRow
 from biofeedback.stats.paired import paired_comparison
@@ -68,6 +69,44 @@ def test_deltas_from_the_session_baseline_with_reasons_for_what_is_missing():
     assert excluded.missing["ln_rmssd"].startswith("practice window excluded (artifacts")
     p3 = [r for r in responses if r.participant_id == "P3"]
     assert all(r.missing["ln_rmssd"].startswith("baseline window excluded") for r in p3)
+
+
+def breathing(window_dict, *, acc=None, rr=None):
+    """``window_dict`` with its breathing from the ACC (``acc``, reliable) or, without it,
+    the RR spectrum (``rr``), as phase_windows writes them."""
+    source = "acc" if acc is not None else ("rr" if rr is not None else None)
+    return {**window_dict, "breaths_per_min": acc if acc is not None else rr,
+            "breathing_source": source, "breaths_per_min_rr": rr, "breaths_per_min_acc": acc}
+
+
+def test_a_breathing_change_uses_one_source_for_both_windows():
+    base = window("baseline")
+    practice = window("practice", practice="paced", category="self_soothing")
+    # Both windows with a reliable ACC rate: ACC minus ACC.
+    both = (breathing(practice, acc=6.1, rr=9.4), breathing(base, acc=12.2, rr=12.6))
+    assert same_source_breathing(*both) == (6.1, 12.2, "acc")
+    # Only the practice has one (the stressor's fast shallow breathing, or the ACC starting
+    # late): RR minus RR, never 6.1 - 12.6.
+    one = (breathing(practice, acc=6.1, rr=9.4), breathing(base, rr=12.6))
+    assert same_source_breathing(*one) == (9.4, 12.6, "rr")
+    assert same_source_breathing(*reversed(one)) == (12.6, 9.4, "rr")
+    responses = {
+        label: practice_responses(session("P1", 1, b, p))[0]
+        for label, (p, b) in (("both", both), ("one", one),
+                              ("no rr", (breathing(practice, acc=6.1), breathing(base, rr=12.6))))
+    }
+    assert responses["both"].delta["breaths_per_min"] == pytest.approx(6.1 - 12.2)
+    assert responses["both"].breathing_change_source == "acc"
+    assert responses["one"].delta["breaths_per_min"] == pytest.approx(9.4 - 12.6)
+    assert responses["one"].breathing_change_source == "rr"
+    # The practice's own rate (reported beside the contrasts) is still the ACC's.
+    assert responses["one"].breaths_per_min == 6.1
+    assert responses["one"].breathing_source == "acc"
+    # An ACC-only practice without an RR-spectrum rate cannot be compared with an RR baseline.
+    missing = responses["no rr"]
+    assert missing.delta["breaths_per_min"] is None and missing.breathing_change_source is None
+    assert missing.missing["breaths_per_min"] == (
+        "no RR-spectrum breathing rate in the practice window")
 
 
 def test_participant_means_over_sessions_and_the_paired_comparison():

@@ -85,7 +85,7 @@ def assert_self_contained(html: str, parser: StrictParser) -> None:
 def report_args(data: str | Path, out: Path, session: int | None = None,
                 study: str | None = None) -> argparse.Namespace:
     return argparse.Namespace(session=session, study=study, out=out, workers=1,
-                              data_dir=data)
+                              rr_source="strap", data_dir=data)
 
 
 # Study S1 with P1-P3 (sessions 1-3) and session 4, a stress_reactivity session of Q1

@@ -1,4 +1,5 @@
-"""What to compare: a study from a combo, or participant ids typed in a line."""
+"""What to compare: a study from a combo, or participant ids typed in a line, and where the
+RR come from (the strap's own or the stored raw ECG's)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,14 @@ class ComparisonChooser(QWidget):
         self.participants_edit = QLineEdit(self)
         self.participants_edit.setPlaceholderText("Participant ids, e.g. P1, P2, P3")
         self.participants_edit.setToolTip("The sessions of these participants (comma-separated)")
+        self.rr_source_combo = QComboBox(self)
+        self.rr_source_combo.addItem("RR from the strap", "strap")
+        self.rr_source_combo.addItem("RR from the raw ECG", "ecg")
+        self.rr_source_combo.setToolTip(
+            "Where every session's RR intervals come from: the strap's own, or the R-peaks "
+            "found in its stored raw ECG (Polar H10). With the ECG, sessions recorded without "
+            "it are excluded and listed, never mixed in with the strap's RR."
+        )
         self.compare_button = QPushButton("Compare", self)
         self.compare_button.setToolTip(
             "Self-soothing vs attention practices (computed in the background)"
@@ -62,6 +71,7 @@ class ComparisonChooser(QWidget):
         row.addSpacing(12)
         row.addWidget(self.participants_radio)
         row.addWidget(self.participants_edit, 1)
+        row.addWidget(self.rr_source_combo)
         row.addWidget(self.compare_button)
         row.addWidget(self.refresh_button)
         layout = QVBoxLayout(self)
@@ -95,6 +105,10 @@ class ComparisonChooser(QWidget):
         if self.study_radio.isChecked():
             return []
         return parse_participants(self.participants_edit.text())
+
+    def chosen_rr_source(self) -> str:
+        """``"strap"`` or ``"ecg"``: where the compared sessions' RR come from."""
+        return str(self.rr_source_combo.currentData())
 
     def offer(self, choices: ComparisonChoices) -> None:
         """Offer these studies and participants (keeping the chosen study if still there)."""

@@ -21,7 +21,12 @@ from PySide6.QtWidgets import (
 
 from biofeedback.core.formatting import format_number, format_p
 from biofeedback.ui.widgets import ERROR_STYLE
-from biofeedback.viewmodels.comparison_format import decimals, format_ci, metric_label
+from biofeedback.viewmodels.comparison_format import (
+    breathing_sources_text,
+    decimals,
+    format_ci,
+    metric_label,
+)
 
 __all__ = [
     "COMPARISON_COLUMNS",
@@ -116,13 +121,14 @@ def per_practice_table(parent: QWidget) -> QTableWidget:
     return make_table(
         parent,
         ("Practice", "Category", *(metric_label(f"delta_{m}") for m in PER_PRACTICE_METRICS),
-         "Participants"),
+         "Breathing from", "Participants"),
         stretch=0,
     )
 
 
 def fill_per_practice(table: QTableWidget, entries: list[dict[str, Any]]) -> None:
-    """One row per practice: its category and mean change of each metric."""
+    """One row per practice: its category, mean change of each metric, where its breathing
+    rates came from, and its participants."""
     table.setRowCount(len(entries))
     for row, entry in enumerate(entries):
         cells = [
@@ -136,6 +142,14 @@ def fill_per_practice(table: QTableWidget, entries: list[dict[str, Any]]) -> Non
                 format_number(entry.get(key), decimals(key)), entry.get(key),
                 tip=f"mean of {entry.get(f'n_{metric}', 0)} participants",
             ))
+        windows = entry.get("breathing_sources")
+        changes = entry.get("breathing_change_sources")
+        cells.append(make_item(
+            breathing_sources_text(windows), windows, numeric=False,
+            tip="Practice windows' breathing rate: ACC = counted on the chest accelerometer, "
+                "RR spectrum = read off the RR spectrum. Each change from baseline uses one "
+                f"source for both windows: {breathing_sources_text(changes)}.",
+        ))
         n = max((int(entry.get(f"n_{m}") or 0) for m in PER_PRACTICE_METRICS), default=0)
         cells.append(make_item(str(n), n))
         _set_row(table, row, cells)

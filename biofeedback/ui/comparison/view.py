@@ -44,10 +44,26 @@ from biofeedback.ui.comparison.tables import (
 )
 from biofeedback.ui.event_loop import spawn
 from biofeedback.ui.widgets import ErrorLabel, ProgressRow
-from biofeedback.viewmodels.comparison_format import format_ci, settings_line
+from biofeedback.viewmodels.comparison_format import (
+    BREATHING_SOURCE_NAMES,
+    ecg_rr_line,
+    format_ci,
+    settings_line,
+)
 from biofeedback.viewmodels.queries import ComparisonChoices, load_choices
 
 __all__ = ["ComparisonView"]
+
+def _compared_on(participants: dict[str, int] | None) -> str:
+    """Where the compared practice rates came from (one source per participant)."""
+    used = {k: int(n) for k, n in (participants or {}).items() if n}
+    if not used:
+        return ""
+    if len(used) == 1:
+        return f" (rates from the {BREATHING_SOURCE_NAMES.get(next(iter(used)), '?')})"
+    return (f" (rates from the ACC for {used.get('acc', 0)} participant"
+            f"{'' if used.get('acc') == 1 else 's'}, the RR spectrum for {used.get('rr', 0)})")
+
 
 _PROGRESS = re.compile(r"analysed (\d+)/(\d+) sessions")
 
@@ -165,6 +181,9 @@ class ComparisonView(QWidget):
         self.title_label.setWordWrap(True)
         self.breathing_label = QLabel("", self)
         self.breathing_label.setWordWrap(True)
+        self.ecg_label = QLabel("", self)
+        self.ecg_label.setWordWrap(True)
+        self.ecg_label.hide()
         self.difference_plots = DifferencePlots(self)
         self.plot_caption = self.difference_plots.caption
 
@@ -207,6 +226,7 @@ class ComparisonView(QWidget):
         results_layout.setContentsMargins(0, 0, 0, 0)
         results_layout.addWidget(self.title_label)
         results_layout.addWidget(self.breathing_label)
+        results_layout.addWidget(self.ecg_label)
         results_layout.addWidget(splitter, 1)
         results_layout.addWidget(self.settings_label)
         return results
@@ -328,17 +348,19 @@ class ComparisonView(QWidget):
 
     def _request_comparison(self) -> None:
         study = self.chooser.chosen_study()
+        rr_source = self.chooser.chosen_rr_source()
         if study is not None:
-            spawn(self.run_comparison(study=study))
+            spawn(self.run_comparison(study=study, rr_source=rr_source))
         elif participants := self.chooser.chosen_participants():
-            spawn(self.run_comparison(participants=participants))
+            spawn(self.run_comparison(participants=participants, rr_source=rr_source))
 
     # -- the comparison --------------------------------------------------------------------
 
     # -- the comparison --------------------------------------------------------------------
 
     async def run_comparison(
-        self, study: str | None = None, participants: Sequence[str] = ()
+        self, study: str | None = None, participants: Sequence[str] = (),
+        rr_source: str = "strap",
     ) -> dict[str, Any] | None:
         """Compare in a separate process and show the result.
 
@@ -353,6 +375,9 @@ class ComparisonView(QWidget):
             Compare every session of this study.
         participants : sequence of str
             Or: compare the sessions of these participants.
+        rr_source : str
+            ``"strap"`` or ``"ecg"`` (``--rr-source``): RR from the strap, or from each
+            session's stored raw ECG (sessions without it excluded and listed).
 
         Returns
         -------
@@ -376,6 +401,8 @@ class ComparisonView(QWidget):
         args = ["compare", "--json", *who, "--data-dir", str(self._data_dir)]
         if self._workers is not None:
             args += ["--workers", str(self._workers)]
+        if rr_source != "strap":
+            args += ["--rr-source", rr_source]
         self._progress = None
         self.error_label.hide()
         self.warning_label.hide()
@@ -459,6 +486,9 @@ class ComparisonView(QWidget):
             "(each practice as change from its session's baseline; paired by participant)"
         )
         self._show_breathing(result.get("breathing") or {})
+        ecg_rr = result.get("ecg_rr")
+        self.ecg_label.setText("" if not ecg_rr else ecg_rr_line(ecg_rr))
+        self.ecg_label.setVisible(bool(ecg_rr))
         fill_comparisons(self.comparison_table, comparisons)
         self.details_tabs.setCurrentWidget(self.comparison_table)
         self.difference_plots.draw(comparisons)
@@ -485,6 +515,7 @@ class ComparisonView(QWidget):
             f"{format_number(breathing.get('mean_diff'), 2)}/min (95 % CI "
             f"{format_ci(breathing.get('ci_low'), breathing.get('ci_high'), 2)})"
             + ("" if warning else " — not enough to explain an HF difference")
+            + _compared_on(breathing.get("participant_sources"))
         )
 
     def _fill_excluded(self, excluded: list[dict[str, Any]]) -> None:
