@@ -15,10 +15,14 @@ each kind is in flight. The job (:meth:`SignalCheckJob.run`, in the worker):
    recorded);
 2. the strap's beats by cumulative RR (:func:`~biofeedback.analysis.beat_agreement.
    strap_beat_times`) matched with them over the window (:func:`~biofeedback.analysis.
-   beat_agreement.beat_agreement`): the window ends :data:`SETTLE_S` before the newer of the
-   two streams' last data, so that the strap's notification of a beat (up to ~1 s late) and
-   the ECG frame holding it have both arrived; it starts ``window_s`` (60 s) earlier, or
-   :data:`ECG_LEAD_S` after the first ECG sample kept (the ECG filters' start transient);
+   beat_agreement.pooled_agreement`): the window ends :data:`SETTLE_S` before the older of
+   the two streams' newest data, so that the strap's notification of a beat (up to ~1 s
+   late) and the ECG frame holding it have both arrived; it starts ``window_s`` (60 s)
+   earlier, or :data:`ECG_LEAD_S` after the first ECG sample kept (the ECG filters' start
+   transient). Each run of consecutive ECG samples in it is matched with its own offset (a
+   source may place a stream anew: its first frames before the clock offset is measured, a
+   restart), from :data:`ECG_LEAD_S` after its start (runs shorter than
+   :data:`~biofeedback.analysis.ecg_stream.MIN_RUN_S` are not searched, so not compared);
 3. the same matching over the part of the window that no earlier job counted (from the
    previous window's end), which is what the session totals add: overlapping windows never
    count a beat twice;
@@ -42,7 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from biofeedback.core.signals import SignalChunk
-from biofeedback.core.types import Beat, Gap, PhaseSpan
+from biofeedback.core.types import Beat, Gap
 from biofeedback.live.nk_worker import JobFailed, NeuroKitWorker
 from biofeedback.live.signal_check import (
     AgreementTotals,
@@ -135,27 +139,33 @@ class SignalCheckJob:
         )
 
     def _agreement(self) -> tuple[EcgAgreement | None, EcgAgreement | None, dict[str, object]]:
-        from biofeedback.analysis.beat_agreement import beat_agreement, strap_beat_times
-        from biofeedback.analysis.ecg_stream import rr_from_ecg_chunks
+        from biofeedback.analysis.beat_agreement import pooled_agreement, strap_beat_times
+        from biofeedback.analysis.ecg_stream import MIN_RUN_S, rr_from_ecg_chunks
 
         beats = rr_from_ecg_chunks(self.ecg)
         strap = strap_beat_times(self.strap_rr_ms, self.strap_time_s, self.gaps)
-        first = self.ecg[0].t0_s
         newest = float(self.ecg[-1].times_s()[-1])
         if strap.size:
             newest = min(newest, float(strap[-1]))
         end = newest - SETTLE_S
-        start = max(end - self.window_s, first + ECG_LEAD_S)
+        # Each run of ECG is matched with its own offset: a source may place a stream anew
+        # (a restart, its first frames before the clock offset was measured). Runs too short
+        # to be searched for R-peaks are no ECG to compare with.
+        searched = [(lo, hi) for lo, hi in beats.runs if hi - lo >= MIN_RUN_S]
+        runs = [(lo + ECG_LEAD_S, hi) for lo, hi in searched]
+        start = max(end - self.window_s, runs[0][0]) if runs else end
         if end <= start:
             return None, None, beats.provenance()
-        spans = [PhaseSpan("window", "window", "live", start, end)]
+        window = _agreement_of(pooled_agreement(
+            beats.r_times_s, strap, _clip(runs, start, end), label="window",
+            ecg_runs=searched), start, end)
         new_start = start if self.counted_until_s is None else max(start, self.counted_until_s)
+        new = None
         if new_start < end:
-            spans.append(PhaseSpan("new", "new", "live", new_start, end))
-        report = beat_agreement(beats.r_times_s, strap, spans, window_s=self.window_s,
-                                ecg_runs=beats.runs)
-        rows = [_agreement_of(row) for row in report.phases]
-        return rows[0], rows[1] if len(rows) > 1 else None, beats.provenance()
+            new = _agreement_of(pooled_agreement(
+                beats.r_times_s, strap, _clip(runs, new_start, end), label="new",
+                ecg_runs=searched), new_start, end)
+        return window, new, beats.provenance()
 
     def _breathing(self) -> AccBreathing:
         from biofeedback.core.acc_breathing import breathing_in_span, respiration_from_chunks
@@ -166,9 +176,16 @@ class SignalCheckJob:
         return breathing_in_span(resp, start, end)
 
 
-def _agreement_of(row: SpanAgreement) -> EcgAgreement:
+def _clip(runs: list[tuple[float, float]], start_s: float, end_s: float
+          ) -> list[tuple[float, float]]:
+    """The parts of ``runs`` inside ``[start_s, end_s)``."""
+    return [(max(lo, start_s), min(hi, end_s)) for lo, hi in runs
+            if min(hi, end_s) > max(lo, start_s)]
+
+
+def _agreement_of(row: SpanAgreement, start_s: float, end_s: float) -> EcgAgreement:
     return EcgAgreement(
-        start_s=row.start_s, end_s=row.end_s, n_ecg=row.n_ecg, n_strap=row.n_strap,
+        start_s=start_s, end_s=end_s, n_ecg=row.n_ecg, n_strap=row.n_strap,
         n_matched=row.n_matched, ecg_unmatched=row.ecg_unmatched,
         strap_unmatched=row.strap_unmatched, median_abs_diff_ms=row.median_abs_diff_ms,
         median_abs_rr_diff_ms=row.median_abs_rr_diff_ms, offset_s=row.offset_s,

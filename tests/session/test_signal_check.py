@@ -152,6 +152,22 @@ def test_a_beat_the_strap_missed_is_unmatched_on_the_ecg_side() -> None:
     assert window.median_abs_diff_ms < 2.0
 
 
+def test_runs_of_ecg_placed_with_different_offsets_are_matched_each_with_its_own() -> None:
+    streams = Streams(40.0, breathing_per_min=12.0, seed=6)
+    # Frame 30 lost and the stream placed anew 80 ms later after it (beyond the 50-ms pairing
+    # tolerance: one offset for the window would leave one run unpaired); frame 3 lost too,
+    # leaving a first run of 3 frames, too short to search, whose strap beats do not count.
+    later = [SignalChunk("ecg", c.t0_s + 0.08, c.rate_hz, c.samples, "uV", c.first_index)
+             for c in streams.ecg[31:]]
+    job = SignalCheckJob((*streams.ecg[:3], *streams.ecg[4:30], *later), (),
+                         np.array([b.rr_ms for b in streams.beats]),
+                         np.array([b.time_s for b in streams.beats]), (), None)
+    window = job.run().ecg
+    assert window is not None
+    assert window.n_matched == window.n_beats > 30
+    assert window.median_abs_diff_ms < 2.0
+
+
 def test_breathing_of_a_stressor_with_fast_shallow_breathing_from_the_acc_alone() -> None:
     scenario = acc_scenario(seed=2, duration_s=700.0)
     times = scenario.times_s
