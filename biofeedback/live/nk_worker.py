@@ -272,6 +272,16 @@ class NeuroKitWorker:
             name="nk-worker-reader",
         )
         self._reader.start()
+        # Jobs are pickled and written on a thread of their own: a job larger than the pipe's
+        # buffer (64 KiB; the signal check's 70 s of ECG and ACC are ~100 KB) blocks the
+        # write until the worker has read it, which on a busy machine took 8-12 ms of the
+        # caller's thread (benchmarks/live_signal_check.py).
+        self._outbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._writer = threading.Thread(
+            target=_write_jobs, args=(self._process.stdin, self._outbox, self._inbox),
+            daemon=True, name="nk-worker-writer",
+        )
+        self._writer.start()
         self._in_flight: set[str] = set()
         self._done: dict[str, object] = {}
         self._latest: NeuroKitResult | None = None
@@ -338,12 +348,10 @@ class NeuroKitWorker:
         return kind in self._in_flight
 
     def _send(self, kind: str, payload: object) -> bool:
-        try:
-            _write_frame(None if self._process is None else self._process.stdin,
-                         (kind, payload))
-        except (OSError, ValueError) as exc:
-            self._fail(exc)
+        """Queue the job for the writer thread (a failed write comes back as a dead worker)."""
+        if self._process is None:
             return False
+        self._outbox.put((kind, payload))
         self._in_flight.add(kind)
         return True
 
@@ -400,9 +408,10 @@ class NeuroKitWorker:
         self._in_flight.clear()
         if process is None:
             return
-        with contextlib.suppress(OSError, ValueError):
-            assert process.stdin is not None
-            process.stdin.close()  # end of input: the worker exits after its current job
+        # End of input after the jobs queued: the writer closes the pipe, and the worker
+        # exits after its current job.
+        self._outbox.put(None)
+        self._writer.join(0.2)
         try:
             process.wait(0.2)
         except subprocess.TimeoutExpired:
@@ -413,6 +422,7 @@ class NeuroKitWorker:
                 process.kill()
                 process.wait()
         self._reader.join(1.0)
+        self._writer.join(1.0)
         if process.stdout is not None:
             process.stdout.close()
 
@@ -439,6 +449,21 @@ def _read_frame(stream: IO[bytes]) -> object:
     if len(data) < size:
         raise EOFError("worker pipe closed mid-message")
     return pickle.loads(data)  # our own child process: a trusted peer
+
+
+def _write_jobs(stream: IO[bytes] | None, outbox: queue.SimpleQueue[object],
+                inbox: queue.SimpleQueue[object]) -> None:
+    """Parent side: write each queued job; None closes the pipe. A failed write is reported
+    to the inbox once, as a closed pipe is by the reader."""
+    try:
+        while (job := outbox.get()) is not None:
+            _write_frame(stream, job)
+    except Exception as exc:  # broad: a broken pipe, or a job that cannot be pickled
+        inbox.put(exc)
+    finally:
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()
 
 
 def _read_results(stream: IO[bytes] | None, inbox: queue.SimpleQueue[object]) -> None:
