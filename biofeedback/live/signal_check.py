@@ -74,7 +74,8 @@ class SignalCheckResult:
     ----------
     ecg : EcgAgreement or None
         Agreement over the last window (up to 60 s, ending a little before the newest sample
-        so that both sides have delivered its beats); None when the job had no ECG.
+        so that both sides have delivered its beats); None when no ECG came since the last
+        check (or not enough for a window yet).
     ecg_new : EcgAgreement or None
         Agreement over the part of that window no earlier check counted (what the session
         totals add; None when there is none).
@@ -82,7 +83,8 @@ class SignalCheckResult:
         How the R-peaks were found (``StreamBeats.provenance()``: neurokit2 method, every
         keyword argument, version, refinement); empty without ECG.
     breathing : AccBreathing or None
-        Breathing rate of the last window of ACC with its quality flag; None without ACC.
+        Breathing rate of the last window of ACC with its quality flag; None when no ACC came
+        since the last check.
     ecg_error, acc_error : str or None
         Why that half failed (the other half is still given).
     compute_s : float

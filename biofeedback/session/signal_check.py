@@ -263,7 +263,9 @@ class LiveSignalCheck:
         self._acc = _ChunkBuffer(keep)
         self._beats: deque[tuple[float, float]] = deque()
         self._gaps: deque[Gap] = deque()
-        self._fresh = False
+        self._fresh: set[str] = set()
+        """Streams with chunks since the last job: a stream that stopped is not checked again
+        on what is left of it."""
         self._next_start = -math.inf
         self._counted_until: float | None = None
         self.totals = AgreementTotals()
@@ -281,7 +283,7 @@ class LiveSignalCheck:
             self._acc.add(chunk)
         else:
             return
-        self._fresh = True
+        self._fresh.add(chunk.stream)
 
     def add_beats(self, beats: Iterable[Beat]) -> None:
         """Keep the strap's beats (raw RR and beat times)."""
@@ -305,7 +307,7 @@ class LiveSignalCheck:
         self._acc.chunks.clear()
         self._beats.clear()
         self._gaps.clear()
-        self._fresh = False
+        self._fresh.clear()
         self._counted_until = None
 
     # -- the cadence --------------------------------------------------------------------------
@@ -329,17 +331,17 @@ class LiveSignalCheck:
         job = self.job()
         self._next_start = now + self.period_s
         if self.worker.submit(job):
-            self._fresh = False
+            self._fresh.clear()
         elif not self.worker.alive and (self.latest is None or self.latest.error is None):
             update = self._failed("the neurokit2 worker process has stopped")
         return update
 
     def job(self) -> SignalCheckJob:
-        """The job for what is kept now."""
+        """The job for what is kept now (of the streams with chunks since the last job)."""
         beats = np.asarray(self._beats, dtype=np.float64).reshape(-1, 2)
         return SignalCheckJob(
-            ecg=tuple(self._ecg.chunks),
-            acc=tuple(self._acc.chunks),
+            ecg=tuple(self._ecg.chunks) if "ecg" in self._fresh else (),
+            acc=tuple(self._acc.chunks) if "acc" in self._fresh else (),
             strap_rr_ms=beats[:, 0].copy(),
             strap_time_s=beats[:, 1].copy(),
             gaps=tuple(self._gaps),

@@ -108,6 +108,8 @@ class SignalCheckView:
         self.update: SignalCheckUpdate | None = None
         self.rr_breaths_per_min: float | None = None
         self.version = 0
+        self._checked_ecg = False
+        self._checked_acc = False
 
     def on_event(self, event: SessionEvent) -> None:
         """Take one session event in (cheap for the ones that change nothing)."""
@@ -120,6 +122,8 @@ class SignalCheckView:
                 self.version += 1
         elif isinstance(event, SignalCheckUpdate):
             self.update = event
+            self._checked_ecg |= event.result.ecg is not None
+            self._checked_acc |= event.result.breathing is not None
             self.version += 1
         elif isinstance(event, BeatsProcessed):
             rate = event.indices.breaths_per_min
@@ -146,6 +150,9 @@ class SignalCheckView:
         if result is not None and result.ecg_error is not None:
             return CheckLine(f"ECG check failed on the last window: {result.ecg_error}")
         if result is None or result.ecg is None:
+            if self._checked_ecg and update is not None:
+                return CheckLine("ECG check: no new ECG since the last check (has the strap "
+                                 f"stopped sending it?) · session {_totals_text(update.totals)}")
             return CheckLine("ECG check, last 60 s: waiting for the first check (about 10 s "
                              "of ECG)")
         assert update is not None
@@ -170,6 +177,8 @@ class SignalCheckView:
             return CheckLine(f"Breathing: chest (ACC) failed: {result.acc_error} · {rr}")
         breathing = None if result is None else result.breathing
         if breathing is None:
+            if self._checked_acc:
+                return CheckLine(f"Breathing: no new chest ACC since the last check · {rr}")
             return CheckLine(f"Breathing: chest (ACC) waiting for the first check · {rr}")
         if breathing.breaths_per_min is None:
             return CheckLine(f"Breathing {MISSING}/min chest (ACC: {breathing.note}) · {rr}")

@@ -4,6 +4,8 @@ breathing rate from its accelerometer, in the session's real neurokit2 worker pr
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from importlib import metadata
 
 import numpy as np
@@ -121,15 +123,28 @@ def test_the_worker_checks_the_last_60_s_and_totals_count_each_beat_once() -> No
         assert second.totals.n_matched == window.n_matched + new.n_matched
         assert check.totals == second.totals
 
+        # The ECG stops (ACC and beats go on): it is not checked again on what is left of it.
+        for chunk in streams.acc:
+            if 85.0 <= chunk.t0_s < 87.0:
+                check.add_chunk(chunk)
+        job = check.job()
+        assert job.ecg == () and job.acc[-1].t0_s >= 86.0
+        now[0] = 10.0
+        check.poll()
+        stopped = check.wait()
+        assert stopped is not None and stopped.result.ecg is None
+        assert stopped.result.breathing is not None and stopped.totals == second.totals
+
         # The worker process dies: the next job says so, once, instead of a result.
         assert worker._process is not None
         worker._process.kill()
         worker._process.wait(5)
-        streams.feed(check, 85.0, 90.0)
-        now[0] = 10.0
+        streams.feed(check, 87.0, 90.0)
+        now[0] = 15.0
         dead = check.poll() or check.wait()
         assert dead is not None and dead.error is not None and "stopped" in dead.error
         assert dead.totals == second.totals
+        assert check.poll() is None  # said once
     finally:
         worker.close()
 
@@ -230,14 +245,15 @@ def test_a_live_session_publishes_the_check_to_its_subscribers() -> None:
     session.subscribe(lambda e: updates.append(e) if isinstance(e, SignalCheckUpdate) else None)
     assert session.signal_check_enabled
     asyncio.run(session.run())
-    assert len(updates) == 1 and updates[0].error is None
+    # One check at least (a slow machine may finish a second before the strap ends).
+    assert updates and all(u.error is None for u in updates)
     window = updates[0].result.ecg
     assert window is not None
     # The first job started as soon as 10 s of a stream were in (the rest came later).
     assert window.end_s < 12.0
     truth = streams.true_beats(window.start_s, window.end_s)
     assert truth >= 5 and window.n_matched == window.n_beats == truth
-    assert session.signal_check is not None and session.signal_check.latest is updates[0]
+    assert session.signal_check is not None and session.signal_check.latest is updates[-1]
     assert updates[0].result.breathing is not None
 
 
@@ -246,3 +262,14 @@ def test_without_neurokit_there_is_no_check() -> None:
     session = LiveSession(ChestStrap(Streams(12.0), updates=None), neurokit=False)
     asyncio.run(session.run())
     assert not session.signal_check_enabled and session.signal_check is None
+
+
+def test_the_session_process_imports_no_analysis_for_the_check() -> None:
+    # The analysis runs in the worker: a session (and its view-model) loads neither
+    # neurokit2 nor scipy.signal nor the analysis package for it.
+    code = ("import sys, biofeedback.session.live_session, biofeedback.viewmodels.signal_check; "
+            "print(sorted(m for m in ('neurokit2', 'scipy.signal', 'biofeedback.analysis') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"

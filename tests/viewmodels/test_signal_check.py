@@ -62,6 +62,15 @@ def test_agreement_and_breathing_beside_the_rr_estimate() -> None:
         "ECG check, last 60 s: 71/71 beats paired, median |Δt| 0.4 ms, |ΔRR| 0.3 ms, "
         "0 unmatched · session 1\u202f204/1\u202f206")
     assert view.breathing_line() == CheckLine("Breathing 6.0/min chest (ACC) · 6.2/min RR")
+    # A check without new ECG or ACC (the strap stopped them): said so, the totals kept.
+    view.on_event(SignalCheckUpdate(SignalCheckResult(None, None),
+                                    AgreementTotals(1206, 1206, 1204, 1, 1)))
+    assert view.ecg_line() == CheckLine(
+        "ECG check: no new ECG since the last check (has the strap stopped sending it?) · "
+        "session 1\u202f204/1\u202f206")
+    assert view.breathing_line() == CheckLine(
+        "Breathing: no new chest ACC since the last check · 6.2/min RR")
+    view.on_event(SignalCheckUpdate(result, AgreementTotals(1206, 1206, 1204, 1, 1)))
     # A new RR-based rate moves the version; the line follows.
     version = view.version
     view.on_event(_indices(None))
