@@ -229,7 +229,10 @@ class NeuroKitWorker:
     The jobs run in a separate process (fed through pipes), not a thread: neurokit2
     and pandas hold the GIL for long stretches and its import takes seconds, which in a
     thread would stall the per-beat pipeline and the GUI. The process imports neurokit2 as it
-    starts, so the first result is ready a few seconds after the session starts.
+    starts, so the first result is ready a few seconds after the session starts. Other jobs
+    (:meth:`submit`, :meth:`take`) run in the same process, in the order sent; jobs are
+    pickled and written by a writer thread and results read by a reader thread, so no call
+    blocks the caller.
 
     Parameters
     ----------
