@@ -46,6 +46,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "importing": ("core", "io", "live", "analysis", "store"),
     "session": (
         "core", "protocols", "audio", "live", "io", "store", "sensors", "lsl", "importing",
+        "analysis",
     ),
     "simulation": ("core", "protocols", "live", "store", "sensors", "session"),
     "viewmodels": ("core", "protocols", "live", "store", "analysis", "comparison", "session"),

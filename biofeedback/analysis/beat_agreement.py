@@ -35,6 +35,7 @@ __all__ = [
     "SpanAgreement",
     "beat_agreement",
     "match_beats",
+    "pooled_agreement",
     "strap_beat_times",
 ]
 
@@ -455,3 +456,55 @@ def beat_agreement(
     end = windows[-1].end_s if windows else 0.0
     return AgreementReport(overall=overall.result("all", start, end), windows=windows,
                            phases=rows, tolerance_s=tolerance_s, window_s=window_s)
+
+
+def pooled_agreement(
+    ecg_s: FloatArray,
+    strap_s: FloatArray,
+    spans: Sequence[tuple[float, float]],
+    *,
+    label: str = "spans",
+    tolerance_s: float = TOLERANCE_S,
+    max_offset_s: float = MAX_OFFSET_S,
+    ecg_runs: Sequence[tuple[float, float]] | None = None,
+) -> SpanAgreement:
+    """Agreement pooled over ``spans``, each matched with its own offset.
+
+    For spans whose ECG the source may have placed on the session clock with different
+    offsets, such as the runs of ECG of one live window (a strap's first frames are placed
+    before its clock offset is measured, and a stream that restarts is placed anew): one offset
+    for all of them would leave the beats of all but one unpaired.
+
+    Parameters
+    ----------
+    ecg_s, strap_s : ndarray of float
+        As for :func:`beat_agreement` (increasing).
+    spans : sequence of (start_s, end_s)
+        Half-open spans on the ECG's times, s, not overlapping (each at most a window long:
+        drift is not corrected within a span).
+    label : str
+        Label of the result.
+    tolerance_s, max_offset_s : float
+        See :func:`match_beats`.
+    ecg_runs : sequence of (start_s, end_s), optional
+        See :func:`beat_agreement`.
+
+    Returns
+    -------
+    SpanAgreement
+        From the first span's start to the last span's end (zeros without spans); its offset
+        is the median of the spans'.
+    """
+    ecg = np.asarray(ecg_s, dtype=np.float64)
+    strap = np.asarray(strap_s, dtype=np.float64)
+    runs = None if ecg_runs is None else np.asarray(ecg_runs, dtype=np.float64).reshape(-1, 2)
+    offsets = [o for lo, hi in spans
+               for o in _match_span(ecg, strap, lo, hi, tolerance_s, max_offset_s, 0.0,
+                                    runs).offsets]
+    fallback = float(np.median(offsets)) if offsets else 0.0
+    pooled = _Pooled()
+    for lo, hi in spans:
+        pooled.add(_match_span(ecg, strap, lo, hi, tolerance_s, max_offset_s, fallback, runs))
+    start = spans[0][0] if spans else 0.0
+    end = spans[-1][1] if spans else 0.0
+    return pooled.result(label, start, end)

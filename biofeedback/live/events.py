@@ -22,8 +22,9 @@ from biofeedback.core.types import (
 from biofeedback.live.artifacts import ClassifiedBeat
 from biofeedback.live.indices import LiveIndices
 from biofeedback.live.nk_worker import NeuroKitResult
+from biofeedback.live.signal_check import SignalCheckUpdate
 
-__all__ = ["BeatsProcessed", "NeuroKitUpdate", "SessionEvent"]
+__all__ = ["BeatsProcessed", "NeuroKitUpdate", "SessionEvent", "SignalCheckUpdate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,6 @@ class NeuroKitUpdate:
 
 SessionEvent = (
     BeatsProcessed | Gap | Marker | StatusChange | Connected | Reconnecting | Seeked
-    | NeuroKitUpdate | SignalChunk
+    | NeuroKitUpdate | SignalChunk | SignalCheckUpdate
 )
 """What subscribers of a :class:`~biofeedback.session.live_session.LiveSession` receive."""

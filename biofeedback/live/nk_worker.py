@@ -17,6 +17,11 @@ ones, and with the per-phase analysis which calls neurokit2 the same way. neurok
 imported only in the worker process: importing :mod:`biofeedback.live` does not import it.
 Because the cadence follows the wall clock, a max-speed replay is not slowed: at most one
 job runs at a time and polls in between cost a clock read.
+
+The same process runs other slow live jobs that need neurokit2 (:meth:`NeuroKitWorker.submit`,
+a :class:`WorkerJob` such as the live ECG and breathing check of
+:mod:`biofeedback.session.signal_check`), so neurokit2 is imported once per session (about
+200 MB and 2-3 s of CPU per interpreter), one job of each kind in flight at a time.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any, cast
+from typing import IO, Any, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -42,7 +47,44 @@ logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
 
-__all__ = ["NeuroKitResult", "NeuroKitWorker", "compute_neurokit"]
+__all__ = ["JobFailed", "NeuroKitResult", "NeuroKitWorker", "WorkerJob", "compute_neurokit"]
+
+HRV_KIND = "hrv"
+"""Kind of the rolling-window HRV job (:meth:`NeuroKitWorker.poll`)."""
+
+
+class WorkerJob(Protocol):
+    """A job the worker process runs besides the HRV window.
+
+    Sent pickled, so its class must be importable by name in the worker and cheap to import
+    in the session's process (heavy imports go inside :meth:`run`, which runs only in the
+    worker). ``kind`` names the job: one job of each kind is in flight at a time.
+    """
+
+    @property
+    def kind(self) -> str:
+        """Name of the kind of job (not ``"hrv"``)."""
+        ...
+
+    def run(self) -> object:
+        """Compute the result, in the worker process (picklable)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class JobFailed:
+    """What :meth:`NeuroKitWorker.take` gives for a job that raised or whose process died.
+
+    Attributes
+    ----------
+    kind : str
+        The job's kind.
+    error : str
+        The exception text.
+    """
+
+    kind: str
+    error: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +229,10 @@ class NeuroKitWorker:
     The jobs run in a separate process (fed through pipes), not a thread: neurokit2
     and pandas hold the GIL for long stretches and its import takes seconds, which in a
     thread would stall the per-beat pipeline and the GUI. The process imports neurokit2 as it
-    starts, so the first result is ready a few seconds after the session starts.
+    starts, so the first result is ready a few seconds after the session starts. Other jobs
+    (:meth:`submit`, :meth:`take`) run in the same process, in the order sent; jobs are
+    pickled and written by a writer thread and results read by a reader thread, so no call
+    blocks the caller.
 
     Parameters
     ----------
@@ -230,9 +275,25 @@ class NeuroKitWorker:
             name="nk-worker-reader",
         )
         self._reader.start()
-        self._busy = False
+        # Jobs are pickled and written on a thread of their own: a job larger than the pipe's
+        # buffer (64 KiB; the signal check's 70 s of ECG and ACC are ~100 KB) blocks the
+        # write until the worker has read it, which on a busy machine took 8-12 ms of the
+        # caller's thread (benchmarks/live_signal_check.py).
+        self._outbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._writer = threading.Thread(
+            target=_write_jobs, args=(self._process.stdin, self._outbox, self._inbox),
+            daemon=True, name="nk-worker-writer",
+        )
+        self._writer.start()
+        self._in_flight: set[str] = set()
+        self._done: dict[str, object] = {}
         self._latest: NeuroKitResult | None = None
         self._next_start = -float("inf")
+
+    @property
+    def alive(self) -> bool:
+        """The worker process still takes jobs."""
+        return self._process is not None
 
     def poll(self, snapshot: Callable[[], tuple[FloatArray, FloatArray]]) -> NeuroKitResult | None:
         """Collect a finished job and start a new one when due; never blocks.
@@ -249,7 +310,7 @@ class NeuroKitWorker:
             The newest finished result (possibly from an earlier segment; check its window).
         """
         self._collect()
-        if self._process is None or self._busy:
+        if self._process is None or HRV_KIND in self._in_flight:
             return self._latest
         now = self._clock()
         if now < self._next_start:
@@ -259,30 +320,69 @@ class NeuroKitWorker:
             return self._latest
         keep = t > t[-1] - self.window_s
         self._next_start = now + self.period_s
-        try:
-            _write_frame(self._process.stdin, (rr[keep].copy(), t[keep].copy()))
-        except (OSError, ValueError) as exc:
-            self._fail(rr, t, exc)
-            return self._latest
-        self._busy = True
+        self._send(HRV_KIND, (rr[keep].copy(), t[keep].copy()))
         return self._latest
 
-    def _collect(self, timeout_s: float = 0.0) -> None:
-        if not self._busy:
-            return
-        try:
-            item = self._inbox.get(timeout=timeout_s) if timeout_s > 0 else self._inbox.get_nowait()
-        except queue.Empty:
-            return
-        self._busy = False
-        if isinstance(item, NeuroKitResult):
-            self._latest = item
-        else:
-            self._fail(np.zeros(0), np.zeros(0), item)
+    def submit(self, job: WorkerJob) -> bool:
+        """Start ``job`` in the worker process unless one of its kind is still running.
 
-    def _fail(self, rr: FloatArray, t: FloatArray, exc: object) -> None:
-        """The worker process is gone: report it once as a result and stop submitting."""
-        self._latest = _error_result(rr, t, f"neurokit2 worker stopped: {exc!r}")
+        Returns
+        -------
+        bool
+            Whether it was sent (False: the process is gone, or a job of that kind is in
+            flight). Its result comes from :meth:`take`.
+        """
+        self._collect()
+        if self._process is None or job.kind in self._in_flight:
+            return False
+        return self._send(job.kind, job)
+
+    def take(self, kind: str) -> object | None:
+        """The finished result of the last job of ``kind`` (once), or None; never blocks.
+
+        A job that raised, or whose process died, gives a :class:`JobFailed`.
+        """
+        self._collect()
+        return self._done.pop(kind, None)
+
+    def busy(self, kind: str) -> bool:
+        """A job of ``kind`` is in flight."""
+        self._collect()
+        return kind in self._in_flight
+
+    def _send(self, kind: str, payload: object) -> bool:
+        """Queue the job for the writer thread (a failed write comes back as a dead worker)."""
+        if self._process is None:
+            return False
+        self._outbox.put((kind, payload))
+        self._in_flight.add(kind)
+        return True
+
+    def _collect(self, timeout_s: float = 0.0) -> None:
+        """Take the finished results in; with ``timeout_s`` wait for every job in flight."""
+        deadline = time.monotonic() + timeout_s
+        while self._in_flight:
+            wait = deadline - time.monotonic()
+            try:
+                item = self._inbox.get(timeout=wait) if wait > 0 else self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            if not isinstance(item, tuple):
+                self._fail(item)
+                return
+            kind, result = item
+            self._in_flight.discard(kind)
+            if kind == HRV_KIND:
+                self._latest = cast("NeuroKitResult", result)
+            else:
+                self._done[kind] = result
+
+    def _fail(self, exc: object) -> None:
+        """The worker process is gone: report it once per job in flight and stop submitting."""
+        text = f"neurokit2 worker stopped: {exc!r}"
+        self._latest = _error_result(np.zeros(0), np.zeros(0), text)
+        for kind in self._in_flight - {HRV_KIND}:
+            self._done[kind] = JobFailed(kind, text)
         self._shutdown()
 
     def latest(self) -> NeuroKitResult | None:
@@ -291,9 +391,14 @@ class NeuroKitWorker:
         return self._latest
 
     def wait(self, timeout_s: float | None = None) -> NeuroKitResult | None:
-        """Block until the running job (if any) finishes; for tests and shutdown."""
-        if self._busy:
-            self._collect(3600.0 if timeout_s is None else timeout_s)
+        """Block until the running jobs (if any) finish; for tests, benchmarks and shutdown.
+
+        Returns
+        -------
+        NeuroKitResult or None
+            The newest HRV result (other kinds: :meth:`take`).
+        """
+        self._collect(3600.0 if timeout_s is None else timeout_s)
         return self._latest
 
     def close(self) -> None:
@@ -303,12 +408,13 @@ class NeuroKitWorker:
 
     def _shutdown(self) -> None:
         process, self._process = self._process, None
-        self._busy = False
+        self._in_flight.clear()
         if process is None:
             return
-        with contextlib.suppress(OSError, ValueError):
-            assert process.stdin is not None
-            process.stdin.close()  # end of input: the worker exits after its current job
+        # End of input after the jobs queued: the writer closes the pipe, and the worker
+        # exits after its current job.
+        self._outbox.put(None)
+        self._writer.join(0.2)
         try:
             process.wait(0.2)
         except subprocess.TimeoutExpired:
@@ -319,6 +425,7 @@ class NeuroKitWorker:
                 process.kill()
                 process.wait()
         self._reader.join(1.0)
+        self._writer.join(1.0)
         if process.stdout is not None:
             process.stdout.close()
 
@@ -347,6 +454,21 @@ def _read_frame(stream: IO[bytes]) -> object:
     return pickle.loads(data)  # our own child process: a trusted peer
 
 
+def _write_jobs(stream: IO[bytes] | None, outbox: queue.SimpleQueue[object],
+                inbox: queue.SimpleQueue[object]) -> None:
+    """Parent side: write each queued job; None closes the pipe. A failed write is reported
+    to the inbox once, as a closed pipe is by the reader."""
+    try:
+        while (job := outbox.get()) is not None:
+            _write_frame(stream, job)
+    except Exception as exc:  # broad: a broken pipe, or a job that cannot be pickled
+        inbox.put(exc)
+    finally:
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()
+
+
 def _read_results(stream: IO[bytes] | None, inbox: queue.SimpleQueue[object]) -> None:
     """Parent side: hand each result to the inbox; a closed pipe is reported once."""
     if stream is None:
@@ -371,12 +493,18 @@ def serve() -> None:
         logger.debug("warming the neurokit2 import failed", exc_info=True)
     while True:
         try:
-            # The parent sends (rr, t) float64 arrays (NeuroKitWorker.poll); pickle is untyped.
-            rr, t = cast("tuple[FloatArray, FloatArray]", _read_frame(inp))
+            # The parent sends (kind, payload): (rr, t) float64 arrays for the HRV window
+            # (NeuroKitWorker.poll), a WorkerJob otherwise (submit); pickle is untyped.
+            kind, payload = cast("tuple[str, Any]", _read_frame(inp))
         except (EOFError, OSError, KeyboardInterrupt):
             return
+        except Exception:  # broad: a job whose class cannot be unpickled here
+            # Its kind is unknown: the parent learns of it as a worker that stopped.
+            logger.debug("unreadable job", exc_info=True)
+            return
         try:
-            _write_frame(out, _safe_compute(rr, t))
+            _write_frame(out, (kind, _safe_compute(*payload) if kind == HRV_KIND
+                               else _safe_run(kind, payload)))
         except (OSError, ValueError):
             return
 
@@ -387,6 +515,14 @@ def _safe_compute(rr: FloatArray, t: FloatArray) -> NeuroKitResult:
     except Exception as exc:  # the worker must never kill the session
         logger.debug("neurokit2 failed on a window", exc_info=True)
         return _error_result(rr, t, f"{type(exc).__name__}: {exc}")
+
+
+def _safe_run(kind: str, job: WorkerJob) -> object:
+    try:
+        return job.run()
+    except Exception as exc:  # the worker must never kill the session
+        logger.debug("worker job %s failed", kind, exc_info=True)
+        return JobFailed(kind, f"{type(exc).__name__}: {exc}")
 
 
 def _error_result(rr: FloatArray, t: FloatArray, error: str) -> NeuroKitResult:

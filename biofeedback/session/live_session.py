@@ -39,6 +39,8 @@ from biofeedback.live.events import BeatsProcessed, NeuroKitUpdate, SessionEvent
 from biofeedback.live.indices import LiveHrvSettings, LiveIndices
 from biofeedback.live.nk_worker import NeuroKitResult, NeuroKitWorker
 from biofeedback.live.processor import LiveProcessor
+from biofeedback.live.signal_check import SignalCheckUpdate
+from biofeedback.session.signal_check import LiveSignalCheck
 from biofeedback.store.database import SessionStore
 from biofeedback.store.signal_blocks import SignalChunkError
 
@@ -52,6 +54,7 @@ __all__ = [
     "NeuroKitUpdate",
     "SessionEvent",
     "SessionStats",
+    "SignalCheckUpdate",
 ]
 
 
@@ -113,7 +116,9 @@ class LiveSession:
     participant_id, protocol_id : str, optional
         Stored with the session.
     neurokit : bool
-        Run neurokit2 on the rolling window every few seconds of wall time, off the loop.
+        Run neurokit2 on the rolling window every few seconds of wall time, off the loop,
+        and (when the source sends ECG or ACC) the live check of the raw streams in the same
+        worker process (:mod:`biofeedback.session.signal_check`).
     commit_interval_s : float
         Wall time between commits, s. 0 (default) commits every notification, which is what
         makes a crash lose at most the notification in flight; a faster-than-real-time
@@ -154,6 +159,8 @@ class LiveSession:
         self.latest_neurokit: NeuroKitResult | None = None
         self._neurokit = neurokit
         self._worker: NeuroKitWorker | None = None
+        self.signal_check: LiveSignalCheck | None = None
+        """The live ECG and breathing check (with the neurokit2 worker, from :meth:`run`)."""
         self.processor = self._new_processor()
         self._commit_interval_s = commit_interval_s
         self._spectral_min_wall_s = spectral_min_wall_s
@@ -181,6 +188,11 @@ class LiveSession:
         return LiveProcessor(
             hrv_settings=LiveHrvSettings(spectral_inline=False), nk_worker=self._worker
         )
+
+    @property
+    def signal_check_enabled(self) -> bool:
+        """Whether ECG and ACC chunks get the live check (it runs in the neurokit2 worker)."""
+        return self._neurokit
 
     def indices(self) -> LiveIndices:
         """Current live indices (cached by the processor until new beats arrive)."""
@@ -304,6 +316,7 @@ class LiveSession:
         if self._neurokit and self._worker is None:
             self._worker = NeuroKitWorker(clock=self.clock.monotonic)
             self.processor.nk_worker = self._worker
+            self.signal_check = LiveSignalCheck(self._worker, clock=self.clock.monotonic)
         await self.source.start()
         consumer = asyncio.ensure_future(self._consume(duration_s))
         stopper = asyncio.ensure_future(self._stop.wait())
@@ -402,6 +415,9 @@ class LiveSession:
                 stats.first_beat_s = batch.beats[0].time_s
             stats.last_beat_s = batch.beats[-1].time_s
         self._count(classified)
+        if self.signal_check is not None:
+            self.signal_check.add_beats(batch.beats)
+            self._poll_signal_check()
         if now_wall - self._last_spectral >= self._spectral_min_wall_s:
             self._last_spectral = now_wall
             self.processor.refresh_spectral_if_due()
@@ -422,6 +438,16 @@ class LiveSession:
         if self._recording and not self._store_signal(chunk):
             return
         self._publish(chunk)
+        if self.signal_check is not None:
+            self.signal_check.add_chunk(chunk)
+            self._poll_signal_check()
+
+    def _poll_signal_check(self) -> None:
+        """Start a live check when due and publish one that finished (a clock read else)."""
+        assert self.signal_check is not None
+        update = self.signal_check.poll()
+        if update is not None:
+            self._publish(update)
 
     def _store_signal(self, chunk: SignalChunk) -> bool:
         """Store ``chunk``; False when the store refused it."""
@@ -456,6 +482,8 @@ class LiveSession:
     def _on_gap(self, gap: Gap) -> None:
         classified = self.processor.process_gap(gap)
         self._count(classified)
+        if self.signal_check is not None:
+            self.signal_check.add_gap(gap)
         if self._recording:
             # Written with the next notification, in the same transaction as its beats.
             self._write(lambda store, sid: store.write_classes(sid, classified))
@@ -475,6 +503,8 @@ class LiveSession:
             if last is not None and seek.t_s > last:
                 self._pending_gaps.append(Gap(last, seek.t_s, GapReason.SOURCE))
         self.processor = self._new_processor()
+        if self.signal_check is not None:
+            self.signal_check.reset()
         self._publish(seek)
 
     def _on_connected(self, connected: Connected) -> None:

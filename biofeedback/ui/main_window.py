@@ -64,6 +64,7 @@ from biofeedback.ui.participant_screen import ParticipantScreen
 from biofeedback.ui.preference_sync import PreferenceSync
 from biofeedback.ui.replay_bar import ReplayBar
 from biofeedback.ui.session_browser import SessionBrowser
+from biofeedback.ui.signal_check_panel import SignalCheckPanel
 from biofeedback.ui.source_panel import SourcePanel
 from biofeedback.ui.status_bar import WindowStatusBar
 from biofeedback.ui.values_panel import ValuesPanel
@@ -188,6 +189,10 @@ class MainWindow(QMainWindow):
         physiology_column = QVBoxLayout(physiology)
         physiology_column.setContentsMargins(0, 0, 0, 0)
         physiology_column.addWidget(self.values_panel)
+        self.signal_check_panel = SignalCheckPanel()
+        """The live ECG check and chest breathing lines (shown with ECG or ACC; the signal
+        strip goes above them)."""
+        physiology_column.addWidget(self.signal_check_panel)
         self._physiology_column = physiology_column
         self.signal_strip: SignalStrip | None = None
         """The ECG strip and respiration trace, built when a session first sends ECG or ACC
@@ -386,6 +391,7 @@ class MainWindow(QMainWindow):
         if self.signal_strip is not None:
             self.signal_strip.set_signals(vm.signals)
         self.values_panel.show_indices(None)
+        self.signal_check_panel.show_view(vm.signal_check)
         self._drawn_indices = None
         self._unsubscribe.append(vm.close)
         self._unsubscribe.append(vm.subscribe(self._on_session_event))
@@ -506,6 +512,7 @@ class MainWindow(QMainWindow):
             if vm.indices is not self._drawn_indices:
                 self._drawn_indices = vm.indices
                 self.values_panel.show_indices(vm.indices)
+            self.signal_check_panel.show_view(vm.signal_check)
         started = time.perf_counter()
         self.live_view.redraw(now)
         if vm is not None and (strip := self._strip_for(vm)) is not None:

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from biofeedback.core.signals import SignalChunk
 from biofeedback.core.source import SourceCapabilities
 from biofeedback.core.types import Connected, Marker, MarkerKind, Seeked
-from biofeedback.live.events import BeatsProcessed, SessionEvent
+from biofeedback.live.events import BeatsProcessed, SessionEvent, SignalCheckUpdate
+from biofeedback.viewmodels.signal_check import SignalCheckView
 from biofeedback.viewmodels.signal_traces import SignalTraces
 from biofeedback.viewmodels.status import SessionStatus
 from biofeedback.viewmodels.traces import LiveTraces
@@ -65,6 +66,8 @@ class SessionViewModel:
         What the session's source can do (seek, battery, live).
     signals : SignalTraces
         The ECG strip and the respiration trace (empty unless the source sends ECG/ACC).
+    signal_check : SignalCheckView
+        The live ECG check and the chest breathing rate (shown only with ECG/ACC).
     """
 
     def __init__(
@@ -83,6 +86,7 @@ class SessionViewModel:
         self.capabilities: SourceCapabilities = session.source.capabilities
         self.spectrum_period_s = float(spectrum_period_s)
         self.signals = SignalTraces()
+        self.signal_check = SignalCheckView(session.signal_check_enabled)
         self._data_s = -math.inf
         self._spectrum_s = -math.inf
         self._version = 0
@@ -114,10 +118,14 @@ class SessionViewModel:
         """Take one session event (what :meth:`LiveSession.subscribe` delivers)."""
         if isinstance(event, SignalChunk):
             self.signals.add(event)
+            self.signal_check.on_event(event)
         elif isinstance(event, BeatsProcessed):
             self.traces.on_event(event)
             self.indices = event.indices
             self._data_s = max(self._data_s, event.batch.received_s)
+            self.signal_check.on_event(event)
+        elif isinstance(event, SignalCheckUpdate):
+            self.signal_check.on_event(event)
         elif isinstance(event, Seeked):
             # The only truncation a seek causes: backwards drops what follows, forwards
             # breaks the curves; the spectrum restarts with the new segment.

@@ -9,6 +9,7 @@ import pytest
 from biofeedback.analysis.beat_agreement import (
     beat_agreement,
     match_beats,
+    pooled_agreement,
     strap_beat_times,
 )
 from biofeedback.analysis.ecg_stream import rr_from_ecg_chunks
@@ -94,6 +95,26 @@ def test_per_window_and_per_phase() -> None:
     assert [w.strap_unmatched for w in report.windows] == [0, 0, 0]
     assert sum(w.n_ecg for w in report.windows) == report.overall.n_ecg == 12
     assert report.to_dict()["phases"][1]["label"] == "task"
+
+
+def test_pooled_spans_each_get_their_own_offset() -> None:
+    ecg = TRUE_S + ECG_ERROR_MS / 1000.0
+    # From beat 6 the ECG was placed 80 ms later (a stream placed anew): beyond the 50-ms
+    # tolerance of one offset for all.
+    ecg[6:] += 0.080
+    strap = TRUE_S + LATENCY_S
+    split = float(TRUE_S[5] + 0.2)
+    spans = [(9.0, split), (split, 30.0)]
+    pooled = pooled_agreement(ecg, strap, spans, label="window")
+    assert (pooled.label, pooled.start_s, pooled.end_s) == ("window", 9.0, 30.0)
+    assert (pooled.n_ecg, pooled.n_strap, pooled.n_matched) == (11, 11, 11)
+    assert (pooled.ecg_unmatched, pooled.strap_unmatched) == (0, 0)
+    # Each span's offset is the median of its own pairs: errors less 0.5 ms, then less 0.
+    assert pooled.median_abs_diff_ms == pytest.approx(1.0, abs=1e-6)
+    one = pooled_agreement(ecg, strap, [(9.0, 30.0)])
+    assert one.n_matched == 6 and one.ecg_unmatched == one.strap_unmatched == 5
+    empty = pooled_agreement(ecg, strap, [])
+    assert empty.n_matched == 0 and empty.median_abs_diff_ms is None
 
 
 def test_strap_beat_times_restart_after_a_gap() -> None:

@@ -99,15 +99,25 @@ instructions = "Rest quietly."
 wait_for = waiter(20.0)
 
 
-@pytest.fixture
-def window(qtbot, qt_loop, data_dir):
-    win = MainWindow(data_dir, WindowPreferences(), neurokit=False)
+def _open_window(qtbot, qt_loop, data_dir, *, neurokit: bool):
+    win = MainWindow(data_dir, WindowPreferences(), neurokit=neurokit)
     qtbot.addWidget(win)
     win.show()
     yield win
     if win.running and win.current is not None:
         win.current.stop()
         qt_loop.run_until_complete(wait_for(lambda: not win.running, what="session end"))
+
+
+@pytest.fixture
+def window(qtbot, qt_loop, data_dir):
+    yield from _open_window(qtbot, qt_loop, data_dir, neurokit=False)
+
+
+@pytest.fixture
+def window_with_neurokit(qtbot, qt_loop, data_dir):
+    """The window whose sessions run the neurokit2 worker (live HRV values, the ECG check)."""
+    yield from _open_window(qtbot, qt_loop, data_dir, neurokit=True)
 
 
 def no_dialogs() -> bool:
