@@ -376,6 +376,11 @@ _ROWID_TABLES: Final[tuple[str, ...]] = (
     "participants", "studies", "sessions", "gaps", "markers", "phases", "channels",
     "channel_chunks", "signal_blocks")
 _PER_SESSION_TABLES: Final[tuple[str, ...]] = ("notifications", "beats")
+_STREAMED_TABLES: Final = frozenset({"channel_chunks", "signal_blocks"})
+"""Tables of raw samples, copied a batch at a time instead of read whole."""
+_SIGNAL_BATCH_ROWS: Final = 128
+"""Signal blocks per read: a block is ~0.3-1.5 KB (up to 2 s of one stream), so a batch
+holds a few hundred KB."""
 
 
 class _Copier:
@@ -423,8 +428,9 @@ class _Copier:
         return self.salvage[session_id]
 
     def copy_all(self) -> None:
+        # The raw-sample tables are streamed (a day of ECG and ACC is ~60 MB of rows).
         rows = {table: self._read_rowid_table(table) for table in _ROWID_TABLES
-                if table in self.src_tables and table != "channel_chunks"}
+                if table in self.src_tables and table not in _STREAMED_TABLES}
         self._insert("participants", rows.get("participants", []))
         self._insert("studies", rows.get("studies", []))
         self._copy_study_participants({r[0] for r in rows.get("studies", [])})
@@ -440,9 +446,12 @@ class _Copier:
             if table in self.src_tables:
                 for sid in self._distinct_session_ids(table):
                     self.session(sid)
-        for table in ("gaps", "markers", "phases", "channels", "signal_blocks"):
+        for table in ("gaps", "markers", "phases", "channels"):
             for row in rows.get(table, []):
                 self.session(int(row[self.src_tables[table].index("session_id")]))
+        if "signal_blocks" in self.src_tables:
+            for sid in self._signal_block_sessions():
+                self.session(sid)
         orphans = self._orphan_rows()
         for found in orphans.values():
             for row in found:
@@ -454,8 +463,10 @@ class _Copier:
                     self._copy_session_rows(table, sid)
         for table, found in orphans.items():
             self._insert_orphans(table, found)
-        for table in ("gaps", "markers", "phases", "signal_blocks"):
+        for table in ("gaps", "markers", "phases"):
             self._insert(table, rows.get(table, []))
+        if "signal_blocks" in self.src_tables:
+            self._copy_signal_blocks()
         channels = self._insert("channels", rows.get("channels", []))
         if "channel_chunks" in self.src_tables:
             self._copy_chunks({int(r[0]) for r in channels})
@@ -588,6 +599,38 @@ class _Copier:
             for participant in {r[cols.index("participant_id")] for r in rows}:
                 self._ensure_participant(participant)
             self._insert("study_participants", rows)
+
+    def _signal_block_sessions(self) -> set[int]:
+        """Sessions the readable signal blocks belong to, read without their samples (rows
+        on damaged pages are reported when the blocks are copied)."""
+        fetch = _keyed_fetch(self.src, "rowid, session_id", "signal_blocks", "rowid")
+        return {int(row[1]) for batch in scan_tolerant(fetch, [], start=-_MAX_KEY)
+                for row in batch}
+
+    def _copy_signal_blocks(self) -> None:
+        """Copy the raw-sample blocks a batch at a time, so memory stays bounded however
+        long the recordings."""
+        cols = self.src_tables["signal_blocks"]
+        fetch = _keyed_fetch(self.src, f"rowid, {', '.join(cols)}", "signal_blocks", "rowid")
+        sql = (f"INSERT INTO signal_blocks ({', '.join(cols)}) VALUES "
+               f"({', '.join('?' * len(cols))})")
+        session_at = cols.index("session_id")
+        unreadable: list[Interval] = []
+        refused = 0
+        for batch in scan_tolerant(fetch, unreadable, start=-_MAX_KEY,
+                                   batch=_SIGNAL_BATCH_ROWS):
+            # Every session was registered from these rows' ids; a row read differently
+            # the second time (a page damaged in between) is refused like garbage.
+            rows = [row[1:] for row in batch if int(row[1 + session_at]) in self.salvage]
+            refused += len(batch) - len(self._insert_rows(sql, rows))
+        for interval in unreadable:
+            self.result.not_saved.append(
+                f"signal_blocks: rows with rowid {_interval_words(interval)} are on a damaged "
+                "page")
+        if refused:
+            self.result.not_saved.append(
+                f"signal_blocks: {refused} rows read from damaged pages hold values the schema "
+                "refuses")
 
     def _copy_chunks(self, channel_ids: set[int]) -> None:
         cols = self.src_tables["channel_chunks"]
