@@ -18,6 +18,7 @@ from typing import Any
 from biofeedback.analysis.settings import AnalysisSettings
 from biofeedback.analysis.windows import WindowSettings
 from biofeedback.core.errors import BiofeedbackError
+from biofeedback.core.signals import ANALYSIS_SIGNALS
 from biofeedback.store.database import SessionStore
 
 __all__ = [
@@ -215,7 +216,7 @@ def _session_windows(
     from biofeedback.analysis.windows import binned_trajectory, phase_windows
 
     with SessionStore.for_reading(Path(database)) as store:
-        recording = store.load_recording(session_id)
+        recording = store.load_recording(session_id, signals=ANALYSIS_SIGNALS)
     return {
         "windows": [w.to_dict() for w in phase_windows(recording, window_settings,
                                                         analysis_settings)],
