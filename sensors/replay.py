@@ -232,7 +232,8 @@ class ReplaySource(HeartRateSource):
         if isinstance(event, BeatBatch):
             self._consumed_s = event.received_s
         elif isinstance(event, SignalChunk) and event.n_samples:
-            self._consumed_s = event.t0_s + (event.n_samples - 1) / event.rate_hz
+            last = event.t0_s + (event.n_samples - 1) / event.rate_hz
+            self._consumed_s = last if self._consumed_s is None else max(self._consumed_s, last)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -341,7 +342,8 @@ class ReplaySource(HeartRateSource):
                 self._next += 1
             else:
                 await self._emit_markers_until(due)
-                self._now_s = due
+                # max(): a stream's first blocks may overlap; the clock never runs back.
+                self._now_s = max(self._now_s, due)
                 await self._emit(cursor.take())
         # What happened after the last beat (a final disconnection, a gap, a closing marker).
         for gap in self._gaps[self._next_gap :]:
