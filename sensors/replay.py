@@ -2,7 +2,10 @@
 
 Beats are delivered in the notifications they arrived in (stored sessions) or in 1-s
 notifications (files), at real time, N x real time or as fast as the pipeline takes them, with
-pause, resume, speed change and seek.
+pause, resume, speed change and seek. The recording's raw ECG and accelerometer
+(``Recording.ecg``, ``Recording.acc``) are delivered beside them as
+:class:`~biofeedback.core.signals.SignalChunk` events, in time order with the beats, as a
+strap streaming them does: the window's ECG strip and respiration trace fill as they did live.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from biofeedback.core.recording import Recording
+from biofeedback.core.signals import SignalChunk
 from biofeedback.core.source import HeartRateSource, SourceCapabilities, SourceError
 from biofeedback.core.types import (
     Beat,
@@ -26,6 +30,65 @@ from biofeedback.core.types import (
     SourceState,
     StatusChange,
 )
+
+SIGNAL_PIECE_S = 0.5
+"""Longest chunk of raw samples a replay delivers, s. The store merges a strap's frames
+(~0.56 s of ECG each) into blocks of up to 2 s; replaying those whole would move the ECG
+strip in 2-s jumps at real time, so they are handed on in pieces about a frame long."""
+
+
+class _SignalCursor:
+    """Where a replay is in one raw stream: its stored blocks, in pieces of at most
+    :data:`SIGNAL_PIECE_S`, each due at the time of its last sample (when a strap would have
+    sent it)."""
+
+    def __init__(self, chunks: list[SignalChunk]) -> None:
+        self._chunks = [c for c in chunks if c.n_samples]
+        self._rows = [max(1, round(SIGNAL_PIECE_S * c.rate_hz)) for c in self._chunks]
+        last = [c.t0_s + (c.n_samples - 1) / c.rate_hz for c in self._chunks]
+        # Running maximum: a stream's first blocks may overlap (placed before the strap's
+        # clock offset was measured); the search for a seek needs times that never decrease.
+        self._last_s: list[float] = np.maximum.accumulate(last).tolist() if last else []
+        self._block = 0
+        self._row = 0
+
+    @property
+    def end_s(self) -> float:
+        """Time of the stream's last sample, s (0 for an empty stream)."""
+        return self._last_s[-1] if self._last_s else 0.0
+
+    def due(self) -> float | None:
+        """When the next piece is due, s (None: the stream is over)."""
+        if self._block >= len(self._chunks):
+            return None
+        chunk = self._chunks[self._block]
+        end = min(self._row + self._rows[self._block], chunk.n_samples)
+        return chunk.t0_s + (end - 1) / chunk.rate_hz
+
+    def take(self) -> SignalChunk:
+        """The next piece (the stream must not be over)."""
+        chunk = self._chunks[self._block]
+        start = self._row
+        end = min(start + self._rows[self._block], chunk.n_samples)
+        if end >= chunk.n_samples:
+            self._block, self._row = self._block + 1, 0
+        else:
+            self._row = end
+        if start == 0 and end == chunk.n_samples:
+            return chunk
+        return SignalChunk(chunk.stream, chunk.t0_s + start / chunk.rate_hz, chunk.rate_hz,
+                           chunk.samples[start:end], chunk.unit, chunk.first_index + start)
+
+    def seek(self, t_s: float) -> None:
+        """Go to the first piece due at or after ``t_s``."""
+        self._block = bisect.bisect_left(self._last_s, t_s)
+        self._row = 0
+        if self._block < len(self._chunks):
+            chunk, rows = self._chunks[self._block], self._rows[self._block]
+            # Whole pieces of the block that ended before t_s (its last piece never does).
+            self._row = rows * max(0, min(
+                math.ceil(((t_s - chunk.t0_s) * chunk.rate_hz + 1) / rows) - 1,
+                (chunk.n_samples - 1) // rows))
 
 
 def _parse_speed(speed: float | str | None) -> float | None:
@@ -52,10 +115,12 @@ class ReplaySource(HeartRateSource):
     Notes
     -----
     Stored gaps are replayed as :class:`~biofeedback.core.types.Gap` events before the first
-    beat after them, and stored markers when the replay clock passes their onset. A seek
+    beat after them, and stored markers when the replay clock passes their onset. The raw
+    ECG and ACC chunks are replayed, sample for sample, each when the replay clock passes
+    its last sample (in pieces of at most :data:`SIGNAL_PIECE_S`). A seek
     emits :class:`~biofeedback.core.types.Seeked`, which tells the consumer to start a new
     segment (indices are never computed across a jump), then a :class:`StatusChange` saying
-    so.
+    so; beats and chunks queued before it are dropped.
     """
 
     kind = "replay"
@@ -95,6 +160,7 @@ class ReplaySource(HeartRateSource):
         )
         self._rr = rec.rr_ms.tolist()
         self._times = rec.time_s.tolist()
+        self._signals = [_SignalCursor(chunks) for chunks in (rec.ecg, rec.acc) if chunks]
         self._wake = asyncio.Event()
         self._paused = False
         self._pending_seek: float | None = None
@@ -114,8 +180,9 @@ class ReplaySource(HeartRateSource):
 
     @property
     def duration_s(self) -> float:
-        """Session time of the last notification, s."""
-        return self._notif_time[-1] if self._notif_time else 0.0
+        """Session time of the last notification or raw sample, s."""
+        return max([self._notif_time[-1] if self._notif_time else 0.0,
+                    *(cursor.end_s for cursor in self._signals)])
 
     @property
     def paused(self) -> bool:
@@ -140,15 +207,16 @@ class ReplaySource(HeartRateSource):
     def seek(self, t_s: float) -> None:
         """Jump to session time ``t_s`` (clamped to the recording)."""
         self._pending_seek = min(max(float(t_s), 0.0), self.duration_s)
-        self._drop_queued_beats()
+        self._drop_queued_data()
         self._wake.set()
 
-    def _drop_queued_beats(self) -> None:
-        """Discard beats queued from before a seek; keep status changes and the stream end."""
+    def _drop_queued_data(self) -> None:
+        """Discard beats and samples queued from before a seek; keep status changes and the
+        stream end."""
         kept = []
         while not self._queue.empty():
             item = self._queue.get_nowait()
-            if not isinstance(item, BeatBatch | Gap | Marker):
+            if not isinstance(item, BeatBatch | Gap | Marker | SignalChunk):
                 kept.append(item)
         for item in kept:
             self._queue.put_nowait(item)
@@ -163,6 +231,9 @@ class ReplaySource(HeartRateSource):
     def _on_consumed(self, event: object) -> None:
         if isinstance(event, BeatBatch):
             self._consumed_s = event.received_s
+        elif isinstance(event, SignalChunk) and event.n_samples:
+            last = event.t0_s + (event.n_samples - 1) / event.rate_hz
+            self._consumed_s = last if self._consumed_s is None else max(self._consumed_s, last)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -190,14 +261,28 @@ class ReplaySource(HeartRateSource):
         self._next_marker = next(
             (i for i, m in enumerate(self._markers) if m.onset_s >= t_s), len(self._markers)
         )
+        for cursor in self._signals:
+            cursor.seek(t_s)
         self._now_s = t_s
+
+    def _next_due(self) -> tuple[float, _SignalCursor | None] | None:
+        """When the next item is due and which: a notification (None) or a stream's piece
+        (its cursor); None when everything was delivered. A notification goes before
+        samples due at the same time."""
+        best: tuple[float, _SignalCursor | None] | None = None
+        if self._next < len(self._notif_time):
+            best = (self._notif_time[self._next], None)
+        for cursor in self._signals:
+            due = cursor.due()
+            if due is not None and (best is None or due < best[0]):
+                best = (due, cursor)
+        return best
 
     async def _run(self) -> None:
         await self._set_state(SourceState.STREAMING, f"Replaying {self.recording.name}")
         loop = asyncio.get_running_loop()
         origin_wall, origin_s = loop.time(), self._now_s
         last_speed = self._speed
-        n = len(self._notif_time)
         while True:
             if self._pending_seek is not None:
                 target, self._pending_seek = self._pending_seek, None
@@ -212,9 +297,10 @@ class ReplaySource(HeartRateSource):
                         target,
                     )
                 )
-            if self._next >= n:
+            upcoming = self._next_due()
+            if upcoming is None:
                 break
-            due = self._notif_time[self._next]
+            due, cursor = upcoming
             if self._paused:
                 self._wake.clear()
                 await self._set_state(SourceState.PAUSED, "Paused")
@@ -251,8 +337,14 @@ class ReplaySource(HeartRateSource):
                 spins += 1
             if self._pending_seek is not None or self._paused:
                 continue
-            await self._deliver(self._next, due)
-            self._next += 1
+            if cursor is None:
+                await self._deliver(self._next, due)
+                self._next += 1
+            else:
+                await self._emit_markers_until(due)
+                # max(): a stream's first blocks may overlap; the clock never runs back.
+                self._now_s = max(self._now_s, due)
+                await self._emit(cursor.take())
         # What happened after the last beat (a final disconnection, a gap, a closing marker).
         for gap in self._gaps[self._next_gap :]:
             await self._emit(gap)
@@ -269,12 +361,7 @@ class ReplaySource(HeartRateSource):
         ):
             await self._emit(self._gaps[self._next_gap])
             self._next_gap += 1
-        while (
-            self._next_marker < len(self._markers)
-            and self._markers[self._next_marker].onset_s <= due
-        ):
-            await self._emit(self._markers[self._next_marker])
-            self._next_marker += 1
+        await self._emit_markers_until(due)
         contact = self._contact
         beats = tuple(
             Beat(self._rr[i], self._times[i], due, contact[i] if contact else None)
@@ -282,3 +369,12 @@ class ReplaySource(HeartRateSource):
         )
         self._now_s = due
         await self._emit(BeatBatch(due, beats))
+
+    async def _emit_markers_until(self, due: float) -> None:
+        """Replay the stored markers whose onset the replay clock has reached."""
+        while (
+            self._next_marker < len(self._markers)
+            and self._markers[self._next_marker].onset_s <= due
+        ):
+            await self._emit(self._markers[self._next_marker])
+            self._next_marker += 1

@@ -9,10 +9,14 @@ arguments give the same integers, so their encoded size is a fixed number.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import numpy.typing as npt
 
 from biofeedback.core.signals import SignalChunk
+from biofeedback.core.types import Beat, BeatBatch, PhaseSpan
+from biofeedback.store import SessionStore
 
 # (offset from the R peak s, amplitude uV, width s) of each wave.
 _WAVES = ((-0.20, 120.0, 0.025), (-0.035, -150.0, 0.010), (0.0, 1300.0, 0.011),
@@ -65,3 +69,29 @@ def chunks_of(samples: npt.NDArray[np.int32], stream: str, unit: str, rate_hz: f
                         rate_hz * (1.0 + rate_jitter * float(rng.standard_normal())),
                         samples[i:i + per_chunk], unit, first_index + i)
             for i in range(0, samples.shape[0], per_chunk)]
+
+
+def recorded_with_signals(path: Path, duration_s: float = 8.0
+                          ) -> tuple[int, npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """A finished session in the SQLite file ``path``, written as a recording writes it: a
+    beat of 900 ms per notification, a rest phase, and ``duration_s`` of ECG (130 Hz, in
+    73-sample PMD frames from 0.1 s) and ACC (200 Hz, 36-sample frames from 0.2 s).
+
+    Returns
+    -------
+    session_id, ecg, acc
+        The session and the samples stored (``(n, 1)`` µV and ``(n, 3)`` mG).
+    """
+    ecg, acc = synthetic_ecg(duration_s), synthetic_acc(duration_s)
+    with SessionStore(path) as store:
+        sid = store.create_session(source="ble", participant_id="P01")
+        for n in range(int(duration_s / 0.9)):
+            t = round(0.9 * (n + 1), 6)
+            store.append_notification(sid, n, BeatBatch(t, (Beat(900.0, t, t, True, n),),
+                                                         66.7))
+        store.add_phase(sid, PhaseSpan("rest", "Rest", "rest", 0.0, duration_s - 1.0))
+        for chunk in chunks_of(ecg, "ecg", "uV", 130.0, 0.1, 73) + \
+                chunks_of(acc, "acc", "mG", 200.0, 0.2, 36):
+            store.append_signal(sid, chunk)
+        store.finish_session(sid)
+    return sid, ecg, acc

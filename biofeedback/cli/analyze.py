@@ -53,8 +53,9 @@ def run(args: argparse.Namespace) -> int:
         format_reference,
         reference_of,
     )
+    from biofeedback.core.signals import ANALYSIS_SIGNALS
 
-    recording = load_target(args.target, args.data_dir)
+    recording = load_target(args.target, args.data_dir, signals=ANALYSIS_SIGNALS)
     agreement = None
     if args.rr_source == "ecg":
         recording, agreement = _from_ecg(args.target, args.data_dir, recording)

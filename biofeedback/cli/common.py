@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from biofeedback.core.errors import BiofeedbackError
@@ -118,9 +118,11 @@ def check_source(spec: str) -> None:
             raise SourceSpecError(problem)
 
 
-def load_target(target: str, data_dir: str | None) -> Recording:
+def load_target(target: str, data_dir: str | None, *,
+                signals: Collection[str] | None = None) -> Recording:
     """Read ``SESSION_ID|FILE``: an existing file is read with the importers (any format),
-    a whole number as a stored session id."""
+    a whole number as a stored session id; with the raw streams ``signals`` (None: all,
+    see :func:`~biofeedback.session.launch.load_replay_target`)."""
     from biofeedback.session.launch import load_replay_target
 
-    return load_replay_target(target, data_dir)
+    return load_replay_target(target, data_dir, signals=signals)

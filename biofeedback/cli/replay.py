@@ -12,8 +12,9 @@ import time
 
 from biofeedback.cli.common import add_data_dir, load_target, parse_speed
 from biofeedback.cli.progress import LiveStatusPrinter
+from biofeedback.core.signals import SignalChunk
 from biofeedback.session.launch import PreparedSession, SessionRequest, prepare_session
-from biofeedback.session.live_session import LiveSession, SessionStats
+from biofeedback.session.live_session import LiveSession, SessionEvent, SessionStats
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,22 +47,35 @@ def run(args: argparse.Namespace) -> int:
         from biofeedback.ui.launch import WindowOptions, run_window
 
         # Validate here so a wrong target is a one-line error, not an empty window.
-        load_target(args.target, args.data_dir)
+        load_target(args.target, args.data_dir, signals=())
         return run_window(WindowOptions(request=request, data_dir=args.data_dir,
                                   neurokit=not args.no_neurokit))
     printer = () if args.quiet or args.json else (LiveStatusPrinter(sys.stderr),)
+    samples = _SampleCounter()
     prepared = prepare_session(request, args.data_dir, neurokit=not args.no_neurokit,
-                               subscribers=printer)
+                               subscribers=(*printer, samples))
     started = time.perf_counter()
     stats = asyncio.run(_replay(prepared))
     wall = time.perf_counter() - started
     name = "" if prepared.replayed is None else prepared.replayed.name
     summary = replay_summary(name, stats, prepared.session, wall)
+    summary["signals"] = dict(samples.counts)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         _print_summary(summary)
     return 0
+
+
+class _SampleCounter:
+    """Counts the raw samples the replay delivered, per stream (``{"ecg": n, "acc": n}``)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def __call__(self, event: SessionEvent) -> None:
+        if isinstance(event, SignalChunk):
+            self.counts[event.stream] = self.counts.get(event.stream, 0) + event.n_samples
 
 
 async def _replay(prepared: PreparedSession) -> SessionStats:
@@ -93,6 +107,10 @@ def _print_summary(summary: dict[str, object]) -> None:
     print(f"replayed {summary['replayed']}")
     for key in ("n_beats", "session_time_s", "wall_time_s", "speedup", "n_gaps", "artifact_pct"):
         print(f"  {key:<16} {summary[key]}")
+    signals = summary.get("signals")
+    if isinstance(signals, dict) and signals:
+        print("  raw samples      " + ", ".join(f"{n} {stream.upper()}"
+                                               for stream, n in sorted(signals.items())))
     indices = summary.get("final_indices")
     if isinstance(indices, dict):
         print("  final live indices:")

@@ -18,6 +18,7 @@ from typing import Any
 from biofeedback.analysis.settings import AnalysisSettings
 from biofeedback.analysis.windows import WindowSettings
 from biofeedback.core.errors import BiofeedbackError
+from biofeedback.core.signals import ANALYSIS_SIGNALS
 from biofeedback.store.database import SessionStore
 
 __all__ = [
@@ -275,7 +276,7 @@ def _session_windows(
     from biofeedback.analysis.windows import binned_trajectory, phase_windows
 
     with SessionStore.for_reading(Path(database)) as store:
-        recording = store.load_recording(session_id)
+        recording = store.load_recording(session_id, signals=ANALYSIS_SIGNALS)
         chunks = store.load_signal_chunks(session_id, "ecg") if rr_source == "ecg" else []
     if rr_source != "ecg":
         return {

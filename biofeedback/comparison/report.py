@@ -42,6 +42,7 @@ from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.formatting import MISSING, format_clock, format_p
 from biofeedback.core.formatting import format_number as _fmt
 from biofeedback.core.hrv_indices import COMPARISON_METRICS, PHASE_INDICES
+from biofeedback.core.signals import ANALYSIS_SIGNALS
 
 if TYPE_CHECKING:
     from biofeedback.comparison.dataset import WindowRow
@@ -446,7 +447,7 @@ def session_report(
 
     with SessionStore.open_for_reading(data_dir) as store:
         info = store.session_info(session_id)
-        recording = store.load_recording(session_id)
+        recording = store.load_recording(session_id, signals=ANALYSIS_SIGNALS)
     if recording.n_beats == 0:
         raise ReportError(f"session {session_id} has no beats to report")
     settings = AnalysisSettings() if analysis_settings is None else analysis_settings

@@ -48,7 +48,11 @@ class Recording:
         Device information, settings and provenance.
     acc : list of SignalChunk
         The chest accelerometer (``"acc"`` chunks, mG) when it was recorded; the analysis
-        measures breathing from it (:mod:`biofeedback.core.acc_breathing`). Empty otherwise.
+        measures breathing from it (:mod:`biofeedback.core.acc_breathing`). Empty otherwise,
+        and when the reader did not ask for it (``SessionStore.load_recording(signals=...)``).
+    ecg : list of SignalChunk
+        The raw ECG (``"ecg"`` chunks, µV) when it was recorded and asked for (a replay
+        plays it to the ECG strip). Empty otherwise.
     """
 
     rr_ms: FloatArray
@@ -65,6 +69,7 @@ class Recording:
     source: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
     acc: list[SignalChunk] = field(default_factory=list)
+    ecg: list[SignalChunk] = field(default_factory=list)
 
     @property
     def n_beats(self) -> int:

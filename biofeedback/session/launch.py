@@ -37,7 +37,7 @@ import functools
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -53,7 +53,9 @@ from biofeedback.store.paths import resolve_data_dir
 if TYPE_CHECKING:
     from biofeedback.audio.program import AudioProgram
     from biofeedback.audio.wav import WavRenderer
+    from biofeedback.core.channels import RawChannel
     from biofeedback.core.recording import Recording
+    from biofeedback.core.signals import SignalChunk
     from biofeedback.core.source import HeartRateSource
     from biofeedback.lsl import LslPublisher
     from biofeedback.session.live_session import LiveSession, SessionEvent, SessionStats
@@ -748,10 +750,18 @@ def make_source(
     )
 
 
-def load_replay_target(target: str, data_dir: str | Path | None) -> Recording:
+def load_replay_target(target: str, data_dir: str | Path | None, *,
+                       signals: Collection[str] | None = None) -> Recording:
     """Read ``SESSION_ID|FILE``: an existing file is read as an import (any format of
     :data:`biofeedback.io.importers.FORMATS`, the R-peaks of an ECG found as an import finds
     them), a whole number as a stored session id.
+
+    ``signals`` are the raw streams read with it (None, the default: every stream of
+    :data:`~biofeedback.core.signals.SIGNAL_STREAMS`, which a replay plays; the analysis
+    asks for :data:`~biofeedback.core.signals.ANALYSIS_SIGNALS`). A stored
+    session's are its recorded ``signal_blocks``. With ``"ecg"``, an imported ECG channel in
+    µV (a file's, or a stored import's when it has no recorded ECG) is read as ECG chunks
+    too (:func:`~biofeedback.core.signals.chunks_from_channel`), so a replay shows it.
 
     Raises
     ------
@@ -761,6 +771,9 @@ def load_replay_target(target: str, data_dir: str | Path | None) -> Recording:
     InputFileError, SessionNotFoundError
         A file that is not a recording this program reads, or no stored session of that id.
     """
+    from biofeedback.core.signals import SIGNAL_STREAMS
+
+    signals = tuple(SIGNAL_STREAMS) if signals is None else tuple(signals)
     path = Path(target)
     try:
         exists = path.exists()
@@ -772,6 +785,8 @@ def load_replay_target(target: str, data_dir: str | Path | None) -> Recording:
         imported, _ = read_recording(path)
         # What a stored import keeps in its settings (the tool's own results among them).
         imported.recording.metadata["import"] = imported.settings()
+        if "ecg" in signals:
+            imported.recording.ecg = _imported_ecg(imported.channels)
         return imported.recording
     # ASCII digits only: str.isdigit() also takes '²', which int() refuses.
     if target.isascii() and target.isdigit():
@@ -783,8 +798,22 @@ def load_replay_target(target: str, data_dir: str | Path | None) -> Recording:
         from biofeedback.store.database import SessionStore
 
         with SessionStore.open_for_reading(data_dir) as store:
-            return store.load_recording(int(target))
+            recording = store.load_recording(int(target), signals=signals)
+            if "ecg" in signals and not recording.ecg:
+                recording.ecg = _imported_ecg(store.load_channels(int(target)))
+            return recording
     raise SourceSpecError(f"{target!r} is neither a session id nor an existing file")
+
+
+def _imported_ecg(channels: Sequence[RawChannel]) -> list[SignalChunk]:
+    """The first imported ECG channel that reads as µV chunks (none: empty)."""
+    from biofeedback.core.signals import chunks_from_channel
+
+    for channel in channels:
+        chunks = chunks_from_channel(channel)
+        if chunks:
+            return chunks
+    return []
 
 
 def session_settings(

@@ -15,7 +15,7 @@ import os
 import socket
 import sqlite3
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -750,8 +750,32 @@ class SessionStore:
         )
 
     @translates_sqlite_errors("read")
-    def load_recording(self, session_id: int) -> Recording:
-        """Read a whole session back as a :class:`Recording`."""
+    def load_recording(self, session_id: int, *, signals: Collection[str] = ()
+                       ) -> Recording:
+        """Read a session's beats, gaps, phases and markers back as a :class:`Recording`.
+
+        Parameters
+        ----------
+        session_id : int
+            The session.
+        signals : collection of str
+            Raw streams to read with it into ``Recording.acc`` / ``Recording.ecg``: ``"acc"``
+            for analysis (breathing is measured from it), ``"ecg"`` and ``"acc"`` for a
+            replay. Default none: the samples are most of a session's bytes (an hour of ECG
+            and ACC decodes to ~3 MB, ``benchmarks/signal_load_repair.py``), and exports,
+            study bookkeeping and the browser read them only where they need them.
+
+        Raises
+        ------
+        SessionNotFoundError
+            No such session.
+        ValueError
+            A stream that is not one of :data:`~biofeedback.core.signals.SIGNAL_STREAMS`.
+        """
+        unknown = sorted(set(signals) - set(SIGNAL_STREAMS))
+        if unknown:
+            raise ValueError(f"load_recording: unknown signal stream(s) {', '.join(unknown)} "
+                             f"(known: {', '.join(sorted(SIGNAL_STREAMS))})")
         info = self.session_info(session_id)
         conn = self._conn
         rows = conn.execute(
@@ -803,8 +827,8 @@ class SessionStore:
             name=f"session {session_id}",
             source=info.source,
             metadata={"session": info.to_dict()},
-            # The one place analysis gets a stored session: breathing comes with it.
-            acc=self.load_signal_chunks(session_id, "acc"),
+            acc=self.load_signal_chunks(session_id, "acc") if "acc" in signals else [],
+            ecg=self.load_signal_chunks(session_id, "ecg") if "ecg" in signals else [],
         )
 
     @translates_sqlite_errors("read")

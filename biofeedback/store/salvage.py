@@ -376,6 +376,11 @@ _ROWID_TABLES: Final[tuple[str, ...]] = (
     "participants", "studies", "sessions", "gaps", "markers", "phases", "channels",
     "channel_chunks", "signal_blocks")
 _PER_SESSION_TABLES: Final[tuple[str, ...]] = ("notifications", "beats")
+_STREAMED_TABLES: Final = frozenset({"channel_chunks", "signal_blocks"})
+"""Tables of raw samples, copied a batch at a time instead of read whole."""
+_SIGNAL_BATCH_ROWS: Final = 128
+"""Signal blocks per read: a block is ~0.3-1.5 KB (up to 2 s of one stream), so a batch
+holds a few hundred KB."""
 
 
 class _Copier:
@@ -393,6 +398,8 @@ class _Copier:
         self.open_tail: set[tuple[str, int]] = set()
         """(table, session) whose rows end in an unreadable page."""
         self.page_file = page_file
+        self.placeholders: set[int] = set()
+        """Sessions given a placeholder row (their own was lost)."""
         self.src_tables = self._source_tables()
 
     def _source_tables(self) -> dict[str, list[str]]:
@@ -423,8 +430,9 @@ class _Copier:
         return self.salvage[session_id]
 
     def copy_all(self) -> None:
+        # The raw-sample tables are streamed (a day of ECG and ACC is ~60 MB of rows).
         rows = {table: self._read_rowid_table(table) for table in _ROWID_TABLES
-                if table in self.src_tables and table != "channel_chunks"}
+                if table in self.src_tables and table not in _STREAMED_TABLES}
         self._insert("participants", rows.get("participants", []))
         self._insert("studies", rows.get("studies", []))
         self._copy_study_participants({r[0] for r in rows.get("studies", [])})
@@ -440,22 +448,25 @@ class _Copier:
             if table in self.src_tables:
                 for sid in self._distinct_session_ids(table):
                     self.session(sid)
-        for table in ("gaps", "markers", "phases", "channels", "signal_blocks"):
+        for table in ("gaps", "markers", "phases", "channels"):
             for row in rows.get(table, []):
                 self.session(int(row[self.src_tables[table].index("session_id")]))
-        orphans = self._orphan_rows()
-        for found in orphans.values():
-            for row in found:
-                self.session(int(row[0]))
+        if "signal_blocks" in self.src_tables:
+            for sid in self._signal_block_sessions():
+                self.session(sid)
         self._add_placeholder_sessions()
         for sid in sorted(self.salvage):
-            for table in _PER_SESSION_TABLES:
-                if table in self.src_tables:
-                    self._copy_session_rows(table, sid)
-        for table, found in orphans.items():
-            self._insert_orphans(table, found)
-        for table in ("gaps", "markers", "phases", "signal_blocks"):
+            self._copy_session(sid)
+        # Then what only the pages themselves hold (a session's rows below a lost interior
+        # page); a session known from them alone gets its placeholder row now.
+        found_only_there = self._copy_orphan_rows()
+        self._add_placeholder_sessions()
+        for sid in sorted(found_only_there):
+            self._copy_session(sid)
+        for table in ("gaps", "markers", "phases"):
             self._insert(table, rows.get(table, []))
+        if "signal_blocks" in self.src_tables:
+            self._copy_signal_blocks()
         channels = self._insert("channels", rows.get("channels", []))
         if "channel_chunks" in self.src_tables:
             self._copy_chunks({int(r[0]) for r in channels})
@@ -498,24 +509,41 @@ class _Copier:
         if unreadable and unreadable[-1][1] is None:
             self.open_tail.add((table, session_id))
 
-    def _orphan_rows(self) -> dict[str, list[Row]]:
-        """Rows of the per-session tables decoded from the file's pages themselves, to find
-        those no query reaches any more (below or on the path to a lost interior page)."""
+    def _copy_session(self, session_id: int) -> None:
+        for table in _PER_SESSION_TABLES:
+            if table in self.src_tables:
+                self._copy_session_rows(table, session_id)
+
+    def _copy_orphan_rows(self) -> set[int]:
+        """Copy the rows of the per-session tables decoded from the file's pages themselves,
+        to find those no query reaches any more (below or on the path to a lost interior
+        page), a batch at a time; rows already copied are skipped. Returns the sessions no
+        query had named."""
         pages = PageFile(self.page_file)
         # Every page but the freed ones: rows SQL has already read are skipped on insertion.
         candidates = set(range(1, pages.n_pages + 1)) - pages.freelist()
-        shapes = {table: self._column_shapes(table) for table in _PER_SESSION_TABLES
-                  if table in self.src_tables}
-        found: dict[str, list[Row]] = {table: [] for table in shapes}
+        tables = [table for table in _PER_SESSION_TABLES if table in self.src_tables]
+        shapes = {table: self._column_shapes(table) for table in tables}
+        pending: dict[str, list[Row]] = {table: [] for table in tables}
+        new_sessions: set[int] = set()
         try:
             for record in pages.index_records(candidates):
-                for table, shape in shapes.items():
-                    if _fits(record, shape):
-                        found[table].append(tuple(record))
+                for table in tables:
+                    if _fits(record, shapes[table]):
+                        session_id = int(record[0])
+                        if session_id not in self.salvage:
+                            new_sessions.add(session_id)
+                            self.session(session_id)
+                        pending[table].append(tuple(record))
+                        if len(pending[table]) >= _BATCH_ROWS:
+                            self._insert_orphans(table, pending[table])
+                            pending[table] = []
                         break
         finally:
             pages.close()
-        return found
+        for table in tables:
+            self._insert_orphans(table, pending[table])
+        return new_sessions
 
     def _column_shapes(self, table: str) -> list[tuple[str, bool]]:
         """(declared type, NOT NULL) of each column, in the order a record stores them."""
@@ -523,6 +551,8 @@ class _Copier:
         return [(str(r[2]).upper(), bool(r[3]) or bool(r[5])) for r in info]
 
     def _insert_orphans(self, table: str, rows: list[Row]) -> None:
+        if not rows:
+            return
         names = [r[1] for r in self.src.execute(f"PRAGMA table_info({table})")]
         cols = self.src_tables[table]
         at = [names.index(c) for c in cols]
@@ -588,6 +618,38 @@ class _Copier:
             for participant in {r[cols.index("participant_id")] for r in rows}:
                 self._ensure_participant(participant)
             self._insert("study_participants", rows)
+
+    def _signal_block_sessions(self) -> set[int]:
+        """Sessions the readable signal blocks belong to, read without their samples (rows
+        on damaged pages are reported when the blocks are copied)."""
+        fetch = _keyed_fetch(self.src, "rowid, session_id", "signal_blocks", "rowid")
+        return {int(row[1]) for batch in scan_tolerant(fetch, [], start=-_MAX_KEY)
+                for row in batch}
+
+    def _copy_signal_blocks(self) -> None:
+        """Copy the raw-sample blocks a batch at a time, so memory stays bounded however
+        long the recordings."""
+        cols = self.src_tables["signal_blocks"]
+        fetch = _keyed_fetch(self.src, f"rowid, {', '.join(cols)}", "signal_blocks", "rowid")
+        sql = (f"INSERT INTO signal_blocks ({', '.join(cols)}) VALUES "
+               f"({', '.join('?' * len(cols))})")
+        session_at = cols.index("session_id")
+        unreadable: list[Interval] = []
+        refused = 0
+        for batch in scan_tolerant(fetch, unreadable, start=-_MAX_KEY,
+                                   batch=_SIGNAL_BATCH_ROWS):
+            # Every session was registered from these rows' ids; a row read differently
+            # the second time (a page damaged in between) is refused like garbage.
+            rows = [row[1:] for row in batch if int(row[1 + session_at]) in self.salvage]
+            refused += len(batch) - len(self._insert_rows(sql, rows))
+        for interval in unreadable:
+            self.result.not_saved.append(
+                f"signal_blocks: rows with rowid {_interval_words(interval)} are on a damaged "
+                "page")
+        if refused:
+            self.result.not_saved.append(
+                f"signal_blocks: {refused} rows read from damaged pages hold values the schema "
+                "refuses")
 
     def _copy_chunks(self, channel_ids: set[int]) -> None:
         cols = self.src_tables["channel_chunks"]
@@ -671,10 +733,11 @@ class _Copier:
                         "keeps its sessions)")
 
     def _add_placeholder_sessions(self) -> None:
-        """A row for each session whose own row was lost, so its beats can be kept."""
+        """A row for each session whose own row was lost, so its beats can be kept (once)."""
         for record in self.salvage.values():
-            if record.metadata_saved:
+            if record.metadata_saved or record.id in self.placeholders:
                 continue
+            self.placeholders.add(record.id)
             settings = {"import_format": "repair", "repaired_from": str(self.result.source),
                         "metadata_lost": True}
             self.dest.execute(

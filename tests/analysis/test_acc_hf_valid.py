@@ -5,16 +5,20 @@ counts the true fast breathing; without ACC nothing changes."""
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 
 import numpy as np
 import pytest
 
-from biofeedback.analysis import analyze_recording
+from biofeedback.analysis import AnalysisSettings, analyze_recording
 from biofeedback.analysis.windows import WindowSettings, phase_windows
+from biofeedback.cli.main import main
 from biofeedback.comparison.compare import breathing_source_counts
+from biofeedback.comparison.dataset import comparison_rows, select_sessions
 from biofeedback.comparison.report import breathing_source_sentence, session_report
+from biofeedback.core.signals import ANALYSIS_SIGNALS
 from biofeedback.core.types import Beat, BeatBatch, PhaseSpan
 from biofeedback.store import SessionStore
 from tests.acc_breathing_scenario import PHASES, acc_scenario
@@ -76,7 +80,7 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, int, int]:
 
 def _rows(stored: tuple[object, int, int], sid: int) -> dict[str, object]:
     with SessionStore.open_for_reading(stored[0]) as store:  # type: ignore[arg-type]
-        recording = store.load_recording(sid)
+        recording = store.load_recording(sid, signals=ANALYSIS_SIGNALS)
     return {r.phase_id: r for r in analyze_recording(recording).phases}
 
 
@@ -109,7 +113,7 @@ def test_without_acc_the_rr_spectrum_decides_as_before(stored) -> None:
 
 def test_windows_carry_the_deciding_rate_into_the_confound_check(stored) -> None:
     with SessionStore.open_for_reading(stored[0]) as store:
-        recording = store.load_recording(stored[1])
+        recording = store.load_recording(stored[1], signals=ANALYSIS_SIGNALS)
     windows = phase_windows(recording, WindowSettings(kinds=("baseline", "stressor")))
     by_id = {w.phase_id: w for w in windows}
     assert by_id["stressor"].breathing_source == "acc"
@@ -128,3 +132,29 @@ def test_methods_paragraph_names_the_breathing_source(stored) -> None:
     assert breathing_source_sentence(3, 5, "windows").endswith(
         "in 3 of 8 windows, and read from the RR spectrum elsewhere.")
     assert breathing_source_sentence(0, 5, "phases") is None
+
+
+def test_every_analysing_caller_reads_the_acc_and_the_others_do_not(stored, capsys) -> None:
+    # Lazy loading: the ACC is read by those that analyse (analyze, compare, the report, the
+    # window's analysis tab through them), not for exports or bookkeeping.
+    folder, with_acc, _ = stored
+    assert main(["analyze", str(with_acc), "--json", "--data-dir", str(folder)]) == 0
+    phases = {p["phase_id"]: p for p in json.loads(capsys.readouterr().out)["phases"]}
+    assert phases["stressor"]["breathing_source"] == "acc"
+    with SessionStore.open_for_reading(folder) as store:  # type: ignore[arg-type]
+        refs, _ = select_sessions(store, participants=["P01"])
+        plain = store.load_recording(with_acc)
+        chunks = store.load_signal_chunks(with_acc, "acc")
+        both = store.load_recording(with_acc, signals=("acc", "ecg"))
+        with pytest.raises(ValueError,
+                           match=r"unknown signal stream\(s\) a, c \(known: acc, ecg\)"):
+            store.load_recording(with_acc, signals="acc")
+    rows = comparison_rows(folder / "biofeedback.sqlite3", [r for r in refs
+                                                         if r.session_id == with_acc],
+                           WindowSettings(kinds=("stressor",)), AnalysisSettings(), workers=1)
+    assert [r.window["breathing_source"] for r in rows] == ["acc"]
+    assert plain.acc == [] and plain.ecg == []
+    assert [(c.first_index, c.n_samples) for c in both.acc] == \
+        [(c.first_index, c.n_samples) for c in chunks]
+    assert both.ecg == []  # none recorded
+    np.testing.assert_array_equal(plain.rr_ms, both.rr_ms)

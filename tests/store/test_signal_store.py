@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import sqlite3
+import tracemalloc
 import zlib
 
 import numpy as np
 import pytest
 from damage import overwrite_page
-from signal_synth import chunks_of, synthetic_acc, synthetic_ecg
+from signal_synth import chunks_of, recorded_with_signals, synthetic_acc, synthetic_ecg
 
 from biofeedback.core.signals import SignalChunk
-from biofeedback.core.types import Beat, BeatBatch, PhaseSpan
 from biofeedback.store import SessionStore
 from biofeedback.store.backup import backup_database, restore_database
 from biofeedback.store.database import SIGNAL_BLOCK_S, SIGNAL_TIME_TOLERANCE
 from biofeedback.store.salvage import repair_database
-from biofeedback.store.signal_blocks import SignalChunkError, decode_block, encode_block
+from biofeedback.store.signal_blocks import (
+    ENCODING,
+    SignalChunkError,
+    decode_block,
+    encode_block,
+)
 
 ECG_RATE_HZ = 130.27  # a strap's measured rate, not the nominal 130
 ACC_RATE_HZ = 200.0
@@ -182,27 +187,10 @@ def test_stored_ecg_is_compact_and_a_day_of_it_is_under_the_budget(tmp_path):
     assert rows == pytest.approx(600 / SIGNAL_BLOCK_S, rel=0.2)
 
 
-def _recorded_with_signals(path) -> tuple[int, np.ndarray, np.ndarray]:
-    """A session of beats, a phase and ECG + ACC samples, written as a recording writes."""
-    ecg, acc = synthetic_ecg(8.0), synthetic_acc(8.0)
-    with SessionStore(path) as store:
-        sid = store.create_session(source="ble", participant_id="P01")
-        rr = np.full(8, 900.0)
-        for n, t in enumerate(np.cumsum(rr) / 1000.0):
-            store.append_notification(sid, n, BeatBatch(float(t), (
-                Beat(900.0, float(t), float(t), True, n),), 66.7))
-        store.add_phase(sid, PhaseSpan("rest", "Rest", "rest", 0.0, 7.0))
-        for chunk in chunks_of(ecg, "ecg", "uV", 130.0, 0.1, 73) + \
-                chunks_of(acc, "acc", "mG", 200.0, 0.2, 36):
-            store.append_signal(sid, chunk)
-        store.finish_session(sid)
-    return sid, ecg, acc
-
-
 def test_backup_and_restore_keep_the_samples(tmp_path):
     source = tmp_path / "data" / "biofeedback.sqlite3"
     source.parent.mkdir()
-    sid, ecg, acc = _recorded_with_signals(source)
+    sid, ecg, acc = recorded_with_signals(source)
     backup = backup_database(source, tmp_path / "b.backup")
     restored = restore_database(backup.path, tmp_path / "new")
     with SessionStore(restored.path) as store:
@@ -212,7 +200,7 @@ def test_backup_and_restore_keep_the_samples(tmp_path):
 
 def test_repair_salvages_the_samples_and_delete_removes_them(tmp_path):
     source = tmp_path / "s.sqlite3"
-    sid, ecg, acc = _recorded_with_signals(source)
+    sid, ecg, acc = recorded_with_signals(source)
     result = repair_database(source, tmp_path / "repaired.sqlite3")
     assert result.not_saved == []
     with SessionStore(result.out) as store:
@@ -254,3 +242,43 @@ def test_a_garbage_page_of_signal_blocks_loses_only_the_blocks_on_it(tmp_path):
     gone = np.arange(starts[lost[0]], starts[lost[-1]] + sizes[lost[-1]])
     np.testing.assert_array_equal(np.concatenate([b.samples for b in blocks]),
                                   np.delete(ecg, gone, axis=0))
+
+
+def test_repair_of_many_signal_blocks_copies_them_all_a_batch_at_a_time(tmp_path):
+    # Two sessions of 1000 blocks each, of noise that does not compress (~1.2 KB a block):
+    # many batches, and several times the bytes a repair that streams them ever holds. The
+    # rows are written as append_signal writes a block (8 different blocks in turn: encoding
+    # 2000 would be most of the test's time).
+    path = tmp_path / "s.sqlite3"
+    rng = np.random.default_rng(11)
+    blocks = [rng.integers(-2**30, 2**30, (260, 1), dtype=np.int32) for _ in range(8)]
+    blobs = [encode_block(b) for b in blocks]
+    expected = np.concatenate([blocks[k % 8] for k in range(1000)])
+    with SessionStore(path) as store:
+        sids = [store.create_session(source="ble", participant_id=p) for p in ("P01", "P02")]
+        with store.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO signal_blocks (session_id, stream, first_index, t0_s, rate_hz,"
+                " n_samples, channels, unit, encoding, data) VALUES (?, 'ecg', ?, ?, 130.0,"
+                " 260, '[\"ecg\"]', 'uV', ?, ?)",
+                [(sid, 260 * k, 2.0 * k, ENCODING, blobs[k % 8])
+                 for sid in sids for k in range(1000)])
+        for sid in sids:
+            store.finish_session(sid)
+        (blob_bytes,) = conn.execute("SELECT SUM(LENGTH(data)) FROM signal_blocks").fetchone()
+    tracemalloc.start()
+    try:
+        result = repair_database(path, tmp_path / "repaired.sqlite3")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.not_saved == []
+    with SessionStore(result.out) as store:
+        for sid in sids:
+            chunks = store.load_signal_chunks(sid, "ecg")
+            assert [c.first_index for c in chunks] == [260 * k for k in range(1000)]
+            np.testing.assert_array_equal(np.concatenate([c.samples for c in chunks]),
+                                          expected)
+    # Reading the table whole held every blob at once (and more for the rows around them).
+    assert blob_bytes > 2.2e6
+    assert peak < blob_bytes / 3, (peak, blob_bytes)
