@@ -114,6 +114,10 @@ MOVEMENT_MARGIN_S = 1.0
 """Movement is widened by this on each side, s (the filters' transients)."""
 MIN_VALID_FRACTION = 0.5
 """A span is reliable only when at least this share is free of movement and gaps."""
+MIN_COVERED_S = 20.0
+"""A span is counted only when it holds at least this much movement-free ACC, s. Our choice:
+20 s holds two breaths at 6/min (:data:`MIN_BREATHS`); on a few seconds the band-pass
+filter's start-up ripples passed for fast breaths."""
 MIN_BREATHS = 2
 """A span is reliable only when at least this many whole breaths were counted."""
 MAX_CYCLE_CV = 0.35
@@ -459,6 +463,10 @@ def breathing_in_span(resp: RespirationSignal, start_s: float, end_s: float) -> 
     if valid.sum() < 3 * resp.rate_hz:
         return AccBreathing(start_s, end_s, None, None, 0, fraction, False,
                             "no movement-free ACC in the span")
+    if covered < MIN_COVERED_S:
+        return AccBreathing(start_s, end_s, None, None, 0, fraction, False,
+                            f"only {covered:.0f} s of movement-free ACC "
+                            f"({MIN_COVERED_S:.0f} s needed)")
     _, y = _first_component(axes, valid)
     idx, is_max = _extrema(y, round(RIPPLE_NEIGHBOURHOOD_S * resp.rate_hz))
     # A gap or movement sample between two extrema breaks the cycles across it.

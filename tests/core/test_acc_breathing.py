@@ -149,6 +149,20 @@ def test_no_breathing_is_not_reliable():
     assert all(w.note for w in results)
 
 
+def test_a_few_seconds_of_acc_give_no_rate():
+    # The live check's first job sees ~6 s of ACC: the window once showed 29.8 breaths/min
+    # counted on it with a "reliable" flag; 15 s of the virtual strap's rest passed as well.
+    scenario = acc_scenario(seed=0, duration_s=60.0)
+    t, acc = scenario.times_s, scenario.acc_mg
+    for end_s in (6.0, 15.0):
+        short = breathing_in_span(respiration_signal(t[t < end_s], acc[t < end_s]), 0.0, end_s)
+        assert short.breaths_per_min is None and not short.quality_ok
+        assert short.note == f"only {end_s:.0f} s of movement-free ACC (20 s needed)"
+    for end_s in (25.0, 60.0):
+        span = breathing_in_span(respiration_signal(t[t < end_s], acc[t < end_s]), 0.0, end_s)
+        assert span.quality_ok and span.breaths_per_min == pytest.approx(12.0, abs=0.5)
+
+
 def test_a_window_full_of_movement_is_not_reliable():
     rng = np.random.default_rng(1)
     t = np.arange(0.0, 120.0, 0.02)
