@@ -206,15 +206,23 @@ class AccBreathing:
         return {name: getattr(self, name) for name in self.__slots__}
 
 
+def _convolve_same(x: FloatArray, kernel: FloatArray) -> FloatArray:
+    """``np.convolve(x, kernel, "same")``, also as long as ``x`` when the kernel is longer
+    (numpy's is then as long as the kernel: a run of ACC shorter than a second between two
+    gaps broke the movement mask)."""
+    start = (kernel.size - 1) // 2
+    return np.convolve(x, kernel, mode="full")[start : start + x.size]
+
+
 def _moving_rms(x: FloatArray, n: int) -> FloatArray:
     kernel = np.ones(max(1, n)) / max(1, n)
-    return np.sqrt(np.convolve(x * x, kernel, mode="same"))
+    return np.sqrt(_convolve_same(x * x, kernel))
 
 
 def _widen(mask: BoolArray, n: int) -> BoolArray:
     if n <= 0 or not mask.any():
         return mask
-    return np.convolve(mask.astype(float), np.ones(2 * n + 1), mode="same") > 0.5
+    return _convolve_same(mask.astype(float), np.ones(2 * n + 1)) > 0.5
 
 
 def movement_mask(samples_mg: FloatArray, rate_hz: float) -> BoolArray:
