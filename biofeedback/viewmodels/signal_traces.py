@@ -180,7 +180,8 @@ class EcgStrip:
         Parameters
         ----------
         width_px : int
-            Width of the strip, pixels (columns of equal sample counts).
+            Width of the strip, pixels (columns of equal sample counts); below 2 (a strip
+            not laid out yet) every sample is drawn.
 
         Returns
         -------
@@ -191,8 +192,8 @@ class EcgStrip:
         n = t.size
         if n == 0:
             return self._x_out[:0], self._y_out[:0]
-        columns = max(int(width_px), 1)
-        if n <= 2 * columns:
+        columns = int(width_px)
+        if columns < 2 or n <= 2 * columns:
             np.subtract(t, t[-1], out=self._x_out[:n])
             self._y_out[:n] = mv
             return self._x_out[:n], self._y_out[:n]

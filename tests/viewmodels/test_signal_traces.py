@@ -140,5 +140,6 @@ def test_more_samples_than_two_per_pixel_column_become_each_columns_min_and_max(
     assert drawn.max() == mv.max() and drawn.min() == mv.min()
     np.testing.assert_array_equal(drawn[1::2], np.maximum.reduceat(mv, starts))
     assert x[0] == pytest.approx(-10.0) and x[-1] <= 0.0
-    # Back to every sample when the strip is wide again.
+    # Back to every sample when the strip is wide again, or not laid out yet (no width).
     assert strip.curve(1000)[0].size == t.size
+    np.testing.assert_array_equal(strip.curve(0)[1], mv)
