@@ -75,6 +75,7 @@ arrhythmia: comparison of various methods. Annals of Biomedical Engineering, 36(
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -210,15 +211,34 @@ class AccBreathing:
         return {name: getattr(self, name) for name in self.__slots__}
 
 
+@functools.lru_cache(maxsize=32)
+def _butter_sos(
+    order: int, cutoff_hz: float | tuple[float, float], btype: str, fs_hz: float
+) -> FloatArray:
+    """Butterworth second-order sections, designed once per set of arguments (the design
+    was 40 % of the window's once-a-second respiration trace; the filtering is the rest)."""
+    # Shared by every caller, none writes to it (scipy's filters need it writeable).
+    return np.asarray(sps.butter(order, cutoff_hz, btype=btype, fs=fs_hz, output="sos"),
+                      dtype=np.float64)
+
+
+def _convolve_same(x: FloatArray, kernel: FloatArray) -> FloatArray:
+    """``np.convolve(x, kernel, "same")``, also as long as ``x`` when the kernel is longer
+    (numpy's is then as long as the kernel: a run of ACC shorter than a second between two
+    gaps broke the movement mask)."""
+    start = (kernel.size - 1) // 2
+    return np.convolve(x, kernel, mode="full")[start : start + x.size]
+
+
 def _moving_rms(x: FloatArray, n: int) -> FloatArray:
     kernel = np.ones(max(1, n)) / max(1, n)
-    return np.sqrt(np.convolve(x * x, kernel, mode="same"))
+    return np.sqrt(_convolve_same(x * x, kernel))
 
 
 def _widen(mask: BoolArray, n: int) -> BoolArray:
     if n <= 0 or not mask.any():
         return mask
-    return np.convolve(mask.astype(float), np.ones(2 * n + 1), mode="same") > 0.5
+    return _convolve_same(mask.astype(float), np.ones(2 * n + 1)) > 0.5
 
 
 def movement_mask(samples_mg: FloatArray, rate_hz: float) -> BoolArray:
@@ -239,7 +259,7 @@ def movement_mask(samples_mg: FloatArray, rate_hz: float) -> BoolArray:
     n = samples_mg.shape[0]
     if n < 16:
         return np.zeros(n, dtype=bool)
-    sos = sps.butter(4, MOVEMENT_HIGHPASS_HZ, btype="highpass", fs=rate_hz, output="sos")
+    sos = _butter_sos(4, MOVEMENT_HIGHPASS_HZ, "highpass", rate_hz)
     high = sps.sosfiltfilt(sos, samples_mg, axis=0)
     rms = _moving_rms(np.linalg.norm(high, axis=1), round(rate_hz))
     # The 10th percentile is the still level even when most of the recording moves.
@@ -322,7 +342,7 @@ def respiration_signal(
     for run in runs:
         moving[run] = movement_mask(x[run], rate)
         if run.size > 27:  # sosfiltfilt's default padding of a 4th-order filter
-            sos = sps.butter(4, min(2.0, 0.4 * rate), btype="lowpass", fs=rate, output="sos")
+            sos = _butter_sos(4, min(2.0, 0.4 * rate), "lowpass", rate)
             lowpassed[run] = sps.sosfiltfilt(sos, x[run], axis=0)
         else:
             lowpassed[run] = x[run]
@@ -334,8 +354,7 @@ def respiration_signal(
     on_grid = np.column_stack([np.interp(grid, t, lowpassed[:, c]) for c in range(3)])
     on_grid = _bridge(on_grid, ~valid)
     if grid.size > 12:
-        sos = sps.butter(2, RESPIRATION_BAND_HZ, btype="bandpass", fs=RESPIRATION_RATE_HZ,
-                         output="sos")
+        sos = _butter_sos(2, RESPIRATION_BAND_HZ, "bandpass", RESPIRATION_RATE_HZ)
         axes = sps.sosfiltfilt(sos, on_grid, axis=0)
     else:
         axes = on_grid - on_grid.mean(axis=0)

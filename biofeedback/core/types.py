@@ -228,6 +228,12 @@ class StatusChange:
     at_s: float = 0.0
 
 
+ECG_WAIT_NOTE = "the ECG can take about 30 s to begin"
+"""What a source adds, in parentheses, to its :class:`StatusChange` sentence that it started
+the ECG (a Polar H10 often sends its first ECG about 30 s after START); a status line drops
+it once ECG came."""
+
+
 @dataclass(frozen=True, slots=True)
 class Connected:
     """The source (re)connected to its device and streams from it.

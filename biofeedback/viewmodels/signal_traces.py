@@ -1,7 +1,9 @@
 """What the window draws of the raw sensor streams: the ECG strip and the respiration trace.
 
 The ECG strip keeps the last :data:`ECG_SPAN_S` of ECG in a ring buffer (in mV: the Polar
-H10 sends µV), filled per :class:`~biofeedback.core.signals.SignalChunk` in O(chunk). The
+H10 sends µV), filled per :class:`~biofeedback.core.signals.SignalChunk` in O(chunk), and
+hands the strip its curve against time before the newest sample, so the strip's axes never
+move (a moving axis re-lays its ticks and labels on every frame: most of a frame's cost). The
 respiration trace is :func:`biofeedback.core.acc_breathing.respiration_signal` over the last
 :data:`RESPIRATION_SPAN_S` of accelerometer samples, recomputed at most once per
 :data:`RESPIRATION_PERIOD_S` of session time when asked (the window asks from its clock
@@ -43,7 +45,12 @@ FloatArray = npt.NDArray[np.float64]
 
 
 class EcgStrip:
-    """Ring buffer of the last ``span_s`` of ECG, mV.
+    """Ring buffer of the last ``span_s`` of ECG, mV, and the curve the strip draws of it.
+
+    The samples are written twice, at ``i`` and ``i + capacity`` of arrays twice the
+    capacity, so the newest samples are always one contiguous slice: reading the strip
+    copies nothing. :meth:`curve` writes what the strip draws into arrays allocated with
+    the buffer, so a frame allocates nothing here either.
 
     Parameters
     ----------
@@ -61,17 +68,23 @@ class EcgStrip:
         self.version = 0
         self._times = np.empty(0, dtype=np.float64)
         self._mv = np.empty(0, dtype=np.float64)
-        self._next = 0  # where the next sample goes
+        self._x_out = np.empty(0, dtype=np.float64)
+        self._y_out = np.empty(0, dtype=np.float64)
+        self._bins = np.empty(0, dtype=np.intp)
+        self._column_out: tuple[FloatArray, ...] = ()
+        self._columns_key = (-1, -1)
+        self._cap = 0
+        self._next = 0  # where the next sample goes, in [0, capacity)
         self._count = 0  # samples held (<= capacity)
         self.rate_hz: float | None = None
 
     @property
     def capacity(self) -> int:
         """Samples the buffer holds when full (0 before the first chunk)."""
-        return int(self._times.size)
+        return self._cap
 
     def add(self, chunk: SignalChunk) -> None:
-        """Take one ECG chunk (µV) in.
+        """Take one ECG chunk (µV) in, in O(chunk).
 
         Raises
         ------
@@ -87,55 +100,133 @@ class EcgStrip:
                 f"ECG strip: samples have shape {chunk.samples.shape}, expected (n, 1)"
             )
         if self.rate_hz is None:
-            self.rate_hz = chunk.rate_hz
-            # A little more than the span: the measured rate may run a few % fast.
-            n = math.ceil(self.span_s * chunk.rate_hz * 1.05) + 1
-            self._times = np.full(n, np.nan)
-            self._mv = np.full(n, np.nan)
+            self._allocate(chunk.rate_hz)
         times = chunk.times_s()
-        mv = chunk.samples[:, 0].astype(np.float64) / 1000.0
+        mv = chunk.samples[:, 0] / 1000.0
         self._drop_from(float(times[0]) if times.size else math.inf)
-        cap = self.capacity
+        cap = self._cap
         if times.size > cap:
             times, mv = times[-cap:], mv[-cap:]
-        idx = (self._next + np.arange(times.size)) % cap
-        self._times[idx] = times
-        self._mv[idx] = mv
-        self._next = int((self._next + times.size) % cap)
-        self._count = min(cap, self._count + times.size)
+        # In at most two slices (the wrap-around), each written twice (the mirror).
+        start, n = self._next, times.size
+        first = min(n, cap - start)
+        for lo, a, b in ((start, 0, first), (0, first, n)):
+            if b > a:
+                for offset in (lo, lo + cap):
+                    self._times[offset : offset + b - a] = times[a:b]
+                    self._mv[offset : offset + b - a] = mv[a:b]
+        self._next = (start + n) % cap
+        self._count = min(cap, self._count + n)
         self.version += 1
+
+    def _allocate(self, rate_hz: float) -> None:
+        self.rate_hz = rate_hz
+        # A little more than the span: the measured rate may run a few % fast.
+        cap = math.ceil(self.span_s * rate_hz * 1.05) + 1
+        self._cap = cap
+        self._times = np.full(2 * cap, np.nan)
+        self._mv = np.full(2 * cap, np.nan)
+        self._x_out = np.empty(cap)
+        self._y_out = np.empty(cap)
+        self._bins = np.empty(cap, dtype=np.intp)
+        self._column_out = tuple(np.empty(cap) for _ in range(3))
+        self._columns_key = (-1, -1)
 
     def _drop_from(self, t_s: float) -> None:
         # A chunk placed before the newest samples held: the source re-placed its stream on
         # the session clock (a strap's first frames are mapped before its clock offset is
         # measured); the newer placement wins, so the times keep increasing.
-        cap = self.capacity
+        cap = self._cap
         while self._count and self._times[(self._next - 1) % cap] >= t_s:
             self._next = (self._next - 1) % cap
             self._count -= 1
 
-    def arrays(self) -> tuple[FloatArray, FloatArray]:
+    def _held(self) -> tuple[FloatArray, FloatArray]:
+        """Views of every sample held, oldest first (no copy)."""
+        end = self._next + self._cap
+        return self._times[end - self._count : end], self._mv[end - self._count : end]
+
+    def view(self) -> tuple[FloatArray, FloatArray]:
         """The samples of the last :attr:`span_s` before the newest, oldest first.
 
         Returns
         -------
         times_s, mv : ndarray of float
-            Session time, s, and ECG, mV (copies).
+            Session time, s, and ECG, mV: read-only views into the buffer, valid until the
+            next :meth:`add`.
         """
-        cap = self.capacity
         if self._count == 0:
             return np.empty(0), np.empty(0)
-        start = (self._next - self._count) % cap
-        order = (start + np.arange(self._count)) % cap
-        t = self._times[order]
-        keep = t >= t[-1] - self.span_s
-        return t[keep], self._mv[order][keep]
+        t, mv = self._held()
+        first = int(np.searchsorted(t, t[-1] - self.span_s, side="left"))
+        t, mv = t[first:], mv[first:]
+        t.flags.writeable = False
+        mv.flags.writeable = False
+        return t, mv
+
+    def arrays(self) -> tuple[FloatArray, FloatArray]:
+        """Copies of :meth:`view` (session time, s, and ECG, mV, oldest first)."""
+        t, mv = self.view()
+        return t.copy(), mv.copy()
+
+    def curve(self, width_px: int) -> tuple[FloatArray, FloatArray]:
+        """What the strip draws: the last :attr:`span_s` against time before the newest
+        sample (s, <= 0), in mV, at most two points per pixel column.
+
+        With more samples than two per column, each column's samples become their minimum
+        and their maximum, in the order they came (an R peak keeps its height; a line
+        between columns joins the right neighbours).
+
+        Parameters
+        ----------
+        width_px : int
+            Width of the strip, pixels (columns of equal sample counts); below 2 (a strip
+            not laid out yet) every sample is drawn.
+
+        Returns
+        -------
+        x_s, mv : ndarray of float
+            Views into arrays allocated with the buffer, valid until the next call.
+        """
+        t, mv = self.view()
+        n = t.size
+        if n == 0:
+            return self._x_out[:0], self._y_out[:0]
+        columns = int(width_px)
+        if columns < 2 or n <= 2 * columns:
+            np.subtract(t, t[-1], out=self._x_out[:n])
+            self._y_out[:n] = mv
+            return self._x_out[:n], self._y_out[:n]
+        return self._min_max(t, mv, columns)
+
+    def _min_max(
+        self, t: FloatArray, mv: FloatArray, columns: int
+    ) -> tuple[FloatArray, FloatArray]:
+        # Both points of a column at its first sample's time (a vertical stroke one pixel
+        # wide, as pyqtgraph's "peak" downsampling draws it).
+        n = t.size
+        if self._columns_key != (n, columns):
+            self._columns_key = (n, columns)
+            np.floor_divide(np.arange(columns) * n, columns, out=self._bins[:columns])
+        starts = self._bins[:columns]
+        low, high, at = (b[:columns] for b in self._column_out)
+        np.minimum.reduceat(mv, starts, out=low)
+        np.maximum.reduceat(mv, starts, out=high)
+        np.take(t, starts, out=at)
+        at -= t[-1]
+        x, y = self._x_out[: 2 * columns], self._y_out[: 2 * columns]
+        x[0::2] = at
+        x[1::2] = at
+        y[0::2] = low
+        y[1::2] = high
+        return x, y
 
     def clear(self) -> None:
         """Forget every sample (a replay seek)."""
         self._count = 0
         self._next = 0
         self.version += 1
+
 
 
 class RespirationTrace:
@@ -153,6 +244,8 @@ class RespirationTrace:
     times_s, values_mg : ndarray of float
         The trace as of the last :meth:`refresh`: session time, s, and the band-passed
         breathing axis, mG (empty before there is enough ACC).
+    before_newest_s : ndarray of float
+        :attr:`times_s` less its last, s (<= 0): where the trace draws its points.
     version : int
         Incremented whenever the trace was recomputed.
     """
@@ -164,6 +257,7 @@ class RespirationTrace:
         self.period_s = float(period_s)
         self.times_s: FloatArray = np.empty(0)
         self.values_mg: FloatArray = np.empty(0)
+        self.before_newest_s: FloatArray = np.empty(0)
         self.version = 0
         self._chunks: deque[SignalChunk] = deque()
         self._computed_s = -math.inf
@@ -212,6 +306,7 @@ class RespirationTrace:
         keep = resp.times_s >= resp.times_s[-1] - self.span_s
         self.times_s = resp.times_s[keep]
         self.values_mg = resp.trace[keep]
+        self.before_newest_s = self.times_s - self.times_s[-1]
         self._computed_s = newest
         self.version += 1
         return True
@@ -221,6 +316,7 @@ class RespirationTrace:
         self._chunks.clear()
         self.times_s = np.empty(0)
         self.values_mg = np.empty(0)
+        self.before_newest_s = np.empty(0)
         self._computed_s = -math.inf
         self.version += 1
 

@@ -6,7 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from biofeedback.core.types import Connected, Gap, Reconnecting, SourceState, StatusChange
+from biofeedback.core.types import (
+    ECG_WAIT_NOTE,
+    Connected,
+    Gap,
+    Reconnecting,
+    SourceState,
+    StatusChange,
+)
 
 if TYPE_CHECKING:
     from biofeedback.live.events import SessionEvent
@@ -50,6 +57,9 @@ class SessionStatus:
         Total time in gaps, s.
     time_s : float
         Session time of the last event, s.
+    ecg_arrived : bool
+        The session sent ECG: the source's note that the ECG may take a while to begin
+        (:data:`~biofeedback.core.types.ECG_WAIT_NOTE`) is dropped from :attr:`message`.
     """
 
     state: SourceState = SourceState.IDLE
@@ -62,12 +72,20 @@ class SessionStatus:
     gap_s: float = 0.0
     time_s: float = 0.0
     reconnections: int = field(default=0)
+    ecg_arrived: bool = False
 
     def on_event(self, event: SessionEvent) -> bool:
         """Take a session event; True when something the line shows changed."""
         # Imported here: the window shows this line before the pipeline modules load.
+        from biofeedback.core.signals import SignalChunk
         from biofeedback.live.events import BeatsProcessed
 
+        if isinstance(event, SignalChunk):
+            if event.stream != "ecg" or self.ecg_arrived:
+                return False
+            self.ecg_arrived = True
+            before, self.message = self.message, _without_wait_note(self.message)
+            return self.message != before
         if isinstance(event, BeatsProcessed):
             batch = event.batch
             self.time_s = max(self.time_s, batch.received_s)
@@ -82,7 +100,9 @@ class SessionStatus:
             return True
         if isinstance(event, StatusChange):
             self.state = event.state
-            self.message = event.message
+            self.message = (
+                _without_wait_note(event.message) if self.ecg_arrived else event.message
+            )
             return True
         if isinstance(event, Connected):
             if event.battery_pct is not None:
@@ -118,6 +138,11 @@ class SessionStatus:
     def text(self) -> str:
         """The whole line."""
         return " · ".join(self.parts())
+
+
+def _without_wait_note(message: str) -> str:
+    """``message`` without the source's "(the ECG can take about 30 s to begin)"."""
+    return message.replace(f" ({ECG_WAIT_NOTE})", "")
 
 
 def window_title(source_kind: str, protocol_name: str | None) -> str:

@@ -24,6 +24,7 @@ from typing import Any, Final
 from biofeedback.core.beat_clock import BeatClock
 from biofeedback.core.source import HeartRateSource, SourceCapabilities
 from biofeedback.core.types import (
+    ECG_WAIT_NOTE,
     Connected,
     GapReason,
     Marker,
@@ -703,7 +704,7 @@ class BleHeartRateStrap(HeartRateSource):
                 for c in started}
             names = " and ".join(
                 f"{STREAM_LABELS[c.stream]} ({c.rate_hz} Hz)" for c in started)
-            later = (" (the ECG can take about 30 s to begin)"
+            later = (f" ({ECG_WAIT_NOTE})"
                      if any(c.stream == "ecg" for c in started) else "")
             self._say_once("started", f"Raw {names} started{later}")
 

@@ -243,3 +243,19 @@ def test_goal_through_the_virtual_strap_pmd_frames_and_the_app_decoder():
         truth = (phase[1] - phase[0]) / (2 * math.pi) / (w.end_s - w.start_s) * 60.0
         errors.append(math.inf if w.breaths_per_min is None else abs(w.breaths_per_min - truth))
     assert np.mean(np.asarray(errors) <= 1.0) >= 0.95
+
+
+def test_a_run_shorter_than_a_second_between_two_gaps_is_a_run_like_the_others():
+    # One ACC frame (36 samples at 50 Hz: 0.72 s) between two lost stretches, and one at
+    # the newest end after a gap (the window's trace right after a reconnection): their
+    # movement is judged on their own samples, shorter than the 1-s movement window.
+    scenario = acc_scenario(3, 50.0, movement_per_min=0.0, duration_s=100.0)
+    t, acc = scenario.times_s[:5000], scenario.acc_mg[:5000]
+    keep = np.ones(t.size, dtype=bool)
+    keep[2000:2400] = keep[2436:3000] = keep[5000 - 36 - 200 : 5000 - 36] = False
+    resp = respiration_signal(t[keep], acc[keep])
+    assert resp.times_s[0] == t[0] and resp.times_s[-1] == pytest.approx(t[4999], abs=0.1)
+    # The lone frame's grid points are still (no movement), the gaps around it are not valid.
+    lone = (resp.times_s > t[2400] + 0.05) & (resp.times_s < t[2435] - 0.05)
+    assert lone.sum() >= 5 and resp.valid[lone].all()
+    assert not resp.valid[(resp.times_s > t[2000] + 0.2) & (resp.times_s < t[2400] - 0.2)].any()

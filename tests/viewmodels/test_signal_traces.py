@@ -65,6 +65,7 @@ def test_the_respiration_trace_is_the_breathing_signal_of_the_last_60_s():
     assert refreshed in (61, 62, 63)
     assert trace.times_s[-1] - trace.times_s[0] == pytest.approx(60.0, abs=0.1)
     assert trace.times_s[-1] == pytest.approx(acc.shape[0] / 50.0, abs=0.1)
+    np.testing.assert_array_equal(trace.before_newest_s, trace.times_s - trace.times_s[-1])
     # What is drawn is the breathing signal the rate is counted on, over the ACC kept
     # (10 s more than shown, for the filters' edges).
     times = np.arange(acc.shape[0]) / 50.0
@@ -95,3 +96,50 @@ def test_a_chunk_re_placed_earlier_replaces_what_it_overlaps():
     assert trace.refresh()
     assert trace.times_s[0] == pytest.approx(0.0, abs=0.1)
     assert trace.times_s[-1] == pytest.approx((acc.shape[0] - 37) / 50.0, abs=0.1)
+
+
+def _fed_strip(seconds: float, span_s: float = 10.0) -> tuple[EcgStrip, np.ndarray]:
+    ecg = synthetic_ecg(seconds, 130.0)
+    strip = EcgStrip(span_s)
+    for chunk in chunks_of(ecg, "ecg", "uV", 130.0, 5.0, 73):
+        strip.add(chunk)
+    return strip, ecg
+
+
+def test_the_curve_is_the_last_10_s_in_mv_against_time_before_the_newest_sample():
+    strip, ecg = _fed_strip(27.0)  # wrapped around twice
+    x, mv = strip.curve(900)  # 1301 samples, fewer than two per column: all of them
+    n = ecg.shape[0]
+    first = n - 1 - 1300
+    np.testing.assert_allclose(x, (np.arange(first, n) - (n - 1)) / 130.0, atol=1e-9)
+    np.testing.assert_array_equal(mv, ecg[first:, 0] / 1000.0)
+    assert x[0] == pytest.approx(-10.0) and x[-1] == 0.0
+    # The same (preallocated) arrays every frame, and the buffer read without a copy.
+    again_x, again_mv = strip.curve(900)
+    assert np.shares_memory(again_x, x) and np.shares_memory(again_mv, mv)
+    t, held = strip.view()
+    assert not t.flags.writeable and not held.flags.writeable
+    assert np.shares_memory(strip.view()[1], held)
+    np.testing.assert_array_equal(strip.arrays()[1], held)
+
+
+def test_more_samples_than_two_per_pixel_column_become_each_columns_min_and_max():
+    strip, _ecg = _fed_strip(23.0)
+    t, mv = strip.arrays()
+    x, drawn = strip.curve(200)
+    assert x.size == drawn.size == 400
+    # Column c holds samples [c*n//200, (c+1)*n//200): both points at its first sample's
+    # time, its minimum then its maximum.
+    starts = np.arange(200) * t.size // 200
+    ends = np.append(starts[1:], t.size)
+    for c in (0, 57, 199):
+        column = mv[starts[c] : ends[c]]
+        assert (drawn[2 * c], drawn[2 * c + 1]) == (column.min(), column.max())
+        assert x[2 * c] == x[2 * c + 1] == pytest.approx(t[starts[c]] - t[-1])
+    # Every R peak keeps its height: the drawn extremes are the samples' extremes.
+    assert drawn.max() == mv.max() and drawn.min() == mv.min()
+    np.testing.assert_array_equal(drawn[1::2], np.maximum.reduceat(mv, starts))
+    assert x[0] == pytest.approx(-10.0) and x[-1] <= 0.0
+    # Back to every sample when the strip is wide again, or not laid out yet (no width).
+    assert strip.curve(1000)[0].size == t.size
+    np.testing.assert_array_equal(strip.curve(0)[1], mv)
