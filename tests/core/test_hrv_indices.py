@@ -34,7 +34,7 @@ from biofeedback.ui import analysis_table
 from biofeedback.viewmodels import comparison_format, spectrum
 
 # Structural columns of a phase row, not indices.
-_PHASE_STRUCTURE = {"name", "start_s", "duration_s", "hf_valid"}
+_PHASE_STRUCTURE = {"name", "start_s", "duration_s", "hf_valid", "breathing_source"}
 
 
 def test_bands_are_the_task_force_bands():
@@ -97,6 +97,7 @@ def test_report_and_terminal_tables_come_from_the_registry():
     assert keys == list(PHASE_INDICES)
     headers = {k: h for k, h, _ in report._PHASE_COLUMNS}
     assert headers["breaths_per_min"] == "Breathing (breaths/min)"
+    assert headers["breathing_source"] == "Breathing from"
     assert headers["lf_hf"] == "LF/HF (ratio)" and headers["ln_rmssd"] == "lnRMSSD (ln ms)"
     rr = np.full(200, 800.0)
     table = format_table(analyze_recording(Recording(np.cumsum(rr) / 1000.0, rr)))

@@ -39,8 +39,10 @@ def test_a_replay_in_the_window_shows_the_stored_ecg_and_respiration(
         assert strip is not None and strip.ecg_plot.isVisible() and strip.resp_plot.isVisible()
         window._draw_frame()
         save_screenshot(window, "window_replay_ecg_strip")
-        # What is drawn is the stored ECG, sample for sample, at its stored times (mV).
-        t, mv = strip.ecg_curve.getData()
+        # What is drawn is the stored ECG, sample for sample, at its stored times (mV); the
+        # strip's x axis is seconds before the newest sample.
+        t_before, mv = strip.ecg_curve.getData()
+        t = t_before + window.view_model.signals.ecg.arrays()[0][-1]
         index = np.round((t - ECG_T0) * ECG_HZ).astype(int)
         np.testing.assert_allclose(t, ECG_T0 + index / ECG_HZ, rtol=0, atol=1e-6)
         np.testing.assert_array_equal(np.round(mv * 1000.0).astype(np.int32), ecg[index, 0])
@@ -52,7 +54,7 @@ def test_a_replay_in_the_window_shows_the_stored_ecg_and_respiration(
                        and window.view_model.signals.ecg.arrays()[0][0] >= 44.0,
                        what="3 s of ECG after the seek")
         window._draw_frame()
-        t_after = strip.ecg_curve.getData()[0]
+        t_after = strip.ecg_curve.getData()[0] + window.view_model.signals.ecg.arrays()[0][-1]
         assert t_after[0] >= 45.0 - SIGNAL_PIECE_S
         window.replay_bar.set_speed(None)
         await wait_for(lambda: not window.running, what="replay end")
