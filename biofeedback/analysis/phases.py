@@ -62,6 +62,7 @@ neurokit2 is imported inside the functions that need it, so importing this modul
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import itertools
 import math
@@ -163,6 +164,14 @@ def analyze_recording(
 
 def library_versions() -> dict[str, str]:
     """Versions of the libraries the numbers depend on (without importing them)."""
+    return dict(_library_versions())
+
+
+@functools.cache
+def _library_versions() -> dict[str, str]:
+    # Read once per process: each lookup parses a package's METADATA file (about 15 ms for
+    # the five, per analysed recording otherwise), and installed versions do not change
+    # under a running analysis.
     out = {}
     for name in ("neurokit2", "numpy", "scipy", "pandas", "biofeedback"):
         try:
