@@ -18,13 +18,13 @@ from biofeedback.session.live_session import LiveSession
 from biofeedback.store.database import SessionStore
 from biofeedback.store.paths import database_path
 from biofeedback.ui.replay_bar import format_hms
-from biofeedback.ui.warm_worker import WORKER_ARGV
 from biofeedback.ui.session_browser import (
     EMPTY_MESSAGE,
     SessionBrowser,
     SessionTableModel,
     cli_error_sentence,
 )
+from biofeedback.ui.warm_worker import WORKER_ARGV
 from conftest import PYTHON, cli_env, save_screenshot
 from sensors.simulated import SimulatedStrap
 
