@@ -27,6 +27,7 @@ from biofeedback.analysis.windows import WindowSettings, phase_windows
 from biofeedback.comparison.compare import DEFAULT_ANALYSIS
 from biofeedback.core.recording import Recording
 from biofeedback.core.types import Gap, GapReason, PhaseSpan
+from biofeedback.importing import read_recording
 from sensors.simulated import ArtifactRates, simulate_recording
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -71,6 +72,12 @@ def test_vectorised_classifier_gives_neurokit2s_classes_index_for_index():
         sim = simulate_recording(600.0, seed=seed, artifacts=ArtifactRates.from_total(total))
         series.append(np.asarray(sim.truth.delivered_rr_ms, dtype=np.float64))
     series.append(np.load(DATA / "SampleNNISeriesLong.npy").astype(np.float64)[:3000])
+    # Real files of other tools (quantised intervals, real ectopy), each gap-free run.
+    for name in ("kubios/kubios_type1_input_SampleExport.txt",
+                 "plain_rr_text/hrv_pkg_08012805.txt", "polar_hrm/exercise_rri.hrm"):
+        recording = read_recording(DATA / "real" / name)[0].recording
+        rr, segment = np.asarray(recording.rr_ms, dtype=np.float64), recording.segment_ids()
+        series += [rr[segment == s] for s in np.unique(segment) if np.sum(segment == s) > 5]
     series.append(np.full(200, 800.0))  # constant: zero thresholds, NaN ratios
     steps = np.full(150, 800.0)
     steps[::7] = 1600.0  # a missed beat every 7th, quantised intervals (ties)
@@ -84,7 +91,7 @@ def test_vectorised_classifier_gives_neurokit2s_classes_index_for_index():
         assert find_artifacts(peaks, **constants) == expected
         assert classify_peaks(peaks, KUBIOS) == nk_classes(peaks, KUBIOS)
         flagged += sum(len(v) for v in expected.values())
-    assert flagged > 50  # the series do exercise every branch, not only normal beats
+    assert flagged > 100  # the series do exercise every branch, not only normal beats
 
 
 def test_one_psd_per_run_gives_hrv_frequency_and_the_breathing_psd():
