@@ -42,13 +42,14 @@ def _window_bounds(n: int, width: int) -> tuple[npt.NDArray[np.int64], npt.NDArr
 
 
 def _rolling_order_stats(values: FloatArray, width: int) -> tuple[FloatArray, FloatArray]:
-    """Each centred window's sorted values (NaN-padded past its ends) and its size."""
+    """Each centred window's values (a view, NaN past the series' ends) and its size."""
     n = values.size
     start, end = _window_bounds(n, width)
     offset = (width - 1) // 2
     padded = np.concatenate((np.full(width, np.nan), values, np.full(width, np.nan)))
-    # Window k covers padded[k + width + offset + 1 - width : ... + width]; entries outside
-    # [start, end) are the NaN padding, which np.sort puts last.
+    # Row k is padded[k + offset + 1 : k + offset + 1 + width], i.e. values[end - width : end]
+    # with end = k + offset + 1: entries outside [start, end) are the NaN padding, which
+    # np.sort puts last.
     windows = np.lib.stride_tricks.sliding_window_view(padded, width)[offset + 1 : offset + 1 + n]
     counts = (end - start).astype(np.float64)
     return windows, counts
