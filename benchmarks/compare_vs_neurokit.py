@@ -139,9 +139,10 @@ def main() -> None:
         "built": built,
         "neurokit2_import_s": round(import_s, 2),
         "pairs": pairs,
-        "median_plain_neurokit2_s": statistics.median(p["plain_neurokit2_s"] for p in pairs),
-        "median_compare_s": statistics.median(p["compare_s"] for p in pairs),
-        "median_ratio": statistics.median(p["ratio"] for p in pairs),
+        "median_plain_neurokit2_s": round(statistics.median(p["plain_neurokit2_s"]
+                                                            for p in pairs), 2),
+        "median_compare_s": round(statistics.median(p["compare_s"] for p in pairs), 2),
+        "median_ratio": round(statistics.median(p["ratio"] for p in pairs), 2),
         "goal_ratio": 2.0,
         "values_compared": compared,
         "largest_relative_difference": worst,
