@@ -29,11 +29,16 @@ number of flagged beats falls.
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from biofeedback.analysis.kubios_classes import PORTED_FROM, find_artifacts
 
 ARTIFACT_CLASSES: tuple[str, ...] = ("ectopic", "missed", "extra", "longshort")
 """neurokit2's names of the Kubios beat classes."""
@@ -43,7 +48,11 @@ MAX_PASSES = 10
 
 
 def classify_peaks(peaks: npt.NDArray[np.int64], kwargs: dict[str, Any]) -> dict[str, list[int]]:
-    """Kubios classes of the peaks (neurokit2, one pass).
+    """Kubios classes of the peaks (neurokit2's classifier, one pass).
+
+    With neurokit2 :data:`~biofeedback.analysis.kubios_classes.PORTED_FROM` installed, its
+    vectorised transcription :func:`~biofeedback.analysis.kubios_classes.find_artifacts`
+    (the same classes); with any other version, ``neurokit2.signal_fixpeaks`` itself.
 
     Parameters
     ----------
@@ -58,12 +67,26 @@ def classify_peaks(peaks: npt.NDArray[np.int64], kwargs: dict[str, Any]) -> dict
     dict
         Class name -> sorted peak indices (peak k closes interval k - 1 -> k).
     """
-    import neurokit2 as nk
+    if np.asarray(peaks).size >= 4 and kwargs.get("method") == "kubios" and _ported():
+        # neurokit2's own classifier, vectorised: the same classes, 10x faster (see there).
+        constants = {k: v for k, v in kwargs.items() if k != "method"}
+        info: dict[str, Any] = find_artifacts(peaks, **constants)
+    else:
+        import neurokit2 as nk
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        info, _ = nk.signal_fixpeaks(peaks, iterative=False, **kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            info, _ = nk.signal_fixpeaks(peaks, iterative=False, **kwargs)
     return {cls: sorted(int(k) for k in info.get(cls, [])) for cls in ARTIFACT_CLASSES}
+
+
+@functools.cache
+def _ported() -> bool:
+    """Whether the installed neurokit2 is the version :func:`find_artifacts` transcribes."""
+    try:
+        return importlib.metadata.version("neurokit2") == PORTED_FROM
+    except importlib.metadata.PackageNotFoundError:
+        return False
 
 
 def correct_pass(
@@ -160,6 +183,7 @@ def correct_peaks(
     kwargs: dict[str, Any],
     first_classes: dict[str, list[int]] | None = None,
     iterative: bool = True,
+    classify: Callable[[npt.NDArray[np.int64], dict[str, Any]], dict[str, list[int]]] | None = None,
 ) -> npt.NDArray[np.float64]:
     """Classify and correct peaks until the number of flagged beats stops falling.
 
@@ -174,15 +198,20 @@ def correct_peaks(
         Classes of the raw peaks, when already computed.
     iterative : bool
         Repeat (True) or stop after one pass.
+    classify : callable, optional
+        The classifier, ``classify(peaks, kwargs) -> classes``; default
+        :func:`classify_peaks` (the reference loop passes ``neurokit2.signal_fixpeaks``
+        itself, :func:`biofeedback.analysis.plain_neurokit.nk_classes`).
 
     Returns
     -------
     ndarray of float
         Corrected positions, same unit.
     """
+    classify = classify_peaks if classify is None else classify
     current = np.asarray(peaks, dtype=np.float64)
     if first_classes is None:
-        first_classes = classify_peaks(np.round(current).astype(np.int64), kwargs)
+        first_classes = classify(np.round(current).astype(np.int64), kwargs)
     classes = first_classes
     count = sum(len(v) for v in classes.values())
     for _ in range(MAX_PASSES):
@@ -191,7 +220,7 @@ def correct_peaks(
         current = correct_pass(current, classes)
         if not iterative:
             break
-        classes = classify_peaks(np.round(current).astype(np.int64), kwargs)
+        classes = classify(np.round(current).astype(np.int64), kwargs)
         new_count = sum(len(v) for v in classes.values())
         if new_count >= count:
             break

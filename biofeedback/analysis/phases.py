@@ -8,7 +8,10 @@ Pipeline (every step is gap-aware: nothing is computed across a gap)
    iterative=False)``) flags raw beats as ectopic, missed, extra or long/short. This first pass
    on the raw series is what the artifact % counts, whatever the correction setting. (With
    ``iterative=True`` neurokit2 returns the classes of its *last* pass, indexed on the already
-   corrected peaks, and usually empty: useless for counting raw beats.)
+   corrected peaks, and usually empty: useless for counting raw beats.) The classifier runs
+   as :mod:`biofeedback.analysis.kubios_classes`, a vectorised transcription of neurokit2
+   0.2.13's that returns the same classes about 10x faster (neurokit2 itself with any
+   other version).
 3. **Correction** per run, never across a gap. ``correction="kubios"`` (default): neurokit2's
    classes, corrected and iterated by :mod:`biofeedback.analysis.artifacts` (neurokit2
    0.2.13's own correction mishandles ectopic beats; see there). ``correction="neurokit2"``:
@@ -19,9 +22,12 @@ Pipeline (every step is gap-aware: nothing is computed across a gap)
    not cut at phase boundaries.
 4. **Phase selection.** Raw beats (for ``n_beats`` and artifact %) and analysed beats
    (corrected or raw) with ``start_s <= time_s < end_s``.
-5. **Time domain.** ``neurokit2.hrv_time`` on the phase's intervals with a NaN inserted at
-   every gap; neurokit2 then drops the successive differences that touch the NaN (its
-   ``_intervals_successive`` check on the rebuilt time axis), so no difference crosses a gap.
+5. **Time domain.** ``neurokit2.hrv_time``'s MeanNN, SDNN and RMSSD on the phase's
+   intervals with a NaN inserted at every gap: neurokit2 drops the successive differences
+   that touch the NaN (its ``_intervals_successive`` check on the rebuilt time axis), so no
+   difference crosses a gap. Its three expressions are evaluated here on the arrays it would
+   build (the call also builds 20 other indices and a DataFrame per phase); the tests check
+   them against ``hrv_time`` itself.
    pNN50, SD1 and SD2 are computed here from the same within-run differences (neurokit2's
    pNN50 divides by N rather than by the number of differences, and ``hrv_nonlinear`` costs
    seconds per call for the entropy indices we do not report).
@@ -29,7 +35,10 @@ Pipeline (every step is gap-aware: nothing is computed across a gap)
    every gap-free run inside the phase that is long enough: >= ``min_hf_duration_s`` (67 s)
    for HF, >= ``min_lf_duration_s`` (250 s) for LF. Band powers of several runs are averaged
    weighted by run duration, which equals the band power of the duration-weighted mean PSD.
-   A phase with no long enough run gets None.
+   A phase with no long enough run gets None. ``hrv_frequency``'s own steps are taken once
+   per run (:func:`run_spectrum`: ``intervals_process``, ``signal_psd``, the bands integrated
+   as ``signal_power`` does), so the breathing rate reads the same PSD without resampling
+   and transforming the run a second time.
 7. **Breathing rate.** The Welch PSD of the same runs (``neurokit2.intervals_process`` +
    ``neurokit2.signal_psd``, the steps ``hrv_frequency`` takes), averaged weighted by
    duration on the grid of the longest run; the highest local maximum inside
@@ -53,6 +62,7 @@ neurokit2 is imported inside the functions that need it, so importing this modul
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import itertools
 import math
@@ -65,6 +75,7 @@ import numpy as np
 import numpy.typing as npt
 
 from biofeedback.analysis.artifacts import ARTIFACT_CLASSES, classify_peaks, correct_peaks
+from biofeedback.analysis.kubios_classes import PORTED_FROM
 from biofeedback.analysis.results import AnalysisResult, PhaseResult
 from biofeedback.analysis.settings import AnalysisSettings
 from biofeedback.core.acc_breathing import (
@@ -153,6 +164,14 @@ def analyze_recording(
 
 def library_versions() -> dict[str, str]:
     """Versions of the libraries the numbers depend on (without importing them)."""
+    return dict(_library_versions())
+
+
+@functools.cache
+def _library_versions() -> dict[str, str]:
+    # Read once per process: each lookup parses a package's METADATA file (about 15 ms for
+    # the five, per analysed recording otherwise), and installed versions do not change
+    # under a running analysis.
     out = {}
     for name in ("neurokit2", "numpy", "scipy", "pandas", "biofeedback"):
         try:
@@ -170,8 +189,17 @@ def _settings_record(settings: AnalysisSettings) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
 
     calls: dict[str, Any] = {
-        "signal_fixpeaks (artifact classes)": {**settings.kubios_kwargs(), "iterative": False},
-        "hrv_time": {"peaks": "{'RRI': intervals with NaN at gaps}"},
+        "signal_fixpeaks (artifact classes)": {
+            **settings.kubios_kwargs(), "iterative": False,
+            "computed_by": "biofeedback.analysis.kubios_classes.find_artifacts (the same "
+                           "classes; neurokit2 itself when its version is not "
+                           f"{PORTED_FROM})",
+        },
+        "hrv_time": {
+            "peaks": "{'RRI': intervals with NaN at gaps}",
+            "computed_by": "its MeanNN, SDNN and RMSSD expressions (np.nanmean, "
+                           "np.nanstd ddof=1, sqrt(nanmean(dNN^2)) within runs)",
+        },
     }
     if settings.correction == "kubios":
         calls["signal_fixpeaks (re-classification of corrected peaks)"] = {
@@ -189,6 +217,8 @@ def _settings_record(settings: AnalysisSettings) -> dict[str, Any]:
         calls["hrv_frequency"] = {
             "peaks": "{'RRI': one gap-free run}",
             **listed(settings.frequency_kwargs()),
+            "computed_by": "its steps: intervals_process and signal_psd once per run (shared "
+                           "with the breathing rate), bands integrated as signal_power does",
         }
         calls["intervals_process"] = {
             "interpolate": True,
@@ -351,20 +381,14 @@ def _time_domain(
         row.mean_rr_ms = float(np.mean(nn))
         row.notes.append(f"only {nn.size} interval(s): variability indices not computed")
     else:
-        import neurokit2 as nk
-
-        # A NaN at every gap: neurokit2 drops the differences that touch it.
-        cut = np.flatnonzero(~successive) + 1
-        rri = np.insert(nn, cut, np.nan)
-        try:
-            out = nk.hrv_time({"RRI": rri}).iloc[0]
-        except (ValueError, IndexError, ZeroDivisionError) as exc:  # pragma: no cover
-            row.notes.append(f"neurokit2 hrv_time failed: {exc}")
-            row.mean_rr_ms = float(np.mean(nn))
-        else:
-            row.mean_rr_ms = _finite(out["HRV_MeanNN"])
-            row.sdnn_ms = _finite(out["HRV_SDNN"])
-            row.rmssd_ms = _finite(out["HRV_RMSSD"]) if diffs.size else None
+        # neurokit2's hrv_time expressions for the three indices, on the arrays it would
+        # build from the intervals with a NaN at every gap (it drops the NaN, then the
+        # differences whose time step is not the interval: exactly ``diffs``); the call
+        # itself also builds 20 other indices and a DataFrame per window.
+        # tests/analysis/test_fast_path.py checks them against hrv_time.
+        row.mean_rr_ms = _finite(np.nanmean(nn))
+        row.sdnn_ms = _finite(np.nanstd(nn, ddof=1))
+        row.rmssd_ms = _finite(np.sqrt(np.nanmean(diffs**2))) if diffs.size else None
     if row.mean_rr_ms:
         row.mean_hr_bpm = 60000.0 / row.mean_rr_ms
     if row.rmssd_ms:
@@ -399,30 +423,19 @@ def _frequency_domain(
             f"no gap-free run >= {settings.min_hf_duration_s:g} s: spectral indices not computed"
         )
         return
-    import neurokit2 as nk
-
-    kwargs = settings.frequency_kwargs()
     hf_sum = hf_w = lf_sum = lf_w = 0.0
     spectra: list[tuple[FloatArray, FloatArray, float]] = []
     for (a, b), dur in hf_runs:
-        out = nk.hrv_frequency({"RRI": nn[a:b]}, **kwargs).iloc[0]
-        hf = _finite(out["HRV_HF"])
+        bands, spectrum = run_spectrum(nn[a:b], settings)
+        hf = _finite(bands["HF"])
         if hf is not None:
             hf_sum += dur * hf
             hf_w += dur
-        lf = _finite(out["HRV_LF"])
+        lf = _finite(bands["LF"])
         if lf is not None and dur >= settings.min_lf_duration_s:
             lf_sum += dur * lf
             lf_w += dur
-        signal, _, rate = nk.intervals_process(
-            nn[a:b], interpolate=True, interpolation_rate=settings.interpolation_rate_hz
-        )
-        psd_kwargs = settings.psd_kwargs()
-        psd_kwargs["sampling_rate"] = rate
-        psd = nk.signal_psd(signal, **psd_kwargs)
-        spectra.append(
-            (psd["Frequency"].to_numpy(dtype=float), psd["Power"].to_numpy(dtype=float), dur)
-        )
+        spectra.append((*spectrum, dur))
     row.spectral_duration_s = hf_w
     row.hf_ms2 = hf_sum / hf_w if hf_w > 0 else None
     if lf_w > 0:
@@ -465,6 +478,63 @@ def _frequency_domain(
         )
     else:
         row.hf_valid = True
+
+
+def run_spectrum(
+    nn: FloatArray, settings: AnalysisSettings
+) -> tuple[dict[str, float], tuple[FloatArray, FloatArray]]:
+    """Band powers and breathing-band PSD of one gap-free run, from one neurokit2 PSD.
+
+    ``neurokit2.hrv_frequency`` resamples the intervals (``intervals_process``) and takes
+    their Welch PSD (``signal_psd``) inside ``signal_power``; the breathing rate needs that
+    same PSD, which calling ``hrv_frequency`` and then ``intervals_process`` + ``signal_psd``
+    computed twice. Here neurokit2 resamples and takes the PSD once, and the bands are
+    integrated as ``signal_power`` integrates them (``np.trapezoid`` over ``low <= f < high``
+    of the PSD kept within ``[min band edge, max band edge]``; 0 becomes NaN), so the
+    powers are ``hrv_frequency``'s (tests/analysis/test_fast_path.py checks them to 1e-9).
+
+    Parameters
+    ----------
+    nn : ndarray of float
+        The run's intervals, ms.
+    settings : AnalysisSettings
+        Bands, interpolation rate and PSD method.
+
+    Returns
+    -------
+    bands : dict
+        ``"ULF"``, ``"VLF"``, ``"LF"``, ``"HF"``, ``"VHF"`` -> power, ms^2 (NaN when zero).
+    spectrum : tuple of ndarray
+        Frequencies (Hz) and power of the PSD up to ``settings.psd_kwargs()["max_frequency"]``,
+        as ``signal_psd`` with those arguments returns them.
+    """
+    import neurokit2 as nk
+
+    frequency_kwargs = settings.frequency_kwargs()
+    names = ("ULF", "VLF", "LF", "HF", "VHF")
+    edges = [frequency_kwargs[name.lower()] for name in names]
+    band_max = max(high for _, high in edges)
+    breathing_max = settings.psd_kwargs()["max_frequency"]
+    # hrv_frequency passes the times it rebuilt from the intervals; intervals_process
+    # rebuilds the same ones when given none.
+    signal, _, rate = nk.intervals_process(
+        nn, interpolate=True, interpolation_rate=settings.interpolation_rate_hz
+    )
+    psd = nk.signal_psd(
+        signal, sampling_rate=rate, method=settings.psd_method, show=False, normalize=False,
+        max_frequency=max(band_max, breathing_max), order_criteria=None,
+    )
+    freq = psd["Frequency"].to_numpy(dtype=np.float64)
+    power = psd["Power"].to_numpy(dtype=np.float64)
+    inside = (freq >= min(low for low, _ in edges)) & (freq <= band_max)
+    band_freq, band_power = freq[inside], power[inside]
+    bands = {}
+    for name, (low, high) in zip(names, edges, strict=True):
+        where = (band_freq >= low) & (band_freq < high)
+        value = float(np.trapezoid(y=band_power[where], x=band_freq[where]))
+        bands[name] = math.nan if value == 0.0 else value
+    keep = freq <= breathing_max
+    return bands, (freq[keep], power[keep])
 
 
 def _rate_text(rate: float | None) -> str:

@@ -22,7 +22,10 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from biofeedback.ui.warm_worker import WarmWorker
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +117,11 @@ class CliJob:
         A job that exits with a positive status yet prints a readable result is ``done``
         (with its ``returncode``), not ``failed``: ``biofeedback import`` exits with 1 when
         it refused a file, after printing the summary of what it did import.
+    worker : WarmWorker, optional
+        Run the commands in this warm process (:mod:`biofeedback.ui.warm_worker`) instead of
+        a new ``python -m biofeedback`` each time; cancelling or superseding a job kills it
+        (the next job starts another). Its standard error arrives with its end, so progress
+        lines are not reported.
     """
 
     def __init__(
@@ -125,7 +133,9 @@ class CliJob:
         on_progress: Callable[[int, int], None] | None = None,
         on_stderr_line: Callable[[str], bool] | None = None,
         result_on_error: bool = False,
+        worker: WarmWorker | None = None,
     ) -> None:
+        self._worker = worker
         self._what = what
         self._required = required_list
         self._progress = progress
@@ -183,6 +193,8 @@ class CliJob:
         JobOutcome
             Done with the JSON, failed with a sentence, cancelled or superseded.
         """
+        if self._worker is not None:
+            return await self._run_warm(self._worker, args, cwd)
         generation = self.supersede()
         command = (sys.executable, "-m", "biofeedback", *args)
         stderr_parts: list[str] = []
@@ -220,14 +232,47 @@ class CliJob:
                     logger.debug("could not reap a cancelled job", exc_info=True)
             if self._process is process:
                 self._process = None
-        return self._outcome(generation, process, stdout, "".join(stderr_parts))
+        return self._outcome(generation, process.returncode, stdout, "".join(stderr_parts))
+
+    async def _run_warm(
+        self, worker: WarmWorker, args: Sequence[str], cwd: Path | None
+    ) -> JobOutcome:
+        """:meth:`run` in the warm worker: the same outcomes from its reply."""
+        generation = self.supersede()
+        try:
+            process = await worker.start()
+        except OSError as exc:
+            return self._outcome_failed(
+                generation, f"The {self._what} could not be started: {exc}", None
+            )
+        self._process = process
+        reply = None
+        try:
+            reply = await worker.request(process, args, cwd)
+        finally:
+            if reply is None:
+                # Cancelled mid-job (the window closing) or the worker died: leave no
+                # process behind, and reap it so no zombie is left either.
+                worker.kill(process)
+                try:
+                    await asyncio.wait_for(process.wait(), _REAP_TIMEOUT_S)
+                except (TimeoutError, ProcessLookupError, OSError):
+                    logger.debug("could not reap the warm worker", exc_info=True)
+            if self._process is process:
+                self._process = None
+        if reply is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(process.wait(), _REAP_TIMEOUT_S)
+            return self._outcome(generation, process.returncode, b"", "")
+        return self._outcome(generation, int(reply.get("returncode", 1)),
+                             str(reply.get("stdout", "")).encode("utf-8"),
+                             str(reply.get("stderr", "")))
 
     # -- internals -------------------------------------------------------------------------
 
     def _outcome(
-        self, generation: int, process: asyncio.subprocess.Process, stdout: bytes, stderr: str
+        self, generation: int, returncode: int | None, stdout: bytes, stderr: str
     ) -> JobOutcome:
-        returncode = process.returncode
         if generation != self._generation:
             return JobOutcome("superseded", returncode=returncode)
         if generation == self._cancelled_generation:
@@ -308,6 +353,8 @@ class CliJob:
 
     def _kill(self) -> None:
         if self._process is not None:
+            if self._worker is not None:
+                self._worker.kill(self._process)
             self._kill_process(self._process)
 
     @staticmethod

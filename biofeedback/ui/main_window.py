@@ -893,7 +893,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.close_participant_screen()
-        self.browser.cancel_analysis()
+        self.browser.stop_worker()
         self.browser.cancel_import()
         self.comparison.cancel()
         self.source_panel.store_into_settings()

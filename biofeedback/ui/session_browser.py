@@ -2,9 +2,10 @@
 
 The list is read in a worker thread (through :mod:`biofeedback.viewmodels.queries`, with its own
 connection: SQLite connections are per thread) and the per-phase analysis runs in a separate
-process (``python -m biofeedback analyze ID --json``, see :mod:`biofeedback.ui.cli_job`), so
-neither the database nor neurokit2 ever touches the GUI thread. Results are kept in memory
-per session id.
+process (``biofeedback analyze ID --json``, see :mod:`biofeedback.ui.cli_job`), so neither the
+database nor neurokit2 ever touches the GUI thread. That process is kept warm
+(:mod:`biofeedback.ui.warm_worker`): the first Analyze starts it and pays neurokit2's import,
+the next ones answer in a fraction of a second. Results are kept in memory per session id.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QMimeData, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -42,6 +43,7 @@ from biofeedback.ui.session_table import (
     SessionTableView,
     plural,
 )
+from biofeedback.ui.warm_worker import WarmWorker
 from biofeedback.ui.widgets import ErrorLabel, ProgressRow
 from biofeedback.viewmodels.import_summary import ImportSummaryView
 from biofeedback.viewmodels.queries import SessionSummary, list_sessions
@@ -92,8 +94,9 @@ class SessionBrowser(QWidget):
     Notes
     -----
     Nothing is loaded until :meth:`refresh` is awaited (the window does it when the browser
-    is first shown and after a recording ends). Call :meth:`cancel_analysis` before closing
-    the window so no analysis process outlives it.
+    is first shown and after a recording ends). Call :meth:`cancel_analysis` and
+    :meth:`stop_worker` before closing the window so no analysis process outlives it
+    (closing the browser itself does both).
     """
 
     replay_requested = Signal(int)
@@ -109,7 +112,9 @@ class SessionBrowser(QWidget):
         self._correction = correction
         self._cache: dict[int, dict[str, Any]] = {}
         self._analysed_summary: dict[int, SessionSummary] = {}
-        self._job = CliJob("analysis", "phases")
+        self.worker = WarmWorker()
+        """The warm analysis process: started by the first Analyze, kept for the next."""
+        self._job = CliJob("analysis", "phases", worker=self.worker)
         self._analysing_id: int | None = None
         self._refresh_count = 0
         self._load_error: str | None = None
@@ -412,9 +417,21 @@ class SessionBrowser(QWidget):
         """Stop the running analysis (its process is killed); nothing happens if none runs."""
         self._job.cancel()
 
+    def stop_worker(self) -> None:
+        """End the warm analysis process (a running analysis with it); the next Analyze
+        starts a new one."""
+        self._job.cancel()
+        self.worker.kill()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        """A closed browser leaves no analysis process behind."""
+        self.stop_worker()
+        super().closeEvent(event)
+
     @property
     def _process(self) -> asyncio.subprocess.Process | None:
-        """The running analysis process (for tests that check it was killed)."""
+        """The process running an analysis, while it does (for tests that check it was
+        killed); the idle warm worker is :attr:`worker`."""
         return self._job.process
 
     def _fail(self, message: str) -> None:

@@ -24,6 +24,7 @@ from biofeedback.ui.session_browser import (
     SessionTableModel,
     cli_error_sentence,
 )
+from biofeedback.ui.warm_worker import WORKER_ARGV
 from conftest import PYTHON, cli_env, save_screenshot
 from sensors.simulated import SimulatedStrap
 
@@ -216,7 +217,7 @@ def test_analysis_runs_in_a_subprocess_while_the_gui_keeps_running(
     watch = qt_loop.run_until_complete(asyncio.wait_for(scenario(), 60))
     # The analysis ran in another process and the GUI loop kept turning meanwhile: never a
     # pause the user would notice as a frozen window.
-    assert_job_left_the_gui_free(watch, ("-m", "biofeedback", "analyze"))
+    assert_job_left_the_gui_free(watch, WORKER_ARGV)
     assert len(elapsed_texts) >= 5 and all("Analysing session" in t for t in elapsed_texts)
     assert not browser.progress_row.isVisible()
     assert finished[0][0] == session_id
@@ -247,6 +248,44 @@ def test_analysis_runs_in_a_subprocess_while_the_gui_keeps_running(
     again = qt_loop.run_until_complete(browser.analyze(session_id))
     assert again is finished[0][1] and not browser.analysis_running
     assert len(finished) == 2
+
+
+def test_the_second_analysis_reuses_the_warm_worker_with_the_same_values(
+    browser, sessions, qt_loop, data_dir
+):
+    qt_loop.run_until_complete(browser.refresh())
+    # The one-off command on the same sessions, in parallel to save time.
+    one_off = {
+        key: subprocess.Popen(
+            [PYTHON, "-m", "biofeedback", "analyze", str(sessions[key]), "--json",
+             "--correction", "kubios", "--data-dir", str(data_dir)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(data_dir),
+        )
+        for key in ("free", "protocol")
+    }
+
+    async def analyse(key: str) -> tuple[dict, int]:
+        result = await browser.analyze(sessions[key])
+        assert result is not None and not browser.analysis_running
+        worker = browser.worker.process
+        assert worker is not None and worker.returncode is None  # kept, idle
+        return result, worker.pid
+
+    first, first_pid = qt_loop.run_until_complete(asyncio.wait_for(analyse("free"), 90))
+    second, second_pid = qt_loop.run_until_complete(asyncio.wait_for(analyse("protocol"), 60))
+    assert second_pid == first_pid and browser.worker.started == 1
+    # Not the cache: the protocol session was never analysed before, and its table shows it.
+    assert browser.analysis_table.row_count == len(second["phases"]) == 4
+    for key, warm in (("free", first), ("protocol", second)):
+        out, err = one_off[key].communicate(timeout=90)
+        assert one_off[key].returncode == 0, err
+        assert warm == json.loads(out)  # every value, setting and version the same
+
+    # Closing the browser ends the warm worker.
+    worker = browser.worker.process
+    browser.close()
+    qt_loop.run_until_complete(asyncio.wait_for(worker.wait(), 10))
+    assert worker.returncode is not None and browser.worker.process is None
 
 
 def test_cancel_kills_the_analysis_process(browser, sessions, qt_loop):
