@@ -297,9 +297,10 @@ def test_the_window_records_while_a_record_command_writes(data_dir, tmp_path, so
               "--quit-after", "20", "--screenshot", str(shot)]
     # An hour at 120x (30 s): long enough to overlap the window however slowly it starts on
     # a busy machine (at max speed it could finish first, and a fast recorder starves a
-    # window still starting on 2 busy cores); the beats do not depend on speed.
+    # window still starting on 2 busy cores); the beats do not depend on speed. The second
+    # recorder takes 20 s too: at 20x (4 s) it once ended before the window's session began.
     terminal = [*RECORD, "--speed", "120", "--seed", "42", "--duration", "3600"]
-    second_terminal = [*RECORD, "--speed", "20", "--seed", "43", "--duration", "80"]
+    second_terminal = [*RECORD, "--speed", "4", "--seed", "43", "--duration", "80"]
 
     with killed_on_exit([]) as procs:
         procs += [start(window, env), start(terminal, env), start(second_terminal, env)]
