@@ -177,17 +177,37 @@ class NotificationRun:
             Sequence number of the run's first beat (the session numbers beats); the beats
             are unnumbered (``seq=-1``) without it.
         """
+        return self.beats(first_seq)[1]
+
+    def beats(self, first_seq: int | None = None) -> tuple[tuple[Beat, ...], tuple[BeatBatch, ...]]:
+        """All the run's beats and its notifications (sharing those :class:`Beat` values).
+
+        Parameters
+        ----------
+        first_seq : int, optional
+            As for :meth:`batches`.
+        """
         rr, t, contact = self.rr_ms, self.time_s, self.sensor_contact
+        received = self.received_s
+        ends = self.ends
+        beats: list[Beat] = []
+        start = 0
+        for k, end in enumerate(ends):
+            at = received[k]
+            if first_seq is None:
+                beats.extend(Beat(rr[i], t[i], at, contact[i] if contact is not None else None)
+                             for i in range(start, end))
+            else:
+                beats.extend(Beat(rr[i], t[i], at, contact[i] if contact is not None else None,
+                                  first_seq + i) for i in range(start, end))
+            start = end
+        flat = tuple(beats)
         out = []
         start = 0
-        for received, end in zip(self.received_s, self.ends, strict=True):
-            out.append(BeatBatch(received, tuple(
-                Beat(rr[i], t[i], received, contact[i] if contact is not None else None,
-                     -1 if first_seq is None else first_seq + i)
-                for i in range(start, end)
-            )))
+        for at, end in zip(received, ends, strict=True):
+            out.append(BeatBatch(at, flat[start:end]))
             start = end
-        return tuple(out)
+        return flat, tuple(out)
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,7 +152,7 @@ class LiveProcessor:
         """
         self._seg_rr.extend(rr_ms)
         self._seg_t.extend(time_s)
-        push = self.detector.push
+        push_many = self.detector.push_many
         final: list[ClassifiedBeat] = []
         start = 0
         checks = min(spectral_checks, len(ends))
@@ -161,15 +161,13 @@ class LiveProcessor:
         for k in range(checks):
             end = ends[k]
             done = len(final)
-            for i in range(start, end):
-                final.extend(push(first_seq + i, rr_ms[i], time_s[i]))
+            push_many(first_seq, rr_ms, time_s, start, end, final)
             if len(final) > done:
                 self._feed(final[done:])
             self.hrv.refresh_spectral_if_due()
             start = end
         done = len(final)
-        for i in range(start, len(rr_ms)):
-            final.extend(push(first_seq + i, rr_ms[i], time_s[i]))
+        push_many(first_seq, rr_ms, time_s, start, len(rr_ms), final)
         if len(final) > done:
             self._feed(final if done == 0 else final[done:])
         nk = None

@@ -485,8 +485,7 @@ class LiveSession:
             self.latest_neurokit = update.nk
             self._publish(NeuroKitUpdate(update.nk))
         if self._subscribers:
-            notifications = run.batches(seq)
-            beats = tuple(b for batch in notifications for b in batch.beats)
+            beats, notifications = run.beats(seq)
             merged = BeatBatch(run.received_s[-1], beats)
             self._publish(BeatsProcessed(merged, classified, self.processor.snapshot(),
                                          notifications))
