@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import bisect
 import logging
 import typing
 from collections.abc import AsyncIterator
@@ -199,11 +200,18 @@ class HeartRateSource(abc.ABC):
     def __aiter__(self) -> AsyncIterator[SourceEvent]:
         return self._iterate()
 
-    async def batched(self) -> AsyncIterator[SourceEvent | NotificationRun]:
+    async def batched(self, until_s: float | None = None
+                      ) -> AsyncIterator[SourceEvent | NotificationRun]:
         """The events, with the runs of notifications a fast source queued kept whole
         (:class:`~biofeedback.core.types.NotificationRun`; what the live session consumes).
 
         Iterating the source itself yields the same notifications one by one.
+
+        Parameters
+        ----------
+        until_s : float, optional
+            Where the consumer stops, s: a run reaching it ends at its first notification
+            received at or after it (what the consumer takes, one by one, before stopping).
         """
         if self._task is None:
             raise SourceError(f"{type(self).__name__}: call start() before iterating")
@@ -211,6 +219,10 @@ class HeartRateSource(abc.ABC):
             item = await self._queue.get()
             if isinstance(item, _End):
                 return
+            if isinstance(item, NotificationRun) and until_s is not None and (
+                item.received_s[-1] >= until_s
+            ):
+                item = item.head(bisect.bisect_left(item.received_s, until_s) + 1)
             self._on_consumed(item)
             yield item
 

@@ -7,7 +7,6 @@ subscribe to its events (napari-style plain model).
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import logging
 import platform
@@ -366,18 +365,16 @@ class LiveSession:
             self._record_marker(marker, publish=False)
 
     async def _consume(self, duration_s: float | None) -> None:
-        async for event in self.source.batched():
+        async for event in self.source.batched(duration_s):
             if not isinstance(event, StatusChange | Reconnecting) or (
                 isinstance(event, StatusChange) and event.state is SourceState.STREAMING
             ):
                 self._ensure_session()
             if isinstance(event, NotificationRun):
-                if duration_s is not None and event.received_s[-1] >= duration_s:
-                    # Up to the first notification at or past the end, as one by one.
-                    self._on_run(event.head(bisect.bisect_left(event.received_s, duration_s)
-                                            + 1))
-                    return
+                # A run reaching duration_s ends at its first notification there (batched()).
                 self._on_run(event)
+                if duration_s is not None and event.received_s[-1] >= duration_s:
+                    return
             elif isinstance(event, BeatBatch):
                 self._on_batch(event)
                 if duration_s is not None and event.received_s >= duration_s:

@@ -135,6 +135,21 @@ def test_runs_publish_store_and_compute_what_one_by_one_does(tmp_path: Path) -> 
     assert run_db.execute("SELECT count(*) FROM beats WHERE artifact IS NULL").fetchone() == (0,)
 
 
+def test_a_session_ending_inside_a_run_ends_where_one_by_one_does(tmp_path: Path) -> None:
+    recording = recording_with_artifacts_and_gaps()
+    ended = []
+    for max_run in (16, 1):
+        source = ReplaySource(recording, speed="max", max_run=max_run)
+        with SessionStore(tmp_path / f"{max_run}.sqlite3") as store:
+            session = LiveSession(source, store=store, neurokit=False, spectral_min_wall_s=0.0)
+            asyncio.run(session.run(duration_s=250.3))
+            rows = store.load_recording(session.session_id)
+        ended.append((session.stats.to_dict(), source.session_time_s(), session.indices(),
+                      rows.rr_ms.tolist(), rows.artifact.tolist()))
+    assert ended[0] == ended[1]
+    assert 250.3 <= ended[0][1] < 252.0
+
+
 @pytest.mark.parametrize("checks", ["none", "first", "each"])
 def test_a_run_through_the_processor_equals_its_notifications_in_turn(checks: str) -> None:
     recording = recording_with_artifacts_and_gaps()
