@@ -25,6 +25,7 @@ from biofeedback.core.types import (
     BeatBatch,
     Gap,
     Marker,
+    NotificationRun,
     PhaseSpan,
     Seeked,
     SourceState,
@@ -90,6 +91,16 @@ class _SignalCursor:
                 math.ceil(((t_s - chunk.t0_s) * chunk.rate_hz + 1) / rows) - 1,
                 (chunk.n_samples - 1) // rows))
 
+RUN_NOTIFICATIONS = 16
+"""Most notifications a replay at maximum speed hands over at once (one
+:class:`~biofeedback.core.types.NotificationRun`): the pipeline shares its per-notification
+work across them. Longer runs were no faster (benchmarks/replay_24h.py)."""
+
+AHEAD_NOTIFICATIONS = 16
+"""Most notifications queued and not yet taken (as many as the queue holds one by one): the
+producer stays this close to what the consumer shows, so pause and seek act at once also
+when the notifications go in runs."""
+
 
 def _parse_speed(speed: float | str | None) -> float | None:
     if speed is None or speed == "max":
@@ -111,6 +122,10 @@ class ReplaySource(HeartRateSource):
         Multiple of real time (1.0 = as recorded); ``"max"``/None = as fast as consumed.
     start_s : float
         Session time to start from, s.
+    max_run : int
+        At maximum speed, most notifications handed over at once as one
+        :class:`~biofeedback.core.types.NotificationRun` (1: one :class:`BeatBatch` each,
+        as at a finite speed).
 
     Notes
     -----
@@ -127,13 +142,16 @@ class ReplaySource(HeartRateSource):
     capabilities = SourceCapabilities(live=False, seekable=True)
 
     def __init__(
-        self, recording: Recording, *, speed: float | str | None = 1.0, start_s: float = 0.0
+        self, recording: Recording, *, speed: float | str | None = 1.0, start_s: float = 0.0,
+        max_run: int = RUN_NOTIFICATIONS,
     ) -> None:
         # A short queue keeps the producer close to what the consumer shows, so pause and
         # seek act at once even at maximum speed.
         super().__init__(queue_size=16)
         self.recording = recording
         self._speed = _parse_speed(speed)
+        self._max_run = max(1, int(max_run))
+        self._ahead = 0  # notifications queued, not yet taken
         rec = recording
         if rec.received_s is not None and rec.n_beats and np.all(np.isfinite(rec.received_s)):
             received = np.asarray(rec.received_s, dtype=np.float64)
@@ -213,10 +231,12 @@ class ReplaySource(HeartRateSource):
     def _drop_queued_data(self) -> None:
         """Discard beats and samples queued from before a seek; keep status changes and the
         stream end."""
+        self._dropped += 1
+        self._ahead = 0
         kept = []
         while not self._queue.empty():
             item = self._queue.get_nowait()
-            if not isinstance(item, BeatBatch | Gap | Marker | SignalChunk):
+            if not isinstance(item, BeatBatch | NotificationRun | Gap | Marker | SignalChunk):
                 kept.append(item)
         for item in kept:
             self._queue.put_nowait(item)
@@ -231,6 +251,10 @@ class ReplaySource(HeartRateSource):
     def _on_consumed(self, event: object) -> None:
         if isinstance(event, BeatBatch):
             self._consumed_s = event.received_s
+            self._ahead = max(0, self._ahead - 1)
+        elif isinstance(event, NotificationRun):
+            self._consumed_s = event.received_s[-1]
+            self._ahead = max(0, self._ahead - event.n_notifications)
         elif isinstance(event, SignalChunk) and event.n_samples:
             last = event.t0_s + (event.n_samples - 1) / event.rate_hz
             self._consumed_s = last if self._consumed_s is None else max(self._consumed_s, last)
@@ -329,7 +353,7 @@ class ReplaySource(HeartRateSource):
                         pass
                     continue
             spins = 0
-            while self._queue.full():
+            while self._queue.full() or self._ahead >= AHEAD_NOTIFICATIONS:
                 # Wait for room here, not inside put(): a seek or pause that arrives meanwhile
                 # must win over the notification that was about to be queued. Yield at once
                 # first (max-speed replay), then back off so an idle consumer costs no CPU.
@@ -337,7 +361,9 @@ class ReplaySource(HeartRateSource):
                 spins += 1
             if self._pending_seek is not None or self._paused:
                 continue
-            if cursor is None:
+            if cursor is None and speed is None and self._max_run > 1:
+                await self._deliver_run(due)
+            elif cursor is None:
                 await self._deliver(self._next, due)
                 self._next += 1
             else:
@@ -355,12 +381,7 @@ class ReplaySource(HeartRateSource):
 
     async def _deliver(self, k: int, due: float) -> None:
         start, end = self._notif_start[k], self._notif_end[k]
-        first_beat_start = self._times[start] - self._rr[start] / 1000.0
-        while self._next_gap < len(self._gaps) and self._gaps[self._next_gap].start_s <= (
-            first_beat_start + 1e-9
-        ):
-            await self._emit(self._gaps[self._next_gap])
-            self._next_gap += 1
+        await self._emit_gaps_before(start)
         await self._emit_markers_until(due)
         contact = self._contact
         beats = tuple(
@@ -368,7 +389,63 @@ class ReplaySource(HeartRateSource):
             for i in range(start, end)
         )
         self._now_s = due
+        self._ahead += 1
         await self._emit(BeatBatch(due, beats))
+
+    async def _deliver_run(self, due: float) -> None:
+        """Deliver the next notification and those after it that nothing else (a gap, a
+        marker, a raw-signal piece) comes before, up to ``max_run``, as one run: the same
+        events in the same order as :meth:`_deliver` one by one."""
+        k = self._next
+        start = self._notif_start[k]
+        await self._emit_gaps_before(start)
+        await self._emit_markers_until(due)
+        times, rr, notif_time = self._times, self._rr, self._notif_time
+        notif_start = self._notif_start
+        limit = min(len(notif_time), k + self._max_run)
+        # The next raw piece goes before a notification due after it (ties: the notification).
+        signal_due = min(
+            (d for d in (cursor.due() for cursor in self._signals) if d is not None),
+            default=math.inf,
+        )
+        marker_due = (
+            self._markers[self._next_marker].onset_s
+            if self._next_marker < len(self._markers) else math.inf
+        )
+        gap_start = (
+            self._gaps[self._next_gap].start_s if self._next_gap < len(self._gaps) else math.inf
+        )
+        j = k + 1
+        while j < limit:
+            t = notif_time[j]
+            if t > signal_due or t >= marker_due:
+                break
+            first = notif_start[j]
+            if gap_start <= times[first] - rr[first] / 1000.0 + 1e-9:
+                break
+            j += 1
+        end = self._notif_end[j - 1]
+        contact = self._contact
+        run = NotificationRun(
+            notif_time[k:j],
+            [e - start for e in self._notif_end[k:j]],
+            rr[start:end],
+            times[start:end],
+            None if contact is None else contact[start:end],
+        )
+        self._next = j
+        self._now_s = notif_time[j - 1]
+        self._ahead += j - k
+        await self._emit(run)
+
+    async def _emit_gaps_before(self, start: int) -> None:
+        """Replay the stored gaps that begin before beat ``start``'s interval does."""
+        first_beat_start = self._times[start] - self._rr[start] / 1000.0
+        while self._next_gap < len(self._gaps) and self._gaps[self._next_gap].start_s <= (
+            first_beat_start + 1e-9
+        ):
+            await self._emit(self._gaps[self._next_gap])
+            self._next_gap += 1
 
     async def _emit_markers_until(self, due: float) -> None:
         """Replay the stored markers whose onset the replay clock has reached."""

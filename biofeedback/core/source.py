@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import bisect
 import logging
 import typing
 from collections.abc import AsyncIterator
@@ -16,7 +17,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
 from biofeedback.core.errors import BiofeedbackError
-from biofeedback.core.types import PhaseSpan, SourceEvent, SourceState, StatusChange
+from biofeedback.core.types import (
+    NotificationRun,
+    PhaseSpan,
+    SourceEvent,
+    SourceState,
+    StatusChange,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -118,12 +125,17 @@ class HeartRateSource(abc.ABC):
     """What this kind of source can do (a live source without battery by default)."""
 
     def __init__(self, *, queue_size: int = 256) -> None:
-        self._queue: asyncio.Queue[SourceEvent | _End] = asyncio.Queue(maxsize=queue_size)
+        self._queue: asyncio.Queue[SourceEvent | NotificationRun | _End] = asyncio.Queue(
+            maxsize=queue_size
+        )
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._state = SourceState.IDLE
         self._finished = False
         self._closer: asyncio.Task[None] | None = None
+        self._dropped = 0
+        """Bumped when a source drops what it had queued (a replay's seek): the rest of a
+        run being handed out one notification at a time is dropped with it."""
         self._end_message: str | None = None
         """Set by a source whose ``_run`` ends on its own for a reason the user should read."""
 
@@ -188,6 +200,32 @@ class HeartRateSource(abc.ABC):
     def __aiter__(self) -> AsyncIterator[SourceEvent]:
         return self._iterate()
 
+    async def batched(self, until_s: float | None = None
+                      ) -> AsyncIterator[SourceEvent | NotificationRun]:
+        """The events, with the runs of notifications a fast source queued kept whole
+        (:class:`~biofeedback.core.types.NotificationRun`; what the live session consumes).
+
+        Iterating the source itself yields the same notifications one by one.
+
+        Parameters
+        ----------
+        until_s : float, optional
+            Where the consumer stops, s: a run reaching it ends at its first notification
+            received at or after it (what the consumer takes, one by one, before stopping).
+        """
+        if self._task is None:
+            raise SourceError(f"{type(self).__name__}: call start() before iterating")
+        while True:
+            item = await self._queue.get()
+            if isinstance(item, _End):
+                return
+            if isinstance(item, NotificationRun) and until_s is not None and (
+                item.received_s[-1] >= until_s
+            ):
+                item = item.head(bisect.bisect_left(item.received_s, until_s) + 1)
+            self._on_consumed(item)
+            yield item
+
     # -- for subclasses --------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -197,7 +235,7 @@ class HeartRateSource(abc.ABC):
     async def _cleanup(self) -> None:  # noqa: B027 - optional hook
         """Release resources; called once after :meth:`_run` ends for any reason."""
 
-    async def _emit(self, event: SourceEvent) -> None:
+    async def _emit(self, event: SourceEvent | NotificationRun) -> None:
         """Hand one event to the consumer, waiting while the consumer is behind."""
         if isinstance(event, StatusChange):
             self._state = event.state
@@ -253,6 +291,14 @@ class HeartRateSource(abc.ABC):
             item = await self._queue.get()
             if isinstance(item, _End):
                 return
+            if isinstance(item, NotificationRun):
+                dropped = self._dropped
+                for batch in item.batches():
+                    if self._dropped != dropped:
+                        break
+                    self._on_consumed(batch)
+                    yield batch
+                continue
             self._on_consumed(item)
             yield item
 

@@ -8,6 +8,7 @@ can share them.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,6 +120,94 @@ class BeatBatch:
     received_s: float
     beats: tuple[Beat, ...]
     heart_rate_bpm: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRun:
+    """Consecutive notifications a source hands over at once, as plain values.
+
+    A source running faster than real time (a replay at maximum speed) puts one run in its
+    queue instead of one :class:`BeatBatch` per notification, so the hand-off, the event
+    objects and the per-notification work of the pipeline are shared by the run. Iterating
+    a source yields its notifications one by one as usual (:meth:`batches`); the live
+    session takes the run whole (``HeartRateSource.batched``).
+
+    Attributes
+    ----------
+    received_s : sequence of float
+        Session-clock receive time of each notification, s.
+    ends : sequence of int
+        End (exclusive) of each notification's beats in the per-beat sequences: notification
+        ``k`` carried beats ``ends[k-1]`` (0 for the first) to ``ends[k]``.
+    rr_ms : sequence of float
+        Raw RR interval of each beat, ms.
+    time_s : sequence of float
+        Time of each beat, s (as :attr:`Beat.time_s`).
+    sensor_contact : sequence of bool or None, or None
+        Skin contact of each beat; None when the sensor does not report it.
+    """
+
+    received_s: Sequence[float]
+    ends: Sequence[int]
+    rr_ms: Sequence[float]
+    time_s: Sequence[float]
+    sensor_contact: Sequence[bool | None] | None = None
+
+    @property
+    def n_notifications(self) -> int:
+        """Number of notifications in the run."""
+        return len(self.received_s)
+
+    def head(self, n: int) -> NotificationRun:
+        """The run's first ``n`` notifications."""
+        if n >= len(self.received_s):
+            return self
+        end = self.ends[n - 1] if n > 0 else 0
+        contact = self.sensor_contact
+        return NotificationRun(self.received_s[:n], self.ends[:n], self.rr_ms[:end],
+                               self.time_s[:end], None if contact is None else contact[:end])
+
+    def batches(self, first_seq: int | None = None) -> tuple[BeatBatch, ...]:
+        """The notifications as :class:`BeatBatch` values, as the source would have yielded
+        them one by one.
+
+        Parameters
+        ----------
+        first_seq : int, optional
+            Sequence number of the run's first beat (the session numbers beats); the beats
+            are unnumbered (``seq=-1``) without it.
+        """
+        return self.beats(first_seq)[1]
+
+    def beats(self, first_seq: int | None = None) -> tuple[tuple[Beat, ...], tuple[BeatBatch, ...]]:
+        """All the run's beats and its notifications (sharing those :class:`Beat` values).
+
+        Parameters
+        ----------
+        first_seq : int, optional
+            As for :meth:`batches`.
+        """
+        rr, t, contact = self.rr_ms, self.time_s, self.sensor_contact
+        received = self.received_s
+        ends = self.ends
+        beats: list[Beat] = []
+        start = 0
+        for k, end in enumerate(ends):
+            at = received[k]
+            if first_seq is None:
+                beats.extend(Beat(rr[i], t[i], at, contact[i] if contact is not None else None)
+                             for i in range(start, end))
+            else:
+                beats.extend(Beat(rr[i], t[i], at, contact[i] if contact is not None else None,
+                                  first_seq + i) for i in range(start, end))
+            start = end
+        flat = tuple(beats)
+        out = []
+        start = 0
+        for at, end in zip(received, ends, strict=True):
+            out.append(BeatBatch(at, flat[start:end]))
+            start = end
+        return flat, tuple(out)
 
 
 @dataclass(frozen=True, slots=True)

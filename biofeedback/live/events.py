@@ -43,11 +43,17 @@ class BeatsProcessed:
         Beats (of this or earlier notifications) whose artifact class became final.
     indices : LiveIndices
         The live indices computed with these beats.
+    notifications : tuple of BeatBatch
+        When the event stands for several notifications (a replay at maximum speed hands
+        them over in runs, and the session publishes once per run): each of them, numbered;
+        ``batch`` then holds all their beats, with the last one's ``received_s``. Empty for
+        a single notification (``batch`` is it).
     """
 
     batch: BeatBatch
     classified: tuple[ClassifiedBeat, ...]
     indices: LiveIndices
+    notifications: tuple[BeatBatch, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ indices once its class is final.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -113,6 +114,62 @@ class LiveProcessor:
                 final.extend(push(beat.seq, beat.rr_ms, beat.time_s))
         if final:
             self._feed(final)
+        nk = None
+        if self.nk_worker is not None:
+            nk = self.nk_worker.poll(self._segment_raw)
+        return LiveUpdate(tuple(final), nk)
+
+    def process_run(
+        self,
+        first_seq: int,
+        rr_ms: Sequence[float],
+        time_s: Sequence[float],
+        ends: Sequence[int],
+        spectral_checks: int = 0,
+    ) -> LiveUpdate:
+        """Classify the beats of several notifications at once (a max-speed replay's run).
+
+        The same beats, classes and index state as :meth:`process_batch` on each
+        notification in turn, with :meth:`refresh_spectral_if_due` after each of the first
+        ``spectral_checks`` of them.
+
+        Parameters
+        ----------
+        first_seq : int
+            Session sequence number of the first beat (the others follow it).
+        rr_ms, time_s : sequence of float
+            Raw RR intervals (ms) and beat times (s) of the run's beats, oldest first.
+        ends : sequence of int
+            End (exclusive) of each notification's beats in ``rr_ms``.
+        spectral_checks : int
+            Number of leading notifications after which the spectral values are refreshed
+            if due (what the caller's wall-clock throttle allows).
+
+        Returns
+        -------
+        LiveUpdate
+            Beats that became final during the run and the newest neurokit2 result.
+        """
+        self._seg_rr.extend(rr_ms)
+        self._seg_t.extend(time_s)
+        push_many = self.detector.push_many
+        final: list[ClassifiedBeat] = []
+        start = 0
+        checks = min(spectral_checks, len(ends))
+        # Notification by notification only as far as the spectral refreshes need it: the
+        # refresh reads the indices as they stood after that notification.
+        for k in range(checks):
+            end = ends[k]
+            done = len(final)
+            push_many(first_seq, rr_ms, time_s, start, end, final)
+            if len(final) > done:
+                self._feed(final[done:])
+            self.hrv.refresh_spectral_if_due()
+            start = end
+        done = len(final)
+        push_many(first_seq, rr_ms, time_s, start, len(rr_ms), final)
+        if len(final) > done:
+            self._feed(final if done == 0 else final[done:])
         nk = None
         if self.nk_worker is not None:
             nk = self.nk_worker.poll(self._segment_raw)

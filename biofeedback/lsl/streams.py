@@ -196,11 +196,14 @@ class LslPublisher:
         batch = event.batch
         for beat in batch.beats:
             self.rr_outlet.push_sample([float(beat.rr_ms)], self.to_lsl_time(beat.time_s))
-        hr = batch.heart_rate_bpm
-        if hr is None and batch.beats:
-            hr = 60000.0 * len(batch.beats) / sum(b.rr_ms for b in batch.beats)
-        if hr is not None and math.isfinite(hr):
-            self.hr_outlet.push_sample([float(hr)], self.to_lsl_time(batch.received_s))
+        # One heart-rate sample per notification, also when the event stands for a run.
+        for notification in event.notifications or (batch,):
+            hr = notification.heart_rate_bpm
+            beats = notification.beats
+            if hr is None and beats:
+                hr = 60000.0 * len(beats) / sum(b.rr_ms for b in beats)
+            if hr is not None and math.isfinite(hr):
+                self.hr_outlet.push_sample([float(hr)], self.to_lsl_time(notification.received_s))
         if batch.beats:
             ln_rmssd = event.indices.ln_rmssd_60
             if ln_rmssd is not None and math.isfinite(ln_rmssd):

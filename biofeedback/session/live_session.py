@@ -28,6 +28,7 @@ from biofeedback.core.types import (
     GapReason,
     Marker,
     MarkerKind,
+    NotificationRun,
     PhaseSpan,
     Reconnecting,
     Seeked,
@@ -364,12 +365,17 @@ class LiveSession:
             self._record_marker(marker, publish=False)
 
     async def _consume(self, duration_s: float | None) -> None:
-        async for event in self.source:
+        async for event in self.source.batched(duration_s):
             if not isinstance(event, StatusChange | Reconnecting) or (
                 isinstance(event, StatusChange) and event.state is SourceState.STREAMING
             ):
                 self._ensure_session()
-            if isinstance(event, BeatBatch):
+            if isinstance(event, NotificationRun):
+                # A run reaching duration_s ends at its first notification there (batched()).
+                self._on_run(event)
+                if duration_s is not None and event.received_s[-1] >= duration_s:
+                    return
+            elif isinstance(event, BeatBatch):
                 self._on_batch(event)
                 if duration_s is not None and event.received_s >= duration_s:
                     return
@@ -426,6 +432,60 @@ class LiveSession:
             self._publish(NeuroKitUpdate(update.nk))
         if self._subscribers:  # the indices are computed for the event only when it has readers
             self._publish(BeatsProcessed(batch, classified, self.processor.snapshot()))
+
+    def _on_run(self, run: NotificationRun) -> None:
+        """Take a run of notifications as :meth:`_on_batch` takes each in turn, sharing what
+        a run can share: one clock read, one store call, one poll of the workers and one
+        :class:`BeatsProcessed` for the run (the same beats, classes, stored rows and, at the
+        end of the run, the same indices as one by one with that clock reading)."""
+        n_notifications = run.n_notifications
+        if not n_notifications:
+            return
+        rr, times = run.rr_ms, run.time_s
+        n_beats = len(rr)
+        seq = self._next_seq
+        self._next_seq += n_beats
+        now_wall = self.clock.monotonic_s()
+        # One by one, the throttle lets the first notification of a clock reading refresh
+        # the spectral values (and, without a throttle, every notification).
+        if self._spectral_min_wall_s <= 0:
+            checks = n_notifications
+        elif now_wall - self._last_spectral >= self._spectral_min_wall_s:
+            self._last_spectral = now_wall
+            checks = 1
+        else:
+            checks = 0
+        update = self.processor.process_run(seq, rr, times, run.ends, checks)
+        classified = update.beats
+        if self._recording:
+            commit = now_wall - self._last_commit >= self._commit_interval_s
+            self._write(lambda store, sid: store.append_notifications(
+                sid, self._next_notification, run, seq, classified, self._pending_gaps,
+                commit=commit,
+            ))
+            if commit:
+                self._last_commit = now_wall
+        self._pending_gaps = []
+        self._next_notification += n_notifications
+        stats = self.stats
+        stats.n_notifications += n_notifications
+        if n_beats:
+            stats.n_beats += n_beats
+            if stats.first_beat_s is None:
+                stats.first_beat_s = times[0]
+            stats.last_beat_s = times[-1]
+        self._count(classified)
+        if self.signal_check is not None:
+            self.signal_check.add_intervals(rr, times)
+            self._poll_signal_check()
+        if update.nk is not None and update.nk is not self.latest_neurokit:
+            self.latest_neurokit = update.nk
+            self._publish(NeuroKitUpdate(update.nk))
+        if self._subscribers:
+            beats, notifications = run.beats(seq)
+            merged = BeatBatch(run.received_s[-1], beats)
+            self._publish(BeatsProcessed(merged, classified, self.processor.snapshot(),
+                                         notifications))
 
     def _on_signal(self, chunk: SignalChunk) -> None:
         """Store raw samples (ECG, accelerometer) as they arrive, committed like beats.

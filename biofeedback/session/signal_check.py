@@ -290,6 +290,16 @@ class LiveSignalCheck:
         kept = self._beats
         for beat in beats:
             kept.append((beat.rr_ms, beat.time_s))
+        self._trim()
+
+    def add_intervals(self, rr_ms: Iterable[float], time_s: Iterable[float]) -> None:
+        """Keep the strap's beats given as raw RR (ms) and beat times (s), e.g. a run's."""
+        self._beats.extend(zip(rr_ms, time_s, strict=True))
+        self._trim()
+
+    def _trim(self) -> None:
+        """Forget the beats and gaps older than the window needs."""
+        kept = self._beats
         if kept:
             horizon = kept[-1][1] - self.window_s - _KEEP_MARGIN_S
             while kept and kept[0][1] < horizon:

@@ -40,6 +40,7 @@ from biofeedback.core.types import (
     GapReason,
     Marker,
     MarkerKind,
+    NotificationRun,
     PhaseSpan,
 )
 from biofeedback.store.connection import (
@@ -439,6 +440,80 @@ class SessionStore:
                      None if b.sensor_contact is None else int(b.sensor_contact))
                     for b in batch.beats
                 ],
+            )
+            self._write_classes(session_id, classified)
+            if commit:
+                conn.execute("COMMIT")
+        except BaseException as exc:  # broad on purpose: roll back on any exit, then re-raise
+            self._rollback()
+            if isinstance(exc, sqlite3.Error):
+                raise self.abandon_recording(session_id, exc) from exc
+            raise
+
+    def append_notifications(
+        self,
+        session_id: int,
+        first_notification_seq: int,
+        run: NotificationRun,
+        first_beat_seq: int,
+        classified: Sequence[BeatClass] = (),
+        gaps: Sequence[Gap] = (),
+        *,
+        commit: bool = True,
+    ) -> None:
+        """Write a run of notifications at once: the rows :meth:`append_notification` writes
+        for each of them in turn (a max-speed replay being recorded).
+
+        Parameters
+        ----------
+        session_id : int
+            Session being recorded.
+        first_notification_seq : int
+            Running number of the run's first notification (the others follow it).
+        run : NotificationRun
+            The notifications.
+        first_beat_seq : int
+            Session sequence number of the run's first beat (the others follow it).
+        classified : sequence of BeatClass
+            Beats whose class became final during the run.
+        gaps : sequence of Gap
+            Gaps the source reported before the run.
+        commit : bool
+            Commit now (default), or leave the transaction open as ``append_notification``.
+        """
+        conn = self._conn
+        received, ends, rr, t = run.received_s, run.ends, run.rr_ms, run.time_s
+        contact = run.sensor_contact
+        notifications: list[tuple[int, int, float, None, int]] = []
+        beats: list[tuple[int, int, float, float, float, int | None]] = []
+        start = 0
+        for k, (at, end) in enumerate(zip(received, ends, strict=True)):
+            notifications.append(
+                (session_id, first_notification_seq + k, at, None, end - start))
+            if contact is None:
+                beats.extend((session_id, first_beat_seq + i, t[i], at, rr[i], None)
+                             for i in range(start, end))
+            else:
+                beats.extend(
+                    (session_id, first_beat_seq + i, t[i], at, rr[i],
+                     None if (c := contact[i]) is None else int(c))
+                    for i in range(start, end)
+                )
+            start = end
+        try:
+            if not conn.in_transaction:
+                conn.execute("BEGIN IMMEDIATE")
+            for gap in gaps:
+                self._insert_gap(session_id, gap)
+            conn.executemany(
+                "INSERT INTO notifications (session_id, seq, received_s, heart_rate_bpm, n_rr)"
+                " VALUES (?, ?, ?, ?, ?)",
+                notifications,
+            )
+            conn.executemany(
+                "INSERT INTO beats (session_id, seq, time_s, received_s, rr_ms, sensor_contact)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                beats,
             )
             self._write_classes(session_id, classified)
             if commit:

@@ -176,3 +176,35 @@ def test_record_with_lsl_streams_and_a_missing_marker_stream(tmp_path, capsys):
                  "--data-dir", data])
     err = capsys.readouterr().err
     assert code == 1 and "no-such-stream-here" in err and "Traceback" not in err
+
+
+def test_a_max_speed_replay_in_runs_streams_one_hr_sample_per_notification():
+    import numpy as np
+
+    from biofeedback.core.recording import Recording
+    from sensors.replay import ReplaySource
+
+    rr = np.tile([800.0, 820.0, 790.0, 810.0], 30)
+    t = np.cumsum(rr) / 1000.0
+    # Two beats in some notifications, one in others, as a strap sends them.
+    rec = Recording(rr_ms=rr, time_s=t, received_s=np.ceil(t / 1.5) * 1.5, name="lsl runs")
+
+    def streamed(max_run: int) -> tuple[list[float], list[float], int]:
+        session = LiveSession(ReplaySource(rec, speed="max", max_run=max_run), neurokit=False)
+        publisher = LslPublisher(session, name_prefix=unique("bf-runs"))
+        inlet = open_inlet(publisher.stream_names["HR"])
+        events: list[BeatsProcessed] = []
+        session.subscribe(lambda e: events.append(e) if isinstance(e, BeatsProcessed) else None)
+        asyncio.run(session.run())
+        try:
+            hr, stamps = pull_all(inlet, session.stats.n_notifications)
+            return [s[0] for s in hr], [s - publisher.offset_s for s in stamps], len(events)
+        finally:
+            publisher.close()
+
+    hr_runs, at_runs, n_runs = streamed(16)
+    hr_one, at_one, n_one = streamed(1)
+    assert n_runs < n_one / 5  # the runs were published as runs
+    assert len(hr_one) == len(np.unique(rec.received_s))
+    assert hr_runs == hr_one
+    assert at_runs == pytest.approx(at_one, abs=1e-6)
