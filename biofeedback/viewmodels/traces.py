@@ -392,6 +392,16 @@ class LiveTraces:
         return max(candidates) if candidates else None
 
     @property
+    def trend_end_s(self) -> float:
+        """Time of the newest trend row (lnRMSSD, HF or HR), s; -inf when there is none."""
+        return self._last_trend_t
+
+    @property
+    def rewrites(self) -> int:
+        """Times rows were dropped rather than appended (a seek back, a new session)."""
+        return self._rewrites
+
+    @property
     def first_time_s(self) -> float | None:
         """Time of the oldest beat, s; None when empty."""
         return float(self._rr.x.data[0]) if len(self._rr) else None
