@@ -108,7 +108,7 @@ class PacerCanvas(QWidget):
         colour = _STAGE_COLOURS[state.stage]
         # the dashed guides and the ring's track only change with the size: one pixmap
         painter.drawPixmap(0, 0, self._sprites.guides(self, centre, full, empty, ring_width))
-        _draw_ball(painter, centre, radius, colour)
+        self._sprites.draw_ball(painter, self, centre, radius, full, colour)
         _draw_ring(painter, centre, full + ring_width, ring_width, colour, state.fraction)
         self._draw_words(painter, state, centre, full)
         if self._caption:
@@ -153,6 +153,7 @@ class _Sprites:
         self._guides_key: tuple[object, ...] | None = None
         self._guides = QPixmap()
         self._words: dict[tuple[object, ...], tuple[QPixmap, QPointF]] = {}
+        self._balls: dict[tuple[object, ...], QPixmap] = {}
 
     def guides(
         self, widget: QWidget, centre: QPointF, full: float, empty: float, ring_width: float
@@ -171,6 +172,34 @@ class _Sprites:
             painter.end()
             self._guides_key, self._guides = key, pixmap
         return self._guides
+
+    def draw_ball(
+        self, painter: QPainter, widget: QWidget, centre: QPointF, radius: float, full: float,
+        colour: QColor,
+    ) -> None:
+        """The ball of ``radius`` px: the stage's full-size ball (radius ``full`` px), drawn
+        once per colour and size, scaled down (its gradient scales with it)."""
+        ratio = widget.devicePixelRatioF()
+        key = (colour.rgba(), full, ratio)
+        ball = self._balls.get(key)
+        if ball is None:
+            if len(self._balls) >= len(_STAGE_COLOURS) * 2:
+                self._balls.clear()
+            side = math.ceil(2.0 * full) + 2
+            ball = QPixmap(round(side * ratio), round(side * ratio))
+            ball.setDevicePixelRatio(ratio)
+            ball.fill(Qt.GlobalColor.transparent)
+            ball_painter = QPainter(ball)
+            ball_painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            _draw_ball(ball_painter, QPointF(side / 2.0, side / 2.0), full, colour)
+            ball_painter.end()
+            self._balls[key] = ball
+        extent = ball.width() / ratio * radius / full
+        target = QRectF(centre.x() - extent / 2.0, centre.y() - extent / 2.0, extent, extent)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawPixmap(target, ball, QRectF(ball.rect()))
+        painter.restore()
 
     def draw_outlined(
         self, painter: QPainter, widget: QWidget, font: QFont, text: str, centre_x: float,
