@@ -1,6 +1,9 @@
 """The window's audio guidance: the volume and mute controls, the Audio menu, and playing a
 session's audio program through :class:`~biofeedback.ui.audio_output.AudioOutput`.
 
+The output (Qt Multimedia, with FFmpeg: about 0.9 s to load) is made the first time it is
+needed, when a session that may play audio is set up, not with the window.
+
 A session's program is ``prepared.audio_program`` (an
 :class:`~biofeedback.audio.program.AudioProgram`, or None when the session plays no audio).
 It plays only in a live session at real-time speed, and in a replay only when the user asked
@@ -32,13 +35,13 @@ from PySide6.QtWidgets import (
 
 from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.types import SourceState, StatusChange
-from biofeedback.ui.audio_output import AudioOutput
 from biofeedback.viewmodels.audio_guidance import decide_audio, volume_text
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from biofeedback.session.launch import PreparedSession, SessionRequest
+    from biofeedback.ui.audio_output import AudioOutput
     from biofeedback.ui.preference_sync import PreferenceSync
     from biofeedback.viewmodels.preferences import WindowPreferences
 
@@ -153,7 +156,7 @@ class AudioGuidance(QObject):
     Attributes
     ----------
     output : AudioOutput
-        The sound card side.
+        The sound card side (made, and Qt Multimedia loaded, on first use).
     controls : AudioControls
         The status bar's volume and mute.
     mute_action, replays_action, voice_action, speech_rate_action : QAction
@@ -167,9 +170,9 @@ class AudioGuidance(QObject):
         super().__init__(parent)
         self.settings = settings
         self.preferences = preferences
-        self.output = AudioOutput(self)
-        self.output.set_volume(settings.audio_volume)
-        self.output.set_muted(settings.audio_muted)
+        self._output: AudioOutput | None = None
+        self._volume = min(1.0, max(0.0, float(settings.audio_volume)))
+        self._muted = bool(settings.audio_muted)
         self.controls = AudioControls(settings.audio_volume, settings.audio_muted)
         self._prepared: PreparedSession | None = None
         self._speed: float | None = None
@@ -199,7 +202,29 @@ class AudioGuidance(QObject):
         self.replays_action.toggled.connect(self.set_play_in_replays)
         self.voice_action.triggered.connect(self._ask_voice)
         self.speech_rate_action.triggered.connect(self._ask_speech_rate)
-        self.output.message_changed.connect(lambda _text: self._show_note())
+
+    @property
+    def output(self) -> AudioOutput:
+        """The sound card side; made (Qt Multimedia loaded) the first time it is asked for."""
+        if self._output is None:
+            from biofeedback.ui.audio_output import AudioOutput
+
+            output = AudioOutput(self)
+            output.set_volume(self._volume)
+            output.set_muted(self._muted)
+            output.message_changed.connect(lambda _text: self._show_note())
+            self._output = output
+        return self._output
+
+    @property
+    def volume(self) -> float:
+        """The volume played at, 0..1."""
+        return self._volume
+
+    @property
+    def muted(self) -> bool:
+        """Whether the guidance is muted."""
+        return self._muted
 
     def fill_menu(self, menu: QMenu) -> None:
         """Put the Audio entries into ``menu``."""
@@ -217,21 +242,26 @@ class AudioGuidance(QObject):
             return self._reason
         # What stops it playing (no device...), else what part of it does not (no speech).
         warning = "" if self._prepared is None else self._prepared.audio_warning
-        return self.output.message or warning
+        message = self._output.message if self._output is not None else ""
+        return message or warning
 
     # -- the user's choices ----------------------------------------------------------------
 
     def set_volume(self, volume: float) -> None:
-        """Play at ``volume`` (0..1) and remember it."""
-        self.output.set_volume(volume)
-        self.preferences.audio_volume(self.output.volume)
-        self.controls.set_state(self.output.volume, self.output.muted)
+        """Play at ``volume`` (0..1, clamped) and remember it."""
+        self._volume = min(1.0, max(0.0, float(volume)))
+        if self._output is not None:
+            self._output.set_volume(self._volume)
+        self.preferences.audio_volume(self._volume)
+        self.controls.set_state(self._volume, self._muted)
 
     def set_muted(self, muted: bool) -> None:
         """Mute or unmute, and remember it."""
-        self.output.set_muted(muted)
+        self._muted = bool(muted)
+        if self._output is not None:
+            self._output.set_muted(self._muted)
         self.preferences.audio_muted(muted)
-        self.controls.set_state(self.output.volume, muted)
+        self.controls.set_state(self._volume, self._muted)
         self.mute_action.blockSignals(True)
         self.mute_action.setChecked(muted)
         self.mute_action.blockSignals(False)
@@ -317,7 +347,7 @@ class AudioGuidance(QObject):
                 self._unsubscribe()
             self._unsubscribe = None
         self._prepared = None
-        self.output.stop()
+        self._stop()
         self._reason = ""
         self._meant_to_play = False
         self._show_note()
@@ -347,7 +377,7 @@ class AudioGuidance(QObject):
         self._reason = decision.reason
         self._meant_to_play = decision.play and program is not None
         if not decision.play or program is None:
-            self.output.stop()
+            self._stop()
         elif self._paused:
             # Silence on an open stream: playing again is heard at once.
             self.output.warm_up(program.sample_rate)
@@ -355,6 +385,11 @@ class AudioGuidance(QObject):
             self.output.start(program.render, prepared.source.session_time_s,
                               program.sample_rate, program.cues_in, program.confirm_played)
         self._show_note()
+
+    def _stop(self) -> None:
+        # nothing to stop (and Qt Multimedia not to load) when nothing was ever played
+        if self._output is not None:
+            self._output.stop()
 
     def _show_note(self) -> None:
         self.controls.set_note(self.note)

@@ -9,6 +9,7 @@ per beat, and with 2 h of data a curve holds about two points per pixel column.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -32,7 +33,14 @@ from biofeedback.ui.spectrum_plot import SpectrumPlot
 from biofeedback.viewmodels.spectrum import LiveSpectrum
 from biofeedback.viewmodels.traces import LiveTraces
 
-__all__ = ["PHASE_COLOURS", "SPAN_CHOICES_S", "ClockAxis", "LiveView"]
+__all__ = [
+    "PHASE_COLOURS",
+    "SPAN_CHOICES_S",
+    "TREND_PERIOD_S",
+    "ClockAxis",
+    "LiveView",
+    "whole_session_end_s",
+]
 
 SPAN_CHOICES_S: tuple[tuple[str, float], ...] = (
     ("1 min", 60.0),
@@ -43,6 +51,27 @@ SPAN_CHOICES_S: tuple[tuple[str, float], ...] = (
     ("whole session", 0.0),
 )
 """Choices of the span selector: label and visible span, s (0 = the whole session)."""
+
+TREND_PERIOD_S = 5.0
+"""Session time between two redraws of the trend curves (lnRMSSD, HF) while the time range
+stands still, s: the trends move slowly, and a beat's frame then repaints only the beat plots."""
+
+_WHOLE_HEADROOM = 0.05
+"""Room ahead of the newest data when the whole session is shown, as a share of its length
+(rounded up to a time-axis step): the range then stands still for minutes, and a beat's frame
+appends to the curves instead of rescaling every plot and regenerating the time axis."""
+
+
+def whole_session_end_s(last_s: float) -> float:
+    """Right edge of the plots showing the whole session up to ``last_s``, s.
+
+    The next multiple past ``last_s`` of the smallest time-axis step that is at least
+    :data:`_WHOLE_HEADROOM` of it (at least 60 s shown): 7,800 s for 2 h, 93,600 s for 24 h.
+    """
+    last_s = max(float(last_s), 60.0)
+    wanted = _WHOLE_HEADROOM * last_s
+    step = float(next((s for s in ClockAxis.STEPS_S if s >= wanted), ClockAxis.STEPS_S[-1]))
+    return (math.floor(last_s / step) + 1) * step
 
 
 class LiveView(QWidget):
@@ -80,6 +109,8 @@ class LiveView(QWidget):
         self._theme = Theme.from_palette(self.palette())
         self._now_s: float | None = None
         self._drawn_key: tuple[object, ...] | None = None
+        self._trend_key: tuple[object, ...] | None = None
+        self._trend_drawn_s = -math.inf
         self._spectrum: LiveSpectrum | None = None
         self.points_drawn: dict[str, int] = {}
         """Points handed to each curve by the last :meth:`redraw` (for tests and benchmarks)."""
@@ -308,6 +339,7 @@ class LiveView(QWidget):
             stable.reset()
         self.show_spectrum(None)
         self._drawn_key = None
+        self._trend_key = None
         self.redraw()
 
     def truncate_after(self, t_s: float) -> None:
@@ -319,12 +351,13 @@ class LiveView(QWidget):
 
     # ------------------------------------------------------------------ drawing
     def visible_range(self, now_s: float | None = None) -> tuple[float, float]:
-        """The time range (s) the plots show for ``now_s`` (default: the newest data)."""
+        """The time range (s) the plots show for ``now_s`` (default: the newest data); the
+        whole session ends a little ahead (:func:`whole_session_end_s`)."""
         right = now_s if now_s is not None else (self.traces.last_time_s or 0.0)
         if self._span_s > 0:
             x1 = max(right, self._span_s)
             return x1 - self._span_s, x1
-        return 0.0, max(right, 60.0)
+        return 0.0, whole_session_end_s(right)
 
     def _max_points(self, plot: pg.PlotItem) -> int:
         width = plot.vb.width()
@@ -358,25 +391,16 @@ class LiveView(QWidget):
         bx, by = traces.view("rr_artifacts", x0, x1, n_beat)
         _set_points(self.rr_artifacts, bx, by)
 
-        n_trend = self._max_points(self.trend_plot)
-        ln_x, ln_y = traces.view("ln_rmssd", x0, x1, n_trend)
-        hf_x, hf_y = traces.view("hf", x0, x1, n_trend)
-        self.ln_rmssd_curve.setData(ln_x, ln_y, connect="finite")
-        self.hf_curve.setData(hf_x, hf_y, connect="finite")
-        self.points_drawn = {
+        self.points_drawn.update({
             "hr": int(hr_x.size),
             "rr": int(rr_x.size),
             "hr_artifacts": int(ax.size),
             "rr_artifacts": int(bx.size),
-            "ln_rmssd": int(ln_x.size),
-            "hf": int(hf_x.size),
-        }
-
+        })
         # only the points inside the view decide the y range (not the one either side)
         self._fit_y(self.hr_plot, self._hr_range, hr_x, hr_y, x0, x1)
         self._fit_y(self.rr_plot, self._rr_range, rr_x, rr_y, x0, x1)
-        self._fit_y(self.trend_plot, self._ln_range, ln_x, ln_y, x0, x1)
-        self._fit_y(self.hf_view, self._hf_range, hf_x, hf_y, x0, x1)
+        self._redraw_trends(x0, x1)
 
         for grid in self._grids:
             grid.update()
@@ -388,6 +412,25 @@ class LiveView(QWidget):
         markers = traces.markers_in(x0, x1)
         for lines in self._marker_lines:
             lines.show(markers, px_per_s)
+
+    def _redraw_trends(self, x0: float, x1: float) -> None:
+        """The trend curves, on their own cadence: when the range moved (or the trends were
+        rewritten), else every :data:`TREND_PERIOD_S` of new trend data."""
+        traces = self.traces
+        trend_end = traces.trend_end_s
+        n_trend = self._max_points(self.trend_plot)
+        key = (x0, x1, n_trend, traces.rewrites)
+        if key == self._trend_key and trend_end < self._trend_drawn_s + TREND_PERIOD_S:
+            return
+        self._trend_key = key
+        self._trend_drawn_s = trend_end
+        ln_x, ln_y = traces.view("ln_rmssd", x0, x1, n_trend)
+        hf_x, hf_y = traces.view("hf", x0, x1, n_trend)
+        self.ln_rmssd_curve.setData(ln_x, ln_y, connect="finite")
+        self.hf_curve.setData(hf_x, hf_y, connect="finite")
+        self.points_drawn.update({"ln_rmssd": int(ln_x.size), "hf": int(hf_x.size)})
+        self._fit_y(self.trend_plot, self._ln_range, ln_x, ln_y, x0, x1)
+        self._fit_y(self.hf_view, self._hf_range, hf_x, hf_y, x0, x1)
 
     @staticmethod
     def _fit_y(

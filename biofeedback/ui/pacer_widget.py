@@ -21,6 +21,7 @@ from PySide6.QtGui import (
     QPainterPath,
     QPaintEvent,
     QPen,
+    QPixmap,
     QRadialGradient,
     QShowEvent,
 )
@@ -44,8 +45,8 @@ from protocols.model import PacerSettings
 
 __all__ = ["PacerCanvas", "PacerWidget"]
 
-FRAME_INTERVAL_MS = 25
-"""Animation frame interval, ms (40 frames/s: smooth, and cheap with one ellipse)."""
+FRAME_INTERVAL_MS = 16
+"""Animation frame interval, ms (60 frames/s; a precise timer, so the ball moves evenly)."""
 
 _STAGE_COLOURS = {
     "inhale": QColor("#2a9d8f"),
@@ -69,6 +70,7 @@ class PacerCanvas(QWidget):
         super().__init__(parent)
         self._state: PacerState | None = None
         self._caption = ""
+        self._sprites = _Sprites()
         self.setMinimumSize(180, 180)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -104,7 +106,9 @@ class PacerCanvas(QWidget):
         empty = full * _MIN_RADIUS_SHARE
         radius = empty + (full - empty) * state.volume
         colour = _STAGE_COLOURS[state.stage]
-        _draw_ball(painter, centre, radius, full, empty, colour)
+        # the dashed guides and the ring's track only change with the size: one pixmap
+        painter.drawPixmap(0, 0, self._sprites.guides(self, centre, full, empty, ring_width))
+        self._sprites.draw_ball(painter, self, centre, radius, full, colour)
         _draw_ring(painter, centre, full + ring_width, ring_width, colour, state.fraction)
         self._draw_words(painter, state, centre, full)
         if self._caption:
@@ -119,12 +123,14 @@ class PacerCanvas(QWidget):
         words_font = QFont(self.font())
         words_font.setPixelSize(int(min(30.0, max(12.0, full * 0.2))))
         words_font.setBold(True)
-        _draw_outlined(painter, words_font, state.words, centre.x(), centre.y() - 4.0)
+        sprites = self._sprites
+        sprites.draw_outlined(painter, self, words_font, state.words, centre.x(),
+                              centre.y() - 4.0)
         secs_font = QFont(self.font())
         secs_font.setPixelSize(int(min(20.0, max(11.0, full * 0.13))))
         seconds = f"{math.ceil(state.remaining_s - 1e-6):d} s"
-        _draw_outlined(painter, secs_font, seconds, centre.x(),
-                       centre.y() + 4.0 + QFontMetricsF(secs_font).ascent())
+        sprites.draw_outlined(painter, self, secs_font, seconds, centre.x(),
+                              centre.y() + 4.0 + QFontMetricsF(secs_font).ascent())
 
     def _draw_caption(self, painter: QPainter, rect: QRectF, caption_h: float) -> None:
         """The caption in a strip ``caption_h`` px high at the bottom of ``rect``."""
@@ -137,17 +143,120 @@ class PacerCanvas(QWidget):
         painter.drawText(caption_rect, Qt.AlignmentFlag.AlignCenter, self._caption)
 
 
-def _draw_ball(
-    painter: QPainter, centre: QPointF, radius: float, full: float, empty: float,
-    colour: QColor,
-) -> None:
-    """The breathing ball of ``radius`` px, inside its full and empty guides (px)."""
-    # Guides: where the ball stops at the top and at the bottom of the breath.
+class _Sprites:
+    """What a pacer frame draws unchanged from the last: the guides and the words, as
+    pixmaps (antialiased dashed circles and outlined text cost a few ms a frame to draw)."""
+
+    _MAX_WORDS = 64
+
+    def __init__(self) -> None:
+        self._guides_key: tuple[object, ...] | None = None
+        self._guides = QPixmap()
+        self._words: dict[tuple[object, ...], tuple[QPixmap, QPointF]] = {}
+        self._balls: dict[tuple[object, ...], QPixmap] = {}
+
+    def guides(
+        self, widget: QWidget, centre: QPointF, full: float, empty: float, ring_width: float
+    ) -> QPixmap:
+        """The full and empty guides and the ring's track, as a pixmap of the widget's size."""
+        ratio = widget.devicePixelRatioF()
+        key = (widget.width(), widget.height(), ratio, full, empty, ring_width)
+        if key != self._guides_key:
+            pixmap = QPixmap(round(widget.width() * ratio), round(widget.height() * ratio))
+            pixmap.setDevicePixelRatio(ratio)
+            pixmap.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(pixmap)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            _draw_guides(painter, centre, full, empty)
+            _draw_track(painter, centre, full + ring_width, ring_width)
+            painter.end()
+            self._guides_key, self._guides = key, pixmap
+        return self._guides
+
+    def draw_ball(
+        self, painter: QPainter, widget: QWidget, centre: QPointF, radius: float, full: float,
+        colour: QColor,
+    ) -> None:
+        """The ball of ``radius`` px: the stage's full-size ball (radius ``full`` px), drawn
+        once per colour and size, scaled down (its gradient scales with it)."""
+        ratio = widget.devicePixelRatioF()
+        key = (colour.rgba(), full, ratio)
+        ball = self._balls.get(key)
+        if ball is None:
+            if len(self._balls) >= len(_STAGE_COLOURS) * 2:
+                self._balls.clear()
+            side = math.ceil(2.0 * full) + 2
+            ball = QPixmap(round(side * ratio), round(side * ratio))
+            ball.setDevicePixelRatio(ratio)
+            ball.fill(Qt.GlobalColor.transparent)
+            ball_painter = QPainter(ball)
+            ball_painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            _draw_ball(ball_painter, QPointF(side / 2.0, side / 2.0), full, colour)
+            ball_painter.end()
+            self._balls[key] = ball
+        extent = ball.width() / ratio * radius / full
+        target = QRectF(centre.x() - extent / 2.0, centre.y() - extent / 2.0, extent, extent)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawPixmap(target, ball, QRectF(ball.rect()))
+        painter.restore()
+
+    def draw_outlined(
+        self, painter: QPainter, widget: QWidget, font: QFont, text: str, centre_x: float,
+        baseline_y: float,
+    ) -> None:
+        """Draw ``text`` centred on ``centre_x`` (px) on ``baseline_y`` (px), dark with a
+        white outline, from a pixmap made the first time (per text, font and sub-pixel
+        position)."""
+        ratio = widget.devicePixelRatioF()
+        # the sub-pixel position is part of the key: the pixmap lands where the text would
+        x, y = centre_x - QFontMetricsF(font).horizontalAdvance(text) / 2.0, baseline_y
+        fx, fy = x - math.floor(x), y - math.floor(y)
+        key = (text, font.key(), ratio, round(fx, 2), round(fy, 2))
+        sprite = self._words.get(key)
+        if sprite is None:
+            if len(self._words) >= self._MAX_WORDS:
+                self._words.clear()
+            sprite = _outlined_sprite(font, text, ratio, fx, fy)
+            self._words[key] = sprite
+        pixmap, offset = sprite
+        painter.drawPixmap(QPointF(math.floor(x) + offset.x(), math.floor(y) + offset.y()),
+                           pixmap)
+
+
+def _outlined_sprite(
+    font: QFont, text: str, ratio: float, fx: float, fy: float
+) -> tuple[QPixmap, QPointF]:
+    """Outlined ``text`` with its origin at (``fx``, ``fy``) px; the pixmap and where its
+    top left corner lies from the text's whole-pixel origin, px."""
+    path = QPainterPath()
+    path.addText(QPointF(fx, fy), font, text)
+    pad = max(2.0, font.pixelSize() / 6.0)
+    bounds = path.boundingRect().adjusted(-pad, -pad, pad, pad)
+    left, top = math.floor(bounds.left()), math.floor(bounds.top())
+    width = math.ceil(bounds.right()) - left
+    height = math.ceil(bounds.bottom()) - top
+    pixmap = QPixmap(max(1, round(width * ratio)), max(1, round(height * ratio)))
+    pixmap.setDevicePixelRatio(ratio)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.translate(-left, -top)
+    _draw_outlined_path(painter, font, path)
+    painter.end()
+    return pixmap, QPointF(left, top)
+
+
+def _draw_guides(painter: QPainter, centre: QPointF, full: float, empty: float) -> None:
+    """Where the ball stops at the top and at the bottom of the breath (radii in px)."""
     painter.setBrush(Qt.BrushStyle.NoBrush)
     painter.setPen(QPen(_GUIDE, 1.2, Qt.PenStyle.DashLine))
     painter.drawEllipse(centre, full, full)
     painter.drawEllipse(centre, empty, empty)
 
+
+def _draw_ball(painter: QPainter, centre: QPointF, radius: float, colour: QColor) -> None:
+    """The breathing ball of ``radius`` px."""
     gradient = QRadialGradient(centre, radius)
     gradient.setColorAt(0.0, colour.lighter(150))
     gradient.setColorAt(1.0, colour)
@@ -160,14 +269,11 @@ def _draw_ring(
     painter: QPainter, centre: QPointF, ring_r: float, ring_width: float, colour: QColor,
     fraction: float,
 ) -> None:
-    """The ring of radius ``ring_r`` px around the ball, ``fraction`` of it drawn."""
+    """The ring of radius ``ring_r`` px around the ball, ``fraction`` of it drawn (over its
+    track, :func:`_draw_track`)."""
     # The ring shows how much of the stage is done, clockwise from the top.
     ring = QRectF(centre.x() - ring_r, centre.y() - ring_r, 2 * ring_r, 2 * ring_r)
     painter.setBrush(Qt.BrushStyle.NoBrush)
-    track = QColor(_GUIDE)
-    track.setAlpha(70)
-    painter.setPen(QPen(track, ring_width))
-    painter.drawEllipse(ring)
     pen = QPen(colour.darker(110), ring_width)
     pen.setCapStyle(Qt.PenCapStyle.RoundCap)
     painter.setPen(pen)
@@ -176,13 +282,18 @@ def _draw_ring(
         painter.drawArc(ring, 90 * 16, span)
 
 
-def _draw_outlined(painter: QPainter, font: QFont, text: str, centre_x: float,
-                   baseline_y: float) -> None:
-    """Draw ``text`` centred on ``centre_x`` (px) on ``baseline_y`` (px), dark with a white
-    outline."""
-    width = QFontMetricsF(font).horizontalAdvance(text)
-    path = QPainterPath()
-    path.addText(QPointF(centre_x - width / 2.0, baseline_y), font, text)
+def _draw_track(painter: QPainter, centre: QPointF, ring_r: float, ring_width: float) -> None:
+    """The faint full circle the stage's ring is drawn on (radius and width in px)."""
+    ring = QRectF(centre.x() - ring_r, centre.y() - ring_r, 2 * ring_r, 2 * ring_r)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    track = QColor(_GUIDE)
+    track.setAlpha(70)
+    painter.setPen(QPen(track, ring_width))
+    painter.drawEllipse(ring)
+
+
+def _draw_outlined_path(painter: QPainter, font: QFont, path: QPainterPath) -> None:
+    """Fill the text ``path`` (set in ``font``) dark with a white outline."""
     halo = QPen(QColor(255, 255, 255, 220), max(2.0, font.pixelSize() / 6.0))
     halo.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
     painter.strokePath(path, halo)
@@ -222,6 +333,8 @@ class PacerWidget(QWidget):
         self._clock: Callable[[], float] = lambda: time.monotonic() - t0
         self._timer = QTimer(self)
         self._timer.setInterval(FRAME_INTERVAL_MS)
+        # a coarse timer may fire up to 5 % late: the ball would move unevenly
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._frame)
 
         self.canvas = PacerCanvas(self)

@@ -102,7 +102,8 @@ class ClockAxis(pg.AxisItem):
     """Time axis in session clock time: ``m:ss`` (``h:mm:ss`` from 1 h), ticks on round
     seconds/minutes."""
 
-    _STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400)
+    STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400)
+    """The round steps ticks fall on, s."""
 
     def tickSpacing(  # noqa: N802 - pyqtgraph's name
         self, minVal: float, maxVal: float, size: float  # noqa: N803
@@ -110,8 +111,8 @@ class ClockAxis(pg.AxisItem):
         """Major and minor spacing, s: about one major tick per 90 px."""
         span = max(maxVal - minVal, 1e-9)
         wanted = span / max(size / 90.0, 1.0)
-        major = next((s for s in self._STEPS_S if s >= wanted), self._STEPS_S[-1])
-        minor_candidates = [s for s in self._STEPS_S if s < major and major % s == 0]
+        major = next((s for s in self.STEPS_S if s >= wanted), self.STEPS_S[-1])
+        minor_candidates = [s for s in self.STEPS_S if s < major and major % s == 0]
         minor = minor_candidates[-2] if len(minor_candidates) >= 2 else major
         return [(float(major), 0.0), (float(minor), 0.0)]
 

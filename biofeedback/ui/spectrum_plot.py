@@ -75,6 +75,7 @@ class SpectrumPlot:
         self.plot.addItem(self.message, ignoreBounds=True)
         self._range = StableRange(min_span=100.0, step=100.0, floor=0.0)
         self._grid = Grid(self.plot, theme)
+        self._title: str | None = None
 
     def show(self, spectrum: LiveSpectrum | None) -> None:
         """Draw ``spectrum`` (bands shaded, breathing peak marked); None shows why there is
@@ -91,7 +92,7 @@ class SpectrumPlot:
             self.message.setText("Spectrum\nafter 64 s\nwithout\na gap")
             self.message.setPos(0.5 * SPECTRUM_MAX_HZ, 500.0)
             self.message.setVisible(True)
-            plot.setTitle("Spectrum", color=self._theme.foreground.name(), size="9pt")
+            self._set_title("Spectrum")
             self._grid.update()
             return
         self.message.setVisible(False)
@@ -117,12 +118,14 @@ class SpectrumPlot:
         if peak is not None:
             self.breathing_line.setValue(peak)
             self.breathing_line.label.setFormat(f"{60.0 * peak:.1f}/min")
-        plot.setTitle(
-            f"Spectrum, last {spectrum.duration_s:.0f} s",
-            color=self._theme.foreground.name(),
-            size="9pt",
-        )
+        self._set_title(f"Spectrum, last {spectrum.duration_s:.0f} s")
         self._grid.update()
+
+    def _set_title(self, text: str) -> None:
+        # a new title re-lays out the whole graphics layout: only when the text changes
+        if text != self._title:
+            self._title = text
+            self.plot.setTitle(text, color=self._theme.foreground.name(), size="9pt")
 
 
 def _band_slice(

@@ -8,7 +8,9 @@ drawn with pyqtgraph's ``connect="finite"`` has no line across it. :meth:`LiveTr
 returns the part of a series inside the visible time range (``searchsorted`` on the sorted
 times) and, when that holds more points than the plot has room for, a min/max decimation
 per bucket that keeps peaks and the gap breaks, so redrawing costs the same with 2 h of data
-as with 2 min.
+as with 2 min. While the slice keeps its first row and only grows, the finished buckets of
+the previous call are kept (:class:`~biofeedback.core.decimate.AppendDecimator`): with the
+whole session on screen a frame decimates only its newest bucket.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from biofeedback.core.decimate import decimate_min_max
+from biofeedback.core.decimate import AppendDecimator, decimate_min_max
 from biofeedback.core.types import ArtifactClass, Gap, Marker, PhaseSpan, Seeked
 from biofeedback.live.events import BeatsProcessed, SessionEvent
 
@@ -174,6 +176,9 @@ class LiveTraces:
         self.phases: list[PhaseSpan] = []
         self.version = 0
         """Incremented on every change (a view can skip work when it did not move)."""
+        self._rewrites = 0
+        # incremented when rows are dropped (not only appended): kept decimations start over
+        self._decimators = {name: AppendDecimator() for name in SERIES}
 
     # ------------------------------------------------------------------ feeding
     def on_event(self, event: SessionEvent) -> None:
@@ -329,6 +334,7 @@ class LiveTraces:
     # ------------------------------------------------------------------ editing
     def truncate_after(self, t_s: float) -> None:
         """Drop everything at or after ``t_s`` (a replay seeking backwards), s."""
+        self._rewrites += 1
         n = self._rr.truncate_after(t_s)
         self._hr.truncate_after(t_s)
         self._cls.truncate(n)
@@ -356,6 +362,7 @@ class LiveTraces:
 
     def clear(self) -> None:
         """Forget everything (a new session)."""
+        self._rewrites += 1
         for series in (self._rr, self._hr, self._ln_rmssd, self._hf, self._trend_hr):
             series.clear()
         self._cls.truncate(0)
@@ -383,6 +390,16 @@ class LiveTraces:
             s.x.last() for s in (self._rr, self._ln_rmssd) if len(s)
         ]
         return max(candidates) if candidates else None
+
+    @property
+    def trend_end_s(self) -> float:
+        """Time of the newest trend row (lnRMSSD, HF or HR), s; -inf when there is none."""
+        return self._last_trend_t
+
+    @property
+    def rewrites(self) -> int:
+        """Times rows were dropped rather than appended (a seek back, a new session)."""
+        return self._rewrites
 
     @property
     def first_time_s(self) -> float | None:
@@ -474,4 +491,6 @@ class LiveTraces:
         if not is_curve:
             step = math.ceil(xs.size / max(max_points, 1))
             return xs[::step].copy(), ys[::step].copy()
-        return decimate_min_max(xs, ys, max_points)
+        # the whole session in view: the same first row every frame, rows only appended,
+        # so the finished buckets of the last frame are kept (decimated once per zoom level)
+        return self._decimators[name].decimate(xs, ys, max_points, (self._rewrites, i0))

@@ -238,3 +238,44 @@ def test_a_replay_of_a_protocol_says_its_guidance_is_not_played(audio, prepared)
         source="sim", speed=1.0, record=False, protocol_id="resonance_breathing")))
     # Live at real time it is meant to play; the tests' sound server does not exist.
     assert audio.note == "no audio output device: guidance is shown but not played"
+
+
+_LAZY_AUDIO_SCRIPT = """
+import sys
+from pathlib import Path
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from biofeedback.session.launch import SessionRequest
+from biofeedback.ui.main_window import MainWindow
+from biofeedback.viewmodels.preferences import WindowPreferences
+win = MainWindow(Path(sys.argv[1]), WindowPreferences(audio_volume=0.3, audio_muted=True),
+                 neurokit=False)
+win.show()
+app.processEvents()
+loaded = ["PySide6.QtMultimedia" in sys.modules]
+win.audio.session_requested(SessionRequest(source="sim", speed=None))  # max speed: silent
+loaded.append("PySide6.QtMultimedia" in sys.modules)
+win.audio.session_requested(
+    SessionRequest(source="sim", speed=1.0, protocol_id="resonance_breathing"))
+loaded.append("PySide6.QtMultimedia" in sys.modules)
+out = win.audio.output
+print(json.dumps({"loaded": loaded, "volume": out.volume, "muted": out.muted}))
+""".replace("import sys\n", "import json, sys\n")
+
+
+def test_qt_multimedia_loads_only_when_a_session_may_play_audio(data_dir):
+    """In a fresh process (this one has loaded it already): not with the window, nor for a
+    session at max speed; then the output has the settings' volume and mute."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(root))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([sys.executable, "-c", _LAZY_AUDIO_SCRIPT, str(data_dir)],
+                          capture_output=True, text=True, env=env, cwd=root, check=True,
+                          timeout=120)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"loaded": [False, False, True], "volume": 0.3, "muted": True}

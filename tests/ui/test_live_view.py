@@ -7,7 +7,12 @@ import pytest
 
 from biofeedback.core.types import Gap, Marker, PhaseSpan
 from biofeedback.session.live_session import BeatsProcessed, LiveSession, SessionEvent
-from biofeedback.ui.live_view import PHASE_COLOURS, LiveView
+from biofeedback.ui.live_view import (
+    PHASE_COLOURS,
+    TREND_PERIOD_S,
+    LiveView,
+    whole_session_end_s,
+)
 from biofeedback.ui.values_panel import DASH, ValuesPanel
 from biofeedback.viewmodels.spectrum import current_segment, live_spectrum
 from conftest import save_screenshot
@@ -170,7 +175,10 @@ def test_span_selector_emits_and_whole_session_is_shown(qtbot, ten_minutes):
     assert blocker.args == [0.0]
     assert view.span_s == 0.0
     x0, x1 = view.visible_range()
-    assert x0 == 0.0 and x1 == pytest.approx(session.stats.last_beat_s)
+    # the whole session, up to the next time-axis step of at least 5 % past it (60 s)
+    last = session.stats.last_beat_s
+    assert 600.0 < last < 601.0
+    assert x0 == 0.0 and x1 == whole_session_end_s(last) == 660.0
     hr_x, _ = view.hr_curve.getData()
     assert hr_x[0] == pytest.approx(session.stats.first_beat_s)
     with qtbot.waitSignal(view.span_changed, timeout=1000) as blocker:
@@ -295,3 +303,65 @@ def test_marker_label_with_braces_is_shown_literally(qtbot):
     view.redraw(now_s=30.0)
     line = next(line for line in view._marker_lines[0].lines if line.isVisible())
     assert line.label.toPlainText() == "answer {1009}"
+
+
+def _assert_curves_show_the_traces(view: LiveView, *, trends: bool = True) -> None:
+    """Each curve holds what the model gives for the visible range and the plot's width."""
+    x0, x1 = view.visible_range()
+    curves = [(view.hr_curve, "hr", view.hr_plot), (view.rr_curve, "rr", view.hr_plot)]
+    if trends:
+        curves += [(view.ln_rmssd_curve, "ln_rmssd", view.trend_plot),
+                   (view.hf_curve, "hf", view.trend_plot)]
+    for curve, name, plot in curves:
+        want_x, want_y = view.traces.view(name, x0, x1, view._max_points(plot))
+        got_x, got_y = curve.getData()
+        np.testing.assert_array_equal(got_x, want_x)
+        np.testing.assert_array_equal(got_y, want_y)
+
+
+def test_drawn_curves_follow_appends_zoom_span_and_seeks(qtbot, ten_minutes):
+    """Whole session on a narrow plot (decimated, buckets kept between frames): the curves
+    always hold the model's values; the trends follow every TREND_PERIOD_S of new data."""
+    _, recorded = ten_minutes
+    start = len(recorded) * 2 // 5
+    view = _view(qtbot, recorded[:start], span_s=0.0)
+    view.resize(330, 600)
+    qtbot.wait(50)
+    view.redraw()
+    assert view.points_drawn["hr"] < view.traces.n_beats  # decimated
+    _assert_curves_show_the_traces(view)
+    ranges = {view.visible_range()}
+    trend_redraws = 0
+    for event in recorded[start:start + 400]:
+        before = view.ln_rmssd_curve.getData()[0].copy()
+        view.traces.on_event(event)
+        view.redraw()
+        ranges.add(view.visible_range())
+        _assert_curves_show_the_traces(view, trends=False)
+        if np.array_equal(view.ln_rmssd_curve.getData()[0], before):
+            # not redrawn: less than a trend period of new trend data since it was
+            assert view.traces.trend_end_s < view._trend_drawn_s + TREND_PERIOD_S
+        else:
+            trend_redraws += 1
+            _assert_curves_show_the_traces(view)
+    # the range steps (15 s, then 30 s, ahead): between steps, 400 frames append
+    assert len(ranges) == 16
+    assert 10 < trend_redraws < 200
+    view.resize(700, 600)  # another zoom level
+    qtbot.wait(50)
+    view.redraw()
+    _assert_curves_show_the_traces(view)
+    view.set_span_s(120.0)
+    view.redraw()
+    _assert_curves_show_the_traces(view)
+    view.set_span_s(0.0)
+    view.redraw()
+    _assert_curves_show_the_traces(view)
+    view.truncate_after(200.0)  # a seek back: the kept buckets are dropped
+    view.redraw()
+    _assert_curves_show_the_traces(view)
+    for event in recorded:
+        if isinstance(event, BeatsProcessed) and event.batch.received_s > 200.0:
+            view.traces.on_event(event)
+    view.redraw()
+    _assert_curves_show_the_traces(view)

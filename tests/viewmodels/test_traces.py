@@ -376,3 +376,49 @@ def test_trend_takes_the_indices_the_event_carries():
     tx, ty = traces.view("trend_hr", 0.0, 10.0, 100)
     np.testing.assert_allclose(tx, [2.0, 3.0])
     np.testing.assert_allclose(ty, [60.0, 61.0])
+
+
+def test_whole_session_view_keeps_decimating_as_the_plain_decimation_would():
+    """The kept buckets (AppendDecimator) through appends, gaps, seeks and a new session."""
+    traces = LiveTraces(capacity=64)
+    rng = np.random.default_rng(9)
+    t, seq = 0.0, 0
+
+    def feed(n_batches: int) -> None:
+        nonlocal t, seq
+        for _ in range(n_batches):
+            rrs = 800.0 + 80.0 * rng.standard_normal(int(rng.integers(1, 3)))
+            beats = []
+            for rr in rrs:
+                t += rr / 1000.0
+                beats.append((t, float(rr)))
+            indices = LiveIndices(t, 30, ln_rmssd_30=float(3.5 + rng.standard_normal()),
+                                  hf_ms2=float(rng.uniform(100, 900)), hr_bpm=70.0)
+            traces.on_event(_batch(seq, beats, indices=indices))
+            seq += len(beats)
+
+    def check(max_points: int = 400) -> None:
+        last = traces.last_time_s or 0.0
+        for name in ("rr", "hr", "ln_rmssd", "hf"):
+            got = traces.view(name, 0.0, last, max_points)
+            x, y, _ = traces._series(name)
+            # a series with room for all its rows is drawn as it is
+            want = decimate_min_max(x, y, max_points) if x.size > max_points else (x, y)
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
+
+    for round_ in range(30):
+        feed(int(rng.integers(1, 80)))
+        check()
+        if round_ == 10:
+            traces.add_gap(Gap(t + 0.5, t + 20.0, GapReason.LINK_LOSS))
+            t += 20.0
+        if round_ == 20:
+            traces.on_event(Seeked(t - 200.0))  # backwards: rows dropped, buckets redone
+            t -= 200.0
+            check()
+    check(max_points=1000)  # another zoom level (a wider plot)
+    check()
+    traces.clear()
+    feed(400)
+    check()
