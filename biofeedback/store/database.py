@@ -420,35 +420,14 @@ class SessionStore:
             Commit now (default). ``False`` lets a faster-than-real-time recorder group
             several notifications in one transaction.
         """
-        conn = self._conn
-        try:
-            if not conn.in_transaction:
-                conn.execute("BEGIN IMMEDIATE")
-            for gap in gaps:
-                self._insert_gap(session_id, gap)
-            conn.execute(
-                "INSERT INTO notifications (session_id, seq, received_s, heart_rate_bpm, n_rr)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (session_id, notification_seq, batch.received_s, batch.heart_rate_bpm,
-                 len(batch.beats)),
-            )
-            conn.executemany(
-                "INSERT INTO beats (session_id, seq, time_s, received_s, rr_ms, sensor_contact)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (session_id, b.seq, b.time_s, b.received_s, b.rr_ms,
-                     None if b.sensor_contact is None else int(b.sensor_contact))
-                    for b in batch.beats
-                ],
-            )
-            self._write_classes(session_id, classified)
-            if commit:
-                conn.execute("COMMIT")
-        except BaseException as exc:  # broad on purpose: roll back on any exit, then re-raise
-            self._rollback()
-            if isinstance(exc, sqlite3.Error):
-                raise self.abandon_recording(session_id, exc) from exc
-            raise
+        beats = [(session_id, b.seq, b.time_s, b.received_s, b.rr_ms,
+                  None if b.sensor_contact is None else int(b.sensor_contact))
+                 for b in batch.beats]
+        self._write_notifications(
+            session_id,
+            [(session_id, notification_seq, batch.received_s, batch.heart_rate_bpm,
+              len(batch.beats))],
+            beats, classified, gaps, commit)
 
     def append_notifications(
         self,
@@ -481,7 +460,6 @@ class SessionStore:
         commit : bool
             Commit now (default), or leave the transaction open as ``append_notification``.
         """
-        conn = self._conn
         received, ends, rr, t = run.received_s, run.ends, run.rr_ms, run.time_s
         contact = run.sensor_contact
         notifications: list[tuple[int, int, float, None, int]] = []
@@ -500,6 +478,20 @@ class SessionStore:
                     for i in range(start, end)
                 )
             start = end
+        self._write_notifications(session_id, notifications, beats, classified, gaps, commit)
+
+    def _write_notifications(
+        self,
+        session_id: int,
+        notifications: Sequence[tuple[int, int, float, float | None, int]],
+        beats: Sequence[tuple[int, int, float, float, float, int | None]],
+        classified: Sequence[BeatClass],
+        gaps: Sequence[Gap],
+        commit: bool,
+    ) -> None:
+        """The rows of one or more notifications in one transaction (rolled back whole on any
+        error, which abandons the recording cleanly)."""
+        conn = self._conn
         try:
             if not conn.in_transaction:
                 conn.execute("BEGIN IMMEDIATE")
