@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CliJob", "JobOutcome", "cli_error_sentence"]
+__all__ = ["CliJob", "JobOutcome", "cli_error_sentence", "kill_process_group"]
 
 _CLI_ERROR = re.compile(r"^biofeedback [\w-]+: (?:error: )?(.*)$")
 
@@ -225,7 +225,7 @@ class CliJob:
             if process is not None and process.returncode is None:
                 # The coroutine was cancelled: leave no process behind, and reap it so no
                 # zombie is left either.
-                self._kill_process(process)
+                kill_process_group(process)
                 try:
                     await asyncio.wait_for(process.wait(), _REAP_TIMEOUT_S)
                 except (TimeoutError, ProcessLookupError, OSError):
@@ -355,15 +355,17 @@ class CliJob:
         if self._process is not None:
             if self._worker is not None:
                 self._worker.kill(self._process)
-            self._kill_process(self._process)
+            kill_process_group(self._process)
 
-    @staticmethod
-    def _kill_process(process: asyncio.subprocess.Process) -> None:
-        if process.returncode is not None:
+
+def kill_process_group(process: asyncio.subprocess.Process) -> None:
+    """Kill a job's process and, on POSIX, its whole process group (the job's own children)
+    at once; nothing when it has already ended."""
+    if process.returncode is not None:
+        return
+    if os.name == "posix":
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
             return
-        if os.name == "posix":
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
-                return
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
+    with contextlib.suppress(ProcessLookupError):
+        process.kill()

@@ -12,15 +12,15 @@ same way. Killing it (Cancel, a superseded job) ends that job; the next job star
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from biofeedback.ui.cli_job import kill_process_group
 
 logger = logging.getLogger(__name__)
 
@@ -100,11 +100,5 @@ class WarmWorker:
             process = self._process
         if process is self._process:
             self._process = None
-        if process is None or process.returncode is not None:
-            return
-        if os.name == "posix":
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
-                return
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
+        if process is not None:
+            kill_process_group(process)
