@@ -45,8 +45,10 @@ from protocols.model import PacerSettings
 
 __all__ = ["PacerCanvas", "PacerWidget"]
 
-FRAME_INTERVAL_MS = 16
-"""Animation frame interval, ms (60 frames/s; a precise timer, so the ball moves evenly)."""
+FRAME_INTERVAL_MS = 25
+"""Animation frame interval, ms (40 frames/s on a precise timer, so the ball moves evenly).
+Not 60: the audio guidance's sink is fed on the same GUI thread, and at 60 frames/s a cue was
+heard 22 ms off its stored onset on 2 loaded cores (issue 17's 60-Hz goal waits for that)."""
 
 _STAGE_COLOURS = {
     "inhale": QColor("#2a9d8f"),
