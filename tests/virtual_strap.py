@@ -296,16 +296,17 @@ StrapFactory = Callable[..., VirtualStrap]
 
 @pytest.fixture
 def strap_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StrapFactory]:
-    """Starts a virtual strap (speed :data:`FACTORY_SPEED`) with the options the test passes,
-    and points bleak at its bus (``DBUS_SYSTEM_BUS_ADDRESS``, a ``bluetoothctl`` stub first on
-    ``PATH``); every strap started is stopped (exit 0 asserted)."""
+    """Starts a virtual strap (speed :data:`FACTORY_SPEED` unless ``speed=`` is given) with the
+    options the test passes, and points bleak at its bus (``DBUS_SYSTEM_BUS_ADDRESS``, a
+    ``bluetoothctl`` stub first on ``PATH``); every strap started is stopped (exit 0
+    asserted)."""
     started: list[VirtualStrap] = []
     monkeypatch.setenv(
         "PATH", f"{bluetoothctl_stub(tmp_path)}{os.pathsep}{os.environ.get('PATH', '')}"
     )
 
-    def start(*args: str) -> VirtualStrap:
-        strap = VirtualStrap(tmp_path / "strap", speed=FACTORY_SPEED, extra_args=list(args))
+    def start(*args: str, speed: float = FACTORY_SPEED) -> VirtualStrap:
+        strap = VirtualStrap(tmp_path / "strap", speed=speed, extra_args=list(args))
         strap.start()
         started.append(strap)
         monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", strap.bus_address)

@@ -3,15 +3,11 @@ window with real bleak against the virtual PMD strap."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
 import numpy as np
 import pytest
 from signal_synth import chunks_of, synthetic_acc, synthetic_ecg
 from ui.test_main_window import wait_for, window  # noqa: F401 - the window fixture
-from virtual_strap import VirtualStrap, bluetoothctl_stub
+from virtual_strap import StrapFactory, VirtualStrap
 
 from biofeedback.core.signals import SignalChunk
 from biofeedback.core.types import ECG_WAIT_NOTE
@@ -108,22 +104,12 @@ def test_a_narrow_strip_draws_each_pixel_columns_min_and_max_keeping_the_r_peaks
 
 
 @pytest.fixture
-def pmd_strap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[VirtualStrap]:
+def pmd_strap(strap_with: StrapFactory) -> VirtualStrap:
     """The virtual strap speaking PMD (paired; ECG 130 Hz, ACC 50 Hz), breathing 30/min, at
     real time: the strap's clock and the session's agree, as they do with a real H10. Its ECG
     begins 2 s after the START, as an H10's begins up to ~30 s later."""
-    strap = VirtualStrap(tmp_path / "strap", speed=1.0,
-                         extra_args=["--pmd", "--pmd-paired", "--breathing", "30",
-                                     "--pmd-ecg-delay", "2"])
-    strap.start()
-    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", strap.bus_address)
-    monkeypatch.setenv(
-        "PATH", f"{bluetoothctl_stub(tmp_path)}{os.pathsep}{os.environ.get('PATH', '')}"
-    )
-    try:
-        yield strap
-    finally:
-        strap.stop()
+    return strap_with("--pmd", "--pmd-paired", "--breathing", "30", "--pmd-ecg-delay", "2",
+                      speed=1.0)
 
 
 def test_a_strap_with_ecg_and_acc_shows_the_strip_and_the_toggles_persist(
