@@ -3,7 +3,8 @@
 sink, its monitor recorded with ``parec``, the clicks found in the recording.
 
 Per scenario (the session clock at the sound card's pace, 0.1 % faster as a real card's
-drift may be, and 2 % faster to show the re-anchoring at work):
+drift may be, 2 % faster to show the re-anchoring at work, and at the card's pace with the
+GUI thread held by Python for 0.2 s every 0.35 s, longer than the lead, as long paints would):
 
 * ``heard_error_ms``: recorded onsets vs scheduled times, after removing one constant (the
   recording's start is not on the session clock): median and max of |error|;
@@ -33,7 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from _common import machine
 from audio_server import RECORD_RATE, click_onsets, play, start_pulse_server
 
-SCENARIOS = {"steady": 1.0, "drift_0.1pct": 1.001, "drift_2pct": 1.02}
+SCENARIOS: dict[str, dict] = {
+    "steady": {"clock_rate": 1.0},
+    "drift_0.1pct": {"clock_rate": 1.001},
+    "drift_2pct": {"clock_rate": 1.02},
+    "busy_gui": {"clock_rate": 1.0, "gui_busy": {"every_s": 0.35, "for_s": 0.2}},
+}
 
 
 def stats_ms(errors: np.ndarray) -> dict[str, float]:
@@ -42,11 +48,12 @@ def stats_ms(errors: np.ndarray) -> dict[str, float]:
             "max": round(float(magnitude.max()), 2)}
 
 
-def run(server, clock_rate: float, seconds: float, folder: Path) -> dict:
+def run(server, name: str, seconds: float, folder: Path) -> dict:
     clicks = [0.5 + 0.5 * i for i in range(int((seconds - 0.8) / 0.5) + 1)]
-    path = folder / f"monitor-{clock_rate}.raw"
+    clock_rate = SCENARIOS[name]["clock_rate"]
+    path = folder / f"monitor-{name}.raw"
     with server.recording(path) as rec:
-        result = play(server.env, {"clicks": clicks, "clock_rate": clock_rate},
+        result = play(server.env, {"clicks": clicks, **SCENARIOS[name]},
                       timeout_s=seconds + 60)
     samples = rec.samples()
     scheduled = np.array(clicks)
@@ -79,8 +86,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bf-audio-"))
     server = start_pulse_server(folder / "pulse")
     try:
-        results = {name: run(server, rate, args.seconds, folder)
-                   for name, rate in SCENARIOS.items()}
+        results = {name: run(server, name, args.seconds, folder) for name in SCENARIOS}
     finally:
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)
