@@ -110,6 +110,7 @@ class TurnLog(QApplication):
         self.long: Counter[str] = Counter()
         self.long_ms: Counter[str] = Counter()
         self.inside_ms: Counter[str] = Counter()
+        self.cpu_ms: Counter[str] = Counter()
         self._depth = 0
         self._nested: list[tuple[str, float]] = []
 
@@ -118,6 +119,7 @@ class TurnLog(QApplication):
             return super().notify(receiver, event)
         self._depth += 1
         t0 = time.perf_counter()
+        cpu0 = time.thread_time()
         try:
             return super().notify(receiver, event)
         finally:
@@ -131,19 +133,24 @@ class TurnLog(QApplication):
                 if took > self.threshold_s:
                     self.long[name] += 1
                     self.long_ms[name] += round(took * 1000.0)
+                    # CPU time of this thread in the turn: the rest it waited (for a core
+                    # or for the GIL).
+                    self.cpu_ms[name] += round((time.thread_time() - cpu0) * 1000.0)
                     for inner, inner_took in self._nested:
                         self.inside_ms[f"{name} > {inner}"] += round(inner_took * 1000.0)
                 self._nested.clear()
 
     def take(self) -> list[dict[str, object]]:
         out: list[dict[str, object]] = [
-            {"what": name, "count": n, "total_ms": self.long_ms[name]}
+            {"what": name, "count": n, "total_ms": self.long_ms[name],
+             "cpu_ms": self.cpu_ms[name]}
             for name, n in self.long.most_common(12)]
         out += [{"what": name, "count": 0, "total_ms": ms}
                 for name, ms in self.inside_ms.most_common(12)]
         self.long.clear()
         self.long_ms.clear()
         self.inside_ms.clear()
+        self.cpu_ms.clear()
         return out
 
 
@@ -317,10 +324,14 @@ def _merged(turns: dict[str, list[dict[str, object]]]) -> dict[str, list[dict[st
     for name, entries in turns.items():
         count: Counter[str] = Counter()
         total: Counter[str] = Counter()
+        cpu: Counter[str] = Counter()
         for entry in entries:
-            count[str(entry["what"])] += int(entry["count"])  # type: ignore[call-overload]
-            total[str(entry["what"])] += int(entry["total_ms"])  # type: ignore[call-overload]
-        out[name] = [{"what": w, "count": count[w], "total_ms": ms}
+            what = str(entry["what"])
+            count[what] += int(entry["count"])  # type: ignore[call-overload]
+            total[what] += int(entry["total_ms"])  # type: ignore[call-overload]
+            cpu[what] += int(entry.get("cpu_ms", 0))  # type: ignore[call-overload]
+        out[name] = [{"what": w, "count": count[w], "total_ms": ms,
+                      **({"cpu_ms": cpu[w]} if count[w] else {})}
                      for w, ms in total.most_common(16)]
     return out
 
