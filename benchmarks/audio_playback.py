@@ -4,7 +4,8 @@ sink, its monitor recorded with ``parec``, the clicks found in the recording.
 
 Per scenario (the session clock at the sound card's pace, 0.1 % faster as a real card's
 drift may be, 2 % faster to show the re-anchoring at work, and at the card's pace with the
-GUI thread held by Python for 0.2 s every 0.35 s, longer than the lead, as long paints would):
+GUI thread running Python from 0.5 s to the end, 1.5 s at a time with one turn of its event
+loop in between, as a paint that never ends would: the sink is fed from its own thread):
 
 * ``heard_error_ms``: recorded onsets vs scheduled times, after removing one constant (the
   recording's start is not on the session clock): median and max of |error|;
@@ -14,7 +15,7 @@ GUI thread held by Python for 0.2 s every 0.35 s, longer than the lead, as long 
   how well what is stored as the audio marker matches what was heard;
 * re-anchorings, underruns, and the lead (written but not yet played, s) at the end.
 
-    python benchmarks/audio_playback.py [--seconds 20]
+    python benchmarks/audio_playback.py [--seconds 20] [--only SCENARIO]
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ SCENARIOS: dict[str, dict] = {
     "steady": {"clock_rate": 1.0},
     "drift_0.1pct": {"clock_rate": 1.001},
     "drift_2pct": {"clock_rate": 1.02},
-    "busy_gui": {"clock_rate": 1.0, "gui_busy": {"every_s": 0.35, "for_s": 0.2}},
+    "busy_gui": {"clock_rate": 1.0, "gui_busy": {"every_s": 0.5, "for_s": 1.5}},
 }
 
 
@@ -82,11 +83,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0,
                         help="session time played per scenario, s")
+    parser.add_argument("--only", choices=sorted(SCENARIOS), help="run this scenario alone")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bf-audio-"))
     server = start_pulse_server(folder / "pulse")
     try:
-        results = {name: run(server, name, args.seconds, folder) for name in SCENARIOS}
+        results = {name: run(server, name, args.seconds, folder)
+                   for name in ([args.only] if args.only else SCENARIOS)}
     finally:
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)

@@ -27,13 +27,16 @@ The clock (a source's ``session_time_s``) is read there too: arithmetic on the m
 clock and a few floats the source writes.
 
 The thread is started on first use and stopped (its streams closed) when the application is
-about to quit, or at exit.
+about to quit, or at exit. The GIL stays in the way: while the GUI thread runs Python, the
+audio thread gets it only when CPython switches threads, so the switch interval is lowered
+to :data:`GIL_SWITCH_S` when the thread starts.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -48,6 +51,7 @@ from biofeedback.ui.audio_feed import LEAD_S, REANCHOR_S, TICK_MS, AudioFeed
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "GIL_SWITCH_S",
     "LEAD_S",
     "NO_DEVICE_MESSAGE",
     "PLAN_POLL_MS",
@@ -63,6 +67,12 @@ PLAN_POLL_MS = 10
 then rendered from within this, as when the program was rendered on the GUI thread)."""
 _CALL_TIMEOUT_S = 10.0
 """A command the audio thread has not carried out within this long is an error, s."""
+GIL_SWITCH_S = 0.001
+"""Longest the audio thread waits for the GIL while the GUI thread runs Python, s (CPython's
+default is 5 ms). With the GUI thread running Python without a break, at the default a click
+train was heard up to 46 ms off and re-anchored 27-32 times in 20 s (a click lost in one run);
+at 1 ms it was heard within 0.7 ms, re-anchored once (benchmarks/audio_playback.py,
+busy_gui). The interval is process-wide: it decides only when two threads want the GIL."""
 
 Render = Callable[[float, int], np.ndarray]
 CuesIn = Callable[[float, float], Sequence[Any]]
@@ -104,6 +114,8 @@ class _AudioThread:
     def post(self, job: Callable[[], object]) -> None:
         """Run ``job`` on the audio thread, soon (in the order posted)."""
         if not self.thread.isRunning():
+            # The tick must not wait for the GUI thread's Python (see GIL_SWITCH_S).
+            sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
             # Above the GUI and the asyncio work: a late tick is a late sound.
             self.thread.start(QThread.Priority.TimeCriticalPriority)
         self._jobs.posted.emit(job)
