@@ -3,7 +3,9 @@
 sink, its monitor recorded with ``parec``, the clicks found in the recording.
 
 Per scenario (the session clock at the sound card's pace, 0.1 % faster as a real card's
-drift may be, and 2 % faster to show the re-anchoring at work):
+drift may be, 2 % faster to show the re-anchoring at work, and at the card's pace with the
+GUI thread running Python from 0.5 s to the end, 1.5 s at a time with one turn of its event
+loop in between, as a paint that never ends would: the sink is fed from its own thread):
 
 * ``heard_error_ms``: recorded onsets vs scheduled times, after removing one constant (the
   recording's start is not on the session clock): median and max of |error|;
@@ -13,7 +15,7 @@ drift may be, and 2 % faster to show the re-anchoring at work):
   how well what is stored as the audio marker matches what was heard;
 * re-anchorings, underruns, and the lead (written but not yet played, s) at the end.
 
-    python benchmarks/audio_playback.py [--seconds 20]
+    python benchmarks/audio_playback.py [--seconds 20] [--only SCENARIO]
 """
 
 from __future__ import annotations
@@ -33,7 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from _common import machine
 from audio_server import RECORD_RATE, click_onsets, play, start_pulse_server
 
-SCENARIOS = {"steady": 1.0, "drift_0.1pct": 1.001, "drift_2pct": 1.02}
+SCENARIOS: dict[str, dict] = {
+    "steady": {"clock_rate": 1.0},
+    "drift_0.1pct": {"clock_rate": 1.001},
+    "drift_2pct": {"clock_rate": 1.02},
+    "busy_gui": {"clock_rate": 1.0, "gui_busy": {"every_s": 0.5, "for_s": 1.5}},
+}
 
 
 def stats_ms(errors: np.ndarray) -> dict[str, float]:
@@ -42,11 +49,12 @@ def stats_ms(errors: np.ndarray) -> dict[str, float]:
             "max": round(float(magnitude.max()), 2)}
 
 
-def run(server, clock_rate: float, seconds: float, folder: Path) -> dict:
+def run(server, name: str, seconds: float, folder: Path) -> dict:
     clicks = [0.5 + 0.5 * i for i in range(int((seconds - 0.8) / 0.5) + 1)]
-    path = folder / f"monitor-{clock_rate}.raw"
+    clock_rate = SCENARIOS[name]["clock_rate"]
+    path = folder / f"monitor-{name}.raw"
     with server.recording(path) as rec:
-        result = play(server.env, {"clicks": clicks, "clock_rate": clock_rate},
+        result = play(server.env, {"clicks": clicks, **SCENARIOS[name]},
                       timeout_s=seconds + 60)
     samples = rec.samples()
     scheduled = np.array(clicks)
@@ -75,12 +83,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0,
                         help="session time played per scenario, s")
+    parser.add_argument("--only", choices=sorted(SCENARIOS), help="run this scenario alone")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bf-audio-"))
     server = start_pulse_server(folder / "pulse")
     try:
-        results = {name: run(server, rate, args.seconds, folder)
-                   for name, rate in SCENARIOS.items()}
+        results = {name: run(server, name, args.seconds, folder)
+                   for name in ([args.only] if args.only else SCENARIOS)}
     finally:
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)

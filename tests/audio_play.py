@@ -12,7 +12,9 @@ at 0 until the stream runs; true: warm_up() first, then start() once the stream 
 clock running from then on, as in the window), ``pause`` (``{"at_s", "for_s"}``: the clock
 stops at ``at_s`` for ``for_s`` s of wall time while the output plays silence, as the window
 does for a paused replay), ``steps`` (list of ``{"at_s", "volume", "muted"}``
-applied when the session clock reaches ``at_s``).
+applied when the session clock reaches ``at_s``), ``gui_busy`` (``{"every_s", "for_s"}``:
+the GUI thread runs Python for ``for_s`` s of wall time every ``every_s`` s once the clock
+runs, as long paints would: the output feeds the sink from its own thread meanwhile).
 
 Output keys: ``started``, ``message`` (the status sentence), ``confirmed`` (``[click index,
 actual onset s]`` in the order confirm_played was called), ``reanchors``, ``underruns``,
@@ -104,6 +106,8 @@ def main(argv: list[str]) -> int:
 
     confirmed: list[list[float]] = []
     begun = time.monotonic()
+    busy = scenario.get("gui_busy")  # {"every_s", "for_s"}
+    busy_next = [float(busy["every_s"])] if busy else []
 
     def start() -> bool:
         return output.start(
@@ -132,6 +136,12 @@ def main(argv: list[str]) -> int:
             pause = None
             start()
             now = clock()
+        if busy_next and t0 and time.monotonic() - t0[0] >= busy_next[0]:
+            busy_next[0] += float(busy["every_s"])
+            until = time.monotonic() + float(busy["for_s"])
+            spins = 0
+            while time.monotonic() < until:  # Python holding the GUI thread, not sleeping
+                spins += sum(range(200))
         while steps and steps[0]["at_s"] <= now:
             step = steps.pop(0)
             if "volume" in step:

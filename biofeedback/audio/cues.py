@@ -44,6 +44,7 @@ __all__ = [
     "CueSchedule",
     "PhaseCue",
     "PhaseRun",
+    "SchedulePlan",
     "ScheduledCue",
     "Segment",
     "phase_cues",
@@ -365,21 +366,79 @@ class CueSchedule:
 
     def scheduled(self, run: PhaseRun) -> list[tuple[PhaseCue, ScheduledCue]]:
         """The cues of ``run`` whose session time is known, with their session onsets."""
-        planned = run.planned_s
-        if planned is None:  # paused: the runner's plan, for the cues before the pause
-            planned = self.runner.phase_length_s
-        length = planned if run.length_s is None else run.length_s
-        out = []
-        for cue in phase_cues(self.protocol, run.index, length, planned, self.speech_s):
-            onset = run.session_time(cue.tau_s)
-            if onset is None:
-                continue
-            out.append((cue, ScheduledCue(cue.id, onset, str(cue.kind), cue.label, run.phase.id,
-                                          run.index, cue.tau_s, cue.text)))
-        return out
+        return _scheduled(self.protocol, self.speech_s, run, self.runner.phase_length_s)
 
     def cues_between(self, start_s: float, end_s: float) -> list[ScheduledCue]:
         """Cues whose onset lies in ``[start_s, end_s)``, as planned now, by onset."""
-        found = [s for run in self.runs() for _, s in self.scheduled(run)
-                 if start_s <= s.onset_s < end_s]
-        return sorted(found, key=lambda s: (s.onset_s, s.id))
+        return _cues_between(self, start_s, end_s)
+
+    def plan(self) -> SchedulePlan:
+        """The schedule as it stands now, frozen: what a thread other than the runner's
+        renders from (the runner and this schedule change on the runner's thread)."""
+        return SchedulePlan(self.protocol, self.speech_s, tuple(self.runs()),
+                            self.runner.phase_length_s, self._finished)
+
+
+@dataclass(frozen=True, eq=True)
+class SchedulePlan:
+    """A :class:`CueSchedule` as it stood at one moment (:meth:`CueSchedule.plan`): the same
+    ``runs``, ``scheduled`` and ``cues_between``, read from this copy alone.
+
+    Two plans are equal when they schedule the same (an output renders from the newest plan
+    and is handed a new one only when it differs). The runs are shared by whoever reads
+    them and must not be changed.
+
+    Attributes
+    ----------
+    protocol : PracticeProtocol
+        What runs.
+    speech_s : mapping of str to float or None
+        Length of each spoken text, s.
+    phase_runs : tuple of PhaseRun
+        Every phase as it ran, ran or was predicted to run then.
+    phase_length_s : float
+        The runner's current phase length then, s (extensions included).
+    finished : bool
+        Whether the protocol was over.
+    """
+
+    protocol: PracticeProtocol
+    speech_s: Mapping[str, float] | None
+    phase_runs: tuple[PhaseRun, ...]
+    phase_length_s: float
+    finished: bool
+
+    def runs(self) -> list[PhaseRun]:
+        """Every phase as it ran, ran or was predicted to run, in order."""
+        return list(self.phase_runs)
+
+    def scheduled(self, run: PhaseRun) -> list[tuple[PhaseCue, ScheduledCue]]:
+        """The cues of ``run`` whose session time is known, with their session onsets."""
+        return _scheduled(self.protocol, self.speech_s, run, self.phase_length_s)
+
+    def cues_between(self, start_s: float, end_s: float) -> list[ScheduledCue]:
+        """Cues whose onset lies in ``[start_s, end_s)``, as planned, by onset."""
+        return _cues_between(self, start_s, end_s)
+
+
+def _scheduled(protocol: PracticeProtocol, speech_s: Mapping[str, float] | None,
+               run: PhaseRun, phase_length_s: float) -> list[tuple[PhaseCue, ScheduledCue]]:
+    planned = run.planned_s
+    if planned is None:  # paused: the runner's plan, for the cues before the pause
+        planned = phase_length_s
+    length = planned if run.length_s is None else run.length_s
+    out = []
+    for cue in phase_cues(protocol, run.index, length, planned, speech_s):
+        onset = run.session_time(cue.tau_s)
+        if onset is None:
+            continue
+        out.append((cue, ScheduledCue(cue.id, onset, str(cue.kind), cue.label, run.phase.id,
+                                      run.index, cue.tau_s, cue.text)))
+    return out
+
+
+def _cues_between(schedule: CueSchedule | SchedulePlan, start_s: float,
+                  end_s: float) -> list[ScheduledCue]:
+    found = [s for run in schedule.runs() for _, s in schedule.scheduled(run)
+             if start_s <= s.onset_s < end_s]
+    return sorted(found, key=lambda s: (s.onset_s, s.id))

@@ -17,6 +17,7 @@ ahead that way starts again where it now belongs (a second marker says so).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from biofeedback.audio.cues import (
     PhaseCue,
     PhaseRun,
     ScheduledCue,
+    SchedulePlan,
     phase_cues,
 )
 from biofeedback.audio.recordings import Recording
@@ -133,6 +135,8 @@ class AudioProgram:
         sr = self.sample_rate
         self.schedule = CueSchedule(protocol, runner,
                                     {t: len(v) / sr for t, v in self._speech.items()})
+        # What render and cues_in read: the live schedule, or a twin's plan (see twin()).
+        self._reading: CueSchedule | SchedulePlan = self.schedule
         self._chime = synth.chime(sr)
         self._soft_chime = synth.chime(sr, soft=True)
         self._bell = synth.bell(sr)
@@ -179,6 +183,30 @@ class AudioProgram:
                    voice=voice or (None if engine is None else engine.default_voice),
                    rate_wpm=rate_wpm, engine_name="" if engine is None else engine.name)
 
+    # -- rendering on another thread -------------------------------------------------------
+
+    def plan(self) -> SchedulePlan:
+        """The schedule as it stands now, frozen (:meth:`CueSchedule.plan`)."""
+        return self.schedule.plan()
+
+    def twin(self) -> AudioProgram:
+        """A copy whose :meth:`render` and :meth:`cues_in` read the plan last handed to its
+        :meth:`follow` (now's to begin with), never the runner.
+
+        For an output that feeds the sound card from its own thread while the runner changes
+        on the GUI thread: the GUI thread hands it each new :meth:`plan`. The twin shares the
+        sounds and what was rendered with this program (one of them renders at a time: a chime
+        rendered ahead by either is not struck twice), and its :meth:`confirm_played` stores
+        through the same recorder (call it on the recorder's thread).
+        """
+        twin = copy.copy(self)
+        twin._reading = self.plan()
+        return twin
+
+    def follow(self, plan: SchedulePlan) -> None:
+        """Render from ``plan`` from now on (a :meth:`twin`'s new plan)."""
+        self._reading = plan
+
     # -- the contract ----------------------------------------------------------------------
 
     def render(self, start_s: float, n_frames: int) -> Samples:
@@ -193,13 +221,13 @@ class AudioProgram:
         # Only the phases sounding in the span: a phase's sounds end with it, but for what
         # rings out after its end (a chime, the bell).
         ring = max(len(self._chime), len(self._soft_chime), len(self._bell))
-        runs = [r for r in self.schedule.runs()
+        runs = [r for r in self._reading.runs()
                 if round(r.start_s * sr) < g1
                 and (r.end_s is None or round(r.end_s * sr) + ring > g0)]
         for run in runs:
             self._mix_run(run, g0, g1, out)
         for run in runs:
-            for _, s in self.schedule.scheduled(run):
+            for _, s in self._reading.scheduled(run):
                 if s.onset_s * sr < g1 and self._audible(s) and (
                     s.id not in self._rendered or self._moved(s)
                 ):
@@ -211,7 +239,7 @@ class AudioProgram:
         """Cues whose onset lies in ``[start_s, end_s)``: as rendered for what was rendered,
         as planned now for the rest."""
         found = {c.id: c for c in self._rendered.values() if start_s <= c.onset_s < end_s}
-        for c in self.schedule.cues_between(start_s, end_s):
+        for c in self._reading.cues_between(start_s, end_s):
             if c.id not in self._rendered and c.id not in found:
                 found[c.id] = c
         return sorted(found.values(), key=lambda c: (c.onset_s, c.id))
@@ -258,7 +286,7 @@ class AudioProgram:
     def _placed(self, run: PhaseRun) -> list[_Placed]:
         sr = self.sample_rate
         placed = []
-        for cue, s in self.schedule.scheduled(run):
+        for cue, s in self._reading.scheduled(run):
             if not self._audible(s):
                 continue
             first = round(cue.tau_s * sr)

@@ -56,7 +56,10 @@ _NOTE_STYLE = "color: #6b4e00;"
 
 class AudioProgramLike(Protocol):
     """What the window needs of an audio program (``biofeedback.audio.program``'s
-    AudioProgram; the ui layer does not import the audio package itself)."""
+    AudioProgram; the ui layer does not import the audio package itself).
+
+    The output renders on its audio thread: from the program's :meth:`twin`, which reads only
+    the plans handed to its :meth:`follow` (the runner changes on the GUI thread)."""
 
     sample_rate: int
 
@@ -65,6 +68,12 @@ class AudioProgramLike(Protocol):
     def cues_in(self, start_s: float, end_s: float) -> Sequence[Any]: ...
 
     def confirm_played(self, cue: Any, actual_s: float) -> None: ...
+
+    def plan(self) -> object: ...
+
+    def twin(self) -> AudioProgramLike: ...
+
+    def follow(self, plan: Any) -> None: ...
 
 
 class AudioControls(QWidget):
@@ -382,8 +391,11 @@ class AudioGuidance(QObject):
             # Silence on an open stream: playing again is heard at once.
             self.output.warm_up(program.sample_rate)
         elif not self.output.playing:
-            self.output.start(program.render, prepared.source.session_time_s,
-                              program.sample_rate, program.cues_in, program.confirm_played)
+            # Rendered on the audio thread from the twin; the markers are stored here.
+            twin = program.twin()
+            self.output.start(twin.render, prepared.source.session_time_s,
+                              program.sample_rate, twin.cues_in, program.confirm_played,
+                              plan=program.plan, follow_plan=twin.follow)
         self._show_note()
 
     def _stop(self) -> None:

@@ -1,111 +1,176 @@
-"""Audio guidance out of the sound card, on the session clock.
+"""Audio guidance out of the sound card, on the session clock, fed from a thread of its own.
 
 :class:`AudioOutput` pulls float32 mono blocks from a ``render(start_s, n_frames)`` callable
-(an :class:`~biofeedback.audio.program.AudioProgram`'s ``render``) and pushes them to a Qt
-Multimedia :class:`QAudioSink`, so that what is heard at session time ``t`` is what the
-program rendered for ``t``.
+(an :class:`~biofeedback.audio.program.AudioProgram`'s twin's ``render``) and pushes them to
+a Qt Multimedia :class:`QAudioSink`, so that what is heard at session time ``t`` is what the
+program rendered for ``t`` (how: :mod:`biofeedback.ui.audio_feed`).
 
-Why Qt Multimedia (``PySide6-Addons``): the window is already Qt, the sink runs on Qt's event
-loop (no audio thread or callback of our own to synchronise with asyncio), and Qt ships its
-backends in the wheels for Linux (PulseAudio / PipeWire), macOS (CoreAudio) and Windows
-(WASAPI), so nothing is compiled or installed beside pip. A callback library (sounddevice /
-PortAudio) would need a real-time thread feeding from Python, with the GIL in the way.
+Why Qt Multimedia (``PySide6-Addons``): the window is already Qt, and Qt ships its backends in
+the wheels for Linux (PulseAudio / PipeWire), macOS (CoreAudio) and Windows (WASAPI), so
+nothing is compiled or installed beside pip. A callback library (sounddevice / PortAudio)
+would need a real-time callback feeding from Python, with the GIL in the way.
 
-How the stream follows the session clock:
+Why a thread of its own: fed by a timer on the GUI thread, the sink waited for every frame
+of the pacer (60 a second) and of the plots; on two loaded cores a cue was then heard 22 ms
+off the onset stored for it (goal 20 ms). The sink and its timer live in one process-wide
+audio thread (:class:`~biofeedback.ui.audio_feed.AudioFeed`, made there and fed there), where
+``render``, ``cues_in`` and the clock are called. The GUI thread only hands commands over as
+queued calls (open, start, stop, the gain, each new plan of the program), and the cues heard
+come back as queued signals: ``confirm_played`` is called on the GUI thread, as the store
+wants.
 
-- push mode, a precise timer every :data:`TICK_MS`: each tick tops the sink up to a lead of
-  :data:`LEAD_S` ahead of what is playing, so a pause or a skip of the program is heard
-  within about that long;
-- each tick reads the clock and the stream's position (``QAudioSink.processedUSecs``, the
-  frames the server has consumed): their difference is the session time at stream frame 0.
-  That position advances in steps of a server period (~5 ms) and lags now and then by
-  ~20 ms, but is never early, so the estimate is the smallest difference of the last
-  :data:`_OFFSET_WINDOW` ticks;
-- the sink starts with silence (the stream takes 0.2-1.5 s to start on PulseAudio:
-  :meth:`AudioOutput.warm_up` opens it ahead of a session); once a few readings are in,
-  the next frame written is anchored on the estimate: it plays after everything
-  buffered, at the session time the clock will then show (the measured latency);
-- the sound card's clock drifts from the monotonic clock (by up to ~0.1 %), and an underrun
-  (the GUI thread held up longer than the lead) delays what follows: when the estimate is
-  off the anchor by more than :data:`REANCHOR_S` (10 ms), the next frame written is
-  re-anchored, which drops or repeats a few ms of the program (a cue starting in dropped ms
-  is heard from its next frame, and counted once);
-- a clock that stops (a paused replay, a strap not streaming yet) gives silence after
-  :data:`STALL_S`; one that jumps (a seek) is followed at once;
-- the actual onset of a cue is the session time of its frame by the estimate at the tick
-  the stream position crossed it: ``frame / rate + offset``; it is reported to
-  ``confirm_played``.
+What ``render`` and ``cues_in`` may read: nothing the GUI thread changes. A running protocol's
+schedule changes there (pauses, skips, extensions), so a program is played through its twin,
+which renders from frozen plans: :meth:`AudioOutput.start`'s ``plan`` is read on the GUI thread
+every :data:`PLAN_POLL_MS` and each new plan is handed to ``follow_plan`` on the audio thread.
+The clock (a source's ``session_time_s``) is read there too: arithmetic on the monotonic
+clock and a few floats the source writes.
 
-Volume and mute scale the samples before they are written (the same on every backend, and
-what is recorded is what was heard); a change is heard after the lead (~0.15 s).
+The thread is started on first use and stopped (its streams closed) when the application is
+about to quit, or at exit. The GIL stays in the way: while the GUI thread runs Python, the
+audio thread gets it only when CPython switches threads, so the switch interval is lowered
+to :data:`GIL_SWITCH_S` when the thread starts.
 """
 
 from __future__ import annotations
 
-import bisect
+import atexit
 import logging
-import time
-from collections import deque
+import sys
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtMultimedia import QAudioFormat, QAudioSink, QMediaDevices, QtAudio
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtMultimedia import QAudioFormat, QMediaDevices
+
+from biofeedback.ui.audio_feed import LEAD_S, REANCHOR_S, TICK_MS, AudioFeed
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "GIL_SWITCH_S",
     "LEAD_S",
     "NO_DEVICE_MESSAGE",
+    "PLAN_POLL_MS",
     "REANCHOR_S",
     "TICK_MS",
     "AudioOutput",
 ]
 
-TICK_MS = 10
-"""Period of the timer that tops the sink up, ms."""
-LEAD_S = 0.15
-"""How far ahead of what plays the sink is filled, s: changes are heard within about this."""
-REANCHOR_S = 0.010
-"""Re-anchor the stream on the session clock when it is off by more than this, s."""
-BUFFER_S = 0.5
-"""Size asked of the sink's buffer, s (more than the lead, so the lead decides)."""
-_OFFSET_WINDOW = 15
-"""Readings (ticks) the offset of the stream from the clock is estimated over."""
-_MIN_READINGS = 5
-"""Readings needed before the first anchor on a clock."""
-_REFINE_S = 0.001
-"""How far a first anchor may be off the estimate of a full window before it is refined, s."""
-_READ_BUDGET_S = 0.002
-"""Reading the clock and the stream position taking longer than this is no reading, s."""
-JUMP_S = 0.25
-"""An error this large is a jump of the clock (a seek), followed at once, s."""
-STALL_S = 1.5
-"""The clock not moving for this long (s of monotonic time) means it stopped: silence.
-(Longer than the ~1 s steps of a replay's clock, which moves at each notification.)"""
-
 NO_DEVICE_MESSAGE = "no audio output device: guidance is shown but not played"
 """The status sentence when there is nothing to play on (no sound server, as in CI)."""
+PLAN_POLL_MS = 10
+"""How often the GUI thread looks for a new plan of the program, ms (a pause or a skip is
+then rendered from within this, as when the program was rendered on the GUI thread)."""
+_CALL_TIMEOUT_S = 10.0
+"""A command the audio thread has not carried out within this long is an error, s."""
+GIL_SWITCH_S = 0.001
+"""Longest the audio thread waits for the GIL while the GUI thread runs Python, s (CPython's
+default is 5 ms). With the GUI thread running Python without a break, at the default a click
+train was heard up to 46 ms off and re-anchored 27-32 times in 20 s (a click lost in one run);
+at 1 ms it was heard within 0.7 ms, re-anchored once (benchmarks/audio_playback.py,
+busy_gui). The interval is process-wide: it decides only when two threads want the GIL."""
 
 Render = Callable[[float, int], np.ndarray]
 CuesIn = Callable[[float, float], Sequence[Any]]
 ConfirmPlayed = Callable[[Any, float], None]
+T = TypeVar("T")
 
 
-def _no_clock() -> float:
-    """The clock while no program plays (it stands still)."""
-    return 0.0
+class _Jobs(QObject):
+    """Runs the callables posted to it, on the thread it lives in."""
+
+    posted = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.posted.connect(self._run, Qt.ConnectionType.QueuedConnection)
+
+    @Slot(object)
+    def _run(self, job: Callable[[], object]) -> None:
+        job()
 
 
-@dataclass(frozen=True, slots=True)
-class _Anchor:
-    """From stream frame ``frame`` on, frame ``k`` stands for session time
-    ``k / sample_rate + offset_s``."""
+class _AudioThread:
+    """The process's audio thread: where every :class:`AudioFeed` lives and is fed."""
 
-    frame: int
-    offset_s: float
+    def __init__(self) -> None:
+        self.thread = QThread()
+        self.thread.setObjectName("biofeedback audio")
+        self._jobs = _Jobs()
+        self._jobs.moveToThread(self.thread)
+        self.feeds: list[AudioFeed] = []
+
+    def new_feed(self) -> AudioFeed:
+        """A feed living on the audio thread (kept until the thread stops)."""
+        feed = AudioFeed()
+        feed.moveToThread(self.thread)
+        self.feeds.append(feed)
+        return feed
+
+    def post(self, job: Callable[[], object]) -> None:
+        """Run ``job`` on the audio thread, soon (in the order posted)."""
+        if not self.thread.isRunning():
+            # The tick must not wait for the GUI thread's Python (see GIL_SWITCH_S).
+            sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
+            # Above the GUI and the asyncio work: a late tick is a late sound.
+            self.thread.start(QThread.Priority.TimeCriticalPriority)
+        self._jobs.posted.emit(job)
+
+    def call(self, job: Callable[[], T]) -> T:
+        """Run ``job`` on the audio thread and return what it returns (or raise what it
+        raised)."""
+        if self.thread.isCurrentThread():
+            return job()
+        done = threading.Event()
+        outcome: list[Any] = []
+
+        def run() -> None:
+            try:
+                outcome.append((True, job()))
+            except BaseException as exc:  # handed back to the caller
+                outcome.append((False, exc))
+            finally:
+                done.set()
+
+        self.post(run)
+        if not done.wait(_CALL_TIMEOUT_S):
+            raise RuntimeError(f"the audio thread did not answer within {_CALL_TIMEOUT_S:g} s")
+        ok, value = outcome[0]
+        if not ok:
+            raise value
+        return value
+
+    def shutdown(self) -> None:
+        """Close every stream and stop the thread (it starts again if used again)."""
+        if not self.thread.isRunning():
+            return
+        feeds = list(self.feeds)
+
+        def stop_all() -> None:
+            for feed in feeds:
+                feed.stop()
+
+        self.call(stop_all)
+        self.thread.quit()
+        self.thread.wait()
+
+
+_THREAD: _AudioThread | None = None
+
+
+def _audio_thread() -> _AudioThread:
+    global _THREAD
+    if _THREAD is None:
+        _THREAD = _AudioThread()
+        atexit.register(_THREAD.shutdown)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(_THREAD.shutdown)
+    return _THREAD
 
 
 class AudioOutput(QObject):
@@ -133,45 +198,26 @@ class AudioOutput(QObject):
         self.message = ""
         self._volume = 1.0
         self._muted = False
-        self._sink: QAudioSink | None = None
-        self._device: Any = None  # the QIODevice of the sink (push mode)
-        self._render: Render | None = None
-        self._cues_in: CuesIn | None = None
-        self._confirm: ConfirmPlayed | None = None
-        self._clock: Callable[[], float] = _no_clock
-        self._rate = 0
-        self._int16 = False
-        self._written = 0
-        self._anchors: list[_Anchor] = []
-        self._pending: deque[tuple[int, Any]] = deque()
-        self._offsets: deque[float] = deque(maxlen=_OFFSET_WINDOW)
-        self._last_now = float("nan")
-        self._moved_at = 0.0
-        self._seen: set[Any] = set()
-        self._rendered_to_s: float | None = None
-        self._provisional = False
-        self.underruns = 0
-        """How many times the sink ran dry (the GUI thread was held up longer than the lead);
-        each is heard as a gap, then a re-anchoring drops what came late."""
-        self.reanchors = 0
-        """How many times the stream was re-anchored on the clock (the first anchor counts)."""
-        self._timer = QTimer(self)
-        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.setInterval(TICK_MS)
-        self._timer.timeout.connect(self._tick)
+        self._feed: AudioFeed | None = None  # made on the first open
+        self._plan: Callable[[], object] | None = None
+        self._follow: Callable[[Any], None] | None = None
+        self._last_plan: object = None
+        self._plan_timer = QTimer(self)
+        self._plan_timer.setInterval(PLAN_POLL_MS)
+        self._plan_timer.timeout.connect(self._poll_plan)
 
     # -- controls --------------------------------------------------------------------------
 
     @property
     def playing(self) -> bool:
         """A program is being played (not only the silence of :meth:`warm_up`)."""
-        return self._sink is not None and self._render is not None
+        return self._feed is not None and self._feed.playing
 
     @property
     def ready(self) -> bool:
         """The sound server has started consuming the stream (it takes 0.2-1.5 s after
         :meth:`start` on PulseAudio): from now on a cue is heard within :data:`LEAD_S`."""
-        return self._sink is not None and self._sink.processedUSecs() > 0
+        return self._feed is not None and self._feed.processed_us > 0
 
     @property
     def volume(self) -> float:
@@ -181,6 +227,7 @@ class AudioOutput(QObject):
     def set_volume(self, volume: float) -> None:
         """Set the gain (0..1, clamped; linear amplitude)."""
         self._volume = min(1.0, max(0.0, float(volume)))
+        self._send_gain()
 
     @property
     def muted(self) -> bool:
@@ -191,18 +238,30 @@ class AudioOutput(QObject):
     def set_muted(self, muted: bool) -> None:
         """Mute or unmute."""
         self._muted = bool(muted)
+        self._send_gain()
 
     @property
     def sample_rate(self) -> int:
         """Frames per second of the stream (the program's rate), 0 when not playing."""
-        return self._rate
+        return 0 if self._feed is None else self._feed.sample_rate
 
     @property
     def latency_s(self) -> float:
         """Frames written but not yet played, s (what a change waits before it is heard)."""
-        if self._sink is None or not self._rate:
-            return 0.0
-        return max(0.0, (self._written - self._played_frames()) / self._rate)
+        return 0.0 if self._feed is None or not self._feed.sample_rate else self._feed.latency_s
+
+    @property
+    def underruns(self) -> int:
+        """How many times the sink ran dry since the last :meth:`start` (the audio thread was
+        held up longer than the lead); each is heard as a gap, then a re-anchoring drops
+        what came late."""
+        return 0 if self._feed is None else self._feed.underruns
+
+    @property
+    def reanchors(self) -> int:
+        """How many times the stream was re-anchored on the clock since the last
+        :meth:`start` (the first anchor counts)."""
+        return 0 if self._feed is None else self._feed.reanchors
 
     def start(
         self,
@@ -211,6 +270,9 @@ class AudioOutput(QObject):
         sample_rate: int,
         cues_in: CuesIn | None = None,
         confirm_played: ConfirmPlayed | None = None,
+        *,
+        plan: Callable[[], object] | None = None,
+        follow_plan: Callable[[Any], None] | None = None,
     ) -> bool:
         """Start playing ``render`` on the default output, in step with ``clock``.
 
@@ -218,17 +280,26 @@ class AudioOutput(QObject):
         ----------
         render : callable
             ``render(start_s, n_frames) -> float32 array`` of ``n_frames`` mono samples in
-            [-1, 1] for session time ``start_s`` on, at ``sample_rate``.
+            [-1, 1] for session time ``start_s`` on, at ``sample_rate``. Called on the audio
+            thread.
         clock : callable
-            Session time now, s (``source.session_time_s``).
+            Session time now, s (``source.session_time_s``). Called on the audio thread.
         sample_rate : int
             The render's frames per second; the sink is opened at this rate (the sound
             server converts to the device's own rate when they differ).
         cues_in : callable, optional
-            ``cues_in(start_s, end_s)``: the cues whose onset lies in a rendered span.
+            ``cues_in(start_s, end_s)``: the cues whose onset lies in a rendered span
+            (called on the audio thread).
         confirm_played : callable, optional
-            ``confirm_played(cue, actual_s)``: called once per cue when its first frame is
-            played, with the session time it was played at (s).
+            ``confirm_played(cue, actual_s)``: called once per cue, on this object's (the GUI)
+            thread, when its first frame has been played, with the session time it was
+            played at (s).
+        plan : callable, optional
+            ``plan()`` (on this object's thread): the program's plan now, compared with ``==``
+            (an :meth:`AudioProgram.plan <biofeedback.audio.program.AudioProgram.plan>`).
+        follow_plan : callable, optional
+            ``follow_plan(plan)``, called on the audio thread with the first plan before the
+            first render and with each new one (the twin's ``follow``).
 
         Returns
         -------
@@ -238,17 +309,19 @@ class AudioOutput(QObject):
         """
         if not self._open(sample_rate):
             return False
-        self._render, self._clock = render, clock
-        self._cues_in, self._confirm = cues_in, confirm_played
-        # A new clock: nothing measured on the old one holds.
-        self._anchors = []
-        self._pending.clear()
-        self._offsets.clear()
-        self._new_timeline()
-        self._last_now = float("nan")
-        self.reanchors = 0
-        self.underruns = 0
-        self._tick()
+        feed = self._feed
+        assert feed is not None
+        first = plan() if plan is not None and follow_plan is not None else None
+
+        def begin() -> None:
+            if follow_plan is not None and first is not None:
+                follow_plan(first)
+            feed.start(render, clock, cues_in, confirm_played)
+
+        _audio_thread().call(begin)
+        if first is not None:
+            self._plan, self._follow, self._last_plan = plan, follow_plan, first
+            self._plan_timer.start()
         return True
 
     def warm_up(self, sample_rate: int) -> bool:
@@ -266,24 +339,20 @@ class AudioOutput(QObject):
 
     def stop(self) -> None:
         """Stop playing at once (what is buffered is dropped) and close the output."""
-        self._timer.stop()
-        if self._sink is not None:
-            self._sink.stop()
-            self._sink.deleteLater()
-        self._sink = self._device = None
-        self._render = self._cues_in = self._confirm = None
-        self._clock = _no_clock
-        self._pending.clear()
-        self._anchors = []
-        self._rate = 0
+        self._stop_following()
+        if self._feed is not None:
+            _audio_thread().call(self._feed.stop)
+            self._settle()
 
     def _open(self, sample_rate: int) -> bool:
         """Have the sink open at ``sample_rate`` (kept if it is), playing silence."""
         if sample_rate <= 0:
             raise ValueError(f"sample rate must be positive, not {sample_rate}")
-        if self._sink is not None and self._rate == sample_rate:
-            self._render = self._cues_in = self._confirm = None
-            self._clock = _no_clock
+        self._stop_following()
+        feed = self._feed
+        if feed is not None and feed.sample_rate == sample_rate:
+            _audio_thread().call(feed.silence)
+            self._settle()
             return True
         self.stop()
         device = QMediaDevices.defaultAudioOutput()
@@ -303,179 +372,62 @@ class AudioOutput(QObject):
                 f"{sample_rate} Hz: guidance is shown but not played"
             )
             return False
-        sink = QAudioSink(device, fmt, self)
-        sink.setBufferSize(int(BUFFER_S * sample_rate) * fmt.bytesPerFrame())
-        io = sink.start()
-        if io is None or sink.error() != QtAudio.Error.NoError:
-            sink.deleteLater()
+        feed = self._made_feed()
+        if not _audio_thread().call(partial(feed.open, device, fmt)):
             self._set_message(NO_DEVICE_MESSAGE)
             return False
-        self._sink, self._device = sink, io
-        sink.stateChanged.connect(self._on_state)
-        self._int16 = fmt.sampleFormat() == QAudioFormat.SampleFormat.Int16
-        self._rate = int(sample_rate)
-        self._written = 0
         self._set_message("")
-        self._timer.start()
-        self._tick()
         return True
 
-    # -- the stream ------------------------------------------------------------------------
+    # -- between the threads ---------------------------------------------------------------
+
+    def _made_feed(self) -> AudioFeed:
+        if self._feed is None:
+            thread = _audio_thread()
+            feed = thread.new_feed()
+            feed.played.connect(self._on_played)
+            feed.failed.connect(self._on_failed)
+            self._feed = feed
+            self._send_gain()
+        return self._feed
+
+    def _send_gain(self) -> None:
+        feed = self._feed
+        if feed is not None:
+            _audio_thread().post(partial(feed.set_gain, 0.0 if self._muted else self._volume))
+
+    def _settle(self) -> None:
+        """Deliver now the cues heard before the last command (they are confirmed before the
+        caller goes on, e.g. ends the session)."""
+        QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+
+    def _poll_plan(self) -> None:
+        if self._plan is None or self._follow is None:
+            return
+        plan = self._plan()
+        if plan != self._last_plan:
+            self._last_plan = plan
+            _audio_thread().post(partial(self._follow, plan))
+
+    def _stop_following(self) -> None:
+        self._plan_timer.stop()
+        self._plan = self._follow = self._last_plan = None
+
+    @Slot(object, object, float)
+    def _on_played(self, confirm: object, cue: object, actual_s: float) -> None:
+        if not callable(confirm):
+            return
+        try:
+            confirm(cue, actual_s)
+        except Exception:  # broad on purpose: a marker failure must not stop sound
+            logger.exception("confirm_played failed for %r", cue)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self._stop_following()
+        self._set_message(message)
 
     def _set_message(self, text: str) -> None:
         if text != self.message:
             self.message = text
             self.message_changed.emit(text)
-
-    def _played_frames(self) -> float:
-        assert self._sink is not None
-        return self._sink.processedUSecs() * self._rate / 1e6
-
-    def _session_at(self, frame: float) -> float:
-        """Session time the stream frame ``frame`` stands for, s."""
-        i = bisect.bisect_right([a.frame for a in self._anchors], frame) - 1
-        anchor = self._anchors[max(i, 0)]
-        return frame / self._rate + anchor.offset_s
-
-    def _tick(self) -> None:
-        sink = self._sink
-        if sink is None:
-            return
-        before = time.perf_counter()
-        now = self._clock()
-        played = self._played_frames()
-        # A reading taken across a pre-emption pairs a late stream position with an early
-        # clock: not a measurement.
-        sound = time.perf_counter() - before < _READ_BUDGET_S
-        if sink.error() not in (QtAudio.Error.NoError, QtAudio.Error.UnderrunError):
-            logger.debug("audio sink error %s", sink.error())
-            self._fail("the audio output failed: guidance is shown but not played")
-            return
-        moved = now != self._last_now
-        if moved:
-            self._last_now, self._moved_at = now, time.monotonic()
-        elif self._anchors and time.monotonic() - self._moved_at > STALL_S:
-            # The clock stopped (a paused replay, a strap not streaming yet): silence until
-            # it runs again, then a fresh anchor.
-            self._anchors = []
-            self._offsets.clear()
-            self._new_timeline()
-        # Only a reading the clock has just moved to is "now" (a replay's clock steps from
-        # one notification to the next), and the stream position means something once the
-        # server consumes it.
-        if played > 0 and moved and sound and self._render is not None:
-            self._follow_clock(now - played / self._rate)
-        self._confirm_cues(played)
-        want = int(LEAD_S * self._rate) - int(self._written - played)
-        n = min(want, sink.bytesFree() // sink.format().bytesPerFrame())
-        if n > 0:
-            try:
-                self._write(n)
-            except Exception as exc:  # broad on purpose: the window goes on, silently
-                logger.exception("rendering the audio program failed")
-                self._fail(f"audio guidance stopped ({type(exc).__name__}: {exc}); "
-                           "guidance is shown but not played")
-
-    def _on_state(self, state: QtAudio.State) -> None:
-        if (state == QtAudio.State.IdleState and self._sink is not None
-                and self._sink.error() == QtAudio.Error.UnderrunError):
-            self.underruns += 1
-
-    def _new_timeline(self) -> None:
-        """The clock stopped or jumped: cues already played may come round again."""
-        self._seen.clear()
-        self._rendered_to_s = None
-
-    def _fail(self, message: str) -> None:
-        self.stop()
-        self._set_message(message)
-
-    @property
-    def _offset_s(self) -> float | None:
-        """Session time at stream frame 0 as measured now, s (None before any reading).
-
-        ``processedUSecs`` advances in steps of a server period (~5 ms) and now and then
-        lags by 20 ms; it is never early. So the smallest recent offset is the estimate.
-        """
-        return min(self._offsets) if self._offsets else None
-
-    def _follow_clock(self, offset_s: float) -> None:
-        """Anchor the stream once it plays; re-anchor it when it is off the clock."""
-        estimate = self._offset_s
-        if estimate is not None and abs(offset_s - estimate) > JUMP_S:
-            self._offsets.clear()  # the clock jumped (a seek): follow at once
-            self._new_timeline()
-        self._offsets.append(offset_s)
-        if len(self._offsets) < _MIN_READINGS:
-            return  # not measured well enough yet
-        estimate = min(self._offsets)
-        full = len(self._offsets) == _OFFSET_WINDOW
-        # An anchor made on the first few readings is refined once the window is full (by
-        # ~1 ms: below the re-anchoring threshold it would stay off for the whole session).
-        tolerance = _REFINE_S if self._provisional and full else REANCHOR_S
-        if not self._anchors or abs(self._anchors[-1].offset_s - estimate) > tolerance:
-            # The next frame written plays after everything buffered (the measured latency)
-            # at the session time the clock will then show; a re-anchoring drops or repeats
-            # the difference.
-            self._anchors = [*self._anchors[-3:], _Anchor(self._written, estimate)]
-            self.reanchors += 1
-            self._provisional = not full
-        elif full:
-            self._provisional = False
-
-    def _write(self, n: int) -> None:
-        assert self._device is not None
-        if not self._anchors or self._render is None:
-            block = np.zeros(n, np.float32)
-        else:
-            start_s = self._session_at(self._written)
-            block = np.asarray(self._render(start_s, n), dtype=np.float32)
-            if block.shape != (n,):
-                raise ValueError(f"render returned shape {block.shape}, expected ({n},)")
-            gain = 0.0 if self._muted else self._volume
-            if self._cues_in is not None:
-                self._expect_cues(start_s, n, heard=gain > 0)
-            if gain != 1.0:
-                block = block * np.float32(gain)
-        if self._int16:
-            data = (np.clip(block, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
-        else:
-            data = block.astype("<f4").tobytes()
-        written = self._device.write(data)
-        self._written += max(0, int(written)) // (2 if self._int16 else 4)
-
-    def _expect_cues(self, start_s: float, n: int, *, heard: bool) -> None:
-        """Note the stream frame of each cue starting in the block about to be written."""
-        assert self._cues_in is not None
-        found = []
-        end_s = start_s + n / self._rate
-        # A re-anchoring that dropped a few ms must not drop a cue starting in them: the
-        # rest of it is heard from the first frame written.
-        since = self._rendered_to_s
-        from_s = since if since is not None and 0 < start_s - since < JUMP_S else start_s
-        self._rendered_to_s = end_s
-        for cue in self._cues_in(from_s, end_s):
-            # A cue planned again at another onset (the protocol was paused) is new.
-            key = (getattr(cue, "id", id(cue)), float(cue.onset_s))
-            if key in self._seen:
-                continue  # rendered again after the stream went back a few ms
-            self._seen.add(key)
-            if not heard:
-                continue
-            offset = round((float(cue.onset_s) - start_s) * self._rate)
-            found.append((self._written + min(max(offset, 0), n - 1), cue))
-        self._pending.extend(sorted(found, key=lambda item: item[0]))
-
-    def _confirm_cues(self, played: float) -> None:
-        """Report each cue whose first frame has been played, at the session time it was."""
-        estimate = self._offset_s
-        if estimate is None:
-            return
-        while self._pending and self._pending[0][0] <= played:
-            frame, cue = self._pending.popleft()
-            actual_s = frame / self._rate + estimate
-            if self._confirm is not None:
-                try:
-                    self._confirm(cue, actual_s)
-                except Exception:  # broad on purpose: a marker failure must not stop sound
-                    logger.exception("confirm_played failed for %r", cue)

@@ -153,3 +153,30 @@ def test_render_gives_the_same_samples_in_any_span_sizes(tmp_path):
     assert whole.dtype == np.float32 and float(np.max(np.abs(whole))) <= 1.0
     # Before the session and far after it: silence.
     assert not np.any(program.render(-2.0, RATE)) and not np.any(program.render(60.0, RATE))
+
+
+def test_a_twin_renders_from_the_plan_it_was_handed_and_then_as_the_program(tmp_path):
+    # An output feeding the sound card from its own thread renders from a twin: it sees the
+    # runner's changes (an extension at 3.5 s moves the end chime from 4 s to 6 s) only once
+    # handed the new plan, and renders then what the program itself renders.
+    protocol = load_protocol_file(write_protocol(tmp_path))
+    runner, _ = manual_runner(protocol)
+    program = AudioProgram.build(protocol, runner, sample_rate=RATE)
+    runner.start(0.0)
+    runner.tick(3.5)
+    twin = program.twin()
+    planned = program.plan()
+    assert program.plan() == planned  # nothing changed: no new plan to hand over
+    runner.extend(2.0)
+    assert program.plan() != planned
+
+    def end_chimes(source: AudioProgram, start_s: float) -> list[float]:
+        return [c.onset_s for c in source.cues_in(start_s, start_s + 0.2)
+                if c.kind == "end_chime"]
+
+    assert end_chimes(twin, 3.9) == [4.0] and end_chimes(program, 3.9) == []
+    twin.follow(program.plan())
+    assert end_chimes(twin, 3.9) == [] and end_chimes(twin, 5.9) == [6.0]
+    assert twin.cues_in(0.0, 14.0) == program.cues_in(0.0, 14.0)
+    heard = twin.render(5.5, RATE)
+    assert np.array_equal(heard, program.render(5.5, RATE)) and np.any(heard)

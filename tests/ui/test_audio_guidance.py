@@ -48,6 +48,15 @@ class SilentProgram:
     def confirm_played(self, cue: object, actual_s: float) -> None:
         raise AssertionError("nothing can be played without a sound server")
 
+    def plan(self) -> None:
+        return None  # silence has no plan that changes
+
+    def twin(self) -> SilentProgram:
+        return self
+
+    def follow(self, plan: object) -> None:
+        pass
+
 
 @pytest.fixture
 def audio(qtbot, data_dir):
