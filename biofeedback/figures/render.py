@@ -1,0 +1,85 @@
+"""Write a figure as PNG, SVG or PDF, or as inline SVG text, through matplotlib's back ends
+directly (Agg, SVG, PDF canvases: no pyplot, no display, no interactive back end)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_pdf import FigureCanvasPdf
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure
+
+from biofeedback.core.atomic_files import atomic_write_files
+
+__all__ = ["FORMATS", "figure_bytes", "inline_svg", "save_figure"]
+
+FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
+"""File formats a figure is written in (the file's extension, lower case)."""
+
+_CANVASES = {"png": FigureCanvasAgg, "svg": FigureCanvasSVG, "pdf": FigureCanvasPdf}
+
+# Reproducible files: no creation date, and a fixed id salt so the same figure gives the
+# same SVG. Text stays text in SVG (searchable, selectable, editable in a drawing program).
+_SVG_RC: dict[Any, Any] = {"svg.fonttype": "none", "svg.hashsalt": "biofeedback"}
+_METADATA: dict[str, dict[str, str | None]] = {
+    "png": {"Software": None},
+    "svg": {"Date": None, "Creator": None, "Format": None, "Type": None},
+    "pdf": {"CreationDate": None, "Creator": "biofeedback", "Producer": None},
+}
+
+
+def figure_bytes(figure: Figure, fmt: str, *, dpi: float = 300.0) -> bytes:
+    """The figure in format ``fmt`` (one of :data:`FORMATS`); ``dpi`` sets a PNG's pixels
+    per inch (SVG and PDF are vector, with text as text)."""
+    if fmt not in _CANVASES:
+        raise ValueError(f"cannot write a figure as {fmt!r}; choose one of {', '.join(FORMATS)}")
+    canvas = _CANVASES[fmt](figure)
+    buffer = io.BytesIO()
+    # The SVG settings are read at draw time from rcParams: scoped to this one draw.
+    with matplotlib.rc_context(_SVG_RC):
+        canvas.print_figure(buffer, format=fmt, dpi=dpi, metadata=_METADATA[fmt])
+    return buffer.getvalue()
+
+
+def save_figure(figure: Figure, path: str | os.PathLike[str], *, dpi: float = 300.0) -> Path:
+    """Write ``figure`` to ``path``, its format taken from the extension, atomically (a
+    killed run leaves the old file or none).
+
+    Raises
+    ------
+    ValueError
+        The extension is not one of :data:`FORMATS`.
+    """
+    target = Path(path)
+    fmt = target.suffix.lower().lstrip(".")
+    data = figure_bytes(figure, fmt, dpi=dpi)
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
+
+    atomic_write_files([(target, write)])
+    return target
+
+
+_PROLOGUE = re.compile(r"\A.*?(?=<svg\b)", re.S)
+_NAMESPACES = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
+
+
+def inline_svg(figure: Figure) -> str:
+    """The figure as one ``<svg>`` element to put inside an HTML page.
+
+    The XML declaration, the DOCTYPE and the namespace declarations are dropped: HTML
+    parsers place ``<svg>`` in the SVG namespace themselves, and the page then names no
+    other document (the report stays one self-contained file). Internal references
+    (``url(#clip)``) stay.
+    """
+    text = figure_bytes(figure, "svg").decode("utf-8")
+    text = _PROLOGUE.sub("", text, count=1)
+    head, sep, rest = text.partition(">")
+    return _NAMESPACES.sub("", head) + sep + rest
