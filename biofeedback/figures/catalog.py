@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from biofeedback.analysis.windows import TrajectoryBin
     from biofeedback.core.recording import Recording
 
-__all__ = ["FIGURES", "FigureSpec", "SessionResults", "draw", "figure_names"]
+__all__ = ["FIGURES", "FigureSpec", "Scope", "SessionResults", "describe", "draw", "figure_names"]
 
 Scope = Literal["session", "study"]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from matplotlib.figure import Figure
 
 from biofeedback.core.atomic_files import atomic_write_files
 
-__all__ = ["FORMATS", "figure_bytes", "inline_svg", "save_figure"]
+__all__ = ["FORMATS", "figure_bytes", "inline_svg", "save_figure", "save_pdf_pages"]
 
 FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
 """File formats a figure is written in (the file's extension, lower case)."""
@@ -83,3 +84,23 @@ def inline_svg(figure: Figure) -> str:
     text = _PROLOGUE.sub("", text, count=1)
     head, sep, rest = text.partition(">")
     return _NAMESPACES.sub("", head) + sep + rest
+
+
+def save_pdf_pages(figures: Sequence[Figure], path: str | os.PathLike[str]) -> Path:
+    """Write ``figures`` as one PDF, a page each in order, atomically.
+
+    Pages keep each figure's own size; text stays text (matplotlib's PDF back end, fonts
+    embedded).
+    """
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    target = Path(path)
+
+    def write(tmp: Path) -> None:
+        with PdfPages(tmp, metadata=_METADATA["pdf"]) as pdf:
+            for figure in figures:
+                FigureCanvasPdf(figure)
+                pdf.savefig(figure)
+
+    atomic_write_files([(target, write)])
+    return target
