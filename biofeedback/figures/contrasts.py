@@ -22,6 +22,7 @@ from biofeedback.figures.style import (
     MUTED,
     SMALL_PT,
     new_figure,
+    plain,
 )
 from biofeedback.figures.summary import MeanCI, NothingToDrawError, finite_values, mean_ci
 
@@ -109,7 +110,7 @@ def phase_values(result: Mapping[str, Any], *, width_mm: float = 85.0,
 
 def _two_lines(practice: str) -> str:
     """``"mindfulness_of_breathing"`` -> ``"mindfulness\\nof breathing"`` (tick labels fit)."""
-    words = practice.replace("_", " ").split()
+    words = plain(practice).replace("_", " ").split()
     half = (len(words) + 1) // 2
     return " ".join(words[:half]) + ("\n" + " ".join(words[half:]) if len(words) > 1 else "")
 
@@ -162,7 +163,7 @@ def _name_line_ends(ax: Any, ends: list[tuple[float, str]]) -> None:
     for y, _ in ends:
         placed.append(y if not placed else max(y, placed[-1] + gap))
     for (y, name), text_y in zip(ends, placed, strict=True):
-        ax.annotate(name, xy=(1, y), xytext=(1.55, text_y), fontsize=SMALL_PT, color=INK,
+        ax.annotate(plain(name), xy=(1, y), xytext=(1.55, text_y), fontsize=SMALL_PT, color=INK,
                     va="center", ha="left",
                     arrowprops={"arrowstyle": "-", "color": MUTED, "lw": 0.3})
 

@@ -21,6 +21,7 @@ from biofeedback.figures.style import (
     OKABE_ITO,
     SMALL_PT,
     new_figure,
+    plain,
 )
 from biofeedback.figures.summary import NothingToDrawError, finite_values, mean_ci
 
@@ -60,7 +61,7 @@ def trends(result: Mapping[str, Any], *, width_mm: float = 85.0) -> Figure:
             drawn += 1
             top.plot(days, base, color=colour, lw=0.7, marker="o", ms=2.2,
                      alpha=1.0 if own_colours else 0.6,
-                     label=str(p["participant_id"]) if own_colours else None)
+                     label=plain(p["participant_id"]) if own_colours else None)
         for s in sessions:
             for practice, delta in s["delta_ln_rmssd"].items():
                 if finite_values([delta]):

@@ -72,16 +72,22 @@ _PROLOGUE = re.compile(r"\A.*?(?=<svg\b)", re.S)
 _NAMESPACES = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
 
 
-def inline_svg(figure: Figure) -> str:
+_IDS = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')
+
+
+def inline_svg(figure: Figure, *, id_prefix: str = "") -> str:
     """The figure as one ``<svg>`` element to put inside an HTML page.
 
     The XML declaration, the DOCTYPE and the namespace declarations are dropped: HTML
     parsers place ``<svg>`` in the SVG namespace themselves, and the page then names no
     other document (the report stays one self-contained file). Internal references
-    (``url(#clip)``) stay.
+    (``url(#clip)``, ``href="#marker"``) stay; ``id_prefix`` is put before every id and
+    reference, so several figures on one page never share an id.
     """
     text = figure_bytes(figure, "svg").decode("utf-8")
     text = _PROLOGUE.sub("", text, count=1)
+    if id_prefix:
+        text = _IDS.sub(lambda m: f"{m.group(1)}{id_prefix}{m.group(2)}", text)
     head, sep, rest = text.partition(">")
     return _NAMESPACES.sub("", head) + sep + rest
 

@@ -24,6 +24,7 @@ from biofeedback.figures.style import (
     MUTED,
     OKABE_ITO,
     new_figure,
+    plain,
     shade_phases,
     time_axis,
 )
@@ -148,7 +149,7 @@ def phase_indices(phases: Sequence[Mapping[str, Any]], *, width_mm: float = 85.0
     """
     fig, axes = new_figure(width_mm, 0.85 * width_mm if width_mm < 120 else 95.0, nrows=3,
                            sharex=True)
-    names = [str(p["name"]) for p in phases]
+    names = [plain(p["name"]) for p in phases]
     x = np.arange(len(phases), dtype=np.float64)
     colours = [phase_colour(str(p.get("kind", ""))) for p in phases]
     for ax, (key, ylabel) in zip(axes, _PHASE_PANELS, strict=True):

@@ -31,6 +31,7 @@ __all__ = [
     "OKABE_ITO",
     "SMALL_PT",
     "new_figure",
+    "plain",
     "shade_phases",
     "style_axes",
     "time_axis",
@@ -64,6 +65,12 @@ SMALL_PT = 6.0
 """Phase names and annotations, pt."""
 
 _MM_PER_INCH = 25.4
+
+
+def plain(text: object) -> str:
+    """Stored text (a participant id, a phase name) to draw as it is: a ``$`` would
+    otherwise start matplotlib's mathtext."""
+    return str(text).replace("$", r"\$")
 
 
 def new_figure(width_mm: float, height_mm: float, *, nrows: int = 1, ncols: int = 1,
@@ -135,7 +142,7 @@ def shade_phases(ax: Axes, phases: Sequence[PhaseSpan], divisor: float, *,
         text = phase.name if len(phase.name) <= room else (
             phase.name[: int(room) - 1].rstrip() + "…" if room >= 5 else "")
         if text:
-            ax.text(start, 0.995, f" {text}", transform=ax.get_xaxis_transform(), ha="left",
+            ax.text(start, 0.995, f" {plain(text)}", transform=ax.get_xaxis_transform(), ha="left",
                     va="top", fontsize=SMALL_PT, color=INK)
 
 
