@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from datetime import datetime
 from html import escape
 from pathlib import Path
@@ -43,6 +44,8 @@ from biofeedback.core.formatting import format_number as _fmt
 from biofeedback.core.hrv_indices import COMPARISON_METRICS, PHASE_INDICES
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from biofeedback.comparison.dataset import WindowRow
     from biofeedback.core.types import Marker
     from biofeedback.figures.catalog import SessionResults
@@ -50,10 +53,13 @@ if TYPE_CHECKING:
     from biofeedback.store.studies import Study
 
 __all__ = [
+    "FIGURE_SINK",
     "REPORT_FIGURE_WIDTH_MM",
     "ReportError",
+    "session_html",
     "session_methods",
     "session_report",
+    "study_html",
     "study_methods",
     "study_report",
     "write_report",
@@ -146,8 +152,10 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], *,
     return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _figure(chart: str, caption: str) -> str:
-    return f"<figure>{chart}<figcaption>{escape(caption)}</figcaption></figure>"
+FIGURE_SINK: ContextVar[dict[str, Figure] | None] = ContextVar("FIGURE_SINK", default=None)
+"""Set while the PDF report reads the page (:mod:`~biofeedback.comparison.pdf_report`): each
+figure then goes into this dict by name instead of into the page as SVG, and the page only
+names it (``<figure data-figure="NAME">``)."""
 
 
 def _chart(name: str, results: SessionResults | dict[str, Any], caption: str) -> str:
@@ -161,7 +169,12 @@ def _chart(name: str, results: SessionResults | dict[str, Any], caption: str) ->
         figure = draw(name, results, width_mm=REPORT_FIGURE_WIDTH_MM)
     except NothingToDrawError:
         return ""
-    return _figure(inline_svg(figure, id_prefix=f"{name}-"), caption)
+    sink = FIGURE_SINK.get()
+    if sink is not None:
+        sink[name] = figure
+    chart = inline_svg(figure, id_prefix=f"{name}-") if sink is None else ""
+    return (f'<figure data-figure="{escape(name)}">{chart}'
+            f"<figcaption>{escape(caption)}</figcaption></figure>")
 
 
 def _page(title: str, sections: Sequence[str]) -> str:

@@ -22,6 +22,7 @@ from biofeedback.figures.style import (
     MUTED,
     SMALL_PT,
     new_figure,
+    new_figure_with_legend,
     plain,
 )
 from biofeedback.figures.summary import MeanCI, NothingToDrawError, finite_values, mean_ci
@@ -79,9 +80,10 @@ def phase_values(result: Mapping[str, Any], *, width_mm: float = 85.0,
         raise NothingToDrawError("no practice has a change from baseline to draw")
     confidence = _confidence(result)
     narrow = width_mm < 120
-    fig, axes = new_figure(width_mm, (0.27 * len(metrics) + 0.1) * width_mm if narrow else 65.0,
-                           nrows=len(metrics) if narrow else 1,
-                           ncols=1 if narrow else len(metrics), sharex=narrow)
+    fig, axes, legend_ax = new_figure_with_legend(
+        width_mm, (0.27 * len(metrics) + 0.1) * width_mm if narrow else 70.0,
+        nrows=len(metrics) if narrow else 1, ncols=1 if narrow else len(metrics),
+        sharex=narrow, legend_mm=10.0 if narrow else 6.0)
     x = np.arange(len(practices))
     for ax, metric in zip(axes, metrics, strict=True):
         label, unit = _metric(metric)
@@ -101,10 +103,11 @@ def phase_values(result: Mapping[str, Any], *, width_mm: float = 85.0,
         ax.set_ylabel(f"{label.removesuffix(' rate')}\n({unit})")
         ax.set_xticks(x, [_two_lines(p) for p, _ in practices])
     fig.align_ylabels(axes)
-    fig.legend(handles=[*_category_handles(), Line2D(
-        [], [], color=INK, marker="|", ms=6.0, ls="none",
-        label=f"mean over participants, {confidence:.0%} CI")], fontsize=FONT_PT,
-        frameon=False, loc="outside upper center", ncols=2)
+    legend_ax.legend(
+        handles=[*_category_handles(), Line2D(
+            [], [], color=INK, marker="|", ms=6.0, ls="none",
+            label=f"mean over participants, {confidence:.0%} CI")], fontsize=FONT_PT,
+        frameon=False, loc="center", ncols=2 if narrow else 3, borderaxespad=0.0)
     return fig
 
 

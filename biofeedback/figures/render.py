@@ -92,18 +92,20 @@ def inline_svg(figure: Figure, *, id_prefix: str = "") -> str:
     return _NAMESPACES.sub("", head) + sep + rest
 
 
-def save_pdf_pages(figures: Sequence[Figure], path: str | os.PathLike[str]) -> Path:
+def save_pdf_pages(figures: Sequence[Figure], path: str | os.PathLike[str], *,
+                   title: str | None = None) -> Path:
     """Write ``figures`` as one PDF, a page each in order, atomically.
 
     Pages keep each figure's own size; text stays text (matplotlib's PDF back end, fonts
-    embedded).
+    embedded). ``title`` goes into the document's metadata.
     """
     from matplotlib.backends.backend_pdf import PdfPages
 
     target = Path(path)
 
     def write(tmp: Path) -> None:
-        with PdfPages(tmp, metadata=_METADATA["pdf"]) as pdf:
+        metadata = dict(_METADATA["pdf"], **({"Title": title} if title else {}))
+        with PdfPages(tmp, metadata=metadata) as pdf:
             for figure in figures:
                 FigureCanvasPdf(figure)
                 pdf.savefig(figure)

@@ -80,9 +80,11 @@ def tachogram(recording: Recording, *, width_mm: float = 85.0) -> Figure:
         ax.axvline(marker.onset_s / divisor, color=OKABE_ITO["reddish_purple"], lw=0.6,
                    ls=(0, (2, 1.5)), zorder=1)
     if events:
-        fig.legend(handles=[Line2D([], [], color=OKABE_ITO["reddish_purple"], lw=0.6,
-                                   ls=(0, (2, 1.5)), label=f"marker (n = {len(events)})")],
-                   fontsize=FONT_PT, frameon=False, loc="outside upper right")
+        # above the plot, right: the phase names fill the top of the plot itself
+        ax.legend(handles=[Line2D([], [], color=OKABE_ITO["reddish_purple"], lw=0.6,
+                                  ls=(0, (2, 1.5)), label=f"marker (n = {len(events)})")],
+                  fontsize=FONT_PT, frameon=False, loc="lower right",
+                  bbox_to_anchor=(1.0, 1.0), borderaxespad=0.1)
     ax.set_xlabel(label)
     ax.set_ylabel("RR interval (ms)")
     _headroom(ax)

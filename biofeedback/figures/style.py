@@ -31,6 +31,7 @@ __all__ = [
     "OKABE_ITO",
     "SMALL_PT",
     "new_figure",
+    "new_figure_with_legend",
     "plain",
     "shade_phases",
     "style_axes",
@@ -91,6 +92,30 @@ def new_figure(width_mm: float, height_mm: float, *, nrows: int = 1, ncols: int 
     for ax in axes:
         style_axes(ax)
     return fig, axes
+
+
+def new_figure_with_legend(width_mm: float, height_mm: float, *, nrows: int = 1,
+                           ncols: int = 1, sharex: bool = False,
+                           legend_mm: float = 6.0) -> tuple[Figure, list[Axes], Axes]:
+    """:func:`new_figure` with a strip of ``legend_mm`` across the top for a shared legend
+    (an axes of its own, so the layout keeps it clear of the panels; a figure legend would
+    not stay in place when the figure is laid out inside a page of the PDF report)."""
+    fig = Figure(figsize=(width_mm / _MM_PER_INCH, height_mm / _MM_PER_INCH),
+                 layout=ConstrainedLayoutEngine(w_pad=1 / 72, h_pad=1 / 72))
+    grid = fig.add_gridspec(nrows + 1, ncols, height_ratios=(
+        legend_mm, *[(height_mm - legend_mm) / nrows] * nrows))
+    legend_ax = fig.add_subplot(grid[0, :])
+    legend_ax.set_axis_off()
+    axes: list[Axes] = []
+    for r in range(nrows):
+        for c in range(ncols):
+            ax = fig.add_subplot(grid[r + 1, c], sharex=axes[0] if sharex and axes else None)
+            style_axes(ax)
+            axes.append(ax)
+    if sharex:
+        for ax in axes[:-ncols]:
+            ax.tick_params(labelbottom=False)
+    return fig, axes, legend_ax
 
 
 def style_axes(ax: Axes) -> None:
