@@ -24,13 +24,17 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "column; 180 mm, the page), the same as in the reports. One figure is written to "
         "FILE itself. Several figures (the default: every figure of the session or study) "
         "go into one multi-page PDF when FILE ends in .pdf, and into one file each, "
-        "FILE-NAME.png or FILE-NAME.svg, otherwise. A figure its results cannot fill (no "
-        "stressor phase for 'reactivity') is skipped with a message, or is an error when "
-        "named with --figure. --list names every figure.",
+        "FILE-NAME.png or FILE-NAME.svg, otherwise. --result draws a study's figures from "
+        "a saved `compare --json` output without comparing again. A figure its results "
+        "cannot fill (no stressor phase for 'reactivity') is skipped with a message, or is "
+        "an error when named with --figure. --list names every figure.",
     )
     p.add_argument("session", nargs="?", type=session_id, metavar="SESSION_ID",
                    help="the stored session to draw")
     p.add_argument("--study", metavar="NAME", help="draw the comparison of this study")
+    p.add_argument("--result", type=Path, metavar="FILE.json",
+                   help="draw a study's figures from a saved comparison (the output of "
+                   "`compare --json`) instead of running it again")
     p.add_argument("--figure", action="append", metavar="NAME", dest="figures",
                    help="a figure to draw (repeat for several; default: all of the session "
                    "or study; see --list)")
@@ -50,11 +54,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _chosen(args: argparse.Namespace) -> tuple[str, list[str]]:
     """The scope and figure names asked for, checked before anything is loaded."""
-    scope: Scope = "study" if args.study is not None else "session"
-    if args.study is not None and args.session is not None:
-        raise UsageError("give a session or --study NAME, not both")
-    if args.study is None and args.session is None:
+    result_file = getattr(args, "result", None)
+    given = [w for w, v in (("a session", args.session), ("--study", args.study),
+                            ("--result", result_file)) if v is not None]
+    if len(given) > 1:
+        raise UsageError(f"give one of a session, --study NAME or --result FILE, not "
+                         f"{' and '.join(given)}")
+    if not given:
         raise UsageError("give a session id or --study NAME (or --list)")
+    scope: Scope = "session" if args.session is not None else "study"
     names = args.figures or figure_names(scope)
     for name in names:
         if name not in FIGURES:
@@ -79,6 +87,21 @@ def _check_out(out: Path | None) -> Path:
     return out
 
 
+def _read_result(path: Path) -> dict[str, Any]:
+    """A saved comparison result (``compare --json``), checked to be one."""
+    import json
+
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise UsageError(f"no comparison result at {path}") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{path} is not a comparison result (compare --json): {exc}") from exc
+    if not isinstance(result, dict) or not {"comparisons", "settings"} <= set(result):
+        raise UsageError(f"{path} is not a comparison result (compare --json)")
+    return result
+
+
 def run(args: argparse.Namespace) -> int:
     """Load the results once, draw each figure, write them."""
     if args.list:
@@ -95,7 +118,9 @@ def run(args: argparse.Namespace) -> int:
     from biofeedback.figures.summary import NothingToDrawError
 
     results: Any
-    if scope == "study":
+    if getattr(args, "result", None) is not None:
+        results = _read_result(args.result)
+    elif scope == "study":
         from biofeedback.comparison.dataset import NoEcgError
 
         def progress(done: int, total: int) -> None:

@@ -32,7 +32,7 @@ def plot_args(data: Path, out: Path | None, *, session: int | None = None,
               dpi: float = 300.0, width_mm: int = 85) -> argparse.Namespace:
     return argparse.Namespace(session=session, study=study, figures=figures, out=out,
                               dpi=dpi, width_mm=width_mm, list=False, workers=1,
-                              rr_source="strap", data_dir=str(data))
+                              rr_source="strap", data_dir=str(data), result=None)
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -86,6 +86,24 @@ def test_one_figure_goes_to_the_file_itself(data, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["paired.svg"]
 
 
+def test_figures_from_a_saved_comparison(data, tmp_path, capsys):
+    result_file = tmp_path / "result.json"
+    assert main(["compare", "--study", "S1", "--json", "--workers", "1",
+                 "--data-dir", str(data)]) == 0
+    result_file.write_text(capsys.readouterr().out, encoding="utf-8")
+    out = tmp_path / "forest.svg"
+    args = plot_args(data, out, figures=["forest"])
+    args.result = result_file
+    assert plot_cli.run(args) == 0
+    assert ">Δ lnRMSSD</text>" in out.read_text(encoding="utf-8").replace("\n", "")
+    result_file.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(UsageError, match="not a comparison result"):
+        plot_cli.run(args)
+    args.study = "S1"
+    with pytest.raises(UsageError, match="not --study and --result"):
+        plot_cli.run(args)
+
+
 def test_bad_requests_are_refused_before_anything_is_loaded(data, tmp_path):
     out = tmp_path / "f.png"
     for args, message in (
@@ -97,7 +115,7 @@ def test_bad_requests_are_refused_before_anything_is_loaded(data, tmp_path):
         (plot_args(data, tmp_path / "no" / "f.png", session=4), "folder .* does not exist"),
         (plot_args(data, None, session=4), "give --out"),
         (plot_args(data, out), "give a session id or --study NAME"),
-        (plot_args(data, out, session=4, study="S1"), "not both"),
+        (plot_args(data, out, session=4, study="S1"), "not a session and --study"),
         (plot_args(data, out, study="S1", figures=["reactivity"]),
          "cannot draw 'reactivity': no session has a stressor phase"),
     ):
