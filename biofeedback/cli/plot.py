@@ -45,6 +45,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--width-mm", type=int, choices=WIDTHS_MM, default=85, metavar="MM",
                    help="figure width: 85 (one journal column, default) or 180 (page width)")
     p.add_argument("--list", action="store_true", help="name every figure and exit")
+    p.add_argument("--json", action="store_true",
+                   help='print {"written": [FILE, ...], "skipped": [NAME, ...]} on standard '
+                   "output (for the window's jobs)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes of a study comparison (default: every core)")
     add_rr_source(p)
@@ -156,4 +159,10 @@ def run(args: argparse.Namespace) -> int:
                    for name, f in figures]
     for path in written:
         print(f"plot: wrote {path}", file=sys.stderr)
+    if getattr(args, "json", False):
+        import json
+
+        drawn = {name for name, _ in figures}
+        print(json.dumps({"written": [str(p) for p in written],
+                          "skipped": [n for n in names if n not in drawn]}))
     return 0

@@ -31,6 +31,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="where to write the report (replaced atomically)")
     p.add_argument("--format", choices=("html", "pdf"), default=None,
                    help="html (default) or pdf (default when FILE ends in .pdf)")
+    p.add_argument("--json", action="store_true",
+                   help='print {"written": [FILE], "pages": N} on standard output (pages: PDF '
+                   "only; for the window's jobs)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes of a study comparison (default: every core)")
     add_rr_source(p)
@@ -76,9 +79,14 @@ def run(args: argparse.Namespace) -> int:
         from biofeedback.comparison.pdf_report import pdf_report
 
         title = f"Study {args.study}" if args.study is not None else f"Session {args.session}"
-        pages = pdf_report(build, out, title=f"{title} – biofeedback report")
+        pages: int | None = pdf_report(build, out, title=f"{title} – biofeedback report")
         print(f"report: wrote {out} ({pages} pages)", file=sys.stderr)
-        return 0
-    write_report(out, build())
-    print(f"report: wrote {out}", file=sys.stderr)
+    else:
+        write_report(out, build())
+        pages = None
+        print(f"report: wrote {out}", file=sys.stderr)
+    if getattr(args, "json", False):
+        import json
+
+        print(json.dumps({"written": [str(out)], "pages": pages}))
     return 0
