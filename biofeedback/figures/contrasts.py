@@ -228,7 +228,8 @@ def forest(result: Mapping[str, Any], *, width_mm: float = 85.0) -> Figure:
         raise NothingToDrawError("the comparison has no contrast to draw")
     confidence = _confidence(result)
     fig = Figure(figsize=(width_mm / 25.4, (22 + 7 * len(rows)) / 25.4), layout="constrained")
-    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.0, 1.1)})
+    ratios = (1.0, 1.1) if width_mm < 120 else (2.2, 1.0)  # the text column's room
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": ratios})
     from biofeedback.figures.style import style_axes
 
     style_axes(left)

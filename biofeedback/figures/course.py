@@ -72,7 +72,7 @@ def trends(result: Mapping[str, Any], *, width_mm: float = 85.0) -> Figure:
                                                            MUTED))
     if drawn == 0:
         raise NothingToDrawError("no session has a baseline or practice lnRMSSD to draw")
-    top.set_ylabel("baseline lnRMSSD (ln ms)")
+    top.set_ylabel("baseline lnRMSSD\n(ln ms)")
     if own_colours:
         top.legend(fontsize=SMALL_PT, frameon=False, ncols=min(3, max(1, len(participants))),
                    loc="best", title="participant", title_fontsize=SMALL_PT)
@@ -86,7 +86,7 @@ def trends(result: Mapping[str, Any], *, width_mm: float = 85.0) -> Figure:
                                   ms=3.0, label=CATEGORY_LABELS[c])
                            for c in ("self_soothing", "attention")],
                   fontsize=FONT_PT, frameon=False, loc="best")
-    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     all_days = [s["days_since_first"] for p in participants for s in p["sessions"]]
     if max(all_days) - min(all_days) < 1.0:  # every session on one day: whole days around it
         top.set_xlim(-0.5, max(all_days) + 0.5)

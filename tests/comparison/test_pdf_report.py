@@ -81,7 +81,7 @@ def test_study_report_as_pdf(data, tmp_path, capsys):
                    "Reactivity and recovery", "No session has a stressor phase",
                    "Excluded and missing", "Methods", "Williams design",
                    "mean difference [95% CI]", "breathing rate (breaths/min)",
-                   "baseline lnRMSSD (ln ms)", "P1", "P2", "P3"):
+                   "baseline lnRMSSD", "P1", "P2", "P3"):
         assert needle in text, needle
     # each figure at its place: the forest plot follows the contrasts' table
     forest = next(i for i, p in enumerate(pages) if "with 95% CI, n = 3" in p)

@@ -194,7 +194,7 @@ def test_study_report(data_dir, tmp_path, capsys):
     assert {"self-soothing", "attention", "Δ HR"} <= set(practices)
     assert {"breathing rate (breaths/min)", "P1", "P2", "P3"} <= set(breathing)
     assert {"P1", "P2", "P3", "self-soothing", "attention"} <= set(paired)
-    assert {"P1", "P2", "P3", "baseline lnRMSSD (ln ms)"} <= set(trends)
+    assert {"P1", "P2", "P3", "baseline lnRMSSD", "(ln ms)"} <= set(trends)
     assert "Nothing was excluded" in text
     assert "No session has a stressor phase" in text
     methods = " ".join(parser.text[parser.text.index("Methods") + 1:])

@@ -212,7 +212,7 @@ def test_trends(study_result, width_mm):
     save_figure_png(fig, f"trends-{width_mm}mm")
     _check_size(fig, width_mm)
     top, bottom = fig.axes
-    assert top.get_ylabel() == "baseline lnRMSSD (ln ms)"
+    assert top.get_ylabel() == "baseline lnRMSSD\n(ln ms)"
     assert bottom.get_xlabel() == "days since the participant's first session"
     legend = _legend_texts(fig)
     assert legend[:4] == ["P1", "P2", "P3", "Q1"] or legend[:3] == ["P1", "P2", "P3"]
