@@ -5,8 +5,10 @@ with its figures kept as matplotlib figures (:data:`~biofeedback.comparison.repo
 FIGURE_SINK`) rather than SVG, reads its headings, paragraphs, tables and figures back in
 order, and lays them out on A4 pages: text and tables as text (tables in a monospaced font,
 split into column groups that fit the page, the header repeated on each page), each figure
-at the top of its own page at its print size (180 mm) with its caption under it. The PDF
-and the HTML report therefore hold the same tables, numbers and methods paragraph.
+at its print size (180 mm) with its caption under it, on the current page when it fits
+there (a page holds one figure: each is its own matplotlib Figure, which becomes the page),
+headings kept with what follows them. The PDF and the HTML report therefore hold the same
+tables, numbers and methods paragraph.
 """
 
 from __future__ import annotations

@@ -27,6 +27,21 @@ def data(recorded_template, tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def result_file(recorded_template, tmp_path_factory) -> Path:
+    """``compare --study S1 --json`` saved once: most tests draw from it (--result)."""
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["compare", "--study", "S1", "--json", "--workers", "1",
+                     "--data-dir", str(recorded_template(RECORDED))]) == 0
+    path = tmp_path_factory.mktemp("plot-result") / "result.json"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return path
+
+
 def plot_args(data: Path, out: Path | None, *, session: int | None = None,
               study: str | None = None, figures: list[str] | None = None,
               dpi: float = 300.0, width_mm: int = 85) -> argparse.Namespace:
@@ -78,25 +93,24 @@ def test_a_study_as_one_png_per_figure_at_the_dpi_asked(data, tmp_path, capsys):
         assert width == int(180 / 25.4 * 150)  # matplotlib truncates to whole pixels
 
 
-def test_one_figure_goes_to_the_file_itself(data, tmp_path):
+def test_one_figure_goes_to_the_file_itself(data, tmp_path, result_file):
     out = tmp_path / "paired.svg"
-    assert plot_cli.run(plot_args(data, out, study="S1", figures=["paired"])) == 0
+    args = plot_args(data, out, figures=["paired"])
+    args.result = result_file
+    assert plot_cli.run(args) == 0
     svg = out.read_text(encoding="utf-8")
     assert svg.lstrip().startswith("<?xml") and ">P3</text>" in svg.replace("\n", "")
     assert [p.name for p in tmp_path.iterdir()] == ["paired.svg"]
 
 
-def test_figures_from_a_saved_comparison(data, tmp_path, capsys):
-    result_file = tmp_path / "result.json"
-    assert main(["compare", "--study", "S1", "--json", "--workers", "1",
-                 "--data-dir", str(data)]) == 0
-    result_file.write_text(capsys.readouterr().out, encoding="utf-8")
+def test_figures_from_a_saved_comparison(data, tmp_path, result_file):
     out = tmp_path / "forest.svg"
     args = plot_args(data, out, figures=["forest"])
     args.result = result_file
     assert plot_cli.run(args) == 0
     assert ">Δ lnRMSSD</text>" in out.read_text(encoding="utf-8").replace("\n", "")
-    result_file.write_text("[1, 2]", encoding="utf-8")
+    args.result = tmp_path / "not-a-result.json"
+    args.result.write_text("[1, 2]", encoding="utf-8")
     with pytest.raises(UsageError, match="not a comparison result"):
         plot_cli.run(args)
     args.study = "S1"
@@ -104,8 +118,10 @@ def test_figures_from_a_saved_comparison(data, tmp_path, capsys):
         plot_cli.run(args)
 
 
-def test_bad_requests_are_refused_before_anything_is_loaded(data, tmp_path):
+def test_bad_requests_are_refused_before_anything_is_loaded(data, tmp_path, result_file):
     out = tmp_path / "f.png"
+    reactivity = plot_args(data, out, figures=["reactivity"])
+    reactivity.result = result_file
     for args, message in (
         (plot_args(data, out, study="S1", figures=["nope"]), "no figure named 'nope'"),
         (plot_args(data, out, study="S1", figures=["tachogram"]),
@@ -116,8 +132,7 @@ def test_bad_requests_are_refused_before_anything_is_loaded(data, tmp_path):
         (plot_args(data, None, session=4), "give --out"),
         (plot_args(data, out), "give a session id or --study NAME"),
         (plot_args(data, out, session=4, study="S1"), "not a session and --study"),
-        (plot_args(data, out, study="S1", figures=["reactivity"]),
-         "cannot draw 'reactivity': no session has a stressor phase"),
+        (reactivity, "cannot draw 'reactivity': no session has a stressor phase"),
     ):
         with pytest.raises(UsageError, match=message):
             plot_cli.run(args)
