@@ -133,6 +133,15 @@ def save_screenshot(widget: object, name: str) -> Path:
     return path
 
 
+def save_figure_png(figure: object, name: str, dpi: float = 200.0) -> Path:
+    """Save a matplotlib figure as ``test-output/screenshots/figure-NAME.png`` at its print
+    size (look at them as a reviewer would: legible, nothing overlapping)."""
+    from biofeedback.figures.render import save_figure
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return save_figure(figure, SCREENSHOTS / f"figure-{name}.png", dpi=dpi)  # type: ignore[arg-type]
+
+
 @pytest.fixture
 def qt_loop(qapp: object):
     """A qasync event loop (asyncio on Qt's loop) for the test; closed afterwards."""

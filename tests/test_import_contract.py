@@ -41,7 +41,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "sensors.virtual": ("core", "sensors", "io"),
     "analysis": ("core", "live"),
     "lsl": ("core", "live"),
-    "comparison": ("core", "protocols", "analysis", "stats", "store"),
+    "figures": ("core", "analysis"),
+    "comparison": ("core", "protocols", "analysis", "stats", "store", "figures"),
     "export": ("core", "io", "store"),
     "importing": ("core", "io", "live", "analysis", "store"),
     "session": (
@@ -53,7 +54,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "ui": ("core", "protocols", "audio", "live", "session", "viewmodels"),
     "cli": (
         "core", "stats", "protocols", "audio", "live", "io", "store", "sensors", "analysis", "lsl",
-        "comparison", "export", "importing", "session", "simulation", "viewmodels", "ui",
+        "figures", "comparison", "export", "importing", "session", "simulation", "viewmodels",
+        "ui",
     ),
     "biofeedback": ("cli",),
 }

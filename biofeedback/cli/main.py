@@ -58,6 +58,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             compare,
             export,
             import_cmd,
+            plot,
             protocols,
             record,
             replay,
@@ -69,7 +70,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         )
 
         modules += [
-            record, replay, analyze, compare, report, sessions, scan, protocols, study,
+            record, replay, analyze, compare, report, plot, sessions, scan, protocols, study,
             simulate_study, import_cmd, export, backup, check,
         ]
     for module in modules:

@@ -8,28 +8,30 @@ methods paragraph generated from the stored device information and the analysis 
 d_z, the mixed model, the breathing check, individual trajectories, reactivity and recovery,
 everything excluded, and a methods paragraph generated from the comparison's settings.
 
-Reports are one HTML file each: styles inline, charts as inline SVG
-(:mod:`biofeedback.comparison.svg`), no scripts, fonts or links to other files, so they can be
-archived with a study and opened offline. Every piece of stored text is escaped.
+Reports are one HTML file each: styles inline, charts as inline SVG (the publication figures
+of :mod:`biofeedback.figures`, drawn at 180 mm), no scripts, fonts or links to other files, so
+they can be archived with a study and opened offline. Every piece of stored text is escaped.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from datetime import datetime
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
-
 from biofeedback.analysis.settings import AnalysisSettings
-from biofeedback.comparison import svg
 from biofeedback.comparison.feedback_methods import feedback_sentence, study_feedback_sentence
 from biofeedback.comparison.guidance_methods import guidance_sentence
+from biofeedback.comparison.report_data import (
+    ReportError,
+    StudyResults,
+    load_session_results,
+    load_study_results,
+)
 from biofeedback.comparison.source_methods import (
     BREATHING_SOURCE_NAMES,
     breathing_sources_text,
@@ -37,32 +39,34 @@ from biofeedback.comparison.source_methods import (
     same_source_sentence,
 )
 from biofeedback.core.atomic_files import atomic_write_text
-from biofeedback.core.decimate import decimate_min_max
-from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.formatting import MISSING, format_clock, format_p
 from biofeedback.core.formatting import format_number as _fmt
 from biofeedback.core.hrv_indices import COMPARISON_METRICS, PHASE_INDICES
-from biofeedback.core.signals import ANALYSIS_SIGNALS
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from biofeedback.comparison.dataset import WindowRow
-    from biofeedback.core.types import Marker, PhaseSpan
+    from biofeedback.core.types import Marker
+    from biofeedback.figures.catalog import SessionResults
     from biofeedback.store.database import SessionInfo
     from biofeedback.store.studies import Study
 
 __all__ = [
-    "MAX_TACHOGRAM_POINTS",
+    "FIGURE_SINK",
+    "REPORT_FIGURE_WIDTH_MM",
     "ReportError",
-    "downsample_minmax",
+    "session_html",
     "session_methods",
     "session_report",
+    "study_html",
     "study_methods",
     "study_report",
     "write_report",
 ]
 
-MAX_TACHOGRAM_POINTS = 2000
-"""Most points drawn in a tachogram (min and max of each bucket keep every spike visible)."""
+REPORT_FIGURE_WIDTH_MM = 180
+"""Width the reports draw their figures at, mm (the page width; the figures scale down)."""
 
 METRIC_LABELS: dict[str, tuple[str, str]] = {
     key: (spec.label, spec.unit) for key, spec in COMPARISON_METRICS.items()
@@ -86,15 +90,12 @@ th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}
 th{background:#f2f2f2}td.text,th.text{text-align:left}
 .warning{background:#fff3cd;border:1px solid #e0a800;padding:0.5em 0.8em;font-weight:bold}
 .ok{background:#eef7ee;border:1px solid #8c8;padding:0.5em 0.8em}
-.note{color:#555;font-size:0.85em}.charts{display:flex;flex-wrap:wrap;gap:1em}
-figure{margin:0.5em 0}figcaption{font-size:0.85em;color:#444;max-width:860px}
+.note{color:#555;font-size:0.85em}
+figure{margin:0.5em 0}figure svg{max-width:100%;height:auto}
+figcaption{font-size:0.85em;color:#444;max-width:860px}
 dl.meta{display:grid;grid-template-columns:max-content auto;gap:0.1em 1em}
 dl.meta dt{font-weight:bold}dl.meta dd{margin:0}
 """
-
-
-class ReportError(BiofeedbackError):
-    """A report cannot be written (nothing to show, or nowhere to put it)."""
 
 
 # ----------------------------------------------------------------------------------------
@@ -151,8 +152,29 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], *,
     return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _figure(chart: str, caption: str) -> str:
-    return f"<figure>{chart}<figcaption>{escape(caption)}</figcaption></figure>"
+FIGURE_SINK: ContextVar[dict[str, Figure] | None] = ContextVar("FIGURE_SINK", default=None)
+"""Set while the PDF report reads the page (:mod:`~biofeedback.comparison.pdf_report`): each
+figure then goes into this dict by name instead of into the page as SVG, and the page only
+names it (``<figure data-figure="NAME">``)."""
+
+
+def _chart(name: str, results: SessionResults | dict[str, Any], caption: str) -> str:
+    """The publication figure ``name`` as inline SVG with its caption; empty when its
+    results hold nothing to draw (the section says so in words)."""
+    from biofeedback.figures.catalog import draw
+    from biofeedback.figures.render import inline_svg
+    from biofeedback.figures.summary import NothingToDrawError
+
+    try:
+        figure = draw(name, results, width_mm=REPORT_FIGURE_WIDTH_MM)
+    except NothingToDrawError:
+        return ""
+    sink = FIGURE_SINK.get()
+    if sink is not None:
+        sink[name] = figure
+    chart = inline_svg(figure, id_prefix=f"{name}-") if sink is None else ""
+    return (f'<figure data-figure="{escape(name)}">{chart}'
+            f"<figcaption>{escape(caption)}</figcaption></figure>")
 
 
 def _page(title: str, sections: Sequence[str]) -> str:
@@ -183,56 +205,6 @@ def write_report(path: str | os.PathLike[str], text: str) -> None:
 
 # ----------------------------------------------------------------------------------------
 # Session report
-
-
-def downsample_minmax(
-    time_s: npt.ArrayLike,
-    values: npt.ArrayLike,
-    max_points: int = MAX_TACHOGRAM_POINTS,
-    segments: npt.ArrayLike | None = None,
-) -> tuple[list[float], list[float | None]]:
-    """Thin a series for drawing, keeping the minimum and maximum of each bucket.
-
-    Parameters
-    ----------
-    time_s, values : array_like
-        The series.
-    max_points : int
-        Most points returned (not counting the None separators).
-    segments : array_like of int, optional
-        Gap-free segment of each point (:meth:`Recording.segment_ids`): buckets never span two
-        segments, and a None value separates segments so the line breaks at gaps.
-
-    Returns
-    -------
-    x, y : list
-        At most ``max_points`` points in time order, plus one ``(x, None)`` per segment
-        boundary.
-    """
-    t = np.asarray(time_s, dtype=np.float64)
-    v = np.asarray(values, dtype=np.float64)
-    n = t.size
-    seg = np.zeros(n, dtype=np.int64) if segments is None else np.asarray(segments, np.int64)
-    n_seg = int(seg[-1] - seg[0] + 1) if n else 0
-    if max_points < 2:
-        raise ValueError("max_points must be at least 2")
-    if n_seg * 2 > max_points:
-        # Too many gaps to keep them all apart: draw through them rather than exceed the cap.
-        seg = np.zeros(n, dtype=np.int64)
-        n_seg = 1
-    if n == 0:
-        return [], []
-    # a segment boundary becomes a NaN point at the next segment's first time: the shared
-    # decimation never crosses a NaN
-    starts = np.flatnonzero(np.diff(seg)) + 1
-    x = np.insert(t, starts, t[starts])
-    y = np.insert(v, starts, np.nan)
-    if n > max_points:
-        # each segment may end in a part-filled bucket: leave room so the cap holds
-        x, y = decimate_min_max(x, y, max(2, max_points - 2 * n_seg))
-        breaks = np.flatnonzero(np.isnan(y[:-1]))
-        x[breaks] = x[breaks + 1]
-    return [float(i) for i in x], [float(j) if math.isfinite(j) else None for j in y]
 
 
 _PHASE_COLUMNS: tuple[tuple[str, str, int], ...] = (
@@ -405,10 +377,6 @@ def session_methods(
     return " ".join(parts)
 
 
-def _spans(phases: Sequence[PhaseSpan], scale: float = 1 / 60) -> list[svg.Span]:
-    return [svg.Span(p.start_s * scale, p.end_s * scale, p.name) for p in phases]
-
-
 def session_report(
     data_dir: str | os.PathLike[str] | None,
     session_id: int,
@@ -441,19 +409,15 @@ def session_report(
     ReportError
         The session has no beats.
     """
-    from biofeedback.analysis import analyze_recording
-    from biofeedback.analysis.windows import binned_trajectory
-    from biofeedback.store.database import SessionStore
+    info, results = load_session_results(data_dir, session_id,
+                                         analysis_settings=analysis_settings, bin_s=bin_s)
+    return session_html(info, results, bin_s=bin_s)
 
-    with SessionStore.open_for_reading(data_dir) as store:
-        info = store.session_info(session_id)
-        recording = store.load_recording(session_id, signals=ANALYSIS_SIGNALS)
-    if recording.n_beats == 0:
-        raise ReportError(f"session {session_id} has no beats to report")
-    settings = AnalysisSettings() if analysis_settings is None else analysis_settings
-    analysis = analyze_recording(recording, settings).to_dict(details=True)
-    bins = binned_trajectory(recording, bin_s)
 
+def session_html(info: SessionInfo, results: SessionResults, *, bin_s: float = 60.0) -> str:
+    """The session report of :func:`session_report` from results already loaded."""
+    recording, analysis = results.recording, results.analysis
+    session_id = info.id
     gap_s = sum(g.end_s - g.start_s for g in recording.gaps)
     title = f"Session {session_id}"
     sections = [f"<h1>{escape(title)}</h1>", '<dl class="meta">']
@@ -470,17 +434,12 @@ def session_report(
         sections.append(f"<dt>{escape(label)}</dt><dd>{escape(value)}</dd>")
     sections.append("</dl>")
 
-    xs, ys = downsample_minmax(recording.time_s, recording.rr_ms, MAX_TACHOGRAM_POINTS,
-                               recording.segment_ids())
-    spans = _spans(recording.phases)
     sections.append('<h2 id="tachogram">Tachogram</h2>')
-    sections.append(_figure(
-        svg.line_chart([svg.Series("RR interval", [x / 60 for x in xs], ys)], spans=spans,
-                       title="Tachogram: raw RR intervals over time", x_label="time (min)",
-                       y_label="RR (ms)"),
-        f"Raw RR intervals (ms) over session time (min), phases shaded and named; "
-        f"{sum(y is not None for y in ys)} of {recording.n_beats} beats drawn (minimum and "
-        "maximum of each stretch kept); the line breaks at gaps.",
+    sections.append(_chart(
+        "tachogram", results,
+        "Raw RR intervals (ms) over session time, phases shaded and named, markers dashed; "
+        "the line breaks at gaps (a long session is thinned keeping each stretch's minimum "
+        "and maximum).",
     ))
 
     sections.append('<h2 id="phases">Per-phase indices</h2>')
@@ -492,16 +451,17 @@ def session_report(
         sections.append("<ul class=\"note\">" + "".join(
             f"<li>{escape(name)}: {escape(n)}</li>" for name, n in notes) + "</ul>")
 
-    sections.append('<h2 id="trajectories">Trajectories (1-min bins)</h2><div class="charts">')
-    mid = [(b.start_s + b.end_s) / 2 / 60 for b in bins]
-    for key, label, unit in (("hr_bpm", "Heart rate", "bpm"), ("ln_rmssd", "lnRMSSD", "ln ms")):
-        series = svg.Series(label, mid, [getattr(b, key) for b in bins])
-        sections.append(_figure(
-            svg.line_chart([series], spans=spans, title=f"{label} per {bin_s:g}-s bin",
-                           x_label="time (min)", y_label=f"{label} ({unit})", markers=True),
-            f"{label} ({unit}) per {bin_s:g}-s bin; empty bins (gaps) are left blank.",
-        ))
-    sections.append("</div>")
+    sections.append(_chart(
+        "phase-indices", results,
+        "Heart rate, lnRMSSD and breathing rate of each phase (the whole phase), in the "
+        "phase's colour; n/a where the index could not be computed (see the notes).",
+    ))
+    sections.append(f'<h2 id="trajectories">Trajectories ({bin_s:g}-s bins)</h2>')
+    sections.append(_chart(
+        "trajectories", results,
+        f"Heart rate (bpm) and lnRMSSD (ln ms) per {bin_s:g}-s bin; empty bins (gaps) are "
+        "left blank.",
+    ))
 
     sections.append('<h2 id="methods">Methods</h2>')
     methods = session_methods(info, analysis, bin_s=bin_s, markers=recording.markers)
@@ -638,28 +598,22 @@ def _comparison_section(result: dict[str, Any]) -> list[str]:
     if notes:
         out.append('<ul class="note">' + "".join(
             f"<li>{escape(m)}: {escape(n)}</li>" for m, n in notes) + "</ul>")
-    out.append('<div class="charts">')
-    for c in result["comparisons"]:
-        label, unit = METRIC_LABELS.get(c["metric"], (c["metric"], ""))
-        out.append(_figure(
-            svg.ci_chart([svg.CIPoint(label, c["mean_diff"], c["ci_low"], c["ci_high"])],
-                         title=f"{label}: mean difference with {conf} % CI",
-                         x_label=f"self-soothing − attention ({unit})", width=420),
-            f"{label}: mean difference (dot) and {conf} % CI, n = {c['n']}.",
-        ))
-    out.append("</div>")
-    out.append(_figure(
-        svg.ci_chart([svg.CIPoint(METRIC_LABELS.get(c["metric"], (c["metric"], ""))[0],
-                                  c["d_z"], c["d_z_ci_low"], c["d_z_ci_high"])
-                      for c in result["comparisons"]],
-                     title=f"Cohen's d_z with {conf} % CI", x_label="d_z (standardised)"),
-        f"Cohen's d_z per metric with its {conf} % CI (open-ended where the interval could "
-        "not be computed).",
+    out.append(_chart(
+        "forest", result,
+        f"Cohen's d_z of each contrast (self-soothing − attention) with its {conf} % CI "
+        "(an arrow marks an end that could not be computed), and the mean difference with "
+        "its CI in the metric's unit.",
+    ))
+    out.append(_chart(
+        "phase-values", result,
+        f"Each practice's mean change from the session baseline over participants, with its "
+        f"{conf} % CI; self-soothing practices in blue, attention practices in vermillion.",
     ))
     return out
 
 
-def _breathing_section(breathing: dict[str, Any]) -> list[str]:
+def _breathing_section(breathing: dict[str, Any],
+                       result: dict[str, Any] | None = None) -> list[str]:
     out = ['<h2 id="breathing">Breathing check</h2>']
     rows = [[breathing.get("label_a", "self-soothing"), str(breathing.get("n", MISSING)),
              _fmt(breathing.get("mean_a"), 2), _fmt(breathing.get("sd_a"), 2)],
@@ -677,6 +631,12 @@ def _breathing_section(breathing: dict[str, Any]) -> list[str]:
     else:
         out.append('<p class="ok">No breathing warning: the categories do not differ in '
                    "breathing enough to explain an HF difference.</p>")
+    if result is not None:
+        out.append(_chart(
+            "breathing", result,
+            "Each participant's mean breathing rate during self-soothing and attention "
+            "practices, joined by a line, with each category's mean and CI.",
+        ))
     return out
 
 
@@ -710,19 +670,16 @@ def _difference(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
-def _trajectory_section(rows: Sequence[WindowRow]) -> list[str]:
+def _trajectory_section(rows: Sequence[WindowRow], result: dict[str, Any]) -> list[str]:
     from biofeedback.comparison.contrasts import participant_means, practice_responses
 
     means = participant_means(practice_responses(rows), "ln_rmssd")
-    pairs = [svg.PairedValues(p, m.get("self_soothing"), m.get("attention"))
-             for p, m in means.items()]
     out = ['<h2 id="individual">Individual trajectories</h2>']
-    out.append(_figure(
-        svg.paired_chart(pairs, labels=("self-soothing", "attention"),
-                         title="Δ lnRMSSD per participant: self-soothing vs attention",
-                         y_label="Δ lnRMSSD from baseline (ln ms)"),
+    out.append(_chart(
+        "paired", result,
         "Each participant's mean change in lnRMSSD from the session baseline during "
-        "self-soothing and attention practices, joined by a line.",
+        "self-soothing and attention practices, joined by a line, with each category's mean "
+        "and CI.",
     ))
     table_rows = [[p, _fmt(m.get("self_soothing"), 3), _fmt(m.get("attention"), 3),
                    _fmt(_difference(m.get("self_soothing"), m.get("attention")), 3)]
@@ -749,9 +706,10 @@ def _per_practice_section(per_practice: Sequence[dict[str, Any]]) -> list[str]:
                    rows, text_columns=2)]
 
 
-def _trend_section(trends: Sequence[dict[str, Any]]) -> list[str]:
+def _trend_section(result: dict[str, Any]) -> list[str]:
     """Session by session per participant: resting baseline and each practice's response
     (benefits are reported to build over weeks of practice)."""
+    trends: Sequence[dict[str, Any]] = result.get("trends", [])
     if not trends:
         return []
     rows = []
@@ -763,14 +721,12 @@ def _trend_section(trends: Sequence[dict[str, Any]]) -> list[str]:
                          entry["started_utc"][:10], _fmt(entry["days_since_first"], 1),
                          _fmt(entry["baseline_ln_rmssd"], 3), deltas or MISSING,
                          _fmt(participant["baseline_slope_per_week"], 3)])
-    baseline_lines = [
-        svg.Series(p["participant_id"], [e["days_since_first"] for e in p["sessions"]],
-                   [e["baseline_ln_rmssd"] for e in p["sessions"]])
-        for p in trends
-    ]
-    chart = svg.line_chart(baseline_lines, title="Resting baseline lnRMSSD per session",
-                           x_label="days since the participant's first session",
-                           y_label="baseline lnRMSSD (ln ms)", markers=True)
+    chart = _chart(
+        "trends", result,
+        "Resting baseline lnRMSSD of each participant per session (top) and each practice's "
+        "Δ lnRMSSD from that baseline (bottom), against days since the participant's first "
+        "session.",
+    )
     return ['<h2 id="trends">Over time</h2>',
             "<p>Resting baseline lnRMSSD and each practice's Δ lnRMSSD per session, in date "
             "order; the slope of the baseline per week needs 3 sessions over more than a "
@@ -781,7 +737,8 @@ def _trend_section(trends: Sequence[dict[str, Any]]) -> list[str]:
                    text_columns=3)]
 
 
-def _reactivity_section(reactivity: Sequence[dict[str, Any]]) -> list[str]:
+def _reactivity_section(reactivity: Sequence[dict[str, Any]],
+                        result: dict[str, Any] | None = None) -> list[str]:
     out = ['<h2 id="reactivity">Reactivity and recovery</h2>']
     if not reactivity:
         out.append("<p>No session has a stressor phase: no reactivity or recovery scores.</p>")
@@ -802,6 +759,12 @@ def _reactivity_section(reactivity: Sequence[dict[str, Any]]) -> list[str]:
                     _fmt(r["recovery"].get(m), 2), _fmt(r["percent_recovery"].get(m), 0)]
         rows.append(row)
     out.append(_table(headers, rows, text_columns=3, cls="reactivity"))
+    if result is not None:
+        out.append(_chart(
+            "reactivity", result,
+            "Heart rate and lnRMSSD in the baseline, stressor and recovery windows of each "
+            "session with a stressor, one line per session, with each window's mean and CI.",
+        ))
     missing = [(r["session_id"], m, why) for r in reactivity
                for m, why in r.get("missing", {}).items()]
     if missing:
@@ -860,21 +823,17 @@ def study_report(
     BiofeedbackError
         The study has no complete session to compare.
     """
-    from biofeedback.analysis import library_versions
-    from biofeedback.comparison.compare import compare
-    from biofeedback.store.database import SessionStore
-    from biofeedback.store.studies import get_study
+    loaded = load_study_results(data_dir, study, workers=workers, progress=progress,
+                                rr_source=rr_source)
+    return study_html(study, loaded)
 
-    with SessionStore.open_for_reading(data_dir) as store:
-        stored_study = get_study(store, study)
-    result, rows = compare(data_dir, study=study, workers=workers, progress=progress,
-                           rr_source=rr_source)
-    recorded: list[dict[str, Any]] = []
-    with SessionStore.open_for_reading(data_dir) as store:
-        for sid in result["settings"]["sessions"]:
-            versions = store.session_info(sid).versions
-            if versions not in recorded:
-                recorded.append(versions)
+
+def study_html(study: str, loaded: StudyResults) -> str:
+    """The study report of :func:`study_report` from a comparison already run."""
+    from biofeedback.analysis import library_versions
+
+    result, rows, stored_study = loaded.result, loaded.rows, loaded.study
+    recorded = loaded.recorded_versions
     participants = sorted({r.participant_id for r in rows})
     title = f"Study {study}"
     sections = [
@@ -888,12 +847,12 @@ def study_report(
         "</dd></dl>",
     ]
     sections += _comparison_section(result)
-    sections += _breathing_section(result["breathing"])
+    sections += _breathing_section(result["breathing"], result)
     sections += _model_section(result["mixed_model"])
-    sections += _trajectory_section(rows)
+    sections += _trajectory_section(rows, result)
     sections += _per_practice_section(result.get("per_practice", []))
-    sections += _trend_section(result.get("trends", []))
-    sections += _reactivity_section(result.get("reactivity", []))
+    sections += _trend_section(result)
+    sections += _reactivity_section(result.get("reactivity", []), result)
     sections += _excluded_section(result.get("excluded", []))
     methods = study_methods(result, stored_study, analysis_versions=library_versions(),
                             recorded_versions=recorded)

@@ -1,7 +1,7 @@
 """Min/max decimation of a curve for drawing: keeps every spike, never joins across a gap.
 
 Used by the live plots (:meth:`biofeedback.viewmodels.traces.LiveTraces.view`) and the report's
-tachogram (:func:`biofeedback.comparison.report.downsample_minmax`). :class:`AppendDecimator`
+tachogram figure (:func:`biofeedback.figures.session.tachogram`). :class:`AppendDecimator`
 gives the same points for a curve that only grows at its end, redoing only its last bucket.
 """
 

@@ -13,6 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 
 from biofeedback.core.formatting import format_clock
+from biofeedback.core.phase_colours import PHASE_ALPHA as _PHASE_ALPHA
+from biofeedback.core.phase_colours import PHASE_COLOURS
 from biofeedback.core.types import Marker, PhaseSpan
 
 __all__ = [
@@ -27,18 +29,6 @@ __all__ = [
     "finite_min_max",
 ]
 
-PHASE_COLOURS: dict[str, str] = {
-    "baseline": "#7f8c9a",
-    "stressor": "#e0524a",
-    "practice": "#34a86b",
-    "recovery": "#3a8ee6",
-    "rest": "#a0a0a0",
-    "self_report": "#e0b030",
-}
-"""Shading colour of each phase kind (drawn translucent)."""
-
-
-_PHASE_ALPHA = 46
 _MARKER_POOL_GROWTH = 8
 _MARKER_LABEL_GAP_PX = 70.0
 """Least distance between two marker labels, px (closer ones are left out)."""

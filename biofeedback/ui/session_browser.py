@@ -36,6 +36,7 @@ from biofeedback.ui.cli_job import CliJob, cli_error_sentence
 from biofeedback.ui.event_loop import spawn
 from biofeedback.ui.import_dialog import ImportSummaryDialog
 from biofeedback.ui.import_job import ImportRunner
+from biofeedback.ui.session_figures import SessionFigures
 from biofeedback.ui.session_table import (
     SORT_ROLE,
     SessionFilterProxy,
@@ -199,6 +200,11 @@ class SessionBrowser(QWidget):
         self.replay_button.setToolTip("Replay the session through the live view (double-click)")
         self.analyze_button = QPushButton("Analyze", self)
         self.analyze_button.setToolTip("Per-phase HRV of the session (computed in the background)")
+        self.figures = SessionFigures(self)
+        self.figures_button = QPushButton("Save figures…", self)
+        self.figures_button.setToolTip("The session's publication figures (tachogram, "
+                                       "trajectories, per-phase indices) as PDF, PNG or SVG")
+        self.figures_button.clicked.connect(self.figures.ask_and_save)
 
         top = QHBoxLayout()
         top.addWidget(self.search_edit, 1)
@@ -207,6 +213,7 @@ class SessionBrowser(QWidget):
         actions.addWidget(self.count_label, 1)
         actions.addWidget(self.replay_button)
         actions.addWidget(self.analyze_button)
+        actions.addWidget(self.figures_button)
         sessions_part = QWidget(self)
         sessions_layout = QVBoxLayout(sessions_part)
         sessions_layout.setContentsMargins(0, 0, 0, 0)
@@ -336,6 +343,7 @@ class SessionBrowser(QWidget):
         has_selection = self.selected_session_id() is not None
         self.replay_button.setEnabled(has_selection)
         self.analyze_button.setEnabled(has_selection)
+        self.figures_button.setEnabled(has_selection)
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -424,8 +432,9 @@ class SessionBrowser(QWidget):
         self.worker.kill()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        """A closed browser leaves no analysis process behind."""
+        """A closed browser leaves no analysis or figure process behind."""
         self.stop_worker()
+        self.figures.cancel()
         super().closeEvent(event)
 
     @property

@@ -9,17 +9,14 @@ from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
-import numpy as np
 import pytest
 from helpers import s1_study, sim_record
 
 from biofeedback.cli import report as report_cli
 from biofeedback.cli.common import UsageError
-from biofeedback.comparison import svg
 from biofeedback.comparison.report import (
     _breathing_section,
     _reactivity_section,
-    downsample_minmax,
     write_report,
 )
 from biofeedback.core.errors import SessionNotFoundError
@@ -58,8 +55,8 @@ class StrictParser(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         self.text.append(data)
-        if "svg" in self.stack and self.svg_text:
-            self.svg_text[-1].append(data)
+        if "svg" in self.stack and self.svg_text and data.strip():
+            self.svg_text[-1].append(data.strip())
 
 
 def parse(html: str) -> StrictParser:
@@ -79,7 +76,15 @@ def assert_self_contained(html: str, parser: StrictParser) -> None:
             assert not value.startswith(("http://", "https://", "//")), (tag, value)
     assert not re.search(r"<script[^>]*src", html, re.I)
     assert "http://" not in html and "https://" not in html
-    assert "@import" not in html and "url(" not in html
+    # url() only names a part of the page itself (a figure's clip path: url(#p1a2b3c))
+    assert "@import" not in html and not re.search(r"url\((?!#)", html)
+    # markers drawn by reference to their one definition in the same figure (#id) only
+    refs = re.findall(r'href="#([^"]*)"|url\(#([^)]*)\)', html)
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))  # no two figures share an id
+    assert {a or b for a, b in refs} <= set(ids)
+    assert len(re.findall(r'href="', html)) == sum(1 for a, _ in refs if a)
+    assert "<image" not in html
 
 
 def report_args(data: str | Path, out: Path, session: int | None = None,
@@ -120,13 +125,15 @@ def test_session_report(data_dir, tmp_path, capsys):
                    "lnRMSSD (ln ms)", "HF (ms²)", "Artifacts (% of beats)",
                    "Breathing (breaths/min)"):
         assert needle in text, needle
-    # Tachogram, HR and lnRMSSD trajectories; each with the phases named inside the SVG.
+    # The tachogram, the per-phase indices and the HR and lnRMSSD trajectories (the
+    # publication figures), each with the phases named inside the SVG.
     assert len(parser.svg_text) == 3
+    tachogram, indices, trajectories = parser.svg_text
     for chart in parser.svg_text:
         assert {"Baseline", "Mental arithmetic", "Recovery"} <= set(chart)
-    points = re.search(r"<svg.*?</svg>", html, re.S).group(0)
-    n_points = sum(len(m.split()) for m in re.findall(r'points="([^"]*)"', points))
-    assert 1000 < n_points <= 2000
+    assert {"RR interval (ms)", "time (min)"} <= set(tachogram)
+    assert {"HR (bpm)", "lnRMSSD (ln ms)"} <= set(indices)
+    assert {"heart rate (bpm)", "lnRMSSD (ln ms)"} <= set(trajectories)
 
     with SessionStore.open(data_dir) as store:
         recording = store.load_recording(4)
@@ -177,12 +184,17 @@ def test_study_report(data_dir, tmp_path, capsys):
     assert model["formula"] in text
     for term in model["fixed_effects"]:
         assert term["term"] in text and f"{term['estimate']:.3f}" in text
-    # One chart per metric, the d_z chart, the individual lines and the baseline trend.
-    assert len(parser.svg_text) == len(result["comparisons"]) + 3
-    assert {"P1", "P2", "P3", "self-soothing", "attention"} <= set(parser.svg_text[-2])
-    assert {"P1", "P2", "P3", "Resting baseline lnRMSSD per session"} <= set(
-        parser.svg_text[-1]
-    )
+    # The forest plot, the per-practice changes, the breathing check, the individual
+    # lines and the trends (no stressor in S1: no reactivity figure).
+    assert len(parser.svg_text) == 5
+    forest, practices, breathing, paired, trends = parser.svg_text
+    assert {"Δ lnRMSSD", "Δ HR", "Δ HF", "Δ LF", "Δ breathing"} <= set(forest)
+    for c in result["comparisons"]:
+        assert any(t.startswith(_fmt3(c)) for t in forest), c["metric"]
+    assert {"self-soothing", "attention", "Δ HR"} <= set(practices)
+    assert {"breathing rate (breaths/min)", "P1", "P2", "P3"} <= set(breathing)
+    assert {"P1", "P2", "P3", "self-soothing", "attention"} <= set(paired)
+    assert {"P1", "P2", "P3", "baseline lnRMSSD", "(ln ms)"} <= set(trends)
     assert "Nothing was excluded" in text
     assert "No session has a stressor phase" in text
     methods = " ".join(parser.text[parser.text.index("Methods") + 1:])
@@ -227,20 +239,12 @@ def test_write_report_is_atomic(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
 
 
-def test_downsample_keeps_extremes_and_breaks_at_gaps():
-    n = 20_000
-    t = np.arange(n, dtype=float)
-    y = np.sin(t / 300.0) * 100 + 800
-    y[12_345] = 2000.0  # a spike must survive thinning
-    seg = (t >= 10_000).astype(np.int64)
-    xs, ys = downsample_minmax(t, y, 2000, seg)
-    real = [v for v in ys if v is not None]
-    assert len(real) <= 2000
-    assert max(real) == 2000.0 and min(real) == pytest.approx(y.min())
-    assert xs == sorted(xs)
-    assert ys.count(None) == 1 and xs[ys.index(None)] >= 10_000
-    _, small_y = downsample_minmax(t[:50], y[:50])
-    assert small_y == list(y[:50])
+def _fmt3(c: dict) -> str:
+    """The forest plot's text of a contrast's mean difference (its metric's decimals)."""
+    from biofeedback.core.formatting import format_number
+    from biofeedback.core.hrv_indices import COMPARISON_METRICS
+
+    return format_number(c["mean_diff"], COMPARISON_METRICS[c["metric"]].decimals) + " ["
 
 
 def test_sections_escape_text_and_highlight_the_breathing_warning():
@@ -258,6 +262,14 @@ def test_sections_escape_text_and_highlight_the_breathing_warning():
     html = "".join(rows)
     parse(f"<div>{html}</div>")
     assert "&lt;P1&gt;" in html and "HR reactivity (bpm)" in html and "10.00" in html
-    chart = svg.paired_chart([svg.PairedValues("<a&b>", 1.0, None)], labels=("x", "y"))
+    from biofeedback.figures.catalog import draw
+    from biofeedback.figures.render import inline_svg
+
+    # stored names reach a figure as text: escaped in the SVG, a "$" not read as mathtext
+    chart = inline_svg(draw("paired", {"participants": [
+        {"participant_id": "<a&b>", "delta_ln_rmssd_self_soothing": 1.0,
+         "delta_ln_rmssd_attention": 0.5},
+        {"participant_id": "P$1$", "delta_ln_rmssd_self_soothing": 0.2,
+         "delta_ln_rmssd_attention": None}]}))
     assert "&lt;a&amp;b&gt;" in chart and "<a&b>" not in chart
-    parse(chart)
+    assert {"<a&b>"} <= set(parse(f"<div>{chart}</div>").svg_text[0])

@@ -20,7 +20,9 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QHBoxLayout,
     QLabel,
+    QPushButton,
     QSplitter,
     QStackedWidget,
     QTabWidget,
@@ -32,6 +34,7 @@ from biofeedback.core.errors import BiofeedbackError
 from biofeedback.core.formatting import format_number
 from biofeedback.ui.cli_job import CliJob
 from biofeedback.ui.comparison.chooser import ComparisonChooser
+from biofeedback.ui.comparison.figure_export import FigureExport
 from biofeedback.ui.comparison.plots import DifferencePlots, IndividualsPage, TrendsPage
 from biofeedback.ui.comparison.tables import (
     COMPARISON_COLUMNS,
@@ -179,6 +182,11 @@ class ComparisonView(QWidget):
         title_font.setBold(True)
         self.title_label.setFont(title_font)
         self.title_label.setWordWrap(True)
+        self.export = FigureExport(self)
+        self.export_button = QPushButton("Export report…", self)
+        self.export_button.setToolTip("Write this study's report (HTML or PDF: figures, "
+                                      "tables and methods)")
+        self.export_button.clicked.connect(self.export.ask_and_export)
         self.breathing_label = QLabel("", self)
         self.breathing_label.setWordWrap(True)
         self.ecg_label = QLabel("", self)
@@ -224,7 +232,10 @@ class ComparisonView(QWidget):
         results = QWidget(self)
         results_layout = QVBoxLayout(results)
         results_layout.setContentsMargins(0, 0, 0, 0)
-        results_layout.addWidget(self.title_label)
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.title_label, 1)
+        title_row.addWidget(self.export_button, 0, Qt.AlignmentFlag.AlignTop)
+        results_layout.addLayout(title_row)
         results_layout.addWidget(self.breathing_label)
         results_layout.addWidget(self.ecg_label)
         results_layout.addWidget(splitter, 1)
@@ -436,8 +447,10 @@ class ComparisonView(QWidget):
         return result
 
     def cancel(self) -> None:
-        """Stop the running comparison (its processes are killed); nothing if none runs."""
+        """Stop the running comparison and any export (their processes are killed);
+        nothing if none runs."""
         self._job.cancel()
+        self.export.cancel()
 
     def _on_progress(self, done: int, total: int) -> None:
         self._progress = (done, total)
@@ -497,8 +510,22 @@ class ComparisonView(QWidget):
         self._fill_excluded(result.get("excluded") or [])
         self.individuals_page.draw(result.get("participants"))
         self.trends_page.draw(result.get("trends"))
+        self._offer_figures()
+        self.export_button.setEnabled(bool(settings.get("study")))
         self.settings_label.setText(settings_line(settings))
         self._stack.setCurrentIndex(1)
+
+    def _offer_figures(self) -> None:
+        """Save figure… in each plot's right-click menu: the same chart as a publication
+        figure (the difference plots: the forest plot of every contrast)."""
+        plots = self.difference_plots.plots
+        if plots is not None:
+            for item in plots.ci.items:
+                if hasattr(item, "getViewBox"):
+                    self.export.attach(item, "forest")
+        for page, figure in ((self.individuals_page, "paired"), (self.trends_page, "trends")):
+            if page.plot is not None:
+                self.export.attach(page.plot.getPlotItem(), figure)
 
     def _show_breathing(self, breathing: dict[str, Any]) -> None:
         warning = breathing.get("warning")
