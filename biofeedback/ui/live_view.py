@@ -275,10 +275,8 @@ class LiveView(QWidget):
             plot,
             "beat classed as an artifact",
             size=8,
-            symbol="o",
             pen=pg.mkPen(theme.background, width=1),
             brush=pg.mkBrush(theme.artifact),
-            pxMode=True,
         )
 
     def _sync_hf_view(self) -> None:
@@ -425,6 +423,9 @@ class LiveView(QWidget):
         markers = traces.markers_in(x0, x1)
         for lines in self._marker_lines:
             lines.show(markers, px_per_s)
+        # pyqtgraph moves the items to a new range only when the paint begins, and the items
+        # then ask for a second full repaint after it: moved now, one paint shows it all
+        self.graphics.scene().prepareForPaint()
 
     def _redraw_trends(self, x0: float, x1: float) -> None:
         """The trend curves, on their own cadence: when the range moved (or the trends were

@@ -324,21 +324,24 @@ def _assert_curves_show_the_traces(view: LiveView, *, trends: bool = True) -> No
         np.testing.assert_array_equal(got_x, want_x)
         np.testing.assert_array_equal(got_y, want_y)
         # and what its pieces draw, joined where they share a point, is the same
-        drawn_x, drawn_y = _joined(curve.drawn_pieces())
+        drawn_x, drawn_y = _joined(curve.drawn_pieces(), curve.overlap)
         np.testing.assert_array_equal(drawn_x, want_x)
         np.testing.assert_array_equal(drawn_y, want_y)
 
 
-def _joined(pieces: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """The points of consecutive pieces that share their joining point, as one series."""
+def _joined(
+    pieces: list[tuple[np.ndarray, np.ndarray]], overlap: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The points of consecutive pieces that share ``overlap`` points, as one series."""
     if not pieces:
         return np.empty(0), np.empty(0)
     xs, ys = [pieces[0][0]], [pieces[0][1]]
     for x, y in pieces[1:]:
-        assert x[0] == xs[-1][-1]  # joined: no hole in the line
-        np.testing.assert_array_equal(y[:1], ys[-1][-1:])
-        xs.append(x[1:])
-        ys.append(y[1:])
+        if overlap:
+            assert x[0] == xs[-1][-1]  # joined: no hole in the line
+            np.testing.assert_array_equal(y[:1], ys[-1][-1:])
+        xs.append(x[overlap:])
+        ys.append(y[overlap:])
     return np.concatenate(xs), np.concatenate(ys)
 
 
