@@ -129,6 +129,7 @@ class LiveView(QWidget):
         self._theme = Theme.from_palette(self.palette())
         self._now_s: float | None = None
         self._drawn_key: tuple[object, ...] | None = None
+        self._drawn_ranges: tuple[float | None, ...] = ()
         self._trend_key: tuple[object, ...] | None = None
         self._trend_drawn_s = -math.inf
         self._spectrum: LiveSpectrum | None = None
@@ -391,7 +392,8 @@ class LiveView(QWidget):
         if key == self._drawn_key:
             return
         self._drawn_key = key
-        self.hr_plot.setXRange(x0, x1, padding=0)
+        if (x0, x1) != self._drawn_ranges[:2]:
+            self.hr_plot.setXRange(x0, x1, padding=0)
 
         n_beat = self._max_points(self.hr_plot)
         hr_x, hr_y = traces.view("hr", x0, x1, n_beat)
@@ -423,9 +425,15 @@ class LiveView(QWidget):
         markers = traces.markers_in(x0, x1)
         for lines in self._marker_lines:
             lines.show(markers, px_per_s)
-        # pyqtgraph moves the items to a new range only when the paint begins, and the items
-        # then ask for a second full repaint after it: moved now, one paint shows it all
-        self.graphics.scene().prepareForPaint()
+        ranges = (x0, x1, *(
+            bound for stable in (self._hr_range, self._rr_range, self._ln_range, self._hf_range)
+            for bound in (stable.lo, stable.hi)
+        ))
+        if ranges != self._drawn_ranges:
+            self._drawn_ranges = ranges
+            # pyqtgraph moves the items to a new range only when the paint begins, and they
+            # then ask for a second full repaint after it: moved now, one paint shows it all
+            self.graphics.scene().prepareForPaint()
 
     def _redraw_trends(self, x0: float, x1: float) -> None:
         """The trend curves, on their own cadence: when the range moved (or the trends were
