@@ -36,6 +36,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from _common import machine, peak_rss_mb
 
+GOAL_FRAME_P99_MS = 8.0
+"""Issue 17 goal 1: frame time p99 with 2 h (5-min span, whole) or 24 h (whole) on screen."""
+
 
 def _stats_ms(samples_s: list[float]) -> dict[str, float]:
     ms = np.asarray(samples_s) * 1000.0
@@ -123,9 +126,12 @@ def main() -> None:
         events_s: list[float] = []
         paint_s: list[float] = []
         frame_s: list[float] = []
+        frame_cpu_s: list[float] = []
         spectrum_s: list[float] = []
         points: list[int] = []
         none_refs_before = sys.getrefcount(None)
+        range_steps = 0
+        last_range = view.visible_range()
         for _ in range(args.frames):
             # the notifications of the next ~1 s of session time (a live strap's rate)
             target = events[cursor].batch.received_s + 0.8 if cursor < len(events) else 0
@@ -137,6 +143,7 @@ def main() -> None:
                 view.traces.on_event(event)
                 feed_s.append(time.perf_counter() - a)
                 cursor += 1
+            cpu = time.thread_time()
             a = time.perf_counter()
             view.redraw()
             b = time.perf_counter()
@@ -144,20 +151,32 @@ def main() -> None:
             m = time.perf_counter()
             view.repaint()  # and a synchronous repaint of the whole widget
             c = time.perf_counter()
+            # the GUI thread's CPU time: the frame's work without the waits for a core that
+            # a loaded machine adds to the wall time
+            frame_cpu_s.append(time.thread_time() - cpu)
             redraw_s.append(b - a)
             events_s.append(m - b)
             paint_s.append(c - m)
             frame_s.append(c - a)
             points.append(sum(view.points_drawn.values()))
+            if view.visible_range() != last_range:
+                # the range stepped: this frame redrew every plot and the time axis
+                range_steps += 1
+                last_range = view.visible_range()
             # the window refreshes the spectrum once a second: here once per frame, timed
             # apart from the frame
             a = time.perf_counter()
             view.show_spectrum(live_spectrum(*current_segment(session)))
             spectrum_s.append(time.perf_counter() - a)
         x0, x1 = view.visible_range()
+        frame = _stats_ms(frame_s)
         results[name] = {
+            "goal": {"frame_p99_ms": GOAL_FRAME_P99_MS, "frame_p99_ms_measured": frame["p99"],
+                     "met": frame["p99"] <= GOAL_FRAME_P99_MS},
             "visible_s": round(x1 - x0, 1),
-            "frame_ms": _stats_ms(frame_s),
+            "range_steps": range_steps,
+            "frame_ms": frame,
+            "frame_cpu_ms": _stats_ms(frame_cpu_s),
             "redraw_ms": _stats_ms(redraw_s),
             "process_events_ms": _stats_ms(events_s),
             "repaint_ms": _stats_ms(paint_s),
@@ -176,7 +195,7 @@ def main() -> None:
         json.dumps(
             {
                 "benchmark": "ui_frame_time",
-                "goal_frame_p99_ms": 8.0,
+                "goal_frame_p99_ms": GOAL_FRAME_P99_MS,
                 "hours_on_screen": args.hours,
                 "n_beats": view.traces.n_beats,
                 "frames_per_span": args.frames,

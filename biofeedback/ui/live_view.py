@@ -18,10 +18,10 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from biofeedback.core.types import PhaseSpan
+from biofeedback.ui.appending_curve import AppendingCurve, AppendingPoints
 from biofeedback.ui.plot_items import (
     PHASE_COLOURS,
     ClockAxis,
-    Curve,
     Grid,
     MarkerLines,
     PhaseItems,
@@ -39,6 +39,7 @@ __all__ = [
     "TREND_PERIOD_S",
     "ClockAxis",
     "LiveView",
+    "span_end_s",
     "whole_session_end_s",
 ]
 
@@ -60,6 +61,25 @@ _WHOLE_HEADROOM = 0.05
 """Room ahead of the newest data when the whole session is shown, as a share of its length
 (rounded up to a time-axis step): the range then stands still for minutes, and a beat's frame
 appends to the curves instead of rescaling every plot and regenerating the time axis."""
+
+
+_SPAN_STEP_SHARE = 0.1
+"""Least step of a span's right edge, as a share of the span (rounded up to a time-axis
+step): over 5 min the range stands still for 30 s and then jumps by 30 s, so a beat's frame
+appends to the curves instead of scrolling every plot and regenerating the time axis."""
+
+
+def span_end_s(last_s: float, span_s: float) -> float:
+    """Right edge of the plots showing the last ``span_s`` up to ``last_s``, s.
+
+    The next multiple past ``last_s`` of the smallest time-axis step that is at least
+    :data:`_SPAN_STEP_SHARE` of the span, and never before ``span_s``: the range jumps by
+    that step (30 s over 5 min, 10 s over 1 min) and shows between ``span_s`` minus a step
+    and ``span_s`` of data.
+    """
+    wanted = _SPAN_STEP_SHARE * span_s
+    step = float(next((s for s in ClockAxis.STEPS_S if s >= wanted), ClockAxis.STEPS_S[-1]))
+    return max(span_s, (math.floor(float(last_s) / step) + 1) * step)
 
 
 def whole_session_end_s(last_s: float) -> float:
@@ -109,6 +129,7 @@ class LiveView(QWidget):
         self._theme = Theme.from_palette(self.palette())
         self._now_s: float | None = None
         self._drawn_key: tuple[object, ...] | None = None
+        self._drawn_ranges: tuple[float | None, ...] = ()
         self._trend_key: tuple[object, ...] | None = None
         self._trend_drawn_s = -math.inf
         self._spectrum: LiveSpectrum | None = None
@@ -181,18 +202,14 @@ class LiveView(QWidget):
         # (a) heart rate and RR tachogram, linked time axes
         self.hr_plot = self._time_plot(0, 0, 1, show_time=False)
         self.hr_plot.setLabel("left", "HR (bpm)", color=theme.hr.name())
-        self.hr_curve = Curve(pen=pg.mkPen(theme.hr, width=1), connect="finite")
-        self.hr_artifacts = self._artifact_points()
-        self.hr_plot.addItem(self.hr_curve)
-        self.hr_plot.addItem(self.hr_artifacts)
+        self.hr_curve = AppendingCurve(self.hr_plot, pg.mkPen(theme.hr, width=1))
+        self.hr_artifacts = self._artifact_points(self.hr_plot)
 
         self.rr_plot = self._time_plot(1, 0, 1, show_time=False)
         self.rr_plot.setLabel("left", "RR (ms)", color=theme.rr.name())
         self.rr_plot.setXLink(self.hr_plot)
-        self.rr_curve = Curve(pen=pg.mkPen(theme.rr, width=1), connect="finite")
-        self.rr_artifacts = self._artifact_points()
-        self.rr_plot.addItem(self.rr_curve)
-        self.rr_plot.addItem(self.rr_artifacts)
+        self.rr_curve = AppendingCurve(self.rr_plot, pg.mkPen(theme.rr, width=1))
+        self.rr_artifacts = self._artifact_points(self.rr_plot)
 
         self._build_trend_plot()
 
@@ -235,10 +252,9 @@ class LiveView(QWidget):
         self.trend_plot.setXLink(self.hr_plot)
         self.trend_plot.setLabel("left", "lnRMSSD (ln ms)", color=theme.ln_rmssd.name())
         self.trend_plot.setLabel("bottom", "session time (min:s)", color=theme.foreground.name())
-        self.ln_rmssd_curve = Curve(
-            pen=pg.mkPen(theme.ln_rmssd, width=2), connect="finite"
+        self.ln_rmssd_curve = AppendingCurve(
+            self.trend_plot, pg.mkPen(theme.ln_rmssd, width=2)
         )
-        self.trend_plot.addItem(self.ln_rmssd_curve)
         self.hf_view = pg.ViewBox(enableMouse=False)
         self.hf_view.disableAutoRange()
         self.trend_plot.showAxis("right")
@@ -249,24 +265,20 @@ class LiveView(QWidget):
         right.setStyle(showValues=True)
         right.setWidth(58)
         self.hf_view.setXLink(self.trend_plot)
-        self.hf_curve = Curve(
-            pen=pg.mkPen(theme.hf, width=2, style=Qt.PenStyle.DashLine), connect="finite"
+        self.hf_curve = AppendingCurve(
+            self.hf_view, pg.mkPen(theme.hf, width=2, style=Qt.PenStyle.DashLine)
         )
-        self.hf_view.addItem(self.hf_curve)
         self.trend_plot.vb.sigResized.connect(self._sync_hf_view)
 
-    def _artifact_points(self) -> pg.ScatterPlotItem:
+    def _artifact_points(self, plot: pg.PlotItem) -> AppendingPoints:
         theme = self._theme
-        points = pg.ScatterPlotItem(
+        return AppendingPoints(
+            plot,
+            "beat classed as an artifact",
             size=8,
-            symbol="o",
             pen=pg.mkPen(theme.background, width=1),
             brush=pg.mkBrush(theme.artifact),
-            pxMode=True,
         )
-        points.setToolTip("beat classed as an artifact")
-        points.setZValue(10)
-        return points
 
     def _sync_hf_view(self) -> None:
         self.hf_view.setGeometry(self.trend_plot.vb.sceneBoundingRect())
@@ -351,11 +363,12 @@ class LiveView(QWidget):
 
     # ------------------------------------------------------------------ drawing
     def visible_range(self, now_s: float | None = None) -> tuple[float, float]:
-        """The time range (s) the plots show for ``now_s`` (default: the newest data); the
-        whole session ends a little ahead (:func:`whole_session_end_s`)."""
+        """The time range (s) the plots show for ``now_s`` (default: the newest data); it
+        ends a step ahead (:func:`span_end_s`, :func:`whole_session_end_s`) and stands still
+        between steps."""
         right = now_s if now_s is not None else (self.traces.last_time_s or 0.0)
         if self._span_s > 0:
-            x1 = max(right, self._span_s)
+            x1 = span_end_s(right, self._span_s)
             return x1 - self._span_s, x1
         return 0.0, whole_session_end_s(right)
 
@@ -379,17 +392,18 @@ class LiveView(QWidget):
         if key == self._drawn_key:
             return
         self._drawn_key = key
-        self.hr_plot.setXRange(x0, x1, padding=0)
+        if (x0, x1) != self._drawn_ranges[:2]:
+            self.hr_plot.setXRange(x0, x1, padding=0)
 
         n_beat = self._max_points(self.hr_plot)
         hr_x, hr_y = traces.view("hr", x0, x1, n_beat)
         rr_x, rr_y = traces.view("rr", x0, x1, n_beat)
-        self.hr_curve.setData(hr_x, hr_y, connect="finite")
-        self.rr_curve.setData(rr_x, rr_y, connect="finite")
+        self.hr_curve.setData(hr_x, hr_y)
+        self.rr_curve.setData(rr_x, rr_y)
         ax, ay = traces.view("hr_artifacts", x0, x1, n_beat)
-        _set_points(self.hr_artifacts, ax, ay)
+        self.hr_artifacts.setData(ax, ay)
         bx, by = traces.view("rr_artifacts", x0, x1, n_beat)
-        _set_points(self.rr_artifacts, bx, by)
+        self.rr_artifacts.setData(bx, by)
 
         self.points_drawn.update({
             "hr": int(hr_x.size),
@@ -404,14 +418,22 @@ class LiveView(QWidget):
 
         for grid in self._grids:
             grid.update()
-        now = self._now_s if self._now_s is not None else (traces.last_time_s or 0.0)
         y_top = self._hr_range.hi
         px_per_s = max(self.hr_plot.vb.width(), 1.0) / max(x1 - x0, 1e-9)
         for items in self._phase_items:
-            items.place(x0, x1, now, y_top, px_per_s)
+            items.place(x0, x1, y_top, px_per_s)
         markers = traces.markers_in(x0, x1)
         for lines in self._marker_lines:
             lines.show(markers, px_per_s)
+        ranges = (x0, x1, *(
+            bound for stable in (self._hr_range, self._rr_range, self._ln_range, self._hf_range)
+            for bound in (stable.lo, stable.hi)
+        ))
+        if ranges != self._drawn_ranges:
+            self._drawn_ranges = ranges
+            # pyqtgraph moves the items to a new range only when the paint begins, and they
+            # then ask for a second full repaint after it: moved now, one paint shows it all
+            self.graphics.scene().prepareForPaint()
 
     def _redraw_trends(self, x0: float, x1: float) -> None:
         """The trend curves, on their own cadence: when the range moved (or the trends were
@@ -426,8 +448,8 @@ class LiveView(QWidget):
         self._trend_drawn_s = trend_end
         ln_x, ln_y = traces.view("ln_rmssd", x0, x1, n_trend)
         hf_x, hf_y = traces.view("hf", x0, x1, n_trend)
-        self.ln_rmssd_curve.setData(ln_x, ln_y, connect="finite")
-        self.hf_curve.setData(hf_x, hf_y, connect="finite")
+        self.ln_rmssd_curve.setData(ln_x, ln_y)
+        self.hf_curve.setData(hf_x, hf_y)
         self.points_drawn.update({"ln_rmssd": int(ln_x.size), "hf": int(hf_x.size)})
         self._fit_y(self.trend_plot, self._ln_range, ln_x, ln_y, x0, x1)
         self._fit_y(self.hf_view, self._hf_range, hf_x, hf_y, x0, x1)
@@ -458,17 +480,4 @@ class LiveView(QWidget):
     def spectrum(self) -> LiveSpectrum | None:
         """The spectrum shown (None: none yet)."""
         return self._spectrum
-
-
-def _set_points(points: pg.ScatterPlotItem, x: np.ndarray, y: np.ndarray) -> None:
-    """Set scatter data only when it changed (a scatter rebuilds every spot on setData)."""
-    old_x, old_y = points.getData()
-    if (
-        old_x is not None
-        and old_x.size == x.size
-        and np.array_equal(old_x, x)
-        and np.array_equal(old_y, y)
-    ):
-        return
-    points.setData(x, y)
 

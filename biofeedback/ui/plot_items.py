@@ -259,13 +259,14 @@ class PhaseItems:
         self.label.setZValue(-5)
         self.plots[0].addItem(self.label, ignoreBounds=True)
 
-    def place(
-        self, x0: float, x1: float, now_s: float, y_top: float | None, px_per_s: float
-    ) -> bool:
-        """Move into the visible range; returns whether the phase is in view. The name is
-        shown only where it fits in the phase's visible width (short phases overlap else)."""
+    def place(self, x0: float, x1: float, y_top: float | None, px_per_s: float) -> bool:
+        """Move into the visible range ``[x0, x1]`` (s); returns whether the phase is in
+        view. An open phase reaches the range's right edge, which stands still between the
+        range's steps: shading that reached "now" repainted every plot on every beat. The
+        name is shown only where it fits in the phase's visible width (short phases overlap
+        else)."""
         start = self.phase.start_s
-        end = self.phase.end_s if self.phase.end_s > start else max(now_s, start)
+        end = self.phase.end_s if self.phase.end_s > start else max(x1, start)
         visible = start <= x1 and end >= x0
         for region in self.regions:
             region.setVisible(visible)

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from biofeedback.core.decimate import AppendDecimator, decimate_min_max
-from biofeedback.core.types import ArtifactClass, Gap, Marker, PhaseSpan, Seeked
+from biofeedback.core.types import ArtifactClass, Beat, Gap, Marker, PhaseSpan, Seeked
 from biofeedback.live.events import BeatsProcessed, SessionEvent
 
 FloatArray = npt.NDArray[np.float64]
@@ -49,6 +49,9 @@ _BREAK_FACTOR = 1.5
 :data:`_BREAK_SLACK_S`) follows a jump the source did not report as a gap (a forward seek in a
 replay): the curve is broken there too, so no line is ever drawn across missing beats."""
 _BREAK_SLACK_S = 2.0
+
+_BULK_BEATS = 16
+"""Beats of one event from which they are appended as arrays (fewer: one by one, cheaper)."""
 
 _CLASS_CODES = {c: i for i, c in enumerate(ArtifactClass)}
 _PENDING = -1
@@ -286,17 +289,34 @@ class LiveTraces:
                     self._break_all(prev_t)
             self._map_seqs(first.seq, len(beats), rr_series.x.n)
             cls = self._cls
-            for beat in beats:
-                rr = beat.rr_ms
-                t = beat.time_s
-                rr_series.append(t, rr)
-                hr_series.append(t, 60000.0 / rr if rr > 0 else math.nan)
-                cls.append(_PENDING)
+            if len(beats) < _BULK_BEATS:
+                for beat in beats:
+                    rr = beat.rr_ms
+                    t = beat.time_s
+                    rr_series.append(t, rr)
+                    hr_series.append(t, 60000.0 / rr if rr > 0 else math.nan)
+                    cls.append(_PENDING)
+            else:
+                self._extend_beats(beats)
         if event.classified:
             self._apply_classes(event)
         if beats:
             self._add_trend(event)
         self.version += 1
+
+    def _extend_beats(self, beats: Sequence[Beat]) -> None:
+        """Append many beats as arrays (a replay's run of notifications); the same values
+        as one by one (IEEE division either way)."""
+        n = len(beats)
+        t = np.fromiter((b.time_s for b in beats), dtype=np.float64, count=n)
+        rr = np.fromiter((b.rr_ms for b in beats), dtype=np.float64, count=n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hr = np.where(rr > 0, 60000.0 / rr, np.nan)
+        self._rr.x.extend(t)
+        self._rr.y.extend(rr)
+        self._hr.x.extend(t)
+        self._hr.y.extend(hr)
+        self._cls.extend(np.full(n, _PENDING, dtype=np.int8))
 
     def _apply_classes(self, event: BeatsProcessed) -> None:
         base = self._seq_base

@@ -11,6 +11,7 @@ from biofeedback.ui.live_view import (
     PHASE_COLOURS,
     TREND_PERIOD_S,
     LiveView,
+    span_end_s,
     whole_session_end_s,
 )
 from biofeedback.ui.values_panel import DASH, ValuesPanel
@@ -92,7 +93,7 @@ def _view(qtbot, events: Recorded, span_s: float = 300.0) -> LiveView:
 def test_live_view_draws_the_visible_span_of_a_real_session(qtbot, ten_minutes):
     session, recorded = ten_minutes
     events = recorded
-    view = _view(qtbot, recorded)
+    view = _view(qtbot, recorded, span_s=600.0)
     view.set_phases(PHASES)
     view.redraw()
     spectrum = live_spectrum(*current_segment(session))
@@ -101,7 +102,9 @@ def test_live_view_draws_the_visible_span_of_a_real_session(qtbot, ten_minutes):
 
     last_beat = session.stats.last_beat_s
     x0, x1 = view.visible_range()
-    assert (x0, x1) == pytest.approx((last_beat - 300.0, last_beat))
+    # the last 10 min, the right edge a 1-min step ahead of the newest beat (it stands still)
+    assert 600.0 < last_beat < 601.0
+    assert (x0, x1) == (60.0, 660.0) == (span_end_s(last_beat, 600.0) - 600.0, 660.0)
     assert view.hr_plot.vb.viewRange()[0] == pytest.approx([x0, x1])
     assert view.trend_plot.vb.viewRange()[0] == pytest.approx([x0, x1])  # same range
 
@@ -144,13 +147,14 @@ def test_live_view_draws_the_visible_span_of_a_real_session(qtbot, ten_minutes):
     assert {"practice", "recovery"} <= expected
     assert {p.phase.phase_id for p in visible_phases} == expected
     recovery = next(p for p in visible_phases if p.phase.phase_id == "recovery")
-    assert recovery.regions[0].getRegion() == pytest.approx((480.0, last_beat))
+    # the open phase reaches the standing right edge (not "now": no repaint per beat)
+    assert recovery.regions[0].getRegion() == pytest.approx((480.0, x1))
     assert recovery.label.toPlainText() == "Recovery"
     for items in visible_phases:
         assert items.regions[0].brush.color().name() == PHASE_COLOURS[items.phase.kind]
     marker_lines = [line for line in view._marker_lines[0].lines if line.isVisible()]
-    assert sorted(line.value() for line in marker_lines) == [420.0, 560.0]
-    assert {line.label.format for line in marker_lines} == {"talked", "noise"}
+    assert sorted(line.value() for line in marker_lines) == [200.0, 420.0, 560.0]
+    assert {line.label.format for line in marker_lines} == {"itchy nose", "talked", "noise"}
     assert len([m for m in view.traces.markers]) == 3
 
     # the spectrum: curve, shaded bands, breathing peak
@@ -312,11 +316,33 @@ def _assert_curves_show_the_traces(view: LiveView, *, trends: bool = True) -> No
     if trends:
         curves += [(view.ln_rmssd_curve, "ln_rmssd", view.trend_plot),
                    (view.hf_curve, "hf", view.trend_plot)]
+    curves += [(view.hr_artifacts, "hr_artifacts", view.hr_plot),
+               (view.rr_artifacts, "rr_artifacts", view.hr_plot)]
     for curve, name, plot in curves:
         want_x, want_y = view.traces.view(name, x0, x1, view._max_points(plot))
         got_x, got_y = curve.getData()
         np.testing.assert_array_equal(got_x, want_x)
         np.testing.assert_array_equal(got_y, want_y)
+        # and what its pieces draw, joined where they share a point, is the same
+        drawn_x, drawn_y = _joined(curve.drawn_pieces(), curve.overlap)
+        np.testing.assert_array_equal(drawn_x, want_x)
+        np.testing.assert_array_equal(drawn_y, want_y)
+
+
+def _joined(
+    pieces: list[tuple[np.ndarray, np.ndarray]], overlap: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The points of consecutive pieces that share ``overlap`` points, as one series."""
+    if not pieces:
+        return np.empty(0), np.empty(0)
+    xs, ys = [pieces[0][0]], [pieces[0][1]]
+    for x, y in pieces[1:]:
+        if overlap:
+            assert x[0] == xs[-1][-1]  # joined: no hole in the line
+            np.testing.assert_array_equal(y[:1], ys[-1][-1:])
+        xs.append(x[overlap:])
+        ys.append(y[overlap:])
+    return np.concatenate(xs), np.concatenate(ys)
 
 
 def test_drawn_curves_follow_appends_zoom_span_and_seeks(qtbot, ten_minutes):
@@ -365,3 +391,49 @@ def test_drawn_curves_follow_appends_zoom_span_and_seeks(qtbot, ten_minutes):
             view.traces.on_event(event)
     view.redraw()
     _assert_curves_show_the_traces(view)
+
+
+def test_a_beat_repaints_the_curve_ends_and_the_span_steps(qtbot, ten_minutes):
+    """Over 5 min the range stands still and jumps by 30 s; between jumps a beat only sets
+    the tails of the curves (pieces frozen before stay as they are), and the drawn pieces
+    always show the model's values; the phases stay shaded over their span."""
+    _, recorded = ten_minutes
+    start = len(recorded) // 3
+    view = _view(qtbot, recorded[:start], span_s=300.0)
+    phases = [PhaseSpan("baseline", "Baseline", "baseline", 0.0, 250.0),
+              PhaseSpan("practice", "Slow breathing", "practice", 250.0, 250.0)]  # open
+    view.set_phases(phases)
+    view.redraw()
+    ranges = set()
+    steady = jumps = 0
+    for event in recorded[start:]:
+        view.traces.on_event(event)
+        before = view.hr_curve.full_redraws
+        pieces = view.hr_curve.drawn_pieces()[:-1]
+        view.redraw()
+        x0, x1 = view.visible_range()
+        last = view.traces.last_time_s
+        assert x1 - x0 == 300.0 and (last < x1 <= last + 30.0 or x1 == 300.0)
+        assert x1 % 30.0 == 0.0
+        _assert_curves_show_the_traces(view, trends=False)  # trends: every TREND_PERIOD_S
+        if (x0, x1) in ranges:
+            # the same range: appended, the frozen pieces untouched
+            assert view.hr_curve.full_redraws == before
+            for (old_x, old_y), (new_x, new_y) in zip(
+                pieces, view.hr_curve.drawn_pieces(), strict=False
+            ):
+                np.testing.assert_array_equal(old_x, new_x)
+                np.testing.assert_array_equal(old_y, new_y)
+            steady += 1
+        else:
+            ranges.add((x0, x1))
+            jumps += 1
+        baseline, practice = view._phase_items
+        assert baseline.regions[0].getRegion() == (0.0, 250.0)
+        assert baseline.regions[0].isVisible() == (x0 <= 250.0)
+        # the open phase is shaded from its start to the right edge
+        assert practice.regions[0].getRegion() == (250.0, x1)
+        assert all(r.getRegion() == (250.0, x1) for r in practice.regions)
+    assert [x1 for _, x1 in sorted(ranges)] == [float(t) for t in range(300, 631, 30)]
+    assert steady > 10 * jumps
+    save_screenshot(view, "live_view_5min_steps")

@@ -422,3 +422,23 @@ def test_whole_session_view_keeps_decimating_as_the_plain_decimation_would():
     traces.clear()
     feed(400)
     check()
+
+
+def test_a_run_of_many_beats_gives_the_rows_of_one_by_one():
+    """An event with many beats (a replay's run) is appended as arrays: the same rows, times,
+    RR, HR (a zero RR gives NaN as one by one) and classes as the same beats one at a time."""
+    rng = np.random.default_rng(5)
+    rr = rng.uniform(600.0, 1200.0, 200)
+    rr[[17, 90]] = 0.0  # a zero interval: no heart rate
+    times = np.cumsum(np.maximum(rr, 1.0)) / 1000.0
+    beats = list(zip(times.tolist(), rr.tolist(), strict=True))
+    classified = (_cls(40, beats[40][0], beats[40][1], ArtifactClass.ECTOPIC),)
+    bulk, single = LiveTraces(capacity=8), LiveTraces(capacity=8)
+    bulk.on_event(_batch(0, beats, classified))
+    for k, beat in enumerate(beats):
+        single.on_event(_batch(k, [beat], classified if k == len(beats) - 1 else ()))
+    for got, want in zip(bulk.beat_arrays(), single.beat_arrays(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert np.isnan(bulk.beat_arrays()[2][[17, 90]]).all()
+    np.testing.assert_array_equal(bulk.artifact_flags(), single.artifact_flags())
+    assert bulk.artifact_flags().sum() == 1
