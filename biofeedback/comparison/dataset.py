@@ -240,8 +240,9 @@ def sessions_with_ecg(
         None of ``sessions`` has stored ECG.
     """
     with_ecg = [ref for ref in sessions if "ecg" in store.signal_streams(ref.session_id)]
+    kept = {ref.session_id for ref in with_ecg}
     without = [SkippedSession(ref.session_id, ref.participant_id, NO_ECG)
-               for ref in sessions if ref not in with_ecg]
+               for ref in sessions if ref.session_id not in kept]
     if not with_ecg:
         ids = ", ".join(str(ref.session_id) for ref in sessions)
         raise NoEcgError(
