@@ -4,13 +4,13 @@ memory against the study's size; prints JSON (issue 17 goal 6).
 Each study is N/2 simulated participants x 2 sessions of about 10 min (practice_comparison
 scaled to 10/39 of its 39 min: baseline 77 s, two 231-s practices in the participant's
 counterbalanced order, washout, recovery; every phase is shorter than the 240-s window, so each
-window is its whole phase), built once into ``--cache-dir`` and reused (1,000 sessions take
-about 19 min to build on the loaded 2-core machine). ``compare --study bench --json --csv FILE`` then runs, exactly as on
-the command line, in a fresh interpreter per run (the sizes interleaved, ``--repeats`` times;
-the modules it imports are imported before its clock starts), which reports its wall and CPU
-seconds (its own and its workers'), the peak RSS of its own process (which gathers the rows,
-builds the statistics and writes the JSON and CSV: ``peak_rss_mb_main``) and of the largest
-worker (``peak_rss_mb_worker``).
+window is its whole phase), built once into ``--cache-dir`` and reused (1,000 sessions took
+19 min to build on the loaded 2-core machine). ``compare --study bench --json --csv FILE`` then
+runs, exactly as on the command line, in a fresh interpreter per run (the sizes interleaved,
+``--repeats`` times; the modules it imports are imported before its clock starts), which
+reports its wall and CPU seconds (its own and its workers'), the peak RSS of its own process
+(which gathers the rows, builds the statistics and writes the JSON and CSV:
+``peak_rss_mb_main``) and of the largest worker (``peak_rss_mb_worker``).
 
 Per session: seconds per added session between consecutive sizes (``marginal_cpu``: CPU
 seconds, little moved by the other jobs on a loaded machine; ``marginal_wall``), so that a
