@@ -114,18 +114,20 @@ def select_sessions(
         from biofeedback.store.studies import study_sessions
 
         placements = {p.session_id: p for p in study_sessions(store, study)}
-        candidates = [store.session_info(sid) for sid in sorted(placements)]
+        candidate_ids = sorted(placements)
     else:
         wanted = list(dict.fromkeys(participants))
-        candidates = []
+        candidate_ids = []
         for participant in wanted:
             found = store.list_sessions(participant)
             if not found:
                 raise SelectionError(f"participant {participant!r} has no sessions")
-            candidates += [store.session_info(s.id) for s in sorted(found, key=lambda s: s.id)]
+            candidate_ids += sorted(s.id for s in found)
     chosen: list[SessionRef] = []
     skipped: list[SkippedSession] = []
-    for info in candidates:
+    # One session's metadata at a time: its parsed settings (several kB of JSON each) are
+    # dropped once its reference is made, not held for the whole study at once.
+    for info in map(store.session_info, candidate_ids):
         if info.participant_id is None:
             skipped.append(SkippedSession(info.id, None, "no participant"))
             continue
