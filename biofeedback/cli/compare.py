@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from biofeedback.cli.common import UsageError, add_data_dir, positive_float
-from biofeedback.core.atomic_files import atomic_write_text
+from biofeedback.core.atomic_files import atomic_write_files
 from biofeedback.core.formatting import format_number
 
 RR_SOURCE_CHOICES = ("strap", "ecg")
@@ -99,12 +99,15 @@ def run(args: argparse.Namespace) -> int:
     except NoEcgError as exc:
         raise UsageError(str(exc)) from exc
     if args.csv is not None:
-        write_csv(args.csv, [r.to_dict() for r in rows])
+        write_csv(args.csv, (r.to_dict() for r in rows))
     if "ecg_rr" in result:
         # On standard error too, so that --json on standard output still says it.
         print(f"compare: {ecg_exclusion_text(result['ecg_rr'])}", file=sys.stderr)
     if args.json:
-        print(json.dumps(result, indent=2, allow_nan=False))
+        # Written piece by piece: json.dumps would hold every piece of a large study's
+        # result in a list at once (tens of MB at 1,000 sessions) before joining them.
+        json.dump(result, sys.stdout, indent=2, allow_nan=False)
+        print()
     else:
         print(format_result(result))
     return 0
@@ -123,14 +126,23 @@ def ecg_exclusion_text(ecg_rr: dict[str, Any]) -> str:
     return head + f"{n} session{'' if n == 1 else 's'} excluded: {which}"
 
 
-def write_csv(path: Path, records: list[dict[str, Any]]) -> None:
-    """Write the tidy table; a partial file never replaces a good one."""
-    columns = list(records[0]) if records else []
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, columns, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(records)
-    atomic_write_text(path, buffer.getvalue())
+def write_csv(path: Path, records: Iterable[dict[str, Any]]) -> None:
+    """Write the tidy table record by record (a study's flat records are never all in memory
+    at once; the header is the first record's keys); a partial file never replaces a good
+    one."""
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="") as out:
+            remaining = iter(records)
+            first = next(remaining, None)
+            writer = csv.DictWriter(out, [] if first is None else list(first),
+                                    lineterminator="\r\n")
+            writer.writeheader()
+            if first is not None:
+                writer.writerow(first)
+                writer.writerows(remaining)
+
+    atomic_write_files([(path, write)])
 
 
 def format_result(result: dict[str, Any]) -> str:

@@ -287,6 +287,16 @@ def _participants(responses: Sequence[PracticeResponse]) -> list[dict[str, Any]]
     their mean breathing rate per category (the paired values behind every comparison)."""
     breathing, sources = _breathing_means(responses)
     means = {metric: participant_means(responses, metric) for metric in METRICS}
+    # Each practice's means over every participant once, and each participant's practices
+    # from their own responses: asked per participant, both scanned the whole study (time
+    # growing with the square of its size).
+    practices_of: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for r in responses:
+        practices_of[r.participant_id].add((r.category, r.practice))
+    practice_means = {
+        (practice, metric): participant_means(responses, metric, practice=practice)
+        for practice in {r.practice for r in responses} for metric in METRICS
+    }
     out = []
     for participant in sorted(breathing):
         entry: dict[str, Any] = {"participant_id": participant}
@@ -298,12 +308,11 @@ def _participants(responses: Sequence[PracticeResponse]) -> list[dict[str, Any]]
         entry["breathing_source"] = sources[participant]
         entry["per_practice"] = {
             practice: {
-                f"delta_{metric}": participant_means(responses, metric, practice=practice)
+                f"delta_{metric}": practice_means[(practice, metric)]
                 .get(participant, {}).get(category)
                 for metric in METRICS
             }
-            for category, practice in sorted({(r.category, r.practice) for r in responses
-                                              if r.participant_id == participant})
+            for category, practice in sorted(practices_of[participant])
         }
         out.append(entry)
     return out

@@ -114,18 +114,20 @@ def select_sessions(
         from biofeedback.store.studies import study_sessions
 
         placements = {p.session_id: p for p in study_sessions(store, study)}
-        candidates = [store.session_info(sid) for sid in sorted(placements)]
+        candidate_ids = sorted(placements)
     else:
         wanted = list(dict.fromkeys(participants))
-        candidates = []
+        candidate_ids = []
         for participant in wanted:
             found = store.list_sessions(participant)
             if not found:
                 raise SelectionError(f"participant {participant!r} has no sessions")
-            candidates += [store.session_info(s.id) for s in sorted(found, key=lambda s: s.id)]
+            candidate_ids += sorted(s.id for s in found)
     chosen: list[SessionRef] = []
     skipped: list[SkippedSession] = []
-    for info in candidates:
+    # One session's metadata at a time: its parsed settings (several kB of JSON each) are
+    # dropped once its reference is made, not held for the whole study at once.
+    for info in map(store.session_info, candidate_ids):
         if info.participant_id is None:
             skipped.append(SkippedSession(info.id, None, "no participant"))
             continue
@@ -200,13 +202,16 @@ def comparison_data(
              rr_source) for ref in sessions]
     results: dict[int, dict[str, Any]] = {}
     if workers == 1:
-        for done, job in enumerate(jobs, 1):
-            results[job[1]] = _session_windows(*job)
-            if progress is not None:
-                progress(done, total)
+        with SessionStore.for_reading(database) as store:
+            for done, job in enumerate(jobs, 1):
+                results[job[1]] = _store_windows(store, *job[1:])
+                if progress is not None:
+                    progress(done, total)
     else:
         context = multiprocessing.get_context(_start_method())
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        with concurrent.futures.ProcessPoolExecutor(
+                workers, mp_context=context, initializer=_open_worker_store,
+                initargs=(str(database),)) as pool:
             futures = {pool.submit(_session_windows, *job): job[1] for job in jobs}
             for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
                 results[futures[future]] = future.result()
@@ -240,8 +245,9 @@ def sessions_with_ecg(
         None of ``sessions`` has stored ECG.
     """
     with_ecg = [ref for ref in sessions if "ecg" in store.signal_streams(ref.session_id)]
+    kept = {ref.session_id for ref in with_ecg}
     without = [SkippedSession(ref.session_id, ref.participant_id, NO_ECG)
-               for ref in sessions if ref not in with_ecg]
+               for ref in sessions if ref.session_id not in kept]
     if not with_ecg:
         ids = ", ".join(str(ref.session_id) for ref in sessions)
         raise NoEcgError(
@@ -265,6 +271,24 @@ def _start_method() -> str:
     return "forkserver"
 
 
+_worker_store: SessionStore | None = None
+"""The worker process's store, opened once by :func:`_open_worker_store`."""
+
+
+def _open_worker_store(database: str) -> SessionStore:
+    """Open the store once per worker process (the pool's initializer): opening looks through
+    every session for interrupted recordings, so opened once per session it would cost time
+    growing with the study's size, and the whole comparison its square."""
+    global _worker_store
+    from multiprocessing.util import Finalize
+
+    if _worker_store is not None:
+        _worker_store.close()
+    store = _worker_store = SessionStore.for_reading(Path(database))
+    Finalize(store, store.close, exitpriority=10)
+    return store
+
+
 def _session_windows(
     database: str,
     session_id: int,
@@ -273,11 +297,27 @@ def _session_windows(
     bin_s: float,
     rr_source: str = "strap",
 ) -> dict[str, Any]:
+    store = _worker_store
+    if store is None or store.path != Path(database):
+        store = _open_worker_store(database)
+    return _store_windows(store, session_id, window_settings, analysis_settings, bin_s,
+                          rr_source)
+
+
+def _store_windows(
+    store: SessionStore,
+    session_id: int,
+    window_settings: WindowSettings,
+    analysis_settings: AnalysisSettings,
+    bin_s: float,
+    rr_source: str = "strap",
+) -> dict[str, Any]:
+    """One session's windows and trajectory (and its ECG's R-peaks): its RR is loaded here
+    and dropped on return, only the window rows leave."""
     from biofeedback.analysis.windows import binned_trajectory, phase_windows
 
-    with SessionStore.for_reading(Path(database)) as store:
-        recording = store.load_recording(session_id, signals=ANALYSIS_SIGNALS)
-        chunks = store.load_signal_chunks(session_id, "ecg") if rr_source == "ecg" else []
+    recording = store.load_recording(session_id, signals=ANALYSIS_SIGNALS)
+    chunks = store.load_signal_chunks(session_id, "ecg") if rr_source == "ecg" else []
     if rr_source != "ecg":
         return {
             "windows": [w.to_dict() for w in phase_windows(recording, window_settings,

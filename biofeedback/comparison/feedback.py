@@ -75,9 +75,11 @@ def feedback_split(
     practices = []
     for (practice, category), group in sorted(by_practice.items()):
         means = {metric: _participant_means(group, metric) for metric in metrics}
-        people = sorted({r.participant_id for r in group})
-        paired = [p for p in people if {r.feedback for r in group if r.participant_id == p}
-                  == set(FEEDBACK_LEVELS)]
+        levels: dict[str, set[str | None]] = defaultdict(set)
+        for r in group:
+            levels[r.participant_id].add(r.feedback)
+        people = sorted(levels)
+        paired = [p for p in people if levels[p] == set(FEEDBACK_LEVELS)]
         comparisons = []
         for metric in metrics:
             shown = [_nan(means[metric][p].get("shown")) for p in people]

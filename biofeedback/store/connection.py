@@ -81,8 +81,7 @@ def check_database_file(path: Path) -> None:
     pages = int.from_bytes(header[28:32], "big")
     change_counter = int.from_bytes(header[24:28], "big")
     valid_for = int.from_bytes(header[92:96], "big")
-    wal = path.with_name(path.name + "-wal")
-    wal_has_frames = wal.exists() and wal.stat().st_size > 32  # more than the WAL header
+    wal_has_frames = _wal_size(path) > 32  # more than the WAL header
     # The header's page count is trusted only when it was written with the last change
     # (https://www.sqlite.org/fileformat2.html#in_header_database_size).
     if (pages and valid_for == change_counter and size < pages * page_size
@@ -91,6 +90,16 @@ def check_database_file(path: Path) -> None:
             f"{path} is damaged: it is cut short ({size:,} bytes of the {pages * page_size:,} "
             "its header gives); it was left as it is: run 'biofeedback check --repair --out "
             "NEW_FILE' to salvage what it holds")
+
+
+def _wal_size(path: Path) -> int:
+    """Bytes in the database's -wal file, 0 without one. Asked once: between an exists() and
+    a stat() the last connection of another process (a comparison's worker) may close and
+    SQLite delete the file."""
+    try:
+        return path.with_name(path.name + "-wal").stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _os_error(exc: OSError, path: Path, doing: str) -> StoreError:
@@ -242,8 +251,7 @@ def connect_read_only(
     quoted = urllib.parse.quote(str(path.resolve()))
     conn = _probe(f"file:{quoted}?mode=ro")
     if isinstance(conn, sqlite3.Error):
-        wal = path.with_name(path.name + "-wal")
-        if (wal.exists() and wal.stat().st_size > 0) or primary_code(conn) not in (
+        if _wal_size(path) > 0 or primary_code(conn) not in (
                 SQLITE_CANTOPEN, SQLITE_IOERR, SQLITE_READONLY):
             raise store_error(conn, path, "read") from conn
         conn = _probe(f"file:{quoted}?immutable=1")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 
 import pytest
@@ -69,6 +70,14 @@ def test_compare_json_and_tidy_csv(study_dir, tmp_path, capsys):
     assert len(rows) == 20
     assert {r["participant_id"] for r in rows} == {"P1", "P2", "P3", "P4"}
     assert {r["kind"] for r in rows} == {"baseline", "practice", "rest", "recovery"}
+    # Written piece by piece, the JSON is json.dumps's text (indent 2) and the CSV that of the
+    # whole table rendered at once (its records' order, CRLF line ends).
+    assert out == json.dumps(result, indent=2, allow_nan=False) + "\n"
+    whole = io.StringIO()
+    writer = csv.DictWriter(whole, list(rows[0]), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    assert table.read_bytes() == whole.getvalue().encode("utf-8")
 
 
 def test_compare_text_and_errors(study_dir, capsys):
