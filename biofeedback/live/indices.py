@@ -3,11 +3,11 @@
 :class:`LiveHrv` is fed one corrected NN interval at a time (with the time of the beat that
 ends it) and keeps Python lists of prefix sums (only as far back as a window can reach, so
 a day-long session holds about an hour of them, not the day), so feeding a beat is a few
-appends and every
-time-domain index of a trailing window costs O(log n) (a ``bisect`` from the window's previous
-start). :meth:`LiveHrv.snapshot` is lazy and cached: computed on the first call after beats,
-beat classes or spectral values changed. Spectral indices are refreshed on a session-time
-cadence by :mod:`biofeedback.live.spectral` (incremental spline, O(new beats) per refresh).
+appends and every time-domain index of a trailing window costs O(log n) (a ``bisect`` from
+the window's previous start). :meth:`LiveHrv.snapshot` is lazy and cached: computed on the
+first call after beats, beat classes or spectral values changed. Spectral indices are
+refreshed on a session-time cadence by :mod:`biofeedback.live.spectral` (incremental spline,
+O(new beats) per refresh).
 
 Windows and definitions (``t`` = time of the newest NN interval; a window of ``W`` s holds the
 NN intervals of the current gap-free segment whose beat time is in ``(t - W, t]``; an index is
