@@ -80,10 +80,10 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
-from scipy import signal as sps
 
 from biofeedback.core.signals import SignalChunk
 
@@ -211,6 +211,14 @@ class AccBreathing:
         return {name: getattr(self, name) for name in self.__slots__}
 
 
+def _scipy_signal() -> ModuleType:
+    """``scipy.signal``, imported at the first filter: it costs the window's process ~77 MB
+    and ~1 s, and a session without ACC never filters (the view-models import this module)."""
+    from scipy import signal
+
+    return signal
+
+
 @functools.lru_cache(maxsize=32)
 def _butter_sos(
     order: int, cutoff_hz: float | tuple[float, float], btype: str, fs_hz: float
@@ -218,7 +226,7 @@ def _butter_sos(
     """Butterworth second-order sections, designed once per set of arguments (the design
     was 40 % of the window's once-a-second respiration trace; the filtering is the rest)."""
     # Shared by every caller, none writes to it (scipy's filters need it writeable).
-    return np.asarray(sps.butter(order, cutoff_hz, btype=btype, fs=fs_hz, output="sos"),
+    return np.asarray(_scipy_signal().butter(order, cutoff_hz, btype=btype, fs=fs_hz, output="sos"),
                       dtype=np.float64)
 
 
@@ -260,7 +268,7 @@ def movement_mask(samples_mg: FloatArray, rate_hz: float) -> BoolArray:
     if n < 16:
         return np.zeros(n, dtype=bool)
     sos = _butter_sos(4, MOVEMENT_HIGHPASS_HZ, "highpass", rate_hz)
-    high = sps.sosfiltfilt(sos, samples_mg, axis=0)
+    high = _scipy_signal().sosfiltfilt(sos, samples_mg, axis=0)
     rms = _moving_rms(np.linalg.norm(high, axis=1), round(rate_hz))
     # The 10th percentile is the still level even when most of the recording moves.
     threshold = max(MOVEMENT_FLOOR_MG, MOVEMENT_FACTOR * float(np.percentile(rms, 10)))
@@ -343,7 +351,7 @@ def respiration_signal(
         moving[run] = movement_mask(x[run], rate)
         if run.size > 27:  # sosfiltfilt's default padding of a 4th-order filter
             sos = _butter_sos(4, min(2.0, 0.4 * rate), "lowpass", rate)
-            lowpassed[run] = sps.sosfiltfilt(sos, x[run], axis=0)
+            lowpassed[run] = _scipy_signal().sosfiltfilt(sos, x[run], axis=0)
         else:
             lowpassed[run] = x[run]
     grid = np.arange(t[0], t[-1] + 0.5 / RESPIRATION_RATE_HZ, 1.0 / RESPIRATION_RATE_HZ)
@@ -355,7 +363,7 @@ def respiration_signal(
     on_grid = _bridge(on_grid, ~valid)
     if grid.size > 12:
         sos = _butter_sos(2, RESPIRATION_BAND_HZ, "bandpass", RESPIRATION_RATE_HZ)
-        axes = sps.sosfiltfilt(sos, on_grid, axis=0)
+        axes = _scipy_signal().sosfiltfilt(sos, on_grid, axis=0)
     else:
         axes = on_grid - on_grid.mean(axis=0)
     weights, trace = _first_component(axes, valid)
@@ -451,7 +459,7 @@ def _spectral_rate(y: FloatArray, rate_hz: float) -> float | None:
     if y.size < 16:
         return None
     n_fft = max(4096, 1 << (y.size - 1).bit_length())
-    freq, power = sps.periodogram(y - y.mean(), fs=rate_hz, window="hann", nfft=n_fft)
+    freq, power = _scipy_signal().periodogram(y - y.mean(), fs=rate_hz, window="hann", nfft=n_fft)
     band = (freq >= RESPIRATION_BAND_HZ[0]) & (freq <= RESPIRATION_BAND_HZ[1])
     if not band.any() or power[band].max() <= 0:
         return None

@@ -1,11 +1,13 @@
 """Incremental, gap-aware HRV indices for the live display (numpy only).
 
 :class:`LiveHrv` is fed one corrected NN interval at a time (with the time of the beat that
-ends it) and keeps Python lists of prefix sums, so feeding a beat is a few appends and every
-time-domain index of a trailing window costs O(log n) (a ``bisect`` from the window's previous
-start). :meth:`LiveHrv.snapshot` is lazy and cached: computed on the first call after beats,
-beat classes or spectral values changed. Spectral indices are refreshed on a session-time
-cadence by :mod:`biofeedback.live.spectral` (incremental spline, O(new beats) per refresh).
+ends it) and keeps Python lists of prefix sums (only as far back as a window can reach, so
+a day-long session holds about an hour of them, not the day), so feeding a beat is a few
+appends and every time-domain index of a trailing window costs O(log n) (a ``bisect`` from
+the window's previous start). :meth:`LiveHrv.snapshot` is lazy and cached: computed on the
+first call after beats, beat classes or spectral values changed. Spectral indices are
+refreshed on a session-time cadence by :mod:`biofeedback.live.spectral` (incremental spline,
+O(new beats) per refresh).
 
 Windows and definitions (``t`` = time of the newest NN interval; a window of ``W`` s holds the
 NN intervals of the current gap-free segment whose beat time is in ``(t - W, t]``; an index is
@@ -152,27 +154,6 @@ class LiveHrvSettings:
 _EPS = 1e-9
 
 
-class _Growable:
-    """A preallocated float64 array that doubles its capacity when full."""
-
-    __slots__ = ("data", "n")
-
-    def __init__(self, capacity: int) -> None:
-        self.data = np.zeros(capacity, dtype=np.float64)
-        self.n = 0
-
-    def append(self, value: float) -> None:
-        if self.n == self.data.size:
-            new = np.zeros(2 * self.data.size, dtype=np.float64)
-            new[: self.n] = self.data[: self.n]
-            self.data = new
-        self.data[self.n] = value
-        self.n += 1
-
-    def view(self) -> FloatArray:
-        return self.data[: self.n]
-
-
 class LiveHrv:
     """Gap-aware incremental HRV of corrected NN intervals.
 
@@ -181,7 +162,12 @@ class LiveHrv:
     settings : LiveHrvSettings, optional
         Windows, bands and cadences.
     capacity : int
-        Initial number of intervals preallocated (grows by doubling).
+        Unused (kept for the interface).
+    trim_every : int or None
+        The prefix sums and the artifact counts keep only what a window can still reach:
+        entries before every window start are dropped in steps of at least this many beats
+        (a day is ~100,000 beats; a step of 2048 costs ~0.4 ms on that beat, once in ~30 min
+        of session time). None keeps everything (for comparisons).
 
     Notes
     -----
@@ -191,10 +177,17 @@ class LiveHrv:
     entries, so each index costs O(1); window starts advance monotonically.
     """
 
-    def __init__(self, settings: LiveHrvSettings | None = None, capacity: int = 8192) -> None:
+    def __init__(self, settings: LiveHrvSettings | None = None, capacity: int = 8192,
+                 trim_every: int | None = 2048) -> None:
         self.settings = settings or LiveHrvSettings()
         del capacity  # kept for the interface: storage is Python lists / arrays
         s = self.settings
+        self._trim_every = trim_every
+        self._next_trim = math.inf if trim_every is None else 2 * trim_every
+        # Window starts of the indices read from the prefix sums lie within this much
+        # session time before the newest beat.
+        self._prefix_reach_s = max(s.hr_window_s, s.rmssd_short_s, s.rmssd_long_s,
+                                   s.stats_window_s)
         self._inline = bool(s.spectral_inline)
         # beat times and NN intervals: lists for scalar reads, array('d') mirrors of the times
         # for cheap numpy copies of a window
@@ -210,6 +203,8 @@ class LiveHrv:
         self._d2: list[float] = [0.0]
         self._dc: list[float] = [0.0]
         self._p50: list[float] = [0.0]
+        self._base = 0
+        """Beat index of the first prefix entry kept (entry ``k`` is at ``[k - _base]``)."""
         self._offset: float | None = None
         self._seg_start = 0
         self._seg_t0 = 0.0
@@ -220,7 +215,7 @@ class LiveHrv:
         # artifact share of raw beats
         self._art_t: list[float] = []
         self._art_c: list[float] = [0.0]
-        self._art_lo = 0
+        self._art_lo = 0  # index into the kept lists (their front is dropped as they age)
         # spectral state
         self._next_spectral = -math.inf
         self._next_coherence = -math.inf
@@ -285,6 +280,8 @@ class LiveHrv:
         self._last_nn = nn
         self._last_t = t
         self._snap = None
+        if len(s1) > self._next_trim:
+            self._trim_prefix()
         if self._inline and t >= self._next_spectral:
             self._refresh_spectral(t)
 
@@ -312,8 +309,41 @@ class LiveHrv:
         c = self._art_c
         c.append(c[-1] + (1.0 if is_artifact else 0.0))
         self._snap = None
+        # artifact_pct's window start only advances: what lies before it is never read.
+        if self._trim_every is not None and self._art_lo >= self._trim_every:
+            del self._art_t[: self._art_lo]
+            del c[: self._art_lo]
+            self._art_lo = 0
+
+    def _trim_prefix(self) -> None:
+        """Drop the prefix entries before every window start still to come.
+
+        A window start is in the current segment (whose beat times increase) and within
+        ``_prefix_reach_s`` of the newest beat, which only moves on; a new segment starts
+        later still. So no start can come before ``keep``.
+        """
+        assert self._trim_every is not None
+        n = len(self._t_list)
+        keep = bisect_right(self._t_list, self._last_t - self._prefix_reach_s,
+                            self._seg_start, n)
+        drop = keep - self._base
+        if drop >= self._trim_every:
+            for prefix in (self._s1, self._s2, self._d1, self._d2, self._dc, self._p50):
+                del prefix[:drop]
+            self._base = keep
+        self._next_trim = len(self._s1) + self._trim_every
 
     # ------------------------------------------------------------------ windows
+    @property
+    def kept_prefix_entries(self) -> int:
+        """Entries of each prefix sum held now (bounded by ``trim_every`` and the windows)."""
+        return len(self._s1)
+
+    @property
+    def kept_artifact_entries(self) -> int:
+        """Raw-beat classes held for ``artifact_pct`` now (bounded like the prefix sums)."""
+        return len(self._art_t)
+
     @property
     def n_beats(self) -> int:
         """Corrected NN intervals received."""
@@ -335,8 +365,8 @@ class LiveHrv:
     def _rmssd(self, width_s: float) -> float | None:
         if not self._covers(width_s):
             return None
-        lo = self._window_start(width_s)
-        hi = len(self._t_list)
+        lo = self._window_start(width_s) - self._base
+        hi = len(self._t_list) - self._base
         # differences d_j for j in (lo, hi): prefix entries lo+1 .. hi
         m = self._dc[hi] - self._dc[lo + 1]
         if m < 1:
@@ -425,10 +455,12 @@ class LiveHrv:
         if n == 0:
             return LiveIndices(time_s=0.0, n_beats=0, artifact_pct=self.artifact_pct())
         hr = None
+        base = self._base
+        end = n - base  # the prefix entry of all n intervals
         if self._covers(s.hr_min_s):
             lo = self._window_start(s.hr_window_s)
             cnt = n - lo
-            mean = float(self._s1[n] - self._s1[lo]) / cnt + (self._offset or 0.0)
+            mean = float(self._s1[end] - self._s1[lo - base]) / cnt + (self._offset or 0.0)
             hr = 60000.0 / mean if mean > 0 else None
         r30 = self._rmssd(s.rmssd_short_s)
         r60 = self._rmssd(s.rmssd_long_s)
@@ -436,16 +468,17 @@ class LiveHrv:
         if self._covers(s.stats_window_s):
             lo = self._window_start(s.stats_window_s)
             cnt = n - lo
+            lo -= base
             if cnt >= 2:
-                a = float(self._s1[n] - self._s1[lo])
-                b = float(self._s2[n] - self._s2[lo])
+                a = float(self._s1[end] - self._s1[lo])
+                b = float(self._s2[end] - self._s2[lo])
                 sdnn = math.sqrt(max(b - a * a / cnt, 0.0) / (cnt - 1))
-            m = float(self._dc[n] - self._dc[lo + 1])
+            m = float(self._dc[end] - self._dc[lo + 1])
             if m >= 1:
-                pnn50 = 100.0 * float(self._p50[n] - self._p50[lo + 1]) / m
+                pnn50 = 100.0 * float(self._p50[end] - self._p50[lo + 1]) / m
             if m >= 2:
-                d1 = float(self._d1[n] - self._d1[lo + 1])
-                d2 = float(self._d2[n] - self._d2[lo + 1])
+                d1 = float(self._d1[end] - self._d1[lo + 1])
+                d2 = float(self._d2[end] - self._d2[lo + 1])
                 sd1 = math.sqrt(0.5 * max(d2 - d1 * d1 / m, 0.0) / (m - 1))
         coh = self._coh
         return LiveIndices(

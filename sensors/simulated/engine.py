@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from biofeedback.core.growable import GrowableArray
 from sensors.simulated._streams import IndexedStream, Stream, check_seed
 from sensors.simulated.artifacts import (
     KIND_NAMES,
@@ -155,10 +156,14 @@ class SimulationEngine:
         self._k_first: int | None = None
         self._prev_quant: float | None = None
         self._hr_tail = np.empty(0)
-        self._chunks: dict[str, list[Any]] = {
-            name: []
-            for name in ("clean_k", "clean_t", "clean_rr", "s_t", "s_rr", "s_kind", "s_k",
-                         "s_n", "n_t", "n_drop")
+        # The ground truth, appended to per notification block for as long as the session
+        # runs: growable arrays (8 bytes a value), not lists of each block's small arrays
+        # (~100 bytes of header each, and views that kept whole merged pools alive).
+        self._chunks: dict[str, GrowableArray] = {
+            name: GrowableArray(dtype)
+            for name, dtype in (("clean_t", float), ("clean_rr", float), ("s_t", float),
+                                ("s_rr", float), ("s_kind", np.int64), ("s_k", np.int64),
+                                ("s_n", np.int64), ("n_t", float), ("n_drop", bool))
         }
         self._truth: SimulationGroundTruth | None = None
 
@@ -244,16 +249,15 @@ class SimulationEngine:
         hr = self._heart_rate(rr, offsets)
 
         c = self._chunks
-        c["clean_k"].append(clean.k)
-        c["clean_t"].append(clean.time_s)
-        c["clean_rr"].append(clean.rr_ms)
-        c["s_t"].append(det.time_s)
-        c["s_rr"].append(rr)
-        c["s_kind"].append(det.kind)
-        c["s_k"].append(det.clean_k)
-        c["s_n"].append(idx[which])
-        c["n_t"].append(recv)
-        c["n_drop"].append(dropped)
+        c["clean_t"].extend(clean.time_s)
+        c["clean_rr"].extend(clean.rr_ms)
+        c["s_t"].extend(det.time_s)
+        c["s_rr"].extend(rr)
+        c["s_kind"].extend(det.kind)
+        c["s_k"].extend(det.clean_k)
+        c["s_n"].extend(idx[which])
+        c["n_t"].extend(recv)
+        c["n_drop"].extend(dropped)
         self._truth = None
         self._n_next = n0 + count
         self._received_until = float(recv[-1])
@@ -376,19 +380,18 @@ class SimulationEngine:
             return self._truth
         c = self._chunks
 
-        def cat(name: str, dtype: Any = float) -> Any:
-            parts = c[name]
-            return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
+        def cat(name: str) -> Any:
+            return c[name].copy()
 
-        s_n = cat("s_n", np.int64)
-        n_drop = cat("n_drop", bool)
+        s_n = cat("s_n")
+        n_drop = cat("n_drop")
         n_t = cat("n_t")
         s_rr = cat("s_rr")
         delivered = ~n_drop[s_n - 1] if s_n.size else np.empty(0, dtype=bool)
-        s_k = cat("s_k", np.int64)
+        s_k = cat("s_k")
         k_first = self._k_first if self._k_first is not None else 0
         s_clean = np.where(s_k >= 0, s_k - k_first, -1)
-        s_kind = cat("s_kind", np.int64)
+        s_kind = cat("s_kind")
         s_t = cat("s_t")
         dropped = []
         if n_drop.any():

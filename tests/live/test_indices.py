@@ -267,3 +267,31 @@ def test_segment_resampler_matches_resample_nn():
                 assert got.shape == ref.shape
                 worst = max(worst, float(np.max(np.abs(got - ref)) / np.std(ref)))
     assert worst < 1e-12
+
+
+def test_bounded_prefix_sums_keep_every_value_over_a_long_session():
+    # 6 h of beats with gaps, a backward seek and beat classes: the live indices with their
+    # old entries dropped every 300 beats equal, at every beat, those that keep everything.
+    rr = synth_rr(6 * 3600.0, seed=11)
+    t = np.cumsum(rr) / 1000.0
+    rng = np.random.default_rng(3)
+    gaps = set(rng.choice(np.arange(500, rr.size), 6, replace=False).tolist())
+    seek = rr.size // 2
+    whole, bounded = LiveHrv(trim_every=None), LiveHrv(trim_every=300)
+    for i in range(rr.size):
+        # after the seek the session replays from 10 min earlier (time goes back)
+        at = float(t[i] - 600.0) if i >= seek else float(t[i])
+        flag = bool(rng.random() < 0.05)
+        for hrv in (whole, bounded):
+            if i in gaps:
+                hrv.mark_gap(Gap(at - 5.0, at - 1.0, GapReason.SOURCE))
+            hrv.add(float(rr[i]), at)
+            hrv.add_beat_class(at, flag)
+            if i % 100 == 0:
+                hrv.refresh_spectral_if_due()
+        assert bounded.snapshot() == whole.snapshot(), i
+    assert rr.size > 20_000
+    assert whole.kept_prefix_entries == rr.size + 1
+    # what a 60-s window needs (~100 beats) plus at most two trim steps
+    assert bounded.kept_prefix_entries < 800
+    assert bounded.kept_artifact_entries < 800
