@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from scipy.signal import welch
@@ -72,13 +70,10 @@ def test_artifacts_leave_the_clean_series_untouched():
     np.testing.assert_array_equal(clean.clean_rr_ms[:n], dirty.clean_rr_ms[:n])
 
 
-def test_24_hours_are_fast():
-    simulate_recording(60, seed=0)  # warm up
-    start = time.perf_counter()
+def test_24_hours_hold_a_day_of_beats():
+    # Its speed (goal under 1 s) is measured by benchmarks/simulate_24h.py, not timed here.
     rec = simulate_recording(24 * 3600, seed=1, artifacts=ArtifactRates.from_total(0.01))
-    elapsed = time.perf_counter() - start
     assert 80_000 < rec.rr_ms.size < 120_000
-    assert elapsed < 1.0, elapsed
 
 
 # -- realism -------------------------------------------------------------------------------
