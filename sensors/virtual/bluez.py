@@ -511,9 +511,10 @@ class VirtualBlueZ:
 
     def _export_gatt(self) -> None:
         if self.adapter_present and not self.restarting and self.device_exported:
+            # Logged first: a client may read the log as soon as it sees InterfacesAdded.
+            self.log("gatt_exported")
             self.gatt.export(self.bus)
             self._notify_changed()
-            self.log("gatt_exported")
 
     def _finish_pending(self, outcome: str) -> None:
         for fut in self._pending_connects:
