@@ -50,32 +50,23 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 from _common import machine
+from _window_replay import replay_then_real_time, until
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QApplication
 from signal_synth import synthetic_acc, synthetic_ecg
 
 from biofeedback.core.signals import SignalChunk
 from biofeedback.session.launch import SessionRequest
-from biofeedback.session.live_session import LiveSession
-from biofeedback.store.database import SessionStore
 from biofeedback.ui.event_loop import run_until_complete
 from biofeedback.ui.main_window import MainWindow
 from biofeedback.ui.pacer_widget import FRAME_INTERVAL_MS, PacerCanvas
 from biofeedback.viewmodels.preferences import WindowPreferences
-from sensors.simulated import SimulatedStrap
 
 GOAL_P99_MS = 20.0
 TWO_HOURS_S = 7200.0
 _STREAMS = (("ecg", "uV", 130.0, 73), ("acc", "mG", 50.0, 36))
 _SETTLE_S = 2.0
 """Time after each switch before the intervals count, s."""
-_QUEUED_AHEAD_S = 400.0
-"""Recorded beyond what the real-time part needs: the replay's queue runs up to 256 beats
-ahead at max speed, and those are handed on when it is switched to real time, s."""
-_WAIT_S = 600.0
-"""Longest wait for a session to reach a state; longer is an error, not a hang, s."""
-
-
 class PaintClock:
     """Ends of the pacer canvas's paints (wraps :meth:`PacerCanvas.paintEvent`)."""
 
@@ -196,14 +187,6 @@ async def h10_chunks(window: MainWindow, stop: asyncio.Event, signals: dict) -> 
         await asyncio.sleep(0.01)
 
 
-async def _until(condition, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + _WAIT_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"waited {_WAIT_S:g} s for {what}")
-        await asyncio.sleep(0.01)
-
-
 async def measure(clock: PaintClock, seconds: float) -> list[float]:
     """The pacer's frame intervals over ``seconds`` from now, ms."""
     clock.take_intervals()
@@ -216,7 +199,7 @@ async def measure(clock: PaintClock, seconds: float) -> list[float]:
 async def fresh_session(window: MainWindow, clock: PaintClock, seconds: float) -> list[float]:
     window.live_view.set_span_s(300.0)
     window.start_session(SessionRequest(source="sim", speed=1.0, seed=4))
-    await _until(lambda: window.current is not None
+    await until(lambda: window.current is not None
                  and window.current.source.session_time_s() >= 3.0, "the live session")
     intervals = await measure(clock, seconds)
     await stop_session(window)
@@ -225,40 +208,12 @@ async def fresh_session(window: MainWindow, clock: PaintClock, seconds: float) -
 
 async def stop_session(window: MainWindow) -> None:
     window.stop_session()
-    await _until(lambda: not window.running, "the session to stop")
+    await until(lambda: not window.running, "the session to stop")
 
 
 async def two_hours_on_screen(window: MainWindow, data_dir: Path, real_time_s: float) -> None:
     """Replay a recording at max speed up to 2 h, then at real time, the whole 2 h shown."""
-    with SessionStore.open(data_dir) as store:
-        recorded = LiveSession(
-            SimulatedStrap(seed=9, speed=None,
-                           duration_s=TWO_HOURS_S + _QUEUED_AHEAD_S + real_time_s),
-            store=store, neurokit=False, commit_interval_s=0.5)
-        await recorded.run()
-        session_id = recorded.session_id
-    switched: list[float] = []
-
-    def on_started(prepared: object) -> None:
-        # At max speed the last hour goes by in a few ms: polling for 2 h misses it and the
-        # replay ends first (what made this benchmark hang). Switch on the session's own
-        # events instead, as soon as 2 h have been handed on.
-        source = prepared.source  # type: ignore[attr-defined]
-
-        def on_event(_event: object) -> None:
-            if not switched and source.session_time_s() >= TWO_HOURS_S:
-                switched.append(source.session_time_s())
-                window.replay_bar.set_speed(1.0)
-
-        prepared.session.subscribe(on_event)  # type: ignore[attr-defined]
-
-    window.session_started.connect(on_started)
-    window.settings.speed = None
-    window.browser.replay_requested.emit(session_id)
-    await _until(lambda: bool(switched), "the replay to reach 2 h")
-    window.session_started.disconnect(on_started)
-    if window.current is None:
-        raise RuntimeError("the replay ended before it was switched to real time")
+    await replay_then_real_time(window, data_dir, TWO_HOURS_S, real_time_s)
     window.live_view.set_span_s(0.0)
     # A replay shows no pacer (nobody practises along with a recording): shown here as a
     # live session shows it.

@@ -36,16 +36,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pyqtgraph as pg
 from _common import machine
+from _window_replay import replay_then_real_time
 from PySide6.QtWidgets import QApplication
 
 from biofeedback.core.types import BeatBatch
 from biofeedback.session.launch import SessionRequest
-from biofeedback.session.live_session import BeatsProcessed, LiveSession
-from biofeedback.store.database import SessionStore
+from biofeedback.session.live_session import BeatsProcessed
 from biofeedback.ui.event_loop import run_until_complete
 from biofeedback.ui.main_window import MainWindow
 from biofeedback.viewmodels.preferences import WindowPreferences
-from sensors.simulated import SimulatedStrap
 
 GOAL_LATENCY_P99_MS = 10.0
 """Issue 17 goal 1: beat to screen p99 with 2 h on screen (whole and over a 5-min span)."""
@@ -154,19 +153,7 @@ async def on_screen(
     spans: list[str],
 ) -> dict:
     """``hours`` of a recorded session replayed at max speed, then at real time."""
-    loaded_s = hours * 3600.0
-    with SessionStore.open(data_dir) as store:
-        recorded = LiveSession(
-            SimulatedStrap(seed=9, speed=None, duration_s=loaded_s + 300.0),
-            store=store, neurokit=False, commit_interval_s=0.5,
-        )
-        await recorded.run()
-        session_id = recorded.session_id
-    window.settings.speed = None
-    window.browser.replay_requested.emit(session_id)
-    while window.current is None or window.current.source.session_time_s() < loaded_s:
-        await asyncio.sleep(0.01)
-    window.replay_bar.set_speed(1.0)
+    await replay_then_real_time(window, data_dir, hours * 3600.0, seconds * len(spans) + 10.0)
     results = {}
     cases = {"whole": (f"all_{hours:g}h", 0.0), "5min": ("span_5min", 300.0)}
     for name, span in (cases[key] for key in spans):

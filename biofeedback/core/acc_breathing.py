@@ -78,6 +78,8 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -209,6 +211,32 @@ class AccBreathing:
     def to_dict(self) -> dict[str, str | float | bool | None]:
         """Return every field as a JSON-ready dict."""
         return {name: getattr(self, name) for name in self.__slots__}
+
+
+_filters_import: threading.Thread | None = None
+
+
+def import_filters_in_background() -> None:
+    """Start importing ``scipy.signal`` in a daemon thread, once.
+
+    A caller on the GUI thread (the window's respiration trace) would otherwise stall ~1-4 s
+    at its first filter, the pacer's frames with it; see :func:`filters_ready`.
+    """
+    global _filters_import
+    if _filters_import is None and "scipy.signal" not in sys.modules:
+        _filters_import = threading.Thread(
+            target=_scipy_signal, name="scipy.signal import", daemon=True
+        )
+        _filters_import.start()
+
+
+def filters_ready() -> bool:
+    """True when a filter will not wait for ``scipy.signal``'s import (it is complete)."""
+    if _filters_import is not None:
+        return not _filters_import.is_alive()
+    # In sys.modules from the start of its import: only a finished import is ready.
+    module = sys.modules.get("scipy.signal")
+    return module is not None and hasattr(module, "sosfiltfilt")
 
 
 def _scipy_signal() -> ModuleType:

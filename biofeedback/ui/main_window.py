@@ -534,7 +534,7 @@ class MainWindow(QMainWindow):
         vm = self.view_model
         if vm is not None and vm.refresh_spectrum():
             self.live_view.show_spectrum(vm.spectrum)
-        if vm is not None and vm.signals.respiration.refresh():
+        if vm is not None and vm.signals.respiration.refresh_when_ready():
             self._request_frame()
 
     def _on_seek(self, _t_s: float) -> None:

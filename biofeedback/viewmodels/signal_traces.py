@@ -19,7 +19,11 @@ from collections import deque
 import numpy as np
 import numpy.typing as npt
 
-from biofeedback.core.acc_breathing import respiration_signal
+from biofeedback.core.acc_breathing import (
+    filters_ready,
+    import_filters_in_background,
+    respiration_signal,
+)
 from biofeedback.core.signals import SignalChunk
 
 __all__ = [
@@ -269,6 +273,7 @@ class RespirationTrace:
                 f"respiration trace: expected 'acc' in mG with 3 channels, got "
                 f"{chunk.stream!r} in {chunk.unit!r} with shape {chunk.samples.shape}"
             )
+        import_filters_in_background()
         # A chunk placed before the newest held replaces what overlaps it (see EcgStrip).
         while self._chunks and self._chunks[-1].t0_s >= chunk.t0_s:
             self._chunks.pop()
@@ -288,6 +293,12 @@ class RespirationTrace:
             return None
         last = self._chunks[-1]
         return last.t0_s + last.n_samples / last.rate_hz
+
+    def refresh_when_ready(self) -> bool:
+        """:meth:`refresh`, or False while ``scipy.signal`` is still imported in the
+        background (the first ACC chunk started it): the GUI thread's clock timer calls this,
+        and waiting for that import would freeze the window for seconds."""
+        return filters_ready() and self.refresh()
 
     def refresh(self) -> bool:
         """Recompute the trace when the ACC moved on by :attr:`period_s`; True when it did."""

@@ -143,3 +143,40 @@ def test_more_samples_than_two_per_pixel_column_become_each_columns_min_and_max(
     # Back to every sample when the strip is wide again, or not laid out yet (no width).
     assert strip.curve(1000)[0].size == t.size
     np.testing.assert_array_equal(strip.curve(0)[1], mv)
+
+
+def test_the_window_refresh_waits_for_the_filters_imported_in_a_fresh_process():
+    # A fresh interpreter: the first ACC chunk starts scipy.signal's import in the background,
+    # the window's refresh says "not yet" instead of waiting, then draws the same trace.
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import sys, time
+        import numpy as np
+        from biofeedback.core.signals import SignalChunk
+        from biofeedback.viewmodels.signal_traces import RespirationTrace
+        assert "scipy.signal" not in sys.modules
+        t = np.arange(0, 20, 1 / 50)
+        z = 1000 + 20 * np.sin(2 * np.pi * 0.2 * t)
+        samples = np.stack([np.zeros_like(t), np.zeros_like(t), z], axis=1).astype(np.int32)
+        trace = RespirationTrace(60.0, period_s=1.0)
+        trace.add(SignalChunk(stream="acc", t0_s=0.0, rate_hz=50.0, unit="mG",
+                              samples=samples))
+        first = trace.refresh_when_ready()
+        deadline = time.monotonic() + 120
+        while not trace.refresh_when_ready():
+            assert time.monotonic() < deadline, "scipy.signal never became ready"
+            time.sleep(0.01)
+        reference = RespirationTrace(60.0, period_s=1.0)
+        reference.add(SignalChunk(stream="acc", t0_s=0.0, rate_hz=50.0, unit="mG",
+                                  samples=samples))
+        assert reference.refresh()
+        np.testing.assert_array_equal(trace.values_mg, reference.values_mg)
+        print("first", first)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=180, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "first False"
