@@ -33,6 +33,12 @@ async def until(condition: Callable[[], bool], what: str) -> None:
         await asyncio.sleep(0.01)
 
 
+async def stop_session(window: MainWindow) -> None:
+    """Stop the window's session and wait until it has stopped."""
+    window.stop_session()
+    await until(lambda: not window.running, "the session to stop")
+
+
 async def replay_then_real_time(
     window: MainWindow, data_dir: Path, loaded_s: float, real_time_s: float, seed: int = 9,
 ) -> None:

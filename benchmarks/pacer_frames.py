@@ -50,7 +50,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 from _common import machine
-from _window_replay import replay_then_real_time, until
+from _window_replay import replay_then_real_time, stop_session, until
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QApplication
 from signal_synth import synthetic_acc, synthetic_ecg
@@ -204,11 +204,6 @@ async def fresh_session(window: MainWindow, clock: PaintClock, seconds: float) -
     intervals = await measure(clock, seconds)
     await stop_session(window)
     return intervals
-
-
-async def stop_session(window: MainWindow) -> None:
-    window.stop_session()
-    await until(lambda: not window.running, "the session to stop")
 
 
 async def two_hours_on_screen(window: MainWindow, data_dir: Path, real_time_s: float) -> None:

@@ -36,7 +36,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pyqtgraph as pg
 from _common import machine
-from _window_replay import replay_then_real_time
+from _window_replay import replay_then_real_time, stop_session
 from PySide6.QtWidgets import QApplication
 
 from biofeedback.core.types import BeatBatch
@@ -141,9 +141,7 @@ async def live(window: MainWindow, meter: Meter, seconds: float) -> dict:
     meter.active = True
     await asyncio.sleep(seconds)
     meter.active = False
-    window.stop_session()
-    while window.running:
-        await asyncio.sleep(0.05)
+    await stop_session(window)
     return {"latency": summary(meter.latencies), "frame": summary(meter.frames),
             "paint": summary(meter.paints)}
 
@@ -169,9 +167,7 @@ async def on_screen(
                 "paint": summary(meter.paints),
                 "beats_in_traces": window.live_view.traces.n_beats}
         results[name] = {"goal": goal(case), **case}
-    window.stop_session()
-    while window.running:
-        await asyncio.sleep(0.05)
+    await stop_session(window)
     return results
 
 
