@@ -13,7 +13,7 @@ Durability (how often beats reach the disk) is decided once, by :func:`durabilit
 from the source's kind and speed:
 
 =============================  ==================  =========  ===============================
-source                         speed               commit     ``synchronous=FULL`` (fsync)
+source                         speed               commit     fsync of each commit
 =============================  ==================  =========  ===============================
 ``ble`` (a live strap)         any (not applied)   every      yes
 ``sim`` / ``replay``           <= 1x real time     every      yes
@@ -22,13 +22,15 @@ source                         speed               commit     ``synchronous=FULL
 
 A live strap delivers about one notification a second and its beats cannot be had again: each
 notification is committed and fsynced on arrival, so a crash or a power cut loses at most the
-notification being written. A simulated or replayed source at real time (or slower) stands
-for a live session (rehearsals, demonstrations, the crash tests) and costs as little, so it
-gets the same guarantee. Faster than real time the same source delivers tens to thousands of
-notifications a second; an fsync each would make the disk the speed limit, and those beats
-can be made again (the same seed, the same file), so commits are grouped every 50 ms of
-wall time and left to SQLite's WAL ``NORMAL`` mode (durable against a killed process, not a
-power cut). Transactions are whole notifications either way.
+notification being written. The fsync runs on a thread of its own right after the commit
+(:mod:`biofeedback.store.wal_sync`), so the thread that received the beat, in the window the
+GUI thread, does not wait for the disk. A simulated or replayed source at real time (or
+slower) stands for a live session (rehearsals, demonstrations, the crash tests) and costs as
+little, so it gets the same guarantee. Faster than real time the same source delivers tens to
+thousands of notifications a second; an fsync each would make the disk the speed limit, and
+those beats can be made again (the same seed, the same file), so commits are grouped every
+50 ms of wall time and left to SQLite's WAL ``NORMAL`` mode (durable against a killed process,
+not a power cut). Transactions are whole notifications either way.
 """
 
 from __future__ import annotations
@@ -232,7 +234,8 @@ class DurabilityPolicy:
     commit_interval_s : float
         Least wall time between commits, s (0: every notification is committed on arrival).
     fsync : bool
-        Whether every commit waits for the disk (SQLite ``synchronous=FULL``); otherwise WAL
+        Whether every commit is fsynced, by a thread of its own right after it
+        (:meth:`~biofeedback.store.database.SessionStore.sync_every_commit`); otherwise WAL
         ``NORMAL``, which survives a killed process but not a power cut.
     """
 

@@ -205,7 +205,7 @@ def connect_writable(path: Path, *, verify: bool = False) -> sqlite3.Connection:
         conn.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT_BYTES}")
         conn.execute("PRAGMA foreign_keys=ON")
         # WAL + NORMAL survives a process crash (kill -9) with every committed notification;
-        # SessionStore.sync_every_commit() raises it to FULL for live recording.
+        # SessionStore.sync_every_commit() adds an fsync of each commit, from its own thread.
         conn.execute("PRAGMA synchronous=NORMAL")
     except BaseException as exc:  # broad on purpose: close on any exit, then raise
         conn.close()

@@ -59,6 +59,7 @@ from biofeedback.store.records import (
     SessionSummary,
 )
 from biofeedback.store.signal_blocks import ENCODING, check_chunk, decode_block, encode_block
+from biofeedback.store.wal_sync import DEFAULT_AUTOCHECKPOINT_PAGES, WalSyncer
 
 __all__ = [
     "BeatClass",
@@ -144,6 +145,7 @@ class SessionStore:
         self._abandoned: set[int] = set()
         self._open_blocks: dict[tuple[int, str], tuple[int, SignalChunk]] = {}
         """The last block written per (session, stream): a contiguous chunk is merged in."""
+        self._syncer: WalSyncer | None = None
         if read_only:
             self._conn = connect_read_only(self.path)
         else:
@@ -188,7 +190,9 @@ class SessionStore:
                 raise
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (after the last commits are synced, see
+        :meth:`sync_every_commit`)."""
+        self._stop_syncing()
         self._conn.close()
 
     def __enter__(self) -> SessionStore:
@@ -198,8 +202,52 @@ class SessionStore:
         self.close()
 
     def sync_every_commit(self, enabled: bool = True) -> None:
-        """Make every commit reach the disk (``synchronous=FULL``) to survive power loss."""
-        self._conn.execute(f"PRAGMA synchronous={'FULL' if enabled else 'NORMAL'}")
+        """Make every commit reach the disk, to survive a power cut, without waiting for it.
+
+        A thread of its own fsyncs the write-ahead log right after each commit and
+        checkpoints it (:class:`~biofeedback.store.wal_sync.WalSyncer`), so the commit costs
+        the caller a write to the log, not the disk's flush; off (the default), commits are
+        left to WAL ``NORMAL`` (every commit survives a killed process, not a power cut).
+        """
+        if enabled and self._syncer is None and not self.read_only:
+            self._conn.execute("PRAGMA wal_autocheckpoint=0")  # the thread checkpoints
+            self._syncer = WalSyncer(self.path)
+        elif not enabled:
+            self._stop_syncing()
+
+    @property
+    def syncs_every_commit(self) -> bool:
+        """Whether each commit is fsynced (:meth:`sync_every_commit`)."""
+        return self._syncer is not None
+
+    def wait_synced(self, timeout_s: float | None = None) -> bool:
+        """Wait until every commit so far is on the disk (True at once when not syncing);
+        False on timeout."""
+        return self._syncer is None or self._syncer.wait_synced(timeout_s)
+
+    def _stop_syncing(self) -> None:
+        syncer, self._syncer = self._syncer, None
+        if syncer is not None:
+            syncer.close()
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute(f"PRAGMA wal_autocheckpoint={DEFAULT_AUTOCHECKPOINT_PAGES}")
+
+    def _after_autocommit(self) -> None:
+        """:meth:`_after_commit` for a statement that committed itself (outside a transaction)."""
+        if not self._conn.in_transaction:
+            self._after_commit()
+
+    def _after_commit(self) -> None:
+        """Tell the syncing thread of a commit; raises when an earlier fsync failed."""
+        if self._syncer is None:
+            return
+        try:
+            self._syncer.committed()
+        except OSError as exc:
+            raise StoreError(
+                f"cannot write to {self.path}: its write-ahead log could not be flushed to"
+                f" the disk ({exc.strerror or exc}); the last writes may not survive a power"
+                " cut") from exc
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -224,6 +272,7 @@ class SessionStore:
             if isinstance(exc, sqlite3.Error):
                 raise store_error(exc, self.path, "write to") from exc
             raise
+        self._after_commit()
 
     def _rollback(self) -> None:
         # A failed COMMIT (disk full) may already have ended the transaction.
@@ -251,6 +300,7 @@ class SessionStore:
             "INSERT OR IGNORE INTO participants (id, created_utc) VALUES (?, ?)",
             (participant_id, _utc_now()),
         )
+        self._after_autocommit()
 
     @translates_sqlite_errors("write to")
     def create_session(
@@ -286,6 +336,7 @@ class SessionStore:
             ),
         )
         assert cur.lastrowid is not None
+        self._after_autocommit()
         return int(cur.lastrowid)
 
     @translates_sqlite_errors("write to")
@@ -306,6 +357,7 @@ class SessionStore:
             self._conn.execute(
                 "UPDATE sessions SET settings = ? WHERE id = ?", (json.dumps(settings), session_id)
             )
+        self._after_autocommit()
 
     def finish_session(
         self, session_id: int, status: str = "complete", reason: str | None = None
@@ -510,6 +562,7 @@ class SessionStore:
             self._write_classes(session_id, classified)
             if commit:
                 conn.execute("COMMIT")
+                self._after_commit()
         except BaseException as exc:  # broad on purpose: roll back on any exit, then re-raise
             self._rollback()
             if isinstance(exc, sqlite3.Error):
@@ -533,6 +586,7 @@ class SessionStore:
             if session_id is None:
                 raise store_error(exc, self.path, "write to") from exc
             raise self.abandon_recording(session_id, exc) from exc
+        self._after_commit()
 
     def append_signal(self, session_id: int, chunk: SignalChunk, *, commit: bool = True
                       ) -> None:
@@ -587,6 +641,7 @@ class SessionStore:
                 self._open_blocks[key] = (int(cur.lastrowid), chunk)
             if commit:
                 conn.execute("COMMIT")
+                self._after_commit()
         except BaseException as exc:  # broad on purpose: roll back on any exit, then re-raise
             self._open_blocks.pop(key, None)
             self._rollback()
