@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
 from biofeedback.core.formatting import format_clock
@@ -158,6 +158,36 @@ class LeanAxis(pg.AxisItem):
             return axis_spec, tick_specs, []
         text_specs = self._text_specs(p, levels, positions, length_px, tick_stop)
         return axis_spec, tick_specs, text_specs
+
+    def drawPicture(  # noqa: N802 - pyqtgraph's name
+        self,
+        p: QPainter,
+        axisSpec: tuple[QPen, QPointF, QPointF],  # noqa: N803
+        tickSpecs: list[tuple[QPen, QPointF, QPointF]],  # noqa: N803
+        textSpecs: list[tuple[QRectF, object, str]],  # noqa: N803
+    ) -> None:
+        """pyqtgraph's drawing of the specs, with the ticks of one level in one call (a
+        y axis has some 40 of them: one ``setPen`` and ``drawLine`` each before)."""
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        p.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+        pen, start, end = axisSpec
+        p.setPen(pen)
+        p.drawLine(start, end)
+        i, n = 0, len(tickSpecs)
+        while i < n:
+            pen = tickSpecs[i][0]
+            lines = []
+            while i < n and tickSpecs[i][0] is pen:
+                lines.append(QLineF(tickSpecs[i][1], tickSpecs[i][2]))
+                i += 1
+            p.setPen(pen)
+            p.drawLines(lines)
+        if self.style["tickFont"] is not None:
+            p.setFont(self.style["tickFont"])
+        p.setPen(self.textPen())
+        p.setClipRect(self.boundingRect().toAlignedRect())
+        for rect, flags, text in textSpecs:
+            p.drawText(rect, int(flags), text)  # type: ignore[call-overload]
 
     def _level_pen(self, level: int) -> QPen:
         pen = self.tickPen()
