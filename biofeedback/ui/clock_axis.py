@@ -50,6 +50,24 @@ class LeanAxis(pg.AxisItem):
     """Measured label rectangle per (font, text), as pyqtgraph measures it (0.8 high);
     shared: the same labels come back at every step of the range, on every plot."""
 
+    _rect_key: tuple[object, ...] | None = None
+    _rect = QRectF()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+        """pyqtgraph's rectangle (the axis, its ticks and the labels' overhang), computed
+        again only when the geometry or the styles it depends on change: Qt asks for it
+        several times per paint of every item near the axis."""
+        if self.grid is not False:
+            return super().boundingRect()
+        style = self.style
+        geometry = self.geometry()
+        key = (geometry.x(), geometry.y(), geometry.width(), geometry.height(),
+               self.transform(), style["tickLength"], style["hideOverlappingLabels"])
+        if key != self._rect_key:
+            self._rect_key = key
+            self._rect = super().boundingRect()
+        return QRectF(self._rect)
+
     def tickValues(  # noqa: N802 - pyqtgraph's name
         self, minVal: float, maxVal: float, size: float  # noqa: N803
     ) -> TickLevels:

@@ -160,3 +160,30 @@ def test_y_axes_draw_what_pyqtgraph_drew(qtbot, height):
             for widget in (lean_widget, ref_widget):
                 widget.scene().prepareForPaint()
             assert lean_widget.grab().toImage() == ref_widget.grab().toImage()
+
+
+def test_axis_rectangles_follow_geometry_and_style(qtbot):
+    """The kept rectangle is pyqtgraph's after resizes, a wider axis and a style change."""
+    widget, plot = _plot(qtbot, ClockAxis("bottom"), 600, LeanAxis, right=True)
+    axes = [plot.getAxis(name) for name in ("bottom", "left", "right")]
+
+    def same() -> None:
+        for axis in axes:
+            assert axis.boundingRect() == pg.AxisItem.boundingRect(axis)
+            assert not axis.boundingRect().isEmpty()
+
+    same()
+    for width, height in ((900, 200), (330, 420), (900, 600)):
+        widget.resize(width, height)
+        qtbot.waitUntil(lambda w=width: plot.getAxis("bottom").width() > w - 200)
+        same()
+    plot.getAxis("left").setWidth(90)
+    widget.scene().prepareForPaint()
+    qtbot.wait(10)
+    same()
+    for axis in axes:
+        axis.setStyle(tickLength=8, hideOverlappingLabels=False)
+    same()
+    widget.resize(700, 300)
+    qtbot.waitUntil(lambda: plot.getAxis("bottom").width() < 700)
+    same()
