@@ -8,6 +8,10 @@ timed as the window's timer would run it: :meth:`LiveView.redraw` (clip + decima
 ``QApplication.processEvents()`` (the scene paints the items that changed) and a synchronous
 ``view.repaint()`` of the whole widget; ``frame_ms`` is the sum, an upper bound (the event loop
 paints once; here it may paint twice). Nothing waits: only the work of a frame is measured.
+``step_frames`` are the frames that stepped the time range (every plot and the time axis
+drawn again: over 5 min, about one frame in 27, so they set the p99), ``redecimated_frames``
+those where the range stood still but the beat curves were drawn again in full (a new
+decimation bucket size), ``steady_frames`` the rest (a beat appended).
 Done for a 5-min span and for the whole session.
 Also timed: the model's per-notification cost (:meth:`LiveTraces.on_event`) and the
 once-a-second spectrum (:func:`live_spectrum` + :meth:`LiveView.show_spectrum`). Prints JSON.
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import sys
@@ -47,6 +52,39 @@ def _stats_ms(samples_s: list[float]) -> dict[str, float]:
         "p99": round(float(np.percentile(ms, 99)), 3),
         "max": round(float(ms.max()), 3),
         "mean": round(float(ms.mean()), 3),
+    }
+
+
+class _CollectorTime:
+    """Time the garbage collector runs, by generation, between two reads (gc callbacks)."""
+
+    def __init__(self) -> None:
+        self._start = 0.0
+        self.by_generation = [0.0, 0.0, 0.0]
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.by_generation[info["generation"]] += time.perf_counter() - self._start
+
+    def take(self) -> list[float]:
+        """Seconds per generation since the last call."""
+        taken, self.by_generation = self.by_generation, [0.0, 0.0, 0.0]
+        return taken
+
+
+def _some_ms(
+    wall_s: list[float], cpu_s: list[float], frames: list[int]
+) -> dict[str, object]:
+    """Wall and CPU time of some of the frames (those that stepped the range, say)."""
+    if not frames:
+        return {"n": 0}
+    return {
+        "n": len(frames),
+        "wall_ms": _stats_ms([wall_s[i] for i in frames]),
+        "cpu_ms": _stats_ms([cpu_s[i] for i in frames]),
     }
 
 
@@ -116,6 +154,7 @@ def main() -> None:
     app.processEvents()
 
     results: dict[str, dict] = {}
+    collector = _CollectorTime()
     cursor = first_live
     for name, span in spans.items():
         view.set_span_s(span)
@@ -130,8 +169,13 @@ def main() -> None:
         spectrum_s: list[float] = []
         points: list[int] = []
         none_refs_before = sys.getrefcount(None)
+        full_redraws = view.hr_curve.full_redraws
+        gc_s: list[list[float]] = []
+        collector.take()
         range_steps = 0
         last_range = view.visible_range()
+        step_frames: list[int] = []
+        redecimated: list[int] = []
         for _ in range(args.frames):
             # the notifications of the next ~1 s of session time (a live strap's rate)
             target = events[cursor].batch.received_s + 0.8 if cursor < len(events) else 0
@@ -154,6 +198,7 @@ def main() -> None:
             # the GUI thread's CPU time: the frame's work without the waits for a core that
             # a loaded machine adds to the wall time
             frame_cpu_s.append(time.thread_time() - cpu)
+            gc_s.append(collector.take())
             redraw_s.append(b - a)
             events_s.append(m - b)
             paint_s.append(c - m)
@@ -163,6 +208,12 @@ def main() -> None:
                 # the range stepped: this frame redrew every plot and the time axis
                 range_steps += 1
                 last_range = view.visible_range()
+                step_frames.append(len(frame_s) - 1)
+            elif view.hr_curve.full_redraws != full_redraws:
+                # the range stood still but the beat curves were drawn again in full: a new
+                # decimation bucket size (the whole session grew by half a plot's points)
+                redecimated.append(len(frame_s) - 1)
+            full_redraws = view.hr_curve.full_redraws
             # the window refreshes the spectrum once a second: here once per frame, timed
             # apart from the frame
             a = time.perf_counter()
@@ -175,6 +226,12 @@ def main() -> None:
                      "met": frame["p99"] <= GOAL_FRAME_P99_MS},
             "visible_s": round(x1 - x0, 1),
             "range_steps": range_steps,
+            "step_frames": _some_ms(frame_s, frame_cpu_s, step_frames),
+            "redecimated_frames": _some_ms(frame_s, frame_cpu_s, redecimated),
+            "steady_frames": _some_ms(
+                frame_s, frame_cpu_s,
+                sorted(set(range(len(frame_s))) - set(step_frames) - set(redecimated)),
+            ),
             "frame_ms": frame,
             "frame_cpu_ms": _stats_ms(frame_cpu_s),
             "redraw_ms": _stats_ms(redraw_s),
@@ -186,6 +243,22 @@ def main() -> None:
                 "max": int(max(points)),
                 **{k: int(v) for k, v in view.points_drawn.items()},
             },
+            # the collector's share: which frames it ran in, and for how long (the slowest
+            # frames with a day loaded are often a full collection of its objects)
+            "gc_in_frames": {
+                f"gen{g}": {
+                    "frames": sum(1 for t in gc_s if t[g] > 0),
+                    "max_ms": round(1000.0 * max((t[g] for t in gc_s), default=0.0), 3),
+                }
+                for g in range(3)
+            },
+            "slowest_frames": [
+                {"frame_ms": round(1000.0 * frame_s[i], 3),
+                 "gc_ms": round(1000.0 * sum(gc_s[i]), 3),
+                 "kind": "step" if i in step_frames else
+                         "redecimated" if i in redecimated else "steady"}
+                for i in sorted(range(len(frame_s)), key=lambda i: -frame_s[i])[:5]
+            ],
             "none_refs_lost_per_frame": round(
                 (none_refs_before - sys.getrefcount(None)) / args.frames, 1
             ),

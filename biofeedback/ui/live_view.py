@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from biofeedback.core.types import PhaseSpan
 from biofeedback.ui.appending_curve import AppendingCurve, AppendingPoints
+from biofeedback.ui.clock_axis import LeanAxis
 from biofeedback.ui.plot_items import (
     PHASE_COLOURS,
     ClockAxis,
@@ -162,9 +163,8 @@ class LiveView(QWidget):
         self._controls.addWidget(self.span_combo)
 
     def _time_plot(self, row: int, col: int, colspan: int, *, show_time: bool) -> pg.PlotItem:
-        plot = self.graphics.addPlot(
-            row=row, col=col, colspan=colspan, axisItems={"bottom": ClockAxis("bottom")}
-        )
+        axes = {"bottom": ClockAxis("bottom"), "left": LeanAxis("left"), "right": LeanAxis("right")}
+        plot = self.graphics.addPlot(row=row, col=col, colspan=colspan, axisItems=axes)
         self._style_plot(plot)
         plot.setMouseEnabled(x=False, y=False)
         plot.getAxis("left").setWidth(58)
@@ -176,6 +176,11 @@ class LiveView(QWidget):
             # the time axis is drawn once, under the trend: an axis regenerates its ticks
             # and labels on every scroll, a third of a frame's cost with three of them
             plot.hideAxis("bottom")
+        # hidden axes follow no range: each range step updated them (the top axes' labels
+        # were set again as HTML, their SI prefix recomputed) for nothing drawn
+        for name in ("top", "bottom"):
+            if not plot.getAxis(name).isVisible():
+                plot.getAxis(name).unlinkFromView()
         return plot
 
     def _style_plot(self, plot: pg.PlotItem) -> None:
@@ -186,7 +191,7 @@ class LiveView(QWidget):
         # clipping and downsampling are done once on the model's slice (LiveTraces.view)
         plot.setClipToView(False)
         plot.setDownsampling(auto=False)
-        for name in ("left", "bottom", "right"):
+        for name in ("left", "bottom", "right", "top"):
             axis = plot.getAxis(name)
             axis.setPen(pg.mkPen(theme.foreground))
             axis.setTextPen(pg.mkPen(theme.foreground))

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QWidget
 
 from biofeedback.core.formatting import format_clock
 from biofeedback.core.phase_colours import PHASE_ALPHA as _PHASE_ALPHA
 from biofeedback.core.phase_colours import PHASE_COLOURS
 from biofeedback.core.types import Marker, PhaseSpan
+from biofeedback.ui.clock_axis import ClockAxis
 
 __all__ = [
     "PHASE_COLOURS",
@@ -46,6 +48,70 @@ class Curve(pg.PlotCurveItem):
     def viewTransformChanged(self) -> None:  # noqa: N802 - pyqtgraph's name
         self._boundingRect = None
         self.prepareGeometryChange()
+
+    def dataBounds(  # noqa: N802 - pyqtgraph's name
+        self, ax: int, frac: float = 1.0, orthoRange: object = None  # noqa: N803
+    ) -> tuple[float | None, float | None]:
+        """pyqtgraph's bounds (min and max ignoring NaN) without its warning filters.
+
+        Each piece set anew (a range step sets them all) asked for both bounds, about 20 us
+        apiece in ``np.nanmin``/``np.nanmax`` under ``warnings.catch_warnings``; ``fmin`` and
+        ``fmax`` reductions are what those run, without the wrappers. Other requests (a
+        fraction, an orthogonal range, a fill level, pens wider than a pixel, infinite
+        data) are pyqtgraph's.
+        """
+        cache = self._boundsCache[ax]
+        if cache is not None and cache[0] == (frac, orthoRange):
+            return cache[1]
+        opts = self.opts
+        if (
+            ax not in (0, 1)
+            or frac < 1.0
+            or orthoRange is not None
+            or opts["fillLevel"] is not None
+            or not all(_cosmetic(opts[name]) for name in ("pen", "shadowPen"))
+        ):
+            return super().dataBounds(ax, frac, orthoRange)
+        x, y = self.getData()
+        if x is None or len(x) == 0:
+            return (None, None)
+        d = x if ax == 0 else y
+        bounds = (float(np.fmin.reduce(d)), float(np.fmax.reduce(d)))
+        if math.isinf(bounds[0]) or math.isinf(bounds[1]):
+            return super().dataBounds(ax, frac, orthoRange)
+        self._boundsCache[ax] = [(frac, orthoRange), bounds]
+        return bounds
+
+    def paint(self, p: QPainter, *args: object) -> None:
+        """pyqtgraph's paint of a plain line (one pen, no fill, no shadow), without its
+        checks for the cases it is not; others are pyqtgraph's."""
+        opts = self.opts
+        if self.xData is None or len(self.xData) == 0:
+            return
+        widget = args[1] if len(args) > 1 else None
+        if (
+            opts["fillLevel"] is not None
+            or opts["shadowPen"] is not None
+            or opts["compositionMode"] is not None
+            or self._exportOpts is not False
+            or (widget is not None and type(widget) is not QWidget)
+        ):
+            super().paint(p, *args)
+            return
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, opts["antialias"])
+        pen = opts["pen"]
+        if pen is None or pen.style() == Qt.PenStyle.NoPen:
+            return
+        p.setPen(pen)
+        if self._shouldUseDrawLineSegments(pen):
+            p.drawLines(*self._getLineSegments())
+        else:
+            p.drawPath(self.getPath())
+
+
+def _cosmetic(pen: QPen | None) -> bool:
+    """Whether a pen adds nothing to a curve's data bounds (pyqtgraph's rule)."""
+    return pen is None or pen.isCosmetic() or pen.style() == Qt.PenStyle.NoPen
 
 
 def _onset(marker: Marker) -> float:
@@ -86,32 +152,6 @@ class Theme:
             marker=QColor("#d0d0d0" if dark else "#505050"),
             peak=QColor("#ffb020" if dark else "#d97a00"),
         )
-
-
-class ClockAxis(pg.AxisItem):
-    """Time axis in session clock time: ``m:ss`` (``h:mm:ss`` from 1 h), ticks on round
-    seconds/minutes."""
-
-    STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400)
-    """The round steps ticks fall on, s."""
-
-    def tickSpacing(  # noqa: N802 - pyqtgraph's name
-        self, minVal: float, maxVal: float, size: float  # noqa: N803
-    ) -> list[tuple[float, float]]:
-        """Major and minor spacing, s: about one major tick per 90 px."""
-        span = max(maxVal - minVal, 1e-9)
-        wanted = span / max(size / 90.0, 1.0)
-        major = next((s for s in self.STEPS_S if s >= wanted), self.STEPS_S[-1])
-        minor_candidates = [s for s in self.STEPS_S if s < major and major % s == 0]
-        minor = minor_candidates[-2] if len(minor_candidates) >= 2 else major
-        return [(float(major), 0.0), (float(minor), 0.0)]
-
-    def tickStrings(  # noqa: N802 - pyqtgraph's name
-        self, values: list[float], scale: float, spacing: float
-    ) -> list[str]:
-        """Tick labels as clock time."""
-        del scale, spacing
-        return [format_clock(v, signed=True) for v in values]
 
 
 class StableRange:

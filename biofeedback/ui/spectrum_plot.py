@@ -12,7 +12,8 @@ from collections.abc import Callable
 import numpy as np
 import pyqtgraph as pg
 
-from biofeedback.ui.plot_items import Grid, StableRange, Theme
+from biofeedback.ui.clock_axis import LeanAxis
+from biofeedback.ui.plot_items import Curve, Grid, StableRange, Theme
 from biofeedback.viewmodels.spectrum import LiveSpectrum
 
 __all__ = ["SPECTRUM_MAX_HZ", "SpectrumPlot"]
@@ -41,7 +42,10 @@ class SpectrumPlot:
         style_plot: Callable[[pg.PlotItem], None],
     ) -> None:
         self._theme = theme
-        self.plot = graphics.addPlot(row=0, col=1, rowspan=3)
+        # pyqtgraph's axes and curve, drawn alike without their per-label and per-paint
+        # overhead (the PSD range changes now and then, and its axis is regenerated)
+        axes = {name: LeanAxis(name) for name in ("left", "bottom")}
+        self.plot = graphics.addPlot(row=0, col=1, rowspan=3, axisItems=axes)
         style_plot(self.plot)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.setLabel("bottom", "frequency (Hz)", color=theme.foreground.name())
@@ -54,7 +58,7 @@ class SpectrumPlot:
         self.hf_fill = pg.PlotCurveItem(
             pen=pg.mkPen(None), brush=pg.mkBrush(theme.hf_fill), fillLevel=0.0
         )
-        self.psd_curve = pg.PlotCurveItem(pen=pg.mkPen(theme.foreground, width=1.5))
+        self.psd_curve = Curve(pen=pg.mkPen(theme.foreground, width=1.5))
         for item in (self.lf_fill, self.hf_fill, self.psd_curve):
             self.plot.addItem(item)
         self.lf_label = pg.TextItem("LF", color=theme.foreground, anchor=(0.5, 0))
