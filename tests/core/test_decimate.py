@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from biofeedback.core.decimate import AppendDecimator, bucket_size, decimate_min_max
@@ -38,7 +40,7 @@ def test_growing_curve_gives_the_same_points_as_decimating_it_whole():
                 else AppendDecimator().decimate(x[:end], y[:end], max_points, key)
             _same(got, decimate_min_max(x[:end], y[:end], max_points))
         zoom_levels.add(bucket_size(int(np.isfinite(y[:end]).sum()), 600))
-    assert len(zoom_levels) > 10  # the bucket size changed many times on the way
+    assert len(zoom_levels) >= 8  # the bucket size changed many times on the way (its ladder)
 
 
 def test_a_curve_ending_in_breaks_continues_with_a_new_run():
@@ -62,3 +64,21 @@ def test_a_new_key_or_reset_starts_over():
     _same(decimator.decimate(x[:10], y[:10], 300, 2), decimate_min_max(x[:10], y[:10], 300))
     empty = np.full(4, np.nan)
     assert decimator.decimate(x[:4], empty, 300, 2)[0].size == 0
+
+
+def test_the_bucket_size_is_on_its_ladder_and_holds_while_a_curve_grows_by_a_third():
+    ladder = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256]
+    sizes = [bucket_size(n, 1120) for n in range(1, 140_000, 7)]
+    assert sorted(set(sizes)) == ladder[: len(set(sizes))]
+    assert sizes == sorted(sizes)
+    for n in (1, 559, 560, 561, 1121, 5_000, 93_925):
+        k = bucket_size(n, 1120)
+        # at most half max_points buckets, and no fewer than a third of max_points
+        assert math.ceil(n / k) <= 560
+        assert k <= 2 or math.ceil(n / k) > 560 * 2 / 3 - 1
+    # a day-long session (93,925 beats, 24 h) keeps its zoom level for hours of beats
+    k = bucket_size(93_925, 1120)
+    assert k == 192 and bucket_size(int(93_925 * 1.14), 1120) == 192
+    assert bucket_size(560, 1120) == 1 and bucket_size(561, 1120) == 2
+    assert bucket_size(1680, 1120) == 3 and bucket_size(1681, 1120) == 4
+    assert bucket_size(2241, 1120) == 6  # 5 needed: the next step of the ladder
