@@ -4,9 +4,13 @@ Two scenarios, each in the real window (offscreen platform, qasync loop, neuroki
 the measurement is the window's own):
 
 * ``live``: the simulated strap at real time, recorded into a SQLite file (every
-  notification committed with ``synchronous=FULL``), plots over a 5-min span.
+  notification committed and fsynced, the fsync on the store's own thread), plots over a
+  5-min span.
 * ``2h_on_screen``: a recorded 2 h 05 min session is replayed at max speed up to 2 h, then at
-  real time with the whole 2 h on screen (span "all") and over a 5-min span. ``--hours 24
+  real time with the whole 2 h on screen (span "all") and over a 5-min span. A replay records
+  nothing, so at real time each notification is also appended to a session of the store and
+  committed in its turn, as the session of a live strap commits it (fsynced by the store's
+  thread): the latency counts a store commit in every case. ``--hours 24
   --spans whole --no-live``: the day-long case of issue 17 (a 24 h 05 min session).
 
 Each case prints its figures against issue 17's goals (``goal``: p99 latency <= 10 ms and
@@ -42,6 +46,7 @@ from PySide6.QtWidgets import QApplication
 from biofeedback.core.types import BeatBatch
 from biofeedback.session.launch import SessionRequest
 from biofeedback.session.live_session import BeatsProcessed
+from biofeedback.store.database import SessionStore
 from biofeedback.ui.event_loop import run_until_complete
 from biofeedback.ui.main_window import MainWindow
 from biofeedback.viewmodels.preferences import WindowPreferences
@@ -69,6 +74,25 @@ def summary(values_s: list[float]) -> dict[str, float | int]:
     ms = [v * 1000 for v in values_s]
     return {"n": len(ms), "p50_ms": round(statistics.median(ms), 3),
             "p99_ms": round(pct(ms, 99), 3), "max_ms": round(max(ms), 3)}
+
+
+class Recorder:
+    """Commits each notification the window's session hands on, as a live recording does."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.store = SessionStore.open(data_dir)
+        self.store.sync_every_commit()
+        self.session_id = self.store.create_session(source="replay")
+        self.active = False
+        self._seq = 0
+
+    def on_event(self, event: object) -> None:
+        if self.active and isinstance(event, BeatsProcessed) and event.batch.beats:
+            self.store.append_notification(self.session_id, self._seq, event.batch)
+            self._seq += 1
+
+    def close(self) -> None:
+        self.store.close()
 
 
 class Meter:
@@ -151,7 +175,10 @@ async def on_screen(
     spans: list[str],
 ) -> dict:
     """``hours`` of a recorded session replayed at max speed, then at real time."""
+    recorder = Recorder(data_dir)
+    window.session_started.connect(lambda prepared: prepared.session.subscribe(recorder.on_event))
     await replay_then_real_time(window, data_dir, hours * 3600.0, seconds * len(spans) + 10.0)
+    recorder.active = True
     results = {}
     cases = {"whole": (f"all_{hours:g}h", 0.0), "5min": ("span_5min", 300.0)}
     for name, span in (cases[key] for key in spans):
@@ -168,6 +195,7 @@ async def on_screen(
                 "beats_in_traces": window.live_view.traces.n_beats}
         results[name] = {"goal": goal(case), **case}
     await stop_session(window)
+    recorder.close()
     return results
 
 
