@@ -28,8 +28,15 @@ most one in a row (no interval over 2.5 periods).
 during the 2-h conditions, with what ran in it (the receiver and event type of each long
 event, with its own time), and prints the commonest.
 
+``--sample-stalls-ms T`` samples the stacks of all threads every 20 ms while the GUI thread
+spends over ``T`` ms in one turn or between two (``benchmarks/_stall_sampler.py``), in every
+condition and in between (the session's start, the strip's first chunks), and prints each
+stall with what it was labelled (the condition, or what the benchmark was doing) and each
+thread's commonest stacks: what the GUI thread waited on.
+
     python benchmarks/pacer_frames.py [--seconds 120] [--idle-seconds 15] [--block 30]
                                       [--pacer-hz HZ] [--log-turns-ms 12]
+                                      [--sample-stalls-ms 100]
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 from _common import machine
+from _stall_sampler import StallSampler
 from _window_replay import replay_then_real_time, stop_session, until
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QApplication
@@ -94,18 +102,32 @@ class TurnLog(QApplication):
     and with the nested events of over 1 ms in it (the widgets painted in a window's update
     request, each with its own time). Logging is on only while ``active``."""
 
-    def __init__(self, argv: list[str], threshold_ms: float) -> None:
+    def __init__(self, argv: list[str], threshold_ms: float,
+                 sampler: StallSampler | None = None) -> None:
         super().__init__(argv)
-        self.threshold_s = threshold_ms / 1000.0
+        self.threshold_s = threshold_ms / 1000.0 if threshold_ms > 0 else float("inf")
+        self.sampler = sampler
         self.active = False
         self.long: Counter[str] = Counter()
         self.long_ms: Counter[str] = Counter()
         self.inside_ms: Counter[str] = Counter()
         self.cpu_ms: Counter[str] = Counter()
         self._depth = 0
+        self._in_turn = False
         self._nested: list[tuple[str, float]] = []
 
     def notify(self, receiver: QObject, event: QEvent) -> bool:
+        if self.sampler is not None and not self._in_turn:
+            self.sampler.turn_started(f"{type(receiver).__name__}:{event.type().name}")
+            self._in_turn = True
+            try:
+                return self._timed(receiver, event)
+            finally:
+                self._in_turn = False
+                self.sampler.turn_ended()
+        return self._timed(receiver, event)
+
+    def _timed(self, receiver: QObject, event: QEvent) -> bool:
         if not self.active:
             return super().notify(receiver, event)
         self._depth += 1
@@ -187,6 +209,13 @@ async def h10_chunks(window: MainWindow, stop: asyncio.Event, signals: dict) -> 
         await asyncio.sleep(0.01)
 
 
+def label(what: str) -> None:
+    """Name what the benchmark does from now on, for the stalls sampled in it."""
+    app = QApplication.instance()
+    if isinstance(app, TurnLog) and app.sampler is not None:
+        app.sampler.label = what
+
+
 async def measure(clock: PaintClock, seconds: float) -> list[float]:
     """The pacer's frame intervals over ``seconds`` from now, ms."""
     clock.take_intervals()
@@ -198,10 +227,13 @@ async def measure(clock: PaintClock, seconds: float) -> list[float]:
 
 async def fresh_session(window: MainWindow, clock: PaintClock, seconds: float) -> list[float]:
     window.live_view.set_span_s(300.0)
+    label("fresh: starting")
     window.start_session(SessionRequest(source="sim", speed=1.0, seed=4))
     await until(lambda: window.current is not None
                  and window.current.source.session_time_s() >= 3.0, "the live session")
+    label("fresh")
     intervals = await measure(clock, seconds)
+    label("fresh: stopping")
     await stop_session(window)
     return intervals
 
@@ -224,10 +256,12 @@ async def scenario(window: MainWindow, clock: PaintClock, app: QApplication,
     pacer._timer.setInterval(round(period_ms))
     window._show_free_practice()
     await asyncio.sleep(1.0)  # the guidance column laid out
+    label("pacer_alone")
     results: dict[str, object] = {
         "pacer_alone": summary(await measure(clock, args.idle_seconds), period_ms)}
     results["fresh"] = summary(await fresh_session(window, clock, args.seconds), period_ms)
     blocks = int(np.ceil(args.seconds / args.block))
+    label("2h: replaying")
     await two_hours_on_screen(window, data_dir,
                               2 * blocks * (args.block + _SETTLE_S) + 60.0)
     pacer._timer.setInterval(round(period_ms))
@@ -240,8 +274,10 @@ async def scenario(window: MainWindow, clock: PaintClock, app: QApplication,
         window.ecg_strip_action.setChecked(shown)
         window.respiration_action.setChecked(shown)
         stop = asyncio.Event()
+        label(f"{name}: settling (block {block})")
         feeder = asyncio.ensure_future(h10_chunks(window, stop, signals)) if shown else None
         await asyncio.sleep(_SETTLE_S)  # past the switch (the strip's first draw, a new trace)
+        label(f"{name} (block {block})")
         if isinstance(app, TurnLog):
             app.active = True
         intervals[name].extend(await measure(clock, args.block))
@@ -265,7 +301,10 @@ async def scenario(window: MainWindow, clock: PaintClock, app: QApplication,
     results["beats_on_screen"] = window.live_view.traces.n_beats
     if turns:
         results[f"turns_over_{args.log_turns_ms:g}_ms"] = _merged(turns)
+    label("2h: stopping")
     await stop_session(window)
+    if isinstance(app, TurnLog) and app.sampler is not None:
+        results[f"stalls_over_{args.sample_stalls_ms:g}_ms"] = app.sampler.take()
     return results
 
 
@@ -297,9 +336,12 @@ def main() -> None:
                         help="the pacer's frame rate (default: the app's)")
     parser.add_argument("--log-turns-ms", type=float, default=0.0,
                         help="log event-loop turns longer than this in the 2-h conditions")
+    parser.add_argument("--sample-stalls-ms", type=float, default=0.0,
+                        help="sample all threads' stacks while the GUI thread stalls longer")
     args = parser.parse_args()
-    if args.log_turns_ms > 0:
-        app: QApplication = TurnLog(sys.argv[:1], args.log_turns_ms)
+    if args.log_turns_ms > 0 or args.sample_stalls_ms > 0:
+        sampler = StallSampler(args.sample_stalls_ms) if args.sample_stalls_ms > 0 else None
+        app: QApplication = TurnLog(sys.argv[:1], args.log_turns_ms, sampler)
     else:
         app = QApplication.instance() or QApplication(sys.argv[:1])  # type: ignore[assignment]
     with tempfile.TemporaryDirectory() as folder:

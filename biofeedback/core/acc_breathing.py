@@ -213,6 +213,16 @@ class AccBreathing:
         return {name: getattr(self, name) for name in self.__slots__}
 
 
+IMPORT_SWITCH_INTERVAL_S = 0.0002
+"""CPython's GIL switch interval while ``scipy.signal`` is imported in the background, s
+(its default is 5 ms; the window's audio sets 1 ms). The import is ~1-2 s of Python that
+never waits, and the GUI thread gives the GIL up at nearly every Qt call it makes (a paint
+calls back into Python for every item): each time, it waited up to a whole interval to get
+it back. A GUI turn with 13 ms of its own CPU took 2 s so, and the pacer stalled; with a
+CPU-bound thread spinning through 3 s of the window's 2-h case, the longest pacer interval
+was 342 ms (20 frames dropped in a row) at 5 ms and 66 ms at 0.2 ms
+(``benchmarks/pacer_frames.py --log-turns-ms``). Set back when the import is done."""
+
 _filters_import: threading.Thread | None = None
 
 
@@ -220,14 +230,30 @@ def import_filters_in_background() -> None:
     """Start importing ``scipy.signal`` in a daemon thread, once.
 
     A caller on the GUI thread (the window's respiration trace) would otherwise stall ~1-4 s
-    at its first filter, the pacer's frames with it; see :func:`filters_ready`.
+    at its first filter, the pacer's frames with it; see :func:`filters_ready`. While the
+    import runs, the GIL switch interval is :data:`IMPORT_SWITCH_INTERVAL_S` (if it was
+    longer), so that the GUI thread gets the GIL back at once between its Qt calls.
     """
     global _filters_import
     if _filters_import is None and "scipy.signal" not in sys.modules:
+        before = sys.getswitchinterval()
+        if before > IMPORT_SWITCH_INTERVAL_S:
+            sys.setswitchinterval(IMPORT_SWITCH_INTERVAL_S)
         _filters_import = threading.Thread(
-            target=_scipy_signal, name="scipy.signal import", daemon=True
+            target=_import_then_restore, args=(before, sys.getswitchinterval()),
+            name="scipy.signal import", daemon=True,
         )
         _filters_import.start()
+
+
+def _import_then_restore(before_s: float, during_s: float) -> None:
+    """The background import; then the switch interval goes back from ``during_s`` to
+    ``before_s``, s, unless someone else changed it meanwhile."""
+    try:
+        _scipy_signal()
+    finally:
+        if sys.getswitchinterval() == during_s:
+            sys.setswitchinterval(before_s)
 
 
 def filters_ready() -> bool:

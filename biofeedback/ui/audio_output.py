@@ -46,7 +46,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtMultimedia import QAudioFormat, QMediaDevices
 
-from biofeedback.ui.audio_feed import LEAD_S, REANCHOR_S, TICK_MS, AudioFeed
+from biofeedback.ui.audio_feed import GIL_SWITCH_S, LEAD_S, REANCHOR_S, TICK_MS, AudioFeed
 
 logger = logging.getLogger(__name__)
 
@@ -67,12 +67,6 @@ PLAN_POLL_MS = 10
 then rendered from within this, as when the program was rendered on the GUI thread)."""
 _CALL_TIMEOUT_S = 10.0
 """A command the audio thread has not carried out within this long is an error, s."""
-GIL_SWITCH_S = 0.001
-"""Longest the audio thread waits for the GIL while the GUI thread runs Python, s (CPython's
-default is 5 ms). With the GUI thread running Python without a break, at the default a click
-train was heard up to 46 ms off and re-anchored 27-32 times in 20 s (a click lost in one run);
-at 1 ms it was heard within 0.7 ms, re-anchored once (benchmarks/audio_playback.py,
-busy_gui). The interval is process-wide: it decides only when two threads want the GIL."""
 
 Render = Callable[[float, int], np.ndarray]
 CuesIn = Callable[[float, float], Sequence[Any]]

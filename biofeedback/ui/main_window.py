@@ -15,7 +15,9 @@ import asyncio
 import contextlib
 import datetime
 import gc
+import importlib
 import logging
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -916,5 +918,21 @@ def _prepare_session(request: SessionRequest, data_dir: Path, neurokit: bool) ->
     the window is on screen before they load)."""
     from biofeedback.session.launch import prepare_session
 
+    _import_session_views()
     return prepare_session(request, data_dir, neurokit=neurokit, settings={"app": "window"},
                            speech_optional=True)
+
+
+def _import_session_views() -> None:
+    """Import, on the set-up thread, what the GUI thread imports when the session is attached
+    (its view-model) and when its first ECG or accelerometer chunk arrives (the signal strip).
+
+    Compiling and running them on the GUI thread took it 60-140 ms at the session's start
+    (``benchmarks/pacer_frames.py --sample-stalls-ms``), frames the pacer dropped. The GUI
+    thread needs them only after this thread is done (``_attach``), so it never waits for
+    this import; none of them imports scipy (``tests/ui/test_window_imports.py``).
+    """
+    importlib.import_module("biofeedback.viewmodels.session_view")
+    # pyqtgraph, if the plots are not built yet, is the GUI thread's to import.
+    if "pyqtgraph" in sys.modules:
+        importlib.import_module("biofeedback.ui.signal_strip")
