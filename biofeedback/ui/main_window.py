@@ -327,8 +327,11 @@ class MainWindow(QMainWindow):
         self.audio.session_requested(request)
         # Widgets of earlier sessions or windows can wait in garbage cycles; if the set-up
         # thread triggered the cyclic collector, it would delete those Qt objects from the
-        # wrong thread (a crash in Qt's timer list). Collect them here, on the GUI thread.
-        gc.collect()
+        # wrong thread (a crash in Qt's timer list). Collect them here, on the GUI thread,
+        # unless the loop's GUI-thread collector runs (automatic collection is off then and
+        # no worker thread collects: a full collection here froze the pacer for 70-130 ms).
+        if gc.isenabled():
+            gc.collect()
         self._task = spawn(self._run_session(request))
         return self._task
 
