@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 
-__all__ = ["FRAME_S", "FrameCadence", "plot_time_s"]
+__all__ = ["FRAME_S", "FrameCadence", "RangeStepTimer", "plot_time_s"]
 
 FRAME_S = 1 / 30
 """Least time between two redraws of the plots, s (about 30 frames per second)."""
@@ -69,6 +69,67 @@ class FrameCadence(QObject):
         self._last_frame = time.perf_counter()
         self.last_redraw_s = self._last_frame - started
         return self._last_frame
+
+
+class RangeStepTimer(QObject):
+    """Asks for the frame that steps the plots' time range when the clock reaches the step.
+
+    The plots' range stands still and then jumps (every 30 s over a 5-min span): the frame
+    that jumps draws every plot again, several times a beat's frame. Drawn at the next beat,
+    that beat waited for all of it; asked for when the clock reaches the step, the step has
+    a frame of its own and the beats that follow append to the curves as usual.
+
+    Parameters
+    ----------
+    request : callable
+        Asks for a frame (:meth:`FrameCadence.request`).
+    parent : QObject, optional
+        Owner of the timer.
+    """
+
+    def __init__(self, request: Callable[[], None], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._request = request
+        self._last: tuple[float, float] | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        # a coarse timer may fire up to 5 % early, before the step
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(request)
+
+    def check(self, clock_s: float, to_step_s: float, within_s: float) -> None:
+        """Ask for a frame now when the step is due, or time one for it if it is near.
+
+        Parameters
+        ----------
+        clock_s : float
+            The plots' clock now, s (session time).
+        to_step_s : float
+            Session time until the range steps, s (0 or less: the range drawn is stale).
+        within_s : float
+            Time a frame for the step when it is due within this much wall time, s (the
+            interval between two checks: a later step is timed by a later check).
+        """
+        wall = time.perf_counter()
+        last, self._last = self._last, (wall, clock_s)
+        if to_step_s <= 0:
+            self._request()
+            return
+        if last is None or wall <= last[0] or self._timer.isActive():
+            return
+        # session seconds per wall second, from the last two checks (0 while paused; a
+        # replay's speed without asking the source what it is)
+        rate = (clock_s - last[1]) / (wall - last[0])
+        if rate <= 0:
+            return
+        wait_s = to_step_s / rate
+        if wait_s <= within_s:
+            self._timer.start(int(wait_s * 1000.0) + 2)
+
+    def reset(self) -> None:
+        """Forget the clock and any frame timed (a session ended or started)."""
+        self._last = None
+        self._timer.stop()
 
 
 def plot_time_s(source_time_s: float, backlog: int, last_beat_s: float | None) -> float:

@@ -377,6 +377,18 @@ class LiveView(QWidget):
             return x1 - self._span_s, x1
         return 0.0, whole_session_end_s(right)
 
+    def seconds_to_step(self, now_s: float) -> float:
+        """Session time until the drawn range steps, s, for the plots' clock at ``now_s``
+        (s); 0 when the range drawn is no longer the one for ``now_s`` (a step is due).
+
+        Either way the range moves when the clock reaches its right edge (a whole session's
+        range also when its step grows, which a later check finds due).
+        """
+        x0, x1 = self.visible_range(now_s)
+        if (x0, x1) != self._drawn_ranges[:2]:
+            return 0.0
+        return x1 - now_s
+
     def _max_points(self, plot: pg.PlotItem) -> int:
         width = plot.vb.width()
         # two points (min and max) per pixel column

@@ -59,7 +59,7 @@ from biofeedback.ui.comparison import ComparisonView
 from biofeedback.ui.deferred_plots import DeferredPlots
 from biofeedback.ui.event_loop import spawn
 from biofeedback.ui.feedback_cover import FeedbackCover, HeldKey
-from biofeedback.ui.frame_cadence import FrameCadence, plot_time_s
+from biofeedback.ui.frame_cadence import FrameCadence, RangeStepTimer, plot_time_s
 from biofeedback.ui.guidance_panel import GuidancePanel
 from biofeedback.ui.marker_bar import MarkerBar
 from biofeedback.ui.participant_screen import ParticipantScreen
@@ -143,6 +143,7 @@ class MainWindow(QMainWindow):
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe: list[Callable[[], None]] = []
         self._frames = FrameCadence(self._draw_frame, self)
+        self._range_steps = RangeStepTimer(self._request_frame, self)
         self._close_requested = False
         self._loaded = False
         self._painted = False
@@ -436,6 +437,7 @@ class MainWindow(QMainWindow):
         if self.current is not None:
             self.current.close()  # the LSL streams, also when the run never started
         self._clock_timer.stop()
+        self._range_steps.reset()
         self.audio.session_ended()
         self.guidance.detach()
         self.guidance.show()
@@ -505,12 +507,7 @@ class MainWindow(QMainWindow):
     def _draw_frame(self) -> None:
         if not self._frames.take():
             return
-        now = None
-        if self.current is not None:
-            source = self.current.source
-            now = plot_time_s(
-                source.session_time_s(), source.backlog, self.live_view.traces.last_time_s
-            )
+        now = self._plot_now_s()
         vm = self.view_model
         if vm is not None:
             self._refresh_status()
@@ -526,9 +523,24 @@ class MainWindow(QMainWindow):
             strip.redraw()
         self.frame_drawn.emit(self._frames.drawn(started))
 
+    def _plot_now_s(self) -> float | None:
+        """The time the plots end at now (None without a session), s."""
+        if self.current is None:
+            return None
+        source = self.current.source
+        return plot_time_s(
+            source.session_time_s(), source.backlog, self.live_view.traces.last_time_s
+        )
+
     def _on_clock(self) -> None:
         if self.current is None:
             return
+        plot_now = self._plot_now_s()
+        if plot_now is not None:
+            self._range_steps.check(
+                plot_now, self.live_view.seconds_to_step(plot_now),
+                self._clock_timer.interval() / 1000.0,
+            )
         now = self.current.source.session_time_s()
         self.guidance.set_time(now)
         if self.participant_screen is not None:

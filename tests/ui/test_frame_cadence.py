@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from biofeedback.ui.frame_cadence import FRAME_S, FrameCadence, plot_time_s
+from biofeedback.ui.frame_cadence import FRAME_S, FrameCadence, RangeStepTimer, plot_time_s
 
 
 def test_plots_end_at_the_clock_unless_the_pipeline_is_behind():
@@ -30,3 +30,40 @@ def test_a_first_request_draws_at_once_and_a_quick_second_one_waits(qtbot):
     qtbot.waitUntil(lambda: len(drawn) == 2, timeout=2000)
     assert drawn[1] - drawn[0] >= FRAME_S * 0.9
     assert not cadence.take()  # nothing new since
+
+
+def test_a_step_that_is_due_asks_for_a_frame_at_once(qtbot):
+    asked: list[float] = []
+    steps = RangeStepTimer(lambda: asked.append(time.perf_counter()))
+    steps.check(40.0, 0.0, 0.25)
+    assert len(asked) == 1
+
+
+def test_a_near_step_is_timed_from_the_clock_rate(qtbot):
+    asked: list[float] = []
+    steps = RangeStepTimer(lambda: asked.append(time.perf_counter()))
+    steps.check(10.0, 2.0, 0.25)  # the first reading: no rate yet, nothing timed
+    time.sleep(0.05)
+    # the clock ran at 4x (0.2 s in 0.05 s): the step, 0.4 s of session time away, is
+    # 0.1 s of wall time away
+    steps.check(10.2, 0.4, 0.25)
+    timed = time.perf_counter()
+    assert not asked
+    qtbot.waitUntil(lambda: len(asked) == 1, timeout=2000)
+    assert asked[0] - timed >= 0.09
+
+
+def test_a_far_step_or_a_paused_clock_times_nothing(qtbot):
+    asked: list[float] = []
+    steps = RangeStepTimer(lambda: asked.append(time.perf_counter()))
+    steps.check(10.0, 20.0, 0.25)
+    time.sleep(0.02)
+    steps.check(10.02, 19.98, 0.25)  # 20 s away: a later check times it
+    time.sleep(0.02)
+    steps.check(10.02, 0.05, 0.25)  # paused: the clock did not move
+    qtbot.wait(200)
+    assert not asked
+    steps.reset()
+    steps.check(10.02, 0.05, 0.25)  # no rate after a reset
+    qtbot.wait(150)
+    assert not asked

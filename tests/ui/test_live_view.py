@@ -437,3 +437,18 @@ def test_a_beat_repaints_the_curve_ends_and_the_span_steps(qtbot, ten_minutes):
     assert [x1 for _, x1 in sorted(ranges)] == [float(t) for t in range(300, 631, 30)]
     assert steady > 10 * jumps
     save_screenshot(view, "live_view_5min_steps")
+
+
+def test_the_time_to_the_next_range_step_and_a_step_due(qtbot, ten_minutes):
+    _session, recorded = ten_minutes
+    view = _view(qtbot, recorded, span_s=300.0)
+    view.redraw(605.0)
+    x0, x1 = view.visible_range(605.0)
+    assert (x0, x1) == (330.0, 630.0)  # 30-s steps over 5 min
+    assert view.seconds_to_step(605.0) == pytest.approx(25.0)
+    assert view.seconds_to_step(629.9) == pytest.approx(0.1)
+    assert view.seconds_to_step(630.0) == 0.0  # the clock reached the edge: due
+    view.redraw(630.0)
+    assert view.seconds_to_step(630.0) == pytest.approx(30.0)
+    view.set_span_s(0.0)  # another span: the range drawn is stale until drawn again
+    assert view.seconds_to_step(630.0) == 0.0
