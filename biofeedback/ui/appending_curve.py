@@ -7,7 +7,8 @@ points) on every beat. Here the points drawn before are kept in frozen pieces (i
 data no longer change, each a short stretch of the curve) and only the newest points go to a
 short tail item: Qt then repaints the tail's small rectangle, and paints only the pieces and
 items inside it. Data that do not extend the drawn data (a range step, a zoom level, a seek)
-are drawn again in full.
+are drawn again in full, except when a range step only clipped the oldest points off: the
+pieces before the new first point are then emptied, and the others kept.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class _AppendingItems:
         self._view = target.vb if isinstance(target, pg.PlotItem) else target
         self._pieces: list[pg.GraphicsObject] = []
         self._n_pieces = 0
+        self._extents: list[tuple[int, int]] = []
+        """Which frozen points each piece in use draws: start and end index."""
         self._tail = self._add(self._new_item())
         self._tail.setZValue(self._tail.zValue() + 0.1)  # the newest over the piece it joins
         self._frozen_x: FloatArray = _EMPTY
@@ -84,6 +87,7 @@ class _AppendingItems:
         :data:`FULL_PIECE_POINTS` points each.
         """
         n = x.size
+        self._drop_before(x, y)
         frozen = self._frozen_x.size
         overlap, volatile = self.overlap, self.volatile_points
         if (
@@ -95,6 +99,7 @@ class _AppendingItems:
                 cut = n - volatile
                 first = frozen - overlap
                 self._set_piece(self._n_pieces, x[first:cut], y[first:cut])
+                self._extents.append((first, cut))
                 self._n_pieces += 1
                 self._freeze(x, y, cut)
                 frozen = cut
@@ -103,10 +108,12 @@ class _AppendingItems:
             frozen = max(n - volatile, 0)
             used = 0
             size = self.full_piece_points
+            self._extents = []
             for start in range(0, max(frozen - overlap, 0), size):
                 # consecutive pieces of a line share a point: no hole in it
                 end = min(start + size + overlap, frozen)
                 self._set_piece(used, x[start:end], y[start:end])
+                self._extents.append((start, end))
                 used += 1
             for piece in self._pieces[used : self._n_pieces]:
                 self._fill(piece, _EMPTY, _EMPTY)
@@ -115,6 +122,46 @@ class _AppendingItems:
         start = max(frozen - overlap, 0)
         self._fill(self._tail, x[start:], y[start:])
         self._x, self._y = x, y
+
+    def _drop_before(self, x: FloatArray, y: FloatArray) -> None:
+        """Forget the frozen points before ``x[0]`` when ``x`` goes on from one of them.
+
+        A range step to the right clips the oldest points off the data and keeps the rest:
+        the pieces wholly before the new first point are emptied, the one across it is set
+        from it on, and the others stay as they are (Qt moves them, it does not rebuild
+        their paths). Anything else is left to :meth:`setData`'s checks.
+        """
+        frozen_x = self._frozen_x
+        if frozen_x.size == 0 or x.size == 0 or not x[0] > frozen_x[0]:
+            return
+        k = int(np.searchsorted(frozen_x, x[0]))
+        kept = min(frozen_x.size - k, x.size)
+        if (
+            k >= frozen_x.size
+            or not np.array_equal(x[:kept], frozen_x[k : k + kept])
+            or not np.array_equal(y[:kept], self._frozen_y[k : k + kept], equal_nan=True)
+        ):
+            return
+        live: list[pg.GraphicsObject] = []
+        dropped: list[pg.GraphicsObject] = []
+        extents: list[tuple[int, int]] = []
+        for piece, (start, end) in zip(
+            self._pieces[: self._n_pieces], self._extents, strict=True
+        ):
+            if end <= k:
+                self._fill(piece, _EMPTY, _EMPTY)
+                dropped.append(piece)
+                continue
+            if start < k:
+                self._fill(piece, frozen_x[k:end], self._frozen_y[k:end])
+                start = k
+            live.append(piece)
+            extents.append((start - k, end - k))
+        self._pieces = [*live, *dropped, *self._pieces[self._n_pieces :]]
+        self._n_pieces = len(live)
+        self._extents = extents
+        self._frozen_x = frozen_x[k:]
+        self._frozen_y = self._frozen_y[k:]
 
     def _freeze(self, x: FloatArray, y: FloatArray, cut: int) -> None:
         self._frozen_x = x[:cut].copy()

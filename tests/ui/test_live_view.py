@@ -14,6 +14,7 @@ from biofeedback.ui.live_view import (
     span_end_s,
     whole_session_end_s,
 )
+from biofeedback.ui.plot_items import Curve
 from biofeedback.ui.values_panel import DASH, ValuesPanel
 from biofeedback.viewmodels.spectrum import current_segment, live_spectrum
 from conftest import save_screenshot
@@ -426,6 +427,13 @@ def test_a_beat_repaints_the_curve_ends_and_the_span_steps(qtbot, ten_minutes):
                 np.testing.assert_array_equal(old_y, new_y)
             steady += 1
         else:
+            # a step: the oldest beats clipped off, the pieces after them kept as they are
+            assert view.hr_curve.full_redraws == before
+            new_pieces = view.hr_curve.drawn_pieces()
+            assert pieces and any(
+                old[0].size == new[0].size and np.array_equal(old[0], new[0])
+                for old, new in zip(pieces[::-1], new_pieces[-2::-1], strict=False)
+            )
             ranges.add((x0, x1))
             jumps += 1
         baseline, practice = view._phase_items
@@ -452,3 +460,38 @@ def test_the_time_to_the_next_range_step_and_a_step_due(qtbot, ten_minutes):
     assert view.seconds_to_step(630.0) == pytest.approx(30.0)
     view.set_span_s(0.0)  # another span: the range drawn is stale until drawn again
     assert view.seconds_to_step(630.0) == 0.0
+
+
+def test_a_stepped_view_draws_the_pixels_of_one_drawn_at_once(qtbot, ten_minutes):
+    """The beat curves' pieces kept across range steps draw exactly what a view drawn once
+    draws."""
+    _, recorded = ten_minutes
+    start = len(recorded) // 3
+    stepped = _view(qtbot, recorded[:start], span_s=60.0)
+    stepped.redraw()
+    for event in recorded[start:]:
+        stepped.traces.on_event(event)
+        stepped.redraw()
+    assert stepped.hr_curve.full_redraws == 1  # every 10-s step kept the pieces
+    for curve, plot in ((stepped.hr_curve, stepped.hr_plot), (stepped.rr_curve, stepped.rr_plot)):
+        # the pieces dropped hold nothing: none is drawn, nor would be at a wider span
+        holding = [
+            item
+            for item in plot.vb.childGroup.childItems()
+            if isinstance(item, Curve)
+            and item.opts["pen"] == curve._pen  # not the grid's
+            and item.getData()[0] is not None
+            and item.getData()[0].size
+        ]
+        assert len(holding) == len(curve.drawn_pieces())
+    once = _view(qtbot, recorded, span_s=60.0)
+    once.redraw()
+    assert once.visible_range() == stepped.visible_range()
+    qtbot.wait(20)
+    got, want = stepped.graphics.grab().toImage(), once.graphics.grab().toImage()
+    assert got.size() == want.size()
+    # the HR and RR plots (the trend's HF axis follows its history of ranges, and its top
+    # tick label reaches above the trend plot: not compared)
+    bottom = int(once.rr_plot.sceneBoundingRect().bottom())
+    assert bottom > 300
+    assert got.copy(0, 0, got.width(), bottom) == want.copy(0, 0, want.width(), bottom)
