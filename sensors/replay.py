@@ -184,6 +184,10 @@ class ReplaySource(HeartRateSource):
         self._pending_seek: float | None = None
         self._now_s = float(start_s)
         self._consumed_s: float | None = None
+        self._clock: tuple[float, float, float, float] | None = None
+        """While waiting at a set speed: loop time and session time of the clock's origin,
+        the speed and when the next item is due (the clock stops there)."""
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._next = 0
         self._next_gap = 0
         self._next_marker = 0
@@ -209,21 +213,25 @@ class ReplaySource(HeartRateSource):
 
     def set_speed(self, speed: float | str | None) -> None:
         """Change the speed (takes effect at once)."""
+        self._hold_clock()
         self._speed = _parse_speed(speed)
         self._wake.set()
 
     def pause(self) -> None:
         """Hold playback where it is."""
+        self._hold_clock()
         self._paused = True
         self._wake.set()
 
     def resume(self) -> None:
         """Continue after :meth:`pause`."""
+        self._hold_clock()
         self._paused = False
         self._wake.set()
 
     def seek(self, t_s: float) -> None:
         """Jump to session time ``t_s`` (clamped to the recording)."""
+        self._hold_clock()
         self._pending_seek = min(max(float(t_s), 0.0), self.duration_s)
         self._drop_queued_data()
         self._wake.set()
@@ -242,11 +250,28 @@ class ReplaySource(HeartRateSource):
             self._queue.put_nowait(item)
 
     def session_time_s(self) -> float:
+        """Replayed session time, s.
+
+        At a set speed the clock runs between notifications, as a strap's does (the window
+        steps its plots' range when the clock gets there, not at the next beat), and stops
+        at the next item due until it is delivered, and while paused. At maximum speed, the
+        receive time of the last notification the consumer has taken.
+        """
         # At maximum speed the producer runs a queue's length ahead of what the consumer has
         # processed; markers and protocol phases must line up with the beats being shown.
         if self._speed is None and self._consumed_s is not None:
             return self._consumed_s
-        return self._now_s
+        clock, loop = self._clock, self._loop
+        if clock is None or loop is None:
+            return self._now_s
+        wall, origin_s, speed, due_s = clock
+        return max(self._now_s, min(origin_s + (loop.time() - wall) * speed, due_s))
+
+    def _hold_clock(self) -> None:
+        """Stop the running clock where it is now (a control changes what comes next)."""
+        if self._clock is not None:
+            self._now_s = self.session_time_s()
+            self._clock = None
 
     def _on_consumed(self, event: object) -> None:
         if isinstance(event, BeatBatch):
@@ -288,6 +313,7 @@ class ReplaySource(HeartRateSource):
         for cursor in self._signals:
             cursor.seek(t_s)
         self._now_s = t_s
+        self._clock = None
 
     def _next_due(self) -> tuple[float, _SignalCursor | None] | None:
         """When the next item is due and which: a notification (None) or a stream's piece
@@ -304,7 +330,7 @@ class ReplaySource(HeartRateSource):
 
     async def _run(self) -> None:
         await self._set_state(SourceState.STREAMING, f"Replaying {self.recording.name}")
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         origin_wall, origin_s = loop.time(), self._now_s
         last_speed = self._speed
         while True:
@@ -326,6 +352,7 @@ class ReplaySource(HeartRateSource):
                 break
             due, cursor = upcoming
             if self._paused:
+                self._clock = None
                 self._wake.clear()
                 await self._set_state(SourceState.PAUSED, "Paused")
                 await self._wake.wait()
@@ -339,18 +366,20 @@ class ReplaySource(HeartRateSource):
                 # continue from where playback is.
                 origin_wall, origin_s = loop.time(), self._now_s
                 last_speed = speed
-            if speed is not None:
+            if speed is None:
+                self._clock = None
+            else:
                 now = origin_s + (loop.time() - origin_wall) * speed
                 if now < due:
+                    self._clock = (origin_wall, origin_s, speed, due)
                     self._wake.clear()
                     try:
                         await asyncio.wait_for(self._wake.wait(), (due - now) / speed)
-                        # A control changed: re-anchor the clock at the current position.
-                        origin_s = min(origin_s + (loop.time() - origin_wall) * speed, due)
-                        origin_wall = loop.time()
-                        self._now_s = origin_s
+                        # A control changed (it held the clock): go on from there.
+                        self._hold_clock()
+                        origin_wall, origin_s = loop.time(), self._now_s
                     except TimeoutError:
-                        pass
+                        pass  # the clock stands at `due` until the item is delivered
                     continue
             spins = 0
             while self._queue.full() or self._ahead >= AHEAD_NOTIFICATIONS:
@@ -377,6 +406,7 @@ class ReplaySource(HeartRateSource):
         for marker in self._markers[self._next_marker :]:
             await self._emit(marker)
         self._next_gap, self._next_marker = len(self._gaps), len(self._markers)
+        self._clock = None
         self._now_s = max(self.duration_s, self._now_s)
 
     async def _deliver(self, k: int, due: float) -> None:

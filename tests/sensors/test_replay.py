@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import numpy as np
@@ -70,23 +71,63 @@ def test_pause_and_resume():
     async def scenario():
         src = ReplaySource(make_recording(100, 1000.0), speed=50.0)
         await src.start()
-        seen, paused_at = 0, None
+        seen, paused_at, while_paused = 0, None, []
         async for event in src:
             if isinstance(event, BeatBatch):
                 seen += 1
                 if seen == 5:
                     src.pause()
                     paused_at = src.session_time_s()
-                    asyncio.get_running_loop().call_later(0.3, src.resume)
+                    loop = asyncio.get_running_loop()
+                    loop.call_later(0.15, lambda: while_paused.append(src.session_time_s()))
+                    loop.call_later(0.3, src.resume)
                     t0 = time.perf_counter()
                 if seen == 6:
                     waited = time.perf_counter() - t0
                     assert waited >= 0.25
-                    assert event.received_s == pytest.approx(paused_at + 1.0)
+                    # the clock stood still while paused, and went on from there
+                    assert 5.0 <= paused_at < 6.0
+                    assert while_paused == [paused_at]
+                    assert event.received_s == 6.0
                     await src.stop()
         return seen
 
     assert asyncio.run(scenario()) == 6
+
+
+def test_the_clock_runs_between_notifications_at_a_set_speed():
+    """As a strap's clock does: between two notifications it moves on with the wall clock
+    (x speed) and stops at the next one until it is delivered."""
+
+    async def scenario():
+        src = ReplaySource(make_recording(20, 1000.0), speed=2.0)  # a beat every 0.5 s
+        await src.start()
+        samples: list[tuple[float, float]] = []  # (received_s of the last batch, clock)
+        last = [0.0]
+        loop = asyncio.get_running_loop()
+
+        def sample() -> None:
+            samples.append((last[0], src.session_time_s()))
+            loop.call_later(0.02, sample)
+
+        async for event in src:
+            if isinstance(event, BeatBatch):
+                last[0] = event.received_s
+                if not samples:
+                    sample()
+                if event.received_s >= 5.0:
+                    await src.stop()
+        return samples
+
+    samples = asyncio.run(asyncio.wait_for(scenario(), 20))
+    clocks = [clock for _, clock in samples]
+    assert all(b >= a for a, b in itertools.pairwise(clocks))  # never back
+    # never past the next beat: each batch is a whole second of session time
+    assert all(last <= clock <= last + 1.0 for last, clock in samples)
+    between = {round(clock - last, 1) for last, clock in samples if last >= 1.0}
+    assert len(between) >= 4  # 0.1, 0.2, ... of the way: it ran between the beats
+    # on time: 2 s of session time per wall second
+    assert clocks[-1] - clocks[0] == pytest.approx(2.0 * 0.02 * (len(clocks) - 1), rel=0.25)
 
 
 def test_seek_jumps_and_tells_the_consumer():
