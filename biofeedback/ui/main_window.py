@@ -59,7 +59,13 @@ from biofeedback.ui.comparison import ComparisonView
 from biofeedback.ui.deferred_plots import DeferredPlots
 from biofeedback.ui.event_loop import spawn
 from biofeedback.ui.feedback_cover import FeedbackCover, HeldKey
-from biofeedback.ui.frame_cadence import FrameCadence, RangeStepTimer, plot_time_s
+from biofeedback.ui.frame_cadence import (
+    FrameCadence,
+    RangeStepTimer,
+    WorkBetweenFrames,
+    plot_time_s,
+)
+from biofeedback.ui.gui_gc import thaw_long_lived
 from biofeedback.ui.guidance_panel import GuidancePanel
 from biofeedback.ui.marker_bar import MarkerBar
 from biofeedback.ui.participant_screen import ParticipantScreen
@@ -235,6 +241,9 @@ class MainWindow(QMainWindow):
         self._clock_timer = QTimer(self)
         self._clock_timer.setInterval(250)
         self._clock_timer.timeout.connect(self._on_clock)
+        pacer = self.guidance.pacer
+        self._between_frames = WorkBetweenFrames(lambda: pacer.animating, self)
+        pacer.canvas.painted.connect(self._between_frames.frame_painted)
 
     def _build_menu(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -379,6 +388,7 @@ class MainWindow(QMainWindow):
         finally:
             self._detach()
             self.current = None
+            thaw_long_lived()  # the session's objects, frozen as long-lived, can be garbage now
             self.source_panel.set_running(False)
             self.session_finished.emit(prepared)
             if self._close_requested:
@@ -548,6 +558,9 @@ class MainWindow(QMainWindow):
         if self.replay_bar.isVisible():
             self.replay_bar.set_position(now)
         self.status.time_s = max(self.status.time_s, now)
+        self._between_frames.run(self._refresh_spectrum_and_respiration)
+
+    def _refresh_spectrum_and_respiration(self) -> None:
         vm = self.view_model
         if vm is not None and vm.refresh_spectrum():
             self.live_view.show_spectrum(vm.spectrum)

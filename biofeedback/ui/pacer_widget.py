@@ -66,7 +66,14 @@ class PacerCanvas(QWidget):
     """The drawing: guide circles, the ball, a ring for the stage and the words.
 
     Draws the state of :meth:`set_state`; it has no timer of its own.
+
+    Signals
+    -------
+    painted()
+        A frame was painted (emitted at the end of the paint, inside it).
     """
+
+    painted = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -116,6 +123,7 @@ class PacerCanvas(QWidget):
         if self._caption:
             self._draw_caption(painter, rect, caption_h)
         painter.end()
+        self.painted.emit()
 
     def _draw_words(
         self, painter: QPainter, state: PacerState, centre: QPointF, full: float

@@ -7,6 +7,7 @@ offscreen platform, and saves screenshots of the main screens under test-output/
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import re
 import subprocess
@@ -213,6 +214,23 @@ def test_a_bad_source_is_reported_in_words_and_the_window_stays_usable(window, q
         await wait_for(lambda: not window.running, what="stop")
 
     qt_loop.run_until_complete(scenario())
+
+
+def test_a_session_that_ends_lets_the_collector_visit_its_objects_again(window, qt_loop):
+    # The loop's collector freezes long-lived objects (so that a full pass is short); once a
+    # session ended, its objects can be garbage and must be visited again.
+    frozen_at_end: list[int] = []
+    window.session_finished.connect(lambda _p: frozen_at_end.append(gc.get_freeze_count()))
+
+    async def scenario() -> None:
+        window.start_session(SessionRequest(source="sim", speed=50.0, seed=1, record=False))
+        await wait_for(lambda: window.status.n_beats >= 20, what="beats")
+        assert gc.get_freeze_count() > 0
+        window.stop_session()
+        await wait_for(lambda: not window.running, what="stop")
+
+    qt_loop.run_until_complete(scenario())
+    assert frozen_at_end == [0]
 
 
 def test_replay_through_the_window_with_pause_speed_and_seek(window, qt_loop, data_dir):
